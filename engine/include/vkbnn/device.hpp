@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+namespace vkbnn {
+
+// What a physical device offers that matters for inference.
+struct DeviceInfo {
+  uint32_t index = 0;
+  std::string name;
+  std::string type;  // "discrete", "integrated", "virtual", "cpu", "other"
+  std::string driver;
+  uint32_t api_version = 0;
+  uint32_t vendor_id = 0;
+  uint32_t device_id = 0;
+  bool timestamps = false;           // compute queue supports timestamps
+  double timestamp_period_ns = 0;
+  bool storage_int8 = false;         // storageBuffer8BitAccess
+  bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
+  bool float16 = false;              // shaderFloat16
+  bool debug_utils = false;          // VK_EXT_debug_utils on the instance
+  uint32_t subgroup_size = 0;
+  uint64_t max_storage_buffer_range = 0;
+  uint32_t max_shared_memory = 0;
+  uint64_t device_local_bytes = 0;
+};
+
+struct ContextOptions {
+  // Device choice: an index, or a case-insensitive substring of the device name. When neither
+  // is set, VKBNN_DEVICE (index or name) is read, and then the first discrete GPU, then any
+  // GPU, then any device wins.
+  std::optional<uint32_t> device_index;
+  std::string device_name;
+  // Enable VK_LAYER_KHRONOS_validation; also on when VKBNN_VALIDATION=1.
+  bool validation = false;
+};
+
+std::string to_string(const DeviceInfo& info);
+
+namespace detail {
+struct ContextState;
+}
+
+// A Vulkan instance and one logical device with a compute queue. Networks borrow it.
+class Context {
+ public:
+  explicit Context(const ContextOptions& options = {});
+  ~Context();
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  static std::vector<DeviceInfo> list_devices();
+
+  const DeviceInfo& device() const;
+  // Validation messages seen so far (warnings and errors); tests require none.
+  uint32_t validation_message_count() const;
+
+  VkInstance instance() const;
+  VkPhysicalDevice physical_device() const;
+  VkDevice vk_device() const;
+  VkQueue queue() const;
+  uint32_t queue_family() const;
+
+  detail::ContextState& state() const { return *state_; }
+
+ private:
+  std::unique_ptr<detail::ContextState> state_;
+};
+
+}  // namespace vkbnn

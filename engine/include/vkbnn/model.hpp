@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vkbnn {
+
+namespace fb {
+struct Model;
+}
+
+enum class ChannelOrder { RGB, BGR, Gray };
+
+struct ModelMetadata {
+  int input_height = 0;
+  int input_width = 0;
+  std::string layout = "NCHW";
+  ChannelOrder channel_order = ChannelOrder::RGB;
+  std::vector<float> mean;
+  std::vector<float> std;
+  std::vector<std::string> labels;
+  std::string description;
+};
+
+struct TensorDesc {
+  std::string name;
+  std::vector<int64_t> shape;
+  size_t elements() const;
+};
+
+// A verified model file. Loading checks the FlatBuffers structure and then the semantics
+// (shapes, buffer lengths, op parameters, graph references), so anything past the constructor
+// can be trusted. Failures throw ModelError with one line naming the problem.
+class Model {
+ public:
+  static Model load(const std::filesystem::path& path);
+  static Model from_bytes(std::vector<uint8_t> bytes, const std::string& origin = "<memory>");
+
+  const ModelMetadata& metadata() const { return metadata_; }
+  const std::vector<TensorDesc>& inputs() const { return inputs_; }
+  const std::vector<TensorDesc>& outputs() const { return outputs_; }
+  size_t node_count() const;
+  size_t weight_bytes() const { return weight_bytes_; }
+  size_t file_bytes() const { return bytes_->size(); }
+  const std::string& origin() const { return origin_; }
+
+  const fb::Model& schema() const { return *root_; }
+
+ private:
+  Model() = default;
+  std::shared_ptr<const std::vector<uint8_t>> bytes_;
+  const fb::Model* root_ = nullptr;
+  std::string origin_;
+  ModelMetadata metadata_;
+  std::vector<TensorDesc> inputs_;
+  std::vector<TensorDesc> outputs_;
+  size_t weight_bytes_ = 0;
+};
+
+}  // namespace vkbnn

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vkbnn/device.hpp"
+#include "vkbnn/model.hpp"
+
+namespace vkbnn {
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+struct NetworkOptions {
+  // Tensors to keep readable after a run (see Network::read_tensor). Their memory is not
+  // reused by later layers.
+  std::vector<std::string> taps;
+  bool tap_all = false;
+  bool profiling = false;
+  // Fill the activation arena with NaN before every run, so a layer that leaves part of its
+  // output unwritten cannot pass a comparison by accident. For tests.
+  bool poison_arena = false;
+};
+
+struct LayerInfo {
+  std::string name;
+  std::string op;
+  std::vector<int64_t> output_shape;
+  uint32_t dispatches = 0;
+};
+
+struct LayerTiming {
+  std::string name;
+  std::string op;
+  std::vector<int64_t> output_shape;
+  double gpu_us = 0;
+};
+
+// One inference, timed. upload + submit + gpu-side wait + readback add up to total_us;
+// layers' gpu_us sum to at most gpu_us (the GPU time between the first and last timestamp).
+struct Profile {
+  std::vector<LayerTiming> layers;
+  double upload_us = 0;    // host copy of inputs into staging memory
+  double submit_us = 0;    // vkQueueSubmit
+  double wait_us = 0;      // waiting for the fence: the GPU doing the work
+  double readback_us = 0;  // host copy of outputs from staging memory
+  double total_us = 0;     // end to end, as a caller of run() sees it
+  double gpu_us = 0;       // timestamp span of the whole command buffer
+  double gpu_upload_us = 0;    // in-command-buffer copy from staging to the arena
+  double gpu_readback_us = 0;  // in-command-buffer copy from the arena to staging
+};
+
+struct MemoryReport {
+  uint64_t weight_bytes = 0;
+  uint64_t arena_bytes = 0;        // activations as planned
+  uint64_t naive_arena_bytes = 0;  // every activation in its own buffer
+  uint64_t staging_bytes = 0;
+};
+
+namespace detail {
+struct NetworkState;
+}
+
+// A model placed on a device: weights uploaded, memory planned, pipelines built and the whole
+// graph recorded into one command buffer that every run() replays.
+class Network {
+ public:
+  Network(Context& context, const Model& model, const NetworkOptions& options = {});
+  ~Network();
+  Network(Network&&) noexcept;
+  Network& operator=(Network&&) noexcept;
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  // One input tensor per model input, in the model's input order, NCHW float32.
+  std::vector<Tensor> run(const std::vector<std::span<const float>>& inputs);
+  Tensor run(std::span<const float> input);
+
+  // Per-layer GPU timestamps are recorded when enabled; switching re-records nothing after the
+  // first time each variant is used.
+  void set_profiling(bool enabled);
+  bool profiling() const;
+  // The profile of the latest run() (empty layers when profiling was off).
+  const Profile& last_profile() const;
+
+  // An intermediate tensor from the latest run(), by tensor or layer (node) name. The tensor must
+  // have been requested in NetworkOptions::taps (or tap_all), or be a model output.
+  Tensor read_tensor(const std::string& name) const;
+
+  const std::vector<LayerInfo>& layers() const;
+  MemoryReport memory() const;
+  const Model& model() const;
+
+ private:
+  std::unique_ptr<detail::NetworkState> state_;
+};
+
+}  // namespace vkbnn

@@ -1,0 +1,38 @@
+#include <stdexcept>
+
+#include "ops/op.hpp"
+
+namespace vkbnn::detail {
+
+const OpKind& op_kind(fb::OpParams type) {
+  static const OpKind conv{"Conv2D", check_conv2d, lower_conv2d};
+  static const OpKind fc{"FullyConnected", check_fully_connected, lower_fully_connected};
+  static const OpKind affine{"ChannelAffine", check_channel_affine, lower_channel_affine};
+  static const OpKind activation{"Activation", check_activation, lower_activation};
+  static const OpKind prelu{"PRelu", check_prelu, lower_prelu};
+  static const OpKind pool{"Pool2D", check_pool2d, lower_pool2d};
+  static const OpKind global_pool{"GlobalPool", check_global_pool, lower_global_pool};
+  static const OpKind binary{"Binary", check_binary, lower_binary};
+  static const OpKind concat{"Concat", check_concat, lower_concat};
+  static const OpKind reshape{"Reshape", check_reshape, nullptr, true};
+  static const OpKind softmax{"Softmax", check_softmax, lower_softmax};
+  static const OpKind pad{"Pad", check_pad, lower_pad};
+  switch (type) {
+    case fb::OpParams::Conv2D: return conv;
+    case fb::OpParams::FullyConnected: return fc;
+    case fb::OpParams::ChannelAffine: return affine;
+    case fb::OpParams::ActivationOp: return activation;
+    case fb::OpParams::PRelu: return prelu;
+    case fb::OpParams::Pool2D: return pool;
+    case fb::OpParams::GlobalPool: return global_pool;
+    case fb::OpParams::Binary: return binary;
+    case fb::OpParams::Concat: return concat;
+    case fb::OpParams::Reshape: return reshape;
+    case fb::OpParams::Softmax: return softmax;
+    case fb::OpParams::Pad: return pad;
+    case fb::OpParams::NONE: break;
+  }
+  throw ModelError("unknown op type " + std::to_string(static_cast<int>(type)));
+}
+
+}  // namespace vkbnn::detail

@@ -1,0 +1,28 @@
+// Bindings shared by every vkbnn compute shader: one activation arena and one weight buffer,
+// both addressed in 4-byte words. Offsets and shapes arrive as specialization constants, so
+// each layer's pipeline is compiled for its exact shape.
+#extension GL_EXT_control_flow_attributes : require
+
+layout(std430, set = 0, binding = 0) buffer Arena { float act[]; };
+layout(std430, set = 0, binding = 0) buffer ArenaVec4 { vec4 act4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Weights { float wt[]; };
+layout(std430, set = 0, binding = 1) readonly buffer WeightsVec4 { vec4 wt4[]; };
+
+// Fused activation codes, as fb::ActivationKind.
+#define ACT_NONE 0u
+#define ACT_RELU 1u
+#define ACT_CLIP 2u
+#define ACT_LEAKY_RELU 3u
+#define ACT_SIGMOID 4u
+#define ACT_HARD_SIGMOID 5u
+#define ACT_HARD_SWISH 6u
+
+float apply_activation(float x, uint kind, float alpha, float beta) {
+  if (kind == ACT_RELU) return max(x, 0.0);
+  if (kind == ACT_CLIP) return clamp(x, alpha, beta);
+  if (kind == ACT_LEAKY_RELU) return x >= 0.0 ? x : x * alpha;
+  if (kind == ACT_SIGMOID) return 1.0 / (1.0 + exp(-x));
+  if (kind == ACT_HARD_SIGMOID) return clamp(alpha * x + beta, 0.0, 1.0);
+  if (kind == ACT_HARD_SWISH) return x * clamp(x / 6.0 + 0.5, 0.0, 1.0);
+  return x;
+}

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vkbnn/vkbnn.hpp"
+
+namespace vkbnn::test {
+
+// One Context for the whole test binary, with the Khronos validation layer on. The test
+// environment fails any test during which a validation message appeared.
+Context& context();
+
+std::vector<float> random_vector(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// Builds a Network over the model (arena poisoned with NaN before the run) and runs it once.
+std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
+                              const std::vector<std::vector<float>>& inputs,
+                              NetworkOptions options = {});
+
+// Element-wise |a - e| <= atol + rtol * |e|, reporting the first mismatches; NaN always fails.
+::testing::AssertionResult all_close(std::span<const float> actual, std::span<const float> expected,
+                                     float rtol, float atol);
+
+// Relative L2 error ||a - e|| / ||e||.
+double relative_l2(std::span<const float> actual, std::span<const float> expected);
+
+// Where test data lives: the source tree, the build tree.
+std::string source_dir();
+std::string binary_dir();
+
+}  // namespace vkbnn::test
