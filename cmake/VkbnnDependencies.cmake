@@ -23,7 +23,7 @@ macro(vkbnn_require_program var exe)
 endmacro()
 
 vkbnn_require(Vulkan DEBIAN libvulkan-dev BREW "vulkan-loader vulkan-headers molten-vk" VCPKG vulkan)
-vkbnn_require(flatbuffers CONFIG DEBIAN libflatbuffers-dev BREW flatbuffers VCPKG flatbuffers)
+vkbnn_require(FlatBuffers CONFIG DEBIAN libflatbuffers-dev BREW flatbuffers VCPKG flatbuffers)
 vkbnn_require_program(VKBNN_FLATC flatc DEBIAN flatbuffers-compiler BREW flatbuffers VCPKG flatbuffers)
 vkbnn_require_program(VKBNN_GLSLANG glslangValidator DEBIAN glslang-tools BREW glslang VCPKG glslang)
 vkbnn_require_program(VKBNN_SPIRV_VAL spirv-val DEBIAN spirv-tools BREW spirv-tools VCPKG spirv-tools)

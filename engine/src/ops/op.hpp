@@ -58,10 +58,13 @@ class WeightPacker {
 // One compute dispatch: an embedded shader by name (the file name in shaders/ without .comp),
 // the values of its specialization constants (constant_id i takes spec[i]; floats are bit-cast
 // with as_spec), and the number of workgroups.
+// By default a dispatch waits for the node's previous dispatch; `independent` drops that wait
+// when the dispatches touch disjoint memory (e.g. one per Concat input).
 struct Dispatch {
   std::string shader;
   std::vector<uint32_t> spec;
   std::array<uint32_t, 3> groups{1, 1, 1};
+  bool independent = false;
 };
 
 uint32_t as_spec(float value);

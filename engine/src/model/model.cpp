@@ -1,0 +1,194 @@
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "ops/op.hpp"
+#include "vkbnn/error.hpp"
+#include "vkbnn/model.hpp"
+#include "vkbnn_model_generated.h"
+
+namespace vkbnn {
+namespace {
+
+constexpr uint16_t kSupportedMajor = 1;
+// Tensors beyond this many elements are rejected before any size arithmetic can overflow.
+constexpr int64_t kMaxElements = int64_t{1} << 31;
+
+std::vector<int64_t> shape_of(const fb::Tensor& t) { return {t.shape()->begin(), t.shape()->end()}; }
+
+class Checker {
+ public:
+  Checker(const fb::Model& model, const std::string& origin) : model_(model), origin_(origin) {}
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ModelError(origin_ + ": invalid model: " + what);
+  }
+
+  void run() {
+    if (model_.version_major() != kSupportedMajor)
+      fail("format version " + std::to_string(model_.version_major()) + "." +
+           std::to_string(model_.version_minor()) + " is not supported (this engine reads " +
+           std::to_string(kSupportedMajor) + ".x)");
+    check_tensors();
+    check_graph();
+    check_metadata();
+  }
+
+ private:
+  void check_tensors() {
+    const auto& tensors = *model_.tensors();
+    if (tensors.size() == 0) fail("no tensors");
+    for (uint32_t i = 0; i < tensors.size(); ++i) {
+      const auto& t = *tensors.Get(i);
+      std::string name = t.name()->str();
+      if (t.shape()->size() > 8) fail("tensor '" + name + "' has rank " + std::to_string(t.shape()->size()));
+      int64_t elements = 1;
+      for (int64_t d : *t.shape()) {
+        if (d <= 0 || d > kMaxElements) fail("tensor '" + name + "' has dimension " + std::to_string(d));
+        elements *= d;
+        if (elements > kMaxElements) fail("tensor '" + name + "' is too large");
+      }
+      if (t.type() != fb::DataType::Float32) fail("tensor '" + name + "' has an unsupported data type");
+      if (t.data() && t.data()->size() != static_cast<size_t>(elements) * sizeof(float))
+        fail("tensor '" + name + "' holds " + std::to_string(t.data()->size()) + " bytes but its shape needs " +
+             std::to_string(elements * sizeof(float)));
+      if (t.data() && reinterpret_cast<uintptr_t>(t.data()->data()) % alignof(float) != 0)
+        fail("tensor '" + name + "' data is misaligned");
+    }
+  }
+
+  void check_index(uint32_t index, const std::string& where) const {
+    if (index >= model_.tensors()->size())
+      fail(where + " refers to tensor " + std::to_string(index) + " of " +
+           std::to_string(model_.tensors()->size()));
+  }
+
+  bool is_constant(uint32_t index) const { return model_.tensors()->Get(index)->data() != nullptr; }
+
+  void check_graph() {
+    const auto& tensors = *model_.tensors();
+    std::vector<bool> defined(tensors.size(), false);
+    for (uint32_t i = 0; i < tensors.size(); ++i) defined[i] = is_constant(i);
+    if (model_.inputs()->size() == 0) fail("the graph has no inputs");
+    if (model_.outputs()->size() == 0) fail("the graph has no outputs");
+    for (uint32_t in : *model_.inputs()) {
+      check_index(in, "a graph input");
+      if (defined[in]) fail("graph input '" + tensors.Get(in)->name()->str() + "' is a constant or listed twice");
+      defined[in] = true;
+    }
+    for (uint32_t n = 0; n < model_.nodes()->size(); ++n) {
+      const auto& node = *model_.nodes()->Get(n);
+      std::string where = "node '" + node.name()->str() + "'";
+      if (node.params_type() == fb::OpParams::NONE || !node.params())
+        fail(where + " has no operator");
+      if (node.inputs()->size() == 0 || node.outputs()->size() == 0)
+        fail(where + " has no inputs or no outputs");
+      detail::NodeDesc desc{node, {}, {}, {}};
+      for (uint32_t in : *node.inputs()) {
+        check_index(in, where);
+        if (!defined[in])
+          fail(where + " reads tensor '" + tensors.Get(in)->name()->str() +
+               "' before any node produces it (nodes must be in topological order)");
+        desc.inputs.push_back(shape_of(*tensors.Get(in)));
+        desc.input_is_constant.push_back(is_constant(in));
+      }
+      if (std::all_of(desc.input_is_constant.begin(), desc.input_is_constant.end(), [](bool c) { return c; }))
+        fail(where + " has only constant inputs");
+      for (uint32_t out : *node.outputs()) {
+        check_index(out, where);
+        if (defined[out]) fail(where + " writes tensor '" + tensors.Get(out)->name()->str() + "', which is already defined");
+        defined[out] = true;
+        desc.outputs.push_back(shape_of(*tensors.Get(out)));
+      }
+      detail::op_kind(node.params_type()).check(desc);
+    }
+    for (uint32_t out : *model_.outputs()) {
+      check_index(out, "a graph output");
+      if (!defined[out] || is_constant(out))
+        fail("graph output '" + tensors.Get(out)->name()->str() + "' is not produced by any node");
+    }
+  }
+
+  void check_metadata() {
+    const auto* meta = model_.metadata();
+    if (!meta) return;
+    if (meta->input_height() < 0 || meta->input_width() < 0) fail("metadata has a negative input size");
+    size_t mean = meta->mean() ? meta->mean()->size() : 0;
+    size_t stdev = meta->std() ? meta->std()->size() : 0;
+    if (mean != stdev) fail("metadata has " + std::to_string(mean) + " means but " + std::to_string(stdev) + " stds");
+    if (meta->std())
+      for (float s : *meta->std())
+        if (!(s > 0.0f) || !std::isfinite(s)) fail("metadata has a non-positive std");
+    if (meta->mean())
+      for (float m : *meta->mean())
+        if (!std::isfinite(m)) fail("metadata has a non-finite mean");
+    if (meta->channel_order() < fb::ChannelOrder::MIN || meta->channel_order() > fb::ChannelOrder::MAX)
+      fail("metadata has an unknown channel order");
+  }
+
+  const fb::Model& model_;
+  const std::string& origin_;
+};
+
+TensorDesc describe(const fb::Model& model, uint32_t index) {
+  const auto& t = *model.tensors()->Get(index);
+  return {t.name()->str(), shape_of(t)};
+}
+
+}  // namespace
+
+size_t TensorDesc::elements() const { return detail::element_count(shape); }
+
+Model Model::load(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw ModelError(path.string() + ": no such model file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError(path.string() + ": cannot open the model file");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ModelError(path.string() + ": error reading the model file");
+  return from_bytes(std::move(bytes), path.string());
+}
+
+Model Model::from_bytes(std::vector<uint8_t> bytes, const std::string& origin) {
+  if (bytes.size() < 8 || !fb::ModelBufferHasIdentifier(bytes.data()))
+    throw ModelError(origin + ": not a vkbnn model file (bad magic)");
+  // FlatBuffers must see the buffer at an aligned address; a std::vector's storage is.
+  if (bytes.size() >= FLATBUFFERS_MAX_BUFFER_SIZE) throw ModelError(origin + ": model file is too large");
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), /*max_depth=*/64, /*max_tables=*/10'000'000);
+  if (!fb::VerifyModelBuffer(verifier))
+    throw ModelError(origin + ": corrupt or truncated model file (structure check failed)");
+
+  Model model;
+  model.origin_ = origin;
+  model.bytes_ = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  model.root_ = fb::GetModel(model.bytes_->data());
+  Checker(*model.root_, origin).run();
+
+  const auto& root = *model.root_;
+  for (uint32_t i : *root.inputs()) model.inputs_.push_back(describe(root, i));
+  for (uint32_t i : *root.outputs()) model.outputs_.push_back(describe(root, i));
+  for (const auto* t : *root.tensors())
+    if (t->data()) model.weight_bytes_ += t->data()->size();
+  if (const auto* meta = root.metadata()) {
+    auto& m = model.metadata_;
+    m.input_height = meta->input_height();
+    m.input_width = meta->input_width();
+    if (meta->layout()) m.layout = meta->layout()->str();
+    m.channel_order = static_cast<ChannelOrder>(meta->channel_order());
+    if (meta->mean()) m.mean.assign(meta->mean()->begin(), meta->mean()->end());
+    if (meta->std()) m.std.assign(meta->std()->begin(), meta->std()->end());
+    if (meta->labels())
+      for (const auto* label : *meta->labels()) m.labels.push_back(label->str());
+    if (meta->description()) m.description = meta->description()->str();
+  }
+  return model;
+}
+
+size_t Model::node_count() const { return root_->nodes()->size(); }
+
+}  // namespace vkbnn

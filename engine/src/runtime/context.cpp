@@ -1,0 +1,348 @@
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <vector>
+
+#include "runtime/context_state.hpp"
+#include "vkbnn/device.hpp"
+#include "vulkan/handles.hpp"
+
+namespace vkbnn {
+namespace detail {
+namespace {
+
+bool has_extension(const std::vector<VkExtensionProperties>& list, const char* name) {
+  return std::any_of(list.begin(), list.end(),
+                     [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
+}
+
+std::vector<VkExtensionProperties> instance_extensions() {
+  uint32_t count = 0;
+  check(vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr), "listing instance extensions");
+  std::vector<VkExtensionProperties> list(count);
+  check(vkEnumerateInstanceExtensionProperties(nullptr, &count, list.data()), "listing instance extensions");
+  return list;
+}
+
+std::vector<VkExtensionProperties> device_extensions(VkPhysicalDevice device) {
+  uint32_t count = 0;
+  check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr), "listing device extensions");
+  std::vector<VkExtensionProperties> list(count);
+  check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, list.data()),
+        "listing device extensions");
+  return list;
+}
+
+bool validation_layer_available() {
+  uint32_t count = 0;
+  vkEnumerateInstanceLayerProperties(&count, nullptr);
+  std::vector<VkLayerProperties> layers(count);
+  vkEnumerateInstanceLayerProperties(&count, layers.data());
+  return std::any_of(layers.begin(), layers.end(), [](const VkLayerProperties& l) {
+    return std::strcmp(l.layerName, "VK_LAYER_KHRONOS_validation") == 0;
+  });
+}
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT* data,
+                                                     void* user) {
+  if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+    static_cast<ContextState*>(user)->validation_messages++;
+    std::cerr << "vkbnn: Vulkan validation: " << (data->pMessage ? data->pMessage : "") << '\n';
+  }
+  return VK_FALSE;
+}
+
+// The instance every Context and list_devices() start from.
+struct InstanceSetup {
+  VkInstance instance = VK_NULL_HANDLE;
+  bool debug_utils = false;
+};
+
+InstanceSetup create_instance(bool validation) {
+  auto available = instance_extensions();
+  std::vector<const char*> extensions;
+  VkInstanceCreateFlags flags = 0;
+  // MoltenVK on macOS is only enumerated when the application opts into portability devices.
+  if (has_extension(available, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+    extensions.push_back(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME);
+    flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+  }
+  bool debug_utils = has_extension(available, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  if (debug_utils) extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  if (has_extension(available, VK_KHR_GET_PHYSICAL_DEVICE_PROPERTIES_2_EXTENSION_NAME))
+    extensions.push_back(VK_KHR_GET_PHYSICAL_DEVICE_PROPERTIES_2_EXTENSION_NAME);
+
+  std::vector<const char*> layers;
+  if (validation) {
+    if (!validation_layer_available())
+      throw Error("validation was requested but VK_LAYER_KHRONOS_validation is not installed "
+                  "(Debian: apt-get install vulkan-validationlayers)");
+    layers.push_back("VK_LAYER_KHRONOS_validation");
+  }
+
+  VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
+  app.pApplicationName = "vkbnn";
+  app.pEngineName = "vkbnn";
+  app.apiVersion = VK_API_VERSION_1_1;
+  VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
+  info.flags = flags;
+  info.pApplicationInfo = &app;
+  info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  info.ppEnabledExtensionNames = extensions.data();
+  info.enabledLayerCount = static_cast<uint32_t>(layers.size());
+  info.ppEnabledLayerNames = layers.data();
+  VkInstance instance = VK_NULL_HANDLE;
+  VkResult result = vkCreateInstance(&info, nullptr, &instance);
+  if (result == VK_ERROR_INCOMPATIBLE_DRIVER)
+    throw VulkanError(result, "creating the Vulkan instance (no Vulkan 1.1 driver found; on Debian "
+                              "without a GPU install mesa-vulkan-drivers for lavapipe)");
+  check(result, "creating the Vulkan instance");
+  return {instance, debug_utils};
+}
+
+std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
+  uint32_t count = 0;
+  check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "listing Vulkan devices");
+  std::vector<VkPhysicalDevice> devices(count);
+  check(vkEnumeratePhysicalDevices(instance, &count, devices.data()), "listing Vulkan devices");
+  return devices;
+}
+
+std::optional<uint32_t> compute_queue_family(VkPhysicalDevice device, uint32_t* timestamp_bits) {
+  uint32_t count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(device, &count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(count);
+  vkGetPhysicalDeviceQueueFamilyProperties(device, &count, families.data());
+  // A graphics+compute family works everywhere and keeps the device shareable with a renderer;
+  // a compute-only family (an asynchronous compute engine) is the fallback.
+  std::optional<uint32_t> chosen;
+  for (uint32_t i = 0; i < count && !chosen; ++i)
+    if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && (families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT))
+      chosen = i;
+  for (uint32_t i = 0; i < count && !chosen; ++i)
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) chosen = i;
+  if (chosen && timestamp_bits) *timestamp_bits = families[*chosen].timestampValidBits;
+  return chosen;
+}
+
+const char* type_name(VkPhysicalDeviceType type) {
+  switch (type) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return "integrated";
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return "virtual";
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
+    default: return "other";
+  }
+}
+
+DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
+  VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+  VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  subgroup.pNext = &driver;
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props.pNext = &subgroup;
+  vkGetPhysicalDeviceProperties2(device, &props);
+
+  VkPhysicalDevice8BitStorageFeatures storage8{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
+  VkPhysicalDeviceShaderFloat16Int8Features f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  f16.pNext = &storage8;
+  VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  features.pNext = &f16;
+  vkGetPhysicalDeviceFeatures2(device, &features);
+
+  VkPhysicalDeviceMemoryProperties memory;
+  vkGetPhysicalDeviceMemoryProperties(device, &memory);
+
+  auto extensions = device_extensions(device);
+  DeviceInfo info;
+  info.index = index;
+  info.name = props.properties.deviceName;
+  info.type = type_name(props.properties.deviceType);
+  info.driver = std::string(driver.driverName) + " " + driver.driverInfo;
+  info.api_version = props.properties.apiVersion;
+  info.vendor_id = props.properties.vendorID;
+  info.device_id = props.properties.deviceID;
+  uint32_t timestamp_bits = 0;
+  compute_queue_family(device, &timestamp_bits);
+  info.timestamps = timestamp_bits > 0 && props.properties.limits.timestampPeriod > 0;
+  info.timestamp_period_ns = props.properties.limits.timestampPeriod;
+  info.storage_int8 = storage8.storageBuffer8BitAccess;
+  info.integer_dot_product = has_extension(extensions, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  info.float16 = f16.shaderFloat16;
+  info.debug_utils = debug_utils;
+  info.subgroup_size = subgroup.subgroupSize;
+  info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
+  info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
+  for (uint32_t i = 0; i < memory.memoryHeapCount; ++i)
+    if (memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+      info.device_local_bytes = std::max<uint64_t>(info.device_local_bytes, memory.memoryHeaps[i].size);
+  return info;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Picks by index or name; otherwise discrete GPU, then any GPU, then whatever there is.
+uint32_t choose_device(const std::vector<DeviceInfo>& devices, const ContextOptions& options) {
+  std::optional<uint32_t> index = options.device_index;
+  std::string name = options.device_name;
+  if (!index && name.empty()) {
+    if (const char* env = std::getenv("VKBNN_DEVICE"); env && *env) {
+      std::string value = env;
+      if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
+        index = static_cast<uint32_t>(std::stoul(value));
+      else
+        name = value;
+    }
+  }
+  if (index) {
+    if (*index >= devices.size())
+      throw Error("device index " + std::to_string(*index) + " does not exist (" +
+                  std::to_string(devices.size()) + " Vulkan device(s); see vkbnn-info)");
+    return *index;
+  }
+  if (!name.empty()) {
+    for (const auto& d : devices)
+      if (lower(d.name).find(lower(name)) != std::string::npos) return d.index;
+    throw Error("no Vulkan device matches '" + name + "' (see vkbnn-info)");
+  }
+  for (const char* type : {"discrete", "integrated", "virtual"})
+    for (const auto& d : devices)
+      if (d.type == type) return d.index;
+  return 0;
+}
+
+}  // namespace
+
+ContextState::~ContextState() {
+  if (device) vkDestroyDevice(device, nullptr);
+  if (messenger) {
+    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
+    if (destroy) destroy(instance, messenger, nullptr);
+  }
+  if (instance) vkDestroyInstance(instance, nullptr);
+}
+
+uint32_t ContextState::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                                        VkMemoryPropertyFlags preferred) const {
+  std::optional<uint32_t> fallback;
+  for (uint32_t i = 0; i < memory.memoryTypeCount; ++i) {
+    if (!(type_bits & (1u << i))) continue;
+    VkMemoryPropertyFlags flags = memory.memoryTypes[i].propertyFlags;
+    if ((flags & required) != required) continue;
+    if ((flags & preferred) == preferred) return i;
+    if (!fallback) fallback = i;
+  }
+  if (!fallback) throw Error("the device has no suitable memory type");
+  return *fallback;
+}
+
+}  // namespace detail
+
+std::vector<DeviceInfo> Context::list_devices() {
+  auto setup = detail::create_instance(false);
+  std::vector<DeviceInfo> result;
+  try {
+    auto devices = detail::physical_devices(setup.instance);
+    for (uint32_t i = 0; i < devices.size(); ++i)
+      result.push_back(detail::describe(devices[i], i, setup.debug_utils));
+  } catch (...) {
+    vkDestroyInstance(setup.instance, nullptr);
+    throw;
+  }
+  vkDestroyInstance(setup.instance, nullptr);
+  return result;
+}
+
+Context::Context(const ContextOptions& options) : state_(std::make_unique<detail::ContextState>()) {
+  auto& s = *state_;
+  const char* env_validation = std::getenv("VKBNN_VALIDATION");
+  bool validation = options.validation || (env_validation && std::string(env_validation) == "1");
+  auto setup = detail::create_instance(validation);
+  s.instance = setup.instance;
+
+  if (setup.debug_utils) {
+    auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        vkGetInstanceProcAddr(s.instance, "vkCreateDebugUtilsMessengerEXT"));
+    VkDebugUtilsMessengerCreateInfoEXT info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
+    info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    info.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+    info.pfnUserCallback = detail::on_validation_message;
+    info.pUserData = &s;
+    if (create) detail::check(create(s.instance, &info, nullptr, &s.messenger), "creating the debug messenger");
+    s.begin_label = reinterpret_cast<PFN_vkCmdBeginDebugUtilsLabelEXT>(
+        vkGetInstanceProcAddr(s.instance, "vkCmdBeginDebugUtilsLabelEXT"));
+    s.end_label = reinterpret_cast<PFN_vkCmdEndDebugUtilsLabelEXT>(
+        vkGetInstanceProcAddr(s.instance, "vkCmdEndDebugUtilsLabelEXT"));
+  }
+
+  auto devices = detail::physical_devices(s.instance);
+  if (devices.empty())
+    throw Error("no Vulkan device found (on Debian without a GPU install mesa-vulkan-drivers for lavapipe)");
+  std::vector<DeviceInfo> infos;
+  for (uint32_t i = 0; i < devices.size(); ++i)
+    infos.push_back(detail::describe(devices[i], i, setup.debug_utils));
+  uint32_t chosen = detail::choose_device(infos, options);
+  s.physical_device = devices[chosen];
+  s.info = infos[chosen];
+  if (VK_API_VERSION_MINOR(s.info.api_version) < 1 && VK_API_VERSION_MAJOR(s.info.api_version) == 1)
+    throw Error("device '" + s.info.name + "' supports only Vulkan 1.0; vkbnn needs 1.1");
+  vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);
+
+  auto family = detail::compute_queue_family(s.physical_device, nullptr);
+  if (!family) throw Error("device '" + s.info.name + "' has no compute queue");
+  s.queue_family = *family;
+
+  auto extensions = detail::device_extensions(s.physical_device);
+  std::vector<const char*> enabled;
+  // Required wherever it is offered (MoltenVK): the device is a portability subset.
+  if (detail::has_extension(extensions, "VK_KHR_portability_subset"))
+    enabled.push_back("VK_KHR_portability_subset");
+
+  float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  queue_info.queueFamilyIndex = s.queue_family;
+  queue_info.queueCount = 1;
+  queue_info.pQueuePriorities = &priority;
+  VkDeviceCreateInfo device_info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  device_info.queueCreateInfoCount = 1;
+  device_info.pQueueCreateInfos = &queue_info;
+  device_info.enabledExtensionCount = static_cast<uint32_t>(enabled.size());
+  device_info.ppEnabledExtensionNames = enabled.data();
+  detail::check(vkCreateDevice(s.physical_device, &device_info, nullptr, &s.device),
+                "creating the logical device on '" + s.info.name + "'");
+  vkGetDeviceQueue(s.device, s.queue_family, 0, &s.queue);
+}
+
+Context::~Context() = default;
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+
+const DeviceInfo& Context::device() const { return state_->info; }
+uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
+VkInstance Context::instance() const { return state_->instance; }
+VkPhysicalDevice Context::physical_device() const { return state_->physical_device; }
+VkDevice Context::vk_device() const { return state_->device; }
+VkQueue Context::queue() const { return state_->queue; }
+uint32_t Context::queue_family() const { return state_->queue_family; }
+
+std::string to_string(const DeviceInfo& d) {
+  std::ostringstream out;
+  out << '[' << d.index << "] " << d.name << " (" << d.type << ", Vulkan " << VK_API_VERSION_MAJOR(d.api_version)
+      << '.' << VK_API_VERSION_MINOR(d.api_version) << '.' << VK_API_VERSION_PATCH(d.api_version) << ", "
+      << d.driver << ")";
+  return out.str();
+}
+
+}  // namespace vkbnn

@@ -1,0 +1,606 @@
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include "ops/op.hpp"
+#include "runtime/context_state.hpp"
+#include "runtime/memory_plan.hpp"
+#include "vkbnn/network.hpp"
+#include "vulkan/buffer.hpp"
+#include "vulkan/handles.hpp"
+#include "vulkan/shader_registry.hpp"
+
+namespace vkbnn {
+namespace detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+// Activation offsets are aligned to 16 words (64 bytes): vec4 access and whole cache lines.
+constexpr uint64_t kArenaAlignment = 16;
+
+struct Range {
+  uint64_t begin = 0, end = 0;
+  bool overlaps(const Range& o) const { return begin < o.end && o.begin < end; }
+};
+
+struct PlannedDispatch {
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  std::array<uint32_t, 3> groups{};
+  bool independent = false;
+};
+
+struct PlannedNode {
+  std::string name;
+  std::string op;
+  Shape output_shape;
+  std::vector<Range> reads;
+  std::vector<Range> writes;
+  std::vector<PlannedDispatch> dispatches;
+};
+
+struct IoSlot {
+  uint32_t tensor = 0;
+  uint64_t arena_offset = 0;   // words
+  uint64_t staging_offset = 0; // words
+  uint64_t elements = 0;
+  Shape shape;
+};
+
+}  // namespace
+
+struct NetworkState {
+  ContextState* ctx = nullptr;
+  Model model;
+  NetworkOptions options;
+
+  std::vector<uint64_t> tensor_offset;  // words in the arena, per tensor (activations only)
+  std::vector<bool> tensor_readable;
+  std::unordered_map<std::string, uint32_t> tensor_by_name;
+  std::unordered_map<std::string, uint32_t> node_output_by_name;
+  std::vector<PlannedNode> nodes;
+  std::vector<LayerInfo> layer_infos;
+  std::vector<IoSlot> inputs, outputs;
+  MemoryReport memory;
+
+  UniqueDescriptorSetLayout set_layout;
+  UniquePipelineLayout pipeline_layout;
+  UniquePipelineCache pipeline_cache;
+  std::map<std::pair<std::string, std::vector<uint32_t>>, UniquePipeline> pipelines;
+  UniqueDescriptorPool descriptor_pool;
+  VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
+  Buffer weights, arena, upload, readback;
+  UniqueCommandPool command_pool;
+  VkCommandBuffer plain_commands = VK_NULL_HANDLE;
+  VkCommandBuffer profiled_commands = VK_NULL_HANDLE;
+  UniqueQueryPool queries;
+  uint32_t query_count = 0;
+  UniqueFence fence;
+  bool profiling = false;
+  bool has_run = false;
+  Profile last;
+
+  NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
+      : ctx(&context), model(m), options(opts) {}
+
+  VkDevice device() const { return ctx->device; }
+  void build();
+  void plan();
+  void lower(WeightPacker& packer);
+  VkPipeline pipeline_for(const Dispatch& d);
+  void create_descriptors();
+  void upload_weights(const WeightPacker& packer);
+  VkCommandBuffer record(bool with_timestamps);
+  void submit_and_wait(VkCommandBuffer commands, Profile* profile);
+  Range range_of(uint32_t tensor) const;
+};
+
+Range NetworkState::range_of(uint32_t tensor) const {
+  const auto* t = model.schema().tensors()->Get(tensor);
+  std::vector<int64_t> shape(t->shape()->begin(), t->shape()->end());
+  return {tensor_offset[tensor], tensor_offset[tensor] + element_count(shape)};
+}
+
+void NetworkState::plan() {
+  const auto& m = model.schema();
+  const auto& tensors = *m.tensors();
+  const int n_nodes = static_cast<int>(m.nodes()->size());
+  // Reshape-like nodes share their input's storage: plan per storage root.
+  std::vector<uint32_t> root(tensors.size());
+  for (uint32_t i = 0; i < tensors.size(); ++i) {
+    root[i] = i;
+    tensor_by_name[tensors.Get(i)->name()->str()] = i;
+  }
+  std::vector<int> first(tensors.size(), std::numeric_limits<int>::max()), last(tensors.size(), -1);
+  for (uint32_t in : *m.inputs()) first[in] = 0, last[in] = 0;
+  for (int n = 0; n < n_nodes; ++n) {
+    const auto& node = *m.nodes()->Get(n);
+    node_output_by_name[node.name()->str()] = node.outputs()->Get(0);
+    bool alias = op_kind(node.params_type()).alias;
+    for (uint32_t in : *node.inputs())
+      if (!tensors.Get(in)->data()) last[root[in]] = std::max(last[root[in]], n);
+    for (uint32_t out : *node.outputs()) {
+      if (alias) root[out] = root[node.inputs()->Get(0)];
+      first[root[out]] = std::min(first[root[out]], n);
+      last[root[out]] = std::max(last[root[out]], n);
+    }
+  }
+  tensor_readable.assign(tensors.size(), options.tap_all);
+  for (uint32_t out : *m.outputs()) tensor_readable[out] = true;
+  for (const auto& name : options.taps) {
+    auto it = tensor_by_name.find(name);
+    if (it == tensor_by_name.end()) {
+      auto node = node_output_by_name.find(name);
+      if (node == node_output_by_name.end())
+        throw Error("cannot tap '" + name + "': the model has no tensor or layer of that name");
+      it = tensor_by_name.find(tensors.Get(node->second)->name()->str());
+    }
+    if (tensors.Get(it->second)->data()) throw Error("cannot tap '" + name + "': it is a constant");
+    tensor_readable[it->second] = true;
+  }
+  for (uint32_t i = 0; i < tensors.size(); ++i)
+    if (tensor_readable[i] && !tensors.Get(i)->data()) last[root[i]] = n_nodes;
+
+  std::vector<uint32_t> planned;
+  std::vector<Lifetime> lifetimes;
+  for (uint32_t i = 0; i < tensors.size(); ++i) {
+    if (root[i] != i || tensors.Get(i)->data() || last[i] < 0) continue;
+    std::vector<int64_t> shape(tensors.Get(i)->shape()->begin(), tensors.Get(i)->shape()->end());
+    planned.push_back(i);
+    lifetimes.push_back({element_count(shape), first[i], last[i]});
+  }
+  auto result = plan_memory(lifetimes, kArenaAlignment);
+  tensor_offset.assign(tensors.size(), 0);
+  for (size_t k = 0; k < planned.size(); ++k) tensor_offset[planned[k]] = result.offsets[k];
+  for (uint32_t i = 0; i < tensors.size(); ++i) tensor_offset[i] = tensor_offset[root[i]];
+  memory.arena_bytes = result.total * sizeof(float);
+  memory.naive_arena_bytes = result.naive * sizeof(float);
+}
+
+VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
+  auto key = std::make_pair(d.shader, d.spec);
+  if (auto it = pipelines.find(key); it != pipelines.end()) return it->second.get();
+  auto code = shader_spirv(d.shader);
+  VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+  module_info.codeSize = code.size_bytes();
+  module_info.pCode = code.data();
+  VkShaderModule module = VK_NULL_HANDLE;
+  check(vkCreateShaderModule(device(), &module_info, nullptr, &module), "creating shader " + d.shader);
+  UniqueShaderModule owned_module(device(), module);
+
+  std::vector<VkSpecializationMapEntry> entries(d.spec.size());
+  for (uint32_t i = 0; i < d.spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  VkSpecializationInfo spec{static_cast<uint32_t>(entries.size()), entries.data(), d.spec.size() * 4,
+                            d.spec.data()};
+  VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  info.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+  info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  info.stage.module = module;
+  info.stage.pName = "main";
+  info.stage.pSpecializationInfo = d.spec.empty() ? nullptr : &spec;
+  info.layout = pipeline_layout.get();
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  check(vkCreateComputePipelines(device(), pipeline_cache.get(), 1, &info, nullptr, &pipeline),
+        "building the pipeline for shader " + d.shader);
+  return pipelines.emplace(std::move(key), UniquePipeline(device(), pipeline)).first->second.get();
+}
+
+void NetworkState::lower(WeightPacker& packer) {
+  const auto& m = model.schema();
+  const auto& tensors = *m.tensors();
+  for (const auto* node : *m.nodes()) {
+    const auto& kind = op_kind(node->params_type());
+    PlannedNode planned;
+    planned.name = node->name()->str();
+    planned.op = kind.name;
+    const auto* out0 = tensors.Get(node->outputs()->Get(0));
+    planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
+    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info};
+    for (uint32_t in : *node->inputs()) {
+      const auto* t = tensors.Get(in);
+      Shape shape(t->shape()->begin(), t->shape()->end());
+      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape});
+      if (t->data()) {
+        lowering.constants.emplace_back(std::span<const float>(
+            reinterpret_cast<const float*>(t->data()->data()), t->data()->size() / sizeof(float)));
+      } else {
+        lowering.constants.emplace_back(std::nullopt);
+        planned.reads.push_back(range_of(in));
+      }
+    }
+    for (uint32_t out : *node->outputs()) {
+      const auto* t = tensors.Get(out);
+      lowering.outputs.push_back({static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end())});
+      planned.writes.push_back(range_of(out));
+    }
+    if (!kind.alias) {
+      for (const auto& d : kind.lower(lowering)) {
+        if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
+        planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
+      }
+    }
+    layer_infos.push_back({planned.name, planned.op, planned.output_shape,
+                           static_cast<uint32_t>(planned.dispatches.size())});
+    nodes.push_back(std::move(planned));
+  }
+}
+
+void NetworkState::create_descriptors() {
+  VkDescriptorSetLayoutBinding bindings[2] = {
+      {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr},
+      {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr}};
+  VkDescriptorSetLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  layout_info.bindingCount = 2;
+  layout_info.pBindings = bindings;
+  VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
+  check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
+        "creating the descriptor set layout");
+  set_layout = UniqueDescriptorSetLayout(device(), set_layout_handle);
+
+  VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  pipeline_layout_info.setLayoutCount = 1;
+  pipeline_layout_info.pSetLayouts = &set_layout_handle;
+  VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
+  check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
+        "creating the pipeline layout");
+  pipeline_layout = UniquePipelineLayout(device(), pipeline_layout_handle);
+
+  VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
+  VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  pool_info.maxSets = 1;
+  pool_info.poolSizeCount = 1;
+  pool_info.pPoolSizes = &pool_size;
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+  check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
+  descriptor_pool = UniqueDescriptorPool(device(), pool);
+
+  VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+  VkPipelineCache cache = VK_NULL_HANDLE;
+  check(vkCreatePipelineCache(device(), &cache_info, nullptr, &cache), "creating the pipeline cache");
+  pipeline_cache = UniquePipelineCache(device(), cache);
+}
+
+void NetworkState::upload_weights(const WeightPacker& packer) {
+  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
+  const uint64_t limit = ctx->info.max_storage_buffer_range;
+  if (bytes > limit)
+    throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
+                "storage buffer limit (" + std::to_string(limit >> 20) + " MiB)");
+  weights = Buffer(*ctx, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                   MemoryUse::Device, "weights");
+  Buffer staging(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
+  std::memset(staging.mapped(), 0, bytes);
+  std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+  staging.flush();
+
+  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  alloc.commandPool = command_pool.get();
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  VkCommandBuffer commands = VK_NULL_HANDLE;
+  check(vkAllocateCommandBuffers(device(), &alloc, &commands), "allocating a command buffer");
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  check(vkBeginCommandBuffer(commands, &begin), "recording the weight upload");
+  VkBufferCopy copy{0, 0, bytes};
+  vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
+  check(vkEndCommandBuffer(commands), "recording the weight upload");
+  submit_and_wait(commands, nullptr);
+  vkFreeCommandBuffers(device(), command_pool.get(), 1, &commands);
+  memory.weight_bytes = bytes;
+}
+
+void NetworkState::submit_and_wait(VkCommandBuffer commands, Profile* profile) {
+  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &commands;
+  VkFence f = fence.get();
+  auto t0 = Clock::now();
+  check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
+  auto t1 = Clock::now();
+  check(vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max()),
+        "waiting for the GPU");
+  auto t2 = Clock::now();
+  check(vkResetFences(device(), 1, &f), "resetting a fence");
+  if (profile) {
+    profile->submit_us = micros(t1 - t0);
+    profile->wait_us = micros(t2 - t1);
+  }
+}
+
+VkCommandBuffer NetworkState::record(bool with_timestamps) {
+  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  alloc.commandPool = command_pool.get();
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  check(vkAllocateCommandBuffers(device(), &alloc, &cmd), "allocating the inference command buffer");
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
+
+  // Query layout: 0 start, 1 inputs copied, 2+2k / 3+2k around node k, then outputs copied.
+  const uint32_t end_query = 2 + 2 * static_cast<uint32_t>(nodes.size());
+  auto stamp = [&](VkPipelineStageFlagBits stage, uint32_t query) {
+    if (with_timestamps) vkCmdWriteTimestamp(cmd, stage, queries.get(), query);
+  };
+  auto barrier = [&](VkPipelineStageFlags src, VkAccessFlags src_access, VkPipelineStageFlags dst,
+                     VkAccessFlags dst_access) {
+    VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, src_access, dst_access};
+    vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, nullptr, 0, nullptr);
+  };
+  if (with_timestamps) vkCmdResetQueryPool(cmd, queries.get(), 0, query_count);
+  stamp(VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0);
+
+  if (options.poison_arena) {
+    vkCmdFillBuffer(cmd, arena.get(), 0, VK_WHOLE_SIZE, 0x7FC00000u);  // quiet NaN
+    barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_WRITE_BIT);
+  }
+  std::vector<VkBufferCopy> copies;
+  for (const auto& in : inputs)
+    copies.push_back({in.staging_offset * 4, in.arena_offset * 4, in.elements * 4});
+  vkCmdCopyBuffer(cmd, upload.get(), arena.get(), static_cast<uint32_t>(copies.size()), copies.data());
+  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+          VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  stamp(VK_PIPELINE_STAGE_TRANSFER_BIT, 1);
+
+  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout.get(), 0, 1, &descriptor_set, 0,
+                          nullptr);
+  // Barriers only where a dispatch touches memory written (or, for writes, read) since the last one.
+  std::vector<Range> pending_reads, pending_writes;
+  auto conflicts = [](const std::vector<Range>& a, const std::vector<Range>& b) {
+    for (const auto& x : a)
+      for (const auto& y : b)
+        if (x.overlaps(y)) return true;
+    return false;
+  };
+  auto compute_barrier = [&] {
+    barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    pending_reads.clear();
+    pending_writes.clear();
+  };
+  VkPipeline bound = VK_NULL_HANDLE;
+  for (uint32_t k = 0; k < nodes.size(); ++k) {
+    const auto& node = nodes[k];
+    if (!node.dispatches.empty() &&
+        (conflicts(node.reads, pending_writes) || conflicts(node.writes, pending_writes) ||
+         conflicts(node.writes, pending_reads)))
+      compute_barrier();
+    if (ctx->begin_label) {
+      VkDebugUtilsLabelEXT label{VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT};
+      label.pLabelName = node.name.c_str();
+      ctx->begin_label(cmd, &label);
+    }
+    stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 2 + 2 * k);
+    for (size_t d = 0; d < node.dispatches.size(); ++d) {
+      const auto& dispatch = node.dispatches[d];
+      if (d > 0 && !dispatch.independent) compute_barrier();
+      if (dispatch.pipeline != bound) {
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
+        bound = dispatch.pipeline;
+      }
+      vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
+    }
+    stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
+    if (ctx->end_label) ctx->end_label(cmd);
+    pending_reads.insert(pending_reads.end(), node.reads.begin(), node.reads.end());
+    pending_writes.insert(pending_writes.end(), node.writes.begin(), node.writes.end());
+  }
+
+  barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+          VK_ACCESS_TRANSFER_READ_BIT);
+  copies.clear();
+  for (const auto& out : outputs)
+    copies.push_back({out.arena_offset * 4, out.staging_offset * 4, out.elements * 4});
+  vkCmdCopyBuffer(cmd, arena.get(), readback.get(), static_cast<uint32_t>(copies.size()), copies.data());
+  barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+          VK_ACCESS_HOST_READ_BIT);
+  stamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, end_query);
+  check(vkEndCommandBuffer(cmd), "recording the inference command buffer");
+  return cmd;
+}
+
+void NetworkState::build() {
+  const auto& m = model.schema();
+  plan();
+
+  VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pool_info.queueFamilyIndex = ctx->queue_family;
+  VkCommandPool pool = VK_NULL_HANDLE;
+  check(vkCreateCommandPool(device(), &pool_info, nullptr, &pool), "creating a command pool");
+  command_pool = UniqueCommandPool(device(), pool);
+  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkFence f = VK_NULL_HANDLE;
+  check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
+  fence = UniqueFence(device(), f);
+
+  create_descriptors();
+  WeightPacker packer;
+  lower(packer);
+  upload_weights(packer);
+
+  auto io_slots = [&](const flatbuffers::Vector<uint32_t>& list) {
+    std::vector<IoSlot> slots;
+    uint64_t staging = 0;
+    for (uint32_t t : list) {
+      const auto* tensor = m.tensors()->Get(t);
+      Shape shape(tensor->shape()->begin(), tensor->shape()->end());
+      slots.push_back({t, tensor_offset[t], staging, element_count(shape), shape});
+      staging += (element_count(shape) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    }
+    return std::make_pair(slots, std::max<uint64_t>(staging, 16) * sizeof(float));
+  };
+  auto [in_slots, in_bytes] = io_slots(*m.inputs());
+  auto [out_slots, out_bytes] = io_slots(*m.outputs());
+  inputs = std::move(in_slots);
+  outputs = std::move(out_slots);
+
+  uint64_t arena_bytes = std::max<uint64_t>(memory.arena_bytes, 64);
+  if (arena_bytes > ctx->info.max_storage_buffer_range)
+    throw Error("the model's activations (" + std::to_string(arena_bytes >> 20) + " MiB) exceed the device's "
+                "storage buffer limit (" + std::to_string(ctx->info.max_storage_buffer_range >> 20) + " MiB)");
+  arena = Buffer(*ctx, arena_bytes,
+                 VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                 MemoryUse::Device, "the activation arena");
+  upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
+  readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
+  memory.staging_bytes = in_bytes + out_bytes;
+
+  VkDescriptorSetLayout layout = set_layout.get();
+  VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  set_info.descriptorPool = descriptor_pool.get();
+  set_info.descriptorSetCount = 1;
+  set_info.pSetLayouts = &layout;
+  check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
+  VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weights.get(), 0, VK_WHOLE_SIZE}};
+  VkWriteDescriptorSet writes[2];
+  for (uint32_t i = 0; i < 2; ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = descriptor_set;
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &buffer_infos[i];
+  }
+  vkUpdateDescriptorSets(device(), 2, writes, 0, nullptr);
+
+  plain_commands = record(false);
+  profiling = options.profiling;
+}
+
+}  // namespace detail
+
+Network::Network(Context& context, const Model& model, const NetworkOptions& options)
+    : state_(std::make_unique<detail::NetworkState>(context.state(), model, options)) {
+  state_->build();
+}
+
+Network::~Network() = default;
+Network::Network(Network&&) noexcept = default;
+Network& Network::operator=(Network&&) noexcept = default;
+
+void Network::set_profiling(bool enabled) { state_->profiling = enabled; }
+bool Network::profiling() const { return state_->profiling; }
+const Profile& Network::last_profile() const { return state_->last; }
+const std::vector<LayerInfo>& Network::layers() const { return state_->layer_infos; }
+MemoryReport Network::memory() const { return state_->memory; }
+const Model& Network::model() const { return state_->model; }
+
+Tensor Network::run(std::span<const float> input) {
+  if (state_->inputs.size() != 1)
+    throw Error("the model has " + std::to_string(state_->inputs.size()) + " inputs; pass one tensor for each");
+  auto results = run(std::vector<std::span<const float>>{input});
+  return std::move(results.front());
+}
+
+std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inputs) {
+  auto& s = *state_;
+  using detail::Clock;
+  if (inputs.size() != s.inputs.size())
+    throw Error("the model has " + std::to_string(s.inputs.size()) + " input(s) but " +
+                std::to_string(inputs.size()) + " were given");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].size() != s.inputs[i].elements)
+      throw Error("input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
+                  " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
+                  std::to_string(s.inputs[i].elements));
+
+  VkCommandBuffer commands = s.plain_commands;
+  const bool timed = s.profiling && s.ctx->info.timestamps;
+  if (timed) {
+    if (!s.profiled_commands) {
+      s.query_count = 3 + 2 * static_cast<uint32_t>(s.nodes.size());
+      VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      info.queryCount = s.query_count;
+      VkQueryPool pool = VK_NULL_HANDLE;
+      detail::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
+      s.queries = detail::UniqueQueryPool(s.device(), pool);
+      s.profiled_commands = s.record(true);
+    }
+    commands = s.profiled_commands;
+  }
+
+  Profile profile;
+  auto start = Clock::now();
+  auto* staging = static_cast<float*>(s.upload.mapped());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    std::memcpy(staging + s.inputs[i].staging_offset, inputs[i].data(), inputs[i].size_bytes());
+  s.upload.flush();
+  auto uploaded = Clock::now();
+  s.submit_and_wait(commands, &profile);
+  auto waited = Clock::now();
+  s.readback.invalidate();
+  std::vector<Tensor> results;
+  const auto* out = static_cast<const float*>(s.readback.mapped());
+  for (const auto& slot : s.outputs)
+    results.push_back({slot.shape, std::vector<float>(out + slot.staging_offset, out + slot.staging_offset + slot.elements)});
+  auto finished = Clock::now();
+  s.has_run = true;
+
+  profile.upload_us = detail::micros(uploaded - start);
+  profile.readback_us = detail::micros(finished - waited);
+  profile.total_us = detail::micros(finished - start);
+  if (timed) {
+    std::vector<uint64_t> stamps(s.query_count);
+    detail::check(vkGetQueryPoolResults(s.device(), s.queries.get(), 0, s.query_count, stamps.size() * 8,
+                                        stamps.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+                  "reading GPU timestamps");
+    const double ns = s.ctx->info.timestamp_period_ns;
+    auto us = [&](uint32_t a, uint32_t b) { return stamps[b] >= stamps[a] ? (stamps[b] - stamps[a]) * ns / 1000.0 : 0.0; };
+    const uint32_t last = s.query_count - 1;
+    profile.gpu_us = us(0, last);
+    profile.gpu_upload_us = us(0, 1);
+    profile.gpu_readback_us = us(last - 1, last);
+    for (uint32_t k = 0; k < s.nodes.size(); ++k)
+      profile.layers.push_back({s.nodes[k].name, s.nodes[k].op, s.nodes[k].output_shape, us(2 + 2 * k, 3 + 2 * k)});
+  }
+  s.last = std::move(profile);
+  return results;
+}
+
+Tensor Network::read_tensor(const std::string& name) const {
+  const auto& s = *state_;
+  auto it = s.tensor_by_name.find(name);
+  if (it == s.tensor_by_name.end()) {
+    auto node = s.node_output_by_name.find(name);
+    if (node == s.node_output_by_name.end()) throw Error("the model has no tensor or layer named '" + name + "'");
+    it = s.tensor_by_name.find(s.model.schema().tensors()->Get(node->second)->name()->str());
+  }
+  uint32_t t = it->second;
+  if (!s.tensor_readable[t])
+    throw Error("tensor '" + name + "' was not tapped: list it in NetworkOptions::taps when creating the network");
+  if (!s.has_run) throw Error("tensor '" + name + "' has no value yet: run the network first");
+  auto range = s.range_of(t);
+  uint64_t bytes = (range.end - range.begin) * sizeof(float);
+  detail::Buffer host(*s.ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, detail::MemoryUse::Readback, "a tap readback");
+  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  alloc.commandPool = s.command_pool.get();
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  detail::check(vkAllocateCommandBuffers(s.device(), &alloc, &cmd), "allocating a command buffer");
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  detail::check(vkBeginCommandBuffer(cmd, &begin), "recording a tap readback");
+  VkBufferCopy copy{range.begin * 4, 0, bytes};
+  vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
+  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0, nullptr);
+  detail::check(vkEndCommandBuffer(cmd), "recording a tap readback");
+  state_->submit_and_wait(cmd, nullptr);
+  vkFreeCommandBuffers(s.device(), s.command_pool.get(), 1, &cmd);
+  host.invalidate();
+  const auto* data = static_cast<const float*>(host.mapped());
+  const auto* tensor = s.model.schema().tensors()->Get(t);
+  return {detail::Shape(tensor->shape()->begin(), tensor->shape()->end()),
+          std::vector<float>(data, data + (range.end - range.begin))};
+}
+
+}  // namespace vkbnn

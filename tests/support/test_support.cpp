@@ -1,0 +1,102 @@
+#include "support/test_support.hpp"
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <sstream>
+
+namespace vkbnn::test {
+namespace {
+
+// Owns the shared Context and turns validation messages into test failures.
+class VulkanEnvironment : public ::testing::Environment {
+ public:
+  static Context& get() {
+    static std::unique_ptr<Context> context = [] {
+      ContextOptions options;
+      options.validation = true;
+      return std::make_unique<Context>(options);
+    }();
+    return *context;
+  }
+};
+
+class ValidationListener : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { seen_ = count(); }
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    uint32_t now = count();
+    if (now != seen_)
+      ADD_FAILURE() << (now - seen_) << " Vulkan validation message(s) during " << info.name();
+  }
+  static uint32_t count() { return created_ ? VulkanEnvironment::get().validation_message_count() : 0; }
+
+ public:
+  static inline bool created_ = false;
+
+ private:
+  uint32_t seen_ = 0;
+};
+
+}  // namespace
+
+Context& context() {
+  ValidationListener::created_ = true;
+  return VulkanEnvironment::get();
+}
+
+std::vector<float> random_vector(size_t count, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> values(count);
+  for (auto& v : values) v = dist(rng);
+  return values;
+}
+
+std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
+                              const std::vector<std::vector<float>>& inputs, NetworkOptions options) {
+  auto model = Model::from_bytes(model_bytes);
+  options.poison_arena = true;
+  Network network(context(), model, options);
+  std::vector<std::span<const float>> views(inputs.begin(), inputs.end());
+  return network.run(views);
+}
+
+::testing::AssertionResult all_close(std::span<const float> actual, std::span<const float> expected, float rtol,
+                                     float atol) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << "size " << actual.size() << " != expected " << expected.size();
+  std::ostringstream report;
+  size_t bad = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    float a = actual[i], e = expected[i];
+    if (std::isnan(a) || std::isnan(e) || std::abs(a - e) > atol + rtol * std::abs(e)) {
+      if (bad < 8) report << "\n  [" << i << "] got " << a << ", expected " << e;
+      ++bad;
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << actual.size() << " values differ (rtol " << rtol
+                                       << ", atol " << atol << "):" << report.str();
+}
+
+double relative_l2(std::span<const float> actual, std::span<const float> expected) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < actual.size() && i < expected.size(); ++i) {
+    double d = double(actual[i]) - expected[i];
+    diff += d * d;
+    norm += double(expected[i]) * expected[i];
+  }
+  if (actual.size() != expected.size()) return INFINITY;
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+std::string source_dir() { return VKBNN_SOURCE_DIR; }
+std::string binary_dir() { return VKBNN_BINARY_DIR; }
+
+}  // namespace vkbnn::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new vkbnn::test::ValidationListener);
+  return RUN_ALL_TESTS();
+}
