@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# From a fresh clone: install dependencies, build, and classify the bundled images with the
+# bundled Fashion-MNIST model on the first Vulkan device (lavapipe when there is no GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-debian.sh
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+cmake --preset release
+cmake --build --preset release
+./build/tools/vkbnn-info
+./build/tools/vkbnn-run assets/models/fmnist-cnn-fp32.vkbnn assets/images/*.png --top 3
