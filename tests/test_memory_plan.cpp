@@ -15,9 +15,10 @@ TEST(MemoryPlan, BuffersAliveTogetherNeverOverlap) {
     EXPECT_EQ(plan.offsets[i] % 16, 0u);
     for (size_t j = i + 1; j < lifetimes.size(); ++j) {
       bool alive_together = lifetimes[i].first <= lifetimes[j].last && lifetimes[j].first <= lifetimes[i].last;
-      if (alive_together)
+      if (alive_together) {
         EXPECT_FALSE(overlap(plan.offsets[i], lifetimes[i].size, plan.offsets[j], lifetimes[j].size))
             << i << " and " << j;
+      }
     }
   }
   EXPECT_LT(plan.total, plan.naive);

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <numeric>
 
 #include "support/small_models.hpp"

@@ -37,7 +37,7 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork, ::testing::Values("resnet18", "mobilenet_v2"),
-                         [](const auto& info) { return std::string(info.param); });
+                         [](const auto& param_info) { return std::string(param_info.param); });
 
 }  // namespace
 }  // namespace vkbnn::test

@@ -116,18 +116,18 @@ void NetworkState::plan() {
     root[i] = i;
     tensor_by_name[tensors.Get(i)->name()->str()] = i;
   }
-  std::vector<int> first(tensors.size(), std::numeric_limits<int>::max()), last(tensors.size(), -1);
-  for (uint32_t in : *m.inputs()) first[in] = 0, last[in] = 0;
+  std::vector<int> first(tensors.size(), std::numeric_limits<int>::max()), last_use(tensors.size(), -1);
+  for (uint32_t in : *m.inputs()) first[in] = 0, last_use[in] = 0;
   for (int n = 0; n < n_nodes; ++n) {
     const auto& node = *m.nodes()->Get(n);
     node_output_by_name[node.name()->str()] = node.outputs()->Get(0);
     bool alias = op_kind(node.params_type()).alias;
     for (uint32_t in : *node.inputs())
-      if (!tensors.Get(in)->data()) last[root[in]] = std::max(last[root[in]], n);
+      if (!tensors.Get(in)->data()) last_use[root[in]] = std::max(last_use[root[in]], n);
     for (uint32_t out : *node.outputs()) {
       if (alias) root[out] = root[node.inputs()->Get(0)];
       first[root[out]] = std::min(first[root[out]], n);
-      last[root[out]] = std::max(last[root[out]], n);
+      last_use[root[out]] = std::max(last_use[root[out]], n);
     }
   }
   tensor_readable.assign(tensors.size(), options.tap_all);
@@ -144,15 +144,15 @@ void NetworkState::plan() {
     tensor_readable[it->second] = true;
   }
   for (uint32_t i = 0; i < tensors.size(); ++i)
-    if (tensor_readable[i] && !tensors.Get(i)->data()) last[root[i]] = n_nodes;
+    if (tensor_readable[i] && !tensors.Get(i)->data()) last_use[root[i]] = n_nodes;
 
   std::vector<uint32_t> planned;
   std::vector<Lifetime> lifetimes;
   for (uint32_t i = 0; i < tensors.size(); ++i) {
-    if (root[i] != i || tensors.Get(i)->data() || last[i] < 0) continue;
+    if (root[i] != i || tensors.Get(i)->data() || last_use[i] < 0) continue;
     std::vector<int64_t> shape(tensors.Get(i)->shape()->begin(), tensors.Get(i)->shape()->end());
     planned.push_back(i);
-    lifetimes.push_back({element_count(shape), first[i], last[i]});
+    lifetimes.push_back({element_count(shape), first[i], last_use[i]});
   }
   auto result = plan_memory(lifetimes, kArenaAlignment);
   tensor_offset.assign(tensors.size(), 0);
