@@ -1,0 +1,54 @@
+#pragma once
+
+// Helpers shared by the element-wise, pooling and data-movement op families.
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+
+#include "ops/op.hpp"
+
+namespace vkbnn::detail {
+
+// Workgroup size of every shader in these families (local_size_x = 64 in the .comp files).
+inline constexpr uint32_t kLocalSize = 64;
+
+// A 1-D launch over `items` work items. The shaders loop with a stride of `stride` items, so
+// the group count stays within the 65535 every Vulkan device supports.
+struct Grid {
+  uint32_t groups = 1;
+  uint32_t stride = kLocalSize;
+};
+Grid grid_for(size_t items);
+
+// Validates a fused (or stand-alone) activation: a known kind and sane alpha/beta.
+// A null table means no activation.
+void check_activation_params(const NodeDesc& desc, const fb::Activation* activation);
+
+// Specialization constants {kind, alpha, beta} for apply_activation in common.glsl.
+std::array<uint32_t, 3> activation_spec(const fb::Activation* activation);
+
+// Where an operand's words live: in the arena (activation) or the weight buffer (constant,
+// packed here). Shaders take {offset, in_weights} and read act[] or wt[] accordingly.
+struct Operand {
+  uint32_t offset = 0;
+  bool in_weights = false;
+};
+Operand place_operand(const NodeLowering& lowering, size_t input);
+
+// True when every offset allows vec4 access (16-byte aligned in words).
+bool vec4_aligned(std::initializer_list<uint32_t> offsets);
+
+// How operand B repeats over A: B[(i / inner) % count] for A's flat index i. Holds when B,
+// right-aligned to A's rank, equals A on one contiguous run of axes and is 1 elsewhere: one
+// value, one per channel, B's full shape, or a trailing bias.
+struct Broadcast {
+  uint64_t inner = 1;
+  uint64_t count = 1;
+};
+// Fails via desc unless input `b` of the node broadcasts onto shape `a` in that way.
+Broadcast broadcast_of(const NodeDesc& desc, const Shape& a, const Shape& b, const char* what);
+// The same analysis at lowering time, on shapes already checked.
+Broadcast broadcast_of(const Shape& a, const Shape& b);
+
+}  // namespace vkbnn::detail

@@ -1,0 +1,61 @@
+// FullyConnected: Y[N, M] = X[N, K] * W^T + B; an input of higher rank is read as [N, K] rows.
+
+#include <algorithm>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+
+void check_fully_connected(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 2 || desc.inputs.size() == 3, "expects inputs X, W and optionally B");
+  desc.require(desc.outputs.size() == 1, "expects 1 output");
+  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
+  desc.require(desc.input_is_constant[1], "weights W must be a constant");
+  const Shape& x = desc.inputs[0];
+  const Shape& w = desc.inputs[1];
+  desc.require(x.size() >= 2, "input must be [N, K] or [N, ...] with trailing dims multiplying to K, has " +
+                                  shape_string(x));
+  desc.require(w.size() == 2, "weights must be [M, K], have " + shape_string(w));
+  const int64_t n = x[0];
+  const int64_t k = n > 0 ? static_cast<int64_t>(element_count(x)) / n : 0;
+  desc.require(n > 0 && k == w[1], "input " + shape_string(x) + " has " + std::to_string(k) +
+                                       " features per row, weights " + shape_string(w) + " expect " +
+                                       std::to_string(w[1]));
+  const Shape expected{n, w[0]};
+  desc.require(desc.outputs[0] == expected,
+               "output shape " + shape_string(desc.outputs[0]) + " should be " + shape_string(expected));
+  if (desc.inputs.size() == 3) {
+    desc.require(desc.input_is_constant[2], "bias B must be a constant");
+    desc.require(desc.inputs[2] == Shape{w[0]},
+                 "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
+  }
+  check_activation_params(desc, desc.node.params_as_FullyConnected()->activation());
+  constexpr int64_t kMaxElements = 0x7fffffff, kMaxGroups = 65535;
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxElements && n * w[0] <= kMaxElements,
+               "tensors larger than 2^31 elements are not supported");
+  desc.require(n <= kMaxGroups && (w[0] + 7) / 8 <= kMaxGroups,
+               "the output " + shape_string(expected) + " is too large for one dispatch");
+}
+
+std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
+  const int64_t n = l.inputs[0].shape[0];
+  const int64_t m = l.inputs[1].shape[0], k = l.inputs[1].shape[1];
+  const int64_t k4 = (k + 3) / 4;
+  const std::span<const float> weights = *l.constants[1];
+  std::vector<float> packed(static_cast<size_t>(m * k4 * 4), 0.0f);
+  for (int64_t row = 0; row < m; ++row)
+    std::copy_n(weights.begin() + row * k, k, packed.begin() + row * k4 * 4);
+  const uint32_t weight_offset = l.weights.add(packed);
+  const bool has_bias = l.constants.size() > 2;
+  const uint32_t bias_offset = has_bias ? l.weights.add(*l.constants[2]) : 0;
+  const uint32_t local = static_cast<uint32_t>(std::clamp<int64_t>((m + 7) / 8 * 8, 8, 64));
+  const auto act = activation_spec(l.node.params_as_FullyConnected()->activation());
+  const uint32_t in = l.inputs[0].offset;
+  return {{"fully_connected",
+           {local, in, l.outputs[0].offset, weight_offset, bias_offset, has_bias, static_cast<uint32_t>(k),
+            static_cast<uint32_t>(m), k % 4 == 0 && vec4_aligned({in}), act[0], act[1], act[2]},
+           {static_cast<uint32_t>((m + local - 1) / local), static_cast<uint32_t>(n), 1}}};
+}
+
+}  // namespace vkbnn::detail

@@ -1,0 +1,65 @@
+// Pad with a constant, by reflection, or by repeating the edge; rank up to 4, pads >= 0.
+
+#include <cmath>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+constexpr size_t kMaxPadRank = 4;
+
+}  // namespace
+
+void check_pad(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  const Shape& x = desc.inputs[0];
+  const size_t rank = x.size();
+  desc.require(rank >= 1 && rank <= kMaxPadRank, "supports ranks 1 to 4, input is " + shape_string(x));
+  const auto* p = desc.node.params_as_Pad();
+  desc.require(p->mode() >= fb::PadMode::MIN && p->mode() <= fb::PadMode::MAX,
+               "unknown pad mode " + std::to_string(static_cast<int>(p->mode())));
+  desc.require(p->pads()->size() == 2 * rank, "needs " + std::to_string(2 * rank) + " pads for rank " +
+                                                  std::to_string(rank) + ", has " + std::to_string(p->pads()->size()));
+  const Shape& y = desc.outputs[0];
+  desc.require(y.size() == rank, "output " + shape_string(y) + " must have the input's rank " + std::to_string(rank));
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t begin = p->pads()->Get(static_cast<flatbuffers::uoffset_t>(d));
+    const int64_t end = p->pads()->Get(static_cast<flatbuffers::uoffset_t>(rank + d));
+    desc.require(begin >= 0 && end >= 0, "negative pads (cropping) are not supported");
+    // Bounding each pad by the output length first keeps the sum below from overflowing.
+    desc.require(begin <= y[d] && end <= y[d], "pads on axis " + std::to_string(d) + " exceed the output length");
+    desc.require(x[d] + begin + end == y[d], "output shape " + shape_string(y) + " is not input " + shape_string(x) +
+                                                 " plus the pads on axis " + std::to_string(d));
+    if (p->mode() == fb::PadMode::Reflect)
+      desc.require(begin < x[d] && end < x[d], "reflect pads on axis " + std::to_string(d) +
+                                                   " must be smaller than the axis length " + std::to_string(x[d]));
+  }
+  desc.require(p->mode() != fb::PadMode::Constant || !std::isnan(p->value()), "the pad value is NaN");
+}
+
+std::vector<Dispatch> lower_pad(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_Pad();
+  // Leading axes of length 1 and no padding bring every tensor to rank 4.
+  const size_t lead = kMaxPadRank - x.size();
+  std::array<uint32_t, kMaxPadRank> out_dims{1, 1, 1, 1}, in_dims{1, 1, 1, 1}, begins{0, 0, 0, 0};
+  for (size_t d = 0; d < x.size(); ++d) {
+    out_dims[lead + d] = static_cast<uint32_t>(y[d]);
+    in_dims[lead + d] = static_cast<uint32_t>(x[d]);
+    begins[lead + d] = static_cast<uint32_t>(p->pads()->Get(static_cast<flatbuffers::uoffset_t>(d)));
+  }
+  const size_t count = element_count(y);
+  const Grid grid = grid_for(count);
+  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
+  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
+  spec.insert(spec.end(), in_dims.begin(), in_dims.end());
+  spec.insert(spec.end(), begins.begin(), begins.end());
+  spec.push_back(static_cast<uint32_t>(p->mode()));
+  spec.push_back(as_spec(p->value()));
+  return {{"pad", std::move(spec), {grid.groups, 1, 1}}};
+}
+
+}  // namespace vkbnn::detail

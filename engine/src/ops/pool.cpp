@@ -1,0 +1,124 @@
+// Pool2D (max and average windows) and GlobalPool (over all spatial positions).
+
+#include <algorithm>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+struct PoolAxis {
+  int64_t size, kernel, stride, dilation, pad_begin, pad_end;
+  int64_t extent() const { return (kernel - 1) * dilation + 1; }
+};
+
+// Kernel taps [first, last) of the window starting at `start` that land in [0, size).
+std::pair<int64_t, int64_t> taps_inside(const PoolAxis& a, int64_t start) {
+  int64_t first = start >= 0 ? 0 : (-start + a.dilation - 1) / a.dilation;
+  int64_t last = start >= a.size ? 0 : std::min(a.kernel, (a.size - start + a.dilation - 1) / a.dilation);
+  return {first, last};
+}
+
+// Checks one spatial axis: the output length is the floor- or ceil-mode one (ceil mode drops a
+// last window that would start in the end padding, as ONNX and PyTorch do), and every window
+// covers at least one input element, so max and average are defined.
+void check_pool_axis(const NodeDesc& desc, const PoolAxis& a, int64_t out, const char* axis) {
+  const std::string where = std::string(" along ") + axis;
+  desc.require(a.kernel > 0 && a.stride > 0 && a.dilation > 0,
+               "kernel, stride and dilation must be positive" + where);
+  desc.require(a.pad_begin >= 0 && a.pad_end >= 0, "pads must not be negative" + where);
+  const int64_t span = a.size + a.pad_begin + a.pad_end - a.extent();
+  desc.require(span >= 0, "the window (extent " + std::to_string(a.extent()) + ") is larger than the padded input" +
+                              where);
+  const int64_t floor_out = span / a.stride + 1;
+  int64_t ceil_out = (span + a.stride - 1) / a.stride + 1;
+  if ((ceil_out - 1) * a.stride >= a.size + a.pad_begin) --ceil_out;
+  desc.require(out == floor_out || out == ceil_out,
+               "output length " + std::to_string(out) + where + " should be " + std::to_string(floor_out) +
+                   (ceil_out != floor_out ? " (or " + std::to_string(ceil_out) + " in ceil mode)" : ""));
+  for (int64_t o = 0; o < out; ++o) {
+    auto [first, last] = taps_inside(a, o * a.stride - a.pad_begin);
+    desc.require(first < last, "output position " + std::to_string(o) + where + " has a window entirely in padding");
+  }
+}
+
+}  // namespace
+
+void check_pool2d(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  const Shape& x = desc.inputs[0];
+  const Shape& y = desc.outputs[0];
+  desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
+  desc.require(y.size() == 4 && y[0] == x[0] && y[1] == x[1],
+               "output " + shape_string(y) + " must keep the batch and channels of input " + shape_string(x));
+  const auto* p = desc.node.params_as_Pool2D();
+  desc.require(p->kind() >= fb::PoolKind::MIN && p->kind() <= fb::PoolKind::MAX,
+               "unknown pool kind " + std::to_string(static_cast<int>(p->kind())));
+  desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
+                   p->pads()->size() == 4,
+               "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
+  for (int i = 0; i < 2; ++i)
+    check_pool_axis(desc,
+                    {x[2 + i], p->kernel()->Get(i), p->strides()->Get(i), p->dilations()->Get(i), p->pads()->Get(i),
+                     p->pads()->Get(2 + i)},
+                    y[2 + i], i == 0 ? "H" : "W");
+}
+
+std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_Pool2D();
+  auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
+  const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
+  const int64_t kernel_w = p->kernel()->Get(1), stride_w = p->strides()->Get(1), dilation_w = p->dilations()->Get(1);
+  const int64_t pad_left = p->pads()->Get(1);
+  // The row path (pool2d.comp) covers four outputs' taps with at most kMaxBlocks aligned vec4s
+  // per input row, and unrolls rows, so it is kept to small windows.
+  constexpr int64_t kMaxBlocks = 4, kMaxRows = 7;
+  const int64_t lead = (4 - pad_left % 4) % 4;
+  const int64_t span = 3 * stride_w + (kernel_w - 1) * dilation_w + 1;
+  const int64_t blocks = (lead + span + 3) / 4;
+  const bool rows4 =
+      x[3] % 4 == 0 && vec4_aligned({in}) && blocks <= kMaxBlocks && p->kernel()->Get(0) <= kMaxRows;
+  const size_t planes_rows = static_cast<size_t>(y[0] * y[1] * y[2]);
+  const size_t count = rows4 ? planes_rows * static_cast<size_t>((y[3] + 3) / 4) : element_count(y);
+  const Grid grid = grid_for(count);
+  return {{"pool2d",
+           {u(static_cast<int64_t>(count)), grid.stride, in, out, u(x[2]), u(x[3]), u(y[2]), u(y[3]),
+            u(p->kernel()->Get(0)), u(kernel_w), u(p->strides()->Get(0)), u(stride_w), u(p->dilations()->Get(0)),
+            u(dilation_w), u(p->pads()->Get(0)), u(pad_left), u(p->pads()->Get(2)), u(p->pads()->Get(3)),
+            p->kind() == fb::PoolKind::Average, p->count_include_pad(), rows4, u(blocks), u(lead),
+            y[3] % 4 == 0 && vec4_aligned({out})},
+           {grid.groups, 1, 1}}};
+}
+
+void check_global_pool(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  const Shape& x = desc.inputs[0];
+  desc.require(x.size() >= 3, "input must have spatial axes after N and C, has " + shape_string(x));
+  Shape expected(x.size(), 1);
+  expected[0] = x[0];
+  expected[1] = x[1];
+  desc.require(desc.outputs[0] == expected,
+               "output shape " + shape_string(desc.outputs[0]) + " should be " + shape_string(expected));
+  const auto kind = desc.node.params_as_GlobalPool()->kind();
+  desc.require(kind >= fb::PoolKind::MIN && kind <= fb::PoolKind::MAX,
+               "unknown pool kind " + std::to_string(static_cast<int>(kind)));
+}
+
+std::vector<Dispatch> lower_global_pool(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const auto channels = static_cast<uint32_t>(x[0] * x[1]);
+  const auto size = static_cast<uint32_t>(element_count(x) / channels);
+  const uint32_t in = l.inputs[0].offset;
+  const bool vec4 = size % 4 == 0 && vec4_aligned({in});
+  const Grid grid = grid_for(channels);
+  return {{"global_pool",
+           {channels, grid.stride, in, l.outputs[0].offset, size, vec4,
+            l.node.params_as_GlobalPool()->kind() == fb::PoolKind::Average},
+           {grid.groups, 1, 1}}};
+}
+
+}  // namespace vkbnn::detail

@@ -1,0 +1,15 @@
+// Reshape, Flatten, Squeeze and Unsqueeze: the output aliases the input's memory.
+
+#include "ops/op.hpp"
+
+namespace vkbnn::detail {
+
+void check_reshape(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  desc.require(element_count(desc.inputs[0]) == element_count(desc.outputs[0]),
+               "cannot reshape " + shape_string(desc.inputs[0]) + " into " + shape_string(desc.outputs[0]) +
+                   ": the element counts differ");
+}
+
+}  // namespace vkbnn::detail

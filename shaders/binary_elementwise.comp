@@ -1,0 +1,69 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div and PRelu (B = slope).
+// Either operand may be an activation or a packed constant.
+#include "common.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const uint COUNT = 1;
+layout(constant_id = 1) const uint STRIDE = 64;
+layout(constant_id = 2) const bool VEC4 = false;
+layout(constant_id = 3) const uint A_OFF = 0;
+layout(constant_id = 4) const bool A_IN_WEIGHTS = false;
+layout(constant_id = 5) const uint B_OFF = 0;
+layout(constant_id = 6) const bool B_IN_WEIGHTS = false;
+layout(constant_id = 7) const uint B_INNER = 1;
+layout(constant_id = 8) const uint B_COUNT = 1;
+layout(constant_id = 9) const uint B_FETCH = BCAST_GATHER;
+layout(constant_id = 10) const uint OUT_OFF = 0;
+layout(constant_id = 11) const uint OP = 0;
+layout(constant_id = 12) const uint ACT_KIND = 0;
+layout(constant_id = 13) const float ACT_ALPHA = 0.0;
+layout(constant_id = 14) const float ACT_BETA = 0.0;
+
+// fb::BinaryKind, then PRelu.
+#define OP_ADD 0u
+#define OP_MUL 1u
+#define OP_SUB 2u
+#define OP_DIV 3u
+#define OP_PRELU 4u
+
+vec4 combine(vec4 a, vec4 b) {
+  if (OP == OP_ADD) return a + b;
+  if (OP == OP_MUL) return a * b;
+  if (OP == OP_SUB) return a - b;
+  if (OP == OP_DIV) return a / b;
+  return mix(a * b, a, greaterThanEqual(a, vec4(0.0)));
+}
+
+float combine(float a, float b) {
+  if (OP == OP_ADD) return a + b;
+  if (OP == OP_MUL) return a * b;
+  if (OP == OP_SUB) return a - b;
+  if (OP == OP_DIV) return a / b;
+  return a >= 0.0 ? a : a * b;
+}
+
+void main() {
+  if (VEC4 && B_FETCH == BCAST_PLANE) {
+    const uint plane = gl_WorkGroupID.y;
+    const vec4 b = vec4(load_operand(B_IN_WEIGHTS, B_OFF + plane % B_COUNT));
+    for (uint q = gl_GlobalInvocationID.x; q < B_INNER / 4; q += STRIDE) {
+      uint v = plane * (B_INNER / 4) + q;
+      act4[OUT_OFF / 4 + v] = apply_activation4(combine(load_operand4(A_IN_WEIGHTS, A_OFF / 4 + v), b), ACT_KIND,
+                                                ACT_ALPHA, ACT_BETA);
+    }
+  } else if (VEC4) {
+    for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE) {
+      vec4 a = load_operand4(A_IN_WEIGHTS, A_OFF / 4 + q);
+      vec4 b = load_broadcast4(B_IN_WEIGHTS, B_OFF, q * 4, B_INNER, B_COUNT, B_FETCH);
+      act4[OUT_OFF / 4 + q] = apply_activation4(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
+    }
+  } else {
+    for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {
+      float a = load_operand(A_IN_WEIGHTS, A_OFF + i);
+      float b = load_broadcast(B_IN_WEIGHTS, B_OFF, i, B_INNER, B_COUNT);
+      act[OUT_OFF + i] = apply_activation(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
+    }
+  }
+}

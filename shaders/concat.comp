@@ -1,0 +1,26 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Copies one Concat input, ROWS x ROW_LEN elements, into output rows OUT_ROW apart.
+#include "common.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const uint COUNT = 1;
+layout(constant_id = 1) const uint STRIDE = 64;
+layout(constant_id = 2) const bool VEC4 = false;
+layout(constant_id = 3) const uint ROW_LEN = 1;
+layout(constant_id = 4) const uint OUT_ROW = 1;
+layout(constant_id = 5) const uint SRC_OFF = 0;
+layout(constant_id = 6) const bool SRC_IN_WEIGHTS = false;
+layout(constant_id = 7) const uint DST_OFF = 0;
+
+void main() {
+  if (VEC4) {
+    for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE) {
+      uint i = q * 4;
+      act4[(DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN) / 4] = load_operand4(SRC_IN_WEIGHTS, SRC_OFF / 4 + q);
+    }
+  } else {
+    for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE)
+      act[DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN] = load_operand(SRC_IN_WEIGHTS, SRC_OFF + i);
+  }
+}

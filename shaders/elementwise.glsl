@@ -1,0 +1,35 @@
+// Launch shape and operand access shared by the element-wise and data-movement shaders
+// (include after common.glsl). Work is a flat range of items walked with a grid stride, so the
+// workgroup count stays within device limits; the stride is a specialization constant.
+layout(local_size_x = 64) in;
+
+// How a vec4 of A's elements finds its broadcast operand values (BroadcastFetch in C++).
+#define BCAST_SPLAT 0u   // all four share one value
+#define BCAST_VEC4 1u    // four consecutive, aligned values
+#define BCAST_GATHER 2u  // anything else
+// One plane of INNER elements per row of workgroups (gl_WorkGroupID.y), so the plane's value
+// has a uniform address and is read once per workgroup.
+#define BCAST_PLANE 3u
+
+float load_operand(bool in_weights, uint index) { return in_weights ? wt[index] : act[index]; }
+
+vec4 load_operand4(bool in_weights, uint index4) { return in_weights ? wt4[index4] : act4[index4]; }
+
+// Operand value for flat element i when it repeats as B[(i / inner) % count].
+float load_broadcast(bool in_weights, uint offset, uint i, uint inner, uint count) {
+  return load_operand(in_weights, offset + (i / inner) % count);
+}
+
+// The same for elements i..i+3, i a multiple of 4.
+vec4 load_broadcast4(bool in_weights, uint offset, uint i, uint inner, uint count, uint fetch) {
+  if (fetch == BCAST_SPLAT) return vec4(load_broadcast(in_weights, offset, i, inner, count));
+  if (fetch == BCAST_VEC4) return load_operand4(in_weights, (offset + i % count) / 4);
+  vec4 values;
+  [[unroll]] for (uint k = 0; k < 4; ++k) values[k] = load_broadcast(in_weights, offset, i + k, inner, count);
+  return values;
+}
+
+vec4 apply_activation4(vec4 v, uint kind, float alpha, float beta) {
+  return vec4(apply_activation(v.x, kind, alpha, beta), apply_activation(v.y, kind, alpha, beta),
+              apply_activation(v.z, kind, alpha, beta), apply_activation(v.w, kind, alpha, beta));
+}

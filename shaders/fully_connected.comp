@@ -1,0 +1,42 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Y[N, M] = X[N, K] * W^T + B. Each invocation computes one output feature of one row as a dot
+// product of vec4s: its own weight row (packed [M][K4 * 4], zero padded) and the input row,
+// read as vec4 when its offset allows, else as four scalars.
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint IN_OFF = 0;
+layout(constant_id = 2) const uint OUT_OFF = 0;
+layout(constant_id = 3) const uint WT_OFF = 0;
+layout(constant_id = 4) const uint BIAS_OFF = 0;
+layout(constant_id = 5) const bool HAS_BIAS = false;
+layout(constant_id = 6) const uint K = 1;
+layout(constant_id = 7) const uint M = 1;
+layout(constant_id = 8) const bool X_VEC4 = false;  // rows of X start 16-byte aligned and K % 4 == 0
+layout(constant_id = 9) const uint ACT_KIND = 0;
+layout(constant_id = 10) const float ACT_ALPHA = 0.0;
+layout(constant_id = 11) const float ACT_BETA = 0.0;
+
+const uint K4 = (K + 3) / 4;
+
+void main() {
+  const uint m = min(gl_GlobalInvocationID.x, M - 1);
+  const uint row = gl_WorkGroupID.y;
+  const uint x_base = IN_OFF + row * K;
+  const uint w_base = WT_OFF / 4 + m * K4;
+  vec4 acc = vec4(0.0);
+  for (uint k4 = 0; k4 < K4; ++k4) {
+    vec4 x;
+    if (X_VEC4) {
+      x = act4[x_base / 4 + k4];
+    } else {
+      // The padded tail reads clamped X and multiplies it by zero weights.
+      [[unroll]] for (uint j = 0; j < 4; ++j) x[j] = act[x_base + min(k4 * 4 + j, K - 1)];
+    }
+    acc += x * wt4[w_base + k4];
+  }
+  float sum = acc.x + acc.y + acc.z + acc.w;
+  if (HAS_BIAS) sum += wt[BIAS_OFF + m];
+  if (gl_GlobalInvocationID.x < M) act[OUT_OFF + row * M + m] = apply_activation(sum, ACT_KIND, ACT_ALPHA, ACT_BETA);
+}

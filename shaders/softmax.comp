@@ -1,0 +1,29 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Softmax over LEN elements INNER apart, one row per item: subtract the row's max before exp
+// so that large logits cannot overflow.
+#include "common.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const uint ROWS = 1;
+layout(constant_id = 1) const uint STRIDE = 64;
+layout(constant_id = 2) const uint IN_OFF = 0;
+layout(constant_id = 3) const uint OUT_OFF = 0;
+layout(constant_id = 4) const uint LEN = 1;
+layout(constant_id = 5) const uint INNER = 1;
+
+void main() {
+  for (uint r = gl_GlobalInvocationID.x; r < ROWS; r += STRIDE) {
+    uint base = (r / INNER) * LEN * INNER + r % INNER;
+    float m = act[IN_OFF + base];
+    for (uint k = 1; k < LEN; ++k) m = max(m, act[IN_OFF + base + k * INNER]);
+    float sum = 0.0;
+    for (uint k = 0; k < LEN; ++k) {
+      float e = exp(act[IN_OFF + base + k * INNER] - m);
+      act[OUT_OFF + base + k * INNER] = e;
+      sum += e;
+    }
+    float scale = 1.0 / sum;
+    for (uint k = 0; k < LEN; ++k) act[OUT_OFF + base + k * INNER] *= scale;
+  }
+}

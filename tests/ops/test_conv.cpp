@@ -1,0 +1,209 @@
+// Conv2D (generic, grouped and depthwise paths) against the CPU reference.
+
+#include <cmath>
+
+#include "ops/single_node.hpp"
+#include "reference/conv_reference.hpp"
+
+namespace vkbnn::test {
+namespace {
+
+using Shape = std::vector<int64_t>;
+constexpr float kRtol = 1e-4f, kAtol = 1e-5f;
+
+struct ConvCase {
+  Shape input;
+  int64_t out_channels;
+  ref::Conv2D params;
+  bool bias = true;
+};
+
+ref::Conv2D conv(int k_h, int k_w, int s_h, int s_w, int d_h, int d_w, int pt, int pl, int pb, int pr, int group = 1) {
+  ref::Conv2D p;
+  p.kernel_h = k_h, p.kernel_w = k_w, p.stride_h = s_h, p.stride_w = s_w, p.dilation_h = d_h, p.dilation_w = d_w;
+  p.pad_top = pt, p.pad_left = pl, p.pad_bottom = pb, p.pad_right = pr, p.group = group;
+  return p;
+}
+
+Shape weight_shape(const ConvCase& c) {
+  return {c.out_channels, c.input[1] / c.params.group, c.params.kernel_h, c.params.kernel_w};
+}
+
+Shape output_shape(const ConvCase& c) {
+  const auto& p = c.params;
+  return {c.input[0], c.out_channels,
+          ref::conv_output_length(c.input[2], p.kernel_h, p.stride_h, p.dilation_h, p.pad_top, p.pad_bottom),
+          ref::conv_output_length(c.input[3], p.kernel_w, p.stride_w, p.dilation_w, p.pad_left, p.pad_right)};
+}
+
+std::vector<uint8_t> conv_model(const ConvCase& c, const std::vector<float>& w, const std::vector<float>& b,
+                                const Shape& out, const Shape& w_shape) {
+  const auto& p = c.params;
+  std::vector<NodeInput> inputs{{c.input, {}}, {w_shape, w}};
+  if (c.bias) inputs.push_back({{c.out_channels}, b});
+  return single_node_model(
+      fb::OpParams::Conv2D,
+      [&](auto& builder) {
+        auto act = fb::CreateActivation(builder, p.activation.kind, static_cast<float>(p.activation.alpha),
+                                        static_cast<float>(p.activation.beta));
+        return fb::CreateConv2D(builder, builder.CreateVector(std::vector<int32_t>{p.kernel_h, p.kernel_w}),
+                                builder.CreateVector(std::vector<int32_t>{p.stride_h, p.stride_w}),
+                                builder.CreateVector(std::vector<int32_t>{p.dilation_h, p.dilation_w}),
+                                builder.CreateVector(std::vector<int32_t>{p.pad_top, p.pad_left, p.pad_bottom,
+                                                                          p.pad_right}),
+                                p.group, act)
+            .Union();
+      },
+      inputs, out);
+}
+
+void expect_matches_reference(const ConvCase& c, uint32_t seed) {
+  const Shape out = output_shape(c), w_shape = weight_shape(c);
+  SCOPED_TRACE(::testing::PrintToString(c.input) + " * " + ::testing::PrintToString(w_shape) + " group " +
+               std::to_string(c.params.group) + " -> " + ::testing::PrintToString(out) +
+               (c.bias ? " with bias, " : " without bias, ") + fb::EnumNameActivationKind(c.params.activation.kind));
+  const auto x = random_vector(count_of(c.input), seed);
+  const auto w = random_vector(count_of(w_shape), seed + 1000);
+  const auto b = c.bias ? random_vector(static_cast<size_t>(c.out_channels), seed + 2000) : std::vector<float>{};
+  EXPECT_TRUE(all_close(run_single(conv_model(c, w, b, out, w_shape), {x}),
+                        ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
+}
+
+const std::vector<ref::Activation> kActivations = {
+    {fb::ActivationKind::Relu, 0, 0},           {fb::ActivationKind::Clip, -0.3, 0.4},
+    {fb::ActivationKind::LeakyRelu, 0.1, 0},    {fb::ActivationKind::Sigmoid, 0, 0},
+    {fb::ActivationKind::HardSigmoid, 0.2, 0.5}, {fb::ActivationKind::HardSwish, 0, 0},
+};
+
+TEST(Conv2D, DenseKernelsStridesDilationsAndPads) {
+  const std::vector<ConvCase> cases = {
+      {{1, 3, 7, 7}, 5, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {{2, 5, 13, 13}, 7, conv(3, 3, 2, 2, 1, 1, 1, 0, 2, 1)},          // asymmetric pads, batch 2
+      {{1, 33, 17, 17}, 33, conv(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false},  // dilation 2
+      {{1, 1, 7, 7}, 1, conv(1, 1, 1, 1, 1, 1, 0, 0, 0, 0)},
+      {{1, 33, 7, 7}, 20, conv(1, 1, 1, 1, 1, 1, 0, 0, 0, 0)},           // a full and a partial channel block
+      {{2, 8, 13, 13}, 16, conv(1, 1, 2, 2, 1, 1, 0, 0, 0, 0), false},
+      {{1, 3, 17, 13}, 4, conv(1, 3, 2, 1, 1, 1, 0, 1, 0, 1)},           // non-square kernel
+      {{1, 3, 32, 32}, 8, conv(7, 7, 2, 2, 1, 1, 3, 3, 3, 3)},           // a ResNet stem
+      {{1, 2, 3, 3}, 3, conv(5, 5, 1, 1, 1, 1, 2, 2, 2, 2)},             // taps mostly in padding
+      {{1, 4, 9, 12}, 5, conv(2, 3, 3, 2, 2, 1, 0, 1, 2, 0)},            // stride 3, uneven dilation
+      {{1, 16, 14, 14}, 40, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},         // several workgroups and blocks
+  };
+  uint32_t seed = 1;
+  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+}
+
+TEST(Conv2D, Groups) {
+  const std::vector<ConvCase> cases = {
+      {{2, 4, 13, 17}, 6, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)},
+      {{1, 6, 9, 9}, 9, conv(3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 3), false},
+      {{1, 66, 7, 7}, 66, conv(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2)},
+      {{1, 3, 7, 7}, 6, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3)},  // depthwise, channel multiplier 2
+      {{1, 4, 8, 8}, 12, conv(3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 4)},  // ... multiplier 3, stride 2
+  };
+  uint32_t seed = 100;
+  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+}
+
+TEST(Conv2D, Depthwise) {
+  auto dw = [](int64_t channels, int k, int s, int d, int pt, int pl, int pb, int pr) {
+    return conv(k, k, s, s, d, d, pt, pl, pb, pr, static_cast<int>(channels));
+  };
+  const std::vector<ConvCase> cases = {
+      {{1, 7, 13, 13}, 7, dw(7, 3, 1, 1, 1, 1, 1, 1)},
+      {{2, 5, 17, 17}, 5, dw(5, 3, 2, 1, 1, 1, 1, 1)},
+      {{1, 5, 17, 17}, 5, dw(5, 3, 2, 1, 0, 0, 1, 1), false},  // TensorFlow-style asymmetric pads
+      {{1, 3, 13, 7}, 3, dw(3, 3, 1, 2, 2, 2, 2, 2)},           // dilation 2
+      {{1, 33, 7, 7}, 33, dw(33, 5, 2, 1, 2, 1, 2, 3)},
+      {{1, 1, 1, 1}, 1, dw(1, 3, 1, 1, 1, 1, 1, 1)},
+      {{1, 96, 28, 28}, 96, dw(96, 3, 2, 1, 1, 1, 1, 1)},
+  };
+  uint32_t seed = 200;
+  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+  ConvCase non_square{{1, 4, 11, 9}, 4, conv(3, 1, 1, 2, 1, 1, 1, 0, 1, 0, 4)};
+  expect_matches_reference(non_square, ++seed);
+}
+
+TEST(Conv2D, FusedActivations) {
+  uint32_t seed = 300;
+  for (const auto& act : kActivations) {
+    ConvCase dense{{1, 5, 7, 7}, 7, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
+    dense.params.activation = act;
+    expect_matches_reference(dense, ++seed);
+    ConvCase depthwise{{1, 5, 9, 9}, 5, conv(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5)};
+    depthwise.params.activation = act;
+    expect_matches_reference(depthwise, ++seed);
+  }
+}
+
+TEST(Conv2D, RejectsBadParameters) {
+  const ConvCase good{{1, 4, 8, 8}, 6, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)};
+  auto model = [](const ConvCase& c, const Shape& out, const Shape& w_shape, int64_t bias_length) {
+    std::vector<NodeInput> inputs{{c.input, {}}, {w_shape, random_vector(count_of(w_shape), 1)}};
+    if (bias_length > 0) inputs.push_back({{bias_length}, random_vector(static_cast<size_t>(bias_length), 2)});
+    const auto& p = c.params;
+    return single_node_model(
+        fb::OpParams::Conv2D,
+        [&](auto& b) {
+          return fb::CreateConv2D(b, b.CreateVector(std::vector<int32_t>{p.kernel_h, p.kernel_w}),
+                                  b.CreateVector(std::vector<int32_t>{p.stride_h, p.stride_w}),
+                                  b.CreateVector(std::vector<int32_t>{p.dilation_h, p.dilation_w}),
+                                  b.CreateVector(std::vector<int32_t>{p.pad_top, p.pad_left, p.pad_bottom,
+                                                                      p.pad_right}),
+                                  p.group)
+              .Union();
+        },
+        inputs, out);
+  };
+  EXPECT_NO_THROW(Model::from_bytes(model(good, {1, 6, 8, 8}, {6, 2, 3, 3}, 6)));
+  EXPECT_TRUE(rejected(model(good, {1, 6, 7, 8}, {6, 2, 3, 3}, 6), "output shape [1x6x7x8] should be [1x6x8x8]"));
+  EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 2, 3, 3}, 5), "bias [5] should be [6]"));
+  EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 4, 3, 3}, 0), "input channels per group"));
+  EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 2, 2, 3}, 0), "do not match the kernel"));
+  auto bad = good;
+  bad.params.group = 3;  // does not divide the 4 input channels
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 8}, {6, 1, 3, 3}, 0), "group 3 does not divide the 4 input channels"));
+  bad = good;
+  bad.params.group = 4;  // divides C but not M
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 8}, {6, 1, 3, 3}, 0), "does not divide the 6 output channels"));
+  bad = good;
+  bad.params.group = 0;
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 8}, {6, 2, 3, 3}, 0), "group must be positive"));
+  bad = good;
+  bad.params.stride_w = 0;
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 8}, {6, 2, 3, 3}, 0), "strides must be positive"));
+  bad = good;
+  bad.params.dilation_h = -1;
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 8}, {6, 2, 3, 3}, 0), "dilations must be positive"));
+  bad = good;
+  bad.params.pad_right = -1;
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 8, 7}, {6, 2, 3, 3}, 0), "pads must not be negative"));
+  bad = good;
+  bad.params.kernel_h = bad.params.kernel_w = 11;
+  EXPECT_TRUE(rejected(model(bad, {1, 6, 1, 1}, {6, 2, 11, 11}, 0), "larger than the padded input"));
+  EXPECT_TRUE(rejected(model({{4, 8, 8}, 6, good.params}, {6, 8, 8}, {6, 2, 3, 3}, 0), "rank 4"));
+
+  auto weights_not_constant = single_node_model(
+      fb::OpParams::Conv2D,
+      [](auto& b) {
+        std::vector<int32_t> one{1, 1}, pads{0, 0, 0, 0};
+        return fb::CreateConv2D(b, b.CreateVector(one), b.CreateVector(one), b.CreateVector(one),
+                                b.CreateVector(pads))
+            .Union();
+      },
+      {{{1, 4, 8, 8}, {}}, {{6, 4, 1, 1}, {}}}, {1, 6, 8, 8});
+  EXPECT_TRUE(rejected(weights_not_constant, "weights W must be a constant"));
+  auto three_pads = single_node_model(
+      fb::OpParams::Conv2D,
+      [](auto& b) {
+        std::vector<int32_t> one{1, 1}, pads{0, 0, 0};
+        return fb::CreateConv2D(b, b.CreateVector(one), b.CreateVector(one), b.CreateVector(one),
+                                b.CreateVector(pads))
+            .Union();
+      },
+      {{{1, 4, 8, 8}, {}}, {{6, 4, 1, 1}, random_vector(24, 3)}}, {1, 6, 8, 8});
+  EXPECT_TRUE(rejected(three_pads, "4 pads"));
+}
+
+}  // namespace
+}  // namespace vkbnn::test

@@ -1,0 +1,236 @@
+// Activation, ChannelAffine, PRelu and Binary against the CPU references.
+
+#include <cmath>
+
+#include "ops/op.hpp"
+#include "ops/single_node.hpp"
+#include "reference/elementwise_reference.hpp"
+
+namespace vkbnn::test {
+namespace {
+
+using Shape = std::vector<int64_t>;
+constexpr float kRtol = 1e-5f, kAtol = 1e-6f;
+
+const std::vector<ref::Activation> kActivations = {
+    {fb::ActivationKind::Relu, 0, 0},       {fb::ActivationKind::Clip, -0.3, 0.4},
+    {fb::ActivationKind::LeakyRelu, 0.1, 0}, {fb::ActivationKind::Sigmoid, 0, 0},
+    {fb::ActivationKind::HardSigmoid, 0.2, 0.5}, {fb::ActivationKind::HardSwish, 0, 0},
+};
+
+flatbuffers::Offset<fb::Activation> make_activation(flatbuffers::FlatBufferBuilder& b, const ref::Activation& a) {
+  return fb::CreateActivation(b, a.kind, static_cast<float>(a.alpha), static_cast<float>(a.beta));
+}
+
+std::string name_of(const ref::Activation& a) { return fb::EnumNameActivationKind(a.kind); }
+
+// Shapes whose element counts do and do not allow the vec4 paths.
+const std::vector<Shape> kShapes = {{2, 5, 7, 13}, {1, 33, 4, 4}, {3, 10}, {1, 1, 3}, {2, 3, 5, 5, 2}};
+
+TEST(ActivationOp, EveryKindOnAwkwardShapes) {
+  uint32_t seed = 100;
+  for (const auto& act : kActivations)
+    for (const auto& shape : kShapes) {
+      SCOPED_TRACE(name_of(act) + " on " + ::testing::PrintToString(shape));
+      auto model = single_node_model(
+          fb::OpParams::ActivationOp,
+          [&](auto& b) { return fb::CreateActivationOp(b, make_activation(b, act)).Union(); }, {{shape, {}}}, shape);
+      auto x = random_vector(count_of(shape), ++seed, -4.0f, 4.0f);
+      EXPECT_TRUE(all_close(run_single(model, {x}), ref::activation(x, act), kRtol, kAtol));
+    }
+}
+
+TEST(ActivationOp, RejectsBadParameters) {
+  auto model = [](Shape in, Shape out, ref::Activation act) {
+    return single_node_model(
+        fb::OpParams::ActivationOp,
+        [&](auto& b) { return fb::CreateActivationOp(b, make_activation(b, act)).Union(); }, {{in, {}}}, out);
+  };
+  EXPECT_TRUE(rejected(model({1, 4}, {1, 5}, {fb::ActivationKind::Relu}), "differs from input"));
+  EXPECT_TRUE(rejected(model({1, 4}, {1, 4}, {fb::ActivationKind::Clip, 1.0, -1.0}), "min <= max"));
+  EXPECT_TRUE(rejected(model({1, 4}, {1, 4}, {static_cast<fb::ActivationKind>(42)}), "unknown activation kind"));
+  EXPECT_TRUE(rejected(model({1, 4}, {1, 4}, {fb::ActivationKind::None}), "None"));
+  EXPECT_TRUE(rejected(model({1, 4}, {1, 4}, {fb::ActivationKind::LeakyRelu, std::nan(""), 0}), "finite alpha"));
+}
+
+TEST(ChannelAffine, PerChannelScaleAndShiftWithActivations) {
+  uint32_t seed = 200;
+  const std::vector<Shape> shapes = {{2, 3, 7, 13}, {1, 33, 4, 4}, {2, 5}, {2, 8}, {1, 1, 9, 9}, {2, 5, 8, 12}};
+  std::vector<ref::Activation> acts = kActivations;
+  acts.push_back({});
+  for (const auto& shape : shapes)
+    for (const auto& act : acts) {
+      SCOPED_TRACE(name_of(act) + " on " + ::testing::PrintToString(shape));
+      const auto c = static_cast<size_t>(shape[1]);
+      auto scale = random_vector(c, ++seed, -2.0f, 2.0f);
+      auto shift = random_vector(c, ++seed);
+      auto model = single_node_model(
+          fb::OpParams::ChannelAffine,
+          [&](auto& b) { return fb::CreateChannelAffine(b, make_activation(b, act)).Union(); },
+          {{shape, {}}, {{shape[1]}, scale}, {{shape[1]}, shift}}, shape);
+      auto x = random_vector(count_of(shape), ++seed, -3.0f, 3.0f);
+      EXPECT_TRUE(all_close(run_single(model, {x}), ref::channel_affine(x, shape, scale, shift, act), kRtol, kAtol));
+    }
+}
+
+TEST(ChannelAffine, RejectsBadInputs) {
+  auto params = [](auto& b) { return fb::CreateChannelAffine(b).Union(); };
+  std::vector<float> three(3, 1.0f), four(4, 1.0f);
+  EXPECT_TRUE(rejected(single_node_model(fb::OpParams::ChannelAffine, params,
+                                         {{{1, 3, 2, 2}, {}}, {{4}, four}, {{3}, three}}, {1, 3, 2, 2}),
+                       "scale must have shape [3]"));
+  EXPECT_TRUE(rejected(single_node_model(fb::OpParams::ChannelAffine, params,
+                                         {{{1, 3, 2, 2}, {}}, {{3}, {}}, {{3}, three}}, {1, 3, 2, 2}),
+                       "scale must be a constant"));
+  EXPECT_TRUE(rejected(single_node_model(fb::OpParams::ChannelAffine, params, {{{1, 3, 2, 2}, {}}, {{3}, three}},
+                                         {1, 3, 2, 2}),
+                       "expects 3 input(s)"));
+  EXPECT_TRUE(rejected(single_node_model(fb::OpParams::ChannelAffine, params,
+                                         {{{1, 3, 2, 2}, {}}, {{3}, three}, {{3}, three}}, {1, 3, 2, 3}),
+                       "differs from input"));
+}
+
+// B shapes for an A of shape [N, C, H, W], each a supported broadcast.
+std::vector<Shape> broadcast_shapes(const Shape& a) {
+  return {a, {1, a[1], 1, 1}, {a[1], 1, 1}, {1}, {}, {a[3]}, {1, a[1], a[2], a[3]}, {a[2], 1}};
+}
+
+TEST(PRelu, SlopeOfOneValuePerChannelOrFullShape) {
+  uint32_t seed = 300;
+  for (const Shape& shape : {Shape{2, 5, 7, 13}, Shape{1, 4, 6, 6}, Shape{2, 1, 3, 3}, Shape{2, 3, 8, 12}})
+    for (const Shape& slope_shape : broadcast_shapes(shape))
+      for (bool constant : {true, false}) {
+        SCOPED_TRACE(::testing::PrintToString(shape) + " slope " + ::testing::PrintToString(slope_shape) +
+                     (constant ? " constant" : " activation"));
+        auto slope = random_vector(count_of(slope_shape), ++seed, 0.0f, 0.5f);
+        auto model = single_node_model(
+            fb::OpParams::PRelu, [](auto& b) { return fb::CreatePRelu(b).Union(); },
+            {{shape, {}}, {slope_shape, constant ? std::optional(slope) : std::nullopt}}, shape);
+        auto x = random_vector(count_of(shape), ++seed);
+        std::vector<std::vector<float>> inputs{x};
+        if (!constant) inputs.push_back(slope);
+        EXPECT_TRUE(all_close(run_single(model, inputs), ref::prelu(x, shape, slope, slope_shape), kRtol, kAtol));
+      }
+}
+
+TEST(Binary, EveryKindAndBroadcast) {
+  uint32_t seed = 400;
+  for (auto kind : {fb::BinaryKind::Add, fb::BinaryKind::Mul, fb::BinaryKind::Sub, fb::BinaryKind::Div})
+    for (const Shape& shape :
+         {Shape{2, 5, 7, 13}, Shape{1, 33, 4, 4}, Shape{2, 3, 5, 8}, Shape{2, 3, 8, 12}, Shape{2, 1, 7, 13}})
+      for (const Shape& b_shape : broadcast_shapes(shape))
+        for (bool constant : {true, false}) {
+          SCOPED_TRACE(std::string(fb::EnumNameBinaryKind(kind)) + " " + ::testing::PrintToString(shape) + " with " +
+                       ::testing::PrintToString(b_shape) + (constant ? " constant" : " activation"));
+          // Divisors stay away from zero so that the relative tolerance is meaningful.
+          auto b = kind == fb::BinaryKind::Div ? random_vector(count_of(b_shape), ++seed, 0.5f, 2.0f)
+                                               : random_vector(count_of(b_shape), ++seed);
+          auto model = single_node_model(
+              fb::OpParams::Binary, [&](auto& fbb) { return fb::CreateBinary(fbb, kind).Union(); },
+              {{shape, {}}, {b_shape, constant ? std::optional(b) : std::nullopt}}, shape);
+          auto a = random_vector(count_of(shape), ++seed);
+          std::vector<std::vector<float>> inputs{a};
+          if (!constant) inputs.push_back(b);
+          EXPECT_TRUE(all_close(run_single(model, inputs), ref::binary(kind, a, shape, b, b_shape), kRtol, kAtol));
+        }
+}
+
+TEST(Binary, FusedActivations) {
+  uint32_t seed = 500;
+  const Shape shape{2, 3, 7, 13};
+  for (const auto& act : kActivations) {
+    SCOPED_TRACE(name_of(act));
+    auto model = single_node_model(
+        fb::OpParams::Binary,
+        [&](auto& b) { return fb::CreateBinary(b, fb::BinaryKind::Add, make_activation(b, act)).Union(); },
+        {{shape, {}}, {shape, {}}}, shape);
+    auto a = random_vector(count_of(shape), ++seed, -3.0f, 3.0f);
+    auto b = random_vector(count_of(shape), ++seed, -3.0f, 3.0f);
+    EXPECT_TRUE(all_close(run_single(model, {a, b}), ref::binary(fb::BinaryKind::Add, a, shape, b, shape, act), kRtol,
+                          kAtol));
+  }
+}
+
+TEST(Binary, ConstantFirstOperandWithoutLeadingOnes) {
+  const Shape shape{1, 3, 5, 5};
+  auto a = random_vector(count_of(shape), 601);
+  auto b = random_vector(count_of(shape), 602, 0.5f, 2.0f);
+  auto model = single_node_model(
+      fb::OpParams::Binary, [](auto& fbb) { return fb::CreateBinary(fbb, fb::BinaryKind::Div).Union(); },
+      {{{3, 5, 5}, a}, {shape, {}}}, shape);
+  EXPECT_TRUE(all_close(run_single(model, {b}), ref::binary(fb::BinaryKind::Div, a, shape, b, shape), kRtol, kAtol));
+}
+
+TEST(Binary, RejectsUnsupportedBroadcasts) {
+  auto add = [](Shape a, Shape b, Shape out) {
+    return single_node_model(
+        fb::OpParams::Binary, [](auto& fbb) { return fb::CreateBinary(fbb, fb::BinaryKind::Add).Union(); },
+        {{a, {}}, {b, {}}}, out);
+  };
+  EXPECT_TRUE(rejected(add({1, 3, 1, 1}, {1, 3, 4, 4}, {1, 3, 4, 4}), "only input 1 may be broadcast"));
+  EXPECT_TRUE(rejected(add({2, 3, 4, 4}, {2, 1, 1, 4}, {2, 3, 4, 4}), "does not broadcast"));
+  EXPECT_TRUE(rejected(add({2, 3, 4, 4}, {3, 4, 4, 4}, {2, 3, 4, 4}), "does not broadcast"));
+  EXPECT_TRUE(rejected(add({3, 4}, {1, 3, 4}, {3, 4}), "does not broadcast"));
+  EXPECT_TRUE(rejected(add({2, 3}, {2, 3}, {2, 4}), "differs from input 0"));
+  EXPECT_TRUE(rejected(add({2, 3, 1}, {2, 3, 1}, {1, 2, 3}), "differs from input 0"));
+  auto bad_kind = single_node_model(
+      fb::OpParams::Binary,
+      [](auto& fbb) { return fb::CreateBinary(fbb, static_cast<fb::BinaryKind>(9)).Union(); },
+      {{{2, 3}, {}}, {{2, 3}, {}}}, {2, 3});
+  EXPECT_TRUE(rejected(bad_kind, "unknown binary kind"));
+}
+
+TEST(PRelu, RejectsSlopeOfAnotherShape) {
+  auto model = single_node_model(
+      fb::OpParams::PRelu, [](auto& b) { return fb::CreatePRelu(b).Union(); },
+      {{{1, 4, 3, 3}, {}}, {{5}, std::vector<float>(5, 0.1f)}}, {1, 4, 3, 3});
+  EXPECT_TRUE(rejected(model, "slope of shape [5] does not broadcast"));
+}
+
+}  // namespace
+}  // namespace vkbnn::test
+
+namespace vkbnn::test {
+namespace {
+
+// Lowering alone: aligned shapes must take the vec4 paths (the tests above then cover them).
+struct Lowered {
+  std::vector<uint8_t> bytes;
+  std::vector<detail::Dispatch> dispatches;
+};
+
+Lowered lower_binary_node(const Shape& a, const Shape& b, uint32_t out_offset) {
+  Lowered result;
+  result.bytes = single_node_model(
+      fb::OpParams::Binary, [](auto& fbb) { return fb::CreateBinary(fbb, fb::BinaryKind::Add).Union(); },
+      {{a, {}}, {b, {}}}, a);
+  const fb::Node& node = *fb::GetModel(result.bytes.data())->nodes()->Get(0);
+  detail::WeightPacker packer;
+  DeviceInfo device;
+  detail::NodeLowering lowering{node, {{0, a}, {4096, b}}, {std::nullopt, std::nullopt}, {{out_offset, a}}, packer,
+                                device};
+  result.dispatches = detail::lower_binary(lowering);
+  return result;
+}
+
+TEST(BinaryLowering, TakesVec4PathsWhereAligned) {
+  constexpr uint32_t kVec4 = 2, kFetch = 9;  // spec constant ids in binary_elementwise.comp
+  auto per_plane = lower_binary_node({2, 32, 8, 8}, {1, 32, 1, 1}, 8192).dispatches.at(0);
+  EXPECT_EQ(per_plane.spec[kVec4], 1u);
+  EXPECT_EQ(per_plane.spec[kFetch], 3u);  // a row of workgroups per plane
+  EXPECT_EQ(per_plane.groups, (std::array<uint32_t, 3>{1, 64, 1}));
+  auto per_channel = lower_binary_node({1, 32, 4, 4}, {1, 32, 1, 1}, 8192).dispatches.at(0);
+  EXPECT_EQ(per_channel.spec[kVec4], 1u);
+  EXPECT_EQ(per_channel.spec[kFetch], 0u);  // planes too small for their own workgroups
+  auto full = lower_binary_node({2, 3, 4, 4}, {2, 3, 4, 4}, 8192).dispatches.at(0);
+  EXPECT_EQ(full.spec[kVec4], 1u);
+  EXPECT_EQ(full.spec[kFetch], 1u);  // B read as vec4 too
+  auto odd = lower_binary_node({2, 5, 7, 13}, {5, 1, 1}, 8192).dispatches.at(0);
+  EXPECT_EQ(odd.spec[kVec4], 0u);
+  auto misaligned = lower_binary_node({1, 32, 8, 8}, {1, 32, 1, 1}, 8194).dispatches.at(0);
+  EXPECT_EQ(misaligned.spec[kVec4], 0u);
+  EXPECT_EQ(per_channel.groups[0], 32u * 16 / 4 / 64);
+}
+
+}  // namespace
+}  // namespace vkbnn::test
