@@ -1,0 +1,64 @@
+#include "converter.hpp"
+
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "ir.hpp"
+
+namespace vkbnn::convert {
+
+onnx::ModelProto load_onnx(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw ModelError(path.string() + ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError(path.string() + ": cannot open the file");
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&in) || !model.has_graph())
+    throw ModelError(path.string() + ": not an ONNX model (protobuf parsing failed)");
+  return model;
+}
+
+void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::TensorProto>& values) {
+  auto* g = model.mutable_graph();
+  for (const auto& [name, tensor] : values) {
+    auto* inputs = g->mutable_input();
+    auto it = std::find_if(inputs->begin(), inputs->end(), [&](const auto& v) { return v.name() == name; });
+    if (it == inputs->end()) throw ModelError("cannot bind '" + name + "': it is not a graph input");
+    inputs->erase(it);
+    auto* init = g->add_initializer();
+    *init = tensor;
+    init->set_name(name);
+  }
+}
+
+Result convert_model(onnx::ModelProto model, const Options& options) {
+  detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
+  detail::Program program = detail::lower(graph);
+  detail::optimize(program);
+  return detail::emit(program, graph, options);
+}
+
+std::vector<uint8_t> convert(onnx::ModelProto model, const Options& options) {
+  return convert_model(std::move(model), options).bytes;
+}
+
+std::string format_summary(const Summary& s) {
+  std::ostringstream out;
+  size_t name_width = 4;
+  for (const auto& n : s.nodes) name_width = std::max(name_width, n.name.size());
+  name_width = std::min<size_t>(name_width, 48);
+  out << std::left << std::setw(static_cast<int>(name_width)) << "node" << "  " << std::setw(15) << "op" << "  "
+      << std::setw(18) << "output" << "  " << std::setw(20) << "activation" << "  " << "params\n";
+  for (const auto& n : s.nodes)
+    out << std::left << std::setw(static_cast<int>(name_width)) << n.name << "  " << std::setw(15) << n.op << "  "
+        << std::setw(18) << detail::shape_string(n.output_shape) << "  " << std::setw(20)
+        << (n.activation.empty() ? "-" : n.activation) << "  " << n.params << "\n";
+  out << "nodes: " << s.onnx_nodes << " ONNX -> " << s.nodes.size() << " vkbnn (" << s.folded_constants
+      << " folded away, " << s.folded_batchnorms << " BatchNormalization folded, " << s.fused_activations
+      << " activations fused)\n";
+  out << "weights: " << s.weight_bytes << " bytes, file: " << s.file_bytes << " bytes\n";
+  return out.str();
+}
+
+}  // namespace vkbnn::convert

@@ -1,0 +1,75 @@
+#pragma once
+
+// ONNX to .vkbnn conversion as a library: vkbnn-convert is a thin command line over it, and the
+// tests use it to convert graphs they build or load.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "vkbnn/error.hpp"
+#include "vkbnn/model.hpp"
+
+namespace vkbnn::convert {
+
+// The model uses an op, attribute or shape the engine cannot run (as opposed to a model that is
+// malformed). what() names the op type and the node.
+class UnsupportedError : public ModelError {
+ public:
+  using ModelError::ModelError;
+};
+
+struct Options {
+  std::optional<std::pair<int64_t, int64_t>> input_size;  // H, W of 4-D inputs
+  std::vector<float> mean;                                 // per input channel; default 0
+  std::vector<float> std;                                  // per input channel; default 1
+  std::vector<std::string> labels;
+  std::optional<ChannelOrder> channel_order;  // default RGB for 3 channels, Gray for 1
+  std::string description;
+};
+
+struct NodeSummary {
+  std::string name;
+  std::string op;
+  std::vector<int64_t> output_shape;
+  std::string activation;  // empty when nothing is fused
+  size_t params = 0;       // elements of the node's constant inputs
+};
+
+struct Summary {
+  std::vector<NodeSummary> nodes;
+  size_t onnx_nodes = 0;
+  size_t folded_constants = 0;  // ONNX nodes evaluated at conversion time
+  size_t folded_batchnorms = 0;
+  size_t fused_activations = 0;
+  size_t weight_bytes = 0;
+  size_t file_bytes = 0;
+};
+
+struct Result {
+  std::vector<uint8_t> bytes;
+  Summary summary;
+};
+
+// Reads an ONNX file; throws ModelError with one line when it is missing or unparseable.
+onnx::ModelProto load_onnx(const std::filesystem::path& path);
+
+// Turns graph inputs into initializers holding the given tensors (keyed by input name), e.g.
+// weights that a test feeds as inputs. Throws ModelError when a name is not a graph input.
+void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::TensorProto>& values);
+
+// Runs the whole pipeline: checking, static shapes, constant folding, BatchNormalization folding,
+// activation fusion, mapping to vkbnn ops. Throws UnsupportedError or ModelError.
+Result convert_model(onnx::ModelProto model, const Options& options = {});
+std::vector<uint8_t> convert(onnx::ModelProto model, const Options& options = {});
+
+// The node table and totals vkbnn-convert prints.
+std::string format_summary(const Summary& summary);
+
+}  // namespace vkbnn::convert

@@ -1,0 +1,182 @@
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "ir.hpp"
+#include "model_writer.hpp"
+
+namespace vkbnn::convert::detail {
+namespace {
+
+flatbuffers::Offset<fb::Activation> activation_table(flatbuffers::FlatBufferBuilder& b, const Activation& act) {
+  return fb::CreateActivation(b, act.kind, act.alpha, act.beta);
+}
+
+flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op) {
+  switch (op.type) {
+    case OpType::Conv:
+      return fb::CreateConv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.group,
+                                    activation_table(b, op.act)).Union();
+    case OpType::FullyConnected:
+      return fb::CreateFullyConnected(b, activation_table(b, op.act)).Union();
+    case OpType::ChannelAffine:
+      return fb::CreateChannelAffine(b, activation_table(b, op.act)).Union();
+    case OpType::Activation:
+      return fb::CreateActivationOp(b, activation_table(b, op.act)).Union();
+    case OpType::PRelu:
+      return fb::CreatePRelu(b).Union();
+    case OpType::Pool:
+      return fb::CreatePool2DDirect(b, op.pool, &op.kernel, &op.strides, &op.dilations, &op.pads,
+                                    op.count_include_pad).Union();
+    case OpType::GlobalPool:
+      return fb::CreateGlobalPool(b, op.pool).Union();
+    case OpType::Binary:
+      return fb::CreateBinary(b, op.binary, activation_table(b, op.act)).Union();
+    case OpType::Concat:
+      return fb::CreateConcat(b, op.axis).Union();
+    case OpType::Reshape:
+      return fb::CreateReshape(b).Union();
+    case OpType::Softmax:
+      return fb::CreateSoftmax(b, op.axis).Union();
+    case OpType::Pad:
+      return fb::CreatePadDirect(b, &op.pad_amounts, op.pad_mode, op.pad_value).Union();
+  }
+  throw ModelError("unknown op type");
+}
+
+fb::OpParams params_type(OpType type) {
+  switch (type) {
+    case OpType::Conv: return fb::OpParams::Conv2D;
+    case OpType::FullyConnected: return fb::OpParams::FullyConnected;
+    case OpType::ChannelAffine: return fb::OpParams::ChannelAffine;
+    case OpType::Activation: return fb::OpParams::ActivationOp;
+    case OpType::PRelu: return fb::OpParams::PRelu;
+    case OpType::Pool: return fb::OpParams::Pool2D;
+    case OpType::GlobalPool: return fb::OpParams::GlobalPool;
+    case OpType::Binary: return fb::OpParams::Binary;
+    case OpType::Concat: return fb::OpParams::Concat;
+    case OpType::Reshape: return fb::OpParams::Reshape;
+    case OpType::Softmax: return fb::OpParams::Softmax;
+    case OpType::Pad: return fb::OpParams::Pad;
+  }
+  throw ModelError("unknown op type");
+}
+
+ModelMetadata metadata_for(const Program& p, const Options& options) {
+  ModelMetadata meta;
+  const Shape& in = p.shapes.at(p.inputs.at(0));
+  size_t channels = 0;
+  if (in.size() == 4) {
+    channels = static_cast<size_t>(in[1]);
+    meta.input_height = static_cast<int>(in[2]);
+    meta.input_width = static_cast<int>(in[3]);
+  }
+  meta.layout = "NCHW";
+  meta.channel_order = options.channel_order.value_or(channels == 1 ? ChannelOrder::Gray : ChannelOrder::RGB);
+  auto per_channel = [&](const std::vector<float>& given, float fallback, const char* what) {
+    if (given.empty()) return std::vector<float>(channels, fallback);
+    if (given.size() != channels)
+      throw ModelError(std::string("--") + what + " has " + std::to_string(given.size()) +
+                       " values but the input has " + std::to_string(channels) + " channels");
+    return given;
+  };
+  meta.mean = per_channel(options.mean, 0.0f, "mean");
+  meta.std = per_channel(options.std, 1.0f, "std");
+  for (float v : meta.std)
+    if (!(v > 0.0f) || !std::isfinite(v)) throw ModelError("--std values must be positive");
+  for (float v : meta.mean)
+    if (!std::isfinite(v)) throw ModelError("--mean values must be finite");
+  meta.labels = options.labels;
+  meta.description = options.description;
+  return meta;
+}
+
+}  // namespace
+
+const char* op_type_name(OpType type) {
+  switch (type) {
+    case OpType::Conv: return "Conv2D";
+    case OpType::FullyConnected: return "FullyConnected";
+    case OpType::ChannelAffine: return "ChannelAffine";
+    case OpType::Activation: return "Activation";
+    case OpType::PRelu: return "PRelu";
+    case OpType::Pool: return "Pool2D";
+    case OpType::GlobalPool: return "GlobalPool";
+    case OpType::Binary: return "Binary";
+    case OpType::Concat: return "Concat";
+    case OpType::Reshape: return "Reshape";
+    case OpType::Softmax: return "Softmax";
+    case OpType::Pad: return "Pad";
+  }
+  return "?";
+}
+
+std::string activation_string(const Activation& act) {
+  auto number = [](float v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  switch (act.kind) {
+    case fb::ActivationKind::None: return "";
+    case fb::ActivationKind::Relu: return "Relu";
+    case fb::ActivationKind::Clip: return "Clip(" + number(act.alpha) + "," + number(act.beta) + ")";
+    case fb::ActivationKind::LeakyRelu: return "LeakyRelu(" + number(act.alpha) + ")";
+    case fb::ActivationKind::Sigmoid: return "Sigmoid";
+    case fb::ActivationKind::HardSigmoid: return "HardSigmoid(" + number(act.alpha) + "," + number(act.beta) + ")";
+    case fb::ActivationKind::HardSwish: return "HardSwish";
+  }
+  return "?";
+}
+
+Result emit(const Program& p, const ImportedGraph& graph, const Options& options) {
+  Result result;
+  Summary& s = result.summary;
+  ModelWriter writer;
+  std::map<std::string, uint32_t> tensors;
+  auto tensor = [&](const std::string& name) {
+    auto it = tensors.find(name);
+    if (it != tensors.end()) return it->second;
+    uint32_t index;
+    if (auto w = p.weights.find(name); w != p.weights.end()) {
+      index = writer.add_constant(name, w->second.shape, w->second.data);
+      s.weight_bytes += w->second.data.size() * sizeof(float);
+    } else {
+      index = writer.add_tensor(name, p.shapes.at(name));
+    }
+    tensors[name] = index;
+    return index;
+  };
+  std::vector<uint32_t> inputs;
+  for (const auto& name : p.inputs) inputs.push_back(tensor(name));
+  for (const auto& op : p.ops) {
+    std::vector<uint32_t> in;
+    NodeSummary node{op.name, op_type_name(op.type), p.shapes.at(op.output), activation_string(op.act), 0};
+    for (const auto& name : op.inputs) {
+      in.push_back(tensor(name));
+      if (p.is_weight(name)) node.params += p.weights.at(name).data.size();
+    }
+    uint32_t out = tensor(op.output);
+    writer.add_node(op.name, params_type(op.type), params(writer.builder(), op), in, {out});
+    s.nodes.push_back(std::move(node));
+  }
+  std::vector<uint32_t> outputs;
+  for (const auto& name : p.outputs) {
+    if (!tensors.count(name))
+      throw UnsupportedError("graph output '" + name + "' is not computed by any supported node");
+    outputs.push_back(tensors.at(name));
+  }
+  writer.set_inputs(inputs);
+  writer.set_outputs(outputs);
+  writer.set_metadata(metadata_for(p, options));
+  writer.set_producer(std::string("vkbnn-convert ") + VKBNN_VERSION);
+  result.bytes = writer.finish();
+  s.onnx_nodes = graph.onnx_nodes;
+  s.folded_constants = graph.folded;
+  s.folded_batchnorms = p.folded_batchnorms;
+  s.fused_activations = p.fused_activations;
+  s.file_bytes = result.bytes.size();
+  return result;
+}
+
+}  // namespace vkbnn::convert::detail

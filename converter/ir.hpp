@@ -1,0 +1,125 @@
+#pragma once
+
+// The converter's internal representation between its stages:
+//   onnx_import: ONNX model -> ImportedGraph (static shapes, constants folded)
+//   lowering:    ImportedGraph -> Program of vkbnn ops
+//   passes:      Program -> Program (BatchNormalization folding, fusion, dead-node removal)
+//   emit:        Program -> .vkbnn bytes
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "converter.hpp"
+#include "vkbnn_model_generated.h"
+
+namespace vkbnn::convert::detail {
+
+using Shape = std::vector<int64_t>;
+
+int64_t element_count(const Shape& shape);
+std::string shape_string(const Shape& shape);
+
+// A value known at conversion time. Integer tensors only feed shape arithmetic; everything the
+// engine receives is float.
+struct Constant {
+  bool is_float = true;
+  Shape dims;
+  std::vector<float> f;
+  std::vector<int64_t> i;
+
+  size_t size() const { return is_float ? f.size() : i.size(); }
+  double at(size_t k) const { return is_float ? double(f[k]) : double(i[k]); }
+  std::vector<int64_t> ints() const;
+  std::vector<float> floats() const;
+};
+
+Constant constant_from_proto(const onnx::TensorProto& tensor);
+onnx::TensorProto constant_to_proto(const std::string& name, const Constant& c);
+
+// The ONNX graph once every shape is static and every computation on constants is done.
+struct ImportedGraph {
+  std::vector<onnx::NodeProto> nodes;        // topological order, Identity/Dropout removed
+  std::map<std::string, Shape> shapes;       // every non-constant value
+  std::map<std::string, Constant> constants;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::map<std::string, size_t> node_index;  // first output -> index in the original graph
+  int64_t opset = 0;
+  size_t onnx_nodes = 0;
+  size_t folded = 0;
+};
+
+ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
+
+const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
+int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback);
+float attr_float(const onnx::NodeProto& node, const std::string& name, float fallback);
+std::string attr_string(const onnx::NodeProto& node, const std::string& name, const std::string& fallback);
+std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& name);
+
+// "'name'" for a named node, "#index" otherwise: how errors point at an ONNX node.
+std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
+[[noreturn]] void unsupported(const std::string& what, const onnx::NodeProto& node,
+                              const ImportedGraph& graph);
+
+enum class OpType {
+  Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
+  Reshape, Softmax, Pad
+};
+const char* op_type_name(OpType type);
+
+struct Activation {
+  fb::ActivationKind kind = fb::ActivationKind::None;
+  float alpha = 0;
+  float beta = 0;
+};
+std::string activation_string(const Activation& act);
+
+struct Weight {
+  Shape shape;
+  std::vector<float> data;
+};
+
+struct Op {
+  OpType type;
+  std::string name;
+  std::vector<std::string> inputs;  // activations or names in Program::weights
+  std::string output;
+  Activation act;
+  // Conv2D and Pool2D
+  std::vector<int32_t> kernel, strides, dilations, pads;
+  int32_t group = 1;
+  fb::PoolKind pool = fb::PoolKind::Max;
+  bool count_include_pad = false;
+  fb::BinaryKind binary = fb::BinaryKind::Add;
+  int32_t axis = 0;  // Concat, Softmax
+  std::vector<int64_t> pad_amounts;
+  fb::PadMode pad_mode = fb::PadMode::Constant;
+  float pad_value = 0;
+};
+
+struct Program {
+  std::vector<Op> ops;
+  std::map<std::string, Shape> shapes;  // activations
+  std::map<std::string, Weight> weights;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  std::set<std::string> reserved;  // ONNX constant names, which may become weights later
+  size_t folded_batchnorms = 0;
+  size_t fused_activations = 0;
+
+  bool is_weight(const std::string& name) const { return weights.count(name) != 0; }
+  // A name no tensor has yet, derived from base.
+  std::string fresh_name(const std::string& base);
+};
+
+Program lower(const ImportedGraph& graph);
+void optimize(Program& program);
+Result emit(const Program& program, const ImportedGraph& graph, const Options& options);
+
+}  // namespace vkbnn::convert::detail

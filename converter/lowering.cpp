@@ -1,0 +1,500 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ir.hpp"
+
+namespace vkbnn::convert::detail {
+namespace {
+
+// How an operand of an element-wise op lines up with the output. The engine broadcasts an
+// operand that, aligned to the right, matches the output on one run of axes and is 1 elsewhere.
+enum class Broadcast { Same, Run, Other };
+
+Broadcast classify(const Shape& operand, const Shape& out) {
+  if (operand.size() > out.size()) return Broadcast::Other;
+  Shape padded(out.size() - operand.size(), 1);
+  padded.insert(padded.end(), operand.begin(), operand.end());
+  if (padded == out) return Broadcast::Same;
+  bool in_run = false, run_done = false;
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (padded[d] == out[d] && out[d] != 1) {
+      if (run_done) return Broadcast::Other;
+      in_run = true;
+    } else if (padded[d] == 1) {
+      run_done = run_done || in_run;
+    } else {
+      return Broadcast::Other;
+    }
+  }
+  return Broadcast::Run;
+}
+
+// Repeats a broadcastable constant to the full output shape.
+std::vector<float> expand(const Constant& c, const Shape& out) {
+  Shape padded(out.size() - c.dims.size(), 1);
+  padded.insert(padded.end(), c.dims.begin(), c.dims.end());
+  std::vector<float> values(static_cast<size_t>(element_count(out)));
+  for (size_t k = 0; k < values.size(); ++k) {
+    int64_t rest = static_cast<int64_t>(k), src = 0, out_stride = element_count(out), src_stride = element_count(padded);
+    for (size_t d = 0; d < out.size(); ++d) {
+      out_stride /= out[d];
+      src_stride /= padded[d];
+      int64_t idx = rest / out_stride;
+      rest %= out_stride;
+      if (padded[d] != 1) src += idx * src_stride;
+    }
+    values[k] = static_cast<float>(c.at(static_cast<size_t>(src)));
+  }
+  return values;
+}
+
+class Lowerer {
+ public:
+  explicit Lowerer(const ImportedGraph& graph) : g_(graph) {
+    p_.shapes = graph.shapes;
+    p_.inputs = graph.inputs;
+    p_.outputs = graph.outputs;
+    for (const auto& [name, value] : graph.constants) p_.reserved.insert(name);
+  }
+
+  Program run() {
+    for (size_t n = 0; n < g_.nodes.size(); ++n) lower(g_.nodes[n]);
+    return std::move(p_);
+  }
+
+ private:
+  [[noreturn]] void fail(const onnx::NodeProto& node, const std::string& what) const {
+    unsupported(what, node, g_);
+  }
+
+  std::string op_name(const onnx::NodeProto& node) const {
+    if (!node.name().empty()) return node.name();
+    return node.op_type() + "_" + node.output(0);
+  }
+
+  bool has(const onnx::NodeProto& node, int k) const {
+    return node.input_size() > k && !node.input(k).empty();
+  }
+
+  const Constant* constant(const onnx::NodeProto& node, int k) const {
+    if (!has(node, k)) return nullptr;
+    auto it = g_.constants.find(node.input(k));
+    return it == g_.constants.end() ? nullptr : &it->second;
+  }
+
+  const Constant& require_constant(const onnx::NodeProto& node, int k, const std::string& what) const {
+    const Constant* c = constant(node, k);
+    if (!c) fail(node, "a non-constant " + what);
+    return *c;
+  }
+
+  const std::string& activation(const onnx::NodeProto& node, int k) const {
+    if (!has(node, k) || !p_.shapes.count(node.input(k)))
+      fail(node, "a constant where a computed input " + std::to_string(k) + " is expected");
+    return node.input(k);
+  }
+
+  const Shape& shape(const std::string& name) const { return p_.shapes.at(name); }
+
+  std::string add_weight(const std::string& base, Shape dims, std::vector<float> data) {
+    std::string name = p_.fresh_name(base);
+    p_.weights[name] = {std::move(dims), std::move(data)};
+    return name;
+  }
+
+  // A constant input used as is, under its ONNX name.
+  std::string weight_input(const onnx::NodeProto& node, int k) {
+    const std::string& name = node.input(k);
+    if (!p_.weights.count(name)) {
+      const Constant& c = *constant(node, k);
+      if (!c.is_float) fail(node, "an integer tensor operand '" + name + "'");
+      // Scalars are stored as [1]: every engine tensor has at least one axis.
+      p_.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.f};
+    }
+    return name;
+  }
+
+  Op& add_op(OpType type, const std::string& name, std::vector<std::string> inputs, const std::string& output) {
+    Op op;
+    op.type = type;
+    op.name = name;
+    op.inputs = std::move(inputs);
+    op.output = output;
+    p_.ops.push_back(std::move(op));
+    return p_.ops.back();
+  }
+
+  void add_reshape(const std::string& name, const std::string& input, const std::string& output, Shape out_shape) {
+    p_.shapes[output] = std::move(out_shape);
+    add_op(OpType::Reshape, name, {input}, output);
+  }
+
+  void lower(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (op == "Conv") return conv(node);
+    if (op == "MaxPool" || op == "AveragePool") return pool(node);
+    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
+    if (op == "ReduceMean" || op == "ReduceMax") return spatial_reduce(node);
+    if (op == "Gemm") return gemm(node);
+    if (op == "MatMul") return matmul(node);
+    if (op == "BatchNormalization") return batch_norm(node);
+    if (op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "Sigmoid" || op == "HardSigmoid" ||
+        op == "HardSwish")
+      return activation_op(node);
+    if (op == "PRelu") return prelu(node);
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return binary(node);
+    if (op == "Concat") return concat(node);
+    if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
+        op == "Dropout") {
+      if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the mask output");
+      return add_reshape(op_name(node), activation(node, 0), node.output(0), shape(node.output(0)));
+    }
+    if (op == "Softmax") return softmax(node);
+    if (op == "Pad") return pad(node);
+    throw UnsupportedError("unsupported op '" + op + "' at node " + node_label(g_, node) +
+                           " (it is only evaluated when all its inputs are constants)");
+  }
+
+  // Explicit top, left, bottom, right pads from auto_pad or the pads attribute.
+  std::vector<int32_t> resolve_pads(const onnx::NodeProto& node, const Shape& in, const std::vector<int32_t>& kernel,
+                                    const std::vector<int32_t>& strides, const std::vector<int32_t>& dilations) {
+    std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+    if (auto_pad == "NOTSET") {
+      auto pads = attr_ints(node, "pads");
+      if (pads.empty()) return {0, 0, 0, 0};
+      if (pads.size() != 4) fail(node, "pads of length " + std::to_string(pads.size()));
+      return {pads.begin(), pads.end()};
+    }
+    if (auto_pad == "VALID") return {0, 0, 0, 0};
+    if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") fail(node, "auto_pad=" + auto_pad);
+    std::vector<int32_t> pads(4);
+    for (size_t d = 0; d < 2; ++d) {
+      int64_t size = in[2 + d], s = strides[d];
+      int64_t out = (size + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (out - 1) * s + (kernel[d] - 1) * dilations[d] + 1 - size);
+      int64_t small = total / 2;
+      pads[d] = static_cast<int32_t>(auto_pad == "SAME_UPPER" ? small : total - small);
+      pads[d + 2] = static_cast<int32_t>(total - pads[d]);
+    }
+    return pads;
+  }
+
+  std::vector<int32_t> pair_attr(const onnx::NodeProto& node, const std::string& name, int32_t fallback) {
+    auto v = attr_ints(node, name);
+    if (v.empty()) return {fallback, fallback};
+    if (v.size() != 2) fail(node, name + " of length " + std::to_string(v.size()));
+    return {static_cast<int32_t>(v[0]), static_cast<int32_t>(v[1])};
+  }
+
+  void conv(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Constant& w = require_constant(node, 1, "weight");
+    if (shape(x).size() != 4 || w.dims.size() != 4) fail(node, "a convolution that is not 2-D");
+    std::vector<int32_t> kernel{static_cast<int32_t>(w.dims[2]), static_cast<int32_t>(w.dims[3])};
+    if (find_attr(node, "kernel_shape") && pair_attr(node, "kernel_shape", 0) != kernel)
+      fail(node, "kernel_shape that disagrees with the weights");
+    std::vector<std::string> inputs{x, weight_input(node, 1)};
+    if (has(node, 2)) {
+      require_constant(node, 2, "bias");
+      inputs.push_back(weight_input(node, 2));
+    }
+    Op& op = add_op(OpType::Conv, op_name(node), inputs, node.output(0));
+    op.kernel = kernel;
+    op.strides = pair_attr(node, "strides", 1);
+    op.dilations = pair_attr(node, "dilations", 1);
+    op.group = static_cast<int32_t>(attr_int(node, "group", 1));
+    op.pads = resolve_pads(node, shape(x), op.kernel, op.strides, op.dilations);
+  }
+
+  void pool(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    if (shape(x).size() != 4) fail(node, "pooling that is not 2-D");
+    if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the Indices output");
+    if (attr_int(node, "storage_order", 0) != 0) fail(node, "storage_order=1");
+    Op& op = add_op(OpType::Pool, op_name(node), {x}, node.output(0));
+    op.pool = node.op_type() == "MaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
+    op.kernel = pair_attr(node, "kernel_shape", 0);
+    op.strides = pair_attr(node, "strides", 1);
+    op.dilations = pair_attr(node, "dilations", 1);
+    op.count_include_pad = attr_int(node, "count_include_pad", 0) != 0;
+    op.pads = resolve_pads(node, shape(x), op.kernel, op.strides, op.dilations);
+  }
+
+  void global_pool(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    if (shape(x).size() < 3) fail(node, "global pooling of a tensor without spatial axes");
+    Op& op = add_op(OpType::GlobalPool, op_name(node), {x}, node.output(0));
+    op.pool = node.op_type() == "GlobalMaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
+  }
+
+  // x.mean((2, 3)) and the like: global pooling over every axis after N and C.
+  void spatial_reduce(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const auto rank = static_cast<int64_t>(shape(x).size());
+    std::vector<int64_t> axes = has(node, 1) ? require_constant(node, 1, "axes").ints() : attr_ints(node, "axes");
+    for (auto& a : axes)
+      if (a < 0) a += rank;
+    std::sort(axes.begin(), axes.end());
+    std::vector<int64_t> spatial;
+    for (int64_t a = 2; a < rank; ++a) spatial.push_back(a);
+    if (rank < 3 || axes != spatial) fail(node, "reducing axes other than all those after N and C");
+    Shape pooled(shape(x).begin(), shape(x).begin() + 2);
+    pooled.resize(static_cast<size_t>(rank), 1);
+    bool keep = attr_int(node, "keepdims", 1) != 0;
+    std::string name = op_name(node);
+    std::string out = keep ? node.output(0) : p_.fresh_name(node.output(0) + "_pooled");
+    p_.shapes[out] = pooled;
+    Op& op = add_op(OpType::GlobalPool, name, {x}, out);
+    op.pool = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
+    if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
+  }
+
+  // Y = A * W^T (+ bias), W as [M, K]; an extra bias of another shape follows as an Add.
+  void gemm(const onnx::NodeProto& node) {
+    if (!p_.shapes.count(node.input(0))) fail(node, "a constant A with a computed B");
+    if (attr_int(node, "transA", 0) != 0) fail(node, "transA=1 on a computed input");
+    const std::string& a = node.input(0);
+    const Constant& b = require_constant(node, 1, "B");
+    if (b.dims.size() != 2 || shape(a).size() != 2) fail(node, "operands that are not 2-D");
+    bool trans_b = attr_int(node, "transB", 0) != 0;
+    float alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
+    int64_t k = trans_b ? b.dims[1] : b.dims[0], m = trans_b ? b.dims[0] : b.dims[1];
+    std::vector<float> w(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        w[static_cast<size_t>(r * k + c)] =
+            alpha * static_cast<float>(b.at(static_cast<size_t>(trans_b ? r * k + c : c * m + r)));
+    std::string name = op_name(node);
+    std::vector<std::string> inputs{a, add_weight(name + "_weight", {m, k}, std::move(w))};
+    const Shape& out = shape(node.output(0));
+    const Constant* c = constant(node, 2);
+    // C becomes the bias when it holds one value per output column (or one value).
+    bool bias_folds = c && beta != 0 && classify(c->dims, {1, m}) != Broadcast::Other;
+    if (bias_folds) {
+      std::vector<float> bias = expand(*c, {1, m});
+      for (float& v : bias) v *= beta;
+      inputs.push_back(add_weight(name + "_bias", {m}, std::move(bias)));
+    }
+    bool extra_add = has(node, 2) && beta != 0 && !bias_folds;
+    if (extra_add && !c && beta != 1.0f) fail(node, "beta != 1 with a computed C");
+    std::string fc_out = extra_add ? p_.fresh_name(node.output(0) + "_gemm") : node.output(0);
+    if (extra_add) p_.shapes[fc_out] = out;
+    add_op(OpType::FullyConnected, name, inputs, fc_out);
+    if (!extra_add) return;
+    if (c) {
+      std::vector<float> bias = expand(*c, out);
+      for (float& v : bias) v *= beta;
+      add_binary(node, name + "_bias", fb::BinaryKind::Add, fc_out,
+                 add_weight(name + "_bias", out, std::move(bias)), node.output(0));
+    } else {
+      add_binary(node, name + "_bias", fb::BinaryKind::Add, fc_out, node.input(2), node.output(0));
+    }
+  }
+
+  void matmul(const onnx::NodeProto& node) {
+    const std::string& a = activation(node, 0);
+    const Constant& b = require_constant(node, 1, "second operand");
+    Shape as = shape(a);
+    if (b.dims.size() != 2 || as.size() < 2) fail(node, "operands other than [.., K] x [K, M]");
+    int64_t k = b.dims[0], m = b.dims[1];
+    std::vector<float> w(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < k; ++c) w[static_cast<size_t>(r * k + c)] = static_cast<float>(b.at(static_cast<size_t>(c * m + r)));
+    std::string name = op_name(node);
+    std::string weight = add_weight(name + "_weight", {m, k}, std::move(w));
+    if (as.size() == 2) {
+      add_op(OpType::FullyConnected, name, {a, weight}, node.output(0));
+      return;
+    }
+    // Leading dimensions fold into rows: [.., K] -> [R, K] -> [R, M] -> [.., M].
+    int64_t rows = element_count(as) / k;
+    std::string flat = p_.fresh_name(a + "_rows");
+    add_reshape(name + "_rows", a, flat, {rows, k});
+    std::string fc_out = p_.fresh_name(node.output(0) + "_rows");
+    p_.shapes[fc_out] = {rows, m};
+    add_op(OpType::FullyConnected, name, {flat, weight}, fc_out);
+    add_reshape(name + "_unrows", fc_out, node.output(0), shape(node.output(0)));
+  }
+
+  void batch_norm(const onnx::NodeProto& node) {
+    if (attr_int(node, "training_mode", 0) != 0) fail(node, "training_mode=1");
+    for (int k = 1; k < node.output_size(); ++k)
+      if (!node.output(k).empty()) fail(node, "the training outputs (running mean/var)");
+    if (attr_int(node, "spatial", 1) != 1) fail(node, "spatial=0");
+    const std::string& x = activation(node, 0);
+    float eps = attr_float(node, "epsilon", 1e-5f);
+    auto gamma = require_constant(node, 1, "scale").floats();
+    auto beta = require_constant(node, 2, "bias").floats();
+    auto mean = require_constant(node, 3, "mean").floats();
+    auto var = require_constant(node, 4, "variance").floats();
+    auto c = static_cast<size_t>(shape(x).size() >= 2 ? shape(x)[1] : 0);
+    if (gamma.size() != c || beta.size() != c || mean.size() != c || var.size() != c)
+      fail(node, "parameters whose length is not the channel count");
+    std::vector<float> scale(c), shift(c);
+    for (size_t i = 0; i < c; ++i) {
+      scale[i] = static_cast<float>(gamma[i] / std::sqrt(double(var[i]) + eps));
+      shift[i] = static_cast<float>(beta[i] - double(mean[i]) * scale[i]);
+    }
+    std::string name = op_name(node);
+    auto ci = static_cast<int64_t>(c);
+    add_op(OpType::ChannelAffine, name,
+           {x, add_weight(name + "_scale", {ci}, std::move(scale)), add_weight(name + "_shift", {ci}, std::move(shift))},
+           node.output(0));
+  }
+
+  float scalar_input(const onnx::NodeProto& node, int k, float fallback) {
+    if (!has(node, k)) return fallback;
+    const Constant& c = require_constant(node, k, "bound");
+    if (c.size() != 1) fail(node, "a bound that is not a scalar");
+    return static_cast<float>(c.at(0));
+  }
+
+  void activation_op(const onnx::NodeProto& node) {
+    const std::string& op_type = node.op_type();
+    Activation act;
+    if (op_type == "Relu") {
+      act.kind = fb::ActivationKind::Relu;
+    } else if (op_type == "Clip") {
+      act.kind = fb::ActivationKind::Clip;
+      float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+      if (g_.opset < 11) {
+        act.alpha = attr_float(node, "min", lo);
+        act.beta = attr_float(node, "max", hi);
+      } else {
+        act.alpha = scalar_input(node, 1, lo);
+        act.beta = scalar_input(node, 2, hi);
+      }
+    } else if (op_type == "LeakyRelu") {
+      act.kind = fb::ActivationKind::LeakyRelu;
+      act.alpha = attr_float(node, "alpha", 0.01f);
+    } else if (op_type == "Sigmoid") {
+      act.kind = fb::ActivationKind::Sigmoid;
+    } else if (op_type == "HardSigmoid") {
+      act.kind = fb::ActivationKind::HardSigmoid;
+      act.alpha = attr_float(node, "alpha", 0.2f);
+      act.beta = attr_float(node, "beta", 0.5f);
+    } else {
+      act.kind = fb::ActivationKind::HardSwish;
+    }
+    add_op(OpType::Activation, op_name(node), {activation(node, 0)}, node.output(0)).act = act;
+  }
+
+  void prelu(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Constant& slope = require_constant(node, 1, "slope");
+    if (classify(slope.dims, shape(x)) == Broadcast::Other)
+      fail(node, "a slope of shape " + shape_string(slope.dims) + " that does not broadcast onto " +
+                 shape_string(shape(x)) + " along one run of axes");
+    add_op(OpType::PRelu, op_name(node), {x, weight_input(node, 1)}, node.output(0));
+  }
+
+  void add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
+                  std::string b, const std::string& output) {
+    const Shape& out = shape(output);
+    auto kind_of = [&](const std::string& v) {
+      return classify(p_.is_weight(v) ? p_.weights.at(v).shape : shape(v), out);
+    };
+    bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul;
+    bool a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
+    if (commutative && (!a_full || p_.is_weight(a))) std::swap(a, b);
+    a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
+    if (!a_full)
+      fail(node, "broadcasting the first operand (" + a + ") of a non-commutative op to shape " + shape_string(out));
+    auto b_kind = kind_of(b);
+    if (p_.is_weight(b) && b_kind == Broadcast::Other) {
+      // A constant the engine cannot broadcast is stored repeated to the full shape.
+      Constant c;
+      c.dims = p_.weights.at(b).shape;
+      c.f = p_.weights.at(b).data;
+      b = add_weight(name + "_operand", out, expand(c, out));
+    } else if (!p_.is_weight(b) && b_kind == Broadcast::Other) {
+      fail(node, "broadcasting a computed operand of shape " + shape_string(shape(b)) + " to " + shape_string(out));
+    }
+    add_op(OpType::Binary, name, {a, b}, output).binary = kind;
+  }
+
+  std::string operand(const onnx::NodeProto& node, int k) {
+    return constant(node, k) ? weight_input(node, k) : node.input(k);
+  }
+
+  void binary(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    fb::BinaryKind kind = op == "Add"   ? fb::BinaryKind::Add
+                          : op == "Sub" ? fb::BinaryKind::Sub
+                          : op == "Mul" ? fb::BinaryKind::Mul
+                                        : fb::BinaryKind::Div;
+    add_binary(node, op_name(node), kind, operand(node, 0), operand(node, 1), node.output(0));
+  }
+
+  void concat(const onnx::NodeProto& node) {
+    const Shape& out = shape(node.output(0));
+    std::vector<std::string> inputs;
+    for (int k = 0; k < node.input_size(); ++k) inputs.push_back(operand(node, k));
+    int64_t axis = attr_int(node, "axis", 0);
+    if (axis < 0) axis += static_cast<int64_t>(out.size());
+    add_op(OpType::Concat, op_name(node), inputs, node.output(0)).axis = static_cast<int32_t>(axis);
+  }
+
+  void softmax(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    auto rank = static_cast<int64_t>(in.size());
+    int64_t axis = attr_int(node, "axis", g_.opset < 13 ? 1 : -1);
+    if (axis < 0) axis += rank;
+    std::string name = op_name(node);
+    // Before opset 13 Softmax normalizes over all dimensions from axis on, as one row.
+    if (g_.opset >= 13 || axis == rank - 1) {
+      add_op(OpType::Softmax, name, {x}, node.output(0)).axis = static_cast<int32_t>(axis);
+      return;
+    }
+    int64_t outer = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= in[static_cast<size_t>(d)];
+    Shape rows{outer, element_count(in) / outer};
+    std::string flat = p_.fresh_name(x + "_rows");
+    add_reshape(name + "_rows", x, flat, rows);
+    std::string soft = p_.fresh_name(node.output(0) + "_rows");
+    p_.shapes[soft] = rows;
+    add_op(OpType::Softmax, name, {flat}, soft).axis = 1;
+    add_reshape(name + "_unrows", soft, node.output(0), shape(node.output(0)));
+  }
+
+  void pad(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    std::vector<int64_t> pads;
+    float value = 0;
+    if (g_.opset < 11) {
+      pads = attr_ints(node, g_.opset < 2 ? "paddings" : "pads");
+      value = attr_float(node, "value", 0.0f);
+    } else {
+      pads = require_constant(node, 1, "pads").ints();
+      value = scalar_input(node, 2, 0.0f);
+      if (has(node, 3)) fail(node, "the axes input");
+    }
+    if (pads.size() != 2 * shape(x).size()) fail(node, "pads that do not cover every axis");
+    if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v < 0; })) fail(node, "negative pads");
+    std::string mode = attr_string(node, "mode", "constant");
+    Op& op = add_op(OpType::Pad, op_name(node), {x}, node.output(0));
+    if (mode == "constant") op.pad_mode = fb::PadMode::Constant;
+    else if (mode == "reflect") op.pad_mode = fb::PadMode::Reflect;
+    else if (mode == "edge") op.pad_mode = fb::PadMode::Edge;
+    else fail(node, "mode=" + mode);
+    op.pad_amounts = pads;
+    op.pad_value = value;
+  }
+
+  const ImportedGraph& g_;
+  Program p_;
+};
+
+}  // namespace
+
+std::string Program::fresh_name(const std::string& base) {
+  std::string name = base;
+  for (int k = 1; shapes.count(name) || weights.count(name) || reserved.count(name); ++k) name = base + "_" + std::to_string(k);
+  return name;
+}
+
+Program lower(const ImportedGraph& graph) { return Lowerer(graph).run(); }
+
+}  // namespace vkbnn::convert::detail

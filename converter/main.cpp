@@ -1,0 +1,91 @@
+// vkbnn-convert: ONNX model in, .vkbnn model out, with a summary of the converted graph.
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "converter.hpp"
+
+namespace {
+
+std::vector<float> parse_floats(const std::string& text, const char* option) {
+  std::vector<float> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      values.push_back(std::stof(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw vkbnn::Error(std::string(option) + ": '" + item + "' is not a number");
+    }
+  }
+  return values;
+}
+
+std::vector<std::string> read_labels(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw vkbnn::Error(path + ": cannot open the labels file");
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) labels.pop_back();
+  return labels;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Convert an ONNX model to the vkbnn format"};
+  std::string input, output, labels, mean, stdev, size, order, description;
+  app.add_option("model", input, "ONNX model")->required();
+  app.add_option("-o,--output", output, "output .vkbnn file")->required();
+  app.add_option("--labels", labels, "class names, one per line");
+  app.add_option("--mean", mean, "per-channel mean of the normalization, e.g. 0.485,0.456,0.406");
+  app.add_option("--std", stdev, "per-channel std of the normalization, e.g. 0.229,0.224,0.225");
+  app.add_option("--input-size", size, "input height and width, HxW");
+  app.add_option("--channel-order", order, "channel order of the input")
+      ->check(CLI::IsMember({"rgb", "bgr", "gray"}));
+  app.add_option("--description", description, "free text stored in the model");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every usage error exits 1 like the other failures.
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  try {
+    vkbnn::convert::Options options;
+    if (!labels.empty()) options.labels = read_labels(labels);
+    if (!mean.empty()) options.mean = parse_floats(mean, "--mean");
+    if (!stdev.empty()) options.std = parse_floats(stdev, "--std");
+    if (!size.empty()) {
+      int64_t h = 0, w = 0;
+      char x = 0, rest = 0;
+      std::istringstream in(size);
+      if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || in >> rest || h <= 0 || w <= 0)
+        throw vkbnn::Error("--input-size: expected HxW, e.g. 224x224, got '" + size + "'");
+      options.input_size = {h, w};
+    }
+    if (order == "rgb") options.channel_order = vkbnn::ChannelOrder::RGB;
+    if (order == "bgr") options.channel_order = vkbnn::ChannelOrder::BGR;
+    if (order == "gray") options.channel_order = vkbnn::ChannelOrder::Gray;
+    options.description = description;
+
+    auto result = vkbnn::convert::convert_model(vkbnn::convert::load_onnx(input), options);
+    std::ofstream out(output, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(result.bytes.data()), static_cast<std::streamsize>(result.bytes.size()));
+    out.close();
+    if (!out) throw vkbnn::Error(output + ": cannot write the model file");
+    std::cout << vkbnn::convert::format_summary(result.summary) << "wrote " << output << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "vkbnn-convert: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

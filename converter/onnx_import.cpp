@@ -1,0 +1,702 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include "ir.hpp"
+
+namespace vkbnn::convert::detail {
+namespace {
+
+using onnx::TensorProto_DataType;
+
+// Ops the mapping stage turns into vkbnn ops, and ops the folding stage evaluates.
+const std::set<std::string> kMappedOps = {
+    "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
+    "HardSigmoid", "HardSwish", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
+    "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax"};
+const std::set<std::string> kFoldedOps = {
+    "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Cast",
+    "Mul", "Add", "Sub", "Div", "Neg", "Sqrt", "Reciprocal", "Pow", "Identity", "Transpose",
+    "Slice", "ConstantOfShape", "Range", "Floor", "Ceil", "Min", "Max", "Equal", "Where"};
+
+std::string type_name(int32_t type) {
+  return TensorProto_DataType_Name(static_cast<TensorProto_DataType>(type));
+}
+
+template <typename T>
+std::vector<T> read_raw(const std::string& raw) {
+  std::vector<T> out(raw.size() / sizeof(T));
+  std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
+  return out;
+}
+
+template <typename From, typename To>
+std::vector<To> cast_all(const std::vector<From>& in) {
+  return std::vector<To>(in.begin(), in.end());
+}
+
+Shape strides_of(const Shape& dims) {
+  Shape s(dims.size(), 1);
+  for (size_t k = dims.size(); k-- > 1;) s[k - 1] = s[k] * dims[k];
+  return s;
+}
+
+int64_t normalize_axis(int64_t axis, size_t rank) {
+  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
+}
+
+Constant make_like(bool is_float, Shape dims) {
+  Constant c;
+  c.is_float = is_float;
+  c.dims = std::move(dims);
+  if (is_float) c.f.resize(static_cast<size_t>(element_count(c.dims)));
+  else c.i.resize(static_cast<size_t>(element_count(c.dims)));
+  return c;
+}
+
+void set_value(Constant& c, size_t k, double v) {
+  if (c.is_float) c.f[k] = static_cast<float>(v);
+  else c.i[k] = static_cast<int64_t>(v);
+}
+
+// Gathers the elements of `in` in the order given by an index map over an output shape.
+template <typename IndexOf>
+Constant remap(const Constant& in, Shape out_dims, IndexOf index_of) {
+  Constant out = make_like(in.is_float, std::move(out_dims));
+  Shape out_strides = strides_of(out.dims);
+  Shape idx(out.dims.size());
+  for (size_t k = 0; k < out.size(); ++k) {
+    int64_t rest = static_cast<int64_t>(k);
+    for (size_t d = 0; d < idx.size(); ++d) {
+      idx[d] = rest / out_strides[d];
+      rest %= out_strides[d];
+    }
+    size_t src = index_of(idx);
+    if (out.is_float) out.f[k] = in.f[src];
+    else out.i[k] = in.i[src];
+  }
+  return out;
+}
+
+// Numpy-style broadcasting of an element-wise function over any number of operands.
+template <typename Fn>
+Constant broadcast(const std::vector<const Constant*>& args, bool is_float, Fn fn) {
+  size_t rank = 0;
+  for (const auto* a : args) rank = std::max(rank, a->dims.size());
+  Shape dims(rank, 1);
+  for (const auto* a : args)
+    for (size_t d = 0; d < a->dims.size(); ++d) {
+      int64_t& o = dims[rank - a->dims.size() + d];
+      int64_t v = a->dims[d];
+      if (o != 1 && v != 1 && o != v) throw ModelError("constant folding: shapes do not broadcast");
+      if (v != 1) o = v;
+    }
+  Constant out = make_like(is_float, dims);
+  Shape out_strides = strides_of(dims);
+  std::vector<Shape> arg_strides;
+  for (const auto* a : args) {
+    Shape s = strides_of(a->dims);
+    Shape padded(rank, 0);
+    for (size_t d = 0; d < a->dims.size(); ++d)
+      padded[rank - a->dims.size() + d] = a->dims[d] == 1 ? 0 : s[d];
+    arg_strides.push_back(padded);
+  }
+  std::vector<double> values(args.size());
+  for (size_t k = 0; k < out.size(); ++k) {
+    for (size_t a = 0; a < args.size(); ++a) {
+      int64_t rest = static_cast<int64_t>(k), src = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        src += rest / out_strides[d] * arg_strides[a][d];
+        rest %= out_strides[d];
+      }
+      values[a] = args[a]->at(static_cast<size_t>(src));
+    }
+    set_value(out, k, fn(values));
+  }
+  return out;
+}
+
+Constant scalar_or_vector(const std::vector<int64_t>& v) {
+  Constant c;
+  c.is_float = false;
+  c.dims = {static_cast<int64_t>(v.size())};
+  c.i = v;
+  return c;
+}
+
+Constant reshaped(Constant c, Shape dims) {
+  c.dims = std::move(dims);
+  return c;
+}
+
+// Resolves a Reshape target (0 copies, -1 infers) against the input shape.
+Shape reshape_target(const Shape& in, std::vector<int64_t> target, bool allowzero) {
+  int64_t known = 1, infer = -1;
+  for (size_t d = 0; d < target.size(); ++d) {
+    if (target[d] == 0 && !allowzero) target[d] = in.at(d);
+    if (target[d] == -1) infer = static_cast<int64_t>(d);
+    else known *= target[d];
+  }
+  if (infer >= 0) target[static_cast<size_t>(infer)] = known ? element_count(in) / known : 0;
+  return target;
+}
+
+class Folder {
+ public:
+  Folder(ImportedGraph& graph, const std::map<std::string, Shape>& shapes, int64_t opset)
+      : graph_(graph), shapes_(shapes), opset_(opset) {}
+
+  // Evaluates the node when its inputs are known; returns false when it has to stay.
+  bool fold(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (!kFoldedOps.count(op)) return false;
+    if (op == "Shape") return fold_shape(node);
+    for (const auto& in : node.input())
+      if (!in.empty() && !graph_.constants.count(in)) return false;
+    std::vector<Constant> outputs = evaluate(node);
+    for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k)
+      graph_.constants[node.output(k)] = std::move(outputs[static_cast<size_t>(k)]);
+    return true;
+  }
+
+ private:
+  const Constant& in(const onnx::NodeProto& node, int k) {
+    return graph_.constants.at(node.input(k));
+  }
+  bool has(const onnx::NodeProto& node, int k) {
+    return node.input_size() > k && !node.input(k).empty();
+  }
+
+  bool fold_shape(const onnx::NodeProto& node) {
+    auto it = shapes_.find(node.input(0));
+    Shape dims;
+    if (it != shapes_.end()) dims = it->second;
+    else if (graph_.constants.count(node.input(0))) dims = graph_.constants.at(node.input(0)).dims;
+    else return false;
+    if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d <= 0; })) return false;
+    auto rank = static_cast<int64_t>(dims.size());
+    int64_t start = std::clamp(normalize_axis(attr_int(node, "start", 0), dims.size()), int64_t{0}, rank);
+    int64_t end = std::clamp(normalize_axis(attr_int(node, "end", rank), dims.size()), int64_t{0}, rank);
+    graph_.constants[node.output(0)] =
+        scalar_or_vector(std::vector<int64_t>(dims.begin() + start, dims.begin() + std::max(start, end)));
+    return true;
+  }
+
+  std::vector<int64_t> axes_of(const onnx::NodeProto& node, int input_index) {
+    if (opset_ >= 13 || find_attr(node, "axes") == nullptr)
+      return has(node, input_index) ? in(node, input_index).ints() : std::vector<int64_t>{};
+    return attr_ints(node, "axes");
+  }
+
+  std::vector<Constant> evaluate(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (op == "Constant") return {constant_attr(node)};
+    if (op == "Identity") return {in(node, 0)};
+    if (op == "Cast") {
+      auto to = static_cast<int32_t>(attr_int(node, "to", TensorProto_DataType::TensorProto_DataType_FLOAT));
+      bool to_float = to == TensorProto_DataType::TensorProto_DataType_FLOAT ||
+                      to == TensorProto_DataType::TensorProto_DataType_DOUBLE;
+      const Constant& x = in(node, 0);
+      Constant out = make_like(to_float, x.dims);
+      for (size_t k = 0; k < x.size(); ++k) set_value(out, k, to_float ? x.at(k) : std::trunc(x.at(k)));
+      return {out};
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" || op == "Min" ||
+        op == "Max" || op == "Equal") {
+      std::vector<const Constant*> args;
+      bool is_float = false;
+      for (int k = 0; k < node.input_size(); ++k) {
+        args.push_back(&in(node, k));
+        is_float = is_float || args.back()->is_float;
+      }
+      if (op == "Equal") is_float = false;
+      return {broadcast(args, is_float, [&](const std::vector<double>& v) {
+        if (op == "Add") return v[0] + v[1];
+        if (op == "Sub") return v[0] - v[1];
+        if (op == "Mul") return v[0] * v[1];
+        if (op == "Div") return is_float ? v[0] / v[1] : std::trunc(v[0] / v[1]);
+        if (op == "Pow") return std::pow(v[0], v[1]);
+        if (op == "Equal") return v[0] == v[1] ? 1.0 : 0.0;
+        double r = v[0];
+        for (double x : v) r = op == "Min" ? std::min(r, x) : std::max(r, x);
+        return r;
+      })};
+    }
+    if (op == "Where") {
+      const Constant& x = in(node, 1);
+      return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float,
+                        [](const std::vector<double>& v) { return v[0] != 0 ? v[1] : v[2]; })};
+    }
+    if (op == "Neg" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" || op == "Ceil") {
+      const Constant& x = in(node, 0);
+      return {broadcast({&x}, x.is_float, [&](const std::vector<double>& v) {
+        if (op == "Neg") return -v[0];
+        if (op == "Sqrt") return std::sqrt(v[0]);
+        if (op == "Reciprocal") return 1.0 / v[0];
+        if (op == "Floor") return std::floor(v[0]);
+        return std::ceil(v[0]);
+      })};
+    }
+    if (op == "Unsqueeze") {
+      const Constant& x = in(node, 0);
+      auto axes = axes_of(node, 1);
+      size_t rank = x.dims.size() + axes.size();
+      for (auto& a : axes) a = normalize_axis(a, rank);
+      std::sort(axes.begin(), axes.end());
+      Shape dims = x.dims;
+      for (int64_t a : axes) dims.insert(dims.begin() + a, 1);
+      return {reshaped(x, dims)};
+    }
+    if (op == "Squeeze") {
+      const Constant& x = in(node, 0);
+      auto axes = axes_of(node, 1);
+      for (auto& a : axes) a = normalize_axis(a, x.dims.size());
+      Shape dims;
+      for (size_t d = 0; d < x.dims.size(); ++d) {
+        bool listed = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
+        if (axes.empty() ? x.dims[d] != 1 : !listed) dims.push_back(x.dims[d]);
+      }
+      return {reshaped(x, dims)};
+    }
+    if (op == "Reshape") {
+      const Constant& x = in(node, 0);
+      return {reshaped(x, reshape_target(x.dims, in(node, 1).ints(), attr_int(node, "allowzero", 0)))};
+    }
+    if (op == "Flatten") {
+      const Constant& x = in(node, 0);
+      auto axis = normalize_axis(attr_int(node, "axis", 1), x.dims.size());
+      int64_t outer = 1;
+      for (int64_t d = 0; d < axis; ++d) outer *= x.dims[static_cast<size_t>(d)];
+      return {reshaped(x, {outer, element_count(x.dims) / outer})};
+    }
+    if (op == "Concat") {
+      const Constant& first = in(node, 0);
+      auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 0), first.dims.size()));
+      bool is_float = first.is_float;
+      Shape dims = first.dims;
+      dims[axis] = 0;
+      for (int k = 0; k < node.input_size(); ++k) dims[axis] += in(node, k).dims[axis];
+      Constant out = make_like(is_float, dims);
+      int64_t outer = 1;
+      for (size_t d = 0; d < axis; ++d) outer *= dims[d];
+      size_t pos = 0;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int k = 0; k < node.input_size(); ++k) {
+          const Constant& x = in(node, k);
+          auto chunk = static_cast<size_t>(element_count(x.dims) / outer);
+          for (size_t e = 0; e < chunk; ++e) set_value(out, pos++, x.at(static_cast<size_t>(o) * chunk + e));
+        }
+      return {out};
+    }
+    if (op == "Gather") {
+      const Constant& x = in(node, 0);
+      const Constant& indices = in(node, 1);
+      auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 0), x.dims.size()));
+      Shape dims(x.dims.begin(), x.dims.begin() + static_cast<int64_t>(axis));
+      dims.insert(dims.end(), indices.dims.begin(), indices.dims.end());
+      dims.insert(dims.end(), x.dims.begin() + static_cast<int64_t>(axis) + 1, x.dims.end());
+      auto idx_list = indices.ints();
+      Shape x_strides = strides_of(x.dims);
+      size_t q = indices.dims.size();
+      return {remap(x, dims, [&](const Shape& idx) {
+        int64_t src = 0;
+        for (size_t d = 0; d < axis; ++d) src += idx[d] * x_strides[d];
+        Shape in_idx(idx.begin() + static_cast<int64_t>(axis), idx.begin() + static_cast<int64_t>(axis + q));
+        int64_t flat = 0;
+        for (size_t d = 0; d < q; ++d) flat = flat * indices.dims[d] + in_idx[d];
+        int64_t g = idx_list[static_cast<size_t>(flat)];
+        if (g < 0) g += x.dims[axis];
+        src += g * x_strides[axis];
+        for (size_t d = axis + 1; d < x.dims.size(); ++d) src += idx[d + q - 1] * x_strides[d];
+        return static_cast<size_t>(src);
+      })};
+    }
+    if (op == "Transpose") {
+      const Constant& x = in(node, 0);
+      auto perm = attr_ints(node, "perm");
+      if (perm.empty())
+        for (size_t d = x.dims.size(); d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+      Shape dims;
+      for (int64_t p : perm) dims.push_back(x.dims[static_cast<size_t>(p)]);
+      Shape x_strides = strides_of(x.dims);
+      return {remap(x, dims, [&](const Shape& idx) {
+        int64_t src = 0;
+        for (size_t d = 0; d < perm.size(); ++d) src += idx[d] * x_strides[static_cast<size_t>(perm[d])];
+        return static_cast<size_t>(src);
+      })};
+    }
+    if (op == "Slice") return {slice(node)};
+    if (op == "ConstantOfShape") {
+      Constant value;
+      value.f = {0.0f};
+      if (const auto* a = find_attr(node, "value")) value = constant_from_proto(a->t());
+      Constant out = make_like(value.is_float, in(node, 0).ints());
+      for (size_t k = 0; k < out.size(); ++k) set_value(out, k, value.at(0));
+      return {out};
+    }
+    if (op == "Range") {
+      double start = in(node, 0).at(0), limit = in(node, 1).at(0), delta = in(node, 2).at(0);
+      auto n = static_cast<int64_t>(std::max(0.0, std::ceil((limit - start) / delta)));
+      Constant out = make_like(in(node, 0).is_float, {n});
+      for (int64_t k = 0; k < n; ++k) set_value(out, static_cast<size_t>(k), start + static_cast<double>(k) * delta);
+      return {out};
+    }
+    throw ModelError("constant folding has no rule for op '" + op + "'");
+  }
+
+  Constant slice(const onnx::NodeProto& node) {
+    const Constant& x = in(node, 0);
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (opset_ < 10) {
+      starts = attr_ints(node, "starts");
+      ends = attr_ints(node, "ends");
+      axes = attr_ints(node, "axes");
+    } else {
+      starts = in(node, 1).ints();
+      ends = in(node, 2).ints();
+      if (has(node, 3)) axes = in(node, 3).ints();
+      if (has(node, 4)) steps = in(node, 4).ints();
+    }
+    if (axes.empty())
+      for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    if (steps.empty()) steps.assign(starts.size(), 1);
+    size_t rank = x.dims.size();
+    Shape begin(rank, 0), step(rank, 1), dims = x.dims;
+    for (size_t k = 0; k < axes.size(); ++k) {
+      auto a = static_cast<size_t>(normalize_axis(axes[k], rank));
+      int64_t n = x.dims[a], s = steps[k];
+      auto clamp_index = [&](int64_t v) {
+        if (v < 0) v += n;
+        return s > 0 ? std::clamp(v, int64_t{0}, n) : std::clamp(v, int64_t{-1}, n - 1);
+      };
+      int64_t b = clamp_index(starts[k]), e = clamp_index(ends[k]);
+      begin[a] = b;
+      step[a] = s;
+      dims[a] = std::max<int64_t>(0, s > 0 ? (e - b + s - 1) / s : (b - e - s - 1) / -s);
+    }
+    Shape x_strides = strides_of(x.dims);
+    return remap(x, dims, [&](const Shape& idx) {
+      int64_t src = 0;
+      for (size_t d = 0; d < rank; ++d) src += (begin[d] + idx[d] * step[d]) * x_strides[d];
+      return static_cast<size_t>(src);
+    });
+  }
+
+  Constant constant_attr(const onnx::NodeProto& node) {
+    for (const auto& a : node.attribute()) {
+      if (a.name() == "value") return constant_from_proto(a.t());
+      if (a.name() == "value_float") return make_float({}, {a.f()});
+      if (a.name() == "value_floats")
+        return make_float({a.floats_size()}, {a.floats().begin(), a.floats().end()});
+      if (a.name() == "value_int") return reshaped(scalar_or_vector({a.i()}), {});
+      if (a.name() == "value_ints") return scalar_or_vector({a.ints().begin(), a.ints().end()});
+    }
+    unsupported("a Constant without a numeric value", node, graph_);
+  }
+
+  static Constant make_float(Shape dims, std::vector<float> values) {
+    Constant c;
+    c.dims = std::move(dims);
+    c.f = std::move(values);
+    return c;
+  }
+
+  ImportedGraph& graph_;
+  const std::map<std::string, Shape>& shapes_;
+  int64_t opset_;
+};
+
+Shape shape_of_type(const onnx::TypeProto& type) {
+  Shape dims;
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return {-1};
+  for (const auto& d : type.tensor_type().shape().dim())
+    dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  return dims;
+}
+
+void collect_shapes(const onnx::GraphProto& g, std::map<std::string, Shape>& shapes) {
+  shapes.clear();
+  for (const auto& v : g.input()) shapes[v.name()] = shape_of_type(v.type());
+  for (const auto& v : g.value_info()) shapes[v.name()] = shape_of_type(v.type());
+  for (const auto& v : g.output()) shapes[v.name()] = shape_of_type(v.type());
+}
+
+// Makes every graph input static: batch 1 unless stated, H and W from the options.
+void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initializers,
+                      const Options& options) {
+  for (auto& v : *g.mutable_input()) {
+    if (initializers.count(v.name())) continue;
+    if (!v.type().has_tensor_type())
+      throw UnsupportedError("graph input '" + v.name() + "' is not a tensor");
+    int32_t elem = v.type().tensor_type().elem_type();
+    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT)
+      throw UnsupportedError("graph input '" + v.name() + "' has type " + type_name(elem) +
+                             "; only float inputs are supported");
+    if (!v.type().tensor_type().has_shape())
+      throw ModelError("graph input '" + v.name() + "' has no shape");
+    auto* shape = v.mutable_type()->mutable_tensor_type()->mutable_shape();
+    int rank = shape->dim_size();
+    for (int d = 0; d < rank; ++d) {
+      auto* dim = shape->mutable_dim(d);
+      bool spatial = rank == 4 && d >= 2;
+      if (spatial && options.input_size) {
+        dim->set_dim_value(d == 2 ? options.input_size->first : options.input_size->second);
+      } else if (dim->has_dim_value() && dim->dim_value() == 0) {
+        throw UnsupportedError("graph input '" + v.name() + "' is empty (dimension " + std::to_string(d) + " is 0)");
+      } else if (!dim->has_dim_value() || dim->dim_value() < 0) {
+        if (d == 0) dim->set_dim_value(1);
+        else if (spatial)
+          throw ModelError("graph input '" + v.name() +
+                           "' has a dynamic height or width; give one with --input-size HxW");
+        else
+          throw ModelError("graph input '" + v.name() + "' has a dynamic dimension " + std::to_string(d));
+      }
+    }
+  }
+}
+
+void infer_shapes(onnx::ModelProto& model) {
+  onnx::ShapeInferenceOptions options(false, 1, true);
+  try {
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    throw ModelError("ONNX shape inference failed: " + what);
+  }
+}
+
+}  // namespace
+
+const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
+  const auto* a = find_attr(node, name);
+  return a ? a->i() : fallback;
+}
+
+float attr_float(const onnx::NodeProto& node, const std::string& name, float fallback) {
+  const auto* a = find_attr(node, name);
+  return a ? a->f() : fallback;
+}
+
+std::string attr_string(const onnx::NodeProto& node, const std::string& name, const std::string& fallback) {
+  const auto* a = find_attr(node, name);
+  return a ? a->s() : fallback;
+}
+
+std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& name) {
+  const auto* a = find_attr(node, name);
+  if (!a) return {};
+  return {a->ints().begin(), a->ints().end()};
+}
+
+int64_t element_count(const Shape& shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+std::string shape_string(const Shape& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? "x" : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+std::vector<int64_t> Constant::ints() const {
+  return is_float ? cast_all<float, int64_t>(f) : i;
+}
+
+std::vector<float> Constant::floats() const { return is_float ? f : cast_all<int64_t, float>(i); }
+
+Constant constant_from_proto(const onnx::TensorProto& t) {
+  if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
+    throw UnsupportedError("tensor '" + t.name() + "' keeps its data in an external file");
+  Constant c;
+  c.dims.assign(t.dims().begin(), t.dims().end());
+  const std::string& raw = t.raw_data();
+  bool has_raw = t.has_raw_data();
+  switch (t.data_type()) {
+    case TensorProto_DataType::TensorProto_DataType_FLOAT:
+      c.f = has_raw ? read_raw<float>(raw) : std::vector<float>(t.float_data().begin(), t.float_data().end());
+      break;
+    case TensorProto_DataType::TensorProto_DataType_DOUBLE:
+      c.f = cast_all<double, float>(has_raw ? read_raw<double>(raw)
+                                            : std::vector<double>(t.double_data().begin(), t.double_data().end()));
+      break;
+    case TensorProto_DataType::TensorProto_DataType_INT64:
+      c.is_float = false;
+      c.i = has_raw ? read_raw<int64_t>(raw) : std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end());
+      break;
+    case TensorProto_DataType::TensorProto_DataType_INT32:
+      c.is_float = false;
+      c.i = cast_all<int32_t, int64_t>(has_raw ? read_raw<int32_t>(raw)
+                                               : std::vector<int32_t>(t.int32_data().begin(), t.int32_data().end()));
+      break;
+    case TensorProto_DataType::TensorProto_DataType_INT8:
+    case TensorProto_DataType::TensorProto_DataType_UINT8:
+    case TensorProto_DataType::TensorProto_DataType_BOOL:
+      c.is_float = false;
+      if (has_raw) {
+        bool is_signed = t.data_type() == TensorProto_DataType::TensorProto_DataType_INT8;
+        for (char byte : raw)
+          c.i.push_back(is_signed ? static_cast<int8_t>(byte) : static_cast<uint8_t>(byte));
+      } else {
+        c.i.assign(t.int32_data().begin(), t.int32_data().end());
+      }
+      break;
+    default:
+      throw UnsupportedError("tensor '" + t.name() + "' has unsupported type " + type_name(t.data_type()));
+  }
+  if (static_cast<int64_t>(c.size()) != element_count(c.dims))
+    throw ModelError("tensor '" + t.name() + "' holds " + std::to_string(c.size()) +
+                     " values but its shape " + shape_string(c.dims) + " needs " +
+                     std::to_string(element_count(c.dims)));
+  return c;
+}
+
+onnx::TensorProto constant_to_proto(const std::string& name, const Constant& c) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  for (int64_t d : c.dims) t.add_dims(d);
+  if (c.is_float) {
+    t.set_data_type(TensorProto_DataType::TensorProto_DataType_FLOAT);
+    t.set_raw_data(std::string(reinterpret_cast<const char*>(c.f.data()), c.f.size() * sizeof(float)));
+  } else {
+    t.set_data_type(TensorProto_DataType::TensorProto_DataType_INT64);
+    t.set_raw_data(std::string(reinterpret_cast<const char*>(c.i.data()), c.i.size() * sizeof(int64_t)));
+  }
+  return t;
+}
+
+std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node) {
+  // Built by appending: GCC 12 warns falsely (-Wrestrict) about "'" + name + "'".
+  std::string label;
+  if (!node.name().empty()) {
+    label.append("'").append(node.name()).append("'");
+    return label;
+  }
+  auto it = node.output_size() ? graph.node_index.find(node.output(0)) : graph.node_index.end();
+  if (it == graph.node_index.end()) return "(unnamed)";
+  label.append("#").append(std::to_string(it->second));
+  return label;
+}
+
+void unsupported(const std::string& what, const onnx::NodeProto& node, const ImportedGraph& graph) {
+  throw UnsupportedError(what + " in op '" + node.op_type() + "' at node " + node_label(graph, node));
+}
+
+ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
+  ImportedGraph graph;
+  auto* g = model.mutable_graph();
+  graph.onnx_nodes = static_cast<size_t>(g->node_size());
+  for (int n = 0; n < g->node_size(); ++n)
+    for (const auto& out : g->node(n).output()) graph.node_index.emplace(out, static_cast<size_t>(n));
+
+  for (const auto& opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
+  // Unknown ops are reported before the checker, which would only say it has no schema.
+  for (const auto& node : g->node()) {
+    bool known_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!known_domain || (!kMappedOps.count(node.op_type()) && !kFoldedOps.count(node.op_type())))
+      throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(graph, node));
+  }
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    throw ModelError("invalid ONNX model: " + what);
+  }
+
+  std::set<std::string> initializer_names;
+  for (const auto& t : g->initializer()) {
+    initializer_names.insert(t.name());
+    graph.constants[t.name()] = constant_from_proto(t);
+  }
+  // Old models also list initializers as inputs; only the others are fed at run time.
+  auto* inputs = g->mutable_input();
+  for (int k = inputs->size(); k-- > 0;)
+    if (initializer_names.count(inputs->Get(k).name())) inputs->DeleteSubrange(k, 1);
+  if (model.ir_version() < 4) model.set_ir_version(4);
+  fix_input_shapes(*g, initializer_names, options);
+  for (const auto& v : g->input()) graph.inputs.push_back(v.name());
+  for (const auto& v : g->output()) graph.outputs.push_back(v.name());
+  // Declared intermediate and output shapes may be stale once the input size changed.
+  g->clear_value_info();
+  for (auto& v : *g->mutable_output())
+    if (v.type().has_tensor_type()) v.mutable_type()->mutable_tensor_type()->clear_shape();
+
+  std::map<std::string, std::string> renamed;
+  auto resolve = [&](const std::string& name) {
+    auto it = renamed.find(name);
+    return it == renamed.end() ? name : it->second;
+  };
+  std::set<std::string> graph_outputs(graph.outputs.begin(), graph.outputs.end());
+  std::map<std::string, Shape> shapes;
+  // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
+  for (bool changed = true; changed;) {
+    changed = false;
+    infer_shapes(model);
+    collect_shapes(*g, shapes);
+    Folder folder(graph, shapes, graph.opset);
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    for (auto& node : *g->mutable_node()) {
+      for (auto& in : *node.mutable_input()) in = resolve(in);
+      const std::string& op = node.op_type();
+      bool pass_through = op == "Identity" || (op == "Dropout" && (node.output_size() < 2 || node.output(1).empty()));
+      if (pass_through && !graph_outputs.count(node.output(0)) && !graph.constants.count(node.input(0))) {
+        renamed[node.output(0)] = node.input(0);
+        changed = true;
+        ++graph.folded;
+        continue;
+      }
+      if (folder.fold(node)) {
+        for (const auto& out : node.output())
+          if (graph.constants.count(out) && !initializer_names.count(out)) {
+            *g->add_initializer() = constant_to_proto(out, graph.constants.at(out));
+            initializer_names.insert(out);
+          }
+        changed = true;
+        ++graph.folded;
+        continue;
+      }
+      *kept.Add() = std::move(node);
+    }
+    g->mutable_node()->Swap(&kept);
+  }
+
+  for (const auto& out : graph.outputs)
+    if (graph.constants.count(out))
+      throw UnsupportedError("graph output '" + out + "' is a constant (the graph computes nothing from its inputs)");
+  for (const auto& node : g->node()) {
+    for (const auto& name : node.output()) {
+      if (name.empty()) continue;
+      auto it = shapes.find(name);
+      if (it == shapes.end() || it->second == Shape{-1} ||
+          std::any_of(it->second.begin(), it->second.end(), [](int64_t d) { return d <= 0; }))
+        throw ModelError("the shape of '" + name + "' (output of node " + node_label(graph, node) +
+                         ") is unknown or not static");
+    }
+  }
+  for (const auto& name : graph.inputs) graph.shapes[name] = shapes.at(name);
+  for (const auto& node : g->node())
+    for (const auto& name : node.output())
+      if (!name.empty()) graph.shapes[name] = shapes.at(name);
+  graph.nodes.assign(g->node().begin(), g->node().end());
+  return graph;
+}
+
+}  // namespace vkbnn::convert::detail

@@ -1,0 +1,264 @@
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <queue>
+
+#include "ir.hpp"
+
+namespace vkbnn::convert::detail {
+namespace {
+
+// Rewrites over the op list. Every rewrite keeps the fused op at the position of the op that
+// produced the first tensor, so the list stays in topological order.
+// [C], [C,1,1], [1,C,1,1]... against an output [N, C, ...]: one value per channel on axis 1.
+bool one_per_channel(const Shape& b, const Shape& out) {
+  if (b.size() > out.size() || out.size() < 2 || b.size() < out.size() - 1) return false;
+  size_t lead = out.size() - b.size();
+  for (size_t d = lead; d < out.size(); ++d)
+    if (b[d - lead] != (d == 1 ? out[1] : 1)) return false;
+  return true;
+}
+
+class Rewriter {
+ public:
+  explicit Rewriter(Program& p) : p_(p) { index(); }
+
+  void index() {
+    producer_.clear();
+    uses_.clear();
+    dead_.assign(p_.ops.size(), false);
+    for (size_t i = 0; i < p_.ops.size(); ++i) {
+      producer_[p_.ops[i].output] = i;
+      for (const auto& in : p_.ops[i].inputs) ++uses_[in];
+    }
+    for (const auto& out : p_.outputs) ++uses_[out];
+  }
+
+  // The op that alone consumes `value`, when value is not also a graph output.
+  Op* sole_producer(const std::string& value, OpType type) {
+    auto it = producer_.find(value);
+    if (it == producer_.end() || dead_[it->second] || uses_[value] != 1) return nullptr;
+    Op& op = p_.ops[it->second];
+    return op.type == type ? &op : nullptr;
+  }
+
+  void kill(const Op& op) { dead_[static_cast<size_t>(&op - p_.ops.data())] = true; }
+
+  void compact() {
+    std::vector<Op> kept;
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      if (!dead_[i]) kept.push_back(std::move(p_.ops[i]));
+    p_.ops = std::move(kept);
+    index();
+  }
+
+  bool scalar_weight(const std::string& name, float value) const {
+    auto it = p_.weights.find(name);
+    return it != p_.weights.end() && it->second.data.size() == 1 &&
+           std::abs(it->second.data[0] - value) <= 1e-6f * std::max(1.0f, std::abs(value));
+  }
+
+  // MatMul/Gemm/Conv without bias followed by Add of one value per channel: the Add is the bias.
+  void fuse_bias() {
+    for (auto& add : p_.ops) {
+      if (add.type != OpType::Binary || add.binary != fb::BinaryKind::Add || add.act.kind != fb::ActivationKind::None)
+        continue;
+      if (!p_.is_weight(add.inputs[1])) continue;
+      Op* producer = sole_producer(add.inputs[0], OpType::FullyConnected);
+      if (!producer) producer = sole_producer(add.inputs[0], OpType::Conv);
+      if (!producer || producer->inputs.size() != 2 || producer->act.kind != fb::ActivationKind::None) continue;
+      const Weight& b = p_.weights.at(add.inputs[1]);
+      const Shape& out = p_.shapes.at(add.output);
+      int64_t channels = out[1];
+      if (!one_per_channel(b.shape, out) && b.data.size() != 1) continue;
+      std::vector<float> bias(static_cast<size_t>(channels), b.data[0]);
+      if (b.data.size() > 1) bias = b.data;
+      std::string name = p_.fresh_name(producer->name + "_bias");
+      p_.weights[name] = {{channels}, std::move(bias)};
+      producer->inputs.push_back(name);
+      producer->output = add.output;
+      kill(add);
+    }
+    compact();
+  }
+
+  // BatchNormalization (ChannelAffine) right after a Conv or FullyConnected scales its weights.
+  void fold_batchnorm() {
+    for (auto& affine : p_.ops) {
+      if (affine.type != OpType::ChannelAffine || affine.act.kind != fb::ActivationKind::None) continue;
+      Op* producer = sole_producer(affine.inputs[0], OpType::Conv);
+      if (!producer) producer = sole_producer(affine.inputs[0], OpType::FullyConnected);
+      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
+      const auto& scale = p_.weights.at(affine.inputs[1]).data;
+      const auto& shift = p_.weights.at(affine.inputs[2]).data;
+      Weight w = p_.weights.at(producer->inputs[1]);
+      size_t m = static_cast<size_t>(w.shape[0]), per = w.data.size() / m;
+      if (scale.size() != m) continue;
+      std::vector<float> bias(m, 0.0f);
+      if (producer->inputs.size() > 2) bias = p_.weights.at(producer->inputs[2]).data;
+      for (size_t c = 0; c < m; ++c) {
+        for (size_t k = 0; k < per; ++k) w.data[c * per + k] *= scale[c];
+        bias[c] = bias[c] * scale[c] + shift[c];
+      }
+      std::string w_name = p_.fresh_name(producer->name + "_weight_bn");
+      p_.weights[w_name] = std::move(w);
+      std::string b_name = p_.fresh_name(producer->name + "_bias_bn");
+      p_.weights[b_name] = {{static_cast<int64_t>(m)}, std::move(bias)};
+      producer->inputs.resize(3);
+      producer->inputs[1] = w_name;
+      producer->inputs[2] = b_name;
+      producer->output = affine.output;
+      kill(affine);
+      ++p_.folded_batchnorms;
+    }
+    compact();
+  }
+
+  // relu6(x + 3) / 6, written out with Add, Clip and Div (or Mul by 1/6); returns the Clip.
+  Op* relu6_plus3(const std::string& value, const std::string& x) {
+    Op* clip = sole_producer(value, OpType::Activation);
+    if (!clip || clip->act.kind != fb::ActivationKind::Clip || clip->act.alpha != 0.0f || clip->act.beta != 6.0f)
+      return nullptr;
+    Op* add = sole_producer(clip->inputs[0], OpType::Binary);
+    if (!add || add->binary != fb::BinaryKind::Add || add->inputs[0] != x || !scalar_weight(add->inputs[1], 3.0f))
+      return nullptr;
+    return clip;
+  }
+
+  Op* divided_by_6(const std::string& value) {
+    Op* op = sole_producer(value, OpType::Binary);
+    if (!op || op->act.kind != fb::ActivationKind::None) return nullptr;
+    bool div = op->binary == fb::BinaryKind::Div && scalar_weight(op->inputs[1], 6.0f);
+    bool mul = op->binary == fb::BinaryKind::Mul && scalar_weight(op->inputs[1], 1.0f / 6.0f);
+    return div || mul ? op : nullptr;
+  }
+
+  void to_hardswish(Op& op, const std::string& x) {
+    op.type = OpType::Activation;
+    op.inputs = {x};
+    op.act = {fb::ActivationKind::HardSwish, 0.0f, 0.0f};
+  }
+
+  // x * HardSigmoid(x) with alpha 1/6, beta 1/2, or x * relu6(x + 3) / 6: HardSwish.
+  void fuse_hardswish() {
+    for (auto& op : p_.ops) {
+      if (op.type != OpType::Binary || op.act.kind != fb::ActivationKind::None || dead_[index_of(op)]) continue;
+      if (op.binary == fb::BinaryKind::Mul && !p_.is_weight(op.inputs[1])) {
+        for (int order = 0; order < 2; ++order) {
+          const std::string& x = op.inputs[static_cast<size_t>(order)];
+          const std::string& y = op.inputs[static_cast<size_t>(1 - order)];
+          Op* hs = sole_producer(y, OpType::Activation);
+          if (hs && hs->act.kind == fb::ActivationKind::HardSigmoid && hs->inputs[0] == x &&
+              std::abs(hs->act.alpha - 1.0f / 6.0f) < 1e-6f && hs->act.beta == 0.5f) {
+            kill(*hs);
+            to_hardswish(op, x);
+            break;
+          }
+          Op* div = divided_by_6(y);
+          Op* clip = div ? relu6_plus3(div->inputs[0], x) : nullptr;
+          if (clip) {
+            kill(*sole_producer(clip->inputs[0], OpType::Binary));
+            kill(*clip);
+            kill(*div);
+            to_hardswish(op, x);
+            break;
+          }
+        }
+        continue;
+      }
+      if ((op.binary == fb::BinaryKind::Div && scalar_weight(op.inputs[1], 6.0f)) ||
+          (op.binary == fb::BinaryKind::Mul && scalar_weight(op.inputs[1], 1.0f / 6.0f))) {
+        Op* mul = sole_producer(op.inputs[0], OpType::Binary);
+        if (!mul || mul->binary != fb::BinaryKind::Mul) continue;
+        for (int order = 0; order < 2; ++order) {
+          const std::string x = mul->inputs[static_cast<size_t>(order)];
+          Op* clip = relu6_plus3(mul->inputs[static_cast<size_t>(1 - order)], x);
+          if (!clip) continue;
+          kill(*sole_producer(clip->inputs[0], OpType::Binary));
+          kill(*clip);
+          kill(*mul);
+          to_hardswish(op, x);
+          break;
+        }
+      }
+    }
+    compact();
+  }
+
+  void fuse_activations() {
+    for (auto& act : p_.ops) {
+      if (act.type != OpType::Activation) continue;
+      Op* producer = nullptr;
+      for (OpType type : {OpType::Conv, OpType::FullyConnected, OpType::ChannelAffine, OpType::Binary})
+        if (!producer) producer = sole_producer(act.inputs[0], type);
+      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
+      producer->act = act.act;
+      producer->output = act.output;
+      kill(act);
+      ++p_.fused_activations;
+    }
+    compact();
+  }
+
+  void eliminate_dead() {
+    std::set<std::string> live(p_.outputs.begin(), p_.outputs.end());
+    for (size_t i = p_.ops.size(); i-- > 0;) {
+      if (!live.count(p_.ops[i].output)) {
+        dead_[i] = true;
+        continue;
+      }
+      live.insert(p_.ops[i].inputs.begin(), p_.ops[i].inputs.end());
+    }
+    compact();
+    for (auto it = p_.weights.begin(); it != p_.weights.end();)
+      it = live.count(it->first) ? std::next(it) : p_.weights.erase(it);
+  }
+
+  // Stable topological order: among ready ops the earliest in the list goes first.
+  void sort() {
+    std::vector<size_t> waiting(p_.ops.size(), 0);
+    std::map<std::string, std::vector<size_t>> consumers;
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      for (const auto& in : p_.ops[i].inputs)
+        if (producer_.count(in)) {
+          ++waiting[i];
+          consumers[in].push_back(i);
+        }
+    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      if (!waiting[i]) ready.push(i);
+    std::vector<Op> sorted;
+    while (!ready.empty()) {
+      size_t i = ready.top();
+      ready.pop();
+      sorted.push_back(p_.ops[i]);
+      for (size_t c : consumers[p_.ops[i].output])
+        if (--waiting[c] == 0) ready.push(c);
+    }
+    if (sorted.size() != p_.ops.size()) throw ModelError("the graph has a cycle");
+    p_.ops = std::move(sorted);
+    index();
+  }
+
+ private:
+  size_t index_of(const Op& op) const { return static_cast<size_t>(&op - p_.ops.data()); }
+
+  Program& p_;
+  std::map<std::string, size_t> producer_;
+  std::map<std::string, int> uses_;
+  std::vector<bool> dead_;
+};
+
+}  // namespace
+
+void optimize(Program& program) {
+  Rewriter r(program);
+  r.fuse_bias();
+  r.fold_batchnorm();
+  r.fuse_hardswish();
+  r.fuse_activations();
+  r.eliminate_dead();
+  r.sort();
+}
+
+}  // namespace vkbnn::convert::detail

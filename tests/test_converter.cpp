@@ -1,0 +1,429 @@
+// The converter's passes on small ONNX graphs built here with the ONNX protobuf API: folding and
+// fusion must keep the numbers while changing the graph, and what cannot be converted must say
+// which op and node are at fault.
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "converter/converter.hpp"
+#include "support/test_support.hpp"
+
+namespace vkbnn::test {
+namespace {
+
+using convert::Options;
+using convert::Result;
+using Shape = std::vector<int64_t>;
+
+// Builds an ONNX model node by node.
+class OnnxBuilder {
+ public:
+  explicit OnnxBuilder(int64_t opset = 13) {
+    model_.set_ir_version(7);
+    model_.set_producer_name("test_converter");
+    auto* import = model_.add_opset_import();
+    import->set_domain("");
+    import->set_version(opset);
+    model_.mutable_graph()->set_name("test");
+  }
+
+  void input(const std::string& name, const Shape& dims) {
+    auto* v = model_.mutable_graph()->add_input();
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    auto* shape = t->mutable_shape();
+    for (int64_t d : dims) {
+      if (d > 0) shape->add_dim()->set_dim_value(d);
+      else shape->add_dim()->set_dim_param("dynamic" + std::to_string(shape->dim_size()));
+    }
+  }
+
+  // The checker wants a shape on outputs; dims <= 0 are left symbolic.
+  void output(const std::string& name, const Shape& dims,
+              onnx::TensorProto_DataType type = onnx::TensorProto_DataType_FLOAT) {
+    auto* v = model_.mutable_graph()->add_output();
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(type);
+    auto* shape = t->mutable_shape();
+    for (int64_t d : dims) {
+      if (d > 0) shape->add_dim()->set_dim_value(d);
+      else shape->add_dim()->set_dim_param("out" + std::to_string(shape->dim_size()));
+    }
+  }
+
+  void constant(const std::string& name, const Shape& dims, const std::vector<float>& values) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    for (float v : values) t->add_float_data(v);
+  }
+
+  void int_constant(const std::string& name, const Shape& dims, const std::vector<int64_t>& values) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto_DataType_INT64);
+    for (int64_t d : dims) t->add_dims(d);
+    for (int64_t v : values) t->add_int64_data(v);
+  }
+
+  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs, const std::string& name = "") {
+    auto* n = model_.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return *n;
+  }
+
+  static void ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INTS);
+    for (int64_t v : values) a->add_ints(v);
+  }
+  static void integer(onnx::NodeProto& n, const std::string& name, int64_t value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INT);
+    a->set_i(value);
+  }
+  static void real(onnx::NodeProto& n, const std::string& name, float value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
+    a->set_f(value);
+  }
+
+  const onnx::ModelProto& model() const { return model_; }
+
+ private:
+  onnx::ModelProto model_;
+};
+
+// Reference 2-D convolution, NCHW, one image, stride 1, symmetric padding.
+std::vector<float> conv_reference(const std::vector<float>& x, int c, int h, int w, const std::vector<float>& weight,
+                                  const std::vector<float>& bias, int m, int k, int pad) {
+  int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+  std::vector<float> y(static_cast<size_t>(m * oh * ow));
+  for (int o = 0; o < m; ++o)
+    for (int i = 0; i < oh; ++i)
+      for (int j = 0; j < ow; ++j) {
+        double sum = bias[static_cast<size_t>(o)];
+        for (int ci = 0; ci < c; ++ci)
+          for (int ki = 0; ki < k; ++ki)
+            for (int kj = 0; kj < k; ++kj) {
+              int yi = i + ki - pad, xj = j + kj - pad;
+              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+              sum += double(x[static_cast<size_t>((ci * h + yi) * w + xj)]) *
+                     weight[static_cast<size_t>(((o * c + ci) * k + ki) * k + kj)];
+            }
+        y[static_cast<size_t>((o * oh + i) * ow + j)] = static_cast<float>(sum);
+      }
+  return y;
+}
+
+// Conv 3x3 (3 -> 4 channels) -> BatchNormalization -> Relu. With `tap_conv` the conv output is
+// also a graph output, so BatchNormalization cannot be folded and stays a ChannelAffine.
+struct ConvBn {
+  std::vector<float> weight = random_vector(4 * 3 * 3 * 3, 1);
+  std::vector<float> bias = random_vector(4, 2);
+  std::vector<float> gamma = random_vector(4, 3, 0.5f, 2.0f);
+  std::vector<float> beta = random_vector(4, 4);
+  std::vector<float> mean = random_vector(4, 5);
+  std::vector<float> var = random_vector(4, 6, 0.1f, 2.0f);
+  float eps = 1e-3f;
+
+  onnx::ModelProto model(bool tap_conv) const {
+    OnnxBuilder b;
+    b.input("x", {1, 3, 6, 6});
+    b.constant("w", {4, 3, 3, 3}, weight);
+    b.constant("b", {4}, bias);
+    b.constant("gamma", {4}, gamma);
+    b.constant("beta", {4}, beta);
+    b.constant("mean", {4}, mean);
+    b.constant("var", {4}, var);
+    auto& conv = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv");
+    OnnxBuilder::ints(conv, "pads", {1, 1, 1, 1});
+    auto& bn = b.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"n"}, "bn");
+    OnnxBuilder::real(bn, "epsilon", eps);
+    b.node("Relu", {"n"}, {"y"}, "relu");
+    b.output("y", {1, 4, 6, 6});
+    if (tap_conv) b.output("c", {1, 4, 6, 6});
+    return b.model();
+  }
+
+  std::vector<float> reference(const std::vector<float>& x) const {
+    auto y = conv_reference(x, 3, 6, 6, weight, bias, 4, 3, 1);
+    for (size_t i = 0; i < y.size(); ++i) {
+      size_t c = i / 36;
+      double v = (y[i] - mean[c]) / std::sqrt(double(var[c]) + eps) * gamma[c] + beta[c];
+      y[i] = static_cast<float>(std::max(v, 0.0));
+    }
+    return y;
+  }
+};
+
+TEST(Converter, BatchNormFoldingKeepsResults) {
+  ConvBn net;
+  auto x = random_vector(3 * 6 * 6, 7);
+  auto expected = net.reference(x);
+
+  Result folded = convert::convert_model(net.model(false));
+  EXPECT_EQ(folded.summary.folded_batchnorms, 1u);
+  EXPECT_EQ(folded.summary.fused_activations, 1u);
+  ASSERT_EQ(folded.summary.nodes.size(), 1u);
+  EXPECT_EQ(folded.summary.nodes[0].op, "Conv2D");
+  EXPECT_EQ(folded.summary.nodes[0].activation, "Relu");
+  auto folded_out = run_model(folded.bytes, {x});
+  EXPECT_TRUE(all_close(folded_out.at(0).data, expected, 1e-4f, 1e-5f));
+
+  Result unfolded = convert::convert_model(net.model(true));
+  EXPECT_EQ(unfolded.summary.folded_batchnorms, 0u);
+  ASSERT_EQ(unfolded.summary.nodes.size(), 2u);
+  EXPECT_EQ(unfolded.summary.nodes[1].op, "ChannelAffine");
+  EXPECT_EQ(unfolded.summary.nodes[1].activation, "Relu");
+  auto unfolded_out = run_model(unfolded.bytes, {x});
+  EXPECT_TRUE(all_close(unfolded_out.at(0).data, expected, 1e-4f, 1e-5f));
+  EXPECT_TRUE(all_close(unfolded_out.at(0).data, folded_out.at(0).data, 1e-4f, 1e-5f));
+}
+
+TEST(Converter, FusesActivationsIntoProducers) {
+  OnnxBuilder b;
+  b.input("a", {1, 2, 3, 4});
+  b.input("b", {1, 2, 3, 4});
+  b.constant("lo", {}, {0.0f});
+  b.constant("hi", {}, {6.0f});
+  b.node("Add", {"a", "b"}, {"sum"}, "add");
+  auto& leaky = b.node("LeakyRelu", {"sum"}, {"l"}, "leaky");
+  OnnxBuilder::real(leaky, "alpha", 0.25f);
+  // x * HardSigmoid(x) with alpha 1/6 is HardSwish.
+  auto& hs = b.node("HardSigmoid", {"l"}, {"gate"}, "gate");
+  OnnxBuilder::real(hs, "alpha", 1.0f / 6.0f);
+  b.node("Mul", {"l", "gate"}, {"swish"}, "swish");
+  b.node("Clip", {"swish", "lo", "hi"}, {"y"}, "relu6");
+  b.output("y", {1, 2, 3, 4});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[0].op, "Binary");
+  EXPECT_EQ(r.summary.nodes[0].activation, "LeakyRelu(0.25)");
+  EXPECT_EQ(r.summary.nodes[1].op, "Activation");
+  EXPECT_EQ(r.summary.nodes[1].activation, "HardSwish");
+  EXPECT_EQ(r.summary.nodes[2].activation, "Clip(0,6)");
+  EXPECT_EQ(r.summary.fused_activations, 1u);
+
+  auto a = random_vector(24, 11, -8.0f, 8.0f), bb = random_vector(24, 12, -8.0f, 8.0f);
+  std::vector<float> expected(24);
+  for (size_t i = 0; i < 24; ++i) {
+    float s = a[i] + bb[i];
+    float l = s > 0 ? s : 0.25f * s;
+    float swish = l * std::clamp(l / 6.0f + 0.5f, 0.0f, 1.0f);
+    expected[i] = std::clamp(swish, 0.0f, 6.0f);
+  }
+  auto out = run_model(r.bytes, {a, bb});
+  EXPECT_TRUE(all_close(out.at(0).data, expected, 1e-5f, 1e-5f));
+}
+
+TEST(Converter, SpelledOutHardSwishBecomesOneOp) {
+  OnnxBuilder b;
+  b.input("x", {1, 4, 2, 2});
+  b.constant("three", {}, {3.0f});
+  b.constant("six", {}, {6.0f});
+  b.constant("zero", {}, {0.0f});
+  b.node("Add", {"x", "three"}, {"t1"});
+  b.node("Clip", {"t1", "zero", "six"}, {"t2"});
+  b.node("Mul", {"x", "t2"}, {"t3"});
+  b.node("Div", {"t3", "six"}, {"y"});
+  b.output("y", {1, 4, 2, 2});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 1u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[0].activation, "HardSwish");
+  auto x = random_vector(16, 13, -5.0f, 5.0f);
+  std::vector<float> expected;
+  for (float v : x) expected.push_back(v * std::clamp(v + 3.0f, 0.0f, 6.0f) / 6.0f);
+  EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-5f, 1e-5f));
+}
+
+// The Flatten that PyTorch exports: Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
+TEST(Converter, FoldsShapeChainsOfFlatten) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 4, 4});
+  b.int_constant("zero", {}, {0});
+  b.int_constant("minus_one", {1}, {-1});
+  b.int_constant("axes", {1}, {0});
+  auto w = random_vector(5 * 3, 21), bias = random_vector(5, 22);
+  b.constant("w", {5, 3}, w);
+  b.constant("bias", {5}, bias);
+  b.node("GlobalAveragePool", {"x"}, {"pooled"}, "gap");
+  b.node("Shape", {"pooled"}, {"shape"});
+  b.node("Gather", {"shape", "zero"}, {"batch"});
+  b.node("Unsqueeze", {"batch", "axes"}, {"batch1"});
+  auto& concat = b.node("Concat", {"batch1", "minus_one"}, {"target"});
+  OnnxBuilder::integer(concat, "axis", 0);
+  b.node("Reshape", {"pooled", "target"}, {"flat"}, "flatten");
+  auto& gemm = b.node("Gemm", {"flat", "w", "bias"}, {"y"}, "fc");
+  OnnxBuilder::integer(gemm, "transB", 1);
+  b.output("y", {1, 5});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[0].op, "GlobalPool");
+  EXPECT_EQ(r.summary.nodes[1].op, "Reshape");
+  EXPECT_EQ(r.summary.nodes[1].output_shape, (Shape{1, 3}));
+  EXPECT_EQ(r.summary.nodes[2].op, "FullyConnected");
+  EXPECT_EQ(r.summary.folded_constants, 4u);
+
+  auto x = random_vector(48, 23);
+  std::vector<float> expected(5);
+  for (int o = 0; o < 5; ++o) {
+    double sum = bias[static_cast<size_t>(o)];
+    for (int c = 0; c < 3; ++c) {
+      double mean = 0;
+      for (int i = 0; i < 16; ++i) mean += x[static_cast<size_t>(c * 16 + i)] / 16.0;
+      sum += mean * w[static_cast<size_t>(o * 3 + c)];
+    }
+    expected[static_cast<size_t>(o)] = static_cast<float>(sum);
+  }
+  EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-4f, 1e-5f));
+}
+
+// Before opset 13, Softmax normalizes everything from the axis on as one row.
+TEST(Converter, OldSoftmaxCoercesToRows) {
+  OnnxBuilder b(11);
+  b.input("x", {2, 3, 4});
+  auto& softmax = b.node("Softmax", {"x"}, {"y"}, "softmax");
+  OnnxBuilder::integer(softmax, "axis", 1);
+  b.output("y", {2, 3, 4});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  auto x = random_vector(24, 31, -3.0f, 3.0f);
+  std::vector<float> expected(24);
+  for (size_t row = 0; row < 2; ++row) {
+    double total = 0;
+    for (size_t i = 0; i < 12; ++i) total += std::exp(double(x[row * 12 + i]));
+    for (size_t i = 0; i < 12; ++i) expected[row * 12 + i] = static_cast<float>(std::exp(double(x[row * 12 + i])) / total);
+  }
+  auto out = run_model(r.bytes, {x}).at(0);
+  EXPECT_EQ(out.shape, (Shape{2, 3, 4}));
+  EXPECT_TRUE(all_close(out.data, expected, 1e-5f, 1e-6f));
+}
+
+TEST(Converter, InputSizeFixesDynamicDimensions) {
+  OnnxBuilder b;
+  b.input("image", {-1, 1, -1, -1});
+  b.node("Relu", {"image"}, {"y"}, "relu");
+  b.output("y", {1, 1, -1, -1});
+  try {
+    convert::convert(b.model());
+    FAIL() << "a dynamic height and width converted without --input-size";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("--input-size"), std::string::npos) << e.what();
+  }
+  Options options;
+  options.input_size = {{5, 7}};
+  options.mean = {0.5f};
+  auto model = Model::from_bytes(convert::convert(b.model(), options));
+  EXPECT_EQ(model.inputs().at(0).shape, (Shape{1, 1, 5, 7}));
+  EXPECT_EQ(model.metadata().input_height, 5);
+  EXPECT_EQ(model.metadata().input_width, 7);
+  EXPECT_EQ(model.metadata().channel_order, ChannelOrder::Gray);
+  EXPECT_EQ(model.metadata().mean, std::vector<float>{0.5f});
+  EXPECT_EQ(model.metadata().std, std::vector<float>{1.0f});
+}
+
+std::string conversion_error(const onnx::ModelProto& model) {
+  try {
+    convert::convert(model);
+  } catch (const convert::UnsupportedError& e) {
+    return e.what();
+  }
+  return "(converted)";
+}
+
+TEST(Converter, UnsupportedOpNamesOpAndNode) {
+  OnnxBuilder b;
+  b.input("x", {1, 3});
+  b.node("Relu", {"x"}, {"r"});
+  b.node("Einsum", {"r"}, {"y"}, "my_unsupported_node");
+  b.output("y", {1, 3});
+  EXPECT_EQ(conversion_error(b.model()), "unsupported op 'Einsum' at node 'my_unsupported_node'");
+
+  OnnxBuilder unnamed;
+  unnamed.input("x", {1, 3});
+  unnamed.node("Relu", {"x"}, {"r"});
+  unnamed.node("Erf", {"r"}, {"y"});
+  unnamed.output("y", {1, 3});
+  EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Erf' at node #1");
+}
+
+TEST(Converter, UnsupportedAttributesNameOpAndNode) {
+  OnnxBuilder pool;
+  pool.input("x", {1, 1, 4, 4});
+  auto& max = pool.node("MaxPool", {"x"}, {"y", "indices"}, "pool_with_indices");
+  OnnxBuilder::ints(max, "kernel_shape", {2, 2});
+  pool.output("y", {1, 1, 3, 3});
+  pool.output("indices", {1, 1, 3, 3}, onnx::TensorProto_DataType_INT64);
+  std::string error = conversion_error(pool.model());
+  EXPECT_NE(error.find("Indices"), std::string::npos) << error;
+  EXPECT_NE(error.find("'pool_with_indices'"), std::string::npos) << error;
+
+  OnnxBuilder gemm;
+  gemm.input("a", {3, 2});
+  gemm.constant("w", {3, 4}, random_vector(12, 1));
+  auto& node = gemm.node("Gemm", {"a", "w"}, {"y"}, "transposed_gemm");
+  OnnxBuilder::integer(node, "transA", 1);
+  gemm.output("y", {2, 4});
+  error = conversion_error(gemm.model());
+  EXPECT_NE(error.find("transA"), std::string::npos) << error;
+  EXPECT_NE(error.find("'Gemm' at node 'transposed_gemm'"), std::string::npos) << error;
+}
+
+TEST(Converter, BadFilesGiveOneLineErrors) {
+  auto dir = std::filesystem::temp_directory_path() / "vkbnn_test_converter";
+  std::filesystem::create_directories(dir);
+  try {
+    convert::load_onnx(dir / "missing.onnx");
+    FAIL() << "a missing file loaded";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.onnx"), std::string::npos) << e.what();
+  }
+  auto junk = dir / "junk.onnx";
+  std::ofstream(junk, std::ios::binary) << std::string(64, '\xff');
+  try {
+    convert::load_onnx(junk);
+    FAIL() << "junk parsed as ONNX";
+  } catch (const ModelError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("junk.onnx"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Converter, BindInputsTurnsInputsIntoConstants) {
+  OnnxBuilder b;
+  b.input("x", {1, 4});
+  b.input("slope", {4});
+  b.node("PRelu", {"x", "slope"}, {"y"}, "prelu");
+  b.output("y", {1, 4});
+  onnx::ModelProto model = b.model();
+  onnx::TensorProto slope;
+  slope.set_data_type(onnx::TensorProto_DataType_FLOAT);
+  slope.add_dims(4);
+  for (float v : {0.1f, 0.2f, 0.3f, 0.4f}) slope.add_float_data(v);
+  EXPECT_THROW(convert::bind_inputs(model, {{"nope", slope}}), ModelError);
+  convert::bind_inputs(model, {{"slope", slope}});
+  auto converted = Model::from_bytes(convert::convert(model));
+  ASSERT_EQ(converted.inputs().size(), 1u);
+  auto out = run_model(convert::convert(model), {{-1.0f, -1.0f, 2.0f, -10.0f}});
+  EXPECT_TRUE(all_close(out.at(0).data, std::vector<float>{-0.1f, -0.2f, 2.0f, -4.0f}, 1e-6f, 1e-6f));
+}
+
+}  // namespace
+}  // namespace vkbnn::test
