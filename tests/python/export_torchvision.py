@@ -1,0 +1,53 @@
+"""Exports a torchvision network with random weights to ONNX, with an input and PyTorch's output.
+
+BatchNorm running statistics are randomized too: with the defaults (mean 0, var 1) folding
+BatchNorm into the convolutions would be an identity and a wrong fold would go unnoticed.
+
+Writes <model>.onnx, <model>.input.npy and <model>.expected.npy to --out-dir.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+
+def randomize_batchnorm(model, generator):
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=generator) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(c, generator=generator) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(c, generator=generator) * 0.1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, choices=["resnet18", "mobilenet_v2"])
+    parser.add_argument("--out-dir", required=True, type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=224)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    model = getattr(torchvision.models, args.model)(weights=None)
+    randomize_batchnorm(model, generator)
+    model.eval()
+
+    x = torch.randn(1, 3, args.size, args.size, generator=generator)
+    with torch.no_grad():
+        y = model(x)
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(model, x, str(args.out_dir / f"{args.model}.onnx"), opset_version=13,
+                      input_names=["input"], output_names=["output"])
+    np.save(args.out_dir / f"{args.model}.input.npy", x.numpy().astype(np.float32))
+    np.save(args.out_dir / f"{args.model}.expected.npy", y.numpy().astype(np.float32))
+
+
+if __name__ == "__main__":
+    main()
