@@ -21,8 +21,6 @@ void run_network(benchmark::State& state, vkbnn::Context* context, const std::st
   for (auto& v : input) v = dist(rng);
   network.run(input);  // warm-up: first-use costs stay out of the numbers
   for (auto _ : state) benchmark::DoNotOptimize(network.run(input));
-  state.counters["ms"] = benchmark::Counter(static_cast<double>(state.iterations()) / 1000.0,
-                                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 }  // namespace

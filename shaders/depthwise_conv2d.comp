@@ -51,11 +51,11 @@ void main() {
     float span[SPAN];
     [[unroll]] for (int j = 0; j < SPAN; ++j) {
       const int ix = x0 + j;
-      const float v = act[row + uint(clamp(ix, 0, W - 1))];
+      const float v = texelFetch(act_texels, int(row + uint(clamp(ix, 0, W - 1)))).x;
       span[j] = row_inside && ix >= 0 && ix < W ? v : 0.0;
     }
     [[unroll]] for (int kx = 0; kx < KW; ++kx) {
-      const float w = wt[WT_OFF + c * uint(KH * KW) + uint(ky * KW + kx)];
+      const float w = texelFetch(wt_texels, int(WT_OFF + c * uint(KH * KW) + uint(ky * KW + kx))).x;
       [[unroll]] for (uint r = 0; r < R; ++r) acc[r] += span[int(r) * SW + kx * DW] * w;
     }
   }

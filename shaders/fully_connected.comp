@@ -29,12 +29,12 @@ void main() {
   for (uint k4 = 0; k4 < K4; ++k4) {
     vec4 x;
     if (X_VEC4) {
-      x = act4[x_base / 4 + k4];
+      x = texelFetch(act4_texels, int(x_base / 4 + k4));
     } else {
       // The padded tail reads clamped X and multiplies it by zero weights.
-      [[unroll]] for (uint j = 0; j < 4; ++j) x[j] = act[x_base + min(k4 * 4 + j, K - 1)];
+      [[unroll]] for (uint j = 0; j < 4; ++j) x[j] = texelFetch(act_texels, int(x_base + min(k4 * 4 + j, K - 1))).x;
     }
-    acc += x * wt4[w_base + k4];
+    acc += x * texelFetch(wt4_texels, int(w_base + k4));
   }
   float sum = acc.x + acc.y + acc.z + acc.w;
   if (HAS_BIAS) sum += wt[BIAS_OFF + m];

@@ -62,6 +62,8 @@ nlohmann::ordered_json device_json(const DeviceInfo& d) {
           {"float16", d.float16},
           {"debug_utils", d.debug_utils},
           {"subgroup_size", d.subgroup_size},
+          {"subgroup_broadcast", d.subgroup_broadcast},
+          {"max_texel_buffer_elements", d.max_texel_buffer_elements},
           {"max_storage_buffer_range", d.max_storage_buffer_range},
           {"max_shared_memory", d.max_shared_memory},
           {"device_local_bytes", d.device_local_bytes}};
@@ -81,6 +83,8 @@ void print_device(const DeviceInfo& d) {
             << "  float16 arithmetic        " << yes_no(d.float16) << "\n"
             << "  debug utils               " << yes_no(d.debug_utils) << "\n"
             << "  subgroup size             " << d.subgroup_size << "\n"
+            << "  subgroup broadcast        " << yes_no(d.subgroup_broadcast) << "\n"
+            << "  max texel buffer          " << d.max_texel_buffer_elements << " elements\n"
             << "  max storage buffer range  " << mib(d.max_storage_buffer_range) << "\n"
             << "  max shared memory         " << d.max_shared_memory / 1024 << " KiB\n"
             << "  device-local memory       " << mib(d.device_local_bytes) << "\n";

@@ -57,7 +57,7 @@ std::vector<uint8_t> conv_model(const ConvCase& c, const std::vector<float>& w, 
       inputs, out);
 }
 
-void expect_matches_reference(const ConvCase& c, uint32_t seed) {
+void expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nullptr) {
   const Shape out = output_shape(c), w_shape = weight_shape(c);
   SCOPED_TRACE(::testing::PrintToString(c.input) + " * " + ::testing::PrintToString(w_shape) + " group " +
                std::to_string(c.params.group) + " -> " + ::testing::PrintToString(out) +
@@ -65,7 +65,7 @@ void expect_matches_reference(const ConvCase& c, uint32_t seed) {
   const auto x = random_vector(count_of(c.input), seed);
   const auto w = random_vector(count_of(w_shape), seed + 1000);
   const auto b = c.bias ? random_vector(static_cast<size_t>(c.out_channels), seed + 2000) : std::vector<float>{};
-  EXPECT_TRUE(all_close(run_single(conv_model(c, w, b, out, w_shape), {x}),
+  EXPECT_TRUE(all_close(run_model(conv_model(c, w, b, out, w_shape), {x}, {}, on).at(0).data,
                         ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
 }
 
@@ -75,8 +75,8 @@ const std::vector<ref::Activation> kActivations = {
     {fb::ActivationKind::HardSigmoid, 0.2, 0.5}, {fb::ActivationKind::HardSwish, 0, 0},
 };
 
-TEST(Conv2D, DenseKernelsStridesDilationsAndPads) {
-  const std::vector<ConvCase> cases = {
+const std::vector<ConvCase>& dense_cases() {
+  static const std::vector<ConvCase> cases = {
       {{1, 3, 7, 7}, 5, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},
       {{2, 5, 13, 13}, 7, conv(3, 3, 2, 2, 1, 1, 1, 0, 2, 1)},          // asymmetric pads, batch 2
       {{1, 33, 17, 17}, 33, conv(3, 3, 1, 1, 2, 2, 2, 2, 2, 2), false},  // dilation 2
@@ -88,9 +88,22 @@ TEST(Conv2D, DenseKernelsStridesDilationsAndPads) {
       {{1, 2, 3, 3}, 3, conv(5, 5, 1, 1, 1, 1, 2, 2, 2, 2)},             // taps mostly in padding
       {{1, 4, 9, 12}, 5, conv(2, 3, 3, 2, 2, 1, 0, 1, 2, 0)},            // stride 3, uneven dilation
       {{1, 16, 14, 14}, 40, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},         // several workgroups and blocks
+      {{1, 6, 5, 61}, 9, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},            // a row in three uneven runs
+      {{1, 5, 3, 37}, 12, conv(1, 1, 1, 1, 1, 1, 0, 0, 0, 0)},           // the same for 1x1
   };
+  return cases;
+}
+
+TEST(Conv2D, DenseKernelsStridesDilationsAndPads) {
   uint32_t seed = 1;
-  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+  for (const auto& c : dense_cases()) expect_matches_reference(c, ++seed);
+}
+
+// The kernels for devices without subgroup operations (or with subgroups under 8 lanes).
+TEST(Conv2D, PortableKernelsWithoutSubgroups) {
+  ASSERT_FALSE(portable_context().device().subgroup_broadcast);
+  uint32_t seed = 100;
+  for (const auto& c : dense_cases()) expect_matches_reference(c, ++seed, &portable_context());
 }
 
 TEST(Conv2D, Groups) {

@@ -12,13 +12,26 @@ namespace {
 class VulkanEnvironment : public ::testing::Environment {
  public:
   static Context& get() {
-    static std::unique_ptr<Context> context = [] {
-      ContextOptions options;
-      options.validation = true;
-      return std::make_unique<Context>(options);
-    }();
+    static std::unique_ptr<Context> context = make(true);
     return *context;
   }
+  static Context& get_portable() {
+    static std::unique_ptr<Context> context = make(false);
+    portable_created_ = true;
+    return *context;
+  }
+  static uint32_t message_count() {
+    return get().validation_message_count() + (portable_created_ ? get_portable().validation_message_count() : 0);
+  }
+
+ private:
+  static std::unique_ptr<Context> make(bool subgroup_operations) {
+    ContextOptions options;
+    options.validation = true;
+    options.subgroup_operations = subgroup_operations;
+    return std::make_unique<Context>(options);
+  }
+  static inline bool portable_created_ = false;
 };
 
 class ValidationListener : public ::testing::EmptyTestEventListener {
@@ -28,7 +41,7 @@ class ValidationListener : public ::testing::EmptyTestEventListener {
     if (now != seen_)
       ADD_FAILURE() << (now - seen_) << " Vulkan validation message(s) during " << info.name();
   }
-  static uint32_t count() { return created_ ? VulkanEnvironment::get().validation_message_count() : 0; }
+  static uint32_t count() { return created_ ? VulkanEnvironment::message_count() : 0; }
 
  public:
   static inline bool created_ = false;
@@ -44,6 +57,11 @@ Context& context() {
   return VulkanEnvironment::get();
 }
 
+Context& portable_context() {
+  ValidationListener::created_ = true;
+  return VulkanEnvironment::get_portable();
+}
+
 std::vector<float> random_vector(size_t count, uint32_t seed, float lo, float hi) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -53,10 +71,11 @@ std::vector<float> random_vector(size_t count, uint32_t seed, float lo, float hi
 }
 
 std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
-                              const std::vector<std::vector<float>>& inputs, NetworkOptions options) {
+                              const std::vector<std::vector<float>>& inputs, NetworkOptions options,
+                              Context* on) {
   auto model = Model::from_bytes(model_bytes);
   options.poison_arena = true;
-  Network network(context(), model, options);
+  Network network(on ? *on : context(), model, options);
   std::vector<std::span<const float>> views(inputs.begin(), inputs.end());
   return network.run(views);
 }

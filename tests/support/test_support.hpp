@@ -14,13 +14,16 @@ namespace vkbnn::test {
 // One Context for the whole test binary, with the Khronos validation layer on. The test
 // environment fails any test during which a validation message appeared.
 Context& context();
+// The same device with subgroup operations off, for the kernels' portable variants.
+Context& portable_context();
 
 std::vector<float> random_vector(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 
-// Builds a Network over the model (arena poisoned with NaN before the run) and runs it once.
+// Builds a Network over the model (arena poisoned with NaN before the run) on `on` (default:
+// context()) and runs it once.
 std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
                               const std::vector<std::vector<float>>& inputs,
-                              NetworkOptions options = {});
+                              NetworkOptions options = {}, Context* on = nullptr);
 
 // Element-wise |a - e| <= atol + rtol * |e|, reporting the first mismatches; NaN always fails.
 ::testing::AssertionResult all_close(std::span<const float> actual, std::span<const float> expected,

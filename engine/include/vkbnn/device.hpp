@@ -26,7 +26,9 @@ struct DeviceInfo {
   bool float16 = false;              // shaderFloat16
   bool debug_utils = false;          // VK_EXT_debug_utils on the instance
   uint32_t subgroup_size = 0;
+  bool subgroup_broadcast = false;   // subgroup ballot operations in compute shaders, if enabled
   uint64_t max_storage_buffer_range = 0;
+  uint64_t max_texel_buffer_elements = 0;
   uint32_t max_shared_memory = 0;
   uint64_t device_local_bytes = 0;
 };
@@ -39,6 +41,9 @@ struct ContextOptions {
   std::string device_name;
   // Enable VK_LAYER_KHRONOS_validation; also on when VKBNN_VALIDATION=1.
   bool validation = false;
+  // Use kernels built on subgroup operations where the device has them; off forces the
+  // portable kernels (for comparison and testing).
+  bool subgroup_operations = true;
 };
 
 std::string to_string(const DeviceInfo& info);

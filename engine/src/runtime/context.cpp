@@ -88,7 +88,8 @@ InstanceSetup create_instance(bool validation) {
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "vkbnn";
   app.pEngineName = "vkbnn";
-  app.apiVersion = VK_API_VERSION_1_1;
+  // 1.2 where the device has it: conv2d_subgroup is SPIR-V 1.5. Devices stay usable from 1.1.
+  app.apiVersion = VK_API_VERSION_1_2;
   VkInstanceCreateInfo info{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   info.flags = flags;
   info.pApplicationInfo = &app;
@@ -176,7 +177,10 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   info.float16 = f16.shaderFloat16;
   info.debug_utils = debug_utils;
   info.subgroup_size = subgroup.subgroupSize;
+  info.subgroup_broadcast = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                            (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
   info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
+  info.max_texel_buffer_elements = props.properties.limits.maxTexelBufferElements;
   info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
   for (uint32_t i = 0; i < memory.memoryHeapCount; ++i)
     if (memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
@@ -296,6 +300,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   uint32_t chosen = detail::choose_device(infos, options);
   s.physical_device = devices[chosen];
   s.info = infos[chosen];
+  s.info.subgroup_broadcast = s.info.subgroup_broadcast && options.subgroup_operations;
   if (VK_API_VERSION_MINOR(s.info.api_version) < 1 && VK_API_VERSION_MAJOR(s.info.api_version) == 1)
     throw Error("device '" + s.info.name + "' supports only Vulkan 1.0; vkbnn needs 1.1");
   vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);

@@ -23,6 +23,8 @@ double micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 
 // Activation offsets are aligned to 16 words (64 bytes): vec4 access and whole cache lines.
 constexpr uint64_t kArenaAlignment = 16;
+// Texel buffer views bound after the two storage buffers; see shaders/common.glsl.
+constexpr uint32_t kTexelViews = 4;
 
 struct Range {
   uint64_t begin = 0, end = 0;
@@ -75,6 +77,7 @@ struct NetworkState {
   UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
   Buffer weights, arena, upload, readback;
+  UniqueBufferView texel_views[kTexelViews];
   UniqueCommandPool command_pool;
   VkCommandBuffer plain_commands = VK_NULL_HANDLE;
   VkCommandBuffer profiled_commands = VK_NULL_HANDLE;
@@ -89,6 +92,10 @@ struct NetworkState {
       : ctx(&context), model(m), options(opts) {}
 
   VkDevice device() const { return ctx->device; }
+  // The arena and the weights are bound both as storage buffers and as R32F texel buffers.
+  uint64_t buffer_limit() const {
+    return std::min<uint64_t>(ctx->info.max_storage_buffer_range, ctx->info.max_texel_buffer_elements * 4);
+  }
   void build();
   void plan();
   void lower(WeightPacker& packer);
@@ -231,11 +238,14 @@ void NetworkState::lower(WeightPacker& packer) {
 }
 
 void NetworkState::create_descriptors() {
-  VkDescriptorSetLayoutBinding bindings[2] = {
-      {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr},
-      {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr}};
+  // Bindings as in shaders/common.glsl: the arena and the weights as storage buffers, then as
+  // texel buffers of one and of four floats (see there for why).
+  VkDescriptorSetLayoutBinding bindings[2 + kTexelViews];
+  for (uint32_t i = 0; i < 2 + kTexelViews; ++i)
+    bindings[i] = {i, i < 2 ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1,
+                   VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  layout_info.bindingCount = 2;
+  layout_info.bindingCount = 2 + kTexelViews;
   layout_info.pBindings = bindings;
   VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
   check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
@@ -250,11 +260,12 @@ void NetworkState::create_descriptors() {
         "creating the pipeline layout");
   pipeline_layout = UniquePipelineLayout(device(), pipeline_layout_handle);
 
-  VkDescriptorPoolSize pool_size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
+  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2},
+                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews}};
   VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pool_info.maxSets = 1;
-  pool_info.poolSizeCount = 1;
-  pool_info.pPoolSizes = &pool_size;
+  pool_info.poolSizeCount = 2;
+  pool_info.pPoolSizes = pool_sizes;
   VkDescriptorPool pool = VK_NULL_HANDLE;
   check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
   descriptor_pool = UniqueDescriptorPool(device(), pool);
@@ -267,11 +278,12 @@ void NetworkState::create_descriptors() {
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
   uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
-  const uint64_t limit = ctx->info.max_storage_buffer_range;
-  if (bytes > limit)
+  if (bytes > buffer_limit())
     throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
-                "storage buffer limit (" + std::to_string(limit >> 20) + " MiB)");
-  weights = Buffer(*ctx, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
+  weights = Buffer(*ctx, bytes,
+                   VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                       VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                    MemoryUse::Device, "weights");
   Buffer staging(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
   std::memset(staging.mapped(), 0, bytes);
@@ -442,11 +454,12 @@ void NetworkState::build() {
   outputs = std::move(out_slots);
 
   uint64_t arena_bytes = std::max<uint64_t>(memory.arena_bytes, 64);
-  if (arena_bytes > ctx->info.max_storage_buffer_range)
+  if (arena_bytes > buffer_limit())
     throw Error("the model's activations (" + std::to_string(arena_bytes >> 20) + " MiB) exceed the device's "
-                "storage buffer limit (" + std::to_string(ctx->info.max_storage_buffer_range >> 20) + " MiB)");
+                "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
   arena = Buffer(*ctx, arena_bytes,
-                 VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                 VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                     VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                  MemoryUse::Device, "the activation arena");
   upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
   readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
@@ -469,6 +482,27 @@ void NetworkState::build() {
     writes[i].pBufferInfo = &buffer_infos[i];
   }
   vkUpdateDescriptorSets(device(), 2, writes, 0, nullptr);
+
+  const VkBuffer viewed[kTexelViews] = {arena.get(), weights.get(), arena.get(), weights.get()};
+  const VkFormat formats[kTexelViews] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
+                                         VK_FORMAT_R32G32B32A32_SFLOAT};
+  VkBufferView views[kTexelViews];
+  VkWriteDescriptorSet view_writes[kTexelViews];
+  for (uint32_t i = 0; i < kTexelViews; ++i) {
+    VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    view_info.buffer = viewed[i];
+    view_info.format = formats[i];
+    view_info.range = VK_WHOLE_SIZE;
+    check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
+    texel_views[i] = UniqueBufferView(device(), views[i]);
+    view_writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    view_writes[i].dstSet = descriptor_set;
+    view_writes[i].dstBinding = 2 + i;
+    view_writes[i].descriptorCount = 1;
+    view_writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    view_writes[i].pTexelBufferView = &views[i];
+  }
+  vkUpdateDescriptorSets(device(), kTexelViews, view_writes, 0, nullptr);
 
   plain_commands = record(false);
   profiling = options.profiling;
