@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh clone: install dependencies, build, and classify the bundled images with the
-# bundled Fashion-MNIST model on the first Vulkan device (lavapipe when there is no GPU).
+# bundled Fashion-MNIST model on the first Vulkan device (lavapipe when there is no GPU), then
+# measure its accuracy on the 10,000 Fashion-MNIST test images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -10,3 +11,6 @@ cmake --preset release
 cmake --build --preset release
 ./build/tools/vkbnn-info
 ./build/tools/vkbnn-run assets/models/fmnist-cnn-fp32.vkbnn assets/images/*.png --top 3
+./build/tools/vkbnn-eval assets/models/fmnist-cnn-fp32.vkbnn \
+  --images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+  --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz

@@ -1,5 +1,6 @@
-// torchvision networks with random weights, exported to ONNX at test time, converted and run on
-// the engine: outputs must match PyTorch's to 1e-4 relative L2 error.
+// torchvision networks (ResNet-18, MobileNetV2, SqueezeNet 1.1) with random weights, exported to
+// ONNX at test time, converted and run on the engine: outputs must match PyTorch's to 1e-4
+// relative L2 error.
 #include <filesystem>
 
 #include "npy.hpp"
@@ -36,7 +37,7 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
   EXPECT_LT(error, 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork, ::testing::Values("resnet18", "mobilenet_v2"),
+INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork, ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1"),
                          [](const auto& param_info) { return std::string(param_info.param); });
 
 }  // namespace
