@@ -113,10 +113,7 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
 }  // namespace
 
 void check_conv2d(const NodeDesc& desc) {
-  desc.require(desc.inputs.size() == 2 || desc.inputs.size() == 3, "expects inputs X, W and optionally B");
-  desc.require(desc.outputs.size() == 1, "expects 1 output");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
-  desc.require(desc.input_is_constant[1], "weights W must be a constant");
+  check_data_weights_bias(desc);
   const Shape& x = desc.inputs[0];
   const Shape& w = desc.inputs[1];
   const Shape& y = desc.outputs[0];
@@ -158,7 +155,6 @@ void check_conv2d(const NodeDesc& desc) {
   desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
 
   if (desc.inputs.size() == 3) {
-    desc.require(desc.input_is_constant[2], "bias B must be a constant");
     desc.require(desc.inputs[2] == Shape{w[0]},
                  "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
   }

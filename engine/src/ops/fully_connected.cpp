@@ -7,10 +7,7 @@
 namespace vkbnn::detail {
 
 void check_fully_connected(const NodeDesc& desc) {
-  desc.require(desc.inputs.size() == 2 || desc.inputs.size() == 3, "expects inputs X, W and optionally B");
-  desc.require(desc.outputs.size() == 1, "expects 1 output");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
-  desc.require(desc.input_is_constant[1], "weights W must be a constant");
+  check_data_weights_bias(desc);
   const Shape& x = desc.inputs[0];
   const Shape& w = desc.inputs[1];
   desc.require(x.size() >= 2, "input must be [N, K] or [N, ...] with trailing dims multiplying to K, has " +
@@ -25,7 +22,6 @@ void check_fully_connected(const NodeDesc& desc) {
   desc.require(desc.outputs[0] == expected,
                "output shape " + shape_string(desc.outputs[0]) + " should be " + shape_string(expected));
   if (desc.inputs.size() == 3) {
-    desc.require(desc.input_is_constant[2], "bias B must be a constant");
     desc.require(desc.inputs[2] == Shape{w[0]},
                  "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
   }

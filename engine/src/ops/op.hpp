@@ -36,6 +36,10 @@ struct NodeDesc {
   }
 };
 
+// The inputs of a node that multiplies data by constant weights: X, constant W and optionally a
+// constant B; one output.
+void check_data_weights_bias(const NodeDesc& desc);
+
 // An activation tensor once memory is planned: offset in float elements in the arena.
 struct TensorRef {
   uint32_t offset = 0;

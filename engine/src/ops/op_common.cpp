@@ -11,6 +11,14 @@ size_t element_count(const Shape& shape) {
                          [](size_t a, int64_t b) { return a * static_cast<size_t>(b); });
 }
 
+void check_data_weights_bias(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 2 || desc.inputs.size() == 3, "expects inputs X, W and optionally B");
+  desc.require(desc.outputs.size() == 1, "expects 1 output");
+  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
+  desc.require(desc.input_is_constant[1], "weights W must be a constant");
+  if (desc.inputs.size() == 3) desc.require(desc.input_is_constant[2], "bias B must be a constant");
+}
+
 std::string shape_string(const Shape& shape) {
   std::ostringstream out;
   out << '[';
