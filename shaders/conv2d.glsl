@@ -1,9 +1,9 @@
-// Grouped 2-D convolution (also FullyConnected, as a 1x1 convolution over [N, K, 1, 1]).
+// Grouped 2-D convolution.
 // Each invocation computes a tile of R neighbouring outputs of one row for Q output channels,
 // so per input channel and kernel row it loads the row span the R outputs cover once and Q/4
 // weight vectors per kernel column, and reuses each loaded value for Q (inputs) or R (weights)
-// multiply-adds. On CPU implementations every buffer load costs a per-lane loop, whatever the
-// address, so this reuse is what sets the speed; lanes share nothing.
+// multiply-adds. On CPU implementations every load is a gather over the lanes, whatever the
+// address, so this reuse is what sets the speed. Reads go through the texel views (common.glsl).
 // Weights are packed per block of Q output channels as [ICG][SLICE] with each slice holding
 // [KH][KW][Q] (channels past OCG and the slice's tail are zero), and the bias as [block][Q];
 // block b of group g is number g * BLOCKS + b.
