@@ -21,7 +21,6 @@ std::vector<float> per_channel(const std::vector<float>& values, int channels, f
               std::to_string(channels) + " channels");
 }
 
-
 // Area resampling along one axis: each output sample averages the source interval it covers,
 // weighted by overlap. Written here because Debian's prebuilt stb_image_resize aborts on an
 // assertion for some downscale ratios, and an image from a user must never crash the tool.
