@@ -4,23 +4,31 @@ namespace vkbnn::convert {
 
 ModelWriter::ModelWriter() : builder_(1 << 20) {}
 
-uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape) {
+uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type) {
   auto name_offset = builder_.CreateString(name);
   auto shape_offset = builder_.CreateVector(shape);
-  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset));
+  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, type));
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 
 uint32_t ModelWriter::add_constant(const std::string& name, const std::vector<int64_t>& shape,
                                    std::span<const float> data) {
+  return add_data(name, shape, fb::DataType::Float32, std::as_bytes(data));
+}
+
+uint32_t ModelWriter::add_bit_constant(const std::string& name, const std::vector<int64_t>& shape,
+                                       std::span<const uint32_t> words) {
+  return add_data(name, shape, fb::DataType::Bit, std::as_bytes(words));
+}
+
+uint32_t ModelWriter::add_data(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type,
+                               std::span<const std::byte> bytes) {
   auto name_offset = builder_.CreateString(name);
   auto shape_offset = builder_.CreateVector(shape);
   // The schema asks for 16-byte aligned data so the engine can hand it to shaders as vec4.
-  builder_.ForceVectorAlignment(data.size_bytes(), sizeof(uint8_t), 16);
-  auto data_offset =
-      builder_.CreateVector(reinterpret_cast<const uint8_t*>(data.data()), data.size_bytes());
-  tensors_.push_back(
-      fb::CreateTensor(builder_, name_offset, shape_offset, fb::DataType::Float32, data_offset));
+  builder_.ForceVectorAlignment(bytes.size(), sizeof(uint8_t), 16);
+  auto data_offset = builder_.CreateVector(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, type, data_offset));
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 

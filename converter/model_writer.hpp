@@ -13,7 +13,7 @@
 namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;  // 1.1: Bit tensors and the binary ops
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.
@@ -23,9 +23,13 @@ class ModelWriter {
 
   flatbuffers::FlatBufferBuilder& builder() { return builder_; }
 
-  uint32_t add_tensor(const std::string& name, const std::vector<int64_t>& shape);
+  uint32_t add_tensor(const std::string& name, const std::vector<int64_t>& shape,
+                      fb::DataType type = fb::DataType::Float32);
   uint32_t add_constant(const std::string& name, const std::vector<int64_t>& shape,
                         std::span<const float> data);
+  // A Bit constant: `words` packed along axis 1 as fb::DataType::Bit describes.
+  uint32_t add_bit_constant(const std::string& name, const std::vector<int64_t>& shape,
+                            std::span<const uint32_t> words);
   void add_node(const std::string& name, fb::OpParams type, flatbuffers::Offset<void> params,
                 const std::vector<uint32_t>& inputs, const std::vector<uint32_t>& outputs);
   void set_inputs(std::vector<uint32_t> inputs) { inputs_ = std::move(inputs); }
@@ -36,6 +40,9 @@ class ModelWriter {
   std::vector<uint8_t> finish();
 
  private:
+  uint32_t add_data(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type,
+                    std::span<const std::byte> bytes);
+
   flatbuffers::FlatBufferBuilder builder_;
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors_;
   std::vector<flatbuffers::Offset<fb::Node>> nodes_;

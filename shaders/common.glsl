@@ -15,6 +15,12 @@ layout(set = 0, binding = 2) uniform samplerBuffer act_texels;   // R32F, as act
 layout(set = 0, binding = 3) uniform samplerBuffer wt_texels;    // R32F, as wt[]
 layout(set = 0, binding = 4) uniform samplerBuffer act4_texels;  // RGBA32F, as act4[]
 layout(set = 0, binding = 5) uniform samplerBuffer wt4_texels;   // RGBA32F, as wt4[]
+// Packed-bit tensors (and integer tables) read as integers: a float view could quieten a word
+// whose bits happen to spell a signalling NaN.
+layout(set = 0, binding = 6) uniform usamplerBuffer act_bits;    // R32UI, as act[]
+layout(set = 0, binding = 7) uniform usamplerBuffer wt_bits;     // R32UI, as wt[]
+layout(set = 0, binding = 8) uniform usamplerBuffer wt4_bits;    // RGBA32UI, as wt4[]
+layout(std430, set = 0, binding = 0) buffer ArenaBits { uint act_words[]; };
 
 // Fused activation codes, as fb::ActivationKind.
 #define ACT_NONE 0u

@@ -89,7 +89,8 @@ class Network {
   const Profile& last_profile() const;
 
   // An intermediate tensor from the latest run(), by tensor or layer (node) name. The tensor must
-  // have been requested in NetworkOptions::taps (or tap_all), or be a model output.
+  // have been requested in NetworkOptions::taps (or tap_all), or be a model output. Binarized
+  // (packed) tensors are returned as their -1/+1 values.
   Tensor read_tensor(const std::string& name) const;
 
   const std::vector<LayerInfo>& layers() const;

@@ -52,10 +52,12 @@ class Checker {
         elements *= d;
         if (elements > kMaxElements) fail("tensor '" + name + "' is too large");
       }
-      if (t.type() != fb::DataType::Float32) fail("tensor '" + name + "' has an unsupported data type");
-      if (t.data() && t.data()->size() != static_cast<size_t>(elements) * sizeof(float))
+      if (t.type() != fb::DataType::Float32 && t.type() != fb::DataType::Bit)
+        fail("tensor '" + name + "' has an unsupported data type");
+      const size_t bytes = detail::storage_words(shape_of(t), t.type()) * sizeof(float);
+      if (t.data() && t.data()->size() != bytes)
         fail("tensor '" + name + "' holds " + std::to_string(t.data()->size()) + " bytes but its shape needs " +
-             std::to_string(elements * sizeof(float)));
+             std::to_string(bytes));
       if (t.data() && reinterpret_cast<uintptr_t>(t.data()->data()) % alignof(float) != 0)
         fail("tensor '" + name + "' data is misaligned");
     }
@@ -78,6 +80,8 @@ class Checker {
     for (uint32_t in : *model_.inputs()) {
       check_index(in, "a graph input");
       if (defined[in]) fail("graph input '" + tensors.Get(in)->name()->str() + "' is a constant or listed twice");
+      if (tensors.Get(in)->type() != fb::DataType::Float32)
+        fail("graph input '" + tensors.Get(in)->name()->str() + "' is not Float32");
       defined[in] = true;
     }
     for (uint32_t n = 0; n < model_.nodes()->size(); ++n) {
@@ -87,7 +91,7 @@ class Checker {
         fail(where + " has no operator");
       if (node.inputs()->size() == 0 || node.outputs()->size() == 0)
         fail(where + " has no inputs or no outputs");
-      detail::NodeDesc desc{node, {}, {}, {}};
+      detail::NodeDesc desc{node, {}, {}, {}, {}, {}};
       for (uint32_t in : *node.inputs()) {
         check_index(in, where);
         if (!defined[in])
@@ -95,6 +99,7 @@ class Checker {
                "' before any node produces it (nodes must be in topological order)");
         desc.inputs.push_back(shape_of(*tensors.Get(in)));
         desc.input_is_constant.push_back(is_constant(in));
+        desc.input_types.push_back(tensors.Get(in)->type());
       }
       if (std::all_of(desc.input_is_constant.begin(), desc.input_is_constant.end(), [](bool c) { return c; }))
         fail(where + " has only constant inputs");
@@ -103,13 +108,23 @@ class Checker {
         if (defined[out]) fail(where + " writes tensor '" + tensors.Get(out)->name()->str() + "', which is already defined");
         defined[out] = true;
         desc.outputs.push_back(shape_of(*tensors.Get(out)));
+        desc.output_types.push_back(tensors.Get(out)->type());
       }
-      detail::op_kind(node.params_type()).check(desc);
+      const auto& kind = detail::op_kind(node.params_type());
+      if (!kind.bit_aware) {
+        auto is_float = [](fb::DataType t) { return t == fb::DataType::Float32; };
+        desc.require(std::all_of(desc.input_types.begin(), desc.input_types.end(), is_float) &&
+                         std::all_of(desc.output_types.begin(), desc.output_types.end(), is_float),
+                     "reads and writes Float32 tensors only");
+      }
+      kind.check(desc);
     }
     for (uint32_t out : *model_.outputs()) {
       check_index(out, "a graph output");
       if (!defined[out] || is_constant(out))
         fail("graph output '" + tensors.Get(out)->name()->str() + "' is not produced by any node");
+      if (tensors.Get(out)->type() != fb::DataType::Float32)
+        fail("graph output '" + tensors.Get(out)->name()->str() + "' is not Float32");
     }
   }
 

@@ -22,13 +22,17 @@ using Shape = std::vector<int64_t>;
 
 size_t element_count(const Shape& shape);
 std::string shape_string(const Shape& shape);
+// 4-byte words a tensor occupies: one per element for Float32; for Bit, axis 1 packed 32 to a word.
+size_t storage_words(const Shape& shape, fb::DataType type);
 
 // A node as the load-time checks see it.
 struct NodeDesc {
   const fb::Node& node;
   std::vector<Shape> inputs;
   std::vector<bool> input_is_constant;
+  std::vector<fb::DataType> input_types;
   std::vector<Shape> outputs;
+  std::vector<fb::DataType> output_types;
   // Throws ModelError("node '<name>' (<Op>): <what>").
   [[noreturn]] void fail(const std::string& what) const;
   void require(bool condition, const std::string& what) const {
@@ -44,6 +48,7 @@ void check_data_weights_bias(const NodeDesc& desc);
 struct TensorRef {
   uint32_t offset = 0;
   Shape shape;
+  fb::DataType type = fb::DataType::Float32;
 };
 
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
@@ -52,6 +57,8 @@ class WeightPacker {
  public:
   uint32_t add(std::span<const float> values);
   uint32_t add_zeros(size_t count);
+  // Integer words (packed bits, counts) kept bit for bit.
+  uint32_t add_words(std::span<const uint32_t> values);
   const std::vector<float>& words() const { return words_; }
 
  private:
@@ -80,6 +87,9 @@ struct NodeLowering {
   std::vector<TensorRef> outputs;
   WeightPacker& weights;
   const DeviceInfo& device;
+
+  // The words of constant input `index` (Bit constants are read this way).
+  std::vector<uint32_t> constant_words(size_t index) const;
 };
 
 struct OpKind {
@@ -88,6 +98,8 @@ struct OpKind {
   std::vector<Dispatch> (*lower)(const NodeLowering&);
   // The output is the input's memory seen with another shape; lower() is never called.
   bool alias = false;
+  // check() validates the data types itself; for every other op all tensors must be Float32.
+  bool bit_aware = false;
 };
 
 const OpKind& op_kind(fb::OpParams type);
@@ -116,5 +128,11 @@ void check_softmax(const NodeDesc&);
 std::vector<Dispatch> lower_softmax(const NodeLowering&);
 void check_pad(const NodeDesc&);
 std::vector<Dispatch> lower_pad(const NodeLowering&);
+void check_binarize(const NodeDesc&);
+std::vector<Dispatch> lower_binarize(const NodeLowering&);
+void check_binary_conv2d(const NodeDesc&);
+std::vector<Dispatch> lower_binary_conv2d(const NodeLowering&);
+void check_binary_fully_connected(const NodeDesc&);
+std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering&);
 
 }  // namespace vkbnn::detail

@@ -1,4 +1,5 @@
 #include <bit>
+#include <cstring>
 #include <numeric>
 #include <sstream>
 
@@ -9,6 +10,20 @@ namespace vkbnn::detail {
 size_t element_count(const Shape& shape) {
   return std::accumulate(shape.begin(), shape.end(), size_t{1},
                          [](size_t a, int64_t b) { return a * static_cast<size_t>(b); });
+}
+
+size_t storage_words(const Shape& shape, fb::DataType type) {
+  if (type != fb::DataType::Bit || shape.size() < 2) return element_count(shape);
+  Shape packed = shape;
+  packed[1] = (shape[1] + 31) / 32;
+  return element_count(packed);
+}
+
+std::vector<uint32_t> NodeLowering::constant_words(size_t index) const {
+  const auto& values = *constants.at(index);
+  std::vector<uint32_t> words(values.size());
+  std::memcpy(words.data(), values.data(), values.size_bytes());
+  return words;
 }
 
 void check_data_weights_bias(const NodeDesc& desc) {
@@ -40,6 +55,13 @@ uint32_t WeightPacker::add(std::span<const float> values) {
   align();
   auto offset = static_cast<uint32_t>(words_.size());
   words_.insert(words_.end(), values.begin(), values.end());
+  return offset;
+}
+
+uint32_t WeightPacker::add_words(std::span<const uint32_t> values) {
+  align();
+  auto offset = static_cast<uint32_t>(words_.size());
+  for (uint32_t v : values) words_.push_back(std::bit_cast<float>(v));
   return offset;
 }
 

@@ -10,13 +10,17 @@ const OpKind& op_kind(fb::OpParams type) {
   static const OpKind affine{"ChannelAffine", check_channel_affine, lower_channel_affine};
   static const OpKind activation{"Activation", check_activation, lower_activation};
   static const OpKind prelu{"PRelu", check_prelu, lower_prelu};
-  static const OpKind pool{"Pool2D", check_pool2d, lower_pool2d};
+  static const OpKind pool{"Pool2D", check_pool2d, lower_pool2d, false, true};
   static const OpKind global_pool{"GlobalPool", check_global_pool, lower_global_pool};
   static const OpKind binary{"Binary", check_binary, lower_binary};
   static const OpKind concat{"Concat", check_concat, lower_concat};
   static const OpKind reshape{"Reshape", check_reshape, nullptr, true};
   static const OpKind softmax{"Softmax", check_softmax, lower_softmax};
   static const OpKind pad{"Pad", check_pad, lower_pad};
+  static const OpKind binarize{"Binarize", check_binarize, lower_binarize, false, true};
+  static const OpKind binary_conv{"BinaryConv2D", check_binary_conv2d, lower_binary_conv2d, false, true};
+  static const OpKind binary_fc{"BinaryFullyConnected", check_binary_fully_connected,
+                                lower_binary_fully_connected, false, true};
   switch (type) {
     case fb::OpParams::Conv2D: return conv;
     case fb::OpParams::FullyConnected: return fc;
@@ -30,6 +34,9 @@ const OpKind& op_kind(fb::OpParams type) {
     case fb::OpParams::Reshape: return reshape;
     case fb::OpParams::Softmax: return softmax;
     case fb::OpParams::Pad: return pad;
+    case fb::OpParams::Binarize: return binarize;
+    case fb::OpParams::BinaryConv2D: return binary_conv;
+    case fb::OpParams::BinaryFullyConnected: return binary_fc;
     case fb::OpParams::NONE: break;
   }
   throw ModelError("unknown op type " + std::to_string(static_cast<int>(type)));

@@ -1,4 +1,5 @@
-// Pool2D (max and average windows) and GlobalPool (over all spatial positions).
+// Pool2D (max and average windows, max also on packed bits) and GlobalPool (over all spatial
+// positions).
 
 #include <algorithm>
 
@@ -55,6 +56,9 @@ void check_pool2d(const NodeDesc& desc) {
   const auto* p = desc.node.params_as_Pool2D();
   desc.require(p->kind() >= fb::PoolKind::MIN && p->kind() <= fb::PoolKind::MAX,
                "unknown pool kind " + std::to_string(static_cast<int>(p->kind())));
+  desc.require(desc.input_types[0] == desc.output_types[0], "input and output must have the same data type");
+  desc.require(desc.input_types[0] == fb::DataType::Float32 || p->kind() == fb::PoolKind::Max,
+               "only max pooling applies to packed bits");
   desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
                    p->pads()->size() == 4,
                "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
@@ -71,6 +75,15 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const auto* p = l.node.params_as_Pool2D();
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
+  if (l.inputs[0].type == fb::DataType::Bit) {
+    const size_t count = static_cast<size_t>(y[0] * ((y[1] + 31) / 32) * y[2] * y[3]);
+    const Grid grid = grid_for(count);
+    return {{"binary_max_pool2d",
+             {u(static_cast<int64_t>(count)), grid.stride, in, out, u(x[2]), u(x[3]), u(y[2]), u(y[3]),
+              u(p->kernel()->Get(0)), u(p->kernel()->Get(1)), u(p->strides()->Get(0)), u(p->strides()->Get(1)),
+              u(p->dilations()->Get(0)), u(p->dilations()->Get(1)), u(p->pads()->Get(0)), u(p->pads()->Get(1))},
+             {grid.groups, 1, 1}}};
+  }
   const int64_t kernel_w = p->kernel()->Get(1), stride_w = p->strides()->Get(1), dilation_w = p->dilations()->Get(1);
   const int64_t pad_left = p->pads()->Get(1);
   // The row path (pool2d.comp) covers four outputs' taps with at most kMaxBlocks aligned vec4s

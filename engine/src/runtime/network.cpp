@@ -24,7 +24,7 @@ double micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 // Activation offsets are aligned to 16 words (64 bytes): vec4 access and whole cache lines.
 constexpr uint64_t kArenaAlignment = 16;
 // Texel buffer views bound after the two storage buffers; see shaders/common.glsl.
-constexpr uint32_t kTexelViews = 4;
+constexpr uint32_t kTexelViews = 7;
 
 struct Range {
   uint64_t begin = 0, end = 0;
@@ -110,7 +110,7 @@ struct NetworkState {
 Range NetworkState::range_of(uint32_t tensor) const {
   const auto* t = model.schema().tensors()->Get(tensor);
   std::vector<int64_t> shape(t->shape()->begin(), t->shape()->end());
-  return {tensor_offset[tensor], tensor_offset[tensor] + element_count(shape)};
+  return {tensor_offset[tensor], tensor_offset[tensor] + storage_words(shape, t->type())};
 }
 
 void NetworkState::plan() {
@@ -159,7 +159,7 @@ void NetworkState::plan() {
     if (root[i] != i || tensors.Get(i)->data() || last_use[i] < 0) continue;
     std::vector<int64_t> shape(tensors.Get(i)->shape()->begin(), tensors.Get(i)->shape()->end());
     planned.push_back(i);
-    lifetimes.push_back({element_count(shape), first[i], last_use[i]});
+    lifetimes.push_back({storage_words(shape, tensors.Get(i)->type()), first[i], last_use[i]});
   }
   auto result = plan_memory(lifetimes, kArenaAlignment);
   tensor_offset.assign(tensors.size(), 0);
@@ -211,7 +211,7 @@ void NetworkState::lower(WeightPacker& packer) {
     for (uint32_t in : *node->inputs()) {
       const auto* t = tensors.Get(in);
       Shape shape(t->shape()->begin(), t->shape()->end());
-      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape});
+      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape, t->type()});
       if (t->data()) {
         lowering.constants.emplace_back(std::span<const float>(
             reinterpret_cast<const float*>(t->data()->data()), t->data()->size() / sizeof(float)));
@@ -222,7 +222,8 @@ void NetworkState::lower(WeightPacker& packer) {
     }
     for (uint32_t out : *node->outputs()) {
       const auto* t = tensors.Get(out);
-      lowering.outputs.push_back({static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end())});
+      lowering.outputs.push_back(
+          {static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end()), t->type()});
       planned.writes.push_back(range_of(out));
     }
     if (!kind.alias) {
@@ -239,7 +240,7 @@ void NetworkState::lower(WeightPacker& packer) {
 
 void NetworkState::create_descriptors() {
   // Bindings as in shaders/common.glsl: the arena and the weights as storage buffers, then as
-  // texel buffers of one and of four floats (see there for why).
+  // texel buffers of one and of four floats (see there for why) and of packed-bit words.
   VkDescriptorSetLayoutBinding bindings[2 + kTexelViews];
   for (uint32_t i = 0; i < 2 + kTexelViews; ++i)
     bindings[i] = {i, i < 2 ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1,
@@ -483,9 +484,11 @@ void NetworkState::build() {
   }
   vkUpdateDescriptorSets(device(), 2, writes, 0, nullptr);
 
-  const VkBuffer viewed[kTexelViews] = {arena.get(), weights.get(), arena.get(), weights.get()};
+  const VkBuffer viewed[kTexelViews] = {arena.get(), weights.get(), arena.get(), weights.get(),
+                                        arena.get(), weights.get(), weights.get()};
   const VkFormat formats[kTexelViews] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
-                                         VK_FORMAT_R32G32B32A32_SFLOAT};
+                                         VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32_UINT, VK_FORMAT_R32_UINT,
+                                         VK_FORMAT_R32G32B32A32_UINT};
   VkBufferView views[kTexelViews];
   VkWriteDescriptorSet view_writes[kTexelViews];
   for (uint32_t i = 0; i < kTexelViews; ++i) {
@@ -633,8 +636,20 @@ Tensor Network::read_tensor(const std::string& name) const {
   host.invalidate();
   const auto* data = static_cast<const float*>(host.mapped());
   const auto* tensor = s.model.schema().tensors()->Get(t);
-  return {detail::Shape(tensor->shape()->begin(), tensor->shape()->end()),
-          std::vector<float>(data, data + (range.end - range.begin))};
+  detail::Shape shape(tensor->shape()->begin(), tensor->shape()->end());
+  if (tensor->type() != fb::DataType::Bit) return {shape, std::vector<float>(data, data + (range.end - range.begin))};
+  // Packed signs come back as the -1/+1 values they stand for.
+  const auto* words = static_cast<const uint32_t*>(host.mapped());
+  const uint64_t channels = shape[1], channel_words = (channels + 31) / 32;
+  const uint64_t inner = detail::element_count(shape) / (shape[0] * channels);
+  std::vector<float> values(detail::element_count(shape));
+  for (uint64_t n = 0; n < static_cast<uint64_t>(shape[0]); ++n)
+    for (uint64_t c = 0; c < channels; ++c)
+      for (uint64_t i = 0; i < inner; ++i) {
+        const uint32_t word = words[(n * channel_words + c / 32) * inner + i];
+        values[(n * channels + c) * inner + i] = (word >> (c % 32)) & 1u ? -1.0f : 1.0f;
+      }
+  return {shape, std::move(values)};
 }
 
 }  // namespace vkbnn

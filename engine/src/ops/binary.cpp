@@ -1,0 +1,321 @@
+// The binarized op family: Binarize (signs packed into bits), BinaryConv2D and
+// BinaryFullyConnected (XOR/popcount dot products with the fused BinaryEpilogue). Binary max
+// pooling is Pool2D on a Bit tensor (pool.cpp).
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+constexpr int64_t kMaxGroups = 65535;
+constexpr int64_t kMaxElements = 0x7fffffff;
+constexpr uint32_t kMaxLocalSize = 64;
+// Rows of the per-channel parameter table of binary_conv2d.comp.
+enum ParamRow : size_t { Scale, Shift, Gamma, Slope, ShiftIn, ShiftOut, Threshold, kParamRows };
+
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Where each epilogue input sits in a binary layer's input list (see BinaryEpilogue in the schema).
+struct EpilogueInputs {
+  static constexpr size_t scale = 2, shift = 3;
+  std::optional<size_t> link, gamma, slope, shift_in, shift_out, threshold;
+  size_t count = 4;
+};
+
+EpilogueInputs epilogue_inputs(const fb::BinaryEpilogue& e, bool bit_output) {
+  EpilogueInputs in;
+  size_t next = 4;
+  if (e.link()) in.link = next++, in.gamma = next++;
+  if (e.activation() == fb::BinaryActivationKind::PRelu) in.slope = next++;
+  if (e.activation() == fb::BinaryActivationKind::RPRelu) in.shift_in = next++, in.slope = next++, in.shift_out = next++;
+  if (bit_output) in.threshold = next++;
+  in.count = next;
+  return in;
+}
+
+// Checks the epilogue's inputs of a binary layer whose output is [n, m, oh, ow].
+void check_epilogue(const NodeDesc& desc, const fb::BinaryEpilogue& e, int64_t n, int64_t m, int64_t oh, int64_t ow) {
+  desc.require(e.activation() >= fb::BinaryActivationKind::MIN && e.activation() <= fb::BinaryActivationKind::MAX,
+               "unknown activation kind " + std::to_string(static_cast<int>(e.activation())));
+  const bool bit_output = desc.output_types[0] == fb::DataType::Bit;
+  const EpilogueInputs in = epilogue_inputs(e, bit_output);
+  desc.require(desc.inputs.size() == in.count,
+               "expects " + std::to_string(in.count) + " inputs for its epilogue (X, W, scale, shift" +
+                   (in.link ? ", X_real, gamma" : "") + (in.shift_in ? ", shift_in, slope, shift_out" : "") +
+                   (in.slope && !in.shift_in ? ", slope" : "") + (bit_output ? ", threshold" : "") + "), has " +
+                   std::to_string(desc.inputs.size()));
+  for (std::optional<size_t> k : {std::optional<size_t>(in.scale), std::optional<size_t>(in.shift), in.gamma, in.slope,
+                                  in.shift_in, in.shift_out, in.threshold}) {
+    if (!k) continue;
+    desc.require(desc.input_is_constant[*k] && desc.input_types[*k] == fb::DataType::Float32 &&
+                     desc.inputs[*k] == Shape{m},
+                 "epilogue input " + std::to_string(*k) + " must be a Float32 constant of shape [" + std::to_string(m) +
+                     "], is " + shape_string(desc.inputs[*k]));
+  }
+  if (!e.link()) return;
+  const auto& link = *e.link();
+  const Shape& r = desc.inputs[*in.link];
+  desc.require(!desc.input_is_constant[*in.link] && desc.input_types[*in.link] == fb::DataType::Float32,
+               "the Elastic-Link input must be a Float32 activation");
+  desc.require(link.channels() >= fb::LinkChannels::MIN && link.channels() <= fb::LinkChannels::MAX &&
+                   link.group_order() >= fb::LinkGroupOrder::MIN && link.group_order() <= fb::LinkGroupOrder::MAX &&
+                   link.reduce() >= fb::LinkReduce::MIN && link.reduce() <= fb::LinkReduce::MAX,
+               "unknown Elastic-Link channel matching, group order or reduction");
+  desc.require(link.pool() >= 1 && link.pool() <= 64, "Elastic-Link pool must be 1..64, is " +
+                                                           std::to_string(link.pool()));
+  const int64_t pool = link.pool();
+  const bool rank_ok = r.size() == 4 || (r.size() == 2 && oh == 1 && ow == 1 && pool == 1);
+  desc.require(rank_ok && r[0] == n, "Elastic-Link input " + shape_string(r) + " does not match the batch and rank");
+  const int64_t rh = r.size() == 4 ? r[2] : 1, rw = r.size() == 4 ? r[3] : 1;
+  desc.require(ceil_div(rh, pool) == oh && ceil_div(rw, pool) == ow,
+               "Elastic-Link input " + shape_string(r) + " pooled by " + std::to_string(pool) + " does not give the " +
+                   std::to_string(oh) + "x" + std::to_string(ow) + " output");
+  const int64_t c = r[1];
+  switch (link.channels()) {
+    case fb::LinkChannels::Identity:
+      desc.require(c == m, "Elastic-Link Identity needs " + std::to_string(m) + " channels, has " + std::to_string(c));
+      break;
+    case fb::LinkChannels::Squeeze:
+      desc.require(c > m && c % m == 0, "Elastic-Link Squeeze needs a multiple of " + std::to_string(m) +
+                                            " channels above it, has " + std::to_string(c));
+      break;
+    case fb::LinkChannels::Expand:
+      desc.require(m > c && m % c == 0, "Elastic-Link Expand needs " + std::to_string(c) + " channels dividing " +
+                                            std::to_string(m));
+      break;
+  }
+  // The shader loops over a Squeeze group and a pool window per output: keep that bounded.
+  desc.require((link.channels() == fb::LinkChannels::Squeeze ? c / m : 1) * pool * pool <= 4096,
+               "Elastic-Link reads too many values per output");
+}
+
+// A binary layer as binary_conv2d.comp sees it (a fully connected layer is a 1x1 conv on 1x1).
+struct BinaryShape {
+  int64_t batch, in_channels, in_h, in_w, out_channels, out_h, out_w;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  bool zero_padding = true;
+};
+
+void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
+  desc.require(static_cast<int64_t>(element_count(desc.inputs[0])) <= kMaxElements &&
+                   static_cast<int64_t>(element_count(desc.inputs[1])) <= kMaxElements &&
+                   s.batch * s.out_channels * s.out_h * s.out_w <= kMaxElements,
+               "tensors larger than 2^31 elements are not supported");
+  desc.require(ceil_div(s.batch * s.out_h * s.out_w, kMaxLocalSize) <= kMaxGroups && ceil_div(s.out_channels, 4) <= kMaxGroups,
+               "the output " + shape_string(desc.outputs[0]) + " is too large for one dispatch");
+}
+
+// Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its dispatch.
+Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
+  const bool bit_output = l.outputs[0].type == fb::DataType::Bit;
+  // Q outputs channels x R outputs per invocation: a packed output needs whole words (Q = 32).
+  const int64_t q = bit_output ? 32 : std::min<int64_t>(16, ceil_div(s.out_channels, 4) * 4);
+  const int64_t r = ceil_div(s.out_w, ceil_div(s.out_w, bit_output ? 4 : 8));
+  const int64_t blocks = ceil_div(s.out_channels, q);
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  const int64_t cw = ceil_div(s.in_channels, 32);
+  const uint32_t tail = s.in_channels % 32 ? (1u << (s.in_channels % 32)) - 1 : 0xFFFFFFFFu;
+
+  const std::vector<uint32_t> words = l.constant_words(1);
+  std::vector<uint32_t> packed(static_cast<size_t>(blocks * taps * cw * q), 0);
+  std::vector<uint32_t> border(static_cast<size_t>(blocks * taps * q), 0);
+  for (int64_t m = 0; m < s.out_channels; ++m)
+    for (int64_t t = 0; t < taps; ++t) {
+      int64_t negative = 0;
+      for (int64_t c = 0; c < cw; ++c) {
+        // A file's stray bits past C would count as channels: clear them.
+        const uint32_t word = words[static_cast<size_t>((m * cw + c) * taps + t)] & (c == cw - 1 ? tail : ~0u);
+        packed[static_cast<size_t>((((m / q) * taps + t) * cw + c) * q + m % q)] = word;
+        negative += std::popcount(word);
+      }
+      border[static_cast<size_t>(((m / q) * taps + t) * q + m % q)] = static_cast<uint32_t>(s.in_channels - 2 * negative);
+    }
+  const uint32_t weight_offset = l.weights.add_words(packed);
+  const uint32_t border_offset = l.weights.add_words(border);
+
+  const EpilogueInputs in = epilogue_inputs(e, bit_output);
+  const int64_t mp = blocks * q;
+  std::vector<float> params(static_cast<size_t>(kParamRows * mp), 0.0f);
+  auto fill = [&](ParamRow row, std::optional<size_t> input) {
+    if (input) std::copy_n(l.constants[*input]->begin(), s.out_channels, params.begin() + row * mp);
+  };
+  fill(Scale, in.scale), fill(Shift, in.shift), fill(Gamma, in.gamma), fill(Slope, in.slope);
+  fill(ShiftIn, in.shift_in), fill(ShiftOut, in.shift_out), fill(Threshold, in.threshold);
+  const uint32_t param_offset = l.weights.add(params);
+
+  const auto* link = e.link();
+  const TensorRef* real = in.link ? &l.inputs[*in.link] : nullptr;
+  const int64_t items = s.batch * s.out_h * ceil_div(s.out_w, r);
+  const int64_t span = (r - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
+  const bool padded = s.pad_top > 0 || s.pad_left > 0 ||
+                      (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h >= s.in_h + s.pad_top ||
+                      (ceil_div(s.out_w, r) - 1) * r * s.stride_w + span > s.in_w + s.pad_left;
+  const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
+  return {"binary_conv2d",
+          {local,
+           l.inputs[0].offset,
+           l.outputs[0].offset,
+           weight_offset,
+           border_offset,
+           param_offset,
+           u32(s.batch),
+           u32(s.in_channels),
+           u32(s.in_h),
+           u32(s.in_w),
+           u32(s.out_channels),
+           u32(s.out_h),
+           u32(s.out_w),
+           u32(s.kernel_h),
+           u32(s.kernel_w),
+           u32(s.stride_h),
+           u32(s.stride_w),
+           u32(s.dilation_h),
+           u32(s.dilation_w),
+           u32(s.pad_top),
+           u32(s.pad_left),
+           u32(q),
+           u32(r),
+           padded,
+           s.zero_padding,
+           static_cast<uint32_t>(e.activation()),
+           e.activation_after_link(),
+           link != nullptr,
+           real ? real->offset : 0,
+           real ? u32(real->shape[1]) : 1,
+           real && real->shape.size() == 4 ? u32(real->shape[2]) : 1,
+           real && real->shape.size() == 4 ? u32(real->shape[3]) : 1,
+           link ? static_cast<uint32_t>(link->channels()) : 0,
+           link && link->group_order() == fb::LinkGroupOrder::Strided,
+           !link || link->reduce() == fb::LinkReduce::Mean,
+           link ? u32(link->pool()) : 1,
+           bit_output,
+           u32(mp)},
+          {u32(ceil_div(items, local)), u32(blocks), 1}};
+}
+
+void require_bits(const NodeDesc& desc) {
+  desc.require(desc.input_types[0] == fb::DataType::Bit && !desc.input_is_constant[0],
+               "input X must be a packed-bit (Bit) activation");
+  desc.require(desc.input_types[1] == fb::DataType::Bit && desc.input_is_constant[1],
+               "weights W must be a packed-bit (Bit) constant");
+  desc.require(desc.outputs.size() == 1, "expects 1 output");
+}
+
+}  // namespace
+
+void check_binarize(const NodeDesc& desc) {
+  desc.require((desc.inputs.size() == 1 || desc.inputs.size() == 2) && desc.outputs.size() == 1,
+               "expects inputs X and optionally threshold, and 1 output");
+  const Shape& x = desc.inputs[0];
+  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == fb::DataType::Float32,
+               "input X must be a Float32 activation");
+  desc.require(x.size() == 2 || x.size() == 4, "input must be [N, C] or NCHW, has " + shape_string(x));
+  desc.require(desc.output_types[0] == fb::DataType::Bit && desc.outputs[0] == x,
+               "output must be Bit with the input's shape " + shape_string(x));
+  if (desc.inputs.size() == 2)
+    desc.require(desc.input_is_constant[1] && desc.input_types[1] == fb::DataType::Float32 &&
+                     desc.inputs[1] == Shape{x[1]},
+                 "threshold must be a Float32 constant of shape [" + std::to_string(x[1]) + "]");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements, "tensors larger than 2^31 elements are not supported");
+}
+
+std::vector<Dispatch> lower_binarize(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const size_t inner = element_count(x) / static_cast<size_t>(x[0] * x[1]);
+  const size_t count = storage_words(x, fb::DataType::Bit);
+  const bool has_threshold = l.constants.size() > 1;
+  const uint32_t threshold = has_threshold ? l.weights.add(*l.constants[1]) : 0;
+  const Grid grid = grid_for(count);
+  return {{"binarize",
+           {static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset, threshold, has_threshold,
+            u32(x[1]), static_cast<uint32_t>(inner)},
+           {grid.groups, 1, 1}}};
+}
+
+void check_binary_conv2d(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() >= 4, "expects inputs X, W, scale, shift and the epilogue's");
+  require_bits(desc);
+  const Shape& x = desc.inputs[0];
+  const Shape& w = desc.inputs[1];
+  const Shape& y = desc.outputs[0];
+  desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
+  desc.require(w.size() == 4 && w[1] == x[1], "weights must be [M, " + std::to_string(x[1]) + ", kH, kW], have " +
+                                                  shape_string(w));
+  const auto* p = desc.node.params_as_BinaryConv2D();
+  desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
+                   p->pads()->size() == 4,
+               "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
+  desc.require(p->padding() >= fb::BinaryPadding::MIN && p->padding() <= fb::BinaryPadding::MAX, "unknown padding");
+  BinaryShape s{x[0], x[1], x[2], x[3], w[0], 0, 0, p->kernel()->Get(0), p->kernel()->Get(1), p->strides()->Get(0),
+                p->strides()->Get(1), p->dilations()->Get(0), p->dilations()->Get(1), p->pads()->Get(0), p->pads()->Get(1)};
+  const int64_t pad_bottom = p->pads()->Get(2), pad_right = p->pads()->Get(3);
+  desc.require(w[2] == s.kernel_h && w[3] == s.kernel_w, "weights " + shape_string(w) + " do not match the kernel");
+  desc.require(s.kernel_h > 0 && s.kernel_w > 0 && s.stride_h > 0 && s.stride_w > 0 && s.dilation_h > 0 &&
+                   s.dilation_w > 0,
+               "kernel sizes, strides and dilations must be positive");
+  desc.require(s.pad_top >= 0 && s.pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0, "pads must not be negative");
+  desc.require(s.kernel_h * s.kernel_w <= 121 && s.stride_h <= 64 && s.stride_w <= 64 && s.dilation_h <= 64 &&
+                   s.dilation_w <= 64 && s.pad_top < 1024 && s.pad_left < 1024 && pad_bottom < 1024 && pad_right < 1024,
+               "kernel, stride, dilation or pads are implausibly large");
+  const int64_t span_h = x[2] + s.pad_top + pad_bottom - ((s.kernel_h - 1) * s.dilation_h + 1);
+  const int64_t span_w = x[3] + s.pad_left + pad_right - ((s.kernel_w - 1) * s.dilation_w + 1);
+  desc.require(span_h >= 0 && span_w >= 0, "the dilated kernel is larger than the padded input " + shape_string(x));
+  const Shape expected{x[0], w[0], span_h / s.stride_h + 1, span_w / s.stride_w + 1};
+  desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
+  s.out_h = y[2], s.out_w = y[3];
+  check_epilogue(desc, *p->epilogue(), y[0], y[1], y[2], y[3]);
+  check_dispatch_size(desc, s);
+}
+
+std::vector<Dispatch> lower_binary_conv2d(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_BinaryConv2D();
+  const BinaryShape s{x[0],
+                      x[1],
+                      x[2],
+                      x[3],
+                      y[1],
+                      y[2],
+                      y[3],
+                      p->kernel()->Get(0),
+                      p->kernel()->Get(1),
+                      p->strides()->Get(0),
+                      p->strides()->Get(1),
+                      p->dilations()->Get(0),
+                      p->dilations()->Get(1),
+                      p->pads()->Get(0),
+                      p->pads()->Get(1),
+                      p->padding() == fb::BinaryPadding::Zero};
+  return {binary_dispatch(s, l, *p->epilogue())};
+}
+
+void check_binary_fully_connected(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() >= 4, "expects inputs X, W, scale, shift and the epilogue's");
+  require_bits(desc);
+  const Shape& x = desc.inputs[0];
+  const Shape& w = desc.inputs[1];
+  desc.require(x.size() == 2, "input must be [N, K], has " + shape_string(x));
+  desc.require(w.size() == 2 && w[1] == x[1],
+               "weights must be [M, " + std::to_string(x[1]) + "], have " + shape_string(w));
+  const Shape expected{x[0], w[0]};
+  desc.require(desc.outputs[0] == expected,
+               "output shape " + shape_string(desc.outputs[0]) + " should be " + shape_string(expected));
+  const auto* epilogue = desc.node.params_as_BinaryFullyConnected()->epilogue();
+  check_epilogue(desc, *epilogue, x[0], w[0], 1, 1);
+  check_dispatch_size(desc, {x[0], x[1], 1, 1, w[0], 1, 1});
+}
+
+std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const BinaryShape s{x[0], x[1], 1, 1, l.inputs[1].shape[0], 1, 1};
+  return {binary_dispatch(s, l, *l.node.params_as_BinaryFullyConnected()->epilogue())};
+}
+
+}  // namespace vkbnn::detail

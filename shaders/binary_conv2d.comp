@@ -1,0 +1,185 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Binary convolution (and, with a 1x1 kernel on a 1x1 image, binary fully connected) by XOR and
+// popcount over packed signs, with the whole BinaryEpilogue of the model file fused in.
+//
+// Each invocation computes R neighbouring outputs of one row for Q output channels. Per kernel
+// row and input channel word it loads the span of input words the R outputs cover once, and per
+// tap Q/4 uvec4s of weight words; every XOR + popcount then does 32 multiply-adds of +-1 values.
+// Weights are packed per block of Q output channels as [TAPS][CW][Q] words, with the bits past C
+// zero like the activations' (DataType::Bit), so the tail words need no mask: equal zero bits
+// count as agreeing +1s, which is corrected by counting C rather than CW * 32 channels.
+//
+// Taps outside the input read +1 (a zero word): that is One padding. For Zero padding the
+// contribution of those taps, sum_c w = C - 2 popcount(w) per tap and output channel (BORDER_OFF:
+// [block][TAPS][Q] ints), is taken back out for the outputs whose window leaves the input.
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint IN_OFF = 0;
+layout(constant_id = 2) const uint OUT_OFF = 0;
+layout(constant_id = 3) const uint WT_OFF = 0;
+layout(constant_id = 4) const uint BORDER_OFF = 0;
+layout(constant_id = 5) const uint PARAM_OFF = 0;  // [7][MP] floats, rows as PARAM_* below
+layout(constant_id = 6) const uint N = 1;
+layout(constant_id = 7) const uint C = 1;
+layout(constant_id = 8) const int H = 1;
+layout(constant_id = 9) const int W = 1;
+layout(constant_id = 10) const uint M = 1;
+layout(constant_id = 11) const uint OH = 1;
+layout(constant_id = 12) const uint OW = 1;
+layout(constant_id = 13) const int KH = 1;
+layout(constant_id = 14) const int KW = 1;
+layout(constant_id = 15) const int SH = 1;
+layout(constant_id = 16) const int SW = 1;
+layout(constant_id = 17) const int DH = 1;
+layout(constant_id = 18) const int DW = 1;
+layout(constant_id = 19) const int PT = 0;
+layout(constant_id = 20) const int PL = 0;
+layout(constant_id = 21) const uint Q = 8;        // output channels per invocation, a multiple of 4
+layout(constant_id = 22) const uint R = 1;        // outputs per invocation along a row
+layout(constant_id = 23) const bool PADDED = true;  // some taps may fall outside the input
+layout(constant_id = 24) const bool ZERO_PADDING = true;
+layout(constant_id = 25) const uint ACT_KIND = 0;   // fb::BinaryActivationKind
+layout(constant_id = 26) const bool ACT_AFTER_LINK = true;
+layout(constant_id = 27) const bool LINK = false;
+layout(constant_id = 28) const uint LINK_OFF = 0;
+layout(constant_id = 29) const uint LINK_C = 1;
+layout(constant_id = 30) const int LINK_H = 1;
+layout(constant_id = 31) const int LINK_W = 1;
+layout(constant_id = 32) const uint LINK_CHANNELS = 0;  // fb::LinkChannels
+layout(constant_id = 33) const bool LINK_STRIDED = false;
+layout(constant_id = 34) const bool LINK_MEAN = true;
+layout(constant_id = 35) const int LINK_POOL = 1;
+layout(constant_id = 36) const bool BIT_OUTPUT = false;  // then Q = 32 and blocks are output words
+layout(constant_id = 37) const uint MP = 8;               // M rounded up to Q
+
+#define ACT_PRELU 1u
+#define ACT_RPRELU 2u
+#define LINK_SQUEEZE 1u
+#define LINK_EXPAND 2u
+#define PARAM_SCALE 0u
+#define PARAM_SHIFT 1u
+#define PARAM_GAMMA 2u
+#define PARAM_SLOPE 3u
+#define PARAM_SHIFT_IN 4u
+#define PARAM_SHIFT_OUT 5u
+#define PARAM_THRESHOLD 6u
+
+const uint Q4 = Q / 4;
+const uint CW = (C + 31) / 32;
+const uint TAPS = uint(KH * KW);
+const uint RUNS = (OW + R - 1) / R;
+const int SPAN = (int(R) - 1) * SW + (KW - 1) * DW + 1;
+
+float param(uint row, uint oc) { return texelFetch(wt_texels, int(PARAM_OFF + row * MP + oc)).x; }
+
+float activate(float y, uint oc) {
+  if (ACT_KIND == ACT_PRELU) return y >= 0.0 ? y : y * param(PARAM_SLOPE, oc);
+  if (ACT_KIND == ACT_RPRELU) {
+    const float x = y - param(PARAM_SHIFT_IN, oc);
+    return (x >= 0.0 ? x : x * param(PARAM_SLOPE, oc)) + param(PARAM_SHIFT_OUT, oc);
+  }
+  return y;
+}
+
+// R(X_real) at output (n, oc, oy, ox): the pool window's mean over the input pixels inside it,
+// of the channel (or the Squeeze group of channels) that output channel oc is matched with.
+float link_value(uint n, uint oc, uint oy, uint ox) {
+  const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
+  const int y1 = min(y0 + LINK_POOL, LINK_H), x1 = min(x0 + LINK_POOL, LINK_W);
+  uint first = oc, step = 1, count = 1;
+  if (LINK_CHANNELS == LINK_EXPAND) first = LINK_STRIDED ? oc % LINK_C : oc / (M / LINK_C);
+  if (LINK_CHANNELS == LINK_SQUEEZE) {
+    count = LINK_C / M;
+    first = LINK_STRIDED ? oc : oc * count;
+    step = LINK_STRIDED ? M : 1;
+  }
+  float sum = 0.0;
+  for (uint j = 0; j < count; ++j) {
+    const uint base = LINK_OFF + (n * LINK_C + first + j * step) * uint(LINK_H * LINK_W);
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) sum += texelFetch(act_texels, int(base + uint(y * LINK_W + x))).x;
+  }
+  float divisor = float((y1 - y0) * (x1 - x0));
+  if (LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN) divisor *= float(count);
+  return sum / divisor;
+}
+
+void main() {
+  const uint item = min(gl_GlobalInvocationID.x, N * OH * RUNS - 1);
+  const uint ox0 = (item % RUNS) * R;
+  const uint oy = (item / RUNS) % OH;
+  const uint n = item / (RUNS * OH);
+  const uint block = gl_WorkGroupID.y;
+
+  const int x0 = int(ox0) * SW - PL;
+  int column[SPAN];
+  bool column_inside[SPAN];
+  [[unroll]] for (int j = 0; j < SPAN; ++j) {
+    column[j] = clamp(x0 + j, 0, W - 1);
+    column_inside[j] = x0 + j >= 0 && x0 + j < W;
+  }
+
+  ivec4 pop[R][Q4];
+  [[unroll]] for (uint r = 0; r < R; ++r)
+    [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] = ivec4(0);
+
+  const uint plane = uint(H * W);
+  for (int ky = 0; ky < KH; ++ky) {
+    const int iy = int(oy) * SH - PT + ky * DH;
+    const bool row_inside = iy >= 0 && iy < H;
+    const uint row = uint(clamp(iy, 0, H - 1) * W);
+    uint in_base = IN_OFF + n * CW * plane + row;
+    uint w_base = (WT_OFF + (block * TAPS + uint(ky * KW)) * CW * Q) / 4;
+    for (uint cw = 0; cw < CW; ++cw) {
+      uint span[SPAN];
+      [[unroll]] for (int j = 0; j < SPAN; ++j) {
+        const uint v = texelFetch(act_bits, int(in_base + uint(column[j]))).x;
+        span[j] = !PADDED || (row_inside && column_inside[j]) ? v : 0u;
+      }
+      [[unroll]] for (int kx = 0; kx < KW; ++kx) {
+        uvec4 w[Q4];
+        [[unroll]] for (uint q = 0; q < Q4; ++q) w[q] = texelFetch(wt4_bits, int(w_base + uint(kx) * CW * Q4 + q));
+        [[unroll]] for (uint r = 0; r < R; ++r)
+          [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] += bitCount(span[int(r) * SW + kx * DW] ^ w[q]);
+      }
+      in_base += plane;
+      w_base += Q4;
+    }
+  }
+
+  const bool item_valid = gl_GlobalInvocationID.x < N * OH * RUNS;
+  const int full = int(TAPS * C);
+  [[unroll]] for (uint r = 0; r < R; ++r) {
+    const uint ox = ox0 + r;
+    ivec4 acc[Q4];
+    [[unroll]] for (uint q = 0; q < Q4; ++q) acc[q] = full - 2 * pop[r][q];
+    if (PADDED && ZERO_PADDING) {
+      for (int ky = 0; ky < KH; ++ky)
+        for (int kx = 0; kx < KW; ++kx) {
+          const int iy = int(oy) * SH - PT + ky * DH, ix = int(ox) * SW - PL + kx * DW;
+          if (iy >= 0 && iy < H && ix >= 0 && ix < W) continue;
+          const uint at = BORDER_OFF + (block * TAPS + uint(ky * KW + kx)) * Q;
+          [[unroll]] for (uint q = 0; q < Q4; ++q)
+            [[unroll]] for (uint k = 0; k < 4; ++k) acc[q][k] -= int(texelFetch(wt_bits, int(at + q * 4 + k)).x);
+        }
+    }
+    uint bits = 0;
+    [[unroll]] for (uint q = 0; q < Q4; ++q)
+      [[unroll]] for (uint k = 0; k < 4; ++k) {
+        const uint oc = min(block * Q + q * 4 + k, M - 1);
+        float y = float(acc[q][k]) * param(PARAM_SCALE, oc) + param(PARAM_SHIFT, oc);
+        if (!ACT_AFTER_LINK) y = activate(y, oc);
+        if (LINK) y += param(PARAM_GAMMA, oc) * link_value(n, oc, oy, min(ox, OW - 1));
+        if (ACT_AFTER_LINK) y = activate(y, oc);
+        const bool store = item_valid && block * Q + q * 4 + k < M && ox < OW;
+        if (BIT_OUTPUT) {
+          if (store && y + param(PARAM_THRESHOLD, oc) < 0.0) bits |= 1u << (q * 4 + k);
+        } else if (store) {
+          act[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
+        }
+      }
+    if (BIT_OUTPUT && item_valid && ox < OW) act_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox] = bits;
+  }
+}

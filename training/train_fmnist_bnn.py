@@ -1,0 +1,250 @@
+"""Trains a binarized ResNet-style Fashion-MNIST network, with or without Elastic-Link shortcuts.
+
+The network has a real-valued stem (3x3 conv + BatchNorm) and classifier (Flatten + Linear);
+every block between them binarizes its input with RSign and convolves it with +-alpha weights
+(bnn_modules.Block). Training follows ReActNet's two steps: binary activations with real
+weights, then binary weights too, starting from the first step's result. --teacher adds
+distillation from the fp32 CNN of train_fmnist_cnn.py.
+
+Writes to --out-dir, NAME being fmnist-bnn-el (--el) or fmnist-bnn (--no-el):
+  NAME.pt                       state dict (latent real weights; eval binarizes them)
+  NAME.onnx                     opset 13, input "input" [1,1,28,28], output "logits" [1,10]
+  NAME.pytorch-accuracy.json    top-1 on all 10,000 test images, as PyTorch measures it
+and converts the ONNX file with vkbnn-convert into assets/models/NAME.vkbnn.
+--convert-only skips training: it loads NAME.pt, checks its accuracy against the report,
+re-exports the ONNX file and converts it.
+"""
+
+import argparse
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+import common
+from bnn_modules import Block, binarize_weight, set_binary_weights
+import train_fmnist_cnn
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# (out channels, kernel, stride) of the binary blocks. The 1x1 blocks change
+# the width in both directions, so the EL shortcuts use Expand and Squeeze.
+BLOCKS = [
+    (32, 3, 2),   # 28 -> 14: cheaper than a binary block at full resolution
+    (64, 1, 1),   # Expand 32 -> 64
+    (64, 3, 1),
+    (128, 1, 1),  # Expand 64 -> 128
+    (64, 1, 1),   # Squeeze 128 -> 64
+    (64, 3, 2),   # 14 -> 7
+    (128, 1, 1),  # Expand 64 -> 128
+    (128, 3, 1),
+]
+STEM_CHANNELS = 32
+FINAL_SIZE = 7
+
+
+def build_model(use_el, gamma_init=1.0):
+    layers = [nn.Conv2d(1, STEM_CHANNELS, 3, padding=1, bias=False), nn.BatchNorm2d(STEM_CHANNELS)]
+    in_ch = STEM_CHANNELS
+    for out_ch, kernel, stride in BLOCKS:
+        # Strided groups export the cleanest: Expand is a single Tile and
+        # Squeeze a Reshape + ReduceMean like the contiguous order.
+        layers.append(Block(in_ch, out_ch, kernel, stride, use_el, group_order="strided",
+                            gamma_init=gamma_init))
+        in_ch = out_ch
+    # Flatten keeps the 7x7 layout, which global average pooling would throw away.
+    layers += [nn.Flatten(), nn.Linear(in_ch * FINAL_SIZE * FINAL_SIZE, 10)]
+    return nn.Sequential(*layers)
+
+
+def load_teacher(path):
+    teacher = train_fmnist_cnn.build_model()
+    teacher.load_state_dict(torch.load(path))
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, seed, label):
+    """One step of the recipe: Adam, learning rate decaying linearly to 0."""
+    generator = torch.Generator().manual_seed(seed)
+    x_all = torch.from_numpy(common.normalize(images))
+    y_all = torch.from_numpy(labels)
+    steps_per_epoch = (len(x_all) + args.batch_size - 1) // args.batch_size
+    total_steps = epochs * steps_per_epoch
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / total_steps)
+    for epoch in range(epochs):
+        model.train()
+        start = time.time()
+        order = torch.randperm(len(x_all), generator=generator)
+        loss_sum = 0.0
+        correct = 0
+        for step in range(steps_per_epoch):
+            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
+            x = train_fmnist_cnn.augment(x_all[idx], generator)
+            y = y_all[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            if teacher is not None:
+                with torch.no_grad():
+                    soft_targets = F.softmax(teacher(x) / args.kd_temperature, 1)
+                kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, 1), soft_targets,
+                              reduction="batchmean")
+                loss = loss + args.kd_weight * args.kd_temperature ** 2 * kd
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+        print(f"{label} epoch {epoch + 1}/{epochs}: train loss {loss_sum / len(x_all):.4f}, "
+              f"train acc {correct / len(x_all):.4f}, {time.time() - start:.0f} s", flush=True)
+
+
+def export_onnx(model, path):
+    model.eval()
+    torch.onnx.export(
+        model,
+        torch.zeros(1, 1, 28, 28),
+        str(path),
+        opset_version=13,
+        input_names=["input"],
+        output_names=["logits"],
+        do_constant_folding=True,
+    )
+    onnx.checker.check_model(onnx.load(str(path)))
+
+
+def check_onnx(path, model):
+    """The export binarizes what the engine expects it to: every binary block
+    reads Sign(Add(x, b)) and convolves it with +-alpha_c weights that are the
+    eval model's binarized weights."""
+    graph = onnx.load(str(path)).graph
+    producers = {out: node for node in graph.node for out in node.output}
+    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    binary_convs = [n for n in graph.node if n.op_type == "Conv"
+                    and producers.get(n.input[0]) is not None and producers[n.input[0]].op_type == "Sign"]
+    expected = [block.conv for block in model if isinstance(block, Block)]
+    if len(binary_convs) != len(expected):
+        raise RuntimeError(f"{path}: {len(binary_convs)} Sign -> Conv pairs, expected {len(expected)}")
+    for node, conv in zip(binary_convs, expected):
+        if producers[producers[node.input[0]].input[0]].op_type != "Add":
+            raise RuntimeError(f"{path}: {node.name} does not read Sign(Add(x, b))")
+        weight = initializers[node.input[1]]
+        magnitudes = np.abs(weight.reshape(len(weight), -1))
+        if (magnitudes == 0).any() or (magnitudes != magnitudes[:, :1]).any():
+            raise RuntimeError(f"{path}: {node.name} weights are not +-alpha per output channel")
+        if not np.array_equal(weight, binarize_weight(conv.weight).detach().numpy()):
+            raise RuntimeError(f"{path}: {node.name} weights differ from the eval model's")
+    return len(binary_convs)
+
+
+def convert(converter, onnx_path, asset, variant):
+    asset.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([
+        str(converter), str(onnx_path), "-o", str(asset),
+        "--labels", str(REPO_ROOT / "assets/models/fmnist-labels.txt"),
+        "--mean", str(common.MEAN), "--std", str(common.STD),
+        "--input-size", "28x28", "--channel-order", "gray",
+        "--description", f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py",
+    ], check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--el", action=argparse.BooleanOptionalAction, default=True,
+                        help="Elastic-Link shortcuts in every binary block (default: on)")
+    parser.add_argument("--epochs1", type=int, default=4, help="epochs of step 1 (binary activations)")
+    parser.add_argument("--epochs2", type=int, default=6, help="epochs of step 2 (binary weights too)")
+    parser.add_argument("--lr1", type=float, default=2e-3)
+    parser.add_argument("--lr2", type=float, default=1e-3)
+    parser.add_argument("--weight-decay1", type=float, default=1e-5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--gamma-init", type=float, default=1.0, help="initial EL scale gamma")
+    parser.add_argument("--teacher", type=Path, help="state dict of train_fmnist_cnn.py's model to distil from")
+    parser.add_argument("--kd-temperature", type=float, default=4.0)
+    parser.add_argument("--kd-weight", type=float, default=1.0, help="weight of the KL term next to cross-entropy")
+    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--converter", type=Path, default=REPO_ROOT / "build/converter/vkbnn-convert")
+    parser.add_argument("--asset-dir", type=Path, default=REPO_ROOT / "assets/models")
+    parser.add_argument("--convert-only", action="store_true",
+                        help="load NAME.pt instead of training, then export and convert")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+
+    name = "fmnist-bnn-el" if args.el else "fmnist-bnn"
+    variant = "with Elastic-Link" if args.el else "without Elastic-Link"
+    state_path = args.out_dir / f"{name}.pt"
+    onnx_path = args.out_dir / f"{name}.onnx"
+    report_path = args.out_dir / f"{name}.pytorch-accuracy.json"
+    test_images, test_labels = common.load_split("t10k", args.data_dir)
+
+    model = build_model(args.el, args.gamma_init)
+    if args.convert_only:
+        set_binary_weights(model, True)
+        model.load_state_dict(torch.load(state_path))
+        accuracy = common.evaluate(model, test_images, test_labels)
+        reported = json.loads(report_path.read_text())["top1"]
+        print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}, report says {reported:.4f}")
+        if accuracy != reported:
+            raise RuntimeError(f"{state_path} does not give the accuracy of {report_path}")
+    else:
+        train_images, train_labels = common.load_split("train", args.data_dir)
+        teacher = load_teacher(args.teacher) if args.teacher else None
+        start = time.time()
+        train_step(model, teacher, train_images, train_labels, args, args.lr1, args.weight_decay1,
+                   args.epochs1, args.seed, "step 1")
+        step1_accuracy = common.evaluate(model, test_images, test_labels)
+        print(f"step 1 test top-1: {step1_accuracy:.4f}", flush=True)
+        # ReActNet trains the binary weights without weight decay: it would
+        # only pull the latent weights towards the sign flips.
+        set_binary_weights(model, True)
+        train_step(model, teacher, train_images, train_labels, args, args.lr2, 0.0,
+                   args.epochs2, args.seed + 1, "step 2")
+        train_seconds = time.time() - start
+        accuracy = common.evaluate(model, test_images, test_labels)
+        print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}; training took {train_seconds:.0f} s")
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), state_path)
+
+    export_onnx(model, onnx_path)
+    binary_convs = check_onnx(onnx_path, model)
+    print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
+    if not args.convert_only:
+        report = {
+            "model": onnx_path.name,
+            "top1": accuracy,
+            "correct": round(accuracy * len(test_labels)),
+            "total": len(test_labels),
+            "step1_top1": step1_accuracy,
+            "elastic_link": args.el,
+            "epochs_step1": args.epochs1,
+            "epochs_step2": args.epochs2,
+            "teacher": args.teacher.name if args.teacher else None,
+            "seed": args.seed,
+            "train_seconds": round(train_seconds, 1),
+            "preprocessing": {"scale": 1 / 255, "mean": common.MEAN, "std": common.STD},
+        }
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {state_path}, {onnx_path} and {report_path}")
+    convert(args.converter, onnx_path, args.asset_dir / f"{name}.vkbnn", variant)
+
+
+if __name__ == "__main__":
+    main()
