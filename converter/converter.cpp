@@ -48,16 +48,29 @@ std::string format_summary(const Summary& s) {
   size_t name_width = 4;
   for (const auto& n : s.nodes) name_width = std::max(name_width, n.name.size());
   name_width = std::min<size_t>(name_width, 48);
-  out << std::left << std::setw(static_cast<int>(name_width)) << "node" << "  " << std::setw(15) << "op" << "  "
-      << std::setw(18) << "output" << "  " << std::setw(20) << "activation" << "  " << "params\n";
+  out << std::left << std::setw(static_cast<int>(name_width)) << "node" << "  " << std::setw(20) << "op" << "  "
+      << std::setw(9) << "precision" << "  " << std::setw(18) << "output" << "  " << std::setw(20) << "activation"
+      << "  " << "params\n";
   for (const auto& n : s.nodes)
-    out << std::left << std::setw(static_cast<int>(name_width)) << n.name << "  " << std::setw(15) << n.op << "  "
-        << std::setw(18) << detail::shape_string(n.output_shape) << "  " << std::setw(20)
-        << (n.activation.empty() ? "-" : n.activation) << "  " << n.params << "\n";
+    out << std::left << std::setw(static_cast<int>(name_width)) << n.name << "  " << std::setw(20) << n.op << "  "
+        << std::setw(9) << n.precision << "  " << std::setw(18) << detail::shape_string(n.output_shape) << "  "
+        << std::setw(20) << (n.activation.empty() ? "-" : n.activation) << "  " << n.params << "\n";
+  size_t binary = 0, linked = 0;
+  for (const auto& n : s.nodes) {
+    binary += n.precision.starts_with("binary");
+    linked += n.precision == "binary+EL";
+  }
+  if (binary) out << "binary layers: " << binary << " (" << linked << " with Elastic-Link fused)\n";
   out << "nodes: " << s.onnx_nodes << " ONNX -> " << s.nodes.size() << " vkbnn (" << s.folded_constants
       << " folded away, " << s.folded_batchnorms << " BatchNormalization folded, " << s.fused_activations
       << " activations fused)\n";
-  out << "weights: " << s.weight_bytes << " bytes, file: " << s.file_bytes << " bytes\n";
+  out << "weights: " << s.weight_bytes << " bytes";
+  if (s.fp32_weight_bytes != s.weight_bytes)
+    out << " (" << s.fp32_weight_bytes << " as fp32, " << std::fixed << std::setprecision(1)
+        << static_cast<double>(s.fp32_weight_bytes) / static_cast<double>(std::max<size_t>(s.weight_bytes, 1))
+        << "x smaller)";
+  out << ", file: " << s.file_bytes << " bytes\n";
+  for (const auto& note : s.notes) out << "note: " << note << "\n";
   return out.str();
 }
 

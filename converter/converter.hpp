@@ -40,6 +40,7 @@ struct NodeSummary {
   std::vector<int64_t> output_shape;
   std::string activation;  // empty when nothing is fused
   size_t params = 0;       // elements of the node's constant inputs
+  std::string precision;   // "binary", "binary+EL" (Elastic-Link fused), "fp32", or "-" (no arithmetic)
 };
 
 struct Summary {
@@ -49,7 +50,9 @@ struct Summary {
   size_t folded_batchnorms = 0;
   size_t fused_activations = 0;
   size_t weight_bytes = 0;
+  size_t fp32_weight_bytes = 0;  // the same weights stored as fp32
   size_t file_bytes = 0;
+  std::vector<std::string> notes;
 };
 
 struct Result {

@@ -12,6 +12,12 @@ flatbuffers::Offset<fb::Activation> activation_table(flatbuffers::FlatBufferBuil
   return fb::CreateActivation(b, act.kind, act.alpha, act.beta);
 }
 
+flatbuffers::Offset<fb::BinaryEpilogue> epilogue_table(flatbuffers::FlatBufferBuilder& b, const BinaryEpilogue& e) {
+  flatbuffers::Offset<fb::ElasticLink> link = 0;
+  if (e.has_link) link = fb::CreateElasticLink(b, e.channels, e.group_order, e.reduce, e.pool);
+  return fb::CreateBinaryEpilogue(b, e.activation, e.activation_after_link, link);
+}
+
 flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op) {
   switch (op.type) {
     case OpType::Conv:
@@ -40,8 +46,42 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateSoftmax(b, op.axis).Union();
     case OpType::Pad:
       return fb::CreatePadDirect(b, &op.pad_amounts, op.pad_mode, op.pad_value).Union();
+    case OpType::Binarize:
+      return fb::CreateBinarize(b).Union();
+    case OpType::BinaryConv:
+      return fb::CreateBinaryConv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.padding,
+                                          epilogue_table(b, op.epilogue)).Union();
+    case OpType::BinaryFullyConnected:
+      return fb::CreateBinaryFullyConnected(b, epilogue_table(b, op.epilogue)).Union();
+    case OpType::Sign:
+    case OpType::Tile:
+    case OpType::Expand:
+    case OpType::Slice:
+    case OpType::Reduce:
+      break;
   }
   throw ModelError("unknown op type");
+}
+
+// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed.
+void reject_unfused(const Op& op) {
+  if (op.type == OpType::Sign)
+    throw UnsupportedError("op 'Sign' at node '" + op.name +
+                           "' is supported only as the binarization of the input of convolutions or Gemm/MatMul "
+                           "(group 1) whose weights are +-alpha per output channel, and it feeds something else");
+  if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Slice || op.type == OpType::Reduce)
+    throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                           "' is supported only as the channel matching of an Elastic-Link add after a binary "
+                           "convolution (reducing axes other than all those after N and C)");
+}
+
+const char* precision_of(const Op& op, const Program& p) {
+  switch (op.type) {
+    case OpType::BinaryConv:
+    case OpType::BinaryFullyConnected: return op.epilogue.has_link ? "binary+EL" : "binary";
+    case OpType::Reshape: return "-";
+    default: return p.bit_values.count(op.output) ? "bits" : "fp32";
+  }
 }
 
 fb::OpParams params_type(OpType type) {
@@ -58,6 +98,15 @@ fb::OpParams params_type(OpType type) {
     case OpType::Reshape: return fb::OpParams::Reshape;
     case OpType::Softmax: return fb::OpParams::Softmax;
     case OpType::Pad: return fb::OpParams::Pad;
+    case OpType::Binarize: return fb::OpParams::Binarize;
+    case OpType::BinaryConv: return fb::OpParams::BinaryConv2D;
+    case OpType::BinaryFullyConnected: return fb::OpParams::BinaryFullyConnected;
+    case OpType::Sign:
+    case OpType::Tile:
+    case OpType::Expand:
+    case OpType::Slice:
+    case OpType::Reduce:
+      break;
   }
   throw ModelError("unknown op type");
 }
@@ -107,6 +156,14 @@ const char* op_type_name(OpType type) {
     case OpType::Reshape: return "Reshape";
     case OpType::Softmax: return "Softmax";
     case OpType::Pad: return "Pad";
+    case OpType::Binarize: return "Binarize";
+    case OpType::BinaryConv: return "BinaryConv2D";
+    case OpType::BinaryFullyConnected: return "BinaryFullyConnected";
+    case OpType::Sign: return "Sign";
+    case OpType::Tile: return "Tile";
+    case OpType::Expand: return "Expand";
+    case OpType::Slice: return "Slice";
+    case OpType::Reduce: return "Reduce";
   }
   return "?";
 }
@@ -139,22 +196,35 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
     if (it != tensors.end()) return it->second;
     uint32_t index;
     if (auto w = p.weights.find(name); w != p.weights.end()) {
-      index = writer.add_constant(name, w->second.shape, w->second.data);
-      s.weight_bytes += w->second.data.size() * sizeof(float);
+      const Weight& weight = w->second;
+      if (weight.bits.empty()) {
+        index = writer.add_constant(name, weight.shape, weight.data);
+        s.weight_bytes += weight.data.size() * sizeof(float);
+      } else {
+        index = writer.add_bit_constant(name, weight.shape, weight.bits);
+        s.weight_bytes += weight.bits.size() * sizeof(uint32_t);
+      }
+      s.fp32_weight_bytes += static_cast<size_t>(element_count(weight.shape)) * sizeof(float);
     } else {
-      index = writer.add_tensor(name, p.shapes.at(name));
+      index = writer.add_tensor(name, p.shapes.at(name),
+                                p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32);
     }
     tensors[name] = index;
     return index;
   };
   std::vector<uint32_t> inputs;
   for (const auto& name : p.inputs) inputs.push_back(tensor(name));
+  for (const auto& op : p.ops) reject_unfused(op);
   for (const auto& op : p.ops) {
     std::vector<uint32_t> in;
-    NodeSummary node{op.name, op_type_name(op.type), p.shapes.at(op.output), activation_string(op.act), 0};
+    NodeSummary node{op.name, op_type_name(op.type), p.shapes.at(op.output), activation_string(op.act), 0,
+                     precision_of(op, p)};
+    if (op.type == OpType::BinaryConv || op.type == OpType::BinaryFullyConnected)
+      node.activation = fb::EnumNameBinaryActivationKind(op.epilogue.activation);
+    if (node.activation == "None") node.activation.clear();
     for (const auto& name : op.inputs) {
       in.push_back(tensor(name));
-      if (p.is_weight(name)) node.params += p.weights.at(name).data.size();
+      if (p.is_weight(name)) node.params += static_cast<size_t>(element_count(p.weights.at(name).shape));
     }
     uint32_t out = tensor(op.output);
     writer.add_node(op.name, params_type(op.type), params(writer.builder(), op), in, {out});
@@ -176,6 +246,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   s.folded_batchnorms = p.folded_batchnorms;
   s.fused_activations = p.fused_activations;
   s.file_bytes = result.bytes.size();
+  s.notes = p.notes;
   return result;
 }
 

@@ -28,6 +28,7 @@ std::string shape_string(const Shape& shape);
 // engine receives is float.
 struct Constant {
   bool is_float = true;
+  bool is_bool = false;  // integer values 0/1 that ONNX types as BOOL (Equal's result)
   Shape dims;
   std::vector<float> f;
   std::vector<int64_t> i;
@@ -69,7 +70,10 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
-  Reshape, Softmax, Pad
+  Reshape, Softmax, Pad, Binarize, BinaryConv, BinaryFullyConnected,
+  // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
+  // matching); emit rejects any left over.
+  Sign, Tile, Expand, Slice, Reduce
 };
 const char* op_type_name(OpType type);
 
@@ -83,6 +87,18 @@ std::string activation_string(const Activation& act);
 struct Weight {
   Shape shape;
   std::vector<float> data;
+  std::vector<uint32_t> bits;  // set instead of data for a Bit constant (fb::DataType::Bit layout)
+};
+
+// The BinaryEpilogue of a binary layer (see the schema); its constants are the op's inputs.
+struct BinaryEpilogue {
+  fb::BinaryActivationKind activation = fb::BinaryActivationKind::None;
+  bool activation_after_link = true;
+  bool has_link = false;
+  fb::LinkChannels channels = fb::LinkChannels::Identity;
+  fb::LinkGroupOrder group_order = fb::LinkGroupOrder::Contiguous;
+  fb::LinkReduce reduce = fb::LinkReduce::Mean;
+  int32_t pool = 1;
 };
 
 struct Op {
@@ -101,6 +117,14 @@ struct Op {
   std::vector<int64_t> pad_amounts;
   fb::PadMode pad_mode = fb::PadMode::Constant;
   float pad_value = 0;
+  // Tile (repeats), Expand (the output shape says it all), Slice (one axis), Reduce (Mean or Sum)
+  std::vector<int64_t> repeats, axes;
+  int64_t slice_start = 0, slice_end = 0;
+  bool keep_dims = true;
+  bool reduce_mean = true;
+  // BinaryConv, BinaryFullyConnected
+  fb::BinaryPadding padding = fb::BinaryPadding::Zero;
+  BinaryEpilogue epilogue;
 };
 
 struct Program {
@@ -110,6 +134,8 @@ struct Program {
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   std::set<std::string> reserved;  // ONNX constant names, which may become weights later
+  std::set<std::string> bit_values;  // activations stored as packed signs (fb::DataType::Bit)
+  std::vector<std::string> notes;    // what the user should know about the conversion
   size_t folded_batchnorms = 0;
   size_t fused_activations = 0;
 
@@ -120,6 +146,9 @@ struct Program {
 
 Program lower(const ImportedGraph& graph);
 void optimize(Program& program);
+// Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
+// (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see binarize.cpp.
+void binarize(Program& program);
 Result emit(const Program& program, const ImportedGraph& graph, const Options& options);
 
 }  // namespace vkbnn::convert::detail

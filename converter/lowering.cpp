@@ -135,7 +135,11 @@ class Lowerer {
     if (op == "Conv") return conv(node);
     if (op == "MaxPool" || op == "AveragePool") return pool(node);
     if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
-    if (op == "ReduceMean" || op == "ReduceMax") return spatial_reduce(node);
+    if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceSum") return reduce(node);
+    if (op == "Sign") return add_op(OpType::Sign, op_name(node), {activation(node, 0)}, node.output(0)), void();
+    if (op == "Tile") return tile(node);
+    if (op == "Expand") return expand_op(node);
+    if (op == "Split") return split(node);
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "BatchNormalization") return batch_norm(node);
@@ -228,17 +232,27 @@ class Lowerer {
     op.pool = node.op_type() == "GlobalMaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
   }
 
-  // x.mean((2, 3)) and the like: global pooling over every axis after N and C.
-  void spatial_reduce(const onnx::NodeProto& node) {
+  // x.mean((2, 3)) and the like: global pooling over every axis after N and C. Other mean or
+  // sum reductions are kept for the binarization pass (Elastic-Link Squeeze).
+  void reduce(const onnx::NodeProto& node) {
     const std::string& x = activation(node, 0);
     const auto rank = static_cast<int64_t>(shape(x).size());
     std::vector<int64_t> axes = has(node, 1) ? require_constant(node, 1, "axes").ints() : attr_ints(node, "axes");
-    for (auto& a : axes)
+    for (auto& a : axes) {
+      if (a < -rank || a >= rank) fail(node, "axis " + std::to_string(a) + " out of range");
       if (a < 0) a += rank;
+    }
     std::sort(axes.begin(), axes.end());
     std::vector<int64_t> spatial;
     for (int64_t a = 2; a < rank; ++a) spatial.push_back(a);
-    if (rank < 3 || axes != spatial) fail(node, "reducing axes other than all those after N and C");
+    if (rank < 3 || axes != spatial || node.op_type() == "ReduceSum") {
+      if (node.op_type() == "ReduceMax" || axes.empty()) fail(node, "reducing axes other than all those after N and C");
+      Op& op = add_op(OpType::Reduce, op_name(node), {x}, node.output(0));
+      op.axes = axes;
+      op.keep_dims = attr_int(node, "keepdims", 1) != 0;
+      op.reduce_mean = node.op_type() == "ReduceMean";
+      return;
+    }
     Shape pooled(shape(x).begin(), shape(x).begin() + 2);
     pooled.resize(static_cast<size_t>(rank), 1);
     bool keep = attr_int(node, "keepdims", 1) != 0;
@@ -248,6 +262,41 @@ class Lowerer {
     Op& op = add_op(OpType::GlobalPool, name, {x}, out);
     op.pool = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
     if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
+  }
+
+  void tile(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    std::vector<int64_t> repeats = require_constant(node, 1, "repeats").ints();
+    if (repeats.size() != shape(x).size() || std::any_of(repeats.begin(), repeats.end(), [](int64_t r) { return r < 1; }))
+      fail(node, "repeats that do not give one positive count per axis");
+    add_op(OpType::Tile, op_name(node), {x}, node.output(0)).repeats = repeats;
+  }
+
+  // Broadcasting to the input's own shape copies nothing.
+  void expand_op(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    require_constant(node, 1, "shape");
+    if (shape(x) == shape(node.output(0))) return add_reshape(op_name(node), x, node.output(0), shape(x));
+    if (shape(x).size() != shape(node.output(0)).size()) fail(node, "an Expand that changes the rank");
+    add_op(OpType::Expand, op_name(node), {x}, node.output(0));
+  }
+
+  // One Slice per output, along the split axis.
+  void split(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const auto rank = static_cast<int64_t>(shape(x).size());
+    int64_t axis = attr_int(node, "axis", 0);
+    if (axis < -rank || axis >= rank) fail(node, "axis " + std::to_string(axis) + " out of range");
+    if (axis < 0) axis += rank;
+    int64_t start = 0;
+    for (int k = 0; k < node.output_size(); ++k) {
+      const int64_t length = shape(node.output(k))[static_cast<size_t>(axis)];
+      Op& op = add_op(OpType::Slice, op_name(node) + "_" + std::to_string(k), {x}, node.output(k));
+      op.axis = static_cast<int32_t>(axis);
+      op.slice_start = start;
+      op.slice_end = start + length;
+      start += length;
+    }
   }
 
   // Y = A * W^T (+ bias), W as [M, K]; an extra bias of another shape follows as an Add.

@@ -21,11 +21,17 @@ const std::set<std::string> kMappedOps = {
     "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
     "HardSigmoid", "HardSwish", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
-    "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax"};
+    "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax",
+    // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
+    "Sign", "Tile", "Expand", "Split", "ReduceSum"};
 const std::set<std::string> kFoldedOps = {
     "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Cast",
     "Mul", "Add", "Sub", "Div", "Neg", "Sqrt", "Reciprocal", "Pow", "Identity", "Transpose",
-    "Slice", "ConstantOfShape", "Range", "Floor", "Ceil", "Min", "Max", "Equal", "Where"};
+    "Slice", "ConstantOfShape", "Range", "Floor", "Ceil", "Min", "Max", "Equal", "Where",
+    // Weights binarized in the graph: Sign(W) * mean(|W|).
+    "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand",
+    // repeat_interleave's export splits its repeat counts.
+    "Split"};
 
 std::string type_name(int32_t type) {
   return TensorProto_DataType_Name(static_cast<TensorProto_DataType>(type));
@@ -218,7 +224,7 @@ class Folder {
         is_float = is_float || args.back()->is_float;
       }
       if (op == "Equal") is_float = false;
-      return {broadcast(args, is_float, [&](const std::vector<double>& v) {
+      Constant result = broadcast(args, is_float, [&](const std::vector<double>& v) {
         if (op == "Add") return v[0] + v[1];
         if (op == "Sub") return v[0] - v[1];
         if (op == "Mul") return v[0] * v[1];
@@ -228,17 +234,22 @@ class Folder {
         double r = v[0];
         for (double x : v) r = op == "Min" ? std::min(r, x) : std::max(r, x);
         return r;
-      })};
+      });
+      result.is_bool = op == "Equal";
+      return {result};
     }
     if (op == "Where") {
       const Constant& x = in(node, 1);
       return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float,
                         [](const std::vector<double>& v) { return v[0] != 0 ? v[1] : v[2]; })};
     }
-    if (op == "Neg" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" || op == "Ceil") {
+    if (op == "Neg" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" || op == "Ceil" || op == "Sign" ||
+        op == "Abs") {
       const Constant& x = in(node, 0);
       return {broadcast({&x}, x.is_float, [&](const std::vector<double>& v) {
         if (op == "Neg") return -v[0];
+        if (op == "Sign") return double((v[0] > 0) - (v[0] < 0));
+        if (op == "Abs") return std::abs(v[0]);
         if (op == "Sqrt") return std::sqrt(v[0]);
         if (op == "Reciprocal") return 1.0 / v[0];
         if (op == "Floor") return std::floor(v[0]);
@@ -334,6 +345,13 @@ class Folder {
       })};
     }
     if (op == "Slice") return {slice(node)};
+    if (op == "Expand") {
+      const Constant& x = in(node, 0);
+      Constant shape = make_like(false, in(node, 1).ints());
+      return {broadcast({&x, &shape}, x.is_float, [](const std::vector<double>& v) { return v[0]; })};
+    }
+    if (op == "ReduceMean" || op == "ReduceSum") return {reduce(node, op == "ReduceMean")};
+    if (op == "Split") return split(node);
     if (op == "ConstantOfShape") {
       Constant value;
       value.f = {0.0f};
@@ -350,6 +368,66 @@ class Folder {
       return {out};
     }
     throw ModelError("constant folding has no rule for op '" + op + "'");
+  }
+
+  std::vector<Constant> split(const onnx::NodeProto& node) {
+    const Constant& x = in(node, 0);
+    const int64_t axis = normalize_axis(attr_int(node, "axis", 0), x.dims.size());
+    const int64_t length = x.dims.at(static_cast<size_t>(axis));
+    std::vector<int64_t> sizes = has(node, 1) ? in(node, 1).ints() : attr_ints(node, "split");
+    const auto parts = static_cast<int64_t>(node.output_size());
+    if (sizes.empty())
+      for (int64_t k = 0; k < parts; ++k) sizes.push_back(length / parts + (k < length % parts ? 1 : 0));
+    if (static_cast<int64_t>(sizes.size()) != parts) throw ModelError("Split: the sizes do not match the outputs");
+    const Shape st = strides_of(x.dims);
+    const int64_t outer = element_count(x.dims) / (length * st[static_cast<size_t>(axis)]);
+    std::vector<Constant> outputs;
+    int64_t start = 0;
+    for (int64_t size : sizes) {
+      if (size < 0 || start + size > length) throw ModelError("Split: sizes exceed the axis");
+      Shape dims = x.dims;
+      dims[static_cast<size_t>(axis)] = size;
+      Constant out = make_like(x.is_float, dims);
+      size_t k = 0;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t a = start; a < start + size; ++a)
+          for (int64_t i = 0; i < st[static_cast<size_t>(axis)]; ++i)
+            set_value(out, k++, x.at(static_cast<size_t>((o * length + a) * st[static_cast<size_t>(axis)] + i)));
+      outputs.push_back(std::move(out));
+      start += size;
+    }
+    return outputs;
+  }
+
+  Constant reduce(const onnx::NodeProto& node, bool mean) {
+    const Constant& x = in(node, 0);
+    const auto rank = static_cast<int64_t>(x.dims.size());
+    // ReduceSum takes its axes as an input from opset 13, ReduceMean from opset 18.
+    std::vector<int64_t> axes = has(node, 1) ? in(node, 1).ints() : attr_ints(node, "axes");
+    std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
+    for (int64_t a : axes) reduced.at(static_cast<size_t>(normalize_axis(a, x.dims.size()))) = true;
+    const bool keep = attr_int(node, "keepdims", 1) != 0;
+    Shape kept_dims, out_dims;
+    for (int64_t d = 0; d < rank; ++d) {
+      const bool r = reduced[static_cast<size_t>(d)];
+      kept_dims.push_back(r ? 1 : x.dims[static_cast<size_t>(d)]);
+      if (!r || keep) out_dims.push_back(kept_dims.back());
+    }
+    std::vector<double> sums(static_cast<size_t>(element_count(kept_dims)), 0.0);
+    const Shape in_strides = strides_of(x.dims), out_strides = strides_of(kept_dims);
+    for (size_t k = 0; k < x.size(); ++k) {
+      int64_t rest = static_cast<int64_t>(k), dst = 0;
+      for (int64_t d = 0; d < rank; ++d) {
+        const int64_t idx = rest / in_strides[static_cast<size_t>(d)];
+        rest %= in_strides[static_cast<size_t>(d)];
+        if (!reduced[static_cast<size_t>(d)]) dst += idx * out_strides[static_cast<size_t>(d)];
+      }
+      sums[static_cast<size_t>(dst)] += x.at(k);
+    }
+    const double count = static_cast<double>(x.size()) / static_cast<double>(sums.size());
+    Constant out = make_like(x.is_float, out_dims);
+    for (size_t k = 0; k < sums.size(); ++k) set_value(out, k, mean ? sums[k] / count : sums[k]);
+    return out;
   }
 
   Constant slice(const onnx::NodeProto& node) {
@@ -549,6 +627,7 @@ Constant constant_from_proto(const onnx::TensorProto& t) {
     case TensorProto_DataType::TensorProto_DataType_UINT8:
     case TensorProto_DataType::TensorProto_DataType_BOOL:
       c.is_float = false;
+      c.is_bool = true;
       if (has_raw) {
         bool is_signed = t.data_type() == TensorProto_DataType::TensorProto_DataType_INT8;
         for (char byte : raw)
@@ -574,6 +653,11 @@ onnx::TensorProto constant_to_proto(const std::string& name, const Constant& c) 
   if (c.is_float) {
     t.set_data_type(TensorProto_DataType::TensorProto_DataType_FLOAT);
     t.set_raw_data(std::string(reinterpret_cast<const char*>(c.f.data()), c.f.size() * sizeof(float)));
+  } else if (c.is_bool) {
+    t.set_data_type(TensorProto_DataType::TensorProto_DataType_BOOL);
+    std::string bytes(c.i.size(), '\0');
+    for (size_t k = 0; k < c.i.size(); ++k) bytes[k] = c.i[k] != 0;
+    t.set_raw_data(bytes);
   } else {
     t.set_data_type(TensorProto_DataType::TensorProto_DataType_INT64);
     t.set_raw_data(std::string(reinterpret_cast<const char*>(c.i.data()), c.i.size() * sizeof(int64_t)));

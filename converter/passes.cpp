@@ -82,6 +82,40 @@ class Rewriter {
     compact();
   }
 
+  // A Mul by one value per output channel (or one value) right after a Conv or FullyConnected,
+  // such as a binarized layer's alpha applied after the convolution, scales its weights.
+  void fold_channel_scale() {
+    for (auto& mul : p_.ops) {
+      if (mul.type != OpType::Binary || mul.binary != fb::BinaryKind::Mul || mul.act.kind != fb::ActivationKind::None ||
+          !p_.is_weight(mul.inputs[1]))
+        continue;
+      Op* producer = sole_producer(mul.inputs[0], OpType::Conv);
+      if (!producer) producer = sole_producer(mul.inputs[0], OpType::FullyConnected);
+      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
+      const Weight& factor = p_.weights.at(mul.inputs[1]);
+      const Shape& out = p_.shapes.at(mul.output);
+      if (factor.data.size() != 1 && !one_per_channel(factor.shape, out)) continue;
+      Weight w = p_.weights.at(producer->inputs[1]);
+      const size_t m = static_cast<size_t>(w.shape[0]), per = w.data.size() / m;
+      auto scale_of = [&](size_t c) { return factor.data.size() == 1 ? factor.data[0] : factor.data[c]; };
+      for (size_t c = 0; c < m; ++c)
+        for (size_t k = 0; k < per; ++k) w.data[c * per + k] *= scale_of(c);
+      std::string w_name = p_.fresh_name(producer->name + "_weight_scaled");
+      p_.weights[w_name] = std::move(w);
+      producer->inputs[1] = w_name;
+      if (producer->inputs.size() > 2) {
+        Weight b = p_.weights.at(producer->inputs[2]);
+        for (size_t c = 0; c < m; ++c) b.data[c] *= scale_of(c);
+        std::string b_name = p_.fresh_name(producer->name + "_bias_scaled");
+        p_.weights[b_name] = std::move(b);
+        producer->inputs[2] = b_name;
+      }
+      producer->output = mul.output;
+      kill(mul);
+    }
+    compact();
+  }
+
   // BatchNormalization (ChannelAffine) right after a Conv or FullyConnected scales its weights.
   void fold_batchnorm() {
     for (auto& affine : p_.ops) {
@@ -254,9 +288,12 @@ class Rewriter {
 void optimize(Program& program) {
   Rewriter r(program);
   r.fuse_bias();
+  r.fold_channel_scale();
   r.fold_batchnorm();
   r.fuse_hardswish();
   r.fuse_activations();
+  binarize(program);
+  r.index();
   r.eliminate_dead();
   r.sort();
 }
