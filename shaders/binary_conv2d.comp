@@ -72,13 +72,25 @@ const uint TAPS = uint(KH * KW);
 const uint RUNS = (OW + R - 1) / R;
 const int SPAN = (int(R) - 1) * SW + (KW - 1) * DW + 1;
 
-float param(uint row, uint oc) { return texelFetch(wt_texels, int(PARAM_OFF + row * MP + oc)).x; }
+// The epilogue's per-channel parameters of this workgroup's block, loaded once per workgroup:
+// every lane reads the same ones, and on CPU implementations a texel fetch per lane and output
+// cost more than the whole XOR/popcount loop.
+shared float block_params[7][Q];
 
-float activate(float y, uint oc) {
-  if (ACT_KIND == ACT_PRELU) return y >= 0.0 ? y : y * param(PARAM_SLOPE, oc);
+// j: the output channel within the block, a constant once the loops are unrolled.
+float param(uint row, uint j) { return block_params[row][j]; }
+
+void load_block_params(uint block) {
+  for (uint i = gl_LocalInvocationIndex; i < 7 * Q; i += gl_WorkGroupSize.x)
+    block_params[i / Q][i % Q] = texelFetch(wt_texels, int(PARAM_OFF + (i / Q) * MP + block * Q + i % Q)).x;
+  barrier();
+}
+
+float activate(float y, uint j) {
+  if (ACT_KIND == ACT_PRELU) return y >= 0.0 ? y : y * param(PARAM_SLOPE, j);
   if (ACT_KIND == ACT_RPRELU) {
-    const float x = y - param(PARAM_SHIFT_IN, oc);
-    return (x >= 0.0 ? x : x * param(PARAM_SLOPE, oc)) + param(PARAM_SHIFT_OUT, oc);
+    const float x = y - param(PARAM_SHIFT_IN, j);
+    return (x >= 0.0 ? x : x * param(PARAM_SLOPE, j)) + param(PARAM_SHIFT_OUT, j);
   }
   return y;
 }
@@ -86,6 +98,10 @@ float activate(float y, uint oc) {
 // R(X_real) at output (n, oc, oy, ox): the pool window's mean over the input pixels inside it,
 // of the channel (or the Squeeze group of channels) that output channel oc is matched with.
 float link_value(uint n, uint oc, uint oy, uint ox) {
+  if (LINK_POOL == 1 && LINK_CHANNELS != LINK_SQUEEZE) {
+    const uint c = LINK_CHANNELS == LINK_EXPAND ? (LINK_STRIDED ? oc % LINK_C : oc / (M / LINK_C)) : oc;
+    return texelFetch(act_texels, int(LINK_OFF + ((n * LINK_C + c) * uint(LINK_H) + oy) * uint(LINK_W) + ox)).x;
+  }
   const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
   const int y1 = min(y0 + LINK_POOL, LINK_H), x1 = min(x0 + LINK_POOL, LINK_W);
   uint first = oc, step = 1, count = 1;
@@ -112,6 +128,7 @@ void main() {
   const uint oy = (item / RUNS) % OH;
   const uint n = item / (RUNS * OH);
   const uint block = gl_WorkGroupID.y;
+  load_block_params(block);
 
   const int x0 = int(ox0) * SW - PL;
   int column[SPAN];
@@ -168,14 +185,15 @@ void main() {
     uint bits = 0;
     [[unroll]] for (uint q = 0; q < Q4; ++q)
       [[unroll]] for (uint k = 0; k < 4; ++k) {
-        const uint oc = min(block * Q + q * 4 + k, M - 1);
-        float y = float(acc[q][k]) * param(PARAM_SCALE, oc) + param(PARAM_SHIFT, oc);
-        if (!ACT_AFTER_LINK) y = activate(y, oc);
-        if (LINK) y += param(PARAM_GAMMA, oc) * link_value(n, oc, oy, min(ox, OW - 1));
-        if (ACT_AFTER_LINK) y = activate(y, oc);
-        const bool store = item_valid && block * Q + q * 4 + k < M && ox < OW;
+        const uint j = q * 4 + k;
+        const uint oc = min(block * Q + j, M - 1);
+        float y = float(acc[q][k]) * param(PARAM_SCALE, j) + param(PARAM_SHIFT, j);
+        if (!ACT_AFTER_LINK) y = activate(y, j);
+        if (LINK) y += param(PARAM_GAMMA, j) * link_value(n, oc, oy, min(ox, OW - 1));
+        if (ACT_AFTER_LINK) y = activate(y, j);
+        const bool store = item_valid && block * Q + j < M && ox < OW;
         if (BIT_OUTPUT) {
-          if (store && y + param(PARAM_THRESHOLD, oc) < 0.0) bits |= 1u << (q * 4 + k);
+          if (store && y + param(PARAM_THRESHOLD, j) < 0.0) bits |= 1u << j;
         } else if (store) {
           act[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
         }

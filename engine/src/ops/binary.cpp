@@ -115,7 +115,7 @@ void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
 Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
   const bool bit_output = l.outputs[0].type == fb::DataType::Bit;
   // Q outputs channels x R outputs per invocation: a packed output needs whole words (Q = 32).
-  const int64_t q = bit_output ? 32 : std::min<int64_t>(16, ceil_div(s.out_channels, 4) * 4);
+  const int64_t q = bit_output ? 32 : std::min<int64_t>(8, ceil_div(s.out_channels, 4) * 4);
   const int64_t r = ceil_div(s.out_w, ceil_div(s.out_w, bit_output ? 4 : 8));
   const int64_t blocks = ceil_div(s.out_channels, q);
   const int64_t taps = s.kernel_h * s.kernel_w;
