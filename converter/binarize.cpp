@@ -496,7 +496,8 @@ class Binarizer {
         for (auto reduce : {R::Mean, R::Sum}) candidates.push_back({C::Squeeze, order, reduce});
     if (m > c && m % c == 0)
       for (auto order : {G::Contiguous, G::Strided}) candidates.push_back({C::Expand, order, R::Mean});
-    for (int64_t pool = 1; pool <= std::min<int64_t>(64, std::max(h, w)); ++pool) {
+    // The engine takes pool windows up to 8.
+    for (int64_t pool = 1; pool <= std::min<int64_t>(8, std::max(h, w)); ++pool) {
       if ((h + pool - 1) / pool != oh || (w + pool - 1) / pool != ow) continue;
       for (const auto& cand : candidates) {
         if (!matches(*terms, cand.channels, cand.order == G::Strided, cand.reduce == R::Mean, pool, {n, c, h, w},

@@ -97,28 +97,29 @@ float activate(float y, uint j) {
 
 // R(X_real) at output (n, oc, oy, ox): the pool window's mean over the input pixels inside it,
 // of the channel (or the Squeeze group of channels) that output channel oc is matched with.
+// Every loop bound is a specialization constant, so the loops unroll into masked fetches.
+const uint LINK_GROUP = LINK_CHANNELS == LINK_SQUEEZE ? LINK_C / M : 1;
+
 float link_value(uint n, uint oc, uint oy, uint ox) {
-  if (LINK_POOL == 1 && LINK_CHANNELS != LINK_SQUEEZE) {
-    const uint c = LINK_CHANNELS == LINK_EXPAND ? (LINK_STRIDED ? oc % LINK_C : oc / (M / LINK_C)) : oc;
-    return texelFetch(act_texels, int(LINK_OFF + ((n * LINK_C + c) * uint(LINK_H) + oy) * uint(LINK_W) + ox)).x;
-  }
-  const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
-  const int y1 = min(y0 + LINK_POOL, LINK_H), x1 = min(x0 + LINK_POOL, LINK_W);
-  uint first = oc, step = 1, count = 1;
+  uint first = oc, step = 1;
   if (LINK_CHANNELS == LINK_EXPAND) first = LINK_STRIDED ? oc % LINK_C : oc / (M / LINK_C);
   if (LINK_CHANNELS == LINK_SQUEEZE) {
-    count = LINK_C / M;
-    first = LINK_STRIDED ? oc : oc * count;
+    first = LINK_STRIDED ? oc : oc * LINK_GROUP;
     step = LINK_STRIDED ? M : 1;
   }
+  const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
   float sum = 0.0;
-  for (uint j = 0; j < count; ++j) {
+  for (uint j = 0; j < LINK_GROUP; ++j) {
     const uint base = LINK_OFF + (n * LINK_C + first + j * step) * uint(LINK_H * LINK_W);
-    for (int y = y0; y < y1; ++y)
-      for (int x = x0; x < x1; ++x) sum += texelFetch(act_texels, int(base + uint(y * LINK_W + x))).x;
+    [[unroll]] for (int dy = 0; dy < LINK_POOL; ++dy)
+      [[unroll]] for (int dx = 0; dx < LINK_POOL; ++dx) {
+        const int y = min(y0 + dy, LINK_H - 1), x = min(x0 + dx, LINK_W - 1);
+        const float v = texelFetch(act_texels, int(base + uint(y * LINK_W + x))).x;
+        sum += y0 + dy < LINK_H && x0 + dx < LINK_W ? v : 0.0;
+      }
   }
-  float divisor = float((y1 - y0) * (x1 - x0));
-  if (LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN) divisor *= float(count);
+  float divisor = float((min(y0 + LINK_POOL, LINK_H) - y0) * (min(x0 + LINK_POOL, LINK_W) - x0));
+  if (LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN) divisor *= float(LINK_GROUP);
   return sum / divisor;
 }
 

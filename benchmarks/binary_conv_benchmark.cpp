@@ -1,0 +1,139 @@
+// Binary against fp32 3x3 convolution on ResNet-18's layer shapes (C -> C channels, stride 1,
+// padding 1): the GPU time of the convolution layer alone, from the engine's per-layer
+// timestamps, for a Conv2D and for a Binarize -> BinaryConv2D pair whose epilogue carries the
+// usual Elastic-Link identity add and RPReLU. Ratios are taken from medians of the same run.
+//   vkbnn_bench_binary_conv [--benchmark_*]
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "converter/model_writer.hpp"
+#include "vkbnn/vkbnn.hpp"
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+flatbuffers::Offset<flatbuffers::Vector<int32_t>> ints(flatbuffers::FlatBufferBuilder& b, std::vector<int32_t> v) {
+  return b.CreateVector(v);
+}
+
+std::vector<uint8_t> fp32_conv(int64_t c, int64_t hw) {
+  vkbnn::convert::ModelWriter w;
+  auto& b = w.builder();
+  const uint32_t x = w.add_tensor("x", {1, c, hw, hw});
+  const uint32_t y = w.add_tensor("y", {1, c, hw, hw});
+  w.add_node("conv", vkbnn::fb::OpParams::Conv2D,
+             vkbnn::fb::CreateConv2D(b, ints(b, {3, 3}), ints(b, {1, 1}), ints(b, {1, 1}), ints(b, {1, 1, 1, 1}), 1,
+                                     vkbnn::fb::CreateActivation(b, vkbnn::fb::ActivationKind::Relu))
+                 .Union(),
+             {x, w.add_constant("w", {c, c, 3, 3}, random_values(static_cast<size_t>(c * c * 9), 1)),
+              w.add_constant("b", {c}, random_values(static_cast<size_t>(c), 2))},
+             {y});
+  w.set_inputs({x});
+  w.set_outputs({y});
+  return w.finish();
+}
+
+std::vector<uint8_t> binary_conv(int64_t c, int64_t hw) {
+  vkbnn::convert::ModelWriter w;
+  auto& b = w.builder();
+  const uint32_t x = w.add_tensor("x", {1, c, hw, hw});
+  const uint32_t bits = w.add_tensor("bits", {1, c, hw, hw}, vkbnn::fb::DataType::Bit);
+  const uint32_t y = w.add_tensor("y", {1, c, hw, hw});
+  w.add_node("binarize", vkbnn::fb::OpParams::Binarize, vkbnn::fb::CreateBinarize(b).Union(),
+             {x, w.add_constant("threshold", {c}, random_values(static_cast<size_t>(c), 3))}, {bits});
+  std::vector<uint32_t> words(static_cast<size_t>(c * ((c + 31) / 32) * 9));
+  std::mt19937 rng(4);
+  for (auto& word : words) word = rng();
+  if (c % 32)
+    for (size_t i = 0; i < words.size(); ++i)
+      if ((i / 9) % static_cast<size_t>((c + 31) / 32) == static_cast<size_t>(c / 32)) words[i] &= (1u << (c % 32)) - 1;
+  auto channel = [&](const char* name, uint32_t seed) {
+    return w.add_constant(name, {c}, random_values(static_cast<size_t>(c), seed));
+  };
+  auto link = vkbnn::fb::CreateElasticLink(b);
+  w.add_node("conv", vkbnn::fb::OpParams::BinaryConv2D,
+             vkbnn::fb::CreateBinaryConv2D(
+                 b, ints(b, {3, 3}), ints(b, {1, 1}), ints(b, {1, 1}), ints(b, {1, 1, 1, 1}),
+                 vkbnn::fb::BinaryPadding::Zero,
+                 vkbnn::fb::CreateBinaryEpilogue(b, vkbnn::fb::BinaryActivationKind::RPRelu, true, link))
+                 .Union(),
+             {bits, w.add_bit_constant("w", {c, c, 3, 3}, words), channel("scale", 5), channel("shift", 6), x,
+              channel("gamma", 7), channel("shift_in", 8), channel("slope", 9), channel("shift_out", 10)},
+             {y});
+  w.set_inputs({x});
+  w.set_outputs({y});
+  return w.finish();
+}
+
+// Median GPU microseconds of the layer named "conv", per benchmark name.
+std::map<std::string, double> g_medians;
+
+void run_layer(benchmark::State& state, vkbnn::Context* context, std::vector<uint8_t> bytes, std::string key) {
+  vkbnn::Network network(*context, vkbnn::Model::from_bytes(std::move(bytes)));
+  network.set_profiling(true);
+  std::vector<float> input(network.model().inputs()[0].elements());
+  input = random_values(input.size(), 11);
+  network.run(input);
+  std::vector<double> times;
+  for (auto _ : state) {
+    network.run(input);
+    const auto& layers = network.last_profile().layers;
+    auto it = std::find_if(layers.begin(), layers.end(), [](const auto& l) { return l.name == "conv"; });
+    times.push_back(it->gpu_us);
+    state.SetIterationTime(it->gpu_us * 1e-6);
+  }
+  std::sort(times.begin(), times.end());
+  g_medians[key] = times[times.size() / 2];
+  const auto& s = network.model().inputs()[0].shape;
+  const double macs = static_cast<double>(s[1] * s[1] * 9 * s[2] * s[3]);
+  state.counters["GMAC/s"] = macs / (times[times.size() / 2] * 1e3);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  try {
+    vkbnn::Context context;
+    std::cerr << "device: " << vkbnn::to_string(context.device()) << '\n';
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{64, 56}, {128, 28}, {256, 14}, {512, 7}};
+    for (auto [c, hw] : shapes) {
+      const std::string shape = std::to_string(c) + "@" + std::to_string(hw) + "x" + std::to_string(hw);
+      for (bool binary : {false, true}) {
+        const std::string key = (binary ? "binary/" : "fp32/") + shape;
+        benchmark::RegisterBenchmark(key.c_str(), run_layer, &context, binary ? binary_conv(c, hw) : fp32_conv(c, hw), key)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseManualTime()
+            ->MinTime(1.0);
+      }
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    std::printf("\n| layer (3x3, stride 1) | fp32 us | binary us | speed-up |\n|---|---|---|---|\n");
+    for (auto [c, hw] : shapes) {
+      const std::string shape = std::to_string(c) + "@" + std::to_string(hw) + "x" + std::to_string(hw);
+      const double fp = g_medians["fp32/" + shape], bin = g_medians["binary/" + shape];
+      if (fp > 0 && bin > 0) std::printf("| %s | %.0f | %.0f | %.1fx |\n", shape.c_str(), fp, bin, fp / bin);
+    }
+    benchmark::Shutdown();
+  } catch (const std::exception& e) {
+    std::cerr << "vkbnn_bench_binary_conv: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
