@@ -384,6 +384,33 @@ TEST(Converter, UnsupportedAttributesNameOpAndNode) {
   EXPECT_NE(error.find("'Gemm' at node 'transposed_gemm'"), std::string::npos) << error;
 }
 
+TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
+  // Sign feeding a convolution whose weights are not +-alpha per output channel.
+  OnnxBuilder real;
+  real.input("x", {1, 2, 4, 4});
+  real.constant("w", {3, 2, 1, 1}, random_vector(6, 1));
+  real.node("Sign", {"x"}, {"s"}, "the_sign");
+  real.node("Conv", {"s", "w"}, {"y"}, "real_conv");
+  real.output("y", {1, 3, 4, 4});
+  std::string error = conversion_error(real.model());
+  EXPECT_NE(error.find("'Sign' at node 'the_sign'"), std::string::npos) << error;
+  EXPECT_NE(error.find("+-alpha"), std::string::npos) << error;
+
+  // Binary weights, but a Tile whose result no binary layer adds.
+  OnnxBuilder tile;
+  tile.input("x", {1, 2, 4, 4});
+  tile.constant("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
+  tile.int_constant("repeats", {4}, {1, 2, 1, 1});
+  tile.node("Sign", {"x"}, {"s"}, "sign");
+  tile.node("Conv", {"s", "w"}, {"y"}, "binary_conv");
+  tile.node("Tile", {"x", "repeats"}, {"t"}, "lonely_tile");
+  tile.output("y", {1, 3, 4, 4});
+  tile.output("t", {1, 4, 4, 4});
+  error = conversion_error(tile.model());
+  EXPECT_NE(error.find("'Tile' at node 'lonely_tile'"), std::string::npos) << error;
+  EXPECT_NE(error.find("Elastic-Link"), std::string::npos) << error;
+}
+
 TEST(Converter, BadFilesGiveOneLineErrors) {
   auto dir = std::filesystem::temp_directory_path() / "vkbnn_test_converter";
   std::filesystem::create_directories(dir);

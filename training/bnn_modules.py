@@ -1,14 +1,16 @@
 """PyTorch building blocks for binarized networks with Elastic-Link (EL) shortcuts.
 
-Every module computes in eval mode exactly what its ONNX export says, with the
-ops that the vkbnn converter recognises:
+In eval mode every module computes exactly what its ONNX export (opset 13,
+do_constant_folding=True) says:
   RSign         Add(x, b) -> Sign
-  BinaryConv2d  Conv whose constant weight holds +-alpha_c per output channel
-  BinaryLinear  Gemm whose constant weight holds +-alpha_m per output row
+  BinaryConv2d  Conv whose weight initializer holds +-alpha_c per output channel
+  BinaryLinear  Gemm whose weight initializer holds +-alpha_m per output row
   RPReLU        Sub(x, g1) -> PRelu -> Add(g2)
-  ELink         [AveragePool] -> [channel Squeeze or Expand] -> Mul(gamma)
-Training uses straight-through estimators for both sign functions.
-"""
+  ELink         [AveragePool ceil_mode=1] -> [channel Squeeze or Expand] -> Mul(gamma)
+                Squeeze: Reshape to 5-D -> ReduceMean over the group axis
+                Expand, strided: Expand (to a shape of ones, a no-op) -> Tile
+                Expand, contiguous: Unsqueeze -> Expand (no-op) -> Tile -> Reshape
+Training uses straight-through estimators for both sign functions."""
 
 import torch
 from torch import nn
