@@ -467,6 +467,45 @@ TEST_F(ToolRuns, EvalScoresAnIdxDataset) {
   EXPECT_GT(report["images_per_second"].get<double>(), 0.0);
 }
 
+TEST_F(ToolRuns, BenchReportsEveryLayerAndWritesATrace) {
+  const std::string trace = path("trace.json").string();
+  const test::ProcessResult r = test::run_process(
+      {test::tool_path("vkbnn-bench"), model_, "--iters", "4", "--warmup", "1", "--json", "--trace", trace});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json report = json_in(r.output);
+  const nlohmann::json& layers = report["layers"];
+  const Model model = Model::from_bytes(model_bytes_);
+  ASSERT_EQ(layers.size(), model.node_count()) << r.output;
+  EXPECT_EQ(layers[0]["name"], "conv1");
+  EXPECT_EQ(layers[0]["precision"], "fp32");
+  EXPECT_GT(layers[0]["macs"].get<uint64_t>(), 0u);
+  double sum = 0;
+  for (const auto& layer : layers) {
+    EXPECT_LE(layer["p10_us"].get<double>(), layer["median_us"].get<double>());
+    EXPECT_LE(layer["median_us"].get<double>(), layer["p90_us"].get<double>());
+    sum += layer["median_us"].get<double>();
+  }
+  const nlohmann::json& totals = report["totals"];
+  EXPECT_NEAR(totals["layers_median_sum_us"].get<double>(), sum, 1e-6 * sum);
+  EXPECT_GT(totals["end_to_end_median_us"].get<double>(), 0.0);
+  EXPECT_GT(report["load"]["pipelines"].get<uint32_t>(), 0u);
+
+  std::ifstream in(trace);
+  const nlohmann::json events = nlohmann::json::parse(in)["traceEvents"];
+  std::vector<std::string> traced;
+  for (const auto& e : events)
+    if (e["cat"] == "layer") {
+      EXPECT_EQ(e["ph"], "X");
+      EXPECT_GE(e["dur"].get<double>(), 0.0);
+      traced.push_back(e["name"]);
+    }
+  ASSERT_EQ(traced.size(), layers.size());
+  for (size_t k = 0; k < traced.size(); ++k) EXPECT_EQ(traced[k], layers[k]["name"]);
+
+  const test::ProcessResult bad = test::run_process({test::tool_path("vkbnn-bench"), model_, "--iters", "0"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(ToolRuns, InfoDescribesDevicesAndModel) {
   const test::ProcessResult r = test::run_process({test::tool_path("vkbnn-info"), "--json", "--model", model_});
   ASSERT_EQ(r.exit_code, 0) << r.output;

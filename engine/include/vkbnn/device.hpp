@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +33,9 @@ struct DeviceInfo {
   uint64_t max_texel_buffer_elements = 0;
   uint32_t max_shared_memory = 0;
   uint64_t device_local_bytes = 0;
+  uint32_t driver_version = 0;
+  std::array<uint8_t, VK_UUID_SIZE> device_uuid{};
+  std::array<uint8_t, VK_UUID_SIZE> pipeline_cache_uuid{};
 };
 
 struct ContextOptions {
@@ -44,6 +49,12 @@ struct ContextOptions {
   // Use kernels built on subgroup operations where the device has them; off forces the
   // portable kernels (for comparison and testing).
   bool subgroup_operations = true;
+  // Keep compiled pipelines on disk, so that a model loads without compiling its shaders again:
+  // one file per device (UUID) and driver version in pipeline_cache_dir, or, when that is empty,
+  // in VKBNN_CACHE_DIR, $XDG_CACHE_HOME/vkbnn or ~/.cache/vkbnn. VKBNN_PIPELINE_CACHE=0 turns it
+  // off. A file that is corrupt or made for another device or driver is ignored.
+  bool pipeline_cache = true;
+  std::filesystem::path pipeline_cache_dir;
 };
 
 std::string to_string(const DeviceInfo& info);
@@ -67,6 +78,9 @@ class Context {
   const DeviceInfo& device() const;
   // Validation messages seen so far (warnings and errors); tests require none.
   uint32_t validation_message_count() const;
+  // The pipeline cache file in use (empty when off) and whether it held valid data at start.
+  const std::filesystem::path& pipeline_cache_file() const;
+  bool pipeline_cache_loaded() const;
 
   VkInstance instance() const;
   VkPhysicalDevice physical_device() const;

@@ -32,6 +32,8 @@ struct LayerInfo {
   std::string op;
   std::vector<int64_t> output_shape;
   uint32_t dispatches = 0;
+  std::string precision;  // "fp32", "binary" (XNOR/popcount) or "bits" (packs or moves signs)
+  uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
 };
 
 struct LayerTiming {
@@ -39,6 +41,7 @@ struct LayerTiming {
   std::string op;
   std::vector<int64_t> output_shape;
   double gpu_us = 0;
+  double start_us = 0;  // GPU time from the start of the run to the layer's start
 };
 
 // One inference, timed. upload + submit + gpu-side wait + readback add up to total_us;
@@ -60,6 +63,14 @@ struct MemoryReport {
   uint64_t arena_bytes = 0;        // activations as planned
   uint64_t naive_arena_bytes = 0;  // every activation in its own buffer
   uint64_t staging_bytes = 0;
+};
+
+// Where the time of building a Network went. With a warm pipeline cache (ContextOptions)
+// pipelines_ms is the driver finding them, not compiling them.
+struct LoadReport {
+  double total_ms = 0;      // the Network constructor, end to end
+  double pipelines_ms = 0;  // inside vkCreateComputePipelines
+  uint32_t pipelines = 0;   // distinct pipelines (shader and specialization)
 };
 
 namespace detail {
@@ -95,6 +106,7 @@ class Network {
 
   const std::vector<LayerInfo>& layers() const;
   MemoryReport memory() const;
+  const LoadReport& load_report() const;
   const Model& model() const;
 
  private:

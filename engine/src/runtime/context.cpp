@@ -142,7 +142,9 @@ const char* type_name(VkPhysicalDeviceType type) {
 }
 
 DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
+  VkPhysicalDeviceIDProperties ids{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+  driver.pNext = &ids;
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   subgroup.pNext = &driver;
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
@@ -168,6 +170,9 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   info.api_version = props.properties.apiVersion;
   info.vendor_id = props.properties.vendorID;
   info.device_id = props.properties.deviceID;
+  info.driver_version = props.properties.driverVersion;
+  std::copy_n(ids.deviceUUID, VK_UUID_SIZE, info.device_uuid.begin());
+  std::copy_n(props.properties.pipelineCacheUUID, VK_UUID_SIZE, info.pipeline_cache_uuid.begin());
   uint32_t timestamp_bits = 0;
   compute_queue_family(device, &timestamp_bits);
   info.timestamps = timestamp_bits > 0 && props.properties.limits.timestampPeriod > 0;
@@ -226,6 +231,7 @@ uint32_t choose_device(const std::vector<DeviceInfo>& devices, const ContextOpti
 }  // namespace
 
 ContextState::~ContextState() {
+  if (pipeline_cache) vkDestroyPipelineCache(device, pipeline_cache, nullptr);
   if (device) vkDestroyDevice(device, nullptr);
   if (messenger) {
     auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
@@ -328,6 +334,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   detail::check(vkCreateDevice(s.physical_device, &device_info, nullptr, &s.device),
                 "creating the logical device on '" + s.info.name + "'");
   vkGetDeviceQueue(s.device, s.queue_family, 0, &s.queue);
+  s.open_pipeline_cache(options);
 }
 
 Context::~Context() = default;
@@ -336,6 +343,8 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return state_->info; }
 uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
+const std::filesystem::path& Context::pipeline_cache_file() const { return state_->pipeline_cache_file; }
+bool Context::pipeline_cache_loaded() const { return state_->pipeline_cache_loaded; }
 VkInstance Context::instance() const { return state_->instance; }
 VkPhysicalDevice Context::physical_device() const { return state_->physical_device; }
 VkDevice Context::vk_device() const { return state_->device; }

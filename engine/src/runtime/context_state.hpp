@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <mutex>
 
 #include <vulkan/vulkan.h>
 
@@ -19,6 +21,15 @@ struct ContextState {
   DeviceInfo info;
   VkPhysicalDeviceMemoryProperties memory{};
   std::atomic<uint32_t> validation_messages{0};
+
+  // Shared by every Network on this device; see ContextOptions::pipeline_cache.
+  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  std::filesystem::path pipeline_cache_file;
+  bool pipeline_cache_loaded = false;
+  std::mutex pipeline_cache_mutex;
+  void open_pipeline_cache(const ContextOptions& options);
+  // Writes the cache back to its file (when there is one); failures only cost the next start.
+  void save_pipeline_cache();
 
   // Present only where VK_EXT_debug_utils is; used to name dispatches for external profilers.
   PFN_vkCmdBeginDebugUtilsLabelEXT begin_label = nullptr;

@@ -72,7 +72,6 @@ struct NetworkState {
 
   UniqueDescriptorSetLayout set_layout;
   UniquePipelineLayout pipeline_layout;
-  UniquePipelineCache pipeline_cache;
   std::map<std::pair<std::string, std::vector<uint32_t>>, UniquePipeline> pipelines;
   UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
@@ -87,6 +86,7 @@ struct NetworkState {
   bool profiling = false;
   bool has_run = false;
   Profile last;
+  LoadReport load;
 
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
       : ctx(&context), model(m), options(opts) {}
@@ -105,7 +105,29 @@ struct NetworkState {
   VkCommandBuffer record(bool with_timestamps);
   void submit_and_wait(VkCommandBuffer commands, Profile* profile);
   Range range_of(uint32_t tensor) const;
+  std::string precision_of(const fb::Node& node) const;
+  uint64_t macs_of(const fb::Node& node) const;
 };
+
+std::string NetworkState::precision_of(const fb::Node& node) const {
+  const auto type = node.params_type();
+  if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
+  const auto* out = model.schema().tensors()->Get(node.outputs()->Get(0));
+  return out->type() == fb::DataType::Bit ? "bits" : "fp32";
+}
+
+uint64_t NetworkState::macs_of(const fb::Node& node) const {
+  const auto type = node.params_type();
+  if (type != fb::OpParams::Conv2D && type != fb::OpParams::FullyConnected && type != fb::OpParams::BinaryConv2D &&
+      type != fb::OpParams::BinaryFullyConnected)
+    return 0;
+  // Every output takes one product per weight of its output channel: [M, K...] weights.
+  const auto& tensors = *model.schema().tensors();
+  const auto* w = tensors.Get(node.inputs()->Get(1));
+  const auto* y = tensors.Get(node.outputs()->Get(0));
+  const Shape ws(w->shape()->begin(), w->shape()->end()), ys(y->shape()->begin(), y->shape()->end());
+  return static_cast<uint64_t>(element_count(ys)) * (element_count(ws) / static_cast<uint64_t>(ws[0]));
+}
 
 Range NetworkState::range_of(uint32_t tensor) const {
   const auto* t = model.schema().tensors()->Get(tensor);
@@ -192,8 +214,11 @@ VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   info.stage.pSpecializationInfo = d.spec.empty() ? nullptr : &spec;
   info.layout = pipeline_layout.get();
   VkPipeline pipeline = VK_NULL_HANDLE;
-  check(vkCreateComputePipelines(device(), pipeline_cache.get(), 1, &info, nullptr, &pipeline),
+  const auto start = Clock::now();
+  check(vkCreateComputePipelines(device(), ctx->pipeline_cache, 1, &info, nullptr, &pipeline),
         "building the pipeline for shader " + d.shader);
+  load.pipelines_ms += micros(Clock::now() - start) / 1000.0;
+  ++load.pipelines;
   return pipelines.emplace(std::move(key), UniquePipeline(device(), pipeline)).first->second.get();
 }
 
@@ -233,7 +258,7 @@ void NetworkState::lower(WeightPacker& packer) {
       }
     }
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
-                           static_cast<uint32_t>(planned.dispatches.size())});
+                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node)});
     nodes.push_back(std::move(planned));
   }
 }
@@ -271,10 +296,6 @@ void NetworkState::create_descriptors() {
   check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
   descriptor_pool = UniqueDescriptorPool(device(), pool);
 
-  VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-  VkPipelineCache cache = VK_NULL_HANDLE;
-  check(vkCreatePipelineCache(device(), &cache_info, nullptr, &cache), "creating the pipeline cache");
-  pipeline_cache = UniquePipelineCache(device(), cache);
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
@@ -420,6 +441,7 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
 }
 
 void NetworkState::build() {
+  const auto start = Clock::now();
   const auto& m = model.schema();
   plan();
 
@@ -436,6 +458,7 @@ void NetworkState::build() {
   create_descriptors();
   WeightPacker packer;
   lower(packer);
+  if (load.pipelines) ctx->save_pipeline_cache();
   upload_weights(packer);
 
   auto io_slots = [&](const flatbuffers::Vector<uint32_t>& list) {
@@ -509,6 +532,7 @@ void NetworkState::build() {
 
   plain_commands = record(false);
   profiling = options.profiling;
+  load.total_ms = micros(Clock::now() - start) / 1000.0;
 }
 
 }  // namespace detail
@@ -527,6 +551,7 @@ bool Network::profiling() const { return state_->profiling; }
 const Profile& Network::last_profile() const { return state_->last; }
 const std::vector<LayerInfo>& Network::layers() const { return state_->layer_infos; }
 MemoryReport Network::memory() const { return state_->memory; }
+const LoadReport& Network::load_report() const { return state_->load; }
 const Model& Network::model() const { return state_->model; }
 
 Tensor Network::run(std::span<const float> input) {
@@ -596,7 +621,8 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
     profile.gpu_upload_us = us(0, 1);
     profile.gpu_readback_us = us(last - 1, last);
     for (uint32_t k = 0; k < s.nodes.size(); ++k)
-      profile.layers.push_back({s.nodes[k].name, s.nodes[k].op, s.nodes[k].output_shape, us(2 + 2 * k, 3 + 2 * k)});
+      profile.layers.push_back(
+          {s.nodes[k].name, s.nodes[k].op, s.nodes[k].output_shape, us(2 + 2 * k, 3 + 2 * k), us(0, 2 + 2 * k)});
   }
   s.last = std::move(profile);
   return results;

@@ -54,7 +54,6 @@ using UniqueMemory = DeviceHandle<VkDeviceMemory, vkFreeMemory>;
 using UniqueShaderModule = DeviceHandle<VkShaderModule, vkDestroyShaderModule>;
 using UniquePipeline = DeviceHandle<VkPipeline, vkDestroyPipeline>;
 using UniquePipelineLayout = DeviceHandle<VkPipelineLayout, vkDestroyPipelineLayout>;
-using UniquePipelineCache = DeviceHandle<VkPipelineCache, vkDestroyPipelineCache>;
 using UniqueDescriptorSetLayout = DeviceHandle<VkDescriptorSetLayout, vkDestroyDescriptorSetLayout>;
 using UniqueDescriptorPool = DeviceHandle<VkDescriptorPool, vkDestroyDescriptorPool>;
 using UniqueCommandPool = DeviceHandle<VkCommandPool, vkDestroyCommandPool>;
