@@ -23,6 +23,7 @@ struct Options {
   std::optional<uint32_t> device;
   bool json = false;
   std::string trace;
+  bool limits = false;
 };
 
 // Median and the 10th / 90th percentiles.
@@ -50,6 +51,20 @@ std::string pad(const std::string& s, size_t width, bool right = false) {
 
 // Giga-MACs per second for `macs` in `us` microseconds.
 double rate(uint64_t macs, double us) { return us > 0 ? static_cast<double>(macs) / (us * 1e3) : 0.0; }
+
+// How close a layer comes to the device's limit: its arithmetic against the fp32 peak (2 FLOP a
+// MAC; binary MACs too, so a binary layer can pass 100%), or, for layers without MACs, the
+// memory it must move against the bandwidth.
+struct Fraction {
+  double value = 0;
+  const char* of = "";
+};
+
+Fraction fraction(const vkbnn::LayerInfo& l, double us, const vkbnn::DeviceLimits& limits) {
+  if (us <= 0) return {};
+  if (l.macs) return {2.0 * rate(l.macs, us) / limits.fp32_gflops, "fp32 peak"};
+  return {static_cast<double>(l.bytes) / (us * 1e3) / limits.bandwidth_gbps, "bandwidth"};
+}
 
 void write_trace(const std::string& path, const vkbnn::Network& network, const vkbnn::Profile& p) {
   nlohmann::ordered_json events = nlohmann::ordered_json::array();
@@ -88,6 +103,8 @@ int run(const Options& options) {
   auto model = vkbnn::Model::load(options.model);
   vkbnn::Network network(context, model, {.profiling = true});
   if (!context.device().timestamps) throw vkbnn::Error("device '" + context.device().name + "' has no GPU timestamps");
+  std::optional<vkbnn::DeviceLimits> limits;
+  if (options.limits) limits = vkbnn::measure_limits(context);
 
   std::vector<std::vector<float>> inputs;
   std::mt19937 rng(1);
@@ -145,7 +162,13 @@ int run(const Options& options) {
                                   {"median_us", per_layer[k].median},
                                   {"p10_us", per_layer[k].p10},
                                   {"p90_us", per_layer[k].p90},
+                                  {"bytes", l.bytes},
                                   {"gmacs_per_s", rate(l.macs, per_layer[k].median)}});
+      if (limits) {
+        const Fraction f = fraction(l, per_layer[k].median, *limits);
+        report["layers"].back()["fraction_of_limit"] = f.value;
+        report["layers"].back()["limit"] = f.of;
+      }
     }
     for (const auto& [op, us] : by_op) report["by_op"][op] = {{"median_us", us}, {"share", us / median_sum}};
     report["totals"] = {{"layers_median_sum_us", median_sum}, {"gpu_span_median_us", gpu_span.median},
@@ -154,6 +177,10 @@ int run(const Options& options) {
                         {"submit_median_us", spread(submit).median}, {"wait_median_us", spread(wait).median},
                         {"readback_median_us", spread(readback).median}, {"macs", total_macs},
                         {"gmacs_per_s", rate(total_macs, median_sum)}};
+    if (limits) {
+      report["limits"] = {{"fp32_gflops", limits->fp32_gflops}, {"bandwidth_gbps", limits->bandwidth_gbps}};
+      report["totals"]["fraction_of_fp32_peak"] = 2.0 * rate(total_macs, median_sum) / limits->fp32_gflops;
+    }
     report["load"] = {{"total_ms", load.total_ms},
                       {"pipelines_ms", load.pipelines_ms},
                       {"pipelines", load.pipelines},
@@ -173,7 +200,8 @@ int run(const Options& options) {
             << options.iters << " measured after " << options.warmup << " warm-up\n\n";
   std::cout << pad("layer", name_width) << "  " << pad("op", op_width) << "  " << pad("precision", 9) << "  "
             << pad("output", shape_width) << "  " << pad("median us", 10, true) << "  " << pad("p10-p90 us", 17, true)
-            << "  " << pad("MMAC", 9, true) << "  " << pad("GMAC/s", 8, true) << '\n';
+            << "  " << pad("MMAC", 9, true) << "  " << pad("GMAC/s", 8, true)
+            << (limits ? "  of the limit" : "") << '\n';
   for (size_t k = 0; k < n_layers; ++k) {
     const auto& l = layers[k];
     const Spread& s = per_layer[k];
@@ -181,7 +209,12 @@ int run(const Options& options) {
               << pad(shape_string(l.output_shape), shape_width) << "  " << pad(fixed(s.median, 1), 10, true) << "  "
               << pad(fixed(s.p10, 1) + "-" + fixed(s.p90, 1), 17, true) << "  "
               << pad(l.macs ? fixed(static_cast<double>(l.macs) / 1e6, 1) : "-", 9, true) << "  "
-              << pad(l.macs ? fixed(rate(l.macs, s.median), 1) : "-", 8, true) << '\n';
+              << pad(l.macs ? fixed(rate(l.macs, s.median), 1) : "-", 8, true);
+    if (limits) {
+      const Fraction f = fraction(l, s.median, *limits);
+      if (f.value > 0) std::cout << "  " << pad(fixed(100.0 * f.value, 1) + "%", 7, true) << ' ' << f.of;
+    }
+    std::cout << '\n';
   }
   std::cout << "\nshare of the layers' time by op:\n";
   std::vector<std::pair<double, std::string>> ops;
@@ -201,6 +234,10 @@ int run(const Options& options) {
             << "  readback (host copy)  " << pad(fixed(spread(readback).median, 1), 10, true) << " us\n"
             << "  end to end            " << pad(fixed(e2e.median, 1), 10, true) << " us  (p10 " << fixed(e2e.p10, 1)
             << ", p90 " << fixed(e2e.p90, 1) << ")\n";
+  if (limits)
+    std::cout << "\nlimits  fp32 " << fixed(limits->fp32_gflops, 1) << " GFLOP/s, memory " << fixed(limits->bandwidth_gbps, 1)
+              << " GB/s (micro-benchmarks); the layers' MACs reach "
+              << fixed(100.0 * 2.0 * rate(total_macs, median_sum) / limits->fp32_gflops, 1) << "% of the fp32 peak\n";
   std::cout << "\nload    " << fixed(load.total_ms, 1) << " ms, of which " << fixed(load.pipelines_ms, 1)
             << " ms creating " << load.pipelines << " pipelines (pipeline cache: "
             << (context.pipeline_cache_file().empty() ? std::string("off")
@@ -222,6 +259,8 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object instead of tables");
   app.add_option("--trace", options.trace, "Write the last run as Chrome trace-event JSON (Perfetto, chrome://tracing)");
+  app.add_flag("--limits", options.limits,
+               "Measure the device's fp32 rate and memory bandwidth first and show each layer's fraction of them");
   CLI11_PARSE(app, argc, argv);
   return vkbnn::tools::guarded_main("vkbnn-bench", [&] { return run(options); });
 }

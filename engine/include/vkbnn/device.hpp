@@ -59,6 +59,12 @@ struct ContextOptions {
 
 std::string to_string(const DeviceInfo& info);
 
+// What the device reaches in two micro-benchmarks, to judge kernels against.
+struct DeviceLimits {
+  double fp32_gflops = 0;     // fused multiply-adds, each 2 FLOP, in independent chains
+  double bandwidth_gbps = 0;  // bytes read plus bytes written per second, copying 64 MiB
+};
+
 namespace detail {
 struct ContextState;
 }
@@ -93,5 +99,8 @@ class Context {
  private:
   std::unique_ptr<detail::ContextState> state_;
 };
+
+// Runs both micro-benchmarks on the context's device (well under a second on a GPU).
+DeviceLimits measure_limits(Context& context);
 
 }  // namespace vkbnn

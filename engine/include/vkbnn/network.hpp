@@ -34,6 +34,7 @@ struct LayerInfo {
   uint32_t dispatches = 0;
   std::string precision;  // "fp32", "binary" (XNOR/popcount) or "bits" (packs or moves signs)
   uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
+  uint64_t bytes = 0;     // its input, weight and output tensors' sizes: the least memory it must move
 };
 
 struct LayerTiming {

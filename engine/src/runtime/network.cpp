@@ -107,10 +107,12 @@ struct NetworkState {
   Range range_of(uint32_t tensor) const;
   std::string precision_of(const fb::Node& node) const;
   uint64_t macs_of(const fb::Node& node) const;
+  uint64_t bytes_of(const fb::Node& node) const;
 };
 
 std::string NetworkState::precision_of(const fb::Node& node) const {
   const auto type = node.params_type();
+  if (op_kind(type).alias) return "-";
   if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
   const auto* out = model.schema().tensors()->Get(node.outputs()->Get(0));
   return out->type() == fb::DataType::Bit ? "bits" : "fp32";
@@ -127,6 +129,18 @@ uint64_t NetworkState::macs_of(const fb::Node& node) const {
   const auto* y = tensors.Get(node.outputs()->Get(0));
   const Shape ws(w->shape()->begin(), w->shape()->end()), ys(y->shape()->begin(), y->shape()->end());
   return static_cast<uint64_t>(element_count(ys)) * (element_count(ws) / static_cast<uint64_t>(ws[0]));
+}
+
+uint64_t NetworkState::bytes_of(const fb::Node& node) const {
+  if (op_kind(node.params_type()).alias) return 0;
+  const auto& tensors = *model.schema().tensors();
+  uint64_t words = 0;
+  for (const auto* list : {node.inputs(), node.outputs()})
+    for (uint32_t t : *list) {
+      const auto* tensor = tensors.Get(t);
+      words += storage_words(Shape(tensor->shape()->begin(), tensor->shape()->end()), tensor->type());
+    }
+  return words * sizeof(float);
 }
 
 Range NetworkState::range_of(uint32_t tensor) const {
@@ -258,7 +272,8 @@ void NetworkState::lower(WeightPacker& packer) {
       }
     }
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
-                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node)});
+                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node),
+                           bytes_of(*node)});
     nodes.push_back(std::move(planned));
   }
 }
