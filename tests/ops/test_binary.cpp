@@ -63,6 +63,34 @@ std::string describe(const BinaryCase& c) {
   return s + (c.bit_output ? " bits out" : "");
 }
 
+// Adds a binary layer with +1 weights after the packed tensor `bits` of `shape`: its Float32
+// output [N, 1, ...] is each position's sum of signs. Graph outputs must be Float32, so packed
+// tensors under test are read through taps and consumed by this.
+uint32_t add_sign_sum(convert::ModelWriter& mw, uint32_t bits, const Shape& shape) {
+  auto& fbb = mw.builder();
+  Shape out_shape = shape;
+  out_shape[1] = 1;
+  const int64_t c = shape[1];
+  const Shape w_shape = shape.size() == 4 ? Shape{1, c, 1, 1} : Shape{1, c};
+  const uint32_t out = mw.add_tensor("sign_sum", out_shape);
+  const std::vector<uint32_t> inputs{bits,
+                                     mw.add_bit_constant("sum_w", w_shape, ref::pack_signs(std::vector<int>(c, 1), w_shape)),
+                                     mw.add_constant("sum_scale", {1}, std::vector<float>{1.0f}),
+                                     mw.add_constant("sum_shift", {1}, std::vector<float>{0.0f})};
+  if (shape.size() == 2) {
+    mw.add_node("sign_sum", fb::OpParams::BinaryFullyConnected,
+                fb::CreateBinaryFullyConnected(fbb, fb::CreateBinaryEpilogue(fbb)).Union(), inputs, {out});
+    return out;
+  }
+  auto one = [&](std::vector<int32_t> v) { return fbb.CreateVector(v); };
+  mw.add_node("sign_sum", fb::OpParams::BinaryConv2D,
+              fb::CreateBinaryConv2D(fbb, one({1, 1}), one({1, 1}), one({1, 1}), one({0, 0, 0, 0}),
+                                     fb::BinaryPadding::Zero, fb::CreateBinaryEpilogue(fbb))
+                  .Union(),
+              inputs, {out});
+  return out;
+}
+
 // Graph: x -> Binarize(threshold) -> the layer under test ("y"). A packed output is made readable
 // through a tap and consumed by a 1x1 binary conv, since graph outputs are Float32.
 struct Built {
@@ -163,30 +191,7 @@ Built build(const BinaryCase& c, uint32_t seed) {
                     .Union(),
                 inputs, {y});
   }
-  uint32_t out = y;
-  if (c.bit_output) {
-    Shape sink_shape = acc_shape;
-    sink_shape[1] = 1;
-    const Shape sink_w = acc_shape.size() == 4 ? Shape{1, m, 1, 1} : Shape{1, m};
-    out = mw.add_tensor("sink", sink_shape);
-    std::vector<uint32_t> sink_inputs{y, mw.add_bit_constant("sink_w", sink_w, ref::pack_signs(std::vector<int>(m, 1), sink_w)),
-                                      mw.add_constant("sink_scale", {1}, std::vector<float>{1.0f}),
-                                      mw.add_constant("sink_shift", {1}, std::vector<float>{0.0f})};
-    auto sink_epilogue = fb::CreateBinaryEpilogue(fbb);
-    if (acc_shape.size() == 4) {
-      auto one = fbb.CreateVector(std::vector<int32_t>{1, 1});
-      mw.add_node("sink", fb::OpParams::BinaryConv2D,
-                  fb::CreateBinaryConv2D(fbb, one, fbb.CreateVector(std::vector<int32_t>{1, 1}),
-                                         fbb.CreateVector(std::vector<int32_t>{1, 1}),
-                                         fbb.CreateVector(std::vector<int32_t>{0, 0, 0, 0}), fb::BinaryPadding::Zero,
-                                         sink_epilogue)
-                      .Union(),
-                  sink_inputs, {out});
-    } else {
-      mw.add_node("sink", fb::OpParams::BinaryFullyConnected,
-                  fb::CreateBinaryFullyConnected(fbb, sink_epilogue).Union(), sink_inputs, {out});
-    }
-  }
+  const uint32_t out = c.bit_output ? add_sign_sum(mw, y, acc_shape) : y;
   mw.set_inputs(graph_inputs);
   mw.set_outputs({out});
   b.model = mw.finish();
@@ -340,19 +345,7 @@ TEST(Binarize, PacksSignsExactly) {
     const uint32_t in = mw.add_tensor("x", shape);
     const uint32_t xb = mw.add_tensor("xb", shape, fb::DataType::Bit);
     mw.add_node("binarize", fb::OpParams::Binarize, fb::CreateBinarize(mw.builder()).Union(), {in}, {xb});
-    const Shape w_shape{1, c, 1, 1};
-    const uint32_t out = mw.add_tensor("out", {2, 1, 5, 3});
-    mw.add_node("sink", fb::OpParams::BinaryConv2D,
-                fb::CreateBinaryConv2D(mw.builder(), mw.builder().CreateVector(std::vector<int32_t>{1, 1}),
-                                       mw.builder().CreateVector(std::vector<int32_t>{1, 1}),
-                                       mw.builder().CreateVector(std::vector<int32_t>{1, 1}),
-                                       mw.builder().CreateVector(std::vector<int32_t>{0, 0, 0, 0}),
-                                       fb::BinaryPadding::Zero, fb::CreateBinaryEpilogue(mw.builder()))
-                    .Union(),
-                {xb, mw.add_bit_constant("w", w_shape, ref::pack_signs(std::vector<int>(c, 1), w_shape)),
-                 mw.add_constant("scale", {1}, std::vector<float>{1.0f}),
-                 mw.add_constant("shift", {1}, std::vector<float>{0.0f})},
-                {out});
+    const uint32_t out = add_sign_sum(mw, xb, shape);
     mw.set_inputs({in});
     mw.set_outputs({out});
     NetworkOptions options;
@@ -363,7 +356,7 @@ TEST(Binarize, PacksSignsExactly) {
     const auto expected = ref::binarize(x, shape, {});
     const Tensor signs = network.read_tensor("xb");
     EXPECT_TRUE(all_close(signs.data, std::vector<float>(expected.begin(), expected.end()), 0.0f, 0.0f));
-    // The sink sums each pixel's signs: the tail bits past C must not count.
+    // Summing each pixel's signs: the tail bits past C must not count.
     for (int64_t n = 0; n < 2; ++n)
       for (int64_t i = 0; i < 15; ++i) {
         int sum = 0;
@@ -394,21 +387,7 @@ TEST(BinaryMaxPool, PoolsPackedSigns) {
                                    fbb.CreateVector(std::vector<int32_t>{pad, pad, pad, pad}))
                       .Union(),
                   {xb}, {pooled});
-      Shape out_shape = pooled_shape;
-      out_shape[1] = 1;
-      const Shape w_shape{1, c, 1, 1};
-      const uint32_t out = mw.add_tensor("out", out_shape);
-      mw.add_node("sink", fb::OpParams::BinaryConv2D,
-                  fb::CreateBinaryConv2D(fbb, fbb.CreateVector(std::vector<int32_t>{1, 1}),
-                                         fbb.CreateVector(std::vector<int32_t>{1, 1}),
-                                         fbb.CreateVector(std::vector<int32_t>{1, 1}),
-                                         fbb.CreateVector(std::vector<int32_t>{0, 0, 0, 0}), fb::BinaryPadding::Zero,
-                                         fb::CreateBinaryEpilogue(fbb))
-                      .Union(),
-                  {pooled, mw.add_bit_constant("w", w_shape, ref::pack_signs(std::vector<int>(c, 1), w_shape)),
-                   mw.add_constant("scale", {1}, std::vector<float>{1.0f}),
-                   mw.add_constant("shift", {1}, std::vector<float>{0.0f})},
-                  {out});
+      const uint32_t out = add_sign_sum(mw, pooled, pooled_shape);
       mw.set_inputs({in});
       mw.set_outputs({out});
       NetworkOptions options;
