@@ -16,7 +16,7 @@
 #include <map>
 #include <optional>
 
-#include "ir.hpp"
+#include "graph_edit.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -91,9 +91,9 @@ std::optional<BinaryWeights> binary_weights(const Weight& w) {
   return b;
 }
 
-class Binarizer {
+class Binarizer : public GraphEdit {
  public:
-  explicit Binarizer(Program& p) : p_(p) { index(); }
+  using GraphEdit::GraphEdit;
 
   void run() {
     for (size_t i = 0; i < p_.ops.size(); ++i)
@@ -104,44 +104,6 @@ class Binarizer {
   }
 
  private:
-  void index() {
-    producer_.clear();
-    consumers_.clear();
-    dead_.assign(p_.ops.size(), false);
-    for (size_t i = 0; i < p_.ops.size(); ++i) {
-      producer_[p_.ops[i].output] = i;
-      for (const auto& in : p_.ops[i].inputs) consumers_[in].push_back(i);
-    }
-    outputs_ = std::set<std::string>(p_.outputs.begin(), p_.outputs.end());
-  }
-
-  void compact() {
-    std::vector<Op> kept;
-    for (size_t i = 0; i < p_.ops.size(); ++i)
-      if (!dead_[i]) kept.push_back(std::move(p_.ops[i]));
-    p_.ops = std::move(kept);
-    index();
-  }
-
-  size_t uses(const std::string& value) const {
-    auto it = consumers_.find(value);
-    return (it == consumers_.end() ? 0 : it->second.size()) + outputs_.count(value);
-  }
-
-  // The live op that is the only consumer of `value`.
-  Op* sole_consumer(const std::string& value) {
-    if (uses(value) != 1 || outputs_.count(value)) return nullptr;
-    const size_t i = consumers_.at(value).front();
-    return dead_[i] ? nullptr : &p_.ops[i];
-  }
-
-  Op* producer(const std::string& value) {
-    auto it = producer_.find(value);
-    return it == producer_.end() || dead_[it->second] ? nullptr : &p_.ops[it->second];
-  }
-
-  void kill(const Op& op) { dead_[static_cast<size_t>(&op - p_.ops.data())] = true; }
-
   std::string add_weight(const std::string& base, Weight w) {
     std::string name = p_.fresh_name(base);
     p_.weights[name] = std::move(w);
@@ -300,7 +262,7 @@ class Binarizer {
     op.epilogue.activation_after_link = after_link;
     if (act && (after_link || !link)) op.output = act->output;
     if (link && (!after_link || !act)) op.output = link->output;
-    producer_[op.output] = static_cast<size_t>(&op - p_.ops.data());
+    produced_by(op);
   }
 
   // y + gamma * R(real), in any operand order, gamma one value per channel (1 when absent).
@@ -381,7 +343,7 @@ class Binarizer {
       if (!movement || op->act.kind != fb::ActivationKind::None ||
           element_count(p_.shapes.at(v)) > kMaxLinkElements)
         return std::nullopt;
-      ops.push_back(static_cast<size_t>(op - p_.ops.data()));
+      ops.push_back(index_of(*op));
       for (const auto& in : op->inputs) pending.push_back(in);
     }
     std::sort(ops.begin(), ops.end());
@@ -560,11 +522,6 @@ class Binarizer {
     }
   }
 
-  Program& p_;
-  std::map<std::string, size_t> producer_;
-  std::map<std::string, std::vector<size_t>> consumers_;
-  std::set<std::string> outputs_;
-  std::vector<bool> dead_;
 };
 
 }  // namespace

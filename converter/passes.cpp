@@ -3,13 +3,11 @@
 #include <functional>
 #include <queue>
 
-#include "ir.hpp"
+#include "graph_edit.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
 
-// Rewrites over the op list. Every rewrite keeps the fused op at the position of the op that
-// produced the first tensor, so the list stays in topological order.
 // [C], [C,1,1], [1,C,1,1]... against an output [N, C, ...]: one value per channel on axis 1.
 bool one_per_channel(const Shape& b, const Shape& out) {
   if (b.size() > out.size() || out.size() < 2 || b.size() < out.size() - 1) return false;
@@ -19,38 +17,11 @@ bool one_per_channel(const Shape& b, const Shape& out) {
   return true;
 }
 
-class Rewriter {
+class Rewriter : public GraphEdit {
  public:
-  explicit Rewriter(Program& p) : p_(p) { index(); }
-
-  void index() {
-    producer_.clear();
-    uses_.clear();
-    dead_.assign(p_.ops.size(), false);
-    for (size_t i = 0; i < p_.ops.size(); ++i) {
-      producer_[p_.ops[i].output] = i;
-      for (const auto& in : p_.ops[i].inputs) ++uses_[in];
-    }
-    for (const auto& out : p_.outputs) ++uses_[out];
-  }
-
-  // The op that alone consumes `value`, when value is not also a graph output.
-  Op* sole_producer(const std::string& value, OpType type) {
-    auto it = producer_.find(value);
-    if (it == producer_.end() || dead_[it->second] || uses_[value] != 1) return nullptr;
-    Op& op = p_.ops[it->second];
-    return op.type == type ? &op : nullptr;
-  }
-
-  void kill(const Op& op) { dead_[static_cast<size_t>(&op - p_.ops.data())] = true; }
-
-  void compact() {
-    std::vector<Op> kept;
-    for (size_t i = 0; i < p_.ops.size(); ++i)
-      if (!dead_[i]) kept.push_back(std::move(p_.ops[i]));
-    p_.ops = std::move(kept);
-    index();
-  }
+  using GraphEdit::GraphEdit;
+  using GraphEdit::compact;
+  using GraphEdit::index;
 
   bool scalar_weight(const std::string& name, float value) const {
     auto it = p_.weights.find(name);
@@ -176,7 +147,7 @@ class Rewriter {
   // x * HardSigmoid(x) with alpha 1/6, beta 1/2, or x * relu6(x + 3) / 6: HardSwish.
   void fuse_hardswish() {
     for (auto& op : p_.ops) {
-      if (op.type != OpType::Binary || op.act.kind != fb::ActivationKind::None || dead_[index_of(op)]) continue;
+      if (op.type != OpType::Binary || op.act.kind != fb::ActivationKind::None || dead(op)) continue;
       if (op.binary == fb::BinaryKind::Mul && !p_.is_weight(op.inputs[1])) {
         for (int order = 0; order < 2; ++order) {
           const std::string& x = op.inputs[static_cast<size_t>(order)];
@@ -274,13 +245,6 @@ class Rewriter {
     index();
   }
 
- private:
-  size_t index_of(const Op& op) const { return static_cast<size_t>(&op - p_.ops.data()); }
-
-  Program& p_;
-  std::map<std::string, size_t> producer_;
-  std::map<std::string, int> uses_;
-  std::vector<bool> dead_;
 };
 
 }  // namespace
