@@ -14,4 +14,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-numpy python3-torch python3-torchvision python3-onnx \
-  dataset-fashion-mnist libonnx-testdata
+  dataset-fashion-mnist libonnx-testdata \
+  libglfw3-dev libimgui-dev xvfb xauth

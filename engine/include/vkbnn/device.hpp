@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,11 @@ struct ContextOptions {
   // off. A file that is corrupt or made for another device or driver is ignored.
   bool pipeline_cache = true;
   std::filesystem::path pipeline_cache_dir;
+  // For applications that also draw with this device (a GUI sharing the VkDevice): extra
+  // instance extensions (e.g. what glfwGetRequiredInstanceExtensions returns) and device
+  // extensions (e.g. VK_KHR_swapchain) to enable. One that is not available throws Error.
+  std::vector<std::string> instance_extensions;
+  std::vector<std::string> device_extensions;
 };
 
 std::string to_string(const DeviceInfo& info);
@@ -93,6 +99,9 @@ class Context {
   VkDevice vk_device() const;
   VkQueue queue() const;
   uint32_t queue_family() const;
+  // queue() is shared: whoever else submits to or presents on it (from any thread) must hold
+  // this mutex meanwhile; the engine holds it around its own vkQueueSubmit calls.
+  std::mutex& queue_mutex() const;
 
   detail::ContextState& state() const { return *state_; }
 

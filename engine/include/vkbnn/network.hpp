@@ -59,6 +59,18 @@ struct Profile {
   double gpu_readback_us = 0;  // in-command-buffer copy from the arena to staging
 };
 
+// Where a tapped tensor lives on the device, for applications that use it on the GPU without a
+// read-back (see Network::device_tensor). Valid until the next run() or the Network's end.
+struct DeviceTensor {
+  VkBuffer buffer = VK_NULL_HANDLE;  // the activation arena (a storage buffer)
+  VkDeviceSize offset = 0;           // bytes from the buffer's start
+  VkDeviceSize bytes = 0;
+  std::vector<int64_t> shape;        // the logical shape, NCHW for images
+  // false: float32 values in shape order. true (DataType::Bit): signs packed 32 to a uint32 word
+  // along axis 1, stored N x ceil(C/32) x H x W words; bit c % 32 set means -1, clear +1.
+  bool packed_bits = false;
+};
+
 struct MemoryReport {
   uint64_t weight_bytes = 0;
   uint64_t arena_bytes = 0;        // activations as planned
@@ -104,6 +116,10 @@ class Network {
   // have been requested in NetworkOptions::taps (or tap_all), or be a model output. Binarized
   // (packed) tensors are returned as their -1/+1 values.
   Tensor read_tensor(const std::string& name) const;
+  // The same tensor where it lies in device memory, for drawing it straight from the GPU. The
+  // engine's writes are complete when run() returns; a reader in a later submission on the
+  // context's queue needs only a barrier from shader/transfer writes to its own reads.
+  DeviceTensor device_tensor(const std::string& name) const;
 
   const std::vector<LayerInfo>& layers() const;
   MemoryReport memory() const;

@@ -63,7 +63,7 @@ struct InstanceSetup {
   bool debug_utils = false;
 };
 
-InstanceSetup create_instance(bool validation) {
+InstanceSetup create_instance(bool validation, const std::vector<std::string>& requested = {}) {
   auto available = instance_extensions();
   std::vector<const char*> extensions;
   VkInstanceCreateFlags flags = 0;
@@ -76,6 +76,12 @@ InstanceSetup create_instance(bool validation) {
   if (debug_utils) extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   if (has_extension(available, VK_KHR_GET_PHYSICAL_DEVICE_PROPERTIES_2_EXTENSION_NAME))
     extensions.push_back(VK_KHR_GET_PHYSICAL_DEVICE_PROPERTIES_2_EXTENSION_NAME);
+  for (const auto& name : requested) {
+    if (!has_extension(available, name.c_str()))
+      throw Error("the Vulkan instance extension " + name + " was requested but is not available");
+    if (std::none_of(extensions.begin(), extensions.end(), [&](const char* e) { return name == e; }))
+      extensions.push_back(name.c_str());
+  }
 
   std::vector<const char*> layers;
   if (validation) {
@@ -276,7 +282,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   auto& s = *state_;
   const char* env_validation = std::getenv("VKBNN_VALIDATION");
   bool validation = options.validation || (env_validation && std::string(env_validation) == "1");
-  auto setup = detail::create_instance(validation);
+  auto setup = detail::create_instance(validation, options.instance_extensions);
   s.instance = setup.instance;
 
   if (setup.debug_utils) {
@@ -320,6 +326,12 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   // Required wherever it is offered (MoltenVK): the device is a portability subset.
   if (detail::has_extension(extensions, "VK_KHR_portability_subset"))
     enabled.push_back("VK_KHR_portability_subset");
+  for (const auto& name : options.device_extensions) {
+    if (!detail::has_extension(extensions, name.c_str()))
+      throw Error("device '" + s.info.name + "' lacks the requested extension " + name);
+    if (std::none_of(enabled.begin(), enabled.end(), [&](const char* e) { return name == e; }))
+      enabled.push_back(name.c_str());
+  }
 
   float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -350,6 +362,7 @@ VkPhysicalDevice Context::physical_device() const { return state_->physical_devi
 VkDevice Context::vk_device() const { return state_->device; }
 VkQueue Context::queue() const { return state_->queue; }
 uint32_t Context::queue_family() const { return state_->queue_family; }
+std::mutex& Context::queue_mutex() const { return state_->queue_mutex; }
 
 std::string to_string(const DeviceInfo& d) {
   std::ostringstream out;

@@ -98,7 +98,10 @@ class Bench {
       submit.pCommandBuffers = &cmd;
       VkFence fence = fence_.get();
       const auto start = std::chrono::steady_clock::now();
-      detail::check(vkQueueSubmit(ctx_.queue, 1, &submit, fence), "running a micro-benchmark");
+      {
+        std::lock_guard lock(ctx_.queue_mutex);
+        detail::check(vkQueueSubmit(ctx_.queue, 1, &submit, fence), "running a micro-benchmark");
+      }
       detail::check(vkWaitForFences(device(), 1, &fence, VK_TRUE, std::numeric_limits<uint64_t>::max()),
                     "waiting for a micro-benchmark");
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -350,7 +350,10 @@ void NetworkState::submit_and_wait(VkCommandBuffer commands, Profile* profile) {
   submit.pCommandBuffers = &commands;
   VkFence f = fence.get();
   auto t0 = Clock::now();
-  check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
+  {
+    std::lock_guard lock(ctx->queue_mutex);
+    check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
+  }
   auto t1 = Clock::now();
   check(vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max()),
         "waiting for the GPU");
@@ -691,6 +694,28 @@ Tensor Network::read_tensor(const std::string& name) const {
         values[(n * channels + c) * inner + i] = (word >> (c % 32)) & 1u ? -1.0f : 1.0f;
       }
   return {shape, std::move(values)};
+}
+
+DeviceTensor Network::device_tensor(const std::string& name) const {
+  const auto& s = *state_;
+  auto it = s.tensor_by_name.find(name);
+  if (it == s.tensor_by_name.end()) {
+    auto node = s.node_output_by_name.find(name);
+    if (node == s.node_output_by_name.end()) throw Error("the model has no tensor or layer named '" + name + "'");
+    it = s.tensor_by_name.find(s.model.schema().tensors()->Get(node->second)->name()->str());
+  }
+  uint32_t t = it->second;
+  if (!s.tensor_readable[t])
+    throw Error("tensor '" + name + "' was not tapped: list it in NetworkOptions::taps when creating the network");
+  auto range = s.range_of(t);
+  const auto* tensor = s.model.schema().tensors()->Get(t);
+  DeviceTensor d;
+  d.buffer = s.arena.get();
+  d.offset = range.begin * sizeof(float);
+  d.bytes = (range.end - range.begin) * sizeof(float);
+  d.shape.assign(tensor->shape()->begin(), tensor->shape()->end());
+  d.packed_bits = tensor->type() == fb::DataType::Bit;
+  return d;
 }
 
 }  // namespace vkbnn

@@ -1,0 +1,223 @@
+#include "activations.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "spv/activation_heatmap_comp.h"
+#include "vkbnn/error.hpp"
+
+namespace vkbnn::studio {
+
+namespace {
+
+void check(VkResult result, const char* what) {
+  if (result != VK_SUCCESS) throw VulkanError(result, what);
+}
+
+struct HeatmapParams {
+  uint32_t offset, channels, height, width, packed_bits, columns;
+};
+
+}  // namespace
+
+ActivationView::ActivationView(Context& context, TextureSystem& textures)
+    : context_(context), textures_(textures), device_(context.vk_device()) {
+  VkDescriptorSetLayoutBinding bindings[3]{};
+  bindings[0] = {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  bindings[1] = {1, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  bindings[2] = {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  sl.bindingCount = 3;
+  sl.pBindings = bindings;
+  check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating the heatmap layout");
+  VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(HeatmapParams)};
+  VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  pl.setLayoutCount = 1;
+  pl.pSetLayouts = &set_layout_;
+  pl.pushConstantRangeCount = 1;
+  pl.pPushConstantRanges = &push;
+  check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating the heatmap pipeline layout");
+  VkShaderModuleCreateInfo sm{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+  sm.codeSize = sizeof(studio_spirv_activation_heatmap_comp);
+  sm.pCode = studio_spirv_activation_heatmap_comp;
+  VkShaderModule module = VK_NULL_HANDLE;
+  check(vkCreateShaderModule(device_, &sm, nullptr, &module), "creating the heatmap shader");
+  VkComputePipelineCreateInfo cp{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  cp.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main", nullptr};
+  cp.layout = layout_;
+  VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cp, nullptr, &pipeline_);
+  vkDestroyShaderModule(device_, module, nullptr);
+  check(r, "creating the heatmap pipeline");
+
+  VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2}, {VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1}};
+  VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  dp.maxSets = 1;
+  dp.poolSizeCount = 2;
+  dp.pPoolSizes = sizes;
+  check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating the heatmap descriptor pool");
+  VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  ds.descriptorPool = pool_;
+  ds.descriptorSetCount = 1;
+  ds.pSetLayouts = &set_layout_;
+  check(vkAllocateDescriptorSets(device_, &ds, &set_), "allocating the heatmap descriptors");
+
+  VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  cpi.queueFamilyIndex = context.queue_family();
+  check(vkCreateCommandPool(device_, &cpi, nullptr, &command_pool_), "creating a command pool");
+  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  alloc.commandPool = command_pool_;
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  check(vkAllocateCommandBuffers(device_, &alloc, &cmd_), "allocating a command buffer");
+  VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  check(vkCreateFence(device_, &fence, nullptr, &fence_), "creating a fence");
+}
+
+ActivationView::~ActivationView() {
+  if (ranges_buffer_) vkDestroyBuffer(device_, ranges_buffer_, nullptr);
+  if (ranges_memory_) vkFreeMemory(device_, ranges_memory_, nullptr);
+  vkDestroyFence(device_, fence_, nullptr);
+  vkDestroyCommandPool(device_, command_pool_, nullptr);
+  vkDestroyDescriptorPool(device_, pool_, nullptr);
+  vkDestroyPipeline(device_, pipeline_, nullptr);
+  vkDestroyPipelineLayout(device_, layout_, nullptr);
+  vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
+}
+
+void ActivationView::ensure_ranges(VkDeviceSize bytes) {
+  if (ranges_size_ >= bytes) return;
+  if (ranges_buffer_) vkDestroyBuffer(device_, ranges_buffer_, nullptr);
+  if (ranges_memory_) vkFreeMemory(device_, ranges_memory_, nullptr);
+  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bi.size = std::max<VkDeviceSize>(bytes, 4096);
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  check(vkCreateBuffer(device_, &bi, nullptr, &ranges_buffer_), "creating the range buffer");
+  VkMemoryRequirements req{};
+  vkGetBufferMemoryRequirements(device_, ranges_buffer_, &req);
+  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  alloc.allocationSize = req.size;
+  alloc.memoryTypeIndex = textures_.memory_type(
+      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  check(vkAllocateMemory(device_, &alloc, nullptr, &ranges_memory_), "allocating the range buffer");
+  check(vkBindBufferMemory(device_, ranges_buffer_, ranges_memory_, 0), "binding the range buffer");
+  check(vkMapMemory(device_, ranges_memory_, 0, VK_WHOLE_SIZE, 0, &ranges_mapped_), "mapping the range buffer");
+  ranges_size_ = bi.size;
+}
+
+std::pair<ImVec2, ImVec2> ActivationView::tile_uv(uint32_t c) const {
+  const float tex_w = static_cast<float>(columns_ * (width_ + 1)), tex_h = static_cast<float>(rows() * (height_ + 1));
+  const float x = static_cast<float>((c % columns_) * (width_ + 1)), y = static_cast<float>((c / columns_) * (height_ + 1));
+  return {ImVec2(x / tex_w, y / tex_h), ImVec2((x + width_) / tex_w, (y + height_) / tex_h)};
+}
+
+void ActivationView::update(const DeviceTensor& tensor, const std::function<void()>& wait_all_frames) {
+  const auto& shape = tensor.shape;
+  if (shape.size() < 2 || shape[0] != 1) throw Error("only tensors with batch 1 and channels are shown");
+  const uint32_t c = static_cast<uint32_t>(shape[1]);
+  const uint32_t h = shape.size() >= 3 ? static_cast<uint32_t>(shape[2]) : 1;
+  uint32_t w = 1;
+  for (size_t i = 3; i < shape.size(); ++i) w *= static_cast<uint32_t>(shape[i]);
+  uint32_t columns = std::max(1u, static_cast<uint32_t>(std::ceil(std::sqrt(double(c) * (h + 1) / (w + 1)))));
+  columns = std::min(columns, c);
+  const uint32_t rows = (c + columns - 1) / columns;
+  const uint32_t tex_w = columns * (w + 1), tex_h = rows * (h + 1);
+  if (tex_w > 8192 || tex_h > 8192) throw Error("the tensor is too large to show");
+  Texture& texture = textures_.storage_texture("activations", tex_w, tex_h, wait_all_frames);
+  ensure_ranges(VkDeviceSize{c} * 4 * sizeof(float));
+
+  // Bind from an aligned offset; the shader adds the rest in words.
+  VkPhysicalDeviceProperties props{};
+  vkGetPhysicalDeviceProperties(context_.physical_device(), &props);
+  const VkDeviceSize align = std::max<VkDeviceSize>(props.limits.minStorageBufferOffsetAlignment, 4);
+  const VkDeviceSize base = tensor.offset / align * align;
+  VkDescriptorBufferInfo arena{tensor.buffer, base, tensor.offset + tensor.bytes - base};
+  VkDescriptorImageInfo image{VK_NULL_HANDLE, texture.view, VK_IMAGE_LAYOUT_GENERAL};
+  VkDescriptorBufferInfo ranges{ranges_buffer_, 0, VK_WHOLE_SIZE};
+  VkWriteDescriptorSet writes[3]{};
+  for (int i = 0; i < 3; ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = set_;
+    writes[i].dstBinding = static_cast<uint32_t>(i);
+    writes[i].descriptorCount = 1;
+  }
+  writes[0].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  writes[0].pBufferInfo = &arena;
+  writes[1].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_IMAGE;
+  writes[1].pImageInfo = &image;
+  writes[2].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  writes[2].pBufferInfo = &ranges;
+  vkUpdateDescriptorSets(device_, 3, writes, 0, nullptr);
+
+  check(vkResetCommandBuffer(cmd_, 0), "resetting a command buffer");
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  check(vkBeginCommandBuffer(cmd_, &begin), "recording the heatmaps");
+  // The engine's writes to the arena (earlier submissions) before this pass reads them.
+  VkMemoryBarrier engine_writes{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                                VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT};
+  // Earlier frames may still sample the texture: it changes layout only after them.
+  VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+  to_general.srcAccessMask = 0;
+  to_general.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+  to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
+  to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_general.image = texture.image;
+  to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  vkCmdPipelineBarrier(cmd_,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
+                           VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT,
+                       VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &engine_writes, 0,
+                       nullptr, 1, &to_general);
+  VkClearColorValue background{{0.16f, 0.16f, 0.18f, 1.0f}};
+  VkImageSubresourceRange all{VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  vkCmdClearColorImage(cmd_, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
+  VkImageMemoryBarrier cleared = to_general;
+  cleared.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  cleared.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  cleared.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
+  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0,
+                       nullptr, 1, &cleared);
+  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
+  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
+  HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4), c, h, w, tensor.packed_bits ? 1u : 0u,
+                       columns};
+  vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+  vkCmdDispatch(cmd_, c, 1, 1);
+  VkImageMemoryBarrier to_read = to_general;
+  to_read.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+  to_read.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
+  to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+  VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 1,
+                       &to_read);
+  check(vkEndCommandBuffer(cmd_), "recording the heatmaps");
+  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &cmd_;
+  {
+    std::lock_guard lock(context_.queue_mutex());
+    check(vkQueueSubmit(context_.queue(), 1, &submit, fence_), "submitting the heatmaps");
+  }
+  check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, std::numeric_limits<uint64_t>::max()), "drawing the heatmaps");
+  check(vkResetFences(device_, 1, &fence_), "resetting a fence");
+  texture.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+  texture.has_content = true;
+
+  channels_ = c;
+  height_ = h;
+  width_ = w;
+  columns_ = columns;
+  packed_ = tensor.packed_bits;
+  ranges_.resize(c);
+  const auto* values = static_cast<const float*>(ranges_mapped_);
+  for (uint32_t i = 0; i < c; ++i) ranges_[i] = {values[4 * i], values[4 * i + 1], values[4 * i + 2]};
+}
+
+}  // namespace vkbnn::studio

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inference.hpp"
+#include "sources.hpp"
+
+struct GLFWwindow;
+
+namespace vkbnn::studio {
+
+struct Options {
+  std::vector<std::filesystem::path> models;
+  std::filesystem::path image;
+  std::filesystem::path folder;
+  std::optional<int> camera;
+  std::filesystem::path image_camera;  // stand-in camera replaying an image as YUYV
+  int frames = 0;  // 0: run until the window closes
+  int cycle_models = 0;  // > 0: switch to the next model every that many frames
+  std::filesystem::path screenshot;
+  bool print_results = false;
+  bool validation = false;
+  std::string device;
+  std::string layer;  // activation layer shown first
+  int channel = 0;    // channel enlarged first
+  int width = 1400;
+  int height = 900;
+};
+
+// Per-layer GPU times averaged over the latest runs of one model.
+struct RollingProfile {
+  static constexpr size_t kRuns = 30;
+  std::deque<Profile> runs;
+  void add(const Profile& p);
+  void clear() { runs.clear(); }
+  // Averages, layer by layer (by position) and for the Profile totals.
+  Profile average() const;
+};
+
+// What the panels read and change. The main loop owns it.
+class TextureSystem;
+class ActivationView;
+
+struct AppState {
+  Options options;
+  Context* context = nullptr;
+  InferenceWorker* worker = nullptr;
+  InputSource source;
+  std::vector<ModelSummary> models;  // refreshed every frame from the worker
+  size_t selected_model = 0;
+  std::optional<Result> result;
+  uint64_t shown_sequence = 0;
+  std::map<size_t, RollingProfile> profiles;  // per model
+  std::string path_field;
+  std::string folder_field;
+  std::vector<CameraDevice> cameras;
+  bool live = true;
+  float max_rate = 30;
+  double frame_ms = 0;  // smoothed
+  double fps = 0;
+  TextureSystem* textures = nullptr;
+  // Activations: the layer shown (index into the model's layers; -1 picks the first conv-like
+  // layer), the channel enlarged, and when the heatmaps were last drawn.
+  ActivationView* activations = nullptr;
+  double camera_convert_us = 0;  // GPU conversion of the latest camera frame, submit to result
+  std::string camera_error;
+  bool show_activations = true;
+  int activation_layer = -1;
+  std::string activation_layer_name;
+  int enlarged_channel = 0;
+  std::string activation_error;
+  uint64_t activation_sequence = 0;
+  std::string activation_drawn_layer;
+};
+
+// Opens the window, runs the loop until it closes (or options.frames have been shown) and
+// returns the process exit status.
+int run_app(const Options& options);
+
+}  // namespace vkbnn::studio

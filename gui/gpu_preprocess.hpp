@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+#include "camera.hpp"
+#include "image_input.hpp"
+#include "textures.hpp"
+#include "vkbnn/vkbnn.hpp"
+
+namespace vkbnn::studio {
+
+// Camera frames converted on the GPU (shaders/camera_preprocess.comp): YUYV to RGB into the
+// texture "input" for display, and resized, converted and normalised into the model's input
+// tensor, which comes back to the host for Network::run().
+class GpuPreprocess {
+ public:
+  GpuPreprocess(Context& context, TextureSystem& textures);
+  ~GpuPreprocess();
+  GpuPreprocess(const GpuPreprocess&) = delete;
+  GpuPreprocess& operator=(const GpuPreprocess&) = delete;
+
+  // Submits, waits, and returns the CHW tensor (layout.image_elements() values).
+  std::vector<float> process(const CameraFrame& frame, const tools::InputLayout& layout,
+                             const std::function<void()>& wait_all_frames);
+
+ private:
+  struct HostBuffer {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    VkDeviceSize size = 0;
+    void* mapped = nullptr;
+  };
+  void ensure(HostBuffer& b, VkDeviceSize bytes);
+  void release(HostBuffer& b);
+
+  Context& context_;
+  TextureSystem& textures_;
+  VkDevice device_;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+  VkPipelineLayout layout_ = VK_NULL_HANDLE;
+  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  VkDescriptorPool pool_ = VK_NULL_HANDLE;
+  VkDescriptorSet set_ = VK_NULL_HANDLE;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+  HostBuffer frame_, tensor_;
+};
+
+}  // namespace vkbnn::studio
