@@ -128,12 +128,13 @@ void update_activations(AppState& state, InferenceWorker& worker, Renderer& rend
 
 }  // namespace
 
-int run_app(const Options& options) {
+int run_app(const Options& options, std::optional<uint32_t>* restart_on) {
   GlfwSession glfw;
   if (!glfwVulkanSupported()) throw Error("GLFW finds no Vulkan loader");
   ContextOptions context_options;
   context_options.validation = options.validation;
   context_options.device_name = options.device;
+  context_options.device_index = options.device_index;
   context_options.instance_extensions = window_instance_extensions();
   context_options.device_extensions = window_device_extensions();
   Context context(context_options);
@@ -156,6 +157,7 @@ int run_app(const Options& options) {
     state.context = &context;
     state.worker = &worker;
     state.cameras = list_cameras();
+    state.devices = Context::list_devices();
     if (!options.image_camera.empty())
       state.source.open_image_camera(options.image_camera);
     else if (options.camera)
@@ -175,7 +177,7 @@ int run_app(const Options& options) {
     std::set<std::string> models_with_results;
     auto last = std::chrono::steady_clock::now();
     const auto started = last;
-    while (!glfwWindowShouldClose(window.handle)) {
+    while (!glfwWindowShouldClose(window.handle) && !state.switch_device) {
       glfwPollEvents();
       for (const auto& p : g_dropped) {
         state.source.open_path(p);
@@ -282,6 +284,7 @@ int run_app(const Options& options) {
       }
     }
 
+    *restart_on = state.switch_device;
     if (options.print_results) {
       const ModelSummary* m = state.selected_model < state.models.size() ? &state.models[state.selected_model] : nullptr;
       std::cout << "model       " << (m ? m->path.string() : "") << '\n';
@@ -318,6 +321,7 @@ int run_app(const Options& options) {
     }
   }
   if (uint32_t n = context.validation_message_count(); n > 0) {
+    restart_on->reset();
     std::cerr << "vkbnn-studio: " << n << " Vulkan validation message(s)\n";
     return 2;
   }

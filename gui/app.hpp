@@ -27,7 +27,8 @@ struct Options {
   std::filesystem::path screenshot;
   bool print_results = false;
   bool validation = false;
-  std::string device;
+  std::string device;                   // a device name (substring), from --device
+  std::optional<uint32_t> device_index;  // set when the window's device picker chose one
   std::string layer;  // activation layer shown first
   int channel = 0;    // channel enlarged first
   int width = 1400;
@@ -61,6 +62,8 @@ struct AppState {
   std::string path_field;
   std::string folder_field;
   std::vector<CameraDevice> cameras;
+  std::vector<DeviceInfo> devices;        // every Vulkan device, for the picker
+  std::optional<uint32_t> switch_device;  // picked in the window: the app restarts on it
   bool live = true;
   float max_rate = 30;
   double frame_ms = 0;  // smoothed
@@ -81,7 +84,9 @@ struct AppState {
 };
 
 // Opens the window, runs the loop until it closes (or options.frames have been shown) and
-// returns the process exit status.
-int run_app(const Options& options);
+// returns the process exit status. When the user picks another Vulkan device, the loop ends with
+// *restart_on set to it: the caller runs the app again there, since the window, the renderer
+// and every network live on the one device.
+int run_app(const Options& options, std::optional<uint32_t>* restart_on);
 
 }  // namespace vkbnn::studio

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "app.hpp"
 
@@ -72,7 +73,13 @@ int main(int argc, char** argv) {
   if (image.empty() && folder.empty() && camera < 0 && image_camera.empty()) options.folder = asset("images");
 
   try {
-    return vkbnn::studio::run_app(options);
+    for (;;) {
+      std::optional<uint32_t> restart_on;
+      const int status = vkbnn::studio::run_app(options, &restart_on);
+      if (!restart_on) return status;
+      options.device.clear();
+      options.device_index = restart_on;
+    }
   } catch (const std::exception& e) {
     std::cerr << "vkbnn-studio: " << e.what() << '\n';
     return 1;

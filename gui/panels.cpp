@@ -374,6 +374,15 @@ void draw_model_panel(AppState& state) {
     }
     ImGui::EndCombo();
   }
+  const DeviceInfo& device = state.context->device();
+  if (ImGui::BeginCombo("device", device.name.c_str())) {
+    for (const auto& d : state.devices) {
+      // Another device means a new window, renderer and networks: the app restarts there.
+      if (ImGui::Selectable((d.name + " (" + d.type + ")").c_str(), d.index == device.index) && d.index != device.index)
+        state.switch_device = d.index;
+    }
+    ImGui::EndCombo();
+  }
   if (!current) {
     ImGui::End();
     return;
