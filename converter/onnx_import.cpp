@@ -182,10 +182,11 @@ class Folder {
   }
 
   bool fold_shape(const onnx::NodeProto& node) {
+    // A folded constant knows its dims even where shape inference did not.
     auto it = shapes_.find(node.input(0));
     Shape dims;
-    if (it != shapes_.end()) dims = it->second;
-    else if (graph_.constants.count(node.input(0))) dims = graph_.constants.at(node.input(0)).dims;
+    if (graph_.constants.count(node.input(0))) dims = graph_.constants.at(node.input(0)).dims;
+    else if (it != shapes_.end()) dims = it->second;
     else return false;
     if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d <= 0; })) return false;
     auto rank = static_cast<int64_t>(dims.size());
