@@ -3,8 +3,9 @@
 Each variant exercises one way a binarized network (training/bnn_modules.py) shows up in ONNX:
 the Elastic-Link shortcut in each of its R spellings, channel counts that are not multiples of
 32, chains of binary convolutions, pooling and fully connected layers on binarized activations,
-and the three spellings of a binarized weight. BatchNorm statistics, RSign thresholds, EL
-scales and (R)PReLU parameters are all randomized, so that folding any of them wrongly shows.
+and the spellings of a binarized weight other than a folded +-alpha initializer. BatchNorm
+statistics, RSign thresholds, EL scales and (R)PReLU parameters are all randomized, so that
+folding any of them wrongly shows.
 
 Every input of a Sign is kept at least MARGIN away from 0: a value closer than that could flip
 sign under the engine's different rounding and change the output far beyond any tolerance.
@@ -38,7 +39,8 @@ class ConcatExpandLink(ELink):
 
 class RepeatInterleaveExpandLink(ELink):
     """Expand spelled x.repeat_interleave(k, 1), contiguous order; torch exports a
-    Split, Expand and Reshape per input channel and a Concat of them all."""
+    Split and about 14 nodes per input channel (Expand, Reshape and shape
+    arithmetic), then a Concat of them all."""
 
     def forward(self, x):
         return self.gamma * self.pool(x).repeat_interleave(self.out_ch // self.in_ch, dim=1)
@@ -65,7 +67,7 @@ class SignTimesMeanAbsConv(nn.Conv2d):
         return self._conv_forward(x, torch.sign(self.weight) * alpha, self.bias)
 
 
-class ScaleAfterConv(BinaryConv2d):
+class ScaleAfterConv(nn.Conv2d):
     """Convolution with the +-1 weights followed by Mul by alpha [1,M,1,1]."""
 
     def forward(self, x):
@@ -99,7 +101,7 @@ VARIANTS = {
     "el_expand_tile": (lambda: Block(33, 66, 3, 1, group_order="strided"), (1, 33, 9, 9), True),
     "el_expand_contiguous": (lambda: Block(1, 32, 3, 1, group_order="contiguous"), (1, 1, 12, 12), True),
     "el_expand_concat": (lambda: block_with(31, 93, 1, 1, el=ConcatExpandLink(31, 93)), (1, 31, 9, 9), True),
-    # Few channels: the export grows by 14 nodes per input channel.
+    # Few channels: the export grows by about 14 nodes per input channel.
     "el_expand_repeat_interleave": (
         lambda: block_with(5, 10, 3, 2, el=RepeatInterleaveExpandLink(5, 10, 2)), (1, 5, 11, 11), True),
     # Binarized activations with no real-valued use: Block without EL ->
@@ -117,7 +119,7 @@ VARIANTS = {
     # Weight spellings other than the folded +-alpha initializer.
     "weight_sign_mul_alpha": (lambda: binary_layer(SignTimesAlphaConv, 33, 40, 3), (1, 33, 9, 9), False),
     "weight_sign_mul_mean_abs": (lambda: binary_layer(SignTimesMeanAbsConv, 33, 40, 3, 2), (1, 33, 9, 9), False),
-    "weight_conv_then_mul_alpha": (lambda: binary_layer(ScaleAfterConv, 33, 40, 3), (1, 33, 9, 9), True),
+    "weight_conv_then_mul_alpha": (lambda: binary_layer(ScaleAfterConv, 65, 40, 1), (1, 65, 9, 9), True),
 }
 
 
