@@ -21,71 +21,17 @@ struct HeatmapParams {
   uint32_t offset, channels, height, width, packed_bits, columns;
 };
 
+constexpr VkDescriptorType kBindings[] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER};
+
 }  // namespace
 
 ActivationView::ActivationView(Context& context, TextureSystem& textures)
-    : context_(context), textures_(textures), device_(context.vk_device()) {
-  VkDescriptorSetLayoutBinding bindings[3]{};
-  bindings[0] = {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  bindings[1] = {1, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  bindings[2] = {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  sl.bindingCount = 3;
-  sl.pBindings = bindings;
-  check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating the heatmap layout");
-  VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(HeatmapParams)};
-  VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &set_layout_;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &push;
-  check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating the heatmap pipeline layout");
-  VkShaderModuleCreateInfo sm{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  sm.codeSize = sizeof(studio_spirv_activation_heatmap_comp);
-  sm.pCode = studio_spirv_activation_heatmap_comp;
-  VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device_, &sm, nullptr, &module), "creating the heatmap shader");
-  VkComputePipelineCreateInfo cp{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  cp.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main", nullptr};
-  cp.layout = layout_;
-  VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cp, nullptr, &pipeline_);
-  vkDestroyShaderModule(device_, module, nullptr);
-  check(r, "creating the heatmap pipeline");
-
-  VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2}, {VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1}};
-  VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  dp.maxSets = 1;
-  dp.poolSizeCount = 2;
-  dp.pPoolSizes = sizes;
-  check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating the heatmap descriptor pool");
-  VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ds.descriptorPool = pool_;
-  ds.descriptorSetCount = 1;
-  ds.pSetLayouts = &set_layout_;
-  check(vkAllocateDescriptorSets(device_, &ds, &set_), "allocating the heatmap descriptors");
-
-  VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  cpi.queueFamilyIndex = context.queue_family();
-  check(vkCreateCommandPool(device_, &cpi, nullptr, &command_pool_), "creating a command pool");
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool_;
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(device_, &alloc, &cmd_), "allocating a command buffer");
-  VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  check(vkCreateFence(device_, &fence, nullptr, &fence_), "creating a fence");
-}
+    : context_(context), textures_(textures), device_(context.vk_device()),
+      pass_(context, kBindings, sizeof(HeatmapParams), studio_spirv_activation_heatmap_comp, "heatmap") {}
 
 ActivationView::~ActivationView() {
   if (ranges_buffer_) vkDestroyBuffer(device_, ranges_buffer_, nullptr);
   if (ranges_memory_) vkFreeMemory(device_, ranges_memory_, nullptr);
-  vkDestroyFence(device_, fence_, nullptr);
-  vkDestroyCommandPool(device_, command_pool_, nullptr);
-  vkDestroyDescriptorPool(device_, pool_, nullptr);
-  vkDestroyPipeline(device_, pipeline_, nullptr);
-  vkDestroyPipelineLayout(device_, layout_, nullptr);
-  vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
 }
 
 void ActivationView::ensure_ranges(VkDeviceSize bytes) {
@@ -140,7 +86,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   VkWriteDescriptorSet writes[3]{};
   for (int i = 0; i < 3; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    writes[i].dstSet = set_;
+    writes[i].dstSet = pass_.set;
     writes[i].dstBinding = static_cast<uint32_t>(i);
     writes[i].descriptorCount = 1;
   }
@@ -152,10 +98,10 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   writes[2].pBufferInfo = &ranges;
   vkUpdateDescriptorSets(device_, 3, writes, 0, nullptr);
 
-  check(vkResetCommandBuffer(cmd_, 0), "resetting a command buffer");
+  check(vkResetCommandBuffer(pass_.cmd, 0), "resetting a command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(cmd_, &begin), "recording the heatmaps");
+  check(vkBeginCommandBuffer(pass_.cmd, &begin), "recording the heatmaps");
   // The engine's writes to the arena (earlier submissions) before this pass reads them.
   VkMemoryBarrier engine_writes{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
                                 VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT};
@@ -168,45 +114,45 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
   to_general.image = texture.image;
   to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdPipelineBarrier(cmd_,
+  vkCmdPipelineBarrier(pass_.cmd,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
                            VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT,
                        VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &engine_writes, 0,
                        nullptr, 1, &to_general);
   VkClearColorValue background{{0.16f, 0.16f, 0.18f, 1.0f}};
   VkImageSubresourceRange all{VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdClearColorImage(cmd_, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
+  vkCmdClearColorImage(pass_.cmd, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
   VkImageMemoryBarrier cleared = to_general;
   cleared.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
   cleared.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   cleared.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
-  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0,
+  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0,
                        nullptr, 1, &cleared);
-  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
+  vkCmdBindPipeline(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline);
+  vkCmdBindDescriptorSets(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout, 0, 1, &pass_.set, 0, nullptr);
   HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4), c, h, w, tensor.packed_bits ? 1u : 0u,
                        columns};
-  vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(cmd_, c, 1, 1);
+  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+  vkCmdDispatch(pass_.cmd, c, 1, 1);
   VkImageMemoryBarrier to_read = to_general;
   to_read.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
   to_read.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
   to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
-  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 1,
                        &to_read);
-  check(vkEndCommandBuffer(cmd_), "recording the heatmaps");
+  check(vkEndCommandBuffer(pass_.cmd), "recording the heatmaps");
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &cmd_;
+  submit.pCommandBuffers = &pass_.cmd;
   {
     std::lock_guard lock(context_.queue_mutex());
-    check(vkQueueSubmit(context_.queue(), 1, &submit, fence_), "submitting the heatmaps");
+    check(vkQueueSubmit(context_.queue(), 1, &submit, pass_.fence), "submitting the heatmaps");
   }
-  check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, std::numeric_limits<uint64_t>::max()), "drawing the heatmaps");
-  check(vkResetFences(device_, 1, &fence_), "resetting a fence");
+  check(vkWaitForFences(device_, 1, &pass_.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "drawing the heatmaps");
+  check(vkResetFences(device_, 1, &pass_.fence), "resetting a fence");
   texture.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   texture.has_content = true;
 

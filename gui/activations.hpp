@@ -9,6 +9,7 @@
 #include <imgui.h>
 #include <vulkan/vulkan.h>
 
+#include "compute_pass.hpp"
 #include "textures.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -49,14 +50,7 @@ class ActivationView {
   Context& context_;
   TextureSystem& textures_;
   VkDevice device_;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
-  VkDescriptorPool pool_ = VK_NULL_HANDLE;
-  VkDescriptorSet set_ = VK_NULL_HANDLE;
-  VkCommandPool command_pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
-  VkFence fence_ = VK_NULL_HANDLE;
+  ComputePass pass_;
   VkBuffer ranges_buffer_ = VK_NULL_HANDLE;
   VkDeviceMemory ranges_memory_ = VK_NULL_HANDLE;
   VkDeviceSize ranges_size_ = 0;

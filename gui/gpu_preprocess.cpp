@@ -21,69 +21,17 @@ struct Params {
   float inv_std[4];
 };
 
+constexpr VkDescriptorType kBindings[] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE};
+
 }  // namespace
 
 GpuPreprocess::GpuPreprocess(Context& context, TextureSystem& textures)
-    : context_(context), textures_(textures), device_(context.vk_device()) {
-  VkDescriptorSetLayoutBinding bindings[3]{};
-  bindings[0] = {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  bindings[1] = {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  bindings[2] = {2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-  VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  sl.bindingCount = 3;
-  sl.pBindings = bindings;
-  check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating the camera layout");
-  VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(Params)};
-  VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &set_layout_;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &push;
-  check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating the camera pipeline layout");
-  VkShaderModuleCreateInfo sm{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  sm.codeSize = sizeof(studio_spirv_camera_preprocess_comp);
-  sm.pCode = studio_spirv_camera_preprocess_comp;
-  VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device_, &sm, nullptr, &module), "creating the camera shader");
-  VkComputePipelineCreateInfo cp{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  cp.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_COMPUTE_BIT, module, "main", nullptr};
-  cp.layout = layout_;
-  VkResult r = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &cp, nullptr, &pipeline_);
-  vkDestroyShaderModule(device_, module, nullptr);
-  check(r, "creating the camera pipeline");
-  VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2}, {VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, 1}};
-  VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  dp.maxSets = 1;
-  dp.poolSizeCount = 2;
-  dp.pPoolSizes = sizes;
-  check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating the camera descriptor pool");
-  VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ds.descriptorPool = pool_;
-  ds.descriptorSetCount = 1;
-  ds.pSetLayouts = &set_layout_;
-  check(vkAllocateDescriptorSets(device_, &ds, &set_), "allocating the camera descriptors");
-  VkCommandPoolCreateInfo cpi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  cpi.queueFamilyIndex = context.queue_family();
-  check(vkCreateCommandPool(device_, &cpi, nullptr, &command_pool_), "creating a command pool");
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool_;
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(device_, &alloc, &cmd_), "allocating a command buffer");
-  VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  check(vkCreateFence(device_, &fence, nullptr, &fence_), "creating a fence");
-}
+    : context_(context), textures_(textures), device_(context.vk_device()),
+      pass_(context, kBindings, sizeof(Params), studio_spirv_camera_preprocess_comp, "camera") {}
 
 GpuPreprocess::~GpuPreprocess() {
   release(frame_);
   release(tensor_);
-  vkDestroyFence(device_, fence_, nullptr);
-  vkDestroyCommandPool(device_, command_pool_, nullptr);
-  vkDestroyDescriptorPool(device_, pool_, nullptr);
-  vkDestroyPipeline(device_, pipeline_, nullptr);
-  vkDestroyPipelineLayout(device_, layout_, nullptr);
-  vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
 }
 
 void GpuPreprocess::release(HostBuffer& b) {
@@ -131,7 +79,7 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
   VkWriteDescriptorSet writes[3]{};
   for (uint32_t i = 0; i < 3; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    writes[i].dstSet = set_;
+    writes[i].dstSet = pass_.set;
     writes[i].dstBinding = i;
     writes[i].descriptorCount = 1;
     writes[i].descriptorType = i == 2 ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
@@ -155,10 +103,10 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
     params.inv_std[c] = sd != 0 ? 1.f / sd : 1.f;
   }
 
-  check(vkResetCommandBuffer(cmd_, 0), "resetting a command buffer");
+  check(vkResetCommandBuffer(pass_.cmd, 0), "resetting a command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(cmd_, &begin), "recording the camera conversion");
+  check(vkBeginCommandBuffer(pass_.cmd, &begin), "recording the camera conversion");
   VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
   to_general.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
@@ -166,35 +114,35 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
   to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
   to_general.image = display.image;
   to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0, nullptr, 1, &to_general);
-  vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0, nullptr);
+  vkCmdBindPipeline(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline);
+  vkCmdBindDescriptorSets(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout, 0, 1, &pass_.set, 0, nullptr);
   params.pass = 0;
-  vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(cmd_, (params.src_width + 7) / 8, (params.src_height + 7) / 8, 1);
+  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+  vkCmdDispatch(pass_.cmd, (params.src_width + 7) / 8, (params.src_height + 7) / 8, 1);
   params.pass = 1;
-  vkCmdPushConstants(cmd_, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(cmd_, (params.dst_width + 7) / 8, (params.dst_height + 7) / 8, 1);
+  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+  vkCmdDispatch(pass_.cmd, (params.dst_width + 7) / 8, (params.dst_height + 7) / 8, 1);
   VkImageMemoryBarrier to_read = to_general;
   to_read.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
   to_read.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
   to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
-  vkCmdPipelineBarrier(cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 1,
                        &to_read);
-  check(vkEndCommandBuffer(cmd_), "recording the camera conversion");
+  check(vkEndCommandBuffer(pass_.cmd), "recording the camera conversion");
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &cmd_;
+  submit.pCommandBuffers = &pass_.cmd;
   {
     std::lock_guard lock(context_.queue_mutex());
-    check(vkQueueSubmit(context_.queue(), 1, &submit, fence_), "submitting the camera conversion");
+    check(vkQueueSubmit(context_.queue(), 1, &submit, pass_.fence), "submitting the camera conversion");
   }
-  check(vkWaitForFences(device_, 1, &fence_, VK_TRUE, std::numeric_limits<uint64_t>::max()), "converting a frame");
-  check(vkResetFences(device_, 1, &fence_), "resetting a fence");
+  check(vkWaitForFences(device_, 1, &pass_.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "converting a frame");
+  check(vkResetFences(device_, 1, &pass_.fence), "resetting a fence");
   display.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   display.has_content = true;
   const auto* values = static_cast<const float*>(tensor_.mapped);

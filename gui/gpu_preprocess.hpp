@@ -8,6 +8,7 @@
 
 #include "camera.hpp"
 #include "image_input.hpp"
+#include "compute_pass.hpp"
 #include "textures.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -40,14 +41,7 @@ class GpuPreprocess {
   Context& context_;
   TextureSystem& textures_;
   VkDevice device_;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
-  VkDescriptorPool pool_ = VK_NULL_HANDLE;
-  VkDescriptorSet set_ = VK_NULL_HANDLE;
-  VkCommandPool command_pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
-  VkFence fence_ = VK_NULL_HANDLE;
+  ComputePass pass_;
   HostBuffer frame_, tensor_;
 };
 
