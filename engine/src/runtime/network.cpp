@@ -105,6 +105,8 @@ struct NetworkState {
   VkCommandBuffer record(bool with_timestamps);
   void submit_and_wait(VkCommandBuffer commands, Profile* profile);
   Range range_of(uint32_t tensor) const;
+  // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
+  uint32_t tapped_tensor(const std::string& name) const;
   std::string precision_of(const fb::Node& node) const;
   uint64_t macs_of(const fb::Node& node) const;
   uint64_t bytes_of(const fb::Node& node) const;
@@ -141,6 +143,18 @@ uint64_t NetworkState::bytes_of(const fb::Node& node) const {
       words += storage_words(Shape(tensor->shape()->begin(), tensor->shape()->end()), tensor->type());
     }
   return words * sizeof(float);
+}
+
+uint32_t NetworkState::tapped_tensor(const std::string& name) const {
+  auto it = tensor_by_name.find(name);
+  if (it == tensor_by_name.end()) {
+    auto node = node_output_by_name.find(name);
+    if (node == node_output_by_name.end()) throw Error("the model has no tensor or layer named '" + name + "'");
+    it = tensor_by_name.find(model.schema().tensors()->Get(node->second)->name()->str());
+  }
+  if (!tensor_readable[it->second])
+    throw Error("tensor '" + name + "' was not tapped: list it in NetworkOptions::taps when creating the network");
+  return it->second;
 }
 
 Range NetworkState::range_of(uint32_t tensor) const {
@@ -648,15 +662,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
 
 Tensor Network::read_tensor(const std::string& name) const {
   const auto& s = *state_;
-  auto it = s.tensor_by_name.find(name);
-  if (it == s.tensor_by_name.end()) {
-    auto node = s.node_output_by_name.find(name);
-    if (node == s.node_output_by_name.end()) throw Error("the model has no tensor or layer named '" + name + "'");
-    it = s.tensor_by_name.find(s.model.schema().tensors()->Get(node->second)->name()->str());
-  }
-  uint32_t t = it->second;
-  if (!s.tensor_readable[t])
-    throw Error("tensor '" + name + "' was not tapped: list it in NetworkOptions::taps when creating the network");
+  const uint32_t t = s.tapped_tensor(name);
   if (!s.has_run) throw Error("tensor '" + name + "' has no value yet: run the network first");
   auto range = s.range_of(t);
   uint64_t bytes = (range.end - range.begin) * sizeof(float);
@@ -698,15 +704,7 @@ Tensor Network::read_tensor(const std::string& name) const {
 
 DeviceTensor Network::device_tensor(const std::string& name) const {
   const auto& s = *state_;
-  auto it = s.tensor_by_name.find(name);
-  if (it == s.tensor_by_name.end()) {
-    auto node = s.node_output_by_name.find(name);
-    if (node == s.node_output_by_name.end()) throw Error("the model has no tensor or layer named '" + name + "'");
-    it = s.tensor_by_name.find(s.model.schema().tensors()->Get(node->second)->name()->str());
-  }
-  uint32_t t = it->second;
-  if (!s.tensor_readable[t])
-    throw Error("tensor '" + name + "' was not tapped: list it in NetworkOptions::taps when creating the network");
+  const uint32_t t = s.tapped_tensor(name);
   auto range = s.range_of(t);
   const auto* tensor = s.model.schema().tensors()->Get(t);
   DeviceTensor d;
