@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
-#include <mutex>
 
 #include "spv/activation_heatmap_comp.h"
 #include "vkbnn/error.hpp"
@@ -134,25 +132,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
                        columns};
   vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
   vkCmdDispatch(pass_.cmd, c, 1, 1);
-  VkImageMemoryBarrier to_read = to_general;
-  to_read.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
-  to_read.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
-  to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
-  VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
-  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                       VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 1,
-                       &to_read);
-  check(vkEndCommandBuffer(pass_.cmd), "recording the heatmaps");
-  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &pass_.cmd;
-  {
-    std::lock_guard lock(context_.queue_mutex());
-    check(vkQueueSubmit(context_.queue(), 1, &submit, pass_.fence), "submitting the heatmaps");
-  }
-  check(vkWaitForFences(device_, 1, &pass_.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "drawing the heatmaps");
-  check(vkResetFences(device_, 1, &pass_.fence), "resetting a fence");
+  pass_.finish_and_wait(context_, texture.image, "the heatmaps");
   texture.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   texture.has_content = true;
 

@@ -1,6 +1,8 @@
 #include "compute_pass.hpp"
 
+#include <limits>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,31 @@ ComputePass::ComputePass(Context& context, std::span<const VkDescriptorType> bin
   check(vkAllocateCommandBuffers(device, &alloc, &cmd), "allocating a command buffer");
   VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   check(vkCreateFence(device, &fence_info, nullptr, &fence), "creating a fence");
+}
+
+void ComputePass::finish_and_wait(Context& context, VkImage image, const std::string& doing) {
+  VkImageMemoryBarrier to_read{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+  to_read.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+  to_read.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+  to_read.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
+  to_read.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+  to_read.srcQueueFamilyIndex = to_read.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_read.image = image;
+  to_read.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_SHADER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &host, 0, nullptr, 1,
+                       &to_read);
+  check(vkEndCommandBuffer(cmd), "recording " + doing);
+  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &cmd;
+  {
+    std::lock_guard lock(context.queue_mutex());
+    check(vkQueueSubmit(context.queue(), 1, &submit, fence), "submitting " + doing);
+  }
+  check(vkWaitForFences(device, 1, &fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "waiting for " + doing);
+  check(vkResetFences(device, 1, &fence), "resetting a fence");
 }
 
 ComputePass::~ComputePass() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include <vulkan/vulkan.h>
 
@@ -17,6 +18,11 @@ struct ComputePass {
   ~ComputePass();
   ComputePass(const ComputePass&) = delete;
   ComputePass& operator=(const ComputePass&) = delete;
+
+  // Ends the recorded commands with `image` (written in GENERAL layout) made readable by
+  // fragment shaders and the shader's buffer writes by the host, submits them on the engine's
+  // queue under its mutex, and waits.
+  void finish_and_wait(Context& context, VkImage image, const std::string& doing);
 
   VkDevice device;
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
