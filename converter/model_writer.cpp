@@ -1,5 +1,7 @@
 #include "model_writer.hpp"
 
+#include <algorithm>
+
 namespace vkbnn::convert {
 
 ModelWriter::ModelWriter() : builder_(1 << 20) {}
@@ -14,6 +16,36 @@ uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int6
 uint32_t ModelWriter::add_constant(const std::string& name, const std::vector<int64_t>& shape,
                                    std::span<const float> data) {
   return add_data(name, shape, fb::DataType::Float32, std::as_bytes(data));
+}
+
+uint32_t ModelWriter::add_int8_tensor(const std::string& name, const std::vector<int64_t>& shape, float scale,
+                                      int32_t zero_point) {
+  auto name_offset = builder_.CreateString(name);
+  auto shape_offset = builder_.CreateVector(shape);
+  auto quantization = fb::CreateQuantization(builder_, scale, zero_point);
+  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, fb::DataType::Int8, 0, quantization));
+  return static_cast<uint32_t>(tensors_.size() - 1);
+}
+
+uint32_t ModelWriter::add_int8_constant(const std::string& name, const std::vector<int64_t>& shape,
+                                        std::span<const int8_t> values) {
+  // Axis 1 packs 4 to a word: [d0][ceil(d1 / 4)][rest...] words, byte d1 % 4.
+  const int64_t outer = shape.empty() ? 1 : shape[0];
+  const int64_t channels = shape.size() < 2 ? 1 : shape[1];
+  const int64_t inner = static_cast<int64_t>(values.size()) / std::max<int64_t>(1, outer * channels);
+  const int64_t words_per_row = (channels + 3) / 4 * inner;
+  std::vector<uint8_t> bytes(static_cast<size_t>(outer * words_per_row * 4), 0);
+  for (int64_t n = 0; n < outer; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i)
+        bytes[static_cast<size_t>((n * words_per_row + (c / 4) * inner + i) * 4 + c % 4)] =
+            static_cast<uint8_t>(values[static_cast<size_t>((n * channels + c) * inner + i)]);
+  return add_data(name, shape, fb::DataType::Int8, std::as_bytes(std::span<const uint8_t>(bytes)));
+}
+
+uint32_t ModelWriter::add_int32_constant(const std::string& name, const std::vector<int64_t>& shape,
+                                         std::span<const int32_t> values) {
+  return add_data(name, shape, fb::DataType::Int32, std::as_bytes(values));
 }
 
 uint32_t ModelWriter::add_bit_constant(const std::string& name, const std::vector<int64_t>& shape,

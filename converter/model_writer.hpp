@@ -13,7 +13,7 @@
 namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 1;  // 1.1: Bit tensors and the binary ops
+inline constexpr uint16_t kFormatMinor = 2;  // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.
@@ -27,6 +27,14 @@ class ModelWriter {
                       fb::DataType type = fb::DataType::Float32);
   uint32_t add_constant(const std::string& name, const std::vector<int64_t>& shape,
                         std::span<const float> data);
+  // An Int8 activation with its quantization (real = scale * (q - zero_point)).
+  uint32_t add_int8_tensor(const std::string& name, const std::vector<int64_t>& shape, float scale,
+                           int32_t zero_point);
+  // An Int8 constant from row-major values; packed here as fb::DataType::Int8 describes.
+  uint32_t add_int8_constant(const std::string& name, const std::vector<int64_t>& shape,
+                             std::span<const int8_t> values);
+  uint32_t add_int32_constant(const std::string& name, const std::vector<int64_t>& shape,
+                              std::span<const int32_t> values);
   // A Bit constant: `words` packed along axis 1 as fb::DataType::Bit describes.
   uint32_t add_bit_constant(const std::string& name, const std::vector<int64_t>& shape,
                             std::span<const uint32_t> words);

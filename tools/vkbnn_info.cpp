@@ -59,6 +59,7 @@ nlohmann::ordered_json device_json(const DeviceInfo& d) {
           {"timestamp_period_ns", d.timestamp_period_ns},
           {"storage_int8", d.storage_int8},
           {"integer_dot_product", d.integer_dot_product},
+          {"integer_dot_product_accelerated", d.integer_dot_product_accelerated},
           {"float16", d.float16},
           {"debug_utils", d.debug_utils},
           {"subgroup_size", d.subgroup_size},
@@ -79,7 +80,8 @@ void print_device(const DeviceInfo& d) {
   if (d.timestamps) std::cout << " (period " << d.timestamp_period_ns << " ns)";
   std::cout << "\n"
             << "  8-bit storage             " << yes_no(d.storage_int8) << "\n"
-            << "  integer dot product       " << yes_no(d.integer_dot_product) << "\n"
+            << "  integer dot product       " << yes_no(d.integer_dot_product)
+            << (d.integer_dot_product_accelerated ? " (4x8-bit packed in hardware)" : "") << "\n"
             << "  float16 arithmetic        " << yes_no(d.float16) << "\n"
             << "  debug utils               " << yes_no(d.debug_utils) << "\n"
             << "  subgroup size             " << d.subgroup_size << "\n"

@@ -25,10 +25,11 @@ class VulkanEnvironment : public ::testing::Environment {
   }
 
  private:
-  static std::unique_ptr<Context> make(bool subgroup_operations) {
+  static std::unique_ptr<Context> make(bool device_features) {
     ContextOptions options;
     options.validation = true;
-    options.subgroup_operations = subgroup_operations;
+    options.subgroup_operations = device_features;
+    options.integer_dot_product = device_features;
     return std::make_unique<Context>(options);
   }
   static inline bool portable_created_ = false;

@@ -14,7 +14,8 @@ namespace vkbnn::test {
 // One Context for the whole test binary, with the Khronos validation layer on. The test
 // environment fails any test during which a validation message appeared.
 Context& context();
-// The same device with subgroup operations off, for the kernels' portable variants.
+// The same device with subgroup operations and integer dot products off, for the kernels'
+// portable variants.
 Context& portable_context();
 
 std::vector<float> random_vector(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f);

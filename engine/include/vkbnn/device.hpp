@@ -25,7 +25,8 @@ struct DeviceInfo {
   bool timestamps = false;           // compute queue supports timestamps
   double timestamp_period_ns = 0;
   bool storage_int8 = false;         // storageBuffer8BitAccess
-  bool integer_dot_product = false;  // VK_KHR_shader_integer_dot_product
+  bool integer_dot_product = false;  // shaderIntegerDotProduct (Vulkan 1.3 or the KHR extension), if enabled
+  bool integer_dot_product_accelerated = false;  // packed signed 4x8-bit dot products run in hardware
   bool float16 = false;              // shaderFloat16
   bool debug_utils = false;          // VK_EXT_debug_utils on the instance
   uint32_t subgroup_size = 0;
@@ -50,6 +51,9 @@ struct ContextOptions {
   // Use kernels built on subgroup operations where the device has them; off forces the
   // portable kernels (for comparison and testing).
   bool subgroup_operations = true;
+  // Run int8 kernels on packed 4x8-bit dot products where the device has them; off forces the
+  // portable int8 kernels (for comparison and testing).
+  bool integer_dot_product = true;
   // Keep compiled pipelines on disk, so that a model loads without compiling its shaders again:
   // one file per device (UUID) and driver version in pipeline_cache_dir, or, when that is empty,
   // in VKBNN_CACHE_DIR, $XDG_CACHE_HOME/vkbnn or ~/.cache/vkbnn. VKBNN_PIPELINE_CACHE=0 turns it

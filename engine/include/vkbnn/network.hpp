@@ -32,7 +32,9 @@ struct LayerInfo {
   std::string op;
   std::vector<int64_t> output_shape;
   uint32_t dispatches = 0;
-  std::string precision;  // "fp32", "binary" (XNOR/popcount) or "bits" (packs or moves signs)
+  // "fp32", "int8" (reads or writes int8 tensors), "binary" (XNOR/popcount) or "bits" (packs or
+  // moves signs)
+  std::string precision;
   uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
   uint64_t bytes = 0;     // its input, weight and output tensors' sizes: the least memory it must move
 };
@@ -69,6 +71,11 @@ struct DeviceTensor {
   // false: float32 values in shape order. true (DataType::Bit): signs packed 32 to a uint32 word
   // along axis 1, stored N x ceil(C/32) x H x W words; bit c % 32 set means -1, clear +1.
   bool packed_bits = false;
+  // true (DataType::Int8): signed bytes packed 4 to a word along axis 1, N x ceil(C/4) x H x W
+  // words, byte c % 4 for channel c; the value is scale * (byte - zero_point).
+  bool packed_int8 = false;
+  float scale = 0;
+  int32_t zero_point = 0;
 };
 
 struct MemoryReport {
@@ -114,7 +121,7 @@ class Network {
 
   // An intermediate tensor from the latest run(), by tensor or layer (node) name. The tensor must
   // have been requested in NetworkOptions::taps (or tap_all), or be a model output. Binarized
-  // (packed) tensors are returned as their -1/+1 values.
+  // (packed) tensors are returned as their -1/+1 values, int8 ones dequantized.
   Tensor read_tensor(const std::string& name) const;
   // The same tensor where it lies in device memory, for drawing it straight from the GPU. The
   // engine's writes are complete when run() returns; a reader in a later submission on the

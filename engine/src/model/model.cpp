@@ -52,8 +52,16 @@ class Checker {
         elements *= d;
         if (elements > kMaxElements) fail("tensor '" + name + "' is too large");
       }
-      if (t.type() != fb::DataType::Float32 && t.type() != fb::DataType::Bit)
+      if (t.type() < fb::DataType::MIN || t.type() > fb::DataType::MAX)
         fail("tensor '" + name + "' has an unsupported data type");
+      if (t.type() == fb::DataType::Int8 && !t.data()) {
+        const auto* q = t.quantization();
+        if (!q) fail("Int8 tensor '" + name + "' has no quantization");
+        if (!(q->scale() > 0.0f) || !std::isfinite(q->scale()) || q->zero_point() < -128 || q->zero_point() > 127)
+          fail("Int8 tensor '" + name + "' has scale " + std::to_string(q->scale()) + " and zero point " +
+               std::to_string(q->zero_point()) + " (needs a finite scale > 0 and a zero point in [-128, 127])");
+      }
+      if (t.type() == fb::DataType::Int32 && !t.data()) fail("Int32 tensor '" + name + "' is not a constant");
       const size_t bytes = detail::storage_words(shape_of(t), t.type()) * sizeof(float);
       if (t.data() && t.data()->size() != bytes)
         fail("tensor '" + name + "' holds " + std::to_string(t.data()->size()) + " bytes but its shape needs " +
@@ -91,7 +99,7 @@ class Checker {
         fail(where + " has no operator");
       if (node.inputs()->size() == 0 || node.outputs()->size() == 0)
         fail(where + " has no inputs or no outputs");
-      detail::NodeDesc desc{node, {}, {}, {}, {}, {}};
+      detail::NodeDesc desc{node, {}, {}, {}, {}, {}, {}, {}, {}};
       for (uint32_t in : *node.inputs()) {
         check_index(in, where);
         if (!defined[in])
@@ -100,6 +108,10 @@ class Checker {
         desc.inputs.push_back(shape_of(*tensors.Get(in)));
         desc.input_is_constant.push_back(is_constant(in));
         desc.input_types.push_back(tensors.Get(in)->type());
+        desc.input_quant.push_back(detail::quant_of(*tensors.Get(in)));
+        const auto* data = tensors.Get(in)->data();
+        desc.input_data.push_back(data ? std::span<const uint8_t>(data->data(), data->size())
+                                       : std::span<const uint8_t>());
       }
       if (std::all_of(desc.input_is_constant.begin(), desc.input_is_constant.end(), [](bool c) { return c; }))
         fail(where + " has only constant inputs");
@@ -109,9 +121,10 @@ class Checker {
         defined[out] = true;
         desc.outputs.push_back(shape_of(*tensors.Get(out)));
         desc.output_types.push_back(tensors.Get(out)->type());
+        desc.output_quant.push_back(detail::quant_of(*tensors.Get(out)));
       }
       const auto& kind = detail::op_kind(node.params_type());
-      if (!kind.bit_aware) {
+      if (!kind.typed) {
         auto is_float = [](fb::DataType t) { return t == fb::DataType::Float32; };
         desc.require(std::all_of(desc.input_types.begin(), desc.input_types.end(), is_float) &&
                          std::all_of(desc.output_types.begin(), desc.output_types.end(), is_float),

@@ -29,21 +29,8 @@ uint32_t local_size_for(int64_t items) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-struct ConvParams {
-  int64_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
-  int64_t pad_top, pad_left, pad_bottom, pad_right, group;
-};
-
-ConvParams params_of(const fb::Conv2D& p) {
-  return {p.kernel()->Get(0),    p.kernel()->Get(1), p.strides()->Get(0), p.strides()->Get(1),
-          p.dilations()->Get(0), p.dilations()->Get(1), p.pads()->Get(0), p.pads()->Get(1),
-          p.pads()->Get(2),      p.pads()->Get(3),      p.group()};
-}
-
-int64_t output_length(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
-                      int64_t pad_end) {
-  const int64_t span = size + pad_begin + pad_end - ((kernel - 1) * dilation + 1);
-  return span < 0 ? 0 : span / stride + 1;
+ConvGeometry params_of(const fb::Conv2D& p) {
+  return conv_geometry(*p.kernel(), *p.strides(), *p.dilations(), *p.pads(), p.group());
 }
 
 // A grouped NCHW convolution's shape, already validated.
@@ -112,21 +99,26 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
 
 }  // namespace
 
-void check_conv2d(const NodeDesc& desc) {
-  check_data_weights_bias(desc);
-  const Shape& x = desc.inputs[0];
-  const Shape& w = desc.inputs[1];
-  const Shape& y = desc.outputs[0];
+int64_t conv_output_length(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+                           int64_t pad_end) {
+  const int64_t span = size + pad_begin + pad_end - ((kernel - 1) * dilation + 1);
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+ConvGeometry conv_geometry(const flatbuffers::Vector<int32_t>& kernel, const flatbuffers::Vector<int32_t>& strides,
+                           const flatbuffers::Vector<int32_t>& dilations, const flatbuffers::Vector<int32_t>& pads,
+                           int32_t group) {
+  if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) return {};
+  return {kernel.Get(0),    kernel.Get(1), strides.Get(0), strides.Get(1), dilations.Get(0), dilations.Get(1),
+          pads.Get(0),      pads.Get(1),   pads.Get(2),    pads.Get(3),    group};
+}
+
+void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& c, const Shape& x, const Shape& w, const Shape& y) {
   desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
   desc.require(w.size() == 4, "weights must be [M, C/group, kH, kW], have " + shape_string(w));
   desc.require(y.size() == 4, "output must be NCHW (rank 4), has " + shape_string(y));
-
-  const auto* p = desc.node.params_as_Conv2D();
-  desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
-                   p->pads()->size() == 4,
-               "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
-  const ConvParams c = params_of(*p);
-  desc.require(c.kernel_h > 0 && c.kernel_w > 0, "kernel sizes must be positive");
+  desc.require(c.kernel_h > 0 && c.kernel_w > 0,
+               "needs 2 positive kernel sizes, 2 strides, 2 dilations and 4 pads");
   desc.require(c.stride_h > 0 && c.stride_w > 0, "strides must be positive");
   desc.require(c.dilation_h > 0 && c.dilation_w > 0, "dilations must be positive");
   desc.require(c.pad_top >= 0 && c.pad_left >= 0 && c.pad_bottom >= 0 && c.pad_right >= 0,
@@ -148,25 +140,34 @@ void check_conv2d(const NodeDesc& desc) {
                    c.pad_top < 65536 && c.pad_left < 65536 && c.pad_bottom < 65536 && c.pad_right < 65536,
                "kernel, stride, dilation or pads are implausibly large");
 
-  const int64_t out_h = output_length(x[2], c.kernel_h, c.stride_h, c.dilation_h, c.pad_top, c.pad_bottom);
-  const int64_t out_w = output_length(x[3], c.kernel_w, c.stride_w, c.dilation_w, c.pad_left, c.pad_right);
+  const int64_t out_h = conv_output_length(x[2], c.kernel_h, c.stride_h, c.dilation_h, c.pad_top, c.pad_bottom);
+  const int64_t out_w = conv_output_length(x[3], c.kernel_w, c.stride_w, c.dilation_w, c.pad_left, c.pad_right);
   desc.require(out_h > 0 && out_w > 0, "the dilated kernel is larger than the padded input " + shape_string(x));
   const Shape expected{x[0], w[0], out_h, out_w};
   desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
+                   static_cast<int64_t>(element_count(y)) <= kMaxElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxElements,
+               "tensors larger than 2^31 elements are not supported");
+}
 
+void check_conv2d(const NodeDesc& desc) {
+  check_data_weights_bias(desc);
+  const Shape& x = desc.inputs[0];
+  const Shape& w = desc.inputs[1];
+  const Shape& y = desc.outputs[0];
+  const auto* p = desc.node.params_as_Conv2D();
+  const ConvGeometry c = params_of(*p);
+  check_conv_shapes(desc, c, x, w, y);
   if (desc.inputs.size() == 3) {
     desc.require(desc.inputs[2] == Shape{w[0]},
                  "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
   }
   check_activation_params(desc, p->activation());
 
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(y)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(w)) <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
-  const int64_t pixels = x[0] * out_h * out_w;
+  const int64_t pixels = x[0] * y[2] * y[3];
   if (is_depthwise(x, y, c.group)) {
-    desc.require(ceil_div(out_h * ceil_div(out_w, kDepthwiseRun), kMaxLocalSize) <= kMaxGroups &&
+    desc.require(ceil_div(y[2] * ceil_div(y[3], kDepthwiseRun), kMaxLocalSize) <= kMaxGroups &&
                      x[0] * x[1] <= kMaxGroups,
                  "the output " + shape_string(y) + " is too large for one dispatch");
   } else {
@@ -179,7 +180,7 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Conv2D();
-  const ConvParams c = params_of(*p);
+  const ConvGeometry c = params_of(*p);
   const std::span<const float> weights = *l.constants[1];
   const std::optional<std::span<const float>> bias =
       l.constants.size() > 2 ? l.constants[2] : std::optional<std::span<const float>>{};

@@ -22,8 +22,16 @@ using Shape = std::vector<int64_t>;
 
 size_t element_count(const Shape& shape);
 std::string shape_string(const Shape& shape);
-// 4-byte words a tensor occupies: one per element for Float32; for Bit, axis 1 packed 32 to a word.
+// 4-byte words a tensor occupies: one per element for Float32 and Int32; axis 1 packed 32 to a
+// word for Bit and 4 to a word for Int8.
 size_t storage_words(const Shape& shape, fb::DataType type);
+
+// An Int8 tensor's quantization (real = scale * (q - zero_point)); zero for other types.
+struct Quant {
+  float scale = 0;
+  int32_t zero_point = 0;
+};
+Quant quant_of(const fb::Tensor& tensor);
 
 // A node as the load-time checks see it.
 struct NodeDesc {
@@ -33,6 +41,9 @@ struct NodeDesc {
   std::vector<fb::DataType> input_types;
   std::vector<Shape> outputs;
   std::vector<fb::DataType> output_types;
+  std::vector<Quant> input_quant;
+  std::vector<Quant> output_quant;
+  std::vector<std::span<const uint8_t>> input_data;  // a constant's bytes; empty for the rest
   // Throws ModelError("node '<name>' (<Op>): <what>").
   [[noreturn]] void fail(const std::string& what) const;
   void require(bool condition, const std::string& what) const {
@@ -44,11 +55,27 @@ struct NodeDesc {
 // constant B; one output.
 void check_data_weights_bias(const NodeDesc& desc);
 
+// Convolution geometry as the Conv2D-like ops store it; all zero when the vectors have the wrong
+// lengths, which check_conv_shapes rejects.
+struct ConvGeometry {
+  int64_t kernel_h = 0, kernel_w = 0, stride_h = 0, stride_w = 0, dilation_h = 0, dilation_w = 0;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0, group = 0;
+};
+ConvGeometry conv_geometry(const flatbuffers::Vector<int32_t>& kernel, const flatbuffers::Vector<int32_t>& strides,
+                           const flatbuffers::Vector<int32_t>& dilations, const flatbuffers::Vector<int32_t>& pads,
+                           int32_t group);
+int64_t conv_output_length(int64_t size, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+                           int64_t pad_end);
+// X [N, C, H, W], W [M, C/group, kH, kW] and Y agree with the geometry.
+void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& geometry, const Shape& x, const Shape& w,
+                       const Shape& y);
+
 // An activation tensor once memory is planned: offset in float elements in the arena.
 struct TensorRef {
   uint32_t offset = 0;
   Shape shape;
   fb::DataType type = fb::DataType::Float32;
+  Quant quant;
 };
 
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
@@ -99,7 +126,7 @@ struct OpKind {
   // The output is the input's memory seen with another shape; lower() is never called.
   bool alias = false;
   // check() validates the data types itself; for every other op all tensors must be Float32.
-  bool bit_aware = false;
+  bool typed = false;
 };
 
 const OpKind& op_kind(fb::OpParams type);
@@ -134,5 +161,18 @@ void check_binary_conv2d(const NodeDesc&);
 std::vector<Dispatch> lower_binary_conv2d(const NodeLowering&);
 void check_binary_fully_connected(const NodeDesc&);
 std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering&);
+void check_quantize(const NodeDesc&);
+std::vector<Dispatch> lower_quantize(const NodeLowering&);
+void check_dequantize(const NodeDesc&);
+std::vector<Dispatch> lower_dequantize(const NodeLowering&);
+void check_int8_conv2d(const NodeDesc&);
+std::vector<Dispatch> lower_int8_conv2d(const NodeLowering&);
+void check_int8_fully_connected(const NodeDesc&);
+std::vector<Dispatch> lower_int8_fully_connected(const NodeLowering&);
+void check_int8_add(const NodeDesc&);
+std::vector<Dispatch> lower_int8_add(const NodeLowering&);
+void check_int8_global_average_pool(const NodeDesc&);
+std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering&);
+std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering&);
 
 }  // namespace vkbnn::detail

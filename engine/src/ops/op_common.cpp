@@ -13,10 +13,17 @@ size_t element_count(const Shape& shape) {
 }
 
 size_t storage_words(const Shape& shape, fb::DataType type) {
-  if (type != fb::DataType::Bit || shape.size() < 2) return element_count(shape);
+  const int64_t per_word = type == fb::DataType::Bit ? 32 : type == fb::DataType::Int8 ? 4 : 1;
+  if (per_word == 1 || shape.size() < 2) return element_count(shape);
   Shape packed = shape;
-  packed[1] = (shape[1] + 31) / 32;
+  packed[1] = (shape[1] + per_word - 1) / per_word;
   return element_count(packed);
+}
+
+Quant quant_of(const fb::Tensor& tensor) {
+  const auto* q = tensor.quantization();
+  if (tensor.type() != fb::DataType::Int8 || !q) return {};
+  return {q->scale(), q->zero_point()};
 }
 
 std::vector<uint32_t> NodeLowering::constant_words(size_t index) const {

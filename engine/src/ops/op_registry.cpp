@@ -21,6 +21,14 @@ const OpKind& op_kind(fb::OpParams type) {
   static const OpKind binary_conv{"BinaryConv2D", check_binary_conv2d, lower_binary_conv2d, false, true};
   static const OpKind binary_fc{"BinaryFullyConnected", check_binary_fully_connected,
                                 lower_binary_fully_connected, false, true};
+  static const OpKind quantize{"Quantize", check_quantize, lower_quantize, false, true};
+  static const OpKind dequantize{"Dequantize", check_dequantize, lower_dequantize, false, true};
+  static const OpKind int8_conv{"Int8Conv2D", check_int8_conv2d, lower_int8_conv2d, false, true};
+  static const OpKind int8_fc{"Int8FullyConnected", check_int8_fully_connected, lower_int8_fully_connected, false,
+                              true};
+  static const OpKind int8_add{"Int8Add", check_int8_add, lower_int8_add, false, true};
+  static const OpKind int8_global_pool{"Int8GlobalAveragePool", check_int8_global_average_pool,
+                                       lower_int8_global_average_pool, false, true};
   switch (type) {
     case fb::OpParams::Conv2D: return conv;
     case fb::OpParams::FullyConnected: return fc;
@@ -37,6 +45,12 @@ const OpKind& op_kind(fb::OpParams type) {
     case fb::OpParams::Binarize: return binarize;
     case fb::OpParams::BinaryConv2D: return binary_conv;
     case fb::OpParams::BinaryFullyConnected: return binary_fc;
+    case fb::OpParams::Quantize: return quantize;
+    case fb::OpParams::Dequantize: return dequantize;
+    case fb::OpParams::Int8Conv2D: return int8_conv;
+    case fb::OpParams::Int8FullyConnected: return int8_fc;
+    case fb::OpParams::Int8Add: return int8_add;
+    case fb::OpParams::Int8GlobalAveragePool: return int8_global_pool;
     case fb::OpParams::NONE: break;
   }
   throw ModelError("unknown op type " + std::to_string(static_cast<int>(type)));

@@ -1,4 +1,4 @@
-// Pool2D (max and average windows, max also on packed bits) and GlobalPool (over all spatial
+// Pool2D (max and average windows, max also on packed bits and int8) and GlobalPool (over all spatial
 // positions).
 
 #include <algorithm>
@@ -58,7 +58,11 @@ void check_pool2d(const NodeDesc& desc) {
                "unknown pool kind " + std::to_string(static_cast<int>(p->kind())));
   desc.require(desc.input_types[0] == desc.output_types[0], "input and output must have the same data type");
   desc.require(desc.input_types[0] == fb::DataType::Float32 || p->kind() == fb::PoolKind::Max,
-               "only max pooling applies to packed bits");
+               "only max pooling applies to packed bits and int8");
+  desc.require(desc.input_types[0] != fb::DataType::Int8 ||
+                   (desc.input_quant[0].scale == desc.output_quant[0].scale &&
+                    desc.input_quant[0].zero_point == desc.output_quant[0].zero_point),
+               "int8 max pooling needs the same quantization for input and output");
   desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
                    p->pads()->size() == 4,
                "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
@@ -75,6 +79,7 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const auto* p = l.node.params_as_Pool2D();
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
+  if (l.inputs[0].type == fb::DataType::Int8) return lower_int8_max_pool2d(l);
   if (l.inputs[0].type == fb::DataType::Bit) {
     const size_t count = static_cast<size_t>(y[0] * ((y[1] + 31) / 32) * y[2] * y[3]);
     const Grid grid = grid_for(count);

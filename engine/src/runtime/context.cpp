@@ -155,11 +155,26 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   subgroup.pNext = &driver;
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &subgroup;
+  // The instance asks for Vulkan 1.2, so integer dot products (core only from 1.3) come from the
+  // KHR extension, and its structures may only be chained where the device has it.
+  auto extensions = device_extensions(device);
+  const bool dot_product_known = has_extension(extensions, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  VkPhysicalDeviceShaderIntegerDotProductProperties dot_props{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
+  if (dot_product_known) {
+    dot_props.pNext = props.pNext;
+    props.pNext = &dot_props;
+  }
   vkGetPhysicalDeviceProperties2(device, &props);
 
   VkPhysicalDevice8BitStorageFeatures storage8{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
   VkPhysicalDeviceShaderFloat16Int8Features f16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   f16.pNext = &storage8;
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  if (dot_product_known) {
+    dot.pNext = f16.pNext;
+    f16.pNext = &dot;
+  }
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.pNext = &f16;
   vkGetPhysicalDeviceFeatures2(device, &features);
@@ -167,7 +182,6 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   VkPhysicalDeviceMemoryProperties memory;
   vkGetPhysicalDeviceMemoryProperties(device, &memory);
 
-  auto extensions = device_extensions(device);
   DeviceInfo info;
   info.index = index;
   info.name = props.properties.deviceName;
@@ -184,7 +198,8 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   info.timestamps = timestamp_bits > 0 && props.properties.limits.timestampPeriod > 0;
   info.timestamp_period_ns = props.properties.limits.timestampPeriod;
   info.storage_int8 = storage8.storageBuffer8BitAccess;
-  info.integer_dot_product = has_extension(extensions, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  info.integer_dot_product = dot.shaderIntegerDotProduct;
+  info.integer_dot_product_accelerated = dot_props.integerDotProduct4x8BitPackedSignedAccelerated;
   info.float16 = f16.shaderFloat16;
   info.debug_utils = debug_utils;
   info.subgroup_size = subgroup.subgroupSize;
@@ -313,6 +328,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   s.physical_device = devices[chosen];
   s.info = infos[chosen];
   s.info.subgroup_broadcast = s.info.subgroup_broadcast && options.subgroup_operations;
+  s.info.integer_dot_product = s.info.integer_dot_product && options.integer_dot_product;
   if (VK_API_VERSION_MINOR(s.info.api_version) < 1 && VK_API_VERSION_MAJOR(s.info.api_version) == 1)
     throw Error("device '" + s.info.name + "' supports only Vulkan 1.0; vkbnn needs 1.1");
   vkGetPhysicalDeviceMemoryProperties(s.physical_device, &s.memory);
@@ -326,6 +342,8 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   // Required wherever it is offered (MoltenVK): the device is a portability subset.
   if (detail::has_extension(extensions, "VK_KHR_portability_subset"))
     enabled.push_back("VK_KHR_portability_subset");
+  if (s.info.integer_dot_product)
+    enabled.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
   for (const auto& name : options.device_extensions) {
     if (!detail::has_extension(extensions, name.c_str()))
       throw Error("device '" + s.info.name + "' lacks the requested extension " + name);
@@ -343,6 +361,9 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   device_info.pQueueCreateInfos = &queue_info;
   device_info.enabledExtensionCount = static_cast<uint32_t>(enabled.size());
   device_info.ppEnabledExtensionNames = enabled.data();
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  dot.shaderIntegerDotProduct = VK_TRUE;
+  if (s.info.integer_dot_product) device_info.pNext = &dot;
   detail::check(vkCreateDevice(s.physical_device, &device_info, nullptr, &s.device),
                 "creating the logical device on '" + s.info.name + "'");
   vkGetDeviceQueue(s.device, s.queue_family, 0, &s.queue);

@@ -116,14 +116,19 @@ std::string NetworkState::precision_of(const fb::Node& node) const {
   const auto type = node.params_type();
   if (op_kind(type).alias) return "-";
   if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
-  const auto* out = model.schema().tensors()->Get(node.outputs()->Get(0));
-  return out->type() == fb::DataType::Bit ? "bits" : "fp32";
+  const auto& tensors = *model.schema().tensors();
+  // Quantize and Dequantize count as int8: they are the price of the int8 layers.
+  for (const auto* list : {node.inputs(), node.outputs()})
+    for (uint32_t t : *list)
+      if (tensors.Get(t)->type() == fb::DataType::Int8) return "int8";
+  return tensors.Get(node.outputs()->Get(0))->type() == fb::DataType::Bit ? "bits" : "fp32";
 }
 
 uint64_t NetworkState::macs_of(const fb::Node& node) const {
   const auto type = node.params_type();
   if (type != fb::OpParams::Conv2D && type != fb::OpParams::FullyConnected && type != fb::OpParams::BinaryConv2D &&
-      type != fb::OpParams::BinaryFullyConnected)
+      type != fb::OpParams::BinaryFullyConnected && type != fb::OpParams::Int8Conv2D &&
+      type != fb::OpParams::Int8FullyConnected)
     return 0;
   // Every output takes one product per weight of its output channel: [M, K...] weights.
   const auto& tensors = *model.schema().tensors();
@@ -264,7 +269,7 @@ void NetworkState::lower(WeightPacker& packer) {
     for (uint32_t in : *node->inputs()) {
       const auto* t = tensors.Get(in);
       Shape shape(t->shape()->begin(), t->shape()->end());
-      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape, t->type()});
+      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape, t->type(), quant_of(*t)});
       if (t->data()) {
         lowering.constants.emplace_back(std::span<const float>(
             reinterpret_cast<const float*>(t->data()->data()), t->data()->size() / sizeof(float)));
@@ -275,8 +280,8 @@ void NetworkState::lower(WeightPacker& packer) {
     }
     for (uint32_t out : *node->outputs()) {
       const auto* t = tensors.Get(out);
-      lowering.outputs.push_back(
-          {static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end()), t->type()});
+      lowering.outputs.push_back({static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end()),
+                                  t->type(), quant_of(*t)});
       planned.writes.push_back(range_of(out));
     }
     if (!kind.alias) {
@@ -687,17 +692,25 @@ Tensor Network::read_tensor(const std::string& name) const {
   const auto* data = static_cast<const float*>(host.mapped());
   const auto* tensor = s.model.schema().tensors()->Get(t);
   detail::Shape shape(tensor->shape()->begin(), tensor->shape()->end());
-  if (tensor->type() != fb::DataType::Bit) return {shape, std::vector<float>(data, data + (range.end - range.begin))};
-  // Packed signs come back as the -1/+1 values they stand for.
+  if (tensor->type() == fb::DataType::Float32)
+    return {shape, std::vector<float>(data, data + (range.end - range.begin))};
+  // Packed signs come back as the -1/+1 values they stand for, int8 as the reals it encodes.
   const auto* words = static_cast<const uint32_t*>(host.mapped());
-  const uint64_t channels = shape[1], channel_words = (channels + 31) / 32;
+  const bool bits = tensor->type() == fb::DataType::Bit;
+  const uint64_t per_word = bits ? 32 : 4;
+  const uint64_t channels = shape[1], channel_words = (channels + per_word - 1) / per_word;
   const uint64_t inner = detail::element_count(shape) / (shape[0] * channels);
+  const detail::Quant quant = detail::quant_of(*tensor);
   std::vector<float> values(detail::element_count(shape));
   for (uint64_t n = 0; n < static_cast<uint64_t>(shape[0]); ++n)
     for (uint64_t c = 0; c < channels; ++c)
       for (uint64_t i = 0; i < inner; ++i) {
-        const uint32_t word = words[(n * channel_words + c / 32) * inner + i];
-        values[(n * channels + c) * inner + i] = (word >> (c % 32)) & 1u ? -1.0f : 1.0f;
+        const uint32_t word = words[(n * channel_words + c / per_word) * inner + i];
+        float& value = values[(n * channels + c) * inner + i];
+        if (bits)
+          value = (word >> (c % 32)) & 1u ? -1.0f : 1.0f;
+        else
+          value = static_cast<float>(static_cast<int8_t>(word >> (8 * (c % 4))) - quant.zero_point) * quant.scale;
       }
   return {shape, std::move(values)};
 }
@@ -713,6 +726,10 @@ DeviceTensor Network::device_tensor(const std::string& name) const {
   d.bytes = (range.end - range.begin) * sizeof(float);
   d.shape.assign(tensor->shape()->begin(), tensor->shape()->end());
   d.packed_bits = tensor->type() == fb::DataType::Bit;
+  d.packed_int8 = tensor->type() == fb::DataType::Int8;
+  const detail::Quant quant = detail::quant_of(*tensor);
+  d.scale = quant.scale;
+  d.zero_point = quant.zero_point;
   return d;
 }
 

@@ -1,0 +1,327 @@
+// The int8 ops: Quantize, Dequantize, Int8Conv2D, Int8FullyConnected (run as a convolution),
+// Int8Add, Int8GlobalAveragePool and max pooling of Int8 tensors (called from pool.cpp).
+// Integer results are defined bit for bit by the schema, so every device computes the same.
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+constexpr int64_t kMaxGroups = 65535;
+constexpr int64_t kMaxLocalSize = 64;
+
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+bool is_int8(const NodeDesc& desc, size_t input) { return desc.input_types[input] == fb::DataType::Int8; }
+
+std::vector<int32_t> int32_values(std::span<const uint8_t> bytes) {
+  std::vector<int32_t> values(bytes.size() / sizeof(int32_t));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(int32_t));
+  return values;
+}
+
+// Inputs 2..4 of Int8Conv2D and Int8FullyConnected: Int32 constants [M] for the bias, the
+// multipliers and the shifts, whose ranges the shaders rely on.
+void check_requantization(const NodeDesc& desc, int64_t out_channels, int32_t clamp_min, int32_t clamp_max) {
+  const char* names[] = {"bias", "multiplier", "shift"};
+  for (size_t i = 2; i < 5; ++i) {
+    desc.require(desc.input_is_constant[i] && desc.input_types[i] == fb::DataType::Int32 &&
+                     desc.inputs[i] == Shape{out_channels},
+                 std::string(names[i - 2]) + " must be an Int32 constant [" + std::to_string(out_channels) + "]");
+  }
+  for (int32_t m : int32_values(desc.input_data[3]))
+    desc.require(m >= 0, "multiplier " + std::to_string(m) + " is negative");
+  for (int32_t s : int32_values(desc.input_data[4]))
+    desc.require(s >= 1 && s <= 62, "shift " + std::to_string(s) + " is outside [1, 62]");
+  desc.require(clamp_min >= -128 && clamp_min <= clamp_max && clamp_max <= 127,
+               "clamp [" + std::to_string(clamp_min) + ", " + std::to_string(clamp_max) + "] is not inside [-128, 127]");
+}
+
+void check_int8_io(const NodeDesc& desc, size_t inputs) {
+  desc.require(desc.inputs.size() == inputs && desc.outputs.size() == 1,
+               "expects " + std::to_string(inputs) + " inputs and 1 output");
+  desc.require(!desc.input_is_constant[0] && is_int8(desc, 0), "input X must be an Int8 activation");
+  desc.require(desc.output_types[0] == fb::DataType::Int8, "output must be Int8");
+}
+
+// Channels (axis 1) and the elements per channel of a rank >= 2 tensor.
+std::pair<int64_t, int64_t> channels_and_plane(const Shape& s) {
+  return {s[1], static_cast<int64_t>(element_count(s)) / (s[0] * s[1])};
+}
+
+// Signed bytes of an Int8 constant of `shape`, in row-major order of the shape.
+std::vector<int8_t> unpack_int8(std::span<const float> words, const Shape& shape) {
+  const int64_t channels = shape[1];
+  const int64_t inner = static_cast<int64_t>(element_count(shape)) / (shape[0] * channels);
+  const int64_t words_per_row = ceil_div(channels, 4) * inner;
+  const auto* bytes = reinterpret_cast<const int8_t*>(words.data());
+  std::vector<int8_t> values(element_count(shape));
+  for (int64_t n = 0; n < shape[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t i = 0; i < inner; ++i)
+        values[static_cast<size_t>((n * channels + c) * inner + i)] =
+            bytes[(n * words_per_row + (c / 4) * inner + i) * 4 + c % 4];
+  return values;
+}
+
+std::vector<int32_t> constant_ints(const NodeLowering& l, size_t index) {
+  std::vector<int32_t> values(l.constants[index]->size());
+  std::memcpy(values.data(), l.constants[index]->data(), values.size() * sizeof(int32_t));
+  return values;
+}
+
+// One Int8 convolution as int8_conv2d(_dot) runs it. weights: [M][ICG][KH][KW] signed bytes.
+struct Int8ConvJob {
+  int64_t batch, channels, h, w, out_channels, out_h, out_w;
+  ConvGeometry g;
+  std::vector<int8_t> weights;
+  int32_t clamp_min, clamp_max;
+};
+
+Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
+  const ConvGeometry& g = j.g;
+  const int64_t icg = j.channels / g.group, ocg = j.out_channels / g.group;
+  const int64_t c4 = ceil_div(j.channels, 4), taps = g.kernel_h * g.kernel_w;
+  // Words a block of q output channels spans from its first channel's group to its last's.
+  auto words_for = [&](int64_t q, int64_t block) {
+    const int64_t first_oc = block * q, last_oc = std::min(j.out_channels, first_oc + q) - 1;
+    return (last_oc / ocg * icg + icg - 1) / 4 - (first_oc / ocg * icg) / 4 + 1;
+  };
+  auto max_words = [&](int64_t q) {
+    int64_t most = 0;
+    for (int64_t b = 0; b < ceil_div(j.out_channels, q); ++b) most = std::max(most, words_for(q, b));
+    return most;
+  };
+  // Eight output channels per invocation unless that makes grouped blocks read more words.
+  const int64_t q = j.out_channels > 4 && max_words(8) == max_words(4) ? 8 : 4;
+  const int64_t words = max_words(q), blocks = ceil_div(j.out_channels, q);
+  const int64_t r = std::min<int64_t>(4, j.out_w);
+  const bool dot = l.device.integer_dot_product;
+
+  // [block][tap][word][k or nothing][q]: see int8_conv2d.glsl.
+  const int64_t lanes = dot ? 1 : 4;
+  std::vector<uint32_t> dot_words;
+  std::vector<float> float_words;
+  (dot ? dot_words.resize(static_cast<size_t>(blocks * taps * words * q))
+       : float_words.resize(static_cast<size_t>(blocks * taps * words * 4 * q)));
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t first = (b * q / ocg * icg) / 4;
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t wd = 0; wd < words; ++wd)
+        for (int64_t lane = 0; lane < q; ++lane) {
+          const int64_t oc = b * q + lane;
+          if (oc >= j.out_channels) continue;
+          const int64_t group_first = oc / ocg * icg;
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t ci = (first + wd) * 4 + k - group_first;
+            if (ci < 0 || ci >= icg) continue;
+            const int8_t v = j.weights[static_cast<size_t>((oc * icg + ci) * taps + t)];
+            const int64_t base = ((b * taps + t) * words + wd) * lanes;
+            if (dot)
+              dot_words[static_cast<size_t>(base * q + lane)] |= (static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * k));
+            else
+              float_words[static_cast<size_t>((base + k) * q + lane)] = v;
+          }
+        }
+  }
+  const uint32_t weight_offset = dot ? l.weights.add_words(dot_words) : l.weights.add(float_words);
+
+  const std::vector<int32_t> bias = constant_ints(l, 2), multiplier = constant_ints(l, 3), shift = constant_ints(l, 4);
+  std::vector<uint32_t> epilogue(static_cast<size_t>(blocks * q * 4), 0);
+  for (int64_t oc = 0; oc < blocks * q; ++oc) {
+    const bool real = oc < j.out_channels;
+    const auto i = static_cast<size_t>(oc);
+    epilogue[i * 4] = real ? static_cast<uint32_t>(bias[i]) : 0;
+    epilogue[i * 4 + 1] = real ? static_cast<uint32_t>(multiplier[i]) : 0;
+    epilogue[i * 4 + 2] = real ? static_cast<uint32_t>(shift[i]) : 1;
+  }
+  const uint32_t epilogue_offset = l.weights.add_words(epilogue);
+
+  const int64_t runs = ceil_div(j.out_w, r);
+  const int64_t items = j.batch * j.out_h * runs;
+  const bool padded = g.pad_top > 0 || g.pad_left > 0 || (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
+                      (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.w;
+  const auto zp = static_cast<uint8_t>(l.inputs[0].quant.zero_point);
+  const uint32_t zp_word = zp * 0x01010101u;
+  const auto local = static_cast<uint32_t>(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
+  return {dot ? "int8_conv2d_dot" : "int8_conv2d",
+          {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, epilogue_offset, u32(j.batch), u32(c4),
+           u32(j.h), u32(j.w), u32(j.out_channels), u32(j.out_h), u32(j.out_w), u32(g.kernel_h), u32(g.kernel_w),
+           u32(g.stride_h), u32(g.stride_w), u32(g.dilation_h), u32(g.dilation_w), u32(g.pad_top), u32(g.pad_left),
+           u32(icg), u32(ocg), u32(words), u32(q), u32(r), zp_word, static_cast<uint32_t>(l.outputs[0].quant.zero_point),
+           static_cast<uint32_t>(j.clamp_min), static_cast<uint32_t>(j.clamp_max), padded},
+          {u32(ceil_div(items, local)), u32(blocks), 1}};
+}
+
+void check_dispatch_size(const NodeDesc& desc, int64_t pixels, int64_t out_channels) {
+  desc.require(ceil_div(pixels, kMaxLocalSize) <= kMaxGroups && ceil_div(out_channels, 4) <= kMaxGroups,
+               "the output " + shape_string(desc.outputs[0]) + " is too large for one dispatch");
+}
+
+// Element-wise int8 launches walk their items (words, or elements for Dequantize) with a grid
+// stride.
+Dispatch grid_dispatch(const char* shader, size_t items, std::vector<uint32_t> spec_after_count) {
+  const Grid grid = grid_for(items);
+  std::vector<uint32_t> spec{u32(static_cast<int64_t>(items)), grid.stride};
+  spec.insert(spec.end(), spec_after_count.begin(), spec_after_count.end());
+  return {shader, std::move(spec), {grid.groups, 1, 1}};
+}
+
+}  // namespace
+
+void check_quantize(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == fb::DataType::Float32,
+               "input must be a Float32 activation");
+  desc.require(desc.output_types[0] == fb::DataType::Int8, "output must be Int8");
+  desc.require(desc.inputs[0].size() >= 2, "input must have a channel axis, has " + shape_string(desc.inputs[0]));
+  desc.require(desc.outputs[0] == desc.inputs[0], "output shape " + shape_string(desc.outputs[0]) +
+                                                      " should be the input's " + shape_string(desc.inputs[0]));
+}
+
+std::vector<Dispatch> lower_quantize(const NodeLowering& l) {
+  const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
+  const float inv_scale = 1.0f / l.outputs[0].quant.scale;
+  return {grid_dispatch("quantize", storage_words(l.outputs[0].shape, fb::DataType::Int8),
+                        {l.inputs[0].offset, l.outputs[0].offset, u32(channels), u32(plane), as_spec(inv_scale),
+                         static_cast<uint32_t>(l.outputs[0].quant.zero_point)})};
+}
+
+void check_dequantize(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0] && is_int8(desc, 0), "input must be an Int8 activation");
+  desc.require(desc.output_types[0] == fb::DataType::Float32, "output must be Float32");
+  desc.require(desc.inputs[0].size() >= 2, "input must have a channel axis, has " + shape_string(desc.inputs[0]));
+  desc.require(desc.outputs[0] == desc.inputs[0], "output shape " + shape_string(desc.outputs[0]) +
+                                                      " should be the input's " + shape_string(desc.inputs[0]));
+}
+
+std::vector<Dispatch> lower_dequantize(const NodeLowering& l) {
+  const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
+  const Quant q = l.inputs[0].quant;
+  return {grid_dispatch("dequantize", element_count(l.outputs[0].shape),
+                        {l.inputs[0].offset, l.outputs[0].offset, u32(channels), u32(plane), as_spec(q.scale),
+                         static_cast<uint32_t>(q.zero_point)})};
+}
+
+void check_int8_conv2d(const NodeDesc& desc) {
+  check_int8_io(desc, 5);
+  desc.require(desc.input_is_constant[1] && is_int8(desc, 1), "weights W must be an Int8 constant");
+  const auto* p = desc.node.params_as_Int8Conv2D();
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
+  check_conv_shapes(desc, g, desc.inputs[0], desc.inputs[1], desc.outputs[0]);
+  check_requantization(desc, desc.inputs[1][0], p->clamp_min(), p->clamp_max());
+  const Shape& y = desc.outputs[0];
+  check_dispatch_size(desc, y[0] * y[2] * y[3], y[1]);
+}
+
+std::vector<Dispatch> lower_int8_conv2d(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_Int8Conv2D();
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
+  return {int8_conv_dispatch({x[0], x[1], x[2], x[3], y[1], y[2], y[3], g, unpack_int8(*l.constants[1], l.inputs[1].shape),
+                              p->clamp_min(), p->clamp_max()},
+                             l)};
+}
+
+void check_int8_fully_connected(const NodeDesc& desc) {
+  check_int8_io(desc, 5);
+  desc.require(desc.input_is_constant[1] && is_int8(desc, 1), "weights W must be an Int8 constant");
+  const Shape& x = desc.inputs[0];
+  const Shape& w = desc.inputs[1];
+  desc.require(x.size() == 2 || x.size() == 4, "input must be [N, K] or [N, C, H, W], has " + shape_string(x));
+  desc.require(w.size() == 2, "weights must be [M, K], have " + shape_string(w));
+  const int64_t k = static_cast<int64_t>(element_count(x)) / x[0];
+  desc.require(w[1] == k, "weights " + shape_string(w) + " need K = " + std::to_string(k) + " for input " +
+                              shape_string(x));
+  desc.require(desc.outputs[0] == Shape{x[0], w[0]},
+               "output shape " + shape_string(desc.outputs[0]) + " should be [" + std::to_string(x[0]) + "x" +
+                   std::to_string(w[0]) + "]");
+  const auto* p = desc.node.params_as_Int8FullyConnected();
+  check_requantization(desc, w[0], p->clamp_min(), p->clamp_max());
+  desc.require(x[0] <= kMaxGroups * kMaxLocalSize, "batch " + std::to_string(x[0]) + " is too large");
+  check_dispatch_size(desc, x[0], w[0]);
+}
+
+std::vector<Dispatch> lower_int8_fully_connected(const NodeLowering& l) {
+  // A matmul over a flattened [N, C, H, W] input is a convolution whose kernel covers the input.
+  const Shape& x = l.inputs[0].shape;
+  const Shape& w = l.inputs[1].shape;
+  const int64_t h = x.size() == 4 ? x[2] : 1, wd = x.size() == 4 ? x[3] : 1;
+  ConvGeometry g{h, wd, 1, 1, 1, 1, 0, 0, 0, 0, 1};
+  const auto* p = l.node.params_as_Int8FullyConnected();
+  return {int8_conv_dispatch({x[0], x[1], h, wd, w[0], 1, 1, g, unpack_int8(*l.constants[1], w), p->clamp_min(),
+                              p->clamp_max()},
+                             l)};
+}
+
+void check_int8_add(const NodeDesc& desc) {
+  check_int8_io(desc, 2);
+  desc.require(!desc.input_is_constant[1] && is_int8(desc, 1), "input B must be an Int8 activation");
+  desc.require(desc.inputs[0].size() >= 2, "inputs must have a channel axis, have " + shape_string(desc.inputs[0]));
+  desc.require(desc.inputs[1] == desc.inputs[0] && desc.outputs[0] == desc.inputs[0],
+               "inputs " + shape_string(desc.inputs[0]) + ", " + shape_string(desc.inputs[1]) + " and output " +
+                   shape_string(desc.outputs[0]) + " must have one shape");
+  const auto* p = desc.node.params_as_Int8Add();
+  constexpr int32_t kLimit = 1 << 21;
+  desc.require(std::abs(p->multiplier_a()) < kLimit && std::abs(p->multiplier_b()) < kLimit,
+               "multipliers must be below 2^21 in magnitude");
+  desc.require(p->shift() >= 1 && p->shift() <= 30, "shift " + std::to_string(p->shift()) + " is outside [1, 30]");
+  desc.require(p->clamp_min() >= -128 && p->clamp_min() <= p->clamp_max() && p->clamp_max() <= 127,
+               "clamp is not inside [-128, 127]");
+}
+
+std::vector<Dispatch> lower_int8_add(const NodeLowering& l) {
+  const auto* p = l.node.params_as_Int8Add();
+  const auto [channels, plane] = channels_and_plane(l.outputs[0].shape);
+  auto s = [](int32_t v) { return static_cast<uint32_t>(v); };
+  return {grid_dispatch("int8_add", storage_words(l.outputs[0].shape, fb::DataType::Int8),
+                        {l.inputs[0].offset, l.inputs[1].offset, l.outputs[0].offset, u32(channels), u32(plane),
+                         s(l.inputs[0].quant.zero_point), s(l.inputs[1].quant.zero_point),
+                         s(l.outputs[0].quant.zero_point), s(p->multiplier_a()), s(p->multiplier_b()), s(p->shift()),
+                         s(p->clamp_min()), s(p->clamp_max())})};
+}
+
+void check_int8_global_average_pool(const NodeDesc& desc) {
+  check_int8_io(desc, 1);
+  const Shape& x = desc.inputs[0];
+  desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
+  desc.require(desc.outputs[0] == Shape{x[0], x[1], 1, 1},
+               "output shape " + shape_string(desc.outputs[0]) + " should be [" + std::to_string(x[0]) + "x" +
+                   std::to_string(x[1]) + "x1x1]");
+  // The integer sum of a plane must fit int32.
+  desc.require(x[2] * x[3] <= (1 << 23), "the spatial size " + shape_string(x) + " is too large");
+  const auto* p = desc.node.params_as_Int8GlobalAveragePool();
+  desc.require(p->multiplier() >= 0, "multiplier is negative");
+  desc.require(p->shift() >= 1 && p->shift() <= 62, "shift " + std::to_string(p->shift()) + " is outside [1, 62]");
+}
+
+std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const auto* p = l.node.params_as_Int8GlobalAveragePool();
+  return {grid_dispatch("int8_global_avg_pool", storage_words(l.outputs[0].shape, fb::DataType::Int8),
+                        {l.inputs[0].offset, l.outputs[0].offset, u32(x[1]), u32(x[2] * x[3]),
+                         static_cast<uint32_t>(l.inputs[0].quant.zero_point),
+                         static_cast<uint32_t>(l.outputs[0].quant.zero_point), static_cast<uint32_t>(p->multiplier()),
+                         static_cast<uint32_t>(p->shift())})};
+}
+
+std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_Pool2D();
+  return {grid_dispatch("int8_max_pool2d", storage_words(y, fb::DataType::Int8),
+                        {l.inputs[0].offset, l.outputs[0].offset, u32(x[2]), u32(x[3]), u32(y[2]), u32(y[3]),
+                         u32(p->kernel()->Get(0)), u32(p->kernel()->Get(1)), u32(p->strides()->Get(0)),
+                         u32(p->strides()->Get(1)), u32(p->dilations()->Get(0)), u32(p->dilations()->Get(1)),
+                         u32(p->pads()->Get(0)), u32(p->pads()->Get(1)), u32(x[1])})};
+}
+
+}  // namespace vkbnn::detail
