@@ -36,6 +36,7 @@ Result convert_model(onnx::ModelProto model, const Options& options) {
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
+  if (options.quantize) return detail::quantize_and_emit(program, graph, options);
   return detail::emit(program, graph, options);
 }
 
@@ -71,6 +72,22 @@ std::string format_summary(const Summary& s) {
         << "x smaller)";
   out << ", file: " << s.file_bytes << " bytes\n";
   for (const auto& note : s.notes) out << "note: " << note << "\n";
+  if (!s.quantization.empty()) {
+    out << "\nint8 quantization (SQNR of each layer's output against the fp32 model; low values show where "
+           "accuracy is lost)\n";
+    out << std::left << std::setw(static_cast<int>(name_width)) << "node" << "  " << std::setw(21) << "op" << "  "
+        << std::setw(18) << "range from" << "  " << std::setw(22) << "range" << "  " << std::setw(11) << "scale"
+        << "  " << std::setw(5) << "zp" << "  " << "SQNR dB\n";
+    for (const auto& l : s.quantization) {
+      std::ostringstream range, scale, sqnr;
+      range << std::setprecision(4) << "[" << l.lo << ", " << l.hi << "]";
+      scale << std::setprecision(4) << l.scale;
+      sqnr << std::fixed << std::setprecision(1) << l.sqnr_db;
+      out << std::left << std::setw(static_cast<int>(name_width)) << l.node << "  " << std::setw(21) << l.op << "  "
+          << std::setw(18) << l.method << "  " << std::setw(22) << range.str() << "  " << std::setw(11) << scale.str()
+          << "  " << std::setw(5) << l.zero_point << "  " << sqnr.str() << "\n";
+    }
+  }
   return out.str();
 }
 

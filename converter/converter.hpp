@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,25 @@ class UnsupportedError : public ModelError {
   using ModelError::ModelError;
 };
 
+// How an activation tensor's int8 range is chosen from its calibration histogram.
+enum class CalibrationMethod {
+  MinMax,      // the whole observed range
+  Percentile,  // 99.99th percentile at each end
+  Entropy,     // the clip point that minimises the KL divergence (TensorRT's calibrator)
+  Mse,         // the range that minimises the mean squared quantization error
+  Auto,        // per tensor, whichever of the four gives the least squared error
+};
+
+struct QuantizeOptions {
+  // Preprocessed samples of the model's only input, as Network::run takes them.
+  std::vector<std::vector<float>> calibration;
+  CalibrationMethod method = CalibrationMethod::Auto;
+  std::vector<std::string> keep_fp32;  // node names (as the summary lists them) left in fp32
+  // Called after each calibration run with (done, total); total counts both passes.
+  std::function<void(size_t, size_t)> progress;
+  size_t sqnr_samples = 16;  // calibration samples the quantization error is measured on
+};
+
 struct Options {
   std::optional<std::pair<int64_t, int64_t>> input_size;  // H, W of 4-D inputs
   std::vector<float> mean;                                 // per input channel; default 0
@@ -32,6 +52,8 @@ struct Options {
   std::vector<std::string> labels;
   std::optional<ChannelOrder> channel_order;  // default RGB for 3 channels, Gray for 1
   std::string description;
+  // Post-training int8 quantization; needs a Vulkan device to run the calibration.
+  std::optional<QuantizeOptions> quantize;
 };
 
 struct NodeSummary {
@@ -40,7 +62,20 @@ struct NodeSummary {
   std::vector<int64_t> output_shape;
   std::string activation;  // empty when nothing is fused
   size_t params = 0;       // elements of the node's constant inputs
-  std::string precision;   // "binary", "binary+EL" (Elastic-Link fused), "fp32", or "-" (no arithmetic)
+  std::string precision;   // "binary", "binary+EL" (Elastic-Link fused), "int8", "fp32", or "-" (no arithmetic)
+};
+
+// One int8 layer's output: how its range was chosen and what quantization costs there.
+struct LayerQuantization {
+  std::string node;
+  std::string op;
+  std::string method;
+  float lo = 0, hi = 0;  // the real range the int8 values cover
+  float scale = 0;
+  int32_t zero_point = 0;
+  // 10 log10(sum x^2 / sum (x - x_int8)^2) of the int8 model's tensor against the fp32 model's,
+  // over the calibration samples measured: the error accumulated up to this layer.
+  double sqnr_db = 0;
 };
 
 struct Summary {
@@ -53,6 +88,7 @@ struct Summary {
   size_t fp32_weight_bytes = 0;  // the same weights stored as fp32
   size_t file_bytes = 0;
   std::vector<std::string> notes;
+  std::vector<LayerQuantization> quantization;  // int8 layers, in graph order
 };
 
 struct Result {

@@ -53,6 +53,19 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
                                           epilogue_table(b, op.epilogue)).Union();
     case OpType::BinaryFullyConnected:
       return fb::CreateBinaryFullyConnected(b, epilogue_table(b, op.epilogue)).Union();
+    case OpType::Quantize:
+      return fb::CreateQuantize(b).Union();
+    case OpType::Dequantize:
+      return fb::CreateDequantize(b).Union();
+    case OpType::Int8Conv:
+      return fb::CreateInt8Conv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.group, op.clamp_min,
+                                        op.clamp_max).Union();
+    case OpType::Int8FullyConnected:
+      return fb::CreateInt8FullyConnected(b, op.clamp_min, op.clamp_max).Union();
+    case OpType::Int8Add:
+      return fb::CreateInt8Add(b, op.multiplier_a, op.multiplier_b, op.shift, op.clamp_min, op.clamp_max).Union();
+    case OpType::Int8GlobalPool:
+      return fb::CreateInt8GlobalAveragePool(b, op.multiplier_a, op.shift).Union();
     case OpType::Sign:
     case OpType::Tile:
     case OpType::Expand:
@@ -80,7 +93,13 @@ const char* precision_of(const Op& op, const Program& p) {
     case OpType::BinaryConv:
     case OpType::BinaryFullyConnected: return op.epilogue.has_link ? "binary+EL" : "binary";
     case OpType::Reshape: return "-";
-    default: return p.bit_values.count(op.output) ? "bits" : "fp32";
+    case OpType::Quantize:
+    case OpType::Dequantize:
+    case OpType::Int8Conv:
+    case OpType::Int8FullyConnected:
+    case OpType::Int8Add:
+    case OpType::Int8GlobalPool: return "int8";
+    default: return p.bit_values.count(op.output) ? "bits" : p.int8_values.count(op.output) ? "int8" : "fp32";
   }
 }
 
@@ -101,6 +120,12 @@ fb::OpParams params_type(OpType type) {
     case OpType::Binarize: return fb::OpParams::Binarize;
     case OpType::BinaryConv: return fb::OpParams::BinaryConv2D;
     case OpType::BinaryFullyConnected: return fb::OpParams::BinaryFullyConnected;
+    case OpType::Quantize: return fb::OpParams::Quantize;
+    case OpType::Dequantize: return fb::OpParams::Dequantize;
+    case OpType::Int8Conv: return fb::OpParams::Int8Conv2D;
+    case OpType::Int8FullyConnected: return fb::OpParams::Int8FullyConnected;
+    case OpType::Int8Add: return fb::OpParams::Int8Add;
+    case OpType::Int8GlobalPool: return fb::OpParams::Int8GlobalAveragePool;
     case OpType::Sign:
     case OpType::Tile:
     case OpType::Expand:
@@ -164,6 +189,12 @@ const char* op_type_name(OpType type) {
     case OpType::Expand: return "Expand";
     case OpType::Slice: return "Slice";
     case OpType::Reduce: return "Reduce";
+    case OpType::Quantize: return "Quantize";
+    case OpType::Dequantize: return "Dequantize";
+    case OpType::Int8Conv: return "Int8Conv2D";
+    case OpType::Int8FullyConnected: return "Int8FullyConnected";
+    case OpType::Int8Add: return "Int8Add";
+    case OpType::Int8GlobalPool: return "Int8GlobalAveragePool";
   }
   return "?";
 }
@@ -197,14 +228,23 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
     uint32_t index;
     if (auto w = p.weights.find(name); w != p.weights.end()) {
       const Weight& weight = w->second;
-      if (weight.bits.empty()) {
-        index = writer.add_constant(name, weight.shape, weight.data);
-        s.weight_bytes += weight.data.size() * sizeof(float);
-      } else {
+      if (!weight.bits.empty()) {
         index = writer.add_bit_constant(name, weight.shape, weight.bits);
         s.weight_bytes += weight.bits.size() * sizeof(uint32_t);
+      } else if (!weight.int8.empty()) {
+        index = writer.add_int8_constant(name, weight.shape, weight.int8);
+        const int64_t channels = weight.shape.size() < 2 ? 1 : weight.shape[1];
+        s.weight_bytes += static_cast<size_t>(element_count(weight.shape) / channels * ((channels + 3) / 4) * 4);
+      } else if (!weight.int32.empty()) {
+        index = writer.add_int32_constant(name, weight.shape, weight.int32);
+        s.weight_bytes += weight.int32.size() * sizeof(int32_t);
+      } else {
+        index = writer.add_constant(name, weight.shape, weight.data);
+        s.weight_bytes += weight.data.size() * sizeof(float);
       }
       s.fp32_weight_bytes += static_cast<size_t>(element_count(weight.shape)) * sizeof(float);
+    } else if (auto q = p.int8_values.find(name); q != p.int8_values.end()) {
+      index = writer.add_int8_tensor(name, p.shapes.at(name), q->second.scale, q->second.zero_point);
     } else {
       index = writer.add_tensor(name, p.shapes.at(name),
                                 p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32);

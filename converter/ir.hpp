@@ -73,7 +73,9 @@ enum class OpType {
   Reshape, Softmax, Pad, Binarize, BinaryConv, BinaryFullyConnected,
   // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
   // matching); emit rejects any left over.
-  Sign, Tile, Expand, Slice, Reduce
+  Sign, Tile, Expand, Slice, Reduce,
+  // Made by the int8 quantization pass (quantize.cpp).
+  Quantize, Dequantize, Int8Conv, Int8FullyConnected, Int8Add, Int8GlobalPool
 };
 const char* op_type_name(OpType type);
 
@@ -84,10 +86,19 @@ struct Activation {
 };
 std::string activation_string(const Activation& act);
 
+// One of data, bits, int8 and int32 holds the values.
 struct Weight {
   Shape shape;
   std::vector<float> data;
-  std::vector<uint32_t> bits;  // set instead of data for a Bit constant (fb::DataType::Bit layout)
+  std::vector<uint32_t> bits;  // a Bit constant (fb::DataType::Bit layout)
+  std::vector<int8_t> int8;    // row-major; packed when emitted
+  std::vector<int32_t> int32;
+};
+
+// An Int8 activation's quantization: real = scale * (q - zero_point).
+struct Quantization {
+  float scale = 1;
+  int32_t zero_point = 0;
 };
 
 // The BinaryEpilogue of a binary layer (see the schema); its constants are the op's inputs.
@@ -125,6 +136,10 @@ struct Op {
   // BinaryConv, BinaryFullyConnected
   fb::BinaryPadding padding = fb::BinaryPadding::Zero;
   BinaryEpilogue epilogue;
+  // Int8Conv, Int8FullyConnected, Int8Add (clamps, multipliers, shift); Int8GlobalPool
+  // (multiplier_a, shift)
+  int32_t clamp_min = -128, clamp_max = 127;
+  int32_t multiplier_a = 0, multiplier_b = 0, shift = 1;
 };
 
 struct Program {
@@ -135,6 +150,7 @@ struct Program {
   std::vector<std::string> outputs;
   std::set<std::string> reserved;  // ONNX constant names, which may become weights later
   std::set<std::string> bit_values;  // activations stored as packed signs (fb::DataType::Bit)
+  std::map<std::string, Quantization> int8_values;  // activations stored as int8
   std::vector<std::string> notes;    // what the user should know about the conversion
   size_t folded_batchnorms = 0;
   size_t fused_activations = 0;
@@ -149,6 +165,9 @@ void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
 // (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see binarize.cpp.
 void binarize(Program& program);
+// Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize.cpp);
+// fills the summary's quantization table.
+Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options);
 Result emit(const Program& program, const ImportedGraph& graph, const Options& options);
 
 }  // namespace vkbnn::convert::detail

@@ -1,5 +1,6 @@
 // vkbnn-convert: ONNX model in, .vkbnn model out, with a summary of the converted graph.
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -7,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "converter.hpp"
+#include "idx.hpp"
+#include "image_input.hpp"
 
 namespace {
 
@@ -38,6 +41,50 @@ std::vector<std::string> read_labels(const std::string& path) {
   return labels;
 }
 
+// Up to `count` calibration samples from a folder of images or an IDX image file, preprocessed
+// as the model's metadata says (the fp32 conversion of the same model).
+std::vector<std::vector<float>> load_calibration(const std::filesystem::path& path, size_t count,
+                                                 const std::vector<uint8_t>& fp32_model) {
+  const auto layout = vkbnn::tools::input_layout(vkbnn::Model::from_bytes(fp32_model, "the converted model"));
+  std::vector<std::vector<float>> samples;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(path)) {
+      std::string ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+      static const std::vector<std::string> kImages{".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tga", ".gif"};
+      if (entry.is_regular_file() && std::find(kImages.begin(), kImages.end(), ext) != kImages.end())
+        files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) throw vkbnn::Error("--calib: no images (png, jpg, bmp, ...) in " + path.string());
+    files.resize(std::min(files.size(), count));
+    for (const auto& file : files) samples.push_back(vkbnn::tools::preprocess(vkbnn::tools::load_image(file), layout));
+  } else if (std::filesystem::is_regular_file(path, ec)) {
+    const auto idx = vkbnn::tools::read_idx_images(path);
+    for (size_t i = 0; i < std::min<size_t>(idx.count, count); ++i) {
+      const auto pixels = idx.image(i);
+      vkbnn::tools::Image image{static_cast<int>(idx.cols), static_cast<int>(idx.rows), 1,
+                                std::vector<uint8_t>(pixels.begin(), pixels.end())};
+      samples.push_back(vkbnn::tools::preprocess(image, layout));
+    }
+    if (samples.empty()) throw vkbnn::Error("--calib: " + path.string() + " holds no images");
+  } else {
+    throw vkbnn::Error("--calib: " + path.string() + ": no such file or folder");
+  }
+  return samples;
+}
+
+void print_progress(size_t done, size_t total) {
+  constexpr size_t kWidth = 30;
+  const size_t filled = done * kWidth / std::max<size_t>(total, 1);
+  // Redrawn only when the bar grows, so that a log of it stays short.
+  if (done != total && filled == (done - 1) * kWidth / std::max<size_t>(total, 1)) return;
+  std::cerr << "\rcalibrating [" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << done
+            << "/" << total << (done == total ? "\n" : "") << std::flush;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +99,16 @@ int main(int argc, char** argv) {
   app.add_option("--channel-order", order, "channel order of the input")
       ->check(CLI::IsMember({"rgb", "bgr", "gray"}));
   app.add_option("--description", description, "free text stored in the model");
+  std::string quantize, calib, method = "auto", keep;
+  size_t calib_count = 500;
+  app.add_option("--quantize", quantize, "post-training quantization of the weights and activations")
+      ->check(CLI::IsMember({"int8"}));
+  app.add_option("--calib", calib, "calibration data: a folder of images or an IDX image file");
+  app.add_option("--calib-count", calib_count, "calibration images to use (default 500, or all there are)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--calib-method", method, "how each activation's range is chosen")
+      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse", "auto"}));
+  app.add_option("--keep-fp32", keep, "comma-separated node names to leave in fp32");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +133,24 @@ int main(int argc, char** argv) {
     if (order == "bgr") options.channel_order = vkbnn::ChannelOrder::BGR;
     if (order == "gray") options.channel_order = vkbnn::ChannelOrder::Gray;
     options.description = description;
+
+    if (quantize.empty() && (!calib.empty() || !keep.empty()))
+      throw vkbnn::Error("--calib and --keep-fp32 apply only with --quantize int8");
+    if (!quantize.empty()) {
+      if (calib.empty()) throw vkbnn::Error("--quantize int8 needs calibration data: --calib FOLDER|IDX_FILE");
+      vkbnn::convert::QuantizeOptions q;
+      q.calibration = load_calibration(calib, calib_count, vkbnn::convert::convert(vkbnn::convert::load_onnx(input), options));
+      using Method = vkbnn::convert::CalibrationMethod;
+      const std::map<std::string, Method> methods{{"minmax", Method::MinMax}, {"percentile", Method::Percentile},
+                                                  {"entropy", Method::Entropy}, {"mse", Method::Mse},
+                                                  {"auto", Method::Auto}};
+      q.method = methods.at(method);
+      std::stringstream names(keep);
+      for (std::string name; std::getline(names, name, ',');)
+        if (!name.empty()) q.keep_fp32.push_back(name);
+      q.progress = print_progress;
+      options.quantize = std::move(q);
+    }
 
     auto result = vkbnn::convert::convert_model(vkbnn::convert::load_onnx(input), options);
     std::ofstream out(output, std::ios::binary);

@@ -1,0 +1,543 @@
+// Post-training int8 quantization, following the guideline in ../shared/papers/NOTES.md:
+// BatchNorm is already folded (passes.cpp); weights become symmetric int8 per output channel;
+// activations int8 per tensor with a zero point, so that a tensor after a ReLU uses all 256
+// levels on [0, max]; ReLU/ReLU6/Clip become clamps of the integer output; biases become int32 at
+// scale s_x * s_w,c with the input zero point's correction folded in; every int8 layer
+// requantizes with a per-channel fixed-point multiplier and shift; residual adds rescale both
+// inputs.
+//
+// Calibration runs the fp32 model on the engine (Network with every tensor tapped) over the
+// samples twice: once for each tensor's range, once for its histograms. Afterwards the int8
+// model and the fp32 model run side by side on a few samples to measure each int8 layer's SQNR.
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "fixed_point.hpp"
+#include "ir.hpp"
+#include "vkbnn/vkbnn.hpp"
+
+namespace vkbnn::convert::detail {
+namespace {
+
+constexpr size_t kBins = 2048;
+
+// What calibration saw of one tensor.
+struct Stats {
+  float lo = std::numeric_limits<float>::max();
+  float hi = std::numeric_limits<float>::lowest();
+  std::vector<double> hist;      // kBins over [lo, hi]
+  std::vector<double> abs_hist;  // kBins over [0, max(|lo|, |hi|)]
+  double abs_max() const { return std::max(std::abs(lo), std::abs(hi)); }
+};
+
+struct Range {
+  double lo = 0, hi = 0;
+  std::string method;
+};
+
+const char* method_name(CalibrationMethod m) {
+  switch (m) {
+    case CalibrationMethod::MinMax: return "minmax";
+    case CalibrationMethod::Percentile: return "percentile";
+    case CalibrationMethod::Entropy: return "entropy";
+    case CalibrationMethod::Mse: return "mse";
+    case CalibrationMethod::Auto: return "auto";
+  }
+  return "?";
+}
+
+// The 256 levels over [lo, hi], widened to hold 0 exactly (zero padding and ReLU need it).
+Quantization quantization_for(double lo, double hi) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  if (hi - lo < 1e-8) hi = lo + 1e-8;
+  const double scale = (hi - lo) / 255.0;
+  const auto zero_point = static_cast<int32_t>(std::clamp<double>(std::round(-128.0 - lo / scale), -128, 127));
+  return {static_cast<float>(scale), zero_point};
+}
+
+// Squared error of quantizing the histogram's values (bin centres) with [lo, hi].
+double histogram_error(const Stats& s, double lo, double hi) {
+  const Quantization q = quantization_for(lo, hi);
+  const double width = (static_cast<double>(s.hi) - s.lo) / kBins;
+  double error = 0;
+  for (size_t b = 0; b < kBins; ++b) {
+    if (s.hist[b] == 0) continue;
+    const double v = s.lo + (static_cast<double>(b) + 0.5) * width;
+    const double level = std::clamp(std::nearbyint(v / q.scale) + q.zero_point, -128.0, 127.0);
+    const double back = (level - q.zero_point) * q.scale;
+    error += s.hist[b] * (v - back) * (v - back);
+  }
+  return error;
+}
+
+Range percentile_range(const Stats& s) {
+  const double total = std::accumulate(s.hist.begin(), s.hist.end(), 0.0);
+  const double width = (static_cast<double>(s.hi) - s.lo) / kBins;
+  auto quantile = [&](double fraction) {
+    double seen = 0;
+    for (size_t b = 0; b < kBins; ++b) {
+      seen += s.hist[b];
+      if (seen >= fraction * total) return s.lo + (static_cast<double>(b) + 1) * width;
+    }
+    return static_cast<double>(s.hi);
+  };
+  return {s.lo < 0 ? quantile(1e-4) : 0.0, s.hi > 0 ? quantile(1.0 - 1e-4) : 0.0, "percentile"};
+}
+
+// TensorRT's entropy calibration on |x|: the clip threshold whose quantized distribution (128
+// levels, or 256 for a tensor without negatives) is closest in KL divergence to the clipped one.
+Range entropy_range(const Stats& s) {
+  const bool one_sided = s.lo >= 0;
+  const size_t levels = one_sided ? 256 : 128;
+  const double width = s.abs_max() / kBins;
+  double best = std::numeric_limits<double>::max();
+  size_t best_bins = kBins;
+  for (size_t i = levels; i <= kBins; ++i) {
+    std::vector<double> p(s.abs_hist.begin(), s.abs_hist.begin() + static_cast<std::ptrdiff_t>(i));
+    const double outliers = std::accumulate(s.abs_hist.begin() + static_cast<std::ptrdiff_t>(i), s.abs_hist.end(), 0.0);
+    p.back() += outliers;
+    std::vector<double> q(i, 0.0);
+    for (size_t l = 0; l < levels; ++l) {
+      const size_t begin = l * i / levels, end = (l + 1) * i / levels;
+      double sum = 0;
+      size_t nonzero = 0;
+      for (size_t b = begin; b < end; ++b) {
+        sum += s.abs_hist[b];
+        nonzero += s.abs_hist[b] > 0;
+      }
+      for (size_t b = begin; b < end; ++b)
+        if (s.abs_hist[b] > 0) q[b] = sum / static_cast<double>(nonzero);
+    }
+    const double p_total = std::accumulate(p.begin(), p.end(), 0.0), q_total = std::accumulate(q.begin(), q.end(), 0.0);
+    if (p_total <= 0 || q_total <= 0) continue;
+    double kl = 0;
+    for (size_t b = 0; b < i; ++b) {
+      if (p[b] <= 0) continue;
+      const double pb = p[b] / p_total;
+      const double qb = q[b] > 0 ? q[b] / q_total : 1e-12;
+      kl += pb * std::log(pb / qb);
+    }
+    if (kl < best) {
+      best = kl;
+      best_bins = i;
+    }
+  }
+  const double threshold = static_cast<double>(best_bins) * width;
+  return {std::max<double>(s.lo, -threshold), std::min<double>(s.hi, threshold), "entropy"};
+}
+
+Range mse_range(const Stats& s) {
+  Range best{s.lo, s.hi, "mse"};
+  double best_error = std::numeric_limits<double>::max();
+  for (int step = 0; step <= 80; ++step) {
+    const double f = 1.0 - step * 0.01;
+    const double error = histogram_error(s, s.lo * f, s.hi * f);
+    if (error < best_error) {
+      best_error = error;
+      best.lo = s.lo * f;
+      best.hi = s.hi * f;
+    }
+  }
+  return best;
+}
+
+Range choose_range(const Stats& s, CalibrationMethod method) {
+  const Range minmax{s.lo, s.hi, "minmax"};
+  switch (method) {
+    case CalibrationMethod::MinMax: return minmax;
+    case CalibrationMethod::Percentile: return percentile_range(s);
+    case CalibrationMethod::Entropy: return entropy_range(s);
+    case CalibrationMethod::Mse: return mse_range(s);
+    case CalibrationMethod::Auto: break;
+  }
+  Range best = minmax;
+  double best_error = histogram_error(s, minmax.lo, minmax.hi);
+  for (const Range& r : {percentile_range(s), entropy_range(s), mse_range(s)}) {
+    const double error = histogram_error(s, r.lo, r.hi);
+    if (error < best_error) {
+      best_error = error;
+      best = r;
+    }
+  }
+  best.method = "auto:" + best.method;
+  return best;
+}
+
+// Runs the fp32 model over the calibration samples and collects every tensor's statistics.
+std::map<std::string, Stats> calibrate(const std::vector<uint8_t>& fp32_model, const std::set<std::string>& names,
+                                       const QuantizeOptions& q) {
+  Context context;
+  Model model = Model::from_bytes(fp32_model, "the fp32 model being quantized");
+  NetworkOptions options;
+  options.taps.assign(names.begin(), names.end());
+  Network network(context, model, options);
+  const size_t expected = model.inputs().at(0).elements();
+  std::map<std::string, Stats> stats;
+  const size_t total = 2 * q.calibration.size();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < q.calibration.size(); ++i) {
+      const auto& sample = q.calibration[i];
+      if (sample.size() != expected)
+        throw Error("calibration sample " + std::to_string(i) + " has " + std::to_string(sample.size()) +
+                    " values; the model's input has " + std::to_string(expected));
+      network.run(sample);
+      for (const auto& name : names) {
+        const Tensor t = network.read_tensor(name);
+        Stats& s = stats[name];
+        if (pass == 0) {
+          for (float v : t.data) {
+            if (!std::isfinite(v)) throw Error("tensor '" + name + "' is not finite on calibration sample " + std::to_string(i));
+            s.lo = std::min(s.lo, v);
+            s.hi = std::max(s.hi, v);
+          }
+          continue;
+        }
+        if (s.hist.empty()) {
+          s.hist.assign(kBins, 0.0);
+          s.abs_hist.assign(kBins, 0.0);
+        }
+        const double width = (static_cast<double>(s.hi) - s.lo) / kBins, abs_width = s.abs_max() / kBins;
+        for (float v : t.data) {
+          const auto bin = width > 0 ? static_cast<size_t>((v - s.lo) / width) : 0;
+          s.hist[std::min(bin, kBins - 1)] += 1;
+          const auto abs_bin = abs_width > 0 ? static_cast<size_t>(std::abs(v) / abs_width) : 0;
+          s.abs_hist[std::min(abs_bin, kBins - 1)] += 1;
+        }
+      }
+      if (q.progress) q.progress(pass * q.calibration.size() + i + 1, total);
+    }
+  }
+  return stats;
+}
+
+bool clamp_activation(const Activation& a) {
+  return a.kind == fb::ActivationKind::None || a.kind == fb::ActivationKind::Relu ||
+         a.kind == fb::ActivationKind::Clip;
+}
+
+// The integer output clamp of an activation fused into an int8 layer with output quantization q.
+std::pair<int32_t, int32_t> output_clamp(const Activation& a, Quantization q) {
+  auto level = [&](double real) {
+    return static_cast<int32_t>(std::clamp<double>(std::round(real / q.scale) + q.zero_point, -128, 127));
+  };
+  if (a.kind == fb::ActivationKind::Relu) return {level(0.0), 127};
+  if (a.kind == fb::ActivationKind::Clip) return {level(a.alpha), level(a.beta)};
+  return {-128, 127};
+}
+
+class Quantizer {
+ public:
+  Quantizer(Program& p, const std::map<std::string, Stats>& stats, const QuantizeOptions& options)
+      : p_(p), stats_(stats), options_(options) {}
+
+  // For each int8 layer (by node name): its fp32 tensor and its int8 tensor.
+  const std::map<std::string, std::pair<std::string, std::string>>& compared() const { return compared_; }
+
+  void run(Summary& summary) {
+    const std::set<std::string> keep(options_.keep_fp32.begin(), options_.keep_fp32.end());
+    std::set<std::string> names;
+    for (const auto& op : p_.ops) names.insert(op.name);
+    for (const auto& k : keep)
+      if (!names.count(k)) throw Error("--keep-fp32: the model has no node '" + k + "' (see the node table)");
+
+    std::map<std::string, std::vector<const Op*>> consumers;
+    for (const auto& op : p_.ops)
+      for (const auto& in : op.inputs) consumers[in].push_back(&op);
+    // Decide per op; max and average pooling follow their input's precision.
+    std::set<const Op*> int8_ops;
+    std::set<std::string> int8_tensors;
+    for (const auto& op : p_.ops) {
+      if (keep.count(op.name) || !p_.shapes.count(op.output)) continue;
+      bool int8 = false;
+      switch (op.type) {
+        case OpType::Conv:
+        case OpType::FullyConnected: int8 = clamp_activation(op.act); break;
+        case OpType::Binary:
+          int8 = op.binary == fb::BinaryKind::Add && clamp_activation(op.act) && !p_.is_weight(op.inputs[0]) &&
+                 !p_.is_weight(op.inputs[1]) && p_.shapes.at(op.inputs[0]) == p_.shapes.at(op.output) &&
+                 p_.shapes.at(op.inputs[1]) == p_.shapes.at(op.output);
+          break;
+        case OpType::Pool: int8 = op.pool == fb::PoolKind::Max && int8_tensors.count(op.inputs[0]); break;
+        case OpType::GlobalPool:
+          int8 = op.pool == fb::PoolKind::Average && int8_tensors.count(op.inputs[0]) &&
+                 p_.shapes.at(op.inputs[0]).size() == 4;
+          break;
+        default: break;
+      }
+      if (int8) {
+        int8_ops.insert(&op);
+        int8_tensors.insert(op.output);
+      }
+    }
+    // A flatten read only by int8 matmuls is skipped: Int8FullyConnected reads NCHW directly.
+    std::map<std::string, std::string> flattened_from;
+    std::set<const Op*> skipped;
+    for (const auto& op : p_.ops) {
+      if (op.type != OpType::Reshape || !int8_tensors.count(op.inputs[0]) || p_.shapes.at(op.inputs[0]).size() != 4)
+        continue;
+      const Shape& out = p_.shapes.at(op.output);
+      const bool all_fc = std::all_of(consumers[op.output].begin(), consumers[op.output].end(), [&](const Op* c) {
+        return c->type == OpType::FullyConnected && int8_ops.count(c) && c->inputs[0] == op.output;
+      });
+      if (out.size() == 2 && all_fc && !consumers[op.output].empty() &&
+          std::find(p_.outputs.begin(), p_.outputs.end(), op.output) == p_.outputs.end()) {
+        flattened_from[op.output] = op.inputs[0];
+        skipped.insert(&op);
+      }
+    }
+
+    std::vector<Op> ops;
+    for (const auto& op : p_.ops) {
+      if (skipped.count(&op)) continue;
+      if (!int8_ops.count(&op)) {
+        Op copy = op;
+        for (auto& in : copy.inputs)
+          if (!p_.is_weight(in)) in = fp32_version(in, ops);
+        ops.push_back(std::move(copy));
+        continue;
+      }
+      ops.push_back(quantized(op, ops, flattened_from));
+      record(ops.back(), op, summary);
+    }
+    for (auto& out : p_.outputs) out = fp32_version(out, ops);
+    p_.ops = std::move(ops);
+  }
+
+ private:
+  Quantization quantization_of(const std::string& tensor, const Op* producer) {
+    if (auto it = chosen_.find(tensor); it != chosen_.end()) return it->second.second;
+    const Stats& s = stats_.at(tensor);
+    // A graph output is kept whole: clipping the largest logits would tie the top classes.
+    const bool output = std::find(p_.outputs.begin(), p_.outputs.end(), tensor) != p_.outputs.end();
+    Range r = output ? Range{s.lo, s.hi, "minmax (output)"} : choose_range(s, options_.method);
+    // A ReLU-like clamp at 0 already bounds the range from below.
+    if (producer && producer->act.kind != fb::ActivationKind::None) r.lo = std::max(r.lo, 0.0);
+    const Quantization q = quantization_for(r.lo, r.hi);
+    chosen_[tensor] = {r, q};
+    return q;
+  }
+
+  // The int8 tensor for `tensor`, quantizing an fp32 one on first use.
+  std::string int8_version(const std::string& tensor, std::vector<Op>& ops) {
+    if (auto it = int8_name_.find(tensor); it != int8_name_.end()) return it->second;
+    const std::string name = p_.fresh_name(tensor + "_int8");
+    p_.shapes[name] = p_.shapes.at(tensor);
+    p_.int8_values[name] = quantization_of(tensor, nullptr);
+    Op q{OpType::Quantize, p_.fresh_name(tensor + "_quantize"), {tensor}, name};
+    ops.push_back(std::move(q));
+    int8_name_[tensor] = name;
+    return name;
+  }
+
+  // The fp32 tensor for `tensor`, dequantizing an int8-only one on first use (under the
+  // original name, so fp32 readers and graph outputs keep their names).
+  std::string fp32_version(const std::string& tensor, std::vector<Op>& ops) {
+    if (!int8_only_.count(tensor)) return tensor;
+    ops.push_back({OpType::Dequantize, p_.fresh_name(tensor + "_dequantize"), {int8_name_.at(tensor)}, tensor});
+    int8_only_.erase(tensor);
+    return tensor;
+  }
+
+  // The int8 output tensor of `op`, registered as int8_version(op.output).
+  std::string int8_output(const Op& op, std::optional<Quantization> same_as = std::nullopt) {
+    const std::string name = p_.fresh_name(op.output + "_int8");
+    p_.shapes[name] = p_.shapes.at(op.output);
+    if (same_as) chosen_[op.output] = {Range{0, 0, "input's"}, *same_as};
+    p_.int8_values[name] = same_as ? *same_as : quantization_of(op.output, &op);
+    int8_name_[op.output] = name;
+    int8_only_.insert(op.output);
+    return name;
+  }
+
+  std::string add_weight(const std::string& base, Weight w) {
+    const std::string name = p_.fresh_name(base);
+    p_.weights[name] = std::move(w);
+    return name;
+  }
+
+  Op quantized(const Op& op, std::vector<Op>& ops, const std::map<std::string, std::string>& flattened_from) {
+    Op q = op;
+    q.act = {};
+    switch (op.type) {
+      case OpType::Conv:
+      case OpType::FullyConnected: {
+        auto flat = flattened_from.find(op.inputs[0]);
+        const std::string x = int8_version(flat != flattened_from.end() ? flat->second : op.inputs[0], ops);
+        const Quantization qx = p_.int8_values.at(x);
+        q.type = op.type == OpType::Conv ? OpType::Int8Conv : OpType::Int8FullyConnected;
+        q.output = int8_output(op);
+        const Quantization qy = p_.int8_values.at(q.output);
+        std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
+        q.inputs = {x};
+        for (const auto& w : weights_for(op, qx, qy)) q.inputs.push_back(w);
+        return q;
+      }
+      case OpType::Binary: {
+        const std::string a = int8_version(op.inputs[0], ops), b = int8_version(op.inputs[1], ops);
+        const Quantization qa = p_.int8_values.at(a), qb = p_.int8_values.at(b);
+        q.type = OpType::Int8Add;
+        q.inputs = {a, b};
+        q.output = int8_output(op);
+        const Quantization qy = p_.int8_values.at(q.output);
+        std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
+        const double ra = static_cast<double>(qa.scale) / qy.scale, rb = static_cast<double>(qb.scale) / qy.scale;
+        // One shift for both, the largest that keeps both multipliers below 2^21.
+        const int shift = std::min(30, 20 - static_cast<int>(std::ceil(std::log2(std::max(ra, rb)))));
+        if (shift < 1)
+          throw UnsupportedError("op 'Add' at node '" + op.name + "': its inputs' scales are over 2^19 times its output's");
+        q.multiplier_a = static_cast<int32_t>(std::lround(std::ldexp(ra, shift)));
+        q.multiplier_b = static_cast<int32_t>(std::lround(std::ldexp(rb, shift)));
+        q.shift = shift;
+        return q;
+      }
+      case OpType::Pool: {
+        const std::string x = int8_version(op.inputs[0], ops);
+        q.inputs = {x};
+        q.output = int8_output(op, p_.int8_values.at(x));
+        return q;
+      }
+      case OpType::GlobalPool: {
+        const std::string x = int8_version(op.inputs[0], ops);
+        const Quantization qx = p_.int8_values.at(x);
+        q.type = OpType::Int8GlobalPool;
+        q.inputs = {x};
+        q.output = int8_output(op);
+        const Shape& s = p_.shapes.at(x);
+        const FixedPoint fp = fixed_point(static_cast<double>(qx.scale) /
+                                          (static_cast<double>(p_.int8_values.at(q.output).scale) * s[2] * s[3]));
+        q.multiplier_a = fp.multiplier;
+        q.shift = fp.shift;
+        return q;
+      }
+      default: break;
+    }
+    throw Error("internal: op '" + op.name + "' cannot be quantized");
+  }
+
+  // Weights [M, ...] symmetric per output channel, the int32 bias with the input zero point's
+  // correction, and the requantization multipliers and shifts.
+  std::vector<std::string> weights_for(const Op& op, Quantization qx, Quantization qy) {
+    const Weight& w = p_.weights.at(op.inputs[1]);
+    const int64_t m = w.shape[0];
+    const int64_t per_channel = element_count(w.shape) / m;
+    Weight qw{w.shape, {}, {}, std::vector<int8_t>(w.data.size()), {}};
+    Weight bias{{m}, {}, {}, {}, std::vector<int32_t>(static_cast<size_t>(m))};
+    Weight multiplier = bias, shift = bias;
+    for (int64_t c = 0; c < m; ++c) {
+      const float* src = w.data.data() + c * per_channel;
+      float max_abs = 0;
+      for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
+      const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
+      int64_t sum = 0;
+      for (int64_t k = 0; k < per_channel; ++k) {
+        const auto v = static_cast<int8_t>(std::clamp<double>(std::round(src[k] / scale), -127, 127));
+        qw.int8[static_cast<size_t>(c * per_channel + k)] = v;
+        sum += v;
+      }
+      const double real_bias = op.inputs.size() > 2 ? p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
+      const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
+      if (std::abs(b) > 2147483647.0 / 2)
+        throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                               "': the bias of channel " + std::to_string(c) +
+                               " does not fit int32 at the input and weight scales");
+      bias.int32[static_cast<size_t>(c)] = static_cast<int32_t>(b);
+      const FixedPoint fp = fixed_point(qx.scale * scale / qy.scale);
+      multiplier.int32[static_cast<size_t>(c)] = fp.multiplier;
+      shift.int32[static_cast<size_t>(c)] = fp.shift;
+    }
+    return {add_weight(op.inputs[1] + "_int8", std::move(qw)), add_weight(op.name + "_bias_int32", std::move(bias)),
+            add_weight(op.name + "_multiplier", std::move(multiplier)), add_weight(op.name + "_shift", std::move(shift))};
+  }
+
+  void record(const Op& q, const Op& original, Summary& summary) {
+    const auto& [range, quant] = chosen_.at(original.output);
+    LayerQuantization l;
+    l.node = q.name;
+    l.op = op_type_name(q.type);
+    l.method = range.method;
+    l.scale = quant.scale;
+    l.zero_point = quant.zero_point;
+    l.lo = static_cast<float>((-128 - quant.zero_point) * static_cast<double>(quant.scale));
+    l.hi = static_cast<float>((127 - quant.zero_point) * static_cast<double>(quant.scale));
+    summary.quantization.push_back(l);
+    compared_[q.name] = {original.output, q.output};
+  }
+
+  Program& p_;
+  const std::map<std::string, Stats>& stats_;
+  const QuantizeOptions& options_;
+  std::map<std::string, std::pair<Range, Quantization>> chosen_;
+  std::map<std::string, std::string> int8_name_;
+  std::set<std::string> int8_only_;
+  std::map<std::string, std::pair<std::string, std::string>> compared_;
+};
+
+// SQNR of each int8 layer's output against the fp32 model's, over the first samples.
+void measure_sqnr(const std::vector<uint8_t>& fp32_bytes, const std::vector<uint8_t>& int8_bytes,
+                  const std::map<std::string, std::pair<std::string, std::string>>& compared, const QuantizeOptions& q,
+                  Summary& summary) {
+  Context context;
+  Model fp32_model = Model::from_bytes(fp32_bytes, "the fp32 model");
+  Model int8_model = Model::from_bytes(int8_bytes, "the int8 model");
+  NetworkOptions fp32_taps, int8_taps;
+  for (const auto& [node, tensors] : compared) {
+    fp32_taps.taps.push_back(tensors.first);
+    int8_taps.taps.push_back(tensors.second);
+  }
+  Network fp32(context, fp32_model, fp32_taps), int8(context, int8_model, int8_taps);
+  std::map<std::string, std::pair<double, double>> energy;  // signal, noise
+  const size_t samples = std::min(q.sqnr_samples, q.calibration.size());
+  for (size_t i = 0; i < samples; ++i) {
+    fp32.run(q.calibration[i]);
+    int8.run(q.calibration[i]);
+    for (const auto& [node, tensors] : compared) {
+      const Tensor ref = fp32.read_tensor(tensors.first), got = int8.read_tensor(tensors.second);
+      auto& [signal, noise] = energy[node];
+      for (size_t k = 0; k < ref.data.size(); ++k) {
+        signal += static_cast<double>(ref.data[k]) * ref.data[k];
+        noise += (static_cast<double>(ref.data[k]) - got.data[k]) * (static_cast<double>(ref.data[k]) - got.data[k]);
+      }
+    }
+  }
+  for (auto& layer : summary.quantization) {
+    const auto [signal, noise] = energy[layer.node];
+    layer.sqnr_db = noise > 0 ? 10.0 * std::log10(signal / noise) : std::numeric_limits<double>::infinity();
+  }
+}
+
+}  // namespace
+
+Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options) {
+  const QuantizeOptions& q = *options.quantize;
+  if (q.calibration.empty()) throw Error("int8 quantization needs at least one calibration sample");
+  if (program.inputs.size() != 1) throw UnsupportedError("int8 quantization supports models with one input");
+  if (!program.bit_values.empty())
+    throw UnsupportedError("int8 quantization of a model with binarized layers is not supported");
+  const Result fp32 = emit(program, graph, options);
+
+  std::set<std::string> tensors;
+  for (const auto& op : program.ops)
+    if (op.type != OpType::Reshape) tensors.insert(op.output);
+  tensors.insert(program.inputs.begin(), program.inputs.end());
+  const auto stats = calibrate(fp32.bytes, tensors, q);
+
+  Summary quantization;
+  Quantizer quantizer(program, stats, q);
+  quantizer.run(quantization);
+  Result result = emit(program, graph, options);
+  result.summary.quantization = std::move(quantization.quantization);
+  measure_sqnr(fp32.bytes, result.bytes, quantizer.compared(), q, result.summary);
+  result.summary.notes.push_back(
+      "int8: calibrated on " + std::to_string(q.calibration.size()) + " samples with method " +
+      method_name(q.method) + "; SQNR measured on " + std::to_string(std::min(q.sqnr_samples, q.calibration.size())));
+  return result;
+}
+
+}  // namespace vkbnn::convert::detail
