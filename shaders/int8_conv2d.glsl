@@ -9,13 +9,13 @@
 // four input zero points (the converter folded -zp * sum(w) into the bias).
 //
 // Two ways to multiply, picked on the host from the device's features:
-// - INT8_DOT_PRODUCT: OpSDot on packed 4x8-bit operands (VK_KHR_shader_integer_dot_product),
-//   weights as [TAPS][WORDS][Q/4] uvec4 per block (four output channels' packed words).
+// - INT8_DOT_PRODUCT: OpSDot on packed 4x8-bit operands (VK_KHR_shader_integer_dot_product).
 // - otherwise: bytes widened to float and multiplied with fp32 fused multiply-adds, which every
-//   device runs at full rate. A product is at most 128 * 127 in magnitude, so 256 words (1024
+//   device runs at full rate (a CPU implementation such as lavapipe runs them twice as fast as
+//   32-bit integer multiplies). A product is at most 128 * 127 in magnitude, so 256 words (1024
 //   products) of them sum to less than 2^24 and every partial sum is an exact float integer;
-//   the float accumulators move into int32 ones before that bound. Weights as
-//   [TAPS][WORDS][4][Q/4] vec4 per block.
+//   the float accumulators move into int32 ones before that bound.
+// Weights are [TAPS][WORDS][Q/4] uvec4 per block: four output channels' packed words.
 // The per-channel epilogue (bias, multiplier, shift) is one ivec4 texel per output channel.
 #ifdef INT8_DOT_PRODUCT
 #extension GL_EXT_spirv_intrinsics : require
@@ -62,11 +62,6 @@ const uint Q4 = Q / 4u;
 const uint M4 = (M + 3u) / 4u;
 const uint TAPS = uint(KH * KW);
 const uint RUNS = (OW + R - 1u) / R;
-#ifdef INT8_DOT_PRODUCT
-const uint LANES = 1u;  // texels per (tap, word, Q/4)
-#else
-const uint LANES = 4u;
-#endif
 
 void main() {
   const uint item = min(gl_GlobalInvocationID.x, N * OH * RUNS - 1u);
@@ -96,22 +91,24 @@ void main() {
         const bool inside = !PADDED || (row_inside && ix >= 0 && ix < W);
         a[r] = inside ? texelFetch(act_bits, int(IN_OFF + row + uint(ix))).x : ZP_WORD;
       }
-      const uint wbase = WT_OFF / 4u + ((block * TAPS + t) * WORDS + j) * Q4 * LANES;
-#ifdef INT8_DOT_PRODUCT
+      const uint wbase = WT_OFF / 4u + ((block * TAPS + t) * WORDS + j) * Q4;
+#ifndef INT8_DOT_PRODUCT
+      vec4 av[R];
+      [[unroll]] for (uint r = 0u; r < R; ++r) av[r] = vec4(unpack_int8x4(a[r]));
+#endif
       [[unroll]] for (uint qv = 0u; qv < Q4; ++qv) {
         const uvec4 w = texelFetch(wt4_bits, int(wbase + qv));
+#ifdef INT8_DOT_PRODUCT
         [[unroll]] for (uint r = 0u; r < R; ++r)
           acc[r * Q4 + qv] += ivec4(sdot_packed(a[r], w.x, 0), sdot_packed(a[r], w.y, 0), sdot_packed(a[r], w.z, 0),
                                     sdot_packed(a[r], w.w, 0));
       }
 #else
-      vec4 av[R];
-      [[unroll]] for (uint r = 0u; r < R; ++r) av[r] = vec4(unpack_int8x4(a[r]));
-      [[unroll]] for (uint k = 0u; k < 4u; ++k)
-        [[unroll]] for (uint qv = 0u; qv < Q4; ++qv) {
-          const vec4 w = texelFetch(wt4_texels, int(wbase + k * Q4 + qv));
-          [[unroll]] for (uint r = 0u; r < R; ++r) accf[r * Q4 + qv] = fma(vec4(av[r][k]), w, accf[r * Q4 + qv]);
+        [[unroll]] for (uint k = 0u; k < 4u; ++k) {
+          const vec4 wk = vec4(bitfieldExtract(ivec4(w), int(8u * k), 8));  // input channel k of 4 outputs
+          [[unroll]] for (uint r = 0u; r < R; ++r) accf[r * Q4 + qv] = fma(vec4(av[r][k]), wk, accf[r * Q4 + qv]);
         }
+      }
       if (++pending == 256u) {
         [[unroll]] for (uint i = 0u; i < R * Q4; ++i) {
           acc[i] += ivec4(accf[i]);

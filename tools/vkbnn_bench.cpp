@@ -52,18 +52,37 @@ std::string pad(const std::string& s, size_t width, bool right = false) {
 // Giga-MACs per second for `macs` in `us` microseconds.
 double rate(uint64_t macs, double us) { return us > 0 ? static_cast<double>(macs) / (us * 1e3) : 0.0; }
 
-// How close a layer comes to the device's limit: its arithmetic against the fp32 peak (2 FLOP a
-// MAC; binary MACs too, so a binary layer can pass 100%), or, for layers without MACs, the
-// memory it must move against the bandwidth.
+// How close a layer comes to the device's limit: its arithmetic against the peak of the
+// arithmetic it runs on (2 ops a MAC; int8 layers against the packed dot-product peak where the
+// int8 kernels use dot products, else, like binary MACs, against the fp32 peak, so a binary
+// layer can pass 100%), or, for layers without MACs, the memory it must move against the
+// bandwidth.
 struct Fraction {
   double value = 0;
   const char* of = "";
 };
 
+// Microseconds the layer's MACs take at the peak rate, or its bytes at the bandwidth.
+std::pair<double, const char*> ideal_us(const vkbnn::LayerInfo& l, const vkbnn::DeviceLimits& limits) {
+  if (l.macs && l.precision == "int8" && limits.int8_gops > 0)
+    return {2.0 * static_cast<double>(l.macs) / (limits.int8_gops * 1e3), "int8 dot peak"};
+  if (l.macs) return {2.0 * static_cast<double>(l.macs) / (limits.fp32_gflops * 1e3), "fp32 peak"};
+  return {static_cast<double>(l.bytes) / (limits.bandwidth_gbps * 1e3), "bandwidth"};
+}
+
 Fraction fraction(const vkbnn::LayerInfo& l, double us, const vkbnn::DeviceLimits& limits) {
   if (us <= 0) return {};
-  if (l.macs) return {2.0 * rate(l.macs, us) / limits.fp32_gflops, "fp32 peak"};
-  return {static_cast<double>(l.bytes) / (us * 1e3) / limits.bandwidth_gbps, "bandwidth"};
+  const auto [ideal, of] = ideal_us(l, limits);
+  return {ideal / us, of};
+}
+
+// The layers' time at their limits over their measured time.
+double network_fraction(const std::vector<vkbnn::LayerInfo>& layers, double median_sum,
+                        const vkbnn::DeviceLimits& limits) {
+  double ideal = 0;
+  for (const auto& l : layers)
+    if (l.macs) ideal += ideal_us(l, limits).first;
+  return median_sum > 0 ? ideal / median_sum : 0;
 }
 
 void write_trace(const std::string& path, const vkbnn::Network& network, const vkbnn::Profile& p) {
@@ -178,8 +197,11 @@ int run(const Options& options) {
                         {"readback_median_us", spread(readback).median}, {"macs", total_macs},
                         {"gmacs_per_s", rate(total_macs, median_sum)}};
     if (limits) {
-      report["limits"] = {{"fp32_gflops", limits->fp32_gflops}, {"bandwidth_gbps", limits->bandwidth_gbps}};
+      report["limits"] = {{"fp32_gflops", limits->fp32_gflops},
+                          {"int8_gops", limits->int8_gops},
+                          {"bandwidth_gbps", limits->bandwidth_gbps}};
       report["totals"]["fraction_of_fp32_peak"] = 2.0 * rate(total_macs, median_sum) / limits->fp32_gflops;
+      report["totals"]["fraction_of_peak"] = network_fraction(layers, median_sum, *limits);
     }
     report["load"] = {{"total_ms", load.total_ms},
                       {"pipelines_ms", load.pipelines_ms},
@@ -235,9 +257,12 @@ int run(const Options& options) {
             << "  end to end            " << pad(fixed(e2e.median, 1), 10, true) << " us  (p10 " << fixed(e2e.p10, 1)
             << ", p90 " << fixed(e2e.p90, 1) << ")\n";
   if (limits)
-    std::cout << "\nlimits  fp32 " << fixed(limits->fp32_gflops, 1) << " GFLOP/s, memory " << fixed(limits->bandwidth_gbps, 1)
-              << " GB/s (micro-benchmarks); the layers' MACs reach "
-              << fixed(100.0 * 2.0 * rate(total_macs, median_sum) / limits->fp32_gflops, 1) << "% of the fp32 peak\n";
+    std::cout << "\nlimits  fp32 " << fixed(limits->fp32_gflops, 1) << " GFLOP/s"
+              << (limits->int8_gops > 0 ? ", int8 dot products " + fixed(limits->int8_gops, 1) + " GOP/s" : "")
+              << ", memory " << fixed(limits->bandwidth_gbps, 1)
+              << " GB/s (micro-benchmarks); the layers' MACs take "
+              << fixed(100.0 * network_fraction(layers, median_sum, *limits), 1)
+              << "% of their time at the peak of their arithmetic\n";
   std::cout << "\nload    " << fixed(load.total_ms, 1) << " ms, of which " << fixed(load.pipelines_ms, 1)
             << " ms creating " << load.pipelines << " pipelines (pipeline cache: "
             << (context.pipeline_cache_file().empty() ? std::string("off")

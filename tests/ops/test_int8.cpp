@@ -124,6 +124,9 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({{1, 6, 5, 5}, 9, conv(3, 1, 0, 3)});
   cases.push_back({{1, 64, 5, 5}, 16, conv(5, 1, 2)});
   cases.push_back({{1, 1, 11, 13}, 3, conv(3, 2, 0)});
+  // Rows longer than one run of outputs, and a last block of output channels only partly used.
+  cases.push_back({{1, 8, 5, 37}, 40, conv(3, 1, 1)});
+  cases.push_back({{1, 16, 4, 40}, 36, conv(1, 2, 0, 4)});
   // More than 256 input words per tap: the portable kernel's float accumulators must flush.
   cases.push_back({{1, 1040, 3, 3}, 8, conv(1, 1, 0)});
   ConvCase relu{{1, 16, 6, 6}, 24, conv(3, 1, 1)};

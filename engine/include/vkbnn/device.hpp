@@ -72,6 +72,9 @@ std::string to_string(const DeviceInfo& info);
 // What the device reaches in two micro-benchmarks, to judge kernels against.
 struct DeviceLimits {
   double fp32_gflops = 0;     // fused multiply-adds, each 2 FLOP, in independent chains
+  // Packed 4x8-bit dot products, each 8 ops (4 multiplies, 4 adds), where the int8 kernels use
+  // them (DeviceInfo::integer_dot_product); 0 elsewhere, where int8 layers run on fp32 arithmetic.
+  double int8_gops = 0;
   double bandwidth_gbps = 0;  // bytes read plus bytes written per second, copying 64 MiB
 };
 
@@ -113,7 +116,7 @@ class Context {
   std::unique_ptr<detail::ContextState> state_;
 };
 
-// Runs both micro-benchmarks on the context's device (well under a second on a GPU).
+// Runs the micro-benchmarks on the context's device (well under a second on a GPU).
 DeviceLimits measure_limits(Context& context);
 
 }  // namespace vkbnn

@@ -1,5 +1,6 @@
-// The two micro-benchmarks behind measure_limits(): the fp32 rate (shaders/peak_fp32.comp) and
-// the memory bandwidth (shaders/memory_bandwidth.comp), each timed with GPU timestamps where the
+// The micro-benchmarks behind measure_limits(): the fp32 rate (shaders/peak_fp32.comp), the
+// packed int8 dot-product rate where the int8 kernels use it (shaders/peak_int8_dot.comp) and the
+// memory bandwidth (shaders/memory_bandwidth.comp), each timed with GPU timestamps where the
 // queue has them (else around the fence) and taken as the best of a few runs.
 
 #include <algorithm>
@@ -19,6 +20,7 @@ constexpr uint32_t kLocalSize = 64;
 constexpr uint32_t kPeakGroups = 512;
 constexpr uint32_t kPeakIterations = 8192;
 constexpr double kPeakFlopPerRound = 2 * 4 * 2;  // CHAINS = 2 vec4 FMAs in peak_fp32.comp
+constexpr double kPeakInt8OpsPerRound = 2 * 4 * 4 * 2;  // CHAINS = 2 ivec4s of 4-wide dot products
 constexpr uint64_t kCopyBytes = 64ull << 20;
 constexpr int kRepeats = 3;
 
@@ -204,6 +206,10 @@ DeviceLimits measure_limits(Context& context) {
   const double peak_seconds = bench.time("peak_fp32", {kPeakIterations}, result.get(), view, kPeakGroups);
   limits.fp32_gflops =
       double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakFlopPerRound / peak_seconds / 1e9;
+  if (ctx.info.integer_dot_product) {
+    const double int8_seconds = bench.time("peak_int8_dot", {kPeakIterations}, result.get(), view, kPeakGroups);
+    limits.int8_gops = double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakInt8OpsPerRound / int8_seconds / 1e9;
+  }
   const uint32_t vec4s = static_cast<uint32_t>(copy_bytes / 16);
   const uint32_t groups = std::min<uint32_t>(4096, (vec4s + kLocalSize - 1) / kLocalSize);
   const double copy_seconds =
