@@ -24,14 +24,17 @@ using Shape = std::vector<int64_t>;
 int64_t element_count(const Shape& shape);
 std::string shape_string(const Shape& shape);
 
-// A value known at conversion time. Integer tensors only feed shape arithmetic; everything the
-// engine receives is float.
+// A value known at conversion time. Integer tensors feed shape arithmetic, and the integer
+// weights, zero points and biases of the quantized ops, which lowering turns into engine data.
 struct Constant {
   bool is_float = true;
   bool is_bool = false;  // integer values 0/1 that ONNX types as BOOL (Equal's result)
   Shape dims;
   std::vector<float> f;
   std::vector<int64_t> i;
+  // onnx::TensorProto::INT8 or UINT8 for 8-bit integer tensors (quantized weights and zero
+  // points, whose signedness decides what the bytes mean), 0 for any other.
+  int32_t int8_type = 0;
 
   size_t size() const { return is_float ? f.size() : i.size(); }
   double at(size_t k) const { return is_float ? double(f[k]) : double(i[k]); }

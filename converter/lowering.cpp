@@ -1,7 +1,12 @@
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <limits>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
 
+#include "fixed_point.hpp"
 #include "ir.hpp"
 
 namespace vkbnn::convert::detail {
@@ -60,6 +65,11 @@ class Lowerer {
 
   Program run() {
     for (size_t n = 0; n < g_.nodes.size(); ++n) lower(g_.nodes[n]);
+    for (const auto& out : p_.outputs)
+      if (auto it = int8_.find(out); it != int8_.end())
+        throw UnsupportedError("graph output '" + out + "' is an int8 tensor (computed by op '" + it->second.op +
+                               "' at node " + it->second.node +
+                               "), and vkbnn graph outputs are float: end the graph with DequantizeLinear");
     return std::move(p_);
   }
 
@@ -132,6 +142,14 @@ class Lowerer {
 
   void lower(const onnx::NodeProto& node) {
     const std::string& op = node.op_type();
+    if (op == "DequantizeLinear") return dequantize_linear(node);
+    if (op == "QLinearConv") return qlinear_conv(node);
+    if (op == "QLinearMatMul") return qlinear_matmul(node);
+    for (const auto& in : node.input())
+      if (int8_.count(in))
+        fail(node, "the int8 tensor '" + in +
+                       "' as an input (only DequantizeLinear, QLinearConv and QLinearMatMul read int8 tensors)");
+    if (op == "QuantizeLinear") return quantize_linear(node);
     if (op == "Conv") return conv(node);
     if (op == "MaxPool" || op == "AveragePool") return pool(node);
     if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
@@ -191,24 +209,28 @@ class Lowerer {
     return {static_cast<int32_t>(v[0]), static_cast<int32_t>(v[1])};
   }
 
+  // Kernel, strides, dilations, group and pads of Conv or QLinearConv with weights of shape w.
+  void conv_geometry(const onnx::NodeProto& node, const Shape& x, const Shape& w, Op& op) {
+    std::vector<int32_t> kernel{static_cast<int32_t>(w[2]), static_cast<int32_t>(w[3])};
+    if (find_attr(node, "kernel_shape") && pair_attr(node, "kernel_shape", 0) != kernel)
+      fail(node, "kernel_shape that disagrees with the weights");
+    op.kernel = kernel;
+    op.strides = pair_attr(node, "strides", 1);
+    op.dilations = pair_attr(node, "dilations", 1);
+    op.group = static_cast<int32_t>(attr_int(node, "group", 1));
+    op.pads = resolve_pads(node, x, op.kernel, op.strides, op.dilations);
+  }
+
   void conv(const onnx::NodeProto& node) {
     const std::string& x = activation(node, 0);
     const Constant& w = require_constant(node, 1, "weight");
     if (shape(x).size() != 4 || w.dims.size() != 4) fail(node, "a convolution that is not 2-D");
-    std::vector<int32_t> kernel{static_cast<int32_t>(w.dims[2]), static_cast<int32_t>(w.dims[3])};
-    if (find_attr(node, "kernel_shape") && pair_attr(node, "kernel_shape", 0) != kernel)
-      fail(node, "kernel_shape that disagrees with the weights");
     std::vector<std::string> inputs{x, weight_input(node, 1)};
     if (has(node, 2)) {
       require_constant(node, 2, "bias");
       inputs.push_back(weight_input(node, 2));
     }
-    Op& op = add_op(OpType::Conv, op_name(node), inputs, node.output(0));
-    op.kernel = kernel;
-    op.strides = pair_attr(node, "strides", 1);
-    op.dilations = pair_attr(node, "dilations", 1);
-    op.group = static_cast<int32_t>(attr_int(node, "group", 1));
-    op.pads = resolve_pads(node, shape(x), op.kernel, op.strides, op.dilations);
+    conv_geometry(node, shape(x), w.dims, add_op(OpType::Conv, op_name(node), inputs, node.output(0)));
   }
 
   void pool(const onnx::NodeProto& node) {
@@ -532,8 +554,239 @@ class Lowerer {
     op.pad_value = value;
   }
 
+  // Models quantized elsewhere. An int8 or uint8 ONNX tensor becomes an engine Int8 tensor
+  // (uint8 values and zero points shifted by -128, which keeps every real value), quantized as the
+  // QuantizeLinear/QLinearConv/QLinearMatMul that computes it says; its readers must agree. Other
+  // ops are lowered as float ops and so must not read one.
+
+  // A quantization in engine terms, and whether the ONNX tensor is uint8.
+  struct Quantized {
+    Quantization q;
+    bool is_uint8 = false;
+  };
+
+  static std::string number(double v) {
+    std::ostringstream out;
+    out << std::setprecision(9) << v;
+    return out.str();
+  }
+
+  // Weight scales: one, or one per output channel.
+  std::vector<double> scales(const onnx::NodeProto& node, int k, const std::string& what, int64_t count) {
+    const Constant& c = require_constant(node, k, what);
+    if (!c.is_float) fail(node, "an integer " + what);
+    if (c.size() != 1 && static_cast<int64_t>(c.size()) != count)
+      fail(node, "a " + what + " of " + std::to_string(c.size()) + " values (one, or one per output channel, " +
+                     std::to_string(count) + ", expected)");
+    std::vector<double> values;
+    for (size_t i = 0; i < c.size(); ++i) {
+      values.push_back(c.at(i));
+      if (!(values.back() > 0) || !std::isfinite(values.back()))
+        fail(node, "a " + what + " that is not positive and finite (" + number(values.back()) + ")");
+    }
+    return values;
+  }
+
+  // The quantization of an int8 tensor from its per-tensor scale and zero point inputs (an absent
+  // zero point is 0 of the tensor's type). Engine activations have one scale and zero point.
+  Quantized quantization(const onnx::NodeProto& node, int scale_k, int zero_point_k, const std::string& prefix,
+                         bool default_uint8) {
+    const Constant& scale = require_constant(node, scale_k, prefix + "_scale");
+    if (!scale.is_float) fail(node, "an integer " + prefix + "_scale");
+    if (scale.size() != 1)
+      fail(node, "per-axis quantization (" + std::to_string(scale.size()) + " values of " + prefix +
+                     "_scale; vkbnn quantizes an activation with one scale and zero point per tensor)");
+    Quantized result{{static_cast<float>(scale.at(0)), 0}, default_uint8};
+    if (!(result.q.scale > 0) || !std::isfinite(result.q.scale))
+      fail(node, "a " + prefix + "_scale that is not positive and finite (" + number(result.q.scale) + ")");
+    if (!has(node, zero_point_k)) {
+      result.q.zero_point = default_uint8 ? -128 : 0;
+      return result;
+    }
+    const Constant& zero_point = require_constant(node, zero_point_k, prefix + "_zero_point");
+    if (zero_point.size() != 1)
+      fail(node, "per-axis quantization (" + std::to_string(zero_point.size()) + " values of " + prefix +
+                     "_zero_point; vkbnn quantizes an activation with one scale and zero point per tensor)");
+    if (zero_point.int8_type == 0) fail(node, "a " + prefix + "_zero_point that is neither INT8 nor UINT8");
+    result.is_uint8 = zero_point.int8_type == onnx::TensorProto_DataType_UINT8;
+    result.q.zero_point = static_cast<int32_t>(zero_point.i[0]) - (result.is_uint8 ? 128 : 0);
+    return result;
+  }
+
+  // The engine tensor of int8 input k, read with the scale and zero point of inputs scale_k and
+  // zero_point_k, which must be those it was computed with.
+  std::string int8_input(const onnx::NodeProto& node, int k, int scale_k, int zero_point_k, const std::string& prefix) {
+    auto it = int8_.find(node.input(k));
+    if (it == int8_.end())
+      fail(node, "an input '" + node.input(k) +
+                     "' that is not an int8 tensor computed by QuantizeLinear, QLinearConv or QLinearMatMul");
+    const Int8Value& value = it->second;
+    const Quantized read = quantization(node, scale_k, zero_point_k, prefix, value.is_uint8);
+    const Quantization& q = p_.int8_values.at(value.tensor);
+    if (read.q.scale != q.scale || read.q.zero_point != q.zero_point) {
+      const int32_t shift = value.is_uint8 ? 128 : 0;
+      fail(node, prefix + "_scale " + number(read.q.scale) + " and " + prefix + "_zero_point " +
+                     std::to_string(read.q.zero_point + shift) + " for input '" + node.input(k) + "', which op '" +
+                     value.op + "' at node " + value.node + " computes with scale " + number(q.scale) +
+                     " and zero point " + std::to_string(q.zero_point + shift) +
+                     " (an int8 tensor has one quantization; vkbnn does not requantize it for a reader)");
+    }
+    return value.tensor;
+  }
+
+  void add_int8_value(const onnx::NodeProto& node, const std::string& onnx_name, const std::string& tensor,
+                      const Quantized& q) {
+    p_.int8_values[tensor] = q.q;
+    int8_[onnx_name] = {tensor, q.is_uint8, node.op_type(), node_label(g_, node)};
+  }
+
+  void quantize_linear(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Quantized q = quantization(node, 1, 2, "y", true);
+    const std::string name = op_name(node);
+    std::string in = x, out = node.output(0);
+    // The int8 ops need a channel axis: a scalar or vector is held as one row.
+    if (shape(x).size() < 2) {
+      const Shape rows{1, element_count(shape(x))};
+      in = p_.fresh_name(x + "_rows");
+      add_reshape(name + "_rows", x, in, rows);
+      out = p_.fresh_name(node.output(0) + "_rows");
+      p_.shapes[out] = rows;
+    }
+    add_int8_value(node, node.output(0), out, q);
+    add_op(OpType::Quantize, name, {in}, out);
+  }
+
+  void dequantize_linear(const onnx::NodeProto& node) {
+    const std::string x = int8_input(node, 0, 1, 2, "x");
+    const std::string name = op_name(node);
+    const Shape& out = shape(node.output(0));
+    if (shape(x) == out) {
+      add_op(OpType::Dequantize, name, {x}, node.output(0));
+      return;
+    }
+    const std::string rows = p_.fresh_name(node.output(0) + "_rows");
+    p_.shapes[rows] = shape(x);
+    add_op(OpType::Dequantize, name, {x}, rows);
+    add_reshape(name + "_unrows", rows, node.output(0), out);
+  }
+
+  // Int8Conv2D/Int8FullyConnected inputs after X, for integer weights w [M, ...] with their zero
+  // points and scales (one, or one per output channel), an optional int32 bias B [M] at scale
+  // x_scale * w_scale, and the input and output quantizations. ONNX's accumulator is
+  // B + sum (x - x_zp) (w - w_zp); the engine's is B' + sum x w' with padded taps reading x_zp, so
+  // w' = w - w_zp and B' = B - x_zp * sum w'. Where w - w_zp leaves int8, a common factor g of
+  // the channel's w - w_zp and B may bring it back: w' = (w - w_zp) / g, B' = B / g - x_zp * sum w',
+  // and g moves into the requantization multiplier; the accumulator is exactly ONNX's / g.
+  std::vector<std::string> int8_weights(const onnx::NodeProto& node, const Shape& w_shape,
+                                        const std::vector<int64_t>& w, const Constant& w_zero_point,
+                                        const std::vector<double>& w_scale, const Constant* bias, Quantization qx,
+                                        Quantization qy) {
+    const int64_t m = w_shape[0], per = element_count(w_shape) / m;
+    if (w_zero_point.is_float || (w_zero_point.size() != 1 && static_cast<int64_t>(w_zero_point.size()) != m))
+      fail(node, "a weight zero point that is not one integer, or one per output channel");
+    if (bias && (bias->is_float || static_cast<int64_t>(bias->size()) != m))
+      fail(node, "a bias that is not " + std::to_string(m) + " integers");
+    const std::string name = op_name(node);
+    Weight qw{w_shape, {}, {}, std::vector<int8_t>(w.size()), {}};
+    Weight b{{m}, {}, {}, {}, std::vector<int32_t>(static_cast<size_t>(m))};
+    Weight multiplier = b, shift = b;
+    for (int64_t c = 0; c < m; ++c) {
+      const auto row = static_cast<size_t>(c * per);
+      const int64_t zp = w_zero_point.i[w_zero_point.size() == 1 ? 0 : static_cast<size_t>(c)];
+      const int64_t b_c = bias ? bias->i[static_cast<size_t>(c)] : 0;
+      int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min(), g = std::abs(b_c);
+      for (int64_t k = 0; k < per; ++k) {
+        const int64_t d = w[row + static_cast<size_t>(k)] - zp;
+        lo = std::min(lo, d);
+        hi = std::max(hi, d);
+        g = std::gcd(g, d);
+      }
+      if (lo >= -128 && hi <= 127) g = 1;
+      if (lo / g < -128 || hi / g > 127)
+        fail(node, "weights whose difference from their zero point spans [" + std::to_string(lo) + ", " +
+                       std::to_string(hi) + "] in output channel " + std::to_string(c) +
+                       " (vkbnn's int8 layers hold weight minus zero point as int8, and no common factor of the "
+                       "channel brings it into range)");
+      int64_t sum = 0;
+      for (int64_t k = 0; k < per; ++k) {
+        const auto i = row + static_cast<size_t>(k);
+        qw.int8[i] = static_cast<int8_t>((w[i] - zp) / g);
+        sum += qw.int8[i];
+      }
+      const int64_t acc_bias = b_c / g - int64_t{qx.zero_point} * sum;
+      if (acc_bias < std::numeric_limits<int32_t>::min() || acc_bias > std::numeric_limits<int32_t>::max())
+        fail(node, "a bias that leaves int32 once the input zero point is folded in (output channel " +
+                       std::to_string(c) + ")");
+      b.int32[static_cast<size_t>(c)] = static_cast<int32_t>(acc_bias);
+      const double real = double{qx.scale} * w_scale[w_scale.size() == 1 ? 0 : static_cast<size_t>(c)] *
+                          static_cast<double>(g) / double{qy.scale};
+      FixedPoint fp;
+      try {
+        fp = fixed_point(real);
+      } catch (const std::invalid_argument&) {
+        fail(node, "a requantization multiplier x_scale * w_scale / y_scale of " + number(real) +
+                       " in output channel " + std::to_string(c) + ", which is too large");
+      }
+      multiplier.int32[static_cast<size_t>(c)] = fp.multiplier;
+      shift.int32[static_cast<size_t>(c)] = fp.shift;
+    }
+    auto add = [&](const std::string& base, Weight weight) {
+      const std::string weight_name = p_.fresh_name(base);
+      p_.weights[weight_name] = std::move(weight);
+      return weight_name;
+    };
+    return {add(name + "_weight_int8", std::move(qw)), add(name + "_bias_int32", std::move(b)),
+            add(name + "_multiplier", std::move(multiplier)), add(name + "_shift", std::move(shift))};
+  }
+
+  // inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B.
+  void qlinear_conv(const onnx::NodeProto& node) {
+    const std::string x = int8_input(node, 0, 1, 2, "x");
+    const Constant& w = require_constant(node, 3, "weight");
+    if (shape(x).size() != 4 || w.dims.size() != 4) fail(node, "a convolution that is not 2-D");
+    if (w.is_float) fail(node, "float weights");
+    const Quantized y = quantization(node, 6, 7, "y", int8_.at(node.input(0)).is_uint8);
+    const Constant* bias = has(node, 8) ? &require_constant(node, 8, "bias") : nullptr;
+    std::vector<std::string> inputs{x};
+    for (auto& in : int8_weights(node, w.dims, w.i, require_constant(node, 5, "w_zero_point"),
+                                 scales(node, 4, "w_scale", w.dims[0]), bias, p_.int8_values.at(x), y.q))
+      inputs.push_back(std::move(in));
+    add_int8_value(node, node.output(0), node.output(0), y);
+    conv_geometry(node, shape(x), w.dims, add_op(OpType::Int8Conv, op_name(node), inputs, node.output(0)));
+  }
+
+  // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point; b is
+  // constant [K, M] and becomes the [M, K] weights of Int8FullyConnected.
+  void qlinear_matmul(const onnx::NodeProto& node) {
+    const std::string a = int8_input(node, 0, 1, 2, "a");
+    const Constant& b = require_constant(node, 3, "b");
+    if (shape(node.input(0)).size() != 2 || b.dims.size() != 2)
+      fail(node, "operands other than [N, K] x [K, M] (the engine's int8 matmul is 2-D)");
+    if (b.is_float) fail(node, "a float b");
+    const Quantized y = quantization(node, 6, 7, "y", int8_.at(node.input(0)).is_uint8);
+    const int64_t k = b.dims[0], m = b.dims[1];
+    std::vector<int64_t> w(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < k; ++c) w[static_cast<size_t>(r * k + c)] = b.i[static_cast<size_t>(c * m + r)];
+    std::vector<std::string> inputs{a};
+    for (auto& in : int8_weights(node, {m, k}, w, require_constant(node, 5, "b_zero_point"),
+                                 scales(node, 4, "b_scale", m), nullptr, p_.int8_values.at(a), y.q))
+      inputs.push_back(std::move(in));
+    add_int8_value(node, node.output(0), node.output(0), y);
+    add_op(OpType::Int8FullyConnected, op_name(node), inputs, node.output(0));
+  }
+
+  // An int8 ONNX value: the engine tensor holding it, its ONNX type, and what computed it.
+  struct Int8Value {
+    std::string tensor;
+    bool is_uint8 = false;
+    std::string op, node;
+  };
+
   const ImportedGraph& g_;
   Program p_;
+  std::map<std::string, Int8Value> int8_;
 };
 
 }  // namespace

@@ -23,7 +23,9 @@ const std::set<std::string> kMappedOps = {
     "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
     "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax",
     // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
-    "Sign", "Tile", "Expand", "Split", "ReduceSum"};
+    "Sign", "Tile", "Expand", "Split", "ReduceSum",
+    // Models quantized elsewhere: int8 activations with per-tensor quantization.
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"};
 const std::set<std::string> kFoldedOps = {
     "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Cast",
     "Mul", "Add", "Sub", "Div", "Neg", "Sqrt", "Reciprocal", "Pow", "Identity", "Transpose",
@@ -31,7 +33,20 @@ const std::set<std::string> kFoldedOps = {
     // Weights binarized in the graph: Sign(W) * mean(|W|).
     "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand",
     // repeat_interleave's export splits its repeat counts.
-    "Split"};
+    "Split",
+    // Quantized weights stored as integers (QDQ format) or quantized in the graph.
+    "QuantizeLinear", "DequantizeLinear"};
+// Ops of quantized models that the engine cannot run, and why.
+const std::map<std::string, std::string> kRejectedOps = {
+    {"ConvInteger",
+     "it produces int32 values, and vkbnn has no int32 activations (its int8 layers requantize their int32 "
+     "accumulators to int8 inside the op); quantize with QLinearConv or QuantizeLinear/DequantizeLinear instead"},
+    {"MatMulInteger",
+     "it produces int32 values, and vkbnn has no int32 activations (its int8 layers requantize their int32 "
+     "accumulators to int8 inside the op); quantize with QLinearMatMul or QuantizeLinear/DequantizeLinear instead"},
+    {"DynamicQuantizeLinear",
+     "it computes its scale and zero point from the data at run time, while vkbnn fixes the quantization of "
+     "every int8 tensor at conversion; quantize statically (QuantizeLinear with a constant scale and zero point)"}};
 
 std::string type_name(int32_t type) {
   return TensorProto_DataType_Name(static_cast<TensorProto_DataType>(type));
@@ -77,6 +92,7 @@ void set_value(Constant& c, size_t k, double v) {
 template <typename IndexOf>
 Constant remap(const Constant& in, Shape out_dims, IndexOf index_of) {
   Constant out = make_like(in.is_float, std::move(out_dims));
+  out.int8_type = in.int8_type;
   Shape out_strides = strides_of(out.dims);
   Shape idx(out.dims.size());
   for (size_t k = 0; k < out.size(); ++k) {
@@ -352,6 +368,7 @@ class Folder {
       return {broadcast({&x, &shape}, x.is_float, [](const std::vector<double>& v) { return v[0]; })};
     }
     if (op == "ReduceMean" || op == "ReduceSum") return {reduce(node, op == "ReduceMean")};
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") return {linear_quantization(node, op == "QuantizeLinear")};
     if (op == "Split") return split(node);
     if (op == "ConstantOfShape") {
       Constant value;
@@ -428,6 +445,43 @@ class Folder {
     const double count = static_cast<double>(x.size()) / static_cast<double>(sums.size());
     Constant out = make_like(x.is_float, out_dims);
     for (size_t k = 0; k < sums.size(); ++k) set_value(out, k, mean ? sums[k] / count : sums[k]);
+    return out;
+  }
+
+  // QuantizeLinear: saturate(round_half_even(x / scale) + zero_point), of the zero point's type
+  // (UINT8 without one); DequantizeLinear: (x - zero_point) * scale. One scale and zero point for
+  // the tensor, or one per slice along `axis`.
+  Constant linear_quantization(const onnx::NodeProto& node, bool quantize) {
+    const Constant& x = in(node, 0);
+    const std::vector<float> scale = in(node, 1).floats();
+    const Constant* zero_point = has(node, 2) ? &in(node, 2) : nullptr;
+    int64_t inner = 1, channels = 1;
+    if (scale.size() > 1) {
+      const auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 1), x.dims.size()));
+      if (axis >= x.dims.size() || x.dims[axis] != static_cast<int64_t>(scale.size()))
+        unsupported("per-axis scales that do not match the axis", node, graph_);
+      channels = x.dims[axis];
+      for (size_t d = axis + 1; d < x.dims.size(); ++d) inner *= x.dims[d];
+    }
+    auto channel_of = [&](size_t k) { return static_cast<size_t>(static_cast<int64_t>(k) / inner % channels); };
+    auto zero_point_of = [&](size_t c) { return zero_point ? zero_point->at(zero_point->size() == 1 ? 0 : c) : 0.0; };
+    if (!quantize) {
+      Constant out = make_like(true, x.dims);
+      for (size_t k = 0; k < x.size(); ++k) {
+        const size_t c = channel_of(k);
+        out.f[k] = static_cast<float>((x.at(k) - zero_point_of(c)) * scale[c]);
+      }
+      return out;
+    }
+    Constant out = make_like(false, x.dims);
+    out.int8_type = zero_point ? zero_point->int8_type : TensorProto_DataType::TensorProto_DataType_UINT8;
+    if (out.int8_type == 0) unsupported("a zero point that is neither INT8 nor UINT8", node, graph_);
+    const bool is_signed = out.int8_type == TensorProto_DataType::TensorProto_DataType_INT8;
+    for (size_t k = 0; k < x.size(); ++k) {
+      const size_t c = channel_of(k);
+      const double level = std::nearbyint(static_cast<float>(x.at(k)) / scale[c]) + zero_point_of(c);
+      out.i[k] = static_cast<int64_t>(std::clamp(level, is_signed ? -128.0 : 0.0, is_signed ? 127.0 : 255.0));
+    }
     return out;
   }
 
@@ -516,9 +570,14 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
     if (!v.type().has_tensor_type())
       throw UnsupportedError("graph input '" + v.name() + "' is not a tensor");
     int32_t elem = v.type().tensor_type().elem_type();
-    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT)
+    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT) {
+      const bool quantized = elem == TensorProto_DataType::TensorProto_DataType_INT8 ||
+                             elem == TensorProto_DataType::TensorProto_DataType_UINT8;
       throw UnsupportedError("graph input '" + v.name() + "' has type " + type_name(elem) +
-                             "; only float inputs are supported");
+                             "; only float inputs are supported" +
+                             (quantized ? " (a quantized model takes float input and quantizes it with QuantizeLinear)"
+                                        : ""));
+    }
     if (!v.type().tensor_type().has_shape())
       throw ModelError("graph input '" + v.name() + "' has no shape");
     auto* shape = v.mutable_type()->mutable_tensor_type()->mutable_shape();
@@ -629,6 +688,7 @@ Constant constant_from_proto(const onnx::TensorProto& t) {
     case TensorProto_DataType::TensorProto_DataType_BOOL:
       c.is_float = false;
       c.is_bool = true;
+      if (t.data_type() != TensorProto_DataType::TensorProto_DataType_BOOL) c.int8_type = t.data_type();
       if (has_raw) {
         bool is_signed = t.data_type() == TensorProto_DataType::TensorProto_DataType_INT8;
         for (char byte : raw)
@@ -654,6 +714,11 @@ onnx::TensorProto constant_to_proto(const std::string& name, const Constant& c) 
   if (c.is_float) {
     t.set_data_type(TensorProto_DataType::TensorProto_DataType_FLOAT);
     t.set_raw_data(std::string(reinterpret_cast<const char*>(c.f.data()), c.f.size() * sizeof(float)));
+  } else if (c.int8_type != 0) {
+    t.set_data_type(c.int8_type);
+    std::string bytes(c.i.size(), '\0');
+    for (size_t k = 0; k < c.i.size(); ++k) bytes[k] = static_cast<char>(static_cast<uint8_t>(c.i[k]));
+    t.set_raw_data(bytes);
   } else if (c.is_bool) {
     t.set_data_type(TensorProto_DataType::TensorProto_DataType_BOOL);
     std::string bytes(c.i.size(), '\0');
@@ -695,6 +760,10 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   // Unknown ops are reported before the checker, which would only say it has no schema.
   for (const auto& node : g->node()) {
     bool known_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    auto rejected = kRejectedOps.find(node.op_type());
+    if (known_domain && rejected != kRejectedOps.end())
+      throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(graph, node) + ": " +
+                             rejected->second);
     if (!known_domain || (!kMappedOps.count(node.op_type()) && !kFoldedOps.count(node.op_type())))
       throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(graph, node));
   }

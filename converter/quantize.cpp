@@ -93,6 +93,8 @@ Range percentile_range(const Stats& s) {
 
 // TensorRT's entropy calibration on |x|: the clip threshold whose quantized distribution (128
 // levels, or 256 for a tensor without negatives) is closest in KL divergence to the clipped one.
+// The first bin is left out: after a ReLU it holds the zeros, exact at any threshold, whose spike
+// would otherwise dominate the divergence and pull the threshold far into the tail.
 Range entropy_range(const Stats& s) {
   const bool one_sided = s.lo >= 0;
   const size_t levels = one_sided ? 256 : 128;
@@ -101,6 +103,7 @@ Range entropy_range(const Stats& s) {
   size_t best_bins = kBins;
   for (size_t i = levels; i <= kBins; ++i) {
     std::vector<double> p(s.abs_hist.begin(), s.abs_hist.begin() + static_cast<std::ptrdiff_t>(i));
+    p[0] = 0;
     const double outliers = std::accumulate(s.abs_hist.begin() + static_cast<std::ptrdiff_t>(i), s.abs_hist.end(), 0.0);
     p.back() += outliers;
     std::vector<double> q(i, 0.0);
@@ -108,17 +111,17 @@ Range entropy_range(const Stats& s) {
       const size_t begin = l * i / levels, end = (l + 1) * i / levels;
       double sum = 0;
       size_t nonzero = 0;
-      for (size_t b = begin; b < end; ++b) {
+      for (size_t b = std::max<size_t>(begin, 1); b < end; ++b) {
         sum += s.abs_hist[b];
         nonzero += s.abs_hist[b] > 0;
       }
-      for (size_t b = begin; b < end; ++b)
+      for (size_t b = std::max<size_t>(begin, 1); b < end; ++b)
         if (s.abs_hist[b] > 0) q[b] = sum / static_cast<double>(nonzero);
     }
     const double p_total = std::accumulate(p.begin(), p.end(), 0.0), q_total = std::accumulate(q.begin(), q.end(), 0.0);
     if (p_total <= 0 || q_total <= 0) continue;
     double kl = 0;
-    for (size_t b = 0; b < i; ++b) {
+    for (size_t b = 1; b < i; ++b) {
       if (p[b] <= 0) continue;
       const double pb = p[b] / p_total;
       const double qb = q[b] > 0 ? q[b] / q_total : 1e-12;
@@ -520,6 +523,9 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
   if (program.inputs.size() != 1) throw UnsupportedError("int8 quantization supports models with one input");
   if (!program.bit_values.empty())
     throw UnsupportedError("int8 quantization of a model with binarized layers is not supported");
+  if (!program.int8_values.empty())
+    throw UnsupportedError("the model is already quantized (it has QuantizeLinear/QLinear ops): convert it without "
+                           "--quantize");
   const Result fp32 = emit(program, graph, options);
 
   std::set<std::string> tensors;

@@ -4,6 +4,7 @@
 // its reason, never dropped silently. Any other error or a wrong number fails the test.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -213,6 +214,270 @@ TEST(OnnxConformance, NodeTests) {
   std::cout << "ONNX conformance: " << passed << " passed, " << failed << " failed, " << skipped << " skipped\n"
             << report.str();
   EXPECT_GT(passed, 0u);
+}
+
+// ONNX's quantized node tests. Their graph inputs and outputs are integer tensors, which a vkbnn
+// model cannot have (its graph inputs and outputs are float), so each case runs wrapped: an
+// integer data input (input 0 of its node) becomes a float input that QuantizeLinear quantizes
+// with the node's own scale and zero point, fed the dequantized test data; an integer output is
+// dequantized (DequantizeLinear with the scale and zero point it was computed with, or a Cast of
+// an int32 result); every other input (weights, scales, zero points, bias) is bound as a constant.
+// The engine requantizes with a fixed-point multiplier and rounds half up where ONNX's reference
+// rounds the float product half to even, so an int8 result may be one quantization step off at a
+// tie: results are compared within one step of the output's scale.
+const std::vector<std::string> kQuantizedCasePatterns = {"qlinearconv",    "qlinearmatmul", "quantizelinear",
+                                                         "dequantizelinear", "convinteger",  "matmulinteger"};
+
+const std::set<std::string> kQuantizedOps = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+                                             "QLinearConv",    "QLinearMatMul",    "ConvInteger",
+                                             "MatMulInteger"};
+
+// Cases the converter rejects, with what its message must say.
+const std::map<std::string, std::string> kRejectedQuantizedCases = {
+    {"test_basic_convinteger", "int32"},
+    {"test_convinteger_with_padding", "int32"},
+    {"test_convinteger_without_padding", "int32"},
+    {"test_matmulinteger", "int32"},
+    {"test_dequantizelinear_axis", "per-axis quantization"},
+    {"test_quantizelinear_axis", "per-axis quantization"},
+    {"test_dynamicquantizelinear", "run time"},
+    {"test_dynamicquantizelinear_max_adjusted", "run time"},
+    {"test_dynamicquantizelinear_min_adjusted", "run time"},
+    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the first op vkbnn lacks.
+    {"test_dynamicquantizelinear_expanded", "unsupported op 'ReduceMin'"},
+    {"test_dynamicquantizelinear_max_adjusted_expanded", "unsupported op 'ReduceMin'"},
+    {"test_dynamicquantizelinear_min_adjusted_expanded", "unsupported op 'ReduceMin'"},
+    // b - b_zero_point reaches 141, beyond the int8 weights of the engine's int8 matmul.
+    {"test_qlinearmatmul_2D", "weight minus zero point as int8"},
+    {"test_qlinearmatmul_3D", "the engine's int8 matmul is 2-D"}};
+
+// The values of a FLOAT, UINT8, INT8 or INT32 tensor.
+std::vector<double> numbers_of(const onnx::TensorProto& t) {
+  const std::string& raw = t.raw_data();
+  std::vector<double> values;
+  switch (t.data_type()) {
+    case onnx::TensorProto_DataType_FLOAT:
+      for (float v : floats_of(t)) values.push_back(v);
+      break;
+    case onnx::TensorProto_DataType_UINT8:
+    case onnx::TensorProto_DataType_INT8: {
+      const bool is_signed = t.data_type() == onnx::TensorProto_DataType_INT8;
+      if (!t.has_raw_data()) return {t.int32_data().begin(), t.int32_data().end()};
+      for (char byte : raw) values.push_back(is_signed ? static_cast<int8_t>(byte) : static_cast<uint8_t>(byte));
+      break;
+    }
+    case onnx::TensorProto_DataType_INT32: {
+      if (!t.has_raw_data()) return {t.int32_data().begin(), t.int32_data().end()};
+      std::vector<int32_t> ints(raw.size() / sizeof(int32_t));
+      std::memcpy(ints.data(), raw.data(), ints.size() * sizeof(int32_t));
+      values.assign(ints.begin(), ints.end());
+      break;
+    }
+    default: throw Error("tensor '" + t.name() + "' has a type the quantized cases do not use");
+  }
+  return values;
+}
+
+// scale * (q - zero_point) in float, as the engine's Dequantize computes it.
+std::vector<float> dequantized(const std::vector<double>& q, double scale, double zero_point) {
+  std::vector<float> values;
+  for (double x : q) values.push_back(static_cast<float>(scale) * static_cast<float>(x - zero_point));
+  return values;
+}
+
+struct WrappedCase {
+  onnx::ModelProto model;
+  std::vector<std::vector<float>> inputs;    // the float graph inputs, in order
+  std::vector<std::vector<float>> expected;  // the float graph outputs, in order
+  std::vector<float> steps;                  // each output's quantization step
+};
+
+// The case's model and test_data_set_0 with float inputs and outputs, as described above.
+WrappedCase wrap_quantized_case(const fs::path& dir, onnx::ModelProto model) {
+  std::vector<std::string> input_names;
+  for (const auto& v : model.graph().input()) input_names.push_back(v.name());
+  const fs::path set = dir / "test_data_set_0";
+  const auto input_files = numbered(set, "input_");
+  const auto output_files = numbered(set, "output_");
+  if (input_files.size() != input_names.size()) throw Error("the test data does not match the model's inputs");
+  std::map<std::string, onnx::TensorProto> values;
+  for (size_t i = 0; i < input_files.size(); ++i) values[input_names[i]] = read_tensor(input_files[i]);
+  for (size_t o = 0; o < output_files.size(); ++o)
+    values[model.graph().output(static_cast<int>(o)).name()] = read_tensor(output_files[o]);
+  // A scale or zero point from the test data; NaN for one the graph computes (the expanded
+  // DynamicQuantizeLinear cases, which are only converted).
+  auto scalar = [&](const std::string& name) {
+    if (name.empty()) return 0.0;
+    auto it = values.find(name);
+    return it == values.end() ? std::nan("") : numbers_of(it->second).at(0);
+  };
+
+  onnx::GraphProto& g = *model.mutable_graph();
+  const std::vector<onnx::NodeProto> nodes(g.node().begin(), g.node().end());
+  auto reader_of_data = [&](const std::string& name) -> const onnx::NodeProto* {
+    for (const auto& n : nodes)
+      if (n.input_size() > 0 && n.input(0) == name) return &n;
+    return nullptr;
+  };
+  auto producer_of = [&](const std::string& name) -> const onnx::NodeProto& {
+    for (const auto& n : nodes)
+      for (const auto& out : n.output())
+        if (out == name) return n;
+    throw Error("no node computes '" + name + "'");
+  };
+  auto add_node = [&](const std::string& op, const std::vector<std::string>& inputs,
+                      const std::string& output) -> onnx::NodeProto& {
+    onnx::NodeProto& n = *g.add_node();
+    n.set_op_type(op);
+    for (const auto& in : inputs)
+      if (!in.empty()) n.add_input(in);
+    n.add_output(output);
+    return n;
+  };
+
+  WrappedCase c;
+  const int case_nodes = g.node_size();
+  google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> float_inputs;
+  for (const auto& v : g.input()) {
+    const onnx::TensorProto& data = values.at(v.name());
+    const onnx::NodeProto* reader = reader_of_data(v.name());
+    if (!reader) {
+      onnx::TensorProto* init = g.add_initializer();
+      *init = data;
+      init->set_name(v.name());
+      continue;
+    }
+    onnx::ValueInfoProto& input = *float_inputs.Add();
+    input = v;
+    input.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    if (data.data_type() == onnx::TensorProto_DataType_FLOAT) {
+      c.inputs.push_back(floats_of(data));
+    } else {
+      // ConvInteger and MatMulInteger have no scale: their integers quantize with scale 1.
+      const bool has_scale = reader->op_type() != "ConvInteger" && reader->op_type() != "MatMulInteger";
+      std::string scale_name = has_scale ? reader->input(1) : v.name() + "_unit_scale";
+      std::string zero_point = has_scale ? reader->input(2) : (reader->input_size() > 2 ? reader->input(2) : "");
+      if (!has_scale) {
+        onnx::TensorProto unit;
+        unit.set_name(scale_name);
+        unit.set_data_type(onnx::TensorProto_DataType_FLOAT);
+        unit.add_float_data(1.0f);
+        values[scale_name] = unit;
+        *g.add_initializer() = unit;
+      }
+      c.inputs.push_back(dequantized(numbers_of(data), scalar(scale_name), scalar(zero_point)));
+      input.set_name(v.name() + "_float");
+      add_node("QuantizeLinear", {input.name(), scale_name, zero_point}, v.name());
+    }
+  }
+  g.mutable_input()->Swap(&float_inputs);
+  // The QuantizeLinear nodes just added go first.
+  std::rotate(g.mutable_node()->begin(), g.mutable_node()->begin() + case_nodes, g.mutable_node()->end());
+
+  google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> float_outputs;
+  for (const auto& v : g.output()) {
+    // The cases' results are output 0 of the quantized ops; the others are the scale and zero
+    // point DynamicQuantizeLinear (or its expansion) computes.
+    const onnx::NodeProto& producer = producer_of(v.name());
+    if (producer.output(0) != v.name() || !kQuantizedOps.count(producer.op_type())) continue;
+    const std::vector<double> numbers = numbers_of(values.at(v.name()));
+    onnx::ValueInfoProto& output = *float_outputs.Add();
+    output = v;
+    output.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    std::vector<float> expected = dequantized(numbers, 1.0, 0.0);
+    float step = 0;
+    const int32_t type = v.type().tensor_type().elem_type();
+    if (type == onnx::TensorProto_DataType_INT32) {
+      output.set_name(v.name() + "_float");
+      auto* to = add_node("Cast", {v.name()}, output.name()).add_attribute();
+      to->set_name("to");
+      to->set_type(onnx::AttributeProto_AttributeType_INT);
+      to->set_i(onnx::TensorProto_DataType_FLOAT);
+    } else if (type != onnx::TensorProto_DataType_FLOAT) {
+      // The scale and zero point the output was computed with: QuantizeLinear's inputs 1 and 2,
+      // QLinearConv's and QLinearMatMul's 6 and 7, DynamicQuantizeLinear's outputs 1 and 2.
+      std::string scale_name, zero_point;
+      if (producer.op_type() == "QuantizeLinear") {
+        scale_name = producer.input(1);
+        zero_point = producer.input_size() > 2 ? producer.input(2) : "";
+      } else if (producer.op_type() == "DynamicQuantizeLinear") {
+        scale_name = producer.output(1);
+        zero_point = producer.output(2);
+      } else {
+        scale_name = producer.input(6);
+        zero_point = producer.input(7);
+      }
+      output.set_name(v.name() + "_float");
+      add_node("DequantizeLinear", {v.name(), scale_name, zero_point}, output.name());
+      expected = dequantized(numbers, scalar(scale_name), scalar(zero_point));
+      step = static_cast<float>(scalar(scale_name));
+    } else if (producer.op_type() == "DequantizeLinear") {
+      step = static_cast<float>(scalar(producer.input(1)));
+    }
+    c.expected.push_back(std::move(expected));
+    c.steps.push_back(step);
+  }
+  g.mutable_output()->Swap(&float_outputs);
+
+  c.model = std::move(model);
+  return c;
+}
+
+TEST(OnnxConformance, QuantizedNodeTests) {
+  const fs::path root = data_dir();
+  if (!fs::is_directory(root))
+    GTEST_SKIP() << "ONNX test data not found at " << root << " (install libonnx-testdata or set VKBNN_ONNX_TESTDATA)";
+
+  std::vector<fs::path> dirs;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && std::any_of(kQuantizedCasePatterns.begin(), kQuantizedCasePatterns.end(),
+                                            [&](const std::string& p) { return name.find(p) != std::string::npos; }))
+      dirs.push_back(entry.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+
+  std::set<std::string> rejected;
+  size_t passed = 0;
+  std::ostringstream report;
+  for (const auto& dir : dirs) {
+    const std::string name = dir.filename().string();
+    SCOPED_TRACE(name);
+    WrappedCase c = wrap_quantized_case(dir, convert::load_onnx(dir / "model.onnx"));
+    auto expected_rejection = kRejectedQuantizedCases.find(name);
+    std::vector<uint8_t> bytes;
+    try {
+      bytes = convert::convert(c.model);
+    } catch (const convert::UnsupportedError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(expected_rejection, kRejectedQuantizedCases.end()) << "rejected: " << what;
+      if (expected_rejection == kRejectedQuantizedCases.end()) continue;
+      EXPECT_NE(what.find(expected_rejection->second), std::string::npos) << what;
+      EXPECT_NE(what.find(" at node "), std::string::npos) << what;
+      rejected.insert(name);
+      report << "  rejected " << name << ": " << what << "\n";
+      continue;
+    }
+    if (expected_rejection != kRejectedQuantizedCases.end()) {
+      ADD_FAILURE() << "converted, but expected a rejection saying '" << expected_rejection->second << "'";
+      continue;
+    }
+    auto outputs = run_model(bytes, c.inputs);
+    ASSERT_EQ(outputs.size(), c.expected.size());
+    size_t inexact = 0;
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      EXPECT_TRUE(all_close(outputs[o].data, c.expected[o], 1e-6f, c.steps[o])) << "output " << o;
+      for (size_t i = 0; i < c.expected[o].size() && i < outputs[o].data.size(); ++i)
+        inexact += outputs[o].data[i] != c.expected[o][i];
+    }
+    ++passed;
+    report << "  passed " << name << " (" << inexact << " values not exact)\n";
+  }
+  for (const auto& [name, reason] : kRejectedQuantizedCases)
+    EXPECT_TRUE(rejected.count(name)) << name << " was expected to be rejected (" << reason << ")";
+  std::cout << "ONNX quantized conformance: " << passed << " passed, " << rejected.size() << " rejected\n"
+            << report.str();
+  EXPECT_GE(passed, 3u);
 }
 
 }  // namespace

@@ -1,0 +1,450 @@
+// ONNX models quantized elsewhere (QuantizeLinear, DequantizeLinear, QLinearConv, QLinearMatMul)
+// through the converter and the engine, against ONNX's integer semantics computed here; and the
+// quantized graphs the converter rejects, whose messages must name the op and the node.
+//
+// The engine requantizes with a fixed-point multiplier and rounds half up, ONNX rounds the float
+// product half to even: an int8 result may differ by one quantization step at a tie, so results
+// are compared within one step of the output scale.
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "converter/converter.hpp"
+#include "support/test_support.hpp"
+
+namespace vkbnn::test {
+namespace {
+
+using Shape = std::vector<int64_t>;
+constexpr auto kFloat = onnx::TensorProto_DataType_FLOAT;
+constexpr auto kInt8 = onnx::TensorProto_DataType_INT8;
+constexpr auto kUint8 = onnx::TensorProto_DataType_UINT8;
+
+class QuantizedGraph {
+ public:
+  QuantizedGraph() {
+    model_.set_ir_version(7);
+    model_.set_producer_name("test_onnx_quantized");
+    auto* import = model_.add_opset_import();
+    import->set_domain("");
+    import->set_version(13);
+    model_.mutable_graph()->set_name("test");
+  }
+
+  void input(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type = kFloat) {
+    value(model_.mutable_graph()->add_input(), name, dims, type);
+  }
+  void output(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type = kFloat) {
+    value(model_.mutable_graph()->add_output(), name, dims, type);
+  }
+
+  void floats(const std::string& name, const Shape& dims, const std::vector<float>& values) {
+    auto* t = initializer(name, dims, kFloat);
+    for (float v : values) t->add_float_data(v);
+  }
+  // INT8, UINT8 or INT32 values.
+  void ints(const std::string& name, const Shape& dims, const std::vector<int32_t>& values,
+            onnx::TensorProto_DataType type) {
+    auto* t = initializer(name, dims, type);
+    for (int32_t v : values) t->add_int32_data(v);
+  }
+
+  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs, const std::string& name) {
+    auto* n = model_.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return *n;
+  }
+  static void attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INTS);
+    for (int64_t v : values) a->add_ints(v);
+  }
+  static void attr(onnx::NodeProto& n, const std::string& name, int64_t value) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto_AttributeType_INT);
+    a->set_i(value);
+  }
+
+  const onnx::ModelProto& model() const { return model_; }
+
+ private:
+  static void value(onnx::ValueInfoProto* v, const std::string& name, const Shape& dims,
+                    onnx::TensorProto_DataType type) {
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(type);
+    auto* shape = t->mutable_shape();
+    for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
+  }
+  onnx::TensorProto* initializer(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    for (int64_t d : dims) t->add_dims(d);
+    return t;
+  }
+
+  onnx::ModelProto model_;
+};
+
+std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(lo, hi);
+  std::vector<int32_t> v(count);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// ONNX's requantization of an accumulator: saturate(round_half_even(acc * real) + zero_point).
+int32_t requantize(int64_t acc, double real, int32_t zero_point, bool is_uint8) {
+  const double level = std::nearbyint(static_cast<double>(acc) * real) + zero_point;
+  return static_cast<int32_t>(std::clamp(level, is_uint8 ? 0.0 : -128.0, is_uint8 ? 255.0 : 127.0));
+}
+
+std::vector<float> dequantized(const std::vector<int32_t>& q, float scale, int32_t zero_point) {
+  std::vector<float> v;
+  for (int32_t x : q) v.push_back(scale * static_cast<float>(x - zero_point));
+  return v;
+}
+
+bool has_op(const convert::Summary& s, const std::string& op) {
+  return std::any_of(s.nodes.begin(), s.nodes.end(), [&](const auto& n) { return n.op == op; });
+}
+
+// One QLinearConv between a QuantizeLinear of the float input and a DequantizeLinear of the result.
+struct QConv {
+  int64_t c, h, w, m, k, group, stride, pad;
+  bool is_uint8;  // x, w and y (and their zero points) uint8 rather than int8
+  float x_scale = 0.05f, y_scale = 0.08f;
+  int32_t x_zero_point, w_zero_point, y_zero_point;
+  std::vector<float> w_scale;  // one, or one per output channel
+  std::vector<int32_t> x, weight, bias;  // bias empty for none
+
+  int64_t out_h() const { return (h + 2 * pad - k) / stride + 1; }
+  int64_t out_w() const { return (w + 2 * pad - k) / stride + 1; }
+
+  onnx::ModelProto model() const {
+    const auto type = is_uint8 ? kUint8 : kInt8;
+    QuantizedGraph g;
+    g.input("x", {1, c, h, w});
+    g.floats("x_scale", {}, {x_scale});
+    g.ints("x_zero_point", {}, {x_zero_point}, type);
+    g.ints("w", {m, c / group, k, k}, weight, type);
+    g.floats("w_scale", {static_cast<int64_t>(w_scale.size())}, w_scale);
+    g.ints("w_zero_point", {1}, {w_zero_point}, type);
+    g.floats("y_scale", {}, {y_scale});
+    g.ints("y_zero_point", {}, {y_zero_point}, type);
+    std::vector<std::string> inputs{"xq", "x_scale", "x_zero_point", "w", "w_scale", "w_zero_point", "y_scale",
+                                    "y_zero_point"};
+    if (!bias.empty()) {
+      g.ints("bias", {m}, bias, onnx::TensorProto_DataType_INT32);
+      inputs.push_back("bias");
+    }
+    g.node("QuantizeLinear", {"x", "x_scale", "x_zero_point"}, {"xq"}, "quantize");
+    auto& conv = g.node("QLinearConv", inputs, {"yq"}, "qconv");
+    QuantizedGraph::attr(conv, "kernel_shape", {k, k});
+    QuantizedGraph::attr(conv, "strides", {stride, stride});
+    QuantizedGraph::attr(conv, "pads", {pad, pad, pad, pad});
+    QuantizedGraph::attr(conv, "group", group);
+    g.node("DequantizeLinear", {"yq", "y_scale", "y_zero_point"}, {"y"}, "dequantize");
+    g.output("y", {1, m, out_h(), out_w()});
+    return g.model();
+  }
+
+  // ONNX's QLinearConv on the integers: padded taps add nothing.
+  std::vector<int32_t> reference() const {
+    const int64_t icg = c / group, ocg = m / group, oh = out_h(), ow = out_w();
+    std::vector<int32_t> y;
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          int64_t acc = bias.empty() ? 0 : bias[static_cast<size_t>(o)];
+          for (int64_t ci = 0; ci < icg; ++ci)
+            for (int64_t ki = 0; ki < k; ++ki)
+              for (int64_t kj = 0; kj < k; ++kj) {
+                const int64_t yi = i * stride + ki - pad, xj = j * stride + kj - pad;
+                if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+                const int64_t channel = o / ocg * icg + ci;
+                acc += int64_t{x[static_cast<size_t>((channel * h + yi) * w + xj)] - x_zero_point} *
+                       (weight[static_cast<size_t>(((o * icg + ci) * k + ki) * k + kj)] - w_zero_point);
+              }
+          const double ws = w_scale[w_scale.size() == 1 ? 0 : static_cast<size_t>(o)];
+          y.push_back(requantize(acc, double{x_scale} * ws / y_scale, y_zero_point, is_uint8));
+        }
+    return y;
+  }
+
+  void check() const {
+    const convert::Result result = convert::convert_model(model());
+    EXPECT_TRUE(has_op(result.summary, "Int8Conv2D")) << convert::format_summary(result.summary);
+    auto outputs = run_model(result.bytes, {dequantized(x, x_scale, x_zero_point)});
+    ASSERT_EQ(outputs.size(), 1u);
+    EXPECT_TRUE(all_close(outputs[0].data, dequantized(reference(), y_scale, y_zero_point), 1e-6f, y_scale));
+  }
+};
+
+QConv random_conv(int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t group, int64_t stride, int64_t pad,
+                  bool is_uint8, uint32_t seed) {
+  const int32_t offset = is_uint8 ? 128 : 0;
+  QConv q{c, h, w, m, k, group, stride, pad, is_uint8};
+  q.x_zero_point = offset - 3;
+  q.w_zero_point = offset + 2;
+  q.y_zero_point = offset + 5;
+  for (int64_t o = 0; o < m; ++o) q.w_scale.push_back(0.01f * (1.0f + 0.1f * static_cast<float>(o)));
+  q.x = random_ints(static_cast<size_t>(c * h * w), seed, offset - 128, offset + 127);
+  q.weight = random_ints(static_cast<size_t>(m * (c / group) * k * k), seed + 1, offset - 100, offset + 100);
+  q.bias = random_ints(static_cast<size_t>(m), seed + 2, -3000, 3000);
+  // The accumulator's spread is about 74 * 58 * sqrt(taps) (uniform x and w - w_zero_point):
+  // about 30 output steps per standard deviation keeps most results off the clamps.
+  const float taps = static_cast<float>(c / group * k * k);
+  q.y_scale = q.x_scale * 0.01f * 74.0f * 58.0f * std::sqrt(taps) / 30.0f;
+  return q;
+}
+
+TEST(OnnxQuantized, QLinearConvDenseInt8) { random_conv(3, 7, 6, 5, 3, 1, 1, 1, false, 10).check(); }
+
+TEST(OnnxQuantized, QLinearConvGroupedStridedUint8) { random_conv(4, 9, 9, 6, 3, 2, 2, 1, true, 20).check(); }
+
+TEST(OnnxQuantized, QLinearConvDepthwisePerTensorScaleNoBias) {
+  QConv q = random_conv(8, 6, 5, 8, 3, 8, 1, 1, false, 30);
+  q.w_scale = {0.02f};
+  q.bias.clear();
+  q.check();
+}
+
+// w - w_zero_point reaches 200, beyond int8, but every value of each channel (and its bias) is a
+// multiple of 50: the converter stores (w - w_zero_point) / 50 and scales the multiplier by 50.
+TEST(OnnxQuantized, QLinearConvWeightsOutsideInt8WithACommonFactor) {
+  QConv q{2, 5, 5, 2, 1, 1, 1, 0, false};
+  q.x_zero_point = 4;
+  q.w_zero_point = -100;
+  q.y_zero_point = -7;
+  q.y_scale = 0.5f;
+  q.w_scale = {0.01f, 0.02f};
+  q.x = random_ints(50, 40, -128, 127);
+  q.weight = {0, 100, -50, 100};  // channel 0: 100, 200; channel 1: 50, 200
+  q.bias = {150, -350};
+  q.check();
+
+  q.weight = {0, 101, -50, 100};  // channel 0: 100, 201 share no factor
+  try {
+    convert::convert(q.model());
+    FAIL() << "converted weights outside int8";
+  } catch (const convert::UnsupportedError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("[100, 201] in output channel 0"), std::string::npos) << what;
+    EXPECT_NE(what.find("op 'QLinearConv' at node 'qconv'"), std::string::npos) << what;
+  }
+}
+
+TEST(OnnxQuantized, QLinearMatMulPerColumnScales) {
+  const int64_t n = 3, k = 20, m = 7;
+  const float a_scale = 0.03f, y_scale = 0.3f;
+  const int32_t a_zero_point = 6, b_zero_point = -4, y_zero_point = -10;
+  std::vector<float> b_scale;
+  for (int64_t c = 0; c < m; ++c) b_scale.push_back(0.005f + 0.001f * static_cast<float>(c));
+  const auto a = random_ints(static_cast<size_t>(n * k), 50, -128, 127);
+  const auto b = random_ints(static_cast<size_t>(k * m), 51, -120, 120);
+
+  QuantizedGraph g;
+  g.input("a", {n, k});
+  g.floats("a_scale", {}, {a_scale});
+  g.ints("a_zero_point", {}, {a_zero_point}, kInt8);
+  g.ints("b", {k, m}, b, kInt8);
+  g.floats("b_scale", {m}, b_scale);
+  g.ints("b_zero_point", {}, {b_zero_point}, kInt8);
+  g.floats("y_scale", {}, {y_scale});
+  g.ints("y_zero_point", {}, {y_zero_point}, kInt8);
+  g.node("QuantizeLinear", {"a", "a_scale", "a_zero_point"}, {"aq"}, "quantize");
+  g.node("QLinearMatMul", {"aq", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "y_scale", "y_zero_point"},
+         {"yq"}, "qmatmul");
+  g.node("DequantizeLinear", {"yq", "y_scale", "y_zero_point"}, {"y"}, "dequantize");
+  g.output("y", {n, m});
+
+  std::vector<int32_t> expected;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) {
+      int64_t acc = 0;
+      for (int64_t i = 0; i < k; ++i)
+        acc += int64_t{a[static_cast<size_t>(r * k + i)] - a_zero_point} *
+               (b[static_cast<size_t>(i * m + c)] - b_zero_point);
+      const double real = double{a_scale} * b_scale[static_cast<size_t>(c)] / y_scale;
+      expected.push_back(requantize(acc, real, y_zero_point, false));
+    }
+  const convert::Result result = convert::convert_model(g.model());
+  EXPECT_TRUE(has_op(result.summary, "Int8FullyConnected")) << convert::format_summary(result.summary);
+  auto outputs = run_model(result.bytes, {dequantized(a, a_scale, a_zero_point)});
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_TRUE(all_close(outputs[0].data, dequantized(expected, y_scale, y_zero_point), 1e-6f, y_scale));
+}
+
+// Two QLinearConv in a row: the int8 tensor between them never becomes float.
+TEST(OnnxQuantized, QLinearConvChainStaysInt8) {
+  QConv first = random_conv(3, 6, 6, 4, 3, 1, 1, 1, true, 60);
+  QConv second = random_conv(4, 6, 6, 2, 3, 1, 1, 1, true, 70);
+  second.x_scale = first.y_scale;
+  second.x_zero_point = first.y_zero_point;
+  second.x = first.reference();
+
+  QuantizedGraph g;
+  g.input("x", {1, 3, 6, 6});
+  g.floats("s0", {}, {first.x_scale});
+  g.ints("z0", {}, {first.x_zero_point}, kUint8);
+  g.node("QuantizeLinear", {"x", "s0", "z0"}, {"q0"}, "quantize");
+  // Layer l reads q{l-1} (scale s{l-1}, zero point z{l-1}) and computes q{l}.
+  auto add_layer = [&](const QConv& q, const std::string& l, const std::string& in) {
+    g.ints("w" + l, {q.m, q.c, 3, 3}, q.weight, kUint8);
+    g.floats("w_scale" + l, {q.m}, q.w_scale);
+    g.ints("w_zero_point" + l, {}, {q.w_zero_point}, kUint8);
+    g.ints("bias" + l, {q.m}, q.bias, onnx::TensorProto_DataType_INT32);
+    g.floats("s" + l, {}, {q.y_scale});
+    g.ints("z" + l, {}, {q.y_zero_point}, kUint8);
+    auto& conv = g.node("QLinearConv", {"q" + in, "s" + in, "z" + in, "w" + l, "w_scale" + l, "w_zero_point" + l,
+                                        "s" + l, "z" + l, "bias" + l},
+                        {"q" + l}, "qconv" + l);
+    QuantizedGraph::attr(conv, "pads", {1, 1, 1, 1});
+  };
+  add_layer(first, "1", "0");
+  add_layer(second, "2", "1");
+  g.node("DequantizeLinear", {"q2", "s2", "z2"}, {"y"}, "dequantize");
+  g.output("y", {1, 2, 6, 6});
+
+  const convert::Result result = convert::convert_model(g.model());
+  size_t quantizes = 0;
+  for (const auto& node : result.summary.nodes) quantizes += node.op == "Quantize" || node.op == "Dequantize";
+  EXPECT_EQ(quantizes, 2u) << convert::format_summary(result.summary);
+  auto outputs = run_model(result.bytes, {dequantized(first.x, first.x_scale, first.x_zero_point)});
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_TRUE(all_close(outputs[0].data, dequantized(second.reference(), second.y_scale, second.y_zero_point), 1e-6f,
+                        second.y_scale));
+}
+
+// The QDQ format: int8 weights with per-channel scales behind DequantizeLinear fold into float
+// weights; the activations' QuantizeLinear/DequantizeLinear pair runs as Quantize and Dequantize.
+TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
+  const int64_t c = 2, m = 3, h = 5, w = 5;
+  const float x_scale = 0.02f;
+  const int32_t x_zero_point = 130;
+  const std::vector<float> w_scale{0.01f, 0.02f, 0.03f};
+  const auto weight = random_ints(static_cast<size_t>(m * c * 9), 80, -127, 127);
+  const auto bias = random_vector(static_cast<size_t>(m), 81);
+  const auto x = random_vector(static_cast<size_t>(c * h * w), 82);
+
+  QuantizedGraph g;
+  g.input("x", {1, c, h, w});
+  g.floats("x_scale", {}, {x_scale});
+  g.ints("x_zero_point", {}, {x_zero_point}, kUint8);
+  g.ints("w_int8", {m, c, 3, 3}, weight, kInt8);
+  g.floats("w_scale", {m}, w_scale);
+  g.ints("w_zero_point", {m}, {0, 0, 0}, kInt8);
+  g.floats("bias", {m}, bias);
+  g.node("QuantizeLinear", {"x", "x_scale", "x_zero_point"}, {"xq"}, "quantize");
+  g.node("DequantizeLinear", {"xq", "x_scale", "x_zero_point"}, {"xdq"}, "dequantize");
+  QuantizedGraph::attr(g.node("DequantizeLinear", {"w_int8", "w_scale", "w_zero_point"}, {"w"}, "weights"), "axis", 0);
+  QuantizedGraph::attr(g.node("Conv", {"xdq", "w", "bias"}, {"y"}, "conv"), "pads", {1, 1, 1, 1});
+  g.output("y", {1, m, h, w});
+
+  std::vector<float> x_dq(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    x_dq[i] = x_scale * static_cast<float>(std::clamp(std::nearbyint(x[i] / x_scale) + x_zero_point, 0.0f, 255.0f) -
+                                           static_cast<float>(x_zero_point));
+  std::vector<float> expected;
+  for (int64_t o = 0; o < m; ++o)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        double sum = bias[static_cast<size_t>(o)];
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int64_t ki = 0; ki < 3; ++ki)
+            for (int64_t kj = 0; kj < 3; ++kj) {
+              const int64_t yi = i + ki - 1, xj = j + kj - 1;
+              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+              sum += double{x_dq[static_cast<size_t>((ci * h + yi) * w + xj)]} * w_scale[static_cast<size_t>(o)] *
+                     weight[static_cast<size_t>(((o * c + ci) * 3 + ki) * 3 + kj)];
+            }
+        expected.push_back(static_cast<float>(sum));
+      }
+
+  const convert::Result result = convert::convert_model(g.model());
+  ASSERT_EQ(result.summary.nodes.size(), 3u) << convert::format_summary(result.summary);
+  EXPECT_EQ(result.summary.nodes[0].op, "Quantize");
+  EXPECT_EQ(result.summary.nodes[1].op, "Dequantize");
+  EXPECT_EQ(result.summary.nodes[2].op, "Conv2D");
+  auto outputs = run_model(result.bytes, {x});
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_TRUE(all_close(outputs[0].data, expected, 1e-4f, 1e-4f));
+}
+
+std::string conversion_error(const onnx::ModelProto& model) {
+  try {
+    convert::convert(model);
+  } catch (const convert::UnsupportedError& e) {
+    return e.what();
+  }
+  return "(converted)";
+}
+
+void expect_contains(const std::string& what, const std::vector<std::string>& parts) {
+  for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
+}
+
+TEST(OnnxQuantized, RejectionsNameOpNodeAndReason) {
+  // A reader whose x_scale differs from the quantization its producer gave the tensor.
+  onnx::ModelProto mismatch = random_conv(2, 4, 4, 2, 1, 1, 1, 0, false, 90).model();
+  auto* other_scale = mismatch.mutable_graph()->add_initializer();
+  other_scale->set_name("other_scale");
+  other_scale->set_data_type(kFloat);
+  other_scale->add_float_data(0.04f);
+  mismatch.mutable_graph()->mutable_node(1)->set_input(1, "other_scale");
+  expect_contains(conversion_error(mismatch),
+                  {"x_scale 0.0399999991", "input 'xq'", "op 'QuantizeLinear' at node 'quantize'", "scale 0.0500000007",
+                   "in op 'QLinearConv' at node 'qconv'"});
+
+  // A scale computed at run time.
+  QuantizedGraph computed_scale;
+  computed_scale.input("x", {1, 4});
+  computed_scale.input("s", {1});
+  computed_scale.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
+  computed_scale.node("DequantizeLinear", {"q", "s"}, {"y"}, "dequantize");
+  computed_scale.output("y", {1, 4});
+  expect_contains(conversion_error(computed_scale.model()),
+                  {"non-constant y_scale", "op 'QuantizeLinear' at node 'quantize'"});
+
+  // Integer graph input and output.
+  QuantizedGraph int8_output;
+  int8_output.input("x", {1, 4});
+  int8_output.floats("s", {}, {0.1f});
+  int8_output.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
+  int8_output.output("q", {1, 4}, kUint8);
+  expect_contains(conversion_error(int8_output.model()),
+                  {"graph output 'q' is an int8 tensor", "op 'QuantizeLinear' at node 'quantize'", "DequantizeLinear"});
+  QuantizedGraph int8_input;
+  int8_input.input("q", {1, 4}, kUint8);
+  int8_input.floats("s", {}, {0.1f});
+  int8_input.node("DequantizeLinear", {"q", "s"}, {"y"}, "dequantize");
+  int8_input.output("y", {1, 4});
+  expect_contains(conversion_error(int8_input.model()), {"graph input 'q' has type UINT8", "QuantizeLinear"});
+
+  // An op other than the quantized ones reading an int8 tensor.
+  QuantizedGraph pool;
+  pool.input("x", {1, 1, 4, 4});
+  pool.floats("s", {}, {0.1f});
+  pool.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
+  QuantizedGraph::attr(pool.node("MaxPool", {"q"}, {"p"}, "int8_pool"), "kernel_shape", {2, 2});
+  pool.node("DequantizeLinear", {"p", "s"}, {"y"}, "dequantize");
+  pool.output("y", {1, 1, 3, 3});
+  expect_contains(conversion_error(pool.model()), {"the int8 tensor 'q'", "op 'MaxPool' at node 'int8_pool'"});
+}
+
+}  // namespace
+}  // namespace vkbnn::test
