@@ -15,9 +15,15 @@ void check(VkResult result, const char* what) {
   if (result != VK_SUCCESS) throw VulkanError(result, what);
 }
 
+// As Params in activation_heatmap.comp.
 struct HeatmapParams {
-  uint32_t offset, channels, height, width, packed_bits, columns;
+  uint32_t offset, channels, height, width, packing, columns;
+  float scale;
+  int32_t zero_point;
 };
+
+// Storage codes of activation_heatmap.comp.
+constexpr uint32_t kFloat32 = 0, kPackedBits = 1, kPackedInt8 = 2;
 
 constexpr VkDescriptorType kBindings[] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER};
 
@@ -128,8 +134,14 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
                        nullptr, 1, &cleared);
   vkCmdBindPipeline(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline);
   vkCmdBindDescriptorSets(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout, 0, 1, &pass_.set, 0, nullptr);
-  HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4), c, h, w, tensor.packed_bits ? 1u : 0u,
-                       columns};
+  HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4),
+                       c,
+                       h,
+                       w,
+                       tensor.packed_bits ? kPackedBits : tensor.packed_int8 ? kPackedInt8 : kFloat32,
+                       columns,
+                       tensor.scale,
+                       tensor.zero_point};
   vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
   vkCmdDispatch(pass_.cmd, c, 1, 1);
   pass_.finish_and_wait(context_, texture.image, "the heatmaps");
@@ -141,6 +153,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   width_ = w;
   columns_ = columns;
   packed_ = tensor.packed_bits;
+  int8_ = tensor.packed_int8;
   ranges_.resize(c);
   const auto* values = static_cast<const float*>(ranges_mapped_);
   for (uint32_t i = 0; i < c; ++i) ranges_[i] = {values[4 * i], values[4 * i + 1], values[4 * i + 2]};

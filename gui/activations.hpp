@@ -17,7 +17,7 @@ namespace vkbnn::studio {
 
 // Draws the channels of one activation tensor as a grid of heatmaps into the texture
 // "activations", with a compute shader that reads the engine's activation arena directly
-// (packed Bit tensors from their bits), and reads back each channel's value range.
+// (packed Bit tensors from their bits, Int8 ones dequantized from their bytes), and reads back each channel's value range.
 class ActivationView {
  public:
   ActivationView(Context& context, TextureSystem& textures);
@@ -36,6 +36,7 @@ class ActivationView {
   uint32_t columns() const { return columns_; }
   uint32_t rows() const { return columns_ ? (channels_ + columns_ - 1) / columns_ : 0; }
   bool packed_bits() const { return packed_; }
+  bool int8() const { return int8_; }
   struct Stats {
     float min = 0, max = 0, mean = 0;
   };
@@ -57,6 +58,7 @@ class ActivationView {
   void* ranges_mapped_ = nullptr;
   uint32_t channels_ = 0, height_ = 0, width_ = 0, columns_ = 0;
   bool packed_ = false;
+  bool int8_ = false;
   std::vector<Stats> ranges_;
 };
 

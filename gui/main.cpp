@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   options.height = options.width * 9 / 14;
 
   if (models.empty()) {
-    for (const char* name : {"fmnist-cnn-fp32", "fmnist-bnn", "fmnist-bnn-el"}) {
+    for (const char* name : {"fmnist-cnn-fp32", "fmnist-cnn-int8", "fmnist-mbv2-int8", "fmnist-bnn", "fmnist-bnn-el"}) {
       auto path = asset(std::filesystem::path("models") / (std::string(name) + ".vkbnn"));
       if (std::filesystem::exists(path)) options.models.push_back(path);
     }

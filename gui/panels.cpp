@@ -486,7 +486,8 @@ void draw_activations_panel(AppState& state) {
     return;
   }
   ImGui::Text("%s: %u channels of %ux%u%s; click a channel", state.activation_drawn_layer.c_str(), view.channels(),
-              view.height(), view.width(), view.packed_bits() ? ", packed signs (bright +1, dark -1)" : "");
+              view.height(), view.width(),
+              view.packed_bits() ? ", packed signs (bright +1, dark -1)" : view.int8() ? ", int8 (dequantized)" : "");
   float avail_h = ImGui::GetContentRegionAvail().y - 4;
   float side = std::max(64.f, std::min(avail_h, ImGui::GetContentRegionAvail().x * 0.55f));
   float scale = side / std::max(t->width, t->height);

@@ -66,7 +66,8 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
   EXPECT_EQ(studio_top1, vkbnn_run_top1(model.string(), image)) << r.output;
 
   // The heatmaps' compute shader read the activation straight from the engine's arena (packed
-  // signs for a Bit tensor): its range of the enlarged channel must match read_tensor's.
+  // signs for a Bit tensor, bytes for an Int8 one): its range of the enlarged channel must match
+  // read_tensor's.
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(activations (\S+) \S+( bits)? channel (\d+) range (\S+) (\S+) mean (\S+))")))
       << r.output;
   EXPECT_EQ(m[1], layer);
@@ -96,6 +97,7 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
     EXPECT_NE(d.buffer, VK_NULL_HANDLE);
     EXPECT_EQ(d.shape, t.shape);
     EXPECT_EQ(d.packed_bits, GetParam() == "fmnist-bnn-el");
+    EXPECT_EQ(d.packed_int8, GetParam() == "fmnist-cnn-int8");
     EXPECT_LE(d.offset + d.bytes, network.memory().arena_bytes);
   }
 
@@ -126,7 +128,7 @@ TEST(StudioModels, SwitchLiveBetweenBundledModels) {
   const std::string dir = test::source_dir() + "/assets/models/";
   std::vector<std::string> argv = {VKBNN_XVFB_RUN, "-a", "-s", "-screen 0 1280x900x24", VKBNN_STUDIO_PATH};
   size_t models = 0;
-  for (const char* name : {"fmnist-cnn-fp32", "fmnist-bnn", "fmnist-bnn-el"})
+  for (const char* name : {"fmnist-cnn-fp32", "fmnist-bnn", "fmnist-bnn-el", "fmnist-cnn-int8", "fmnist-mbv2-int8"})
     if (fs::exists(dir + name + ".vkbnn")) {
       argv.push_back(dir + name + ".vkbnn");
       ++models;
@@ -151,7 +153,8 @@ TEST(StudioCamera, MissingDeviceIsAMessageNotACrash) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
-INSTANTIATE_TEST_SUITE_P(BundledModels, Studio, ::testing::Values("fmnist-cnn-fp32", "fmnist-bnn-el"),
+INSTANTIATE_TEST_SUITE_P(BundledModels, Studio,
+                         ::testing::Values("fmnist-cnn-fp32", "fmnist-bnn-el", "fmnist-cnn-int8"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            for (char& c : name)

@@ -3,7 +3,8 @@
 // straight from the engine's activation arena. One workgroup per channel: it finds the channel's
 // range, stores it for the host, then colours the channel's pixels normalised to that range.
 // Bit tensors are read from their packed signs: words laid out ceil(C/32) x H x W, bit c % 32 of
-// a word set where the value is -1.
+// a word set where the value is -1. Int8 tensors from their bytes: words laid out ceil(C/4) x H x
+// W, byte c % 4 of a word, dequantized.
 layout(local_size_x = 256) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Arena { uint words[]; } arena;
@@ -15,8 +16,10 @@ layout(push_constant) uniform Params {
   uint channels;
   uint height;
   uint width;
-  uint packed_bits;
+  uint packing;  // 0 float32, 1 packed bits, 2 packed int8
   uint columns;  // tiles per row; a tile is (width + 1) x (height + 1) pixels with a 1-pixel gap
+  float scale;   // int8: real = scale * (q - zero_point)
+  int zero_point;
 } p;
 
 shared float lo[256];
@@ -24,9 +27,13 @@ shared float hi[256];
 shared float total[256];
 
 float value(uint c, uint i) {
-  if (p.packed_bits != 0u) {
+  if (p.packing == 1u) {
     uint word = arena.words[p.offset + (c / 32u) * p.height * p.width + i];
     return ((word >> (c % 32u)) & 1u) != 0u ? -1.0 : 1.0;
+  }
+  if (p.packing == 2u) {
+    uint word = arena.words[p.offset + (c / 4u) * p.height * p.width + i];
+    return float(bitfieldExtract(int(word), int(8u * (c % 4u)), 8) - p.zero_point) * p.scale;
   }
   return uintBitsToFloat(arena.words[p.offset + c * p.height * p.width + i]);
 }
@@ -75,7 +82,7 @@ void main() {
   ivec2 tile = ivec2((c % p.columns) * (p.width + 1u), (c / p.columns) * (p.height + 1u));
   for (uint i = lane; i < n; i += 256u) {
     float v = value(c, i);
-    vec3 colour = p.packed_bits != 0u ? (v > 0.0 ? vec3(0.98, 0.85, 0.30) : vec3(0.10, 0.12, 0.35))
+    vec3 colour = p.packing == 1u ? (v > 0.0 ? vec3(0.98, 0.85, 0.30) : vec3(0.10, 0.12, 0.35))
                                       : (isnan(v) ? vec3(1.0, 0.0, 1.0) : ramp(mx > mn ? (v - mn) * scale : 0.5));
     imageStore(tiles, tile + ivec2(i % p.width, i / p.width), vec4(colour, 1.0));
   }

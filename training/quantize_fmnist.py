@@ -1,0 +1,75 @@
+"""Quantizes the trained Fashion-MNIST networks to int8 with vkbnn-convert and measures them.
+
+For each network (the CNN of train_fmnist_cnn.py, the MobileNetV2-style network of
+train_fmnist_mbv2.py) it converts training/out/<name>-fp32.onnx with --quantize int8, calibrated
+on the first --calib-count training images (the guideline's ~500), into
+assets/models/<name>-int8.vkbnn; keeps the converter's report (per-layer SQNR) next to it as
+<name>-int8.quantization.txt; and scores the fp32 and int8 models with vkbnn-eval on all 10,000
+test images, writing <name>-int8.accuracy.json.
+
+  python3 training/quantize_fmnist.py [--networks fmnist-cnn fmnist-mbv2]
+"""
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import common
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DESCRIPTIONS = {
+    "fmnist-cnn": "Fashion-MNIST CNN, int8 (post-training quantization by vkbnn-convert)",
+    "fmnist-mbv2": "Fashion-MNIST MobileNetV2-style network, int8 (post-training quantization by vkbnn-convert)",
+}
+
+
+def evaluate(build, model, data_dir):
+    out = subprocess.run([str(build / "tools/vkbnn-eval"), str(model), "--json",
+                          "--images", str(data_dir / "t10k-images-idx3-ubyte.gz"),
+                          "--labels", str(data_dir / "t10k-labels-idx1-ubyte.gz")],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--networks", nargs="+", default=list(DESCRIPTIONS), choices=list(DESCRIPTIONS))
+    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
+    parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR)
+    parser.add_argument("--build", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--calib-count", type=int, default=500)
+    parser.add_argument("--calib-method", default="auto")
+    args = parser.parse_args()
+
+    assets = REPO_ROOT / "assets/models"
+    for name in args.networks:
+        int8 = assets / f"{name}-int8.vkbnn"
+        converted = subprocess.run([
+            str(args.build / "converter/vkbnn-convert"), str(args.out_dir / f"{name}-fp32.onnx"), "-o", str(int8),
+            "--quantize", "int8", "--calib", str(args.data_dir / "train-images-idx3-ubyte.gz"),
+            "--calib-count", str(args.calib_count), "--calib-method", args.calib_method,
+            "--labels", str(assets / "fmnist-labels.txt"), "--mean", str(common.MEAN), "--std", str(common.STD),
+            "--input-size", "28x28", "--channel-order", "gray", "--description", DESCRIPTIONS[name],
+        ], check=True, capture_output=True, text=True)
+        (assets / f"{name}-int8.quantization.txt").write_text(converted.stdout)
+
+        fp32 = evaluate(args.build, assets / f"{name}-fp32.vkbnn", args.data_dir)
+        quantized = evaluate(args.build, int8, args.data_dir)
+        pytorch = json.loads((assets / f"{name}-fp32.pytorch-accuracy.json").read_text())
+        report = {
+            "model": int8.name,
+            "calibration": {"images": args.calib_count, "method": args.calib_method, "split": "train (first images)"},
+            "fp32_pytorch_top1": pytorch["top1"],
+            "fp32_vkbnn_top1": fp32["top1"],
+            "int8_vkbnn_top1": quantized["top1"],
+            "int8_minus_fp32_points": round(100 * (quantized["top1"] - pytorch["top1"]), 2),
+            "device": quantized["device"],
+        }
+        (assets / f"{name}-int8.accuracy.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(f"{name}: fp32 {100 * pytorch['top1']:.2f}% (PyTorch), {100 * fp32['top1']:.2f}% (vkbnn); "
+              f"int8 {100 * quantized['top1']:.2f}% (vkbnn)")
+
+
+if __name__ == "__main__":
+    main()
