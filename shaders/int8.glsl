@@ -34,3 +34,13 @@ int requantize(int acc, int multiplier, int shift) {
   if (top != (result >> 31)) return hi < 0 ? -2147483647 - 1 : 2147483647;
   return result;
 }
+
+// The int8 layers' epilogue for one output word: four channels' int32 accumulators plus their
+// bias (epi[k].x), requantized with their multiplier (.y) and shift (.z) to the output zero
+// point, clamped (the fused ReLU/Clip) and packed; `valid` channels of the four exist.
+uint requantize_word(ivec4 acc, ivec4 epi[4], int zero_point, int lo, int hi, uint valid) {
+  ivec4 q;
+  [[unroll]] for (uint k = 0u; k < 4u; ++k)
+    q[k] = clamp(clamp(requantize(acc[k] + epi[k].x, epi[k].y, epi[k].z), -512, 512) + zero_point, lo, hi);
+  return pack_int8x4(q, valid);
+}

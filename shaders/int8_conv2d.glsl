@@ -132,11 +132,8 @@ void main() {
     [[unroll]] for (uint r = 0u; r < R; ++r) {
       const uint ox = ox0 + r;
       if (ox >= OW) break;
-      ivec4 q;
-      [[unroll]] for (uint k = 0u; k < 4u; ++k)
-        q[k] = clamp(clamp(requantize(acc[r * Q4 + qv][k] + epi[k].x, epi[k].y, epi[k].z), -512, 512) + ZP_OUT,
-                     CMIN, CMAX);
-      act_words[OUT_OFF + ((n * M4 + ow) * OH + oy) * OW + ox] = pack_int8x4(q, min(4u, M - ow * 4u));
+      act_words[OUT_OFF + ((n * M4 + ow) * OH + oy) * OW + ox] =
+          requantize_word(acc[r * Q4 + qv], epi, ZP_OUT, CMIN, CMAX, min(4u, M - ow * 4u));
     }
   }
 }

@@ -13,13 +13,6 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi) {
-  std::vector<int32_t> values;
-  for (float v : random_vector(count, seed, static_cast<float>(lo), static_cast<float>(hi) + 0.999f))
-    values.push_back(std::clamp(static_cast<int32_t>(std::floor(v)), lo, hi));
-  return values;
-}
-
 std::vector<int8_t> to_int8(const std::vector<int32_t>& v) { return {v.begin(), v.end()}; }
 
 // Per-channel requantization that maps typical accumulators of `k` products onto int8.
@@ -120,6 +113,7 @@ std::vector<ConvCase> conv_cases() {
   cases.push_back({{1, 32, 6, 6}, 32, conv(3, 1, 2, 1, 2)});
   cases.push_back({{1, 8, 10, 10}, 8, conv(3, 1, 1, 8)});
   cases.push_back({{1, 12, 9, 9}, 12, conv(3, 2, 1, 12)});
+  cases.push_back({{2, 10, 6, 35}, 10, conv(3, 1, 2, 10, 2)});  // depthwise, channels not a multiple of 4
   cases.push_back({{1, 12, 7, 7}, 6, conv(3, 1, 1, 2)});
   cases.push_back({{1, 6, 5, 5}, 9, conv(3, 1, 0, 3)});
   cases.push_back({{1, 64, 5, 5}, 16, conv(5, 1, 2)});

@@ -76,6 +76,33 @@ std::vector<int32_t> constant_ints(const NodeLowering& l, size_t index) {
   return values;
 }
 
+// The epilogue table of int8_conv2d.glsl and int8_depthwise_conv2d.comp: per output channel
+// (padded to `padded` with harmless entries) one ivec4 of bias, multiplier, shift.
+uint32_t add_epilogue(const NodeLowering& l, int64_t out_channels, int64_t padded) {
+  const std::vector<int32_t> bias = constant_ints(l, 2), multiplier = constant_ints(l, 3), shift = constant_ints(l, 4);
+  std::vector<uint32_t> epilogue(static_cast<size_t>(padded * 4), 0);
+  for (int64_t oc = 0; oc < padded; ++oc) {
+    const bool real = oc < out_channels;
+    const auto i = static_cast<size_t>(oc);
+    epilogue[i * 4] = real ? static_cast<uint32_t>(bias[i]) : 0;
+    epilogue[i * 4 + 1] = real ? static_cast<uint32_t>(multiplier[i]) : 0;
+    epilogue[i * 4 + 2] = real ? static_cast<uint32_t>(shift[i]) : 1;
+  }
+  return l.weights.add_words(epilogue);
+}
+
+uint32_t zero_point_word(const NodeLowering& l) {
+  return static_cast<uint8_t>(l.inputs[0].quant.zero_point) * 0x01010101u;
+}
+
+uint32_t local_size(int64_t items) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
+}
+
+// Up to 16 outputs along a row, rows split into equal runs, so that each loaded weight feeds
+// that many pixels (on lavapipe a load is a gather over the lanes).
+int64_t run_length(int64_t out_w) { return ceil_div(out_w, ceil_div(out_w, 16)); }
+
 // One Int8 convolution as int8_conv2d(_dot) runs it. weights: [M][ICG][KH][KW] signed bytes.
 struct Int8ConvJob {
   int64_t batch, channels, h, w, out_channels, out_h, out_w;
@@ -106,9 +133,7 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   for (int64_t wider : {8, 16, 32})
     if (j.out_channels > q && max_words(wider) == max_words(4)) q = wider;
   const int64_t words = max_words(q), blocks = ceil_div(j.out_channels, q);
-  // Up to 16 outputs along a row, rows split into equal runs, so that each loaded weight feeds
-  // that many pixels (on lavapipe a load is a gather over the lanes).
-  const int64_t r = ceil_div(j.out_w, ceil_div(j.out_w, 16));
+  const int64_t r = run_length(j.out_w);
   const bool dot = l.device.integer_dot_product;
 
   // [block][tap][word][q]: four packed input channels per output channel (int8_conv2d.glsl).
@@ -131,31 +156,44 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   }
   const uint32_t weight_offset = l.weights.add_words(packed);
 
-  const std::vector<int32_t> bias = constant_ints(l, 2), multiplier = constant_ints(l, 3), shift = constant_ints(l, 4);
-  std::vector<uint32_t> epilogue(static_cast<size_t>(blocks * q * 4), 0);
-  for (int64_t oc = 0; oc < blocks * q; ++oc) {
-    const bool real = oc < j.out_channels;
-    const auto i = static_cast<size_t>(oc);
-    epilogue[i * 4] = real ? static_cast<uint32_t>(bias[i]) : 0;
-    epilogue[i * 4 + 1] = real ? static_cast<uint32_t>(multiplier[i]) : 0;
-    epilogue[i * 4 + 2] = real ? static_cast<uint32_t>(shift[i]) : 1;
-  }
-  const uint32_t epilogue_offset = l.weights.add_words(epilogue);
+  const uint32_t epilogue_offset = add_epilogue(l, j.out_channels, blocks * q);
 
   const int64_t runs = ceil_div(j.out_w, r);
   const int64_t items = j.batch * j.out_h * runs;
   const bool padded = g.pad_top > 0 || g.pad_left > 0 || (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
                       (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.w;
-  const auto zp = static_cast<uint8_t>(l.inputs[0].quant.zero_point);
-  const uint32_t zp_word = zp * 0x01010101u;
-  const auto local = static_cast<uint32_t>(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
+  const uint32_t local = local_size(items);
   return {dot ? "int8_conv2d_dot" : "int8_conv2d",
           {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, epilogue_offset, u32(j.batch), u32(c4),
            u32(j.h), u32(j.w), u32(j.out_channels), u32(j.out_h), u32(j.out_w), u32(g.kernel_h), u32(g.kernel_w),
            u32(g.stride_h), u32(g.stride_w), u32(g.dilation_h), u32(g.dilation_w), u32(g.pad_top), u32(g.pad_left),
-           u32(icg), u32(ocg), u32(words), u32(q), u32(r), zp_word, static_cast<uint32_t>(l.outputs[0].quant.zero_point),
+           u32(icg), u32(ocg), u32(words), u32(q), u32(r), zero_point_word(l),
+           static_cast<uint32_t>(l.outputs[0].quant.zero_point),
            static_cast<uint32_t>(j.clamp_min), static_cast<uint32_t>(j.clamp_max), padded},
           {u32(ceil_div(items, local)), u32(blocks), 1}};
+}
+
+// A depthwise Int8Conv2D (group = channels in = channels out) on int8_depthwise_conv2d.comp.
+Dispatch int8_depthwise_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
+  const ConvGeometry& g = j.g;
+  const int64_t c4 = ceil_div(j.channels, 4), taps = g.kernel_h * g.kernel_w;
+  std::vector<uint32_t> packed(static_cast<size_t>(c4 * taps), 0);
+  for (int64_t c = 0; c < j.channels; ++c)
+    for (int64_t t = 0; t < taps; ++t)
+      packed[static_cast<size_t>((c / 4) * taps + t)] |=
+          uint32_t{static_cast<uint8_t>(j.weights[static_cast<size_t>(c * taps + t)])} << (8 * (c % 4));
+  const uint32_t weight_offset = l.weights.add_words(packed);
+  const uint32_t epilogue_offset = add_epilogue(l, j.channels, c4 * 4);
+  const int64_t r = run_length(j.out_w);
+  const int64_t items = j.batch * j.out_h * ceil_div(j.out_w, r);
+  const uint32_t local = local_size(items);
+  return {"int8_depthwise_conv2d",
+          {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, epilogue_offset, u32(j.batch),
+           u32(j.channels), u32(j.h), u32(j.w), u32(j.out_h), u32(j.out_w), u32(g.kernel_h), u32(g.kernel_w),
+           u32(g.stride_h), u32(g.stride_w), u32(g.dilation_h), u32(g.dilation_w), u32(g.pad_top), u32(g.pad_left),
+           u32(r), zero_point_word(l), static_cast<uint32_t>(l.outputs[0].quant.zero_point),
+           static_cast<uint32_t>(j.clamp_min), static_cast<uint32_t>(j.clamp_max)},
+          {u32(ceil_div(items, local)), u32(c4), 1}};
 }
 
 void check_dispatch_size(const NodeDesc& desc, int64_t pixels, int64_t out_channels) {
@@ -172,17 +210,20 @@ Dispatch grid_dispatch(const char* shader, size_t items, std::vector<uint32_t> s
   return {shader, std::move(spec), {grid.groups, 1, 1}};
 }
 
-}  // namespace
-
-void check_quantize(const NodeDesc& desc) {
+// Quantize and Dequantize: one activation of type `from` in, the same shape of type `to` out.
+void check_conversion(const NodeDesc& desc, fb::DataType from, fb::DataType to) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == fb::DataType::Float32,
-               "input must be a Float32 activation");
-  desc.require(desc.output_types[0] == fb::DataType::Int8, "output must be Int8");
+  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == from,
+               std::string("input must be a ") + fb::EnumNameDataType(from) + " activation");
+  desc.require(desc.output_types[0] == to, std::string("output must be ") + fb::EnumNameDataType(to));
   desc.require(desc.inputs[0].size() >= 2, "input must have a channel axis, has " + shape_string(desc.inputs[0]));
   desc.require(desc.outputs[0] == desc.inputs[0], "output shape " + shape_string(desc.outputs[0]) +
                                                       " should be the input's " + shape_string(desc.inputs[0]));
 }
+
+}  // namespace
+
+void check_quantize(const NodeDesc& desc) { check_conversion(desc, fb::DataType::Float32, fb::DataType::Int8); }
 
 std::vector<Dispatch> lower_quantize(const NodeLowering& l) {
   const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
@@ -192,14 +233,7 @@ std::vector<Dispatch> lower_quantize(const NodeLowering& l) {
                          static_cast<uint32_t>(l.outputs[0].quant.zero_point)})};
 }
 
-void check_dequantize(const NodeDesc& desc) {
-  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0] && is_int8(desc, 0), "input must be an Int8 activation");
-  desc.require(desc.output_types[0] == fb::DataType::Float32, "output must be Float32");
-  desc.require(desc.inputs[0].size() >= 2, "input must have a channel axis, has " + shape_string(desc.inputs[0]));
-  desc.require(desc.outputs[0] == desc.inputs[0], "output shape " + shape_string(desc.outputs[0]) +
-                                                      " should be the input's " + shape_string(desc.inputs[0]));
-}
+void check_dequantize(const NodeDesc& desc) { check_conversion(desc, fb::DataType::Int8, fb::DataType::Float32); }
 
 std::vector<Dispatch> lower_dequantize(const NodeLowering& l) {
   const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
@@ -225,9 +259,10 @@ std::vector<Dispatch> lower_int8_conv2d(const NodeLowering& l) {
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Int8Conv2D();
   const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
-  return {int8_conv_dispatch({x[0], x[1], x[2], x[3], y[1], y[2], y[3], g, unpack_int8(*l.constants[1], l.inputs[1].shape),
-                              p->clamp_min(), p->clamp_max()},
-                             l)};
+  const Int8ConvJob job{x[0], x[1], x[2], x[3], y[1], y[2], y[3], g, unpack_int8(*l.constants[1], l.inputs[1].shape),
+                        p->clamp_min(), p->clamp_max()};
+  const bool depthwise = g.group == x[1] && g.group == y[1];
+  return {depthwise ? int8_depthwise_dispatch(job, l) : int8_conv_dispatch(job, l)};
 }
 
 void check_int8_fully_connected(const NodeDesc& desc) {
