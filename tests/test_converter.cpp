@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "converter/converter.hpp"
+#include "support/onnx_graph.hpp"
 #include "support/test_support.hpp"
 
 namespace vkbnn::test {
@@ -18,95 +19,6 @@ namespace {
 using convert::Options;
 using convert::Result;
 using Shape = std::vector<int64_t>;
-
-// Builds an ONNX model node by node.
-class OnnxBuilder {
- public:
-  explicit OnnxBuilder(int64_t opset = 13) {
-    model_.set_ir_version(7);
-    model_.set_producer_name("test_converter");
-    auto* import = model_.add_opset_import();
-    import->set_domain("");
-    import->set_version(opset);
-    model_.mutable_graph()->set_name("test");
-  }
-
-  void input(const std::string& name, const Shape& dims) {
-    auto* v = model_.mutable_graph()->add_input();
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(onnx::TensorProto_DataType_FLOAT);
-    auto* shape = t->mutable_shape();
-    for (int64_t d : dims) {
-      if (d > 0) shape->add_dim()->set_dim_value(d);
-      else shape->add_dim()->set_dim_param("dynamic" + std::to_string(shape->dim_size()));
-    }
-  }
-
-  // The checker wants a shape on outputs; dims <= 0 are left symbolic.
-  void output(const std::string& name, const Shape& dims,
-              onnx::TensorProto_DataType type = onnx::TensorProto_DataType_FLOAT) {
-    auto* v = model_.mutable_graph()->add_output();
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(type);
-    auto* shape = t->mutable_shape();
-    for (int64_t d : dims) {
-      if (d > 0) shape->add_dim()->set_dim_value(d);
-      else shape->add_dim()->set_dim_param("out" + std::to_string(shape->dim_size()));
-    }
-  }
-
-  void constant(const std::string& name, const Shape& dims, const std::vector<float>& values) {
-    auto* t = model_.mutable_graph()->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto_DataType_FLOAT);
-    for (int64_t d : dims) t->add_dims(d);
-    for (float v : values) t->add_float_data(v);
-  }
-
-  void int_constant(const std::string& name, const Shape& dims, const std::vector<int64_t>& values) {
-    auto* t = model_.mutable_graph()->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto_DataType_INT64);
-    for (int64_t d : dims) t->add_dims(d);
-    for (int64_t v : values) t->add_int64_data(v);
-  }
-
-  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& outputs, const std::string& name = "") {
-    auto* n = model_.mutable_graph()->add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
-    for (const auto& o : outputs) n->add_output(o);
-    return *n;
-  }
-
-  static void ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_INTS);
-    for (int64_t v : values) a->add_ints(v);
-  }
-  static void integer(onnx::NodeProto& n, const std::string& name, int64_t value) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_INT);
-    a->set_i(value);
-  }
-  static void real(onnx::NodeProto& n, const std::string& name, float value) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
-    a->set_f(value);
-  }
-
-  const onnx::ModelProto& model() const { return model_; }
-
- private:
-  onnx::ModelProto model_;
-};
 
 // Reference 2-D convolution, NCHW, one image, stride 1, symmetric padding.
 std::vector<float> conv_reference(const std::vector<float>& x, int c, int h, int w, const std::vector<float>& weight,
@@ -142,18 +54,18 @@ struct ConvBn {
   float eps = 1e-3f;
 
   onnx::ModelProto model(bool tap_conv) const {
-    OnnxBuilder b;
+    OnnxGraph b;
     b.input("x", {1, 3, 6, 6});
-    b.constant("w", {4, 3, 3, 3}, weight);
-    b.constant("b", {4}, bias);
-    b.constant("gamma", {4}, gamma);
-    b.constant("beta", {4}, beta);
-    b.constant("mean", {4}, mean);
-    b.constant("var", {4}, var);
+    b.floats("w", {4, 3, 3, 3}, weight);
+    b.floats("b", {4}, bias);
+    b.floats("gamma", {4}, gamma);
+    b.floats("beta", {4}, beta);
+    b.floats("mean", {4}, mean);
+    b.floats("var", {4}, var);
     auto& conv = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv");
-    OnnxBuilder::ints(conv, "pads", {1, 1, 1, 1});
+    ints_attribute(conv, "pads", {1, 1, 1, 1});
     auto& bn = b.node("BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"n"}, "bn");
-    OnnxBuilder::real(bn, "epsilon", eps);
+    float_attribute(bn, "epsilon", eps);
     b.node("Relu", {"n"}, {"y"}, "relu");
     b.output("y", {1, 4, 6, 6});
     if (tap_conv) b.output("c", {1, 4, 6, 6});
@@ -196,17 +108,17 @@ TEST(Converter, BatchNormFoldingKeepsResults) {
 }
 
 TEST(Converter, FusesActivationsIntoProducers) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("a", {1, 2, 3, 4});
   b.input("b", {1, 2, 3, 4});
-  b.constant("lo", {}, {0.0f});
-  b.constant("hi", {}, {6.0f});
+  b.floats("lo", {}, {0.0f});
+  b.floats("hi", {}, {6.0f});
   b.node("Add", {"a", "b"}, {"sum"}, "add");
   auto& leaky = b.node("LeakyRelu", {"sum"}, {"l"}, "leaky");
-  OnnxBuilder::real(leaky, "alpha", 0.25f);
+  float_attribute(leaky, "alpha", 0.25f);
   // x * HardSigmoid(x) with alpha 1/6 is HardSwish.
   auto& hs = b.node("HardSigmoid", {"l"}, {"gate"}, "gate");
-  OnnxBuilder::real(hs, "alpha", 1.0f / 6.0f);
+  float_attribute(hs, "alpha", 1.0f / 6.0f);
   b.node("Mul", {"l", "gate"}, {"swish"}, "swish");
   b.node("Clip", {"swish", "lo", "hi"}, {"y"}, "relu6");
   b.output("y", {1, 2, 3, 4});
@@ -232,11 +144,11 @@ TEST(Converter, FusesActivationsIntoProducers) {
 }
 
 TEST(Converter, SpelledOutHardSwishBecomesOneOp) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("x", {1, 4, 2, 2});
-  b.constant("three", {}, {3.0f});
-  b.constant("six", {}, {6.0f});
-  b.constant("zero", {}, {0.0f});
+  b.floats("three", {}, {3.0f});
+  b.floats("six", {}, {6.0f});
+  b.floats("zero", {}, {0.0f});
   b.node("Add", {"x", "three"}, {"t1"});
   b.node("Clip", {"t1", "zero", "six"}, {"t2"});
   b.node("Mul", {"x", "t2"}, {"t3"});
@@ -253,23 +165,23 @@ TEST(Converter, SpelledOutHardSwishBecomesOneOp) {
 
 // The Flatten that PyTorch exports: Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
 TEST(Converter, FoldsShapeChainsOfFlatten) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("x", {1, 3, 4, 4});
-  b.int_constant("zero", {}, {0});
-  b.int_constant("minus_one", {1}, {-1});
-  b.int_constant("axes", {1}, {0});
+  b.int64s("zero", {}, {0});
+  b.int64s("minus_one", {1}, {-1});
+  b.int64s("axes", {1}, {0});
   auto w = random_vector(5 * 3, 21), bias = random_vector(5, 22);
-  b.constant("w", {5, 3}, w);
-  b.constant("bias", {5}, bias);
+  b.floats("w", {5, 3}, w);
+  b.floats("bias", {5}, bias);
   b.node("GlobalAveragePool", {"x"}, {"pooled"}, "gap");
   b.node("Shape", {"pooled"}, {"shape"});
   b.node("Gather", {"shape", "zero"}, {"batch"});
   b.node("Unsqueeze", {"batch", "axes"}, {"batch1"});
   auto& concat = b.node("Concat", {"batch1", "minus_one"}, {"target"});
-  OnnxBuilder::integer(concat, "axis", 0);
+  int_attribute(concat, "axis", 0);
   b.node("Reshape", {"pooled", "target"}, {"flat"}, "flatten");
   auto& gemm = b.node("Gemm", {"flat", "w", "bias"}, {"y"}, "fc");
-  OnnxBuilder::integer(gemm, "transB", 1);
+  int_attribute(gemm, "transB", 1);
   b.output("y", {1, 5});
   Result r = convert::convert_model(b.model());
   ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
@@ -295,10 +207,10 @@ TEST(Converter, FoldsShapeChainsOfFlatten) {
 
 // Before opset 13, Softmax normalizes everything from the axis on as one row.
 TEST(Converter, OldSoftmaxCoercesToRows) {
-  OnnxBuilder b(11);
+  OnnxGraph b(11);
   b.input("x", {2, 3, 4});
   auto& softmax = b.node("Softmax", {"x"}, {"y"}, "softmax");
-  OnnxBuilder::integer(softmax, "axis", 1);
+  int_attribute(softmax, "axis", 1);
   b.output("y", {2, 3, 4});
   Result r = convert::convert_model(b.model());
   ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
@@ -315,7 +227,7 @@ TEST(Converter, OldSoftmaxCoercesToRows) {
 }
 
 TEST(Converter, InputSizeFixesDynamicDimensions) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("image", {-1, 1, -1, -1});
   b.node("Relu", {"image"}, {"y"}, "relu");
   b.output("y", {1, 1, -1, -1});
@@ -337,24 +249,15 @@ TEST(Converter, InputSizeFixesDynamicDimensions) {
   EXPECT_EQ(model.metadata().std, std::vector<float>{1.0f});
 }
 
-std::string conversion_error(const onnx::ModelProto& model) {
-  try {
-    convert::convert(model);
-  } catch (const convert::UnsupportedError& e) {
-    return e.what();
-  }
-  return "(converted)";
-}
-
 TEST(Converter, UnsupportedOpNamesOpAndNode) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("x", {1, 3});
   b.node("Relu", {"x"}, {"r"});
   b.node("Einsum", {"r"}, {"y"}, "my_unsupported_node");
   b.output("y", {1, 3});
   EXPECT_EQ(conversion_error(b.model()), "unsupported op 'Einsum' at node 'my_unsupported_node'");
 
-  OnnxBuilder unnamed;
+  OnnxGraph unnamed;
   unnamed.input("x", {1, 3});
   unnamed.node("Relu", {"x"}, {"r"});
   unnamed.node("Erf", {"r"}, {"y"});
@@ -363,21 +266,21 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
 }
 
 TEST(Converter, UnsupportedAttributesNameOpAndNode) {
-  OnnxBuilder pool;
+  OnnxGraph pool;
   pool.input("x", {1, 1, 4, 4});
   auto& max = pool.node("MaxPool", {"x"}, {"y", "indices"}, "pool_with_indices");
-  OnnxBuilder::ints(max, "kernel_shape", {2, 2});
+  ints_attribute(max, "kernel_shape", {2, 2});
   pool.output("y", {1, 1, 3, 3});
   pool.output("indices", {1, 1, 3, 3}, onnx::TensorProto_DataType_INT64);
   std::string error = conversion_error(pool.model());
   EXPECT_NE(error.find("Indices"), std::string::npos) << error;
   EXPECT_NE(error.find("'pool_with_indices'"), std::string::npos) << error;
 
-  OnnxBuilder gemm;
+  OnnxGraph gemm;
   gemm.input("a", {3, 2});
-  gemm.constant("w", {3, 4}, random_vector(12, 1));
+  gemm.floats("w", {3, 4}, random_vector(12, 1));
   auto& node = gemm.node("Gemm", {"a", "w"}, {"y"}, "transposed_gemm");
-  OnnxBuilder::integer(node, "transA", 1);
+  int_attribute(node, "transA", 1);
   gemm.output("y", {2, 4});
   error = conversion_error(gemm.model());
   EXPECT_NE(error.find("transA"), std::string::npos) << error;
@@ -386,9 +289,9 @@ TEST(Converter, UnsupportedAttributesNameOpAndNode) {
 
 TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   // Sign feeding a convolution whose weights are not +-alpha per output channel.
-  OnnxBuilder real;
+  OnnxGraph real;
   real.input("x", {1, 2, 4, 4});
-  real.constant("w", {3, 2, 1, 1}, random_vector(6, 1));
+  real.floats("w", {3, 2, 1, 1}, random_vector(6, 1));
   real.node("Sign", {"x"}, {"s"}, "the_sign");
   real.node("Conv", {"s", "w"}, {"y"}, "real_conv");
   real.output("y", {1, 3, 4, 4});
@@ -397,10 +300,10 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   EXPECT_NE(error.find("+-alpha"), std::string::npos) << error;
 
   // Binary weights, but a Tile whose result no binary layer adds.
-  OnnxBuilder tile;
+  OnnxGraph tile;
   tile.input("x", {1, 2, 4, 4});
-  tile.constant("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
-  tile.int_constant("repeats", {4}, {1, 2, 1, 1});
+  tile.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
+  tile.int64s("repeats", {4}, {1, 2, 1, 1});
   tile.node("Sign", {"x"}, {"s"}, "sign");
   tile.node("Conv", {"s", "w"}, {"y"}, "binary_conv");
   tile.node("Tile", {"x", "repeats"}, {"t"}, "lonely_tile");
@@ -434,7 +337,7 @@ TEST(Converter, BadFilesGiveOneLineErrors) {
 }
 
 TEST(Converter, BindInputsTurnsInputsIntoConstants) {
-  OnnxBuilder b;
+  OnnxGraph b;
   b.input("x", {1, 4});
   b.input("slope", {4});
   b.node("PRelu", {"x", "slope"}, {"y"}, "prelu");

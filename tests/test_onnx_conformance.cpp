@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "converter/converter.hpp"
+#include "support/onnx_graph.hpp"
 #include "support/test_support.hpp"
 
 namespace vkbnn::test {
@@ -325,16 +326,6 @@ WrappedCase wrap_quantized_case(const fs::path& dir, onnx::ModelProto model) {
         if (out == name) return n;
     throw Error("no node computes '" + name + "'");
   };
-  auto add_node = [&](const std::string& op, const std::vector<std::string>& inputs,
-                      const std::string& output) -> onnx::NodeProto& {
-    onnx::NodeProto& n = *g.add_node();
-    n.set_op_type(op);
-    for (const auto& in : inputs)
-      if (!in.empty()) n.add_input(in);
-    n.add_output(output);
-    return n;
-  };
-
   WrappedCase c;
   const int case_nodes = g.node_size();
   google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> float_inputs;
@@ -358,16 +349,13 @@ WrappedCase wrap_quantized_case(const fs::path& dir, onnx::ModelProto model) {
       std::string scale_name = has_scale ? reader->input(1) : v.name() + "_unit_scale";
       std::string zero_point = has_scale ? reader->input(2) : (reader->input_size() > 2 ? reader->input(2) : "");
       if (!has_scale) {
-        onnx::TensorProto unit;
-        unit.set_name(scale_name);
-        unit.set_data_type(onnx::TensorProto_DataType_FLOAT);
+        onnx::TensorProto& unit = add_initializer(g, scale_name, {}, onnx::TensorProto_DataType_FLOAT);
         unit.add_float_data(1.0f);
         values[scale_name] = unit;
-        *g.add_initializer() = unit;
       }
       c.inputs.push_back(dequantized(numbers_of(data), scalar(scale_name), scalar(zero_point)));
       input.set_name(v.name() + "_float");
-      add_node("QuantizeLinear", {input.name(), scale_name, zero_point}, v.name());
+      add_node(g, "QuantizeLinear", {input.name(), scale_name, zero_point}, {v.name()});
     }
   }
   g.mutable_input()->Swap(&float_inputs);
@@ -389,10 +377,7 @@ WrappedCase wrap_quantized_case(const fs::path& dir, onnx::ModelProto model) {
     const int32_t type = v.type().tensor_type().elem_type();
     if (type == onnx::TensorProto_DataType_INT32) {
       output.set_name(v.name() + "_float");
-      auto* to = add_node("Cast", {v.name()}, output.name()).add_attribute();
-      to->set_name("to");
-      to->set_type(onnx::AttributeProto_AttributeType_INT);
-      to->set_i(onnx::TensorProto_DataType_FLOAT);
+      int_attribute(add_node(g, "Cast", {v.name()}, {output.name()}), "to", onnx::TensorProto_DataType_FLOAT);
     } else if (type != onnx::TensorProto_DataType_FLOAT) {
       // The scale and zero point the output was computed with: QuantizeLinear's inputs 1 and 2,
       // QLinearConv's and QLinearMatMul's 6 and 7, DynamicQuantizeLinear's outputs 1 and 2.
@@ -408,7 +393,7 @@ WrappedCase wrap_quantized_case(const fs::path& dir, onnx::ModelProto model) {
         zero_point = producer.input(7);
       }
       output.set_name(v.name() + "_float");
-      add_node("DequantizeLinear", {v.name(), scale_name, zero_point}, output.name());
+      add_node(g, "DequantizeLinear", {v.name(), scale_name, zero_point}, {output.name()});
       expected = dequantized(numbers, scalar(scale_name), scalar(zero_point));
       step = static_cast<float>(scalar(scale_name));
     } else if (producer.op_type() == "DequantizeLinear") {

@@ -8,103 +8,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "converter/converter.hpp"
+#include "support/onnx_graph.hpp"
 #include "support/test_support.hpp"
 
 namespace vkbnn::test {
 namespace {
 
-using Shape = std::vector<int64_t>;
 constexpr auto kFloat = onnx::TensorProto_DataType_FLOAT;
 constexpr auto kInt8 = onnx::TensorProto_DataType_INT8;
 constexpr auto kUint8 = onnx::TensorProto_DataType_UINT8;
-
-class QuantizedGraph {
- public:
-  QuantizedGraph() {
-    model_.set_ir_version(7);
-    model_.set_producer_name("test_onnx_quantized");
-    auto* import = model_.add_opset_import();
-    import->set_domain("");
-    import->set_version(13);
-    model_.mutable_graph()->set_name("test");
-  }
-
-  void input(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type = kFloat) {
-    value(model_.mutable_graph()->add_input(), name, dims, type);
-  }
-  void output(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type = kFloat) {
-    value(model_.mutable_graph()->add_output(), name, dims, type);
-  }
-
-  void floats(const std::string& name, const Shape& dims, const std::vector<float>& values) {
-    auto* t = initializer(name, dims, kFloat);
-    for (float v : values) t->add_float_data(v);
-  }
-  // INT8, UINT8 or INT32 values.
-  void ints(const std::string& name, const Shape& dims, const std::vector<int32_t>& values,
-            onnx::TensorProto_DataType type) {
-    auto* t = initializer(name, dims, type);
-    for (int32_t v : values) t->add_int32_data(v);
-  }
-
-  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& outputs, const std::string& name) {
-    auto* n = model_.mutable_graph()->add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
-    for (const auto& o : outputs) n->add_output(o);
-    return *n;
-  }
-  static void attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& values) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_INTS);
-    for (int64_t v : values) a->add_ints(v);
-  }
-  static void attr(onnx::NodeProto& n, const std::string& name, int64_t value) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_INT);
-    a->set_i(value);
-  }
-
-  const onnx::ModelProto& model() const { return model_; }
-
- private:
-  static void value(onnx::ValueInfoProto* v, const std::string& name, const Shape& dims,
-                    onnx::TensorProto_DataType type) {
-    v->set_name(name);
-    auto* t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(type);
-    auto* shape = t->mutable_shape();
-    for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
-  }
-  onnx::TensorProto* initializer(const std::string& name, const Shape& dims, onnx::TensorProto_DataType type) {
-    auto* t = model_.mutable_graph()->add_initializer();
-    t->set_name(name);
-    t->set_data_type(type);
-    for (int64_t d : dims) t->add_dims(d);
-    return t;
-  }
-
-  onnx::ModelProto model_;
-};
-
-std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> dist(lo, hi);
-  std::vector<int32_t> v(count);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 // ONNX's requantization of an accumulator: saturate(round_half_even(acc * real) + zero_point).
 int32_t requantize(int64_t acc, double real, int32_t zero_point, bool is_uint8) {
@@ -136,27 +54,27 @@ struct QConv {
 
   onnx::ModelProto model() const {
     const auto type = is_uint8 ? kUint8 : kInt8;
-    QuantizedGraph g;
+    OnnxGraph g;
     g.input("x", {1, c, h, w});
     g.floats("x_scale", {}, {x_scale});
-    g.ints("x_zero_point", {}, {x_zero_point}, type);
-    g.ints("w", {m, c / group, k, k}, weight, type);
+    g.int32s("x_zero_point", {}, {x_zero_point}, type);
+    g.int32s("w", {m, c / group, k, k}, weight, type);
     g.floats("w_scale", {static_cast<int64_t>(w_scale.size())}, w_scale);
-    g.ints("w_zero_point", {1}, {w_zero_point}, type);
+    g.int32s("w_zero_point", {1}, {w_zero_point}, type);
     g.floats("y_scale", {}, {y_scale});
-    g.ints("y_zero_point", {}, {y_zero_point}, type);
+    g.int32s("y_zero_point", {}, {y_zero_point}, type);
     std::vector<std::string> inputs{"xq", "x_scale", "x_zero_point", "w", "w_scale", "w_zero_point", "y_scale",
                                     "y_zero_point"};
     if (!bias.empty()) {
-      g.ints("bias", {m}, bias, onnx::TensorProto_DataType_INT32);
+      g.int32s("bias", {m}, bias);
       inputs.push_back("bias");
     }
     g.node("QuantizeLinear", {"x", "x_scale", "x_zero_point"}, {"xq"}, "quantize");
     auto& conv = g.node("QLinearConv", inputs, {"yq"}, "qconv");
-    QuantizedGraph::attr(conv, "kernel_shape", {k, k});
-    QuantizedGraph::attr(conv, "strides", {stride, stride});
-    QuantizedGraph::attr(conv, "pads", {pad, pad, pad, pad});
-    QuantizedGraph::attr(conv, "group", group);
+    ints_attribute(conv, "kernel_shape", {k, k});
+    ints_attribute(conv, "strides", {stride, stride});
+    ints_attribute(conv, "pads", {pad, pad, pad, pad});
+    int_attribute(conv, "group", group);
     g.node("DequantizeLinear", {"yq", "y_scale", "y_zero_point"}, {"y"}, "dequantize");
     g.output("y", {1, m, out_h(), out_w()});
     return g.model();
@@ -257,15 +175,15 @@ TEST(OnnxQuantized, QLinearMatMulPerColumnScales) {
   const auto a = random_ints(static_cast<size_t>(n * k), 50, -128, 127);
   const auto b = random_ints(static_cast<size_t>(k * m), 51, -120, 120);
 
-  QuantizedGraph g;
+  OnnxGraph g;
   g.input("a", {n, k});
   g.floats("a_scale", {}, {a_scale});
-  g.ints("a_zero_point", {}, {a_zero_point}, kInt8);
-  g.ints("b", {k, m}, b, kInt8);
+  g.int32s("a_zero_point", {}, {a_zero_point}, kInt8);
+  g.int32s("b", {k, m}, b, kInt8);
   g.floats("b_scale", {m}, b_scale);
-  g.ints("b_zero_point", {}, {b_zero_point}, kInt8);
+  g.int32s("b_zero_point", {}, {b_zero_point}, kInt8);
   g.floats("y_scale", {}, {y_scale});
-  g.ints("y_zero_point", {}, {y_zero_point}, kInt8);
+  g.int32s("y_zero_point", {}, {y_zero_point}, kInt8);
   g.node("QuantizeLinear", {"a", "a_scale", "a_zero_point"}, {"aq"}, "quantize");
   g.node("QLinearMatMul", {"aq", "a_scale", "a_zero_point", "b", "b_scale", "b_zero_point", "y_scale", "y_zero_point"},
          {"yq"}, "qmatmul");
@@ -297,23 +215,23 @@ TEST(OnnxQuantized, QLinearConvChainStaysInt8) {
   second.x_zero_point = first.y_zero_point;
   second.x = first.reference();
 
-  QuantizedGraph g;
+  OnnxGraph g;
   g.input("x", {1, 3, 6, 6});
   g.floats("s0", {}, {first.x_scale});
-  g.ints("z0", {}, {first.x_zero_point}, kUint8);
+  g.int32s("z0", {}, {first.x_zero_point}, kUint8);
   g.node("QuantizeLinear", {"x", "s0", "z0"}, {"q0"}, "quantize");
   // Layer l reads q{l-1} (scale s{l-1}, zero point z{l-1}) and computes q{l}.
   auto add_layer = [&](const QConv& q, const std::string& l, const std::string& in) {
-    g.ints("w" + l, {q.m, q.c, 3, 3}, q.weight, kUint8);
+    g.int32s("w" + l, {q.m, q.c, 3, 3}, q.weight, kUint8);
     g.floats("w_scale" + l, {q.m}, q.w_scale);
-    g.ints("w_zero_point" + l, {}, {q.w_zero_point}, kUint8);
-    g.ints("bias" + l, {q.m}, q.bias, onnx::TensorProto_DataType_INT32);
+    g.int32s("w_zero_point" + l, {}, {q.w_zero_point}, kUint8);
+    g.int32s("bias" + l, {q.m}, q.bias);
     g.floats("s" + l, {}, {q.y_scale});
-    g.ints("z" + l, {}, {q.y_zero_point}, kUint8);
+    g.int32s("z" + l, {}, {q.y_zero_point}, kUint8);
     auto& conv = g.node("QLinearConv", {"q" + in, "s" + in, "z" + in, "w" + l, "w_scale" + l, "w_zero_point" + l,
                                         "s" + l, "z" + l, "bias" + l},
                         {"q" + l}, "qconv" + l);
-    QuantizedGraph::attr(conv, "pads", {1, 1, 1, 1});
+    ints_attribute(conv, "pads", {1, 1, 1, 1});
   };
   add_layer(first, "1", "0");
   add_layer(second, "2", "1");
@@ -341,18 +259,18 @@ TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
   const auto bias = random_vector(static_cast<size_t>(m), 81);
   const auto x = random_vector(static_cast<size_t>(c * h * w), 82);
 
-  QuantizedGraph g;
+  OnnxGraph g;
   g.input("x", {1, c, h, w});
   g.floats("x_scale", {}, {x_scale});
-  g.ints("x_zero_point", {}, {x_zero_point}, kUint8);
-  g.ints("w_int8", {m, c, 3, 3}, weight, kInt8);
+  g.int32s("x_zero_point", {}, {x_zero_point}, kUint8);
+  g.int32s("w_int8", {m, c, 3, 3}, weight, kInt8);
   g.floats("w_scale", {m}, w_scale);
-  g.ints("w_zero_point", {m}, {0, 0, 0}, kInt8);
+  g.int32s("w_zero_point", {m}, {0, 0, 0}, kInt8);
   g.floats("bias", {m}, bias);
   g.node("QuantizeLinear", {"x", "x_scale", "x_zero_point"}, {"xq"}, "quantize");
   g.node("DequantizeLinear", {"xq", "x_scale", "x_zero_point"}, {"xdq"}, "dequantize");
-  QuantizedGraph::attr(g.node("DequantizeLinear", {"w_int8", "w_scale", "w_zero_point"}, {"w"}, "weights"), "axis", 0);
-  QuantizedGraph::attr(g.node("Conv", {"xdq", "w", "bias"}, {"y"}, "conv"), "pads", {1, 1, 1, 1});
+  int_attribute(g.node("DequantizeLinear", {"w_int8", "w_scale", "w_zero_point"}, {"w"}, "weights"), "axis", 0);
+  ints_attribute(g.node("Conv", {"xdq", "w", "bias"}, {"y"}, "conv"), "pads", {1, 1, 1, 1});
   g.output("y", {1, m, h, w});
 
   std::vector<float> x_dq(x.size());
@@ -385,15 +303,6 @@ TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
   EXPECT_TRUE(all_close(outputs[0].data, expected, 1e-4f, 1e-4f));
 }
 
-std::string conversion_error(const onnx::ModelProto& model) {
-  try {
-    convert::convert(model);
-  } catch (const convert::UnsupportedError& e) {
-    return e.what();
-  }
-  return "(converted)";
-}
-
 void expect_contains(const std::string& what, const std::vector<std::string>& parts) {
   for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
 }
@@ -401,17 +310,14 @@ void expect_contains(const std::string& what, const std::vector<std::string>& pa
 TEST(OnnxQuantized, RejectionsNameOpNodeAndReason) {
   // A reader whose x_scale differs from the quantization its producer gave the tensor.
   onnx::ModelProto mismatch = random_conv(2, 4, 4, 2, 1, 1, 1, 0, false, 90).model();
-  auto* other_scale = mismatch.mutable_graph()->add_initializer();
-  other_scale->set_name("other_scale");
-  other_scale->set_data_type(kFloat);
-  other_scale->add_float_data(0.04f);
+  add_initializer(*mismatch.mutable_graph(), "other_scale", {}, kFloat).add_float_data(0.04f);
   mismatch.mutable_graph()->mutable_node(1)->set_input(1, "other_scale");
   expect_contains(conversion_error(mismatch),
                   {"x_scale 0.0399999991", "input 'xq'", "op 'QuantizeLinear' at node 'quantize'", "scale 0.0500000007",
                    "in op 'QLinearConv' at node 'qconv'"});
 
   // A scale computed at run time.
-  QuantizedGraph computed_scale;
+  OnnxGraph computed_scale;
   computed_scale.input("x", {1, 4});
   computed_scale.input("s", {1});
   computed_scale.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
@@ -421,14 +327,14 @@ TEST(OnnxQuantized, RejectionsNameOpNodeAndReason) {
                   {"non-constant y_scale", "op 'QuantizeLinear' at node 'quantize'"});
 
   // Integer graph input and output.
-  QuantizedGraph int8_output;
+  OnnxGraph int8_output;
   int8_output.input("x", {1, 4});
   int8_output.floats("s", {}, {0.1f});
   int8_output.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
   int8_output.output("q", {1, 4}, kUint8);
   expect_contains(conversion_error(int8_output.model()),
                   {"graph output 'q' is an int8 tensor", "op 'QuantizeLinear' at node 'quantize'", "DequantizeLinear"});
-  QuantizedGraph int8_input;
+  OnnxGraph int8_input;
   int8_input.input("q", {1, 4}, kUint8);
   int8_input.floats("s", {}, {0.1f});
   int8_input.node("DequantizeLinear", {"q", "s"}, {"y"}, "dequantize");
@@ -436,11 +342,11 @@ TEST(OnnxQuantized, RejectionsNameOpNodeAndReason) {
   expect_contains(conversion_error(int8_input.model()), {"graph input 'q' has type UINT8", "QuantizeLinear"});
 
   // An op other than the quantized ones reading an int8 tensor.
-  QuantizedGraph pool;
+  OnnxGraph pool;
   pool.input("x", {1, 1, 4, 4});
   pool.floats("s", {}, {0.1f});
   pool.node("QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
-  QuantizedGraph::attr(pool.node("MaxPool", {"q"}, {"p"}, "int8_pool"), "kernel_shape", {2, 2});
+  ints_attribute(pool.node("MaxPool", {"q"}, {"p"}, "int8_pool"), "kernel_shape", {2, 2});
   pool.node("DequantizeLinear", {"p", "s"}, {"y"}, "dequantize");
   pool.output("y", {1, 1, 3, 3});
   expect_contains(conversion_error(pool.model()), {"the int8 tensor 'q'", "op 'MaxPool' at node 'int8_pool'"});

@@ -71,6 +71,14 @@ std::vector<float> random_vector(size_t count, uint32_t seed, float lo, float hi
   return values;
 }
 
+std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(lo, hi);
+  std::vector<int32_t> values(count);
+  for (auto& v : values) v = dist(rng);
+  return values;
+}
+
 std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
                               const std::vector<std::vector<float>>& inputs, NetworkOptions options,
                               Context* on) {

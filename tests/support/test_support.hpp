@@ -19,6 +19,8 @@ Context& context();
 Context& portable_context();
 
 std::vector<float> random_vector(size_t count, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+// Uniform over [lo, hi], both ends included.
+std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi);
 
 // Builds a Network over the model (arena poisoned with NaN before the run) on `on` (default:
 // context()) and runs it once.
