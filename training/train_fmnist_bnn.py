@@ -19,7 +19,6 @@ re-exports the ONNX file and converts it.
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -86,52 +85,23 @@ def load_teacher(path):
 def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, seed, label):
     """One step of the recipe: Adam, learning rate decaying linearly to 0."""
     generator = torch.Generator().manual_seed(seed)
-    x_all = torch.from_numpy(common.normalize(images))
-    y_all = torch.from_numpy(labels)
-    steps_per_epoch = (len(x_all) + args.batch_size - 1) // args.batch_size
+    steps_per_epoch = (len(images) + args.batch_size - 1) // args.batch_size
     total_steps = epochs * steps_per_epoch
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / total_steps)
-    for epoch in range(epochs):
-        model.train()
-        start = time.time()
-        order = torch.randperm(len(x_all), generator=generator)
-        loss_sum = 0.0
-        correct = 0
-        for step in range(steps_per_epoch):
-            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
-            x = train_fmnist_cnn.augment(x_all[idx], generator)
-            y = y_all[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            if teacher is not None:
-                with torch.no_grad():
-                    soft_targets = F.softmax(teacher(x) / args.kd_temperature, 1)
-                kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, 1), soft_targets,
-                              reduction="batchmean")
-                loss = loss + args.kd_weight * args.kd_temperature ** 2 * kd
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-        print(f"{label} epoch {epoch + 1}/{epochs}: train loss {loss_sum / len(x_all):.4f}, "
-              f"train acc {correct / len(x_all):.4f}, {time.time() - start:.0f} s", flush=True)
 
+    def loss_fn(logits, x, y):
+        loss = F.cross_entropy(logits, y)
+        if teacher is not None:
+            with torch.no_grad():
+                soft_targets = F.softmax(teacher(x) / args.kd_temperature, 1)
+            kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, 1), soft_targets,
+                          reduction="batchmean")
+            loss = loss + args.kd_weight * args.kd_temperature ** 2 * kd
+        return loss
 
-def export_onnx(model, path):
-    model.eval()
-    torch.onnx.export(
-        model,
-        torch.zeros(1, 1, 28, 28),
-        str(path),
-        opset_version=13,
-        input_names=["input"],
-        output_names=["logits"],
-        do_constant_folding=True,
-    )
-    onnx.checker.check_model(onnx.load(str(path)))
+    common.train_epochs(model, images, labels, optimizer, scheduler, epochs, args.batch_size,
+                        generator, loss_fn=loss_fn, label=label)
 
 
 def check_onnx(path, model):
@@ -159,14 +129,8 @@ def check_onnx(path, model):
 
 
 def convert(converter, onnx_path, asset, variant):
-    asset.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([
-        str(converter), str(onnx_path), "-o", str(asset),
-        "--labels", str(REPO_ROOT / "assets/models/fmnist-labels.txt"),
-        "--mean", str(common.MEAN), "--std", str(common.STD),
-        "--input-size", "28x28", "--channel-order", "gray",
-        "--description", f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py",
-    ], check=True)
+    common.convert(converter, onnx_path, asset,
+                   f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py")
 
 
 def main():
@@ -233,27 +197,23 @@ def main():
         args.out_dir.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), state_path)
 
-    export_onnx(model, onnx_path)
+    common.export_onnx(model, onnx_path)
     binary_convs = check_onnx(onnx_path, model)
     print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
     if not args.convert_only:
-        report = {
-            "model": onnx_path.name,
-            "top1": accuracy,
-            "correct": round(accuracy * len(test_labels)),
-            "total": len(test_labels),
-            "step1_top1": step1_accuracy,
-            "elastic_link": args.el,
-            "epochs_step1": args.epochs1,
-            "epochs_step2": args.epochs2,
-            "batch_size": args.batch_size,
-            "lr_step1": args.lr1,
-            "lr_step2": args.lr2,
-            "teacher": args.teacher.name if args.teacher else None,
-            "seed": args.seed,
-            "train_seconds": round(train_seconds, 1),
-            "preprocessing": {"scale": 1 / 255, "mean": common.MEAN, "std": common.STD},
-        }
+        report = common.accuracy_report(
+            onnx_path.name, accuracy, len(test_labels),
+            step1_top1=step1_accuracy,
+            elastic_link=args.el,
+            epochs_step1=args.epochs1,
+            epochs_step2=args.epochs2,
+            batch_size=args.batch_size,
+            lr_step1=args.lr1,
+            lr_step2=args.lr2,
+            teacher=args.teacher.name if args.teacher else None,
+            seed=args.seed,
+            train_seconds=round(train_seconds, 1),
+        )
         report_path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {state_path}, {onnx_path} and {report_path}")
     convert(args.converter, onnx_path, args.asset_dir / f"{name}.vkbnn", variant)

@@ -10,15 +10,12 @@ and the preprocessing the network was trained with.
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 import common
 
@@ -47,69 +44,19 @@ def build_model():
     )
 
 
-def augment(x, generator):
-    """Random horizontal flip per sample.
-
-    Random crops (padding 1 or 2) cost 0.4-1.0 points of test accuracy in a
-    5-epoch schedule, so they are left out.
-    """
-    flip = torch.rand(len(x), generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
-
-
 def train(model, images, labels, epochs, batch_size, max_lr, seed):
+    """AdamW with a one-cycle learning rate, through common.train_epochs."""
     generator = torch.Generator().manual_seed(seed)
-    x_all = torch.from_numpy(common.normalize(images))
-    y_all = torch.from_numpy(labels)
-    steps_per_epoch = (len(x_all) + batch_size - 1) // batch_size
+    steps_per_epoch = (len(images) + batch_size - 1) // batch_size
     optimizer = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
-    for epoch in range(epochs):
-        model.train()
-        start = time.time()
-        order = torch.randperm(len(x_all), generator=generator)
-        loss_sum = 0.0
-        correct = 0
-        for step in range(steps_per_epoch):
-            idx = order[step * batch_size:(step + 1) * batch_size]
-            x = augment(x_all[idx], generator)
-            y = y_all[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-        print(f"epoch {epoch + 1}/{epochs}: train loss {loss_sum / len(x_all):.4f}, "
-              f"train acc {correct / len(x_all):.4f}, {time.time() - start:.0f} s", flush=True)
-
-
-def export_onnx(model, path):
-    model.eval()
-    torch.onnx.export(
-        model,
-        torch.zeros(1, 1, 28, 28),
-        str(path),
-        opset_version=13,
-        input_names=["input"],
-        output_names=["logits"],
-        do_constant_folding=True,
-    )
-    onnx.checker.check_model(onnx.load(str(path)))
+    common.train_epochs(model, images, labels, optimizer, scheduler, epochs, batch_size, generator)
 
 
 def convert(converter, onnx_path, asset):
-    asset.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([
-        str(converter), str(onnx_path), "-o", str(asset),
-        "--labels", str(REPO_ROOT / "assets/models/fmnist-labels.txt"),
-        "--mean", str(common.MEAN), "--std", str(common.STD),
-        "--input-size", "28x28", "--channel-order", "gray",
-        "--description", "Fashion-MNIST CNN, fp32, trained by training/train_fmnist_cnn.py",
-    ], check=True)
+    common.convert(converter, onnx_path, asset,
+                   "Fashion-MNIST CNN, fp32, trained by training/train_fmnist_cnn.py")
 
 
 def main():
@@ -143,17 +90,9 @@ def main():
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out_dir / STATE_DICT_NAME)
-    export_onnx(model, args.out_dir / ONNX_NAME)
-    report = {
-        "model": ONNX_NAME,
-        "top1": accuracy,
-        "correct": round(accuracy * len(test_labels)),
-        "total": len(test_labels),
-        "epochs": args.epochs,
-        "seed": args.seed,
-        "train_seconds": round(train_seconds, 1),
-        "preprocessing": {"scale": 1 / 255, "mean": common.MEAN, "std": common.STD},
-    }
+    common.export_onnx(model, args.out_dir / ONNX_NAME)
+    report = common.accuracy_report(ONNX_NAME, accuracy, len(test_labels), epochs=args.epochs,
+                                    seed=args.seed, train_seconds=round(train_seconds, 1))
     (args.out_dir / ACCURACY_NAME).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out_dir / ONNX_NAME} and {args.out_dir / ACCURACY_NAME}")
     convert(args.converter, args.out_dir / ONNX_NAME, args.asset)
