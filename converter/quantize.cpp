@@ -320,8 +320,12 @@ class Quantizer {
     // A graph output is kept whole: clipping the largest logits would tie the top classes.
     const bool output = std::find(p_.outputs.begin(), p_.outputs.end(), tensor) != p_.outputs.end();
     Range r = output ? Range{s.lo, s.hi, "minmax (output)"} : choose_range(s, options_.method);
-    // A ReLU-like clamp at 0 already bounds the range from below.
-    if (producer && producer->act.kind != fb::ActivationKind::None) r.lo = std::max(r.lo, 0.0);
+    // A fused ReLU or Clip bounds the range already.
+    if (producer && producer->act.kind == fb::ActivationKind::Relu) r.lo = std::max(r.lo, 0.0);
+    if (producer && producer->act.kind == fb::ActivationKind::Clip) {
+      r.lo = std::max<double>(r.lo, producer->act.alpha);
+      r.hi = std::min<double>(r.hi, producer->act.beta);
+    }
     const Quantization q = quantization_for(r.lo, r.hi);
     chosen_[tensor] = {r, q};
     return q;

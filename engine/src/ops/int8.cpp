@@ -3,9 +3,7 @@
 // Integer results are defined bit for bit by the schema, so every device computes the same.
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
-#include <limits>
 
 #include "ops/elementwise.hpp"
 
