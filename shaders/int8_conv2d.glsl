@@ -5,14 +5,15 @@
 //
 // A block of Q output channels reads the WORDS input words from the first one of its first
 // channel's group; weights of channels outside an output channel's group are zero there, so
-// one loop serves dense, grouped and depthwise convolutions alike. Padded taps read a word of
+// one loop serves dense and grouped convolutions alike (depthwise ones have their own kernel,
+// int8_depthwise_conv2d.comp). Padded taps read a word of
 // four input zero points (the converter folded -zp * sum(w) into the bias).
 //
 // Two ways to multiply, picked on the host from the device's features:
 // - INT8_DOT_PRODUCT: OpSDot on packed 4x8-bit operands (VK_KHR_shader_integer_dot_product).
 // - otherwise: bytes widened to float and multiplied with fp32 fused multiply-adds, which every
-//   device runs at full rate (a CPU implementation such as lavapipe runs them twice as fast as
-//   32-bit integer multiplies). A product is at most 128 * 127 in magnitude, so 256 words (1024
+//   device has (on lavapipe, which offers both, the dot products measured faster: int8 ResNet-18
+//   ~190 against ~225 ms on busy cores). A product is at most 128 * 127 in magnitude, so 256 words (1024
 //   products) of them sum to less than 2^24 and every partial sum is an exact float integer;
 //   the float accumulators move into int32 ones before that bound.
 // Weights are [TAPS][WORDS][Q/4] uvec4 per block: four output channels' packed words.
