@@ -228,3 +228,24 @@ def accuracy_report(onnx_name, accuracy, total, **extra):
         **extra,
         "preprocessing": {"scale": 1 / 255, "mean": MEAN, "std": STD},
     }
+
+
+def make_deterministic(threads, seed):
+    """Same seed, same result: seeds torch and numpy and makes torch's kernels deterministic."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def check_reported_accuracy(model, test_images, test_labels, report_path, state_path):
+    """For --convert-only: the saved weights must reproduce the accuracy the report records,
+    which is returned."""
+    accuracy = evaluate(model, test_images, test_labels)
+    reported = json.loads(Path(report_path).read_text())["top1"]
+    print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}, report says {reported:.4f}")
+    if accuracy != reported:
+        raise RuntimeError(f"{state_path} does not give the accuracy of {report_path}")
+    return accuracy

@@ -28,7 +28,6 @@ from pathlib import Path
 # epoch took 5-10x longer; without contention passive waiting costs a few percent.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 import torch
@@ -156,10 +155,7 @@ def main():
                         help="skip pruning: load the pruned state dict, convert and evaluate with vkbnn")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    common.make_deterministic(args.threads, args.seed)
     # Folding a near-zero BatchNorm scale into a conv makes denormal weights, and the fake
     # quantizers' gradients make more: they slowed a QAT step ten-fold on this CPU.
     torch.set_flush_denormal(True)

@@ -29,7 +29,6 @@ from pathlib import Path
 # epoch took 5-10x longer; without contention passive waiting costs a few percent.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -88,10 +87,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    common.make_deterministic(args.threads, args.seed)
     # Folding a near-zero BatchNorm scale into a conv makes denormal weights, and the fake
     # quantizers' gradients make more: they slowed a QAT step ten-fold on this CPU.
     torch.set_flush_denormal(True)

@@ -157,10 +157,7 @@ def main():
                         help="load NAME.pt instead of training, then export and convert")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    common.make_deterministic(args.threads, args.seed)
 
     name = "fmnist-bnn-el" if args.el else "fmnist-bnn"
     variant = "with Elastic-Link" if args.el else "without Elastic-Link"
@@ -173,11 +170,7 @@ def main():
     if args.convert_only:
         set_binary_weights(model, True)
         model.load_state_dict(torch.load(state_path))
-        accuracy = common.evaluate(model, test_images, test_labels)
-        reported = json.loads(report_path.read_text())["top1"]
-        print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}, report says {reported:.4f}")
-        if accuracy != reported:
-            raise RuntimeError(f"{state_path} does not give the accuracy of {report_path}")
+        accuracy = common.check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
     else:
         train_images, train_labels = common.load_split("train", args.data_dir)
         teacher = load_teacher(args.teacher) if args.teacher else None

@@ -13,7 +13,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -72,10 +71,7 @@ def main():
     parser.add_argument("--asset", type=Path, default=REPO_ROOT / "assets/models/fmnist-cnn-fp32.vkbnn")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    common.make_deterministic(args.threads, args.seed)
 
     train_images, train_labels = common.load_split("train", args.data_dir)
     test_images, test_labels = common.load_split("t10k", args.data_dir)

@@ -27,7 +27,6 @@ from pathlib import Path
 # epoch took 2-5x longer; without contention passive waiting costs a few percent.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -152,10 +151,7 @@ def main():
     parser.add_argument("--skip-vkbnn", action="store_true", help="neither convert nor run vkbnn-eval")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    common.make_deterministic(args.threads, args.seed)
 
     state_path = args.out_dir / f"{NAME}.pt"
     onnx_path = args.out_dir / f"{NAME}.onnx"
@@ -165,11 +161,7 @@ def main():
 
     if args.convert_only:
         model = load_model(state_path)
-        accuracy = common.evaluate(model, test_images, test_labels)
-        reported = json.loads(report_path.read_text())["top1"]
-        print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}, report says {reported:.4f}")
-        if accuracy != reported:
-            raise RuntimeError(f"{state_path} does not give the accuracy of {report_path}")
+        accuracy = common.check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
     else:
         train_images, train_labels = common.load_split("train", args.data_dir)
         model = build_model()
