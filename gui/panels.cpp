@@ -41,6 +41,7 @@ ImU32 precision_colour(const std::string& precision) {
   if (precision == "binary") return IM_COL32(240, 150, 40, 255);
   if (precision == "bits") return IM_COL32(90, 200, 110, 255);
   if (precision == "fp32") return IM_COL32(80, 140, 230, 255);
+  if (precision == "int8") return IM_COL32(200, 90, 200, 255);
   return IM_COL32(150, 150, 150, 255);  // layers that only move data
 }
 
@@ -303,7 +304,7 @@ void draw_layers_panel(AppState& state) {
   }
   ImGui::Text("average of the last %zu runs: %zu layers, %.1f us on the GPU (span %.1f us); bars in us;  ",
               it->second.runs.size(), avg.layers.size(), sum, avg.gpu_us);
-  for (const char* p : {"fp32", "binary", "bits", "other"}) {
+  for (const char* p : {"fp32", "int8", "binary", "bits", "other"}) {
     ImGui::SameLine();
     ImGui::ColorButton(p, ImGui::ColorConvertU32ToFloat4(precision_colour(p)),
                        ImGuiColorEditFlags_NoTooltip | ImGuiColorEditFlags_NoDragDrop, ImVec2(12, 12));
