@@ -243,7 +243,9 @@ class Quantizer {
   // For each int8 layer (by node name): its fp32 tensor and its int8 tensor.
   const std::map<std::string, std::pair<std::string, std::string>>& compared() const { return compared_; }
 
-  void run(Summary& summary) {
+  // Rewrites the program; returns the int8 layers' table rows (SQNR still to be measured).
+  std::vector<LayerQuantization> run() {
+    std::vector<LayerQuantization> table;
     const std::set<std::string> keep(options_.keep_fp32.begin(), options_.keep_fp32.end());
     std::set<std::string> names;
     for (const auto& op : p_.ops) names.insert(op.name);
@@ -307,10 +309,11 @@ class Quantizer {
         continue;
       }
       ops.push_back(quantized(op, ops, flattened_from));
-      record(ops.back(), op, summary);
+      table.push_back(record(ops.back(), op));
     }
     for (auto& out : p_.outputs) out = fp32_version(out, ops);
     p_.ops = std::move(ops);
+    return table;
   }
 
  private:
@@ -463,7 +466,7 @@ class Quantizer {
             add_weight(op.name + "_multiplier", std::move(multiplier)), add_weight(op.name + "_shift", std::move(shift))};
   }
 
-  void record(const Op& q, const Op& original, Summary& summary) {
+  LayerQuantization record(const Op& q, const Op& original) {
     const auto& [range, quant] = chosen_.at(original.output);
     LayerQuantization l;
     l.node = q.name;
@@ -473,8 +476,8 @@ class Quantizer {
     l.zero_point = quant.zero_point;
     l.lo = static_cast<float>((-128 - quant.zero_point) * static_cast<double>(quant.scale));
     l.hi = static_cast<float>((127 - quant.zero_point) * static_cast<double>(quant.scale));
-    summary.quantization.push_back(l);
     compared_[q.name] = {original.output, q.output};
+    return l;
   }
 
   Program& p_;
@@ -538,11 +541,10 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
   tensors.insert(program.inputs.begin(), program.inputs.end());
   const auto stats = calibrate(fp32.bytes, tensors, q);
 
-  Summary quantization;
   Quantizer quantizer(program, stats, q);
-  quantizer.run(quantization);
+  std::vector<LayerQuantization> table = quantizer.run();
   Result result = emit(program, graph, options);
-  result.summary.quantization = std::move(quantization.quantization);
+  result.summary.quantization = std::move(table);
   measure_sqnr(fp32.bytes, result.bytes, quantizer.compared(), q, result.summary);
   result.summary.notes.push_back(
       "int8: calibrated on " + std::to_string(q.calibration.size()) + " samples with method " +
