@@ -37,6 +37,7 @@ Result convert_model(onnx::ModelProto model, const Options& options) {
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);
+  detail::fuse_qdq(program);
   return detail::emit(program, graph, options);
 }
 

@@ -168,6 +168,10 @@ void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
 // (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see binarize.cpp.
 void binarize(Program& program);
+// Models in QDQ format (QuantizeLinear/DequantizeLinear around float ops, as ONNX Runtime's
+// quantizer writes them): a float op with an int8 form whose activation inputs all come from
+// Dequantize and whose only reader is a Quantize becomes that int8 op (quantize.cpp).
+void fuse_qdq(Program& program);
 // Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize.cpp);
 // fills the summary's quantization table.
 Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options);

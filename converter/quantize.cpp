@@ -235,6 +235,107 @@ std::pair<int32_t, int32_t> output_clamp(const Activation& a, Quantization q) {
   return {-128, 127};
 }
 
+std::string add_weight(Program& p, const std::string& base, Weight w) {
+  const std::string name = p.fresh_name(base);
+  p.weights[name] = std::move(w);
+  return name;
+}
+
+// Weights [M, ...] symmetric per output channel, the int32 bias with the input zero point's
+// correction, and the requantization multipliers and shifts.
+std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx, Quantization qy) {
+  const Weight& w = p.weights.at(op.inputs[1]);
+  const int64_t m = w.shape[0];
+  const int64_t per_channel = element_count(w.shape) / m;
+  Weight qw{w.shape, {}, {}, std::vector<int8_t>(w.data.size()), {}};
+  Weight bias{{m}, {}, {}, {}, std::vector<int32_t>(static_cast<size_t>(m))};
+  Weight multiplier = bias, shift = bias;
+  for (int64_t c = 0; c < m; ++c) {
+    const float* src = w.data.data() + c * per_channel;
+    float max_abs = 0;
+    for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
+    const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
+    int64_t sum = 0;
+    for (int64_t k = 0; k < per_channel; ++k) {
+      const auto v = static_cast<int8_t>(std::clamp<double>(std::round(src[k] / scale), -127, 127));
+      qw.int8[static_cast<size_t>(c * per_channel + k)] = v;
+      sum += v;
+    }
+    const double real_bias = op.inputs.size() > 2 ? p.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
+    const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
+    if (std::abs(b) > 2147483647.0 / 2)
+      throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                             "': the bias of channel " + std::to_string(c) +
+                             " does not fit int32 at the input and weight scales");
+    bias.int32[static_cast<size_t>(c)] = static_cast<int32_t>(b);
+    const FixedPoint fp = fixed_point(qx.scale * scale / qy.scale);
+    multiplier.int32[static_cast<size_t>(c)] = fp.multiplier;
+    shift.int32[static_cast<size_t>(c)] = fp.shift;
+  }
+  return {add_weight(p, op.inputs[1] + "_int8", std::move(qw)), add_weight(p, op.name + "_bias_int32", std::move(bias)),
+          add_weight(p, op.name + "_multiplier", std::move(multiplier)),
+          add_weight(p, op.name + "_shift", std::move(shift))};
+}
+
+// The int8 form of a float Conv, FullyConnected, Add, max Pool or average GlobalPool that reads
+// the int8 tensors `inputs` and writes the int8 tensor `output`, whose quantizations are in
+// p.int8_values.
+Op int8_op(Program& p, const Op& op, const std::vector<std::string>& inputs, const std::string& output) {
+  Op q = op;
+  q.act = {};
+  q.inputs = inputs;
+  q.output = output;
+  const Quantization qx = p.int8_values.at(inputs[0]), qy = p.int8_values.at(output);
+  std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
+  switch (op.type) {
+    case OpType::Conv:
+    case OpType::FullyConnected:
+      q.type = op.type == OpType::Conv ? OpType::Int8Conv : OpType::Int8FullyConnected;
+      for (const auto& w : int8_weights(p, op, qx, qy)) q.inputs.push_back(w);
+      return q;
+    case OpType::Binary: {
+      const Quantization qb = p.int8_values.at(inputs[1]);
+      q.type = OpType::Int8Add;
+      const double ra = static_cast<double>(qx.scale) / qy.scale, rb = static_cast<double>(qb.scale) / qy.scale;
+      // One shift for both, the largest that keeps both multipliers below 2^21.
+      const int shift = std::min(30, 20 - static_cast<int>(std::ceil(std::log2(std::max(ra, rb)))));
+      if (shift < 1)
+        throw UnsupportedError("op 'Add' at node '" + op.name + "': its inputs' scales are over 2^19 times its output's");
+      q.multiplier_a = static_cast<int32_t>(std::lround(std::ldexp(ra, shift)));
+      q.multiplier_b = static_cast<int32_t>(std::lround(std::ldexp(rb, shift)));
+      q.shift = shift;
+      return q;
+    }
+    case OpType::Pool: return q;
+    case OpType::GlobalPool: {
+      q.type = OpType::Int8GlobalPool;
+      const Shape& s = p.shapes.at(inputs[0]);
+      const FixedPoint fp = fixed_point(static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * s[2] * s[3]));
+      q.multiplier_a = fp.multiplier;
+      q.shift = fp.shift;
+      return q;
+    }
+    default: break;
+  }
+  throw Error("internal: op '" + op.name + "' cannot be quantized");
+}
+
+// Float ops with an int8 form: Conv and FullyConnected whose activation is a clamp, Add of two
+// activations of one shape, max pooling and global average pooling.
+bool has_int8_form(const Program& p, const Op& op) {
+  switch (op.type) {
+    case OpType::Conv:
+    case OpType::FullyConnected: return clamp_activation(op.act);
+    case OpType::Binary:
+      return op.binary == fb::BinaryKind::Add && clamp_activation(op.act) && !p.is_weight(op.inputs[0]) &&
+             !p.is_weight(op.inputs[1]) && p.shapes.at(op.inputs[0]) == p.shapes.at(op.output) &&
+             p.shapes.at(op.inputs[1]) == p.shapes.at(op.output);
+    case OpType::Pool: return op.pool == fb::PoolKind::Max;
+    case OpType::GlobalPool: return op.pool == fb::PoolKind::Average && p.shapes.at(op.inputs[0]).size() == 4;
+    default: return false;
+  }
+}
+
 class Quantizer {
  public:
   Quantizer(Program& p, const std::map<std::string, Stats>& stats, const QuantizeOptions& options)
@@ -255,27 +356,13 @@ class Quantizer {
     std::map<std::string, std::vector<const Op*>> consumers;
     for (const auto& op : p_.ops)
       for (const auto& in : op.inputs) consumers[in].push_back(&op);
-    // Decide per op; max and average pooling follow their input's precision.
     std::set<const Op*> int8_ops;
     std::set<std::string> int8_tensors;
     for (const auto& op : p_.ops) {
       if (keep.count(op.name) || !p_.shapes.count(op.output)) continue;
-      bool int8 = false;
-      switch (op.type) {
-        case OpType::Conv:
-        case OpType::FullyConnected: int8 = clamp_activation(op.act); break;
-        case OpType::Binary:
-          int8 = op.binary == fb::BinaryKind::Add && clamp_activation(op.act) && !p_.is_weight(op.inputs[0]) &&
-                 !p_.is_weight(op.inputs[1]) && p_.shapes.at(op.inputs[0]) == p_.shapes.at(op.output) &&
-                 p_.shapes.at(op.inputs[1]) == p_.shapes.at(op.output);
-          break;
-        case OpType::Pool: int8 = op.pool == fb::PoolKind::Max && int8_tensors.count(op.inputs[0]); break;
-        case OpType::GlobalPool:
-          int8 = op.pool == fb::PoolKind::Average && int8_tensors.count(op.inputs[0]) &&
-                 p_.shapes.at(op.inputs[0]).size() == 4;
-          break;
-        default: break;
-      }
+      // Pooling follows its input's precision.
+      const bool pooling = op.type == OpType::Pool || op.type == OpType::GlobalPool;
+      const bool int8 = has_int8_form(p_, op) && (!pooling || int8_tensors.count(op.inputs[0]));
       if (int8) {
         int8_ops.insert(&op);
         int8_tensors.insert(op.output);
@@ -366,104 +453,17 @@ class Quantizer {
     return name;
   }
 
-  std::string add_weight(const std::string& base, Weight w) {
-    const std::string name = p_.fresh_name(base);
-    p_.weights[name] = std::move(w);
-    return name;
-  }
-
   Op quantized(const Op& op, std::vector<Op>& ops, const std::map<std::string, std::string>& flattened_from) {
-    Op q = op;
-    q.act = {};
-    switch (op.type) {
-      case OpType::Conv:
-      case OpType::FullyConnected: {
-        auto flat = flattened_from.find(op.inputs[0]);
-        const std::string x = int8_version(flat != flattened_from.end() ? flat->second : op.inputs[0], ops);
-        const Quantization qx = p_.int8_values.at(x);
-        q.type = op.type == OpType::Conv ? OpType::Int8Conv : OpType::Int8FullyConnected;
-        q.output = int8_output(op);
-        const Quantization qy = p_.int8_values.at(q.output);
-        std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
-        q.inputs = {x};
-        for (const auto& w : weights_for(op, qx, qy)) q.inputs.push_back(w);
-        return q;
-      }
-      case OpType::Binary: {
-        const std::string a = int8_version(op.inputs[0], ops), b = int8_version(op.inputs[1], ops);
-        const Quantization qa = p_.int8_values.at(a), qb = p_.int8_values.at(b);
-        q.type = OpType::Int8Add;
-        q.inputs = {a, b};
-        q.output = int8_output(op);
-        const Quantization qy = p_.int8_values.at(q.output);
-        std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
-        const double ra = static_cast<double>(qa.scale) / qy.scale, rb = static_cast<double>(qb.scale) / qy.scale;
-        // One shift for both, the largest that keeps both multipliers below 2^21.
-        const int shift = std::min(30, 20 - static_cast<int>(std::ceil(std::log2(std::max(ra, rb)))));
-        if (shift < 1)
-          throw UnsupportedError("op 'Add' at node '" + op.name + "': its inputs' scales are over 2^19 times its output's");
-        q.multiplier_a = static_cast<int32_t>(std::lround(std::ldexp(ra, shift)));
-        q.multiplier_b = static_cast<int32_t>(std::lround(std::ldexp(rb, shift)));
-        q.shift = shift;
-        return q;
-      }
-      case OpType::Pool: {
-        const std::string x = int8_version(op.inputs[0], ops);
-        q.inputs = {x};
-        q.output = int8_output(op, p_.int8_values.at(x));
-        return q;
-      }
-      case OpType::GlobalPool: {
-        const std::string x = int8_version(op.inputs[0], ops);
-        const Quantization qx = p_.int8_values.at(x);
-        q.type = OpType::Int8GlobalPool;
-        q.inputs = {x};
-        q.output = int8_output(op);
-        const Shape& s = p_.shapes.at(x);
-        const FixedPoint fp = fixed_point(static_cast<double>(qx.scale) /
-                                          (static_cast<double>(p_.int8_values.at(q.output).scale) * s[2] * s[3]));
-        q.multiplier_a = fp.multiplier;
-        q.shift = fp.shift;
-        return q;
-      }
-      default: break;
+    std::vector<std::string> inputs;
+    if (op.type == OpType::Binary) {
+      inputs = {int8_version(op.inputs[0], ops), int8_version(op.inputs[1], ops)};
+    } else {
+      auto flat = flattened_from.find(op.inputs[0]);
+      inputs = {int8_version(flat != flattened_from.end() ? flat->second : op.inputs[0], ops)};
     }
-    throw Error("internal: op '" + op.name + "' cannot be quantized");
-  }
-
-  // Weights [M, ...] symmetric per output channel, the int32 bias with the input zero point's
-  // correction, and the requantization multipliers and shifts.
-  std::vector<std::string> weights_for(const Op& op, Quantization qx, Quantization qy) {
-    const Weight& w = p_.weights.at(op.inputs[1]);
-    const int64_t m = w.shape[0];
-    const int64_t per_channel = element_count(w.shape) / m;
-    Weight qw{w.shape, {}, {}, std::vector<int8_t>(w.data.size()), {}};
-    Weight bias{{m}, {}, {}, {}, std::vector<int32_t>(static_cast<size_t>(m))};
-    Weight multiplier = bias, shift = bias;
-    for (int64_t c = 0; c < m; ++c) {
-      const float* src = w.data.data() + c * per_channel;
-      float max_abs = 0;
-      for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
-      const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
-      int64_t sum = 0;
-      for (int64_t k = 0; k < per_channel; ++k) {
-        const auto v = static_cast<int8_t>(std::clamp<double>(std::round(src[k] / scale), -127, 127));
-        qw.int8[static_cast<size_t>(c * per_channel + k)] = v;
-        sum += v;
-      }
-      const double real_bias = op.inputs.size() > 2 ? p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
-      const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
-      if (std::abs(b) > 2147483647.0 / 2)
-        throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
-                               "': the bias of channel " + std::to_string(c) +
-                               " does not fit int32 at the input and weight scales");
-      bias.int32[static_cast<size_t>(c)] = static_cast<int32_t>(b);
-      const FixedPoint fp = fixed_point(qx.scale * scale / qy.scale);
-      multiplier.int32[static_cast<size_t>(c)] = fp.multiplier;
-      shift.int32[static_cast<size_t>(c)] = fp.shift;
-    }
-    return {add_weight(op.inputs[1] + "_int8", std::move(qw)), add_weight(op.name + "_bias_int32", std::move(bias)),
-            add_weight(op.name + "_multiplier", std::move(multiplier)), add_weight(op.name + "_shift", std::move(shift))};
+    const bool same_as_input = op.type == OpType::Pool;
+    return int8_op(p_, op, inputs,
+                   int8_output(op, same_as_input ? std::optional(p_.int8_values.at(inputs[0])) : std::nullopt));
   }
 
   LayerQuantization record(const Op& q, const Op& original) {
@@ -550,6 +550,55 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
       "int8: calibrated on " + std::to_string(q.calibration.size()) + " samples with method " +
       method_name(q.method) + "; SQNR measured on " + std::to_string(std::min(q.sqnr_samples, q.calibration.size())));
   return result;
+}
+
+void fuse_qdq(Program& p) {
+  if (p.int8_values.empty()) return;
+  std::map<std::string, const Op*> producer;
+  std::map<std::string, std::vector<const Op*>> readers;
+  for (const auto& op : p.ops) {
+    producer[op.output] = &op;
+    for (const auto& in : op.inputs) readers[in].push_back(&op);
+  }
+  const std::set<std::string> outputs(p.outputs.begin(), p.outputs.end());
+  auto same = [](Quantization a, Quantization b) { return a.scale == b.scale && a.zero_point == b.zero_point; };
+
+  std::map<const Op*, Op> fused;
+  std::set<const Op*> absorbed;
+  for (const auto& op : p.ops) {
+    if (!has_int8_form(p, op)) continue;
+    const size_t activations = op.type == OpType::Binary ? 2 : 1;
+    std::vector<std::string> int8_inputs;
+    for (size_t i = 0; i < activations; ++i) {
+      auto it = producer.find(op.inputs[i]);
+      if (it != producer.end() && it->second->type == OpType::Dequantize) int8_inputs.push_back(it->second->inputs[0]);
+    }
+    const auto& out_readers = readers[op.output];
+    if (int8_inputs.size() != activations || outputs.count(op.output) || out_readers.size() != 1 ||
+        out_readers[0]->type != OpType::Quantize)
+      continue;
+    const Op& quantize = *out_readers[0];
+    if (op.type == OpType::Pool && !same(p.int8_values.at(int8_inputs[0]), p.int8_values.at(quantize.output)))
+      continue;
+    fused.emplace(&op, int8_op(p, op, int8_inputs, quantize.output));
+    absorbed.insert(&quantize);
+  }
+  if (fused.empty()) return;
+
+  std::vector<Op> ops;
+  for (const auto& op : p.ops) {
+    if (absorbed.count(&op)) continue;
+    auto it = fused.find(&op);
+    ops.push_back(it != fused.end() ? it->second : op);
+  }
+  // Dequantize ops that only the fused ops read are gone with them.
+  std::map<std::string, size_t> uses;
+  for (const auto& op : ops)
+    for (const auto& in : op.inputs) ++uses[in];
+  std::erase_if(ops, [&](const Op& op) {
+    return op.type == OpType::Dequantize && !uses[op.output] && !outputs.count(op.output);
+  });
+  p.ops = std::move(ops);
 }
 
 }  // namespace vkbnn::convert::detail

@@ -303,6 +303,90 @@ TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
   EXPECT_TRUE(all_close(outputs[0].data, expected, 1e-4f, 1e-4f));
 }
 
+// A QDQ model as ONNX Runtime's quantizer writes it: each float op between DequantizeLinear and
+// QuantizeLinear runs as the int8 op (here Conv + Relu, then MaxPool), so the model runs in int8.
+TEST(OnnxQuantized, QdqConvAndPoolBecomeInt8Ops) {
+  const int64_t c = 3, m = 5, h = 6, w = 6;
+  const float x_scale = 0.02f, y_scale = 0.03f;
+  const int32_t x_zero_point = 120;
+  std::vector<float> w_scale;
+  for (int64_t o = 0; o < m; ++o) w_scale.push_back(0.004f + 0.001f * static_cast<float>(o));
+  auto weight = random_ints(static_cast<size_t>(m * c * 9), 90, -127, 127);
+  // Symmetric quantizers map each channel's largest weight to +-127.
+  for (int64_t o = 0; o < m; ++o) weight[static_cast<size_t>(o * c * 9)] = o % 2 ? 127 : -127;
+  const auto bias = random_vector(static_cast<size_t>(m), 91);
+  const auto x = random_vector(static_cast<size_t>(c * h * w), 92);
+
+  OnnxGraph g;
+  g.input("x", {1, c, h, w});
+  g.floats("x_scale", {}, {x_scale});
+  g.int32s("x_zero_point", {}, {x_zero_point}, kUint8);
+  g.floats("y_scale", {}, {y_scale});
+  g.int32s("y_zero_point", {}, {0}, kUint8);
+  g.int32s("w_int8", {m, c, 3, 3}, weight, kInt8);
+  g.floats("w_scale", {m}, w_scale);
+  g.int32s("w_zero_point", {m}, std::vector<int32_t>(static_cast<size_t>(m), 0), kInt8);
+  g.floats("bias", {m}, bias);
+  g.node("QuantizeLinear", {"x", "x_scale", "x_zero_point"}, {"xq"}, "quantize_x");
+  g.node("DequantizeLinear", {"xq", "x_scale", "x_zero_point"}, {"xdq"}, "dequantize_x");
+  int_attribute(g.node("DequantizeLinear", {"w_int8", "w_scale", "w_zero_point"}, {"w"}, "weights"), "axis", 0);
+  ints_attribute(g.node("Conv", {"xdq", "w", "bias"}, {"conv"}, "conv"), "pads", {1, 1, 1, 1});
+  g.node("Relu", {"conv"}, {"relu"}, "relu");
+  g.node("QuantizeLinear", {"relu", "y_scale", "y_zero_point"}, {"yq"}, "quantize_y");
+  g.node("DequantizeLinear", {"yq", "y_scale", "y_zero_point"}, {"ydq"}, "dequantize_y");
+  auto& pool = g.node("MaxPool", {"ydq"}, {"pooled"}, "pool");
+  ints_attribute(pool, "kernel_shape", {2, 2});
+  ints_attribute(pool, "strides", {2, 2});
+  g.node("QuantizeLinear", {"pooled", "y_scale", "y_zero_point"}, {"pq"}, "quantize_pool");
+  g.node("DequantizeLinear", {"pq", "y_scale", "y_zero_point"}, {"out"}, "dequantize_out");
+  g.output("out", {1, m, h / 2, w / 2});
+
+  // ONNX's semantics in float: quantize x, convolve the dequantized values, ReLU, quantize (round
+  // half to even), pool the integers.
+  std::vector<float> x_dq(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    x_dq[i] = x_scale * (std::clamp(std::nearbyint(x[i] / x_scale) + static_cast<float>(x_zero_point), 0.0f, 255.0f) -
+                         static_cast<float>(x_zero_point));
+  std::vector<float> y_q(static_cast<size_t>(m * h * w));
+  for (int64_t o = 0; o < m; ++o)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        double sum = bias[static_cast<size_t>(o)];
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int64_t ki = 0; ki < 3; ++ki)
+            for (int64_t kj = 0; kj < 3; ++kj) {
+              const int64_t yi = i + ki - 1, xj = j + kj - 1;
+              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+              sum += double{x_dq[static_cast<size_t>((ci * h + yi) * w + xj)]} * w_scale[static_cast<size_t>(o)] *
+                     weight[static_cast<size_t>(((o * c + ci) * 3 + ki) * 3 + kj)];
+            }
+        y_q[static_cast<size_t>((o * h + i) * w + j)] =
+            std::clamp(static_cast<float>(std::nearbyint(std::max(sum, 0.0) / y_scale)), 0.0f, 255.0f);
+      }
+  std::vector<float> expected;
+  for (int64_t o = 0; o < m; ++o)
+    for (int64_t i = 0; i < h / 2; ++i)
+      for (int64_t j = 0; j < w / 2; ++j) {
+        float best = 0;
+        for (int64_t di = 0; di < 2; ++di)
+          for (int64_t dj = 0; dj < 2; ++dj)
+            best = std::max(best, y_q[static_cast<size_t>((o * h + 2 * i + di) * w + 2 * j + dj)]);
+        expected.push_back(best * y_scale);
+      }
+
+  const convert::Result result = convert::convert_model(g.model());
+  const std::string summary = convert::format_summary(result.summary);
+  ASSERT_EQ(result.summary.nodes.size(), 4u) << summary;
+  EXPECT_EQ(result.summary.nodes[0].op, "Quantize") << summary;
+  EXPECT_EQ(result.summary.nodes[1].op, "Int8Conv2D") << summary;
+  EXPECT_EQ(result.summary.nodes[1].activation, "") << summary;
+  EXPECT_EQ(result.summary.nodes[2].op, "Pool2D") << summary;
+  EXPECT_EQ(result.summary.nodes[2].precision, "int8") << summary;
+  EXPECT_EQ(result.summary.nodes[3].op, "Dequantize") << summary;
+  // Fixed-point requantization rounds half up where ONNX rounds half to even: one step at ties.
+  EXPECT_TRUE(all_close(run_model(result.bytes, {x}).at(0).data, expected, 0.0f, y_scale * 1.001f));
+}
+
 void expect_contains(const std::string& what, const std::vector<std::string>& parts) {
   for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
 }
