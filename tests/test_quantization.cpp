@@ -1,7 +1,7 @@
 // vkbnn-convert --quantize int8 on small networks built in PyTorch with random weights
-// (tests/python/make_int8_onnx.py): the calibrated int8 model must consist of int8 layers and stay
-// close to PyTorch's fp32 outputs, with every calibration method; --keep-fp32 and bad
-// calibration arguments behave.
+// (tests/python/make_int8_onnx.py): the calibrated int8 model must consist of int8 layers (fp32
+// only where an op has no int8 form) and stay close to PyTorch's fp32 outputs, with every
+// calibration method; --keep-fp32 and bad calibration arguments behave.
 #include <filesystem>
 #include <sstream>
 
@@ -95,6 +95,20 @@ TEST(Int8Quantization, EveryCalibrationMethodWorks) {
     EXPECT_NE(converted.output.find("calibrated on 20 samples with method " + std::string(method)), std::string::npos);
     EXPECT_LT(error_against_pytorch("cnn", model), 0.05);
   }
+}
+
+// Ops without an int8 form (Concat, average pooling, HardSwish) stay fp32 between int8 layers:
+// Dequantize before them, Quantize after, and the whole stays close to PyTorch.
+TEST(Int8Quantization, Fp32IslandsBetweenInt8Layers) {
+  const fs::path model = exported_dir() / "mixed-int8.vkbnn";
+  const auto converted = quantize("mixed", model);
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  EXPECT_GE(count(converted.output, "Int8Conv2D "), 2u * 8u) << converted.output;
+  EXPECT_NE(line_of(converted.output, "/2/Concat").find("  fp32  "), std::string::npos) << converted.output;
+  EXPECT_NE(line_of(converted.output, "/3/AveragePool").find("  fp32  "), std::string::npos) << converted.output;
+  EXPECT_GE(count(converted.output, " Dequantize "), 3u) << converted.output;
+  EXPECT_GE(count(converted.output, " Quantize "), 3u) << converted.output;
+  EXPECT_LT(error_against_pytorch("mixed", model), 0.05);
 }
 
 TEST(Int8Quantization, KeepFp32LeavesTheNamedLayer) {

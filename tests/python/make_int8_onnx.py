@@ -1,8 +1,9 @@
 """Exports small fp32 networks with random weights for the int8 quantization tests.
 
 Variants: "mbv2" (inverted residuals: 1x1 expand, depthwise 3x3 at stride 1 and 2, linear 1x1
-projection, residual adds, ReLU6, global average pooling, a classifier) and "cnn" (conv, ReLU,
-max pooling, flatten into a classifier). BatchNorm statistics are randomized so that folding
+projection, residual adds, ReLU6, global average pooling, a classifier), "cnn" (conv, ReLU,
+max pooling, flatten into a classifier) and "mixed" (SqueezeNet fire modules, whose Concat, an
+average pool and a HardSwish have no int8 form, between int8 layers). BatchNorm statistics are randomized so that folding
 them wrongly shows. The input is one-channel so that the IDX calibration images feed it as they
 are.
 
@@ -64,6 +65,24 @@ class Cnn(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class Fire(nn.Module):
+    def __init__(self, cin, squeeze, expand):
+        super().__init__()
+        self.squeeze = nn.Conv2d(cin, squeeze, 1)
+        self.expand1 = nn.Conv2d(squeeze, expand, 1)
+        self.expand3 = nn.Conv2d(squeeze, expand, 3, padding=1)
+
+    def forward(self, x):
+        s = F.relu(self.squeeze(x))
+        return torch.cat([F.relu(self.expand1(s)), F.relu(self.expand3(s))], 1)
+
+
+def mixed():
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), Fire(16, 8, 12), nn.AvgPool2d(2),
+                         Fire(24, 8, 16), nn.Conv2d(32, 24, 1), nn.Hardswish(), nn.Conv2d(24, 24, 3, padding=1),
+                         nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, 10))
+
+
 def randomize_batchnorm(model, generator):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -99,7 +118,7 @@ def main():
     images = smooth_images(CALIBRATION + HELD_OUT, generator)
     write_idx(args.out_dir / "calib.idx", images[:CALIBRATION])
     held_out = images[CALIBRATION:].float() / 255.0
-    for name, build in (("mbv2", mbv2), ("cnn", Cnn)):
+    for name, build in (("mbv2", mbv2), ("cnn", Cnn), ("mixed", mixed)):
         model = build()
         randomize_batchnorm(model, generator)
         model.eval()
