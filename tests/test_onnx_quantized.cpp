@@ -248,6 +248,33 @@ TEST(OnnxQuantized, QLinearConvChainStaysInt8) {
                         second.y_scale));
 }
 
+// ONNX's QDQ semantics in float for a 3x3 convolution with padding 1 over [c, h, w]: x quantized
+// to uint8 and dequantized, weights int8 times a per-output-channel scale, a float bias.
+std::vector<double> qdq_conv3x3(const std::vector<float>& x, float x_scale, int32_t x_zero_point,
+                                const std::vector<int32_t>& weight, const std::vector<float>& w_scale,
+                                const std::vector<float>& bias, int64_t c, int64_t m, int64_t h, int64_t w) {
+  std::vector<float> x_dq(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    x_dq[i] = x_scale * (std::clamp(std::nearbyint(x[i] / x_scale) + static_cast<float>(x_zero_point), 0.0f, 255.0f) -
+                         static_cast<float>(x_zero_point));
+  std::vector<double> y;
+  for (int64_t o = 0; o < m; ++o)
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        double sum = bias[static_cast<size_t>(o)];
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int64_t ki = 0; ki < 3; ++ki)
+            for (int64_t kj = 0; kj < 3; ++kj) {
+              const int64_t yi = i + ki - 1, xj = j + kj - 1;
+              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
+              sum += double{x_dq[static_cast<size_t>((ci * h + yi) * w + xj)]} * w_scale[static_cast<size_t>(o)] *
+                     weight[static_cast<size_t>(((o * c + ci) * 3 + ki) * 3 + kj)];
+            }
+        y.push_back(sum);
+      }
+  return y;
+}
+
 // The QDQ format: int8 weights with per-channel scales behind DequantizeLinear fold into float
 // weights; the activations' QuantizeLinear/DequantizeLinear pair runs as Quantize and Dequantize.
 TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
@@ -273,25 +300,9 @@ TEST(OnnxQuantized, QdqWeightsFoldAndActivationsRoundTrip) {
   ints_attribute(g.node("Conv", {"xdq", "w", "bias"}, {"y"}, "conv"), "pads", {1, 1, 1, 1});
   g.output("y", {1, m, h, w});
 
-  std::vector<float> x_dq(x.size());
-  for (size_t i = 0; i < x.size(); ++i)
-    x_dq[i] = x_scale * static_cast<float>(std::clamp(std::nearbyint(x[i] / x_scale) + x_zero_point, 0.0f, 255.0f) -
-                                           static_cast<float>(x_zero_point));
   std::vector<float> expected;
-  for (int64_t o = 0; o < m; ++o)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j) {
-        double sum = bias[static_cast<size_t>(o)];
-        for (int64_t ci = 0; ci < c; ++ci)
-          for (int64_t ki = 0; ki < 3; ++ki)
-            for (int64_t kj = 0; kj < 3; ++kj) {
-              const int64_t yi = i + ki - 1, xj = j + kj - 1;
-              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
-              sum += double{x_dq[static_cast<size_t>((ci * h + yi) * w + xj)]} * w_scale[static_cast<size_t>(o)] *
-                     weight[static_cast<size_t>(((o * c + ci) * 3 + ki) * 3 + kj)];
-            }
-        expected.push_back(static_cast<float>(sum));
-      }
+  for (double v : qdq_conv3x3(x, x_scale, x_zero_point, weight, w_scale, bias, c, m, h, w))
+    expected.push_back(static_cast<float>(v));
 
   const convert::Result result = convert::convert_model(g.model());
   ASSERT_EQ(result.summary.nodes.size(), 3u) << convert::format_summary(result.summary);
@@ -343,26 +354,9 @@ TEST(OnnxQuantized, QdqConvAndPoolBecomeInt8Ops) {
 
   // ONNX's semantics in float: quantize x, convolve the dequantized values, ReLU, quantize (round
   // half to even), pool the integers.
-  std::vector<float> x_dq(x.size());
-  for (size_t i = 0; i < x.size(); ++i)
-    x_dq[i] = x_scale * (std::clamp(std::nearbyint(x[i] / x_scale) + static_cast<float>(x_zero_point), 0.0f, 255.0f) -
-                         static_cast<float>(x_zero_point));
-  std::vector<float> y_q(static_cast<size_t>(m * h * w));
-  for (int64_t o = 0; o < m; ++o)
-    for (int64_t i = 0; i < h; ++i)
-      for (int64_t j = 0; j < w; ++j) {
-        double sum = bias[static_cast<size_t>(o)];
-        for (int64_t ci = 0; ci < c; ++ci)
-          for (int64_t ki = 0; ki < 3; ++ki)
-            for (int64_t kj = 0; kj < 3; ++kj) {
-              const int64_t yi = i + ki - 1, xj = j + kj - 1;
-              if (yi < 0 || yi >= h || xj < 0 || xj >= w) continue;
-              sum += double{x_dq[static_cast<size_t>((ci * h + yi) * w + xj)]} * w_scale[static_cast<size_t>(o)] *
-                     weight[static_cast<size_t>(((o * c + ci) * 3 + ki) * 3 + kj)];
-            }
-        y_q[static_cast<size_t>((o * h + i) * w + j)] =
-            std::clamp(static_cast<float>(std::nearbyint(std::max(sum, 0.0) / y_scale)), 0.0f, 255.0f);
-      }
+  std::vector<float> y_q;
+  for (double v : qdq_conv3x3(x, x_scale, x_zero_point, weight, w_scale, bias, c, m, h, w))
+    y_q.push_back(std::clamp(static_cast<float>(std::nearbyint(std::max(v, 0.0) / y_scale)), 0.0f, 255.0f));
   std::vector<float> expected;
   for (int64_t o = 0; o < m; ++o)
     for (int64_t i = 0; i < h / 2; ++i)
