@@ -31,32 +31,10 @@ constexpr VkDescriptorType kBindings[] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_
 
 ActivationView::ActivationView(Context& context, TextureSystem& textures)
     : context_(context), textures_(textures), device_(context.vk_device()),
-      pass_(context, kBindings, sizeof(HeatmapParams), studio_spirv_activation_heatmap_comp, "heatmap") {}
+      pass_(context, kBindings, sizeof(HeatmapParams), studio_spirv_activation_heatmap_comp, "heatmap"),
+      range_buffer_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 4096, "the heatmap range buffer") {}
 
-ActivationView::~ActivationView() {
-  if (ranges_buffer_) vkDestroyBuffer(device_, ranges_buffer_, nullptr);
-  if (ranges_memory_) vkFreeMemory(device_, ranges_memory_, nullptr);
-}
-
-void ActivationView::ensure_ranges(VkDeviceSize bytes) {
-  if (ranges_size_ >= bytes) return;
-  if (ranges_buffer_) vkDestroyBuffer(device_, ranges_buffer_, nullptr);
-  if (ranges_memory_) vkFreeMemory(device_, ranges_memory_, nullptr);
-  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  bi.size = std::max<VkDeviceSize>(bytes, 4096);
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-  check(vkCreateBuffer(device_, &bi, nullptr, &ranges_buffer_), "creating the range buffer");
-  VkMemoryRequirements req{};
-  vkGetBufferMemoryRequirements(device_, ranges_buffer_, &req);
-  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex = textures_.memory_type(
-      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-  check(vkAllocateMemory(device_, &alloc, nullptr, &ranges_memory_), "allocating the range buffer");
-  check(vkBindBufferMemory(device_, ranges_buffer_, ranges_memory_, 0), "binding the range buffer");
-  check(vkMapMemory(device_, ranges_memory_, 0, VK_WHOLE_SIZE, 0, &ranges_mapped_), "mapping the range buffer");
-  ranges_size_ = bi.size;
-}
+ActivationView::~ActivationView() = default;
 
 std::pair<ImVec2, ImVec2> ActivationView::tile_uv(uint32_t c) const {
   const float tex_w = static_cast<float>(columns_ * (width_ + 1)), tex_h = static_cast<float>(rows() * (height_ + 1));
@@ -77,7 +55,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   const uint32_t tex_w = columns * (w + 1), tex_h = rows * (h + 1);
   if (tex_w > 8192 || tex_h > 8192) throw Error("the tensor is too large to show");
   Texture& texture = textures_.storage_texture("activations", tex_w, tex_h, wait_all_frames);
-  ensure_ranges(VkDeviceSize{c} * 4 * sizeof(float));
+  range_buffer_.ensure(VkDeviceSize{c} * 4 * sizeof(float));
 
   // Bind from an aligned offset; the shader adds the rest in words.
   VkPhysicalDeviceProperties props{};
@@ -86,7 +64,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   const VkDeviceSize base = tensor.offset / align * align;
   VkDescriptorBufferInfo arena{tensor.buffer, base, tensor.offset + tensor.bytes - base};
   VkDescriptorImageInfo image{VK_NULL_HANDLE, texture.view, VK_IMAGE_LAYOUT_GENERAL};
-  VkDescriptorBufferInfo ranges{ranges_buffer_, 0, VK_WHOLE_SIZE};
+  VkDescriptorBufferInfo ranges{range_buffer_.buffer(), 0, VK_WHOLE_SIZE};
   VkWriteDescriptorSet writes[3]{};
   for (int i = 0; i < 3; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
@@ -155,7 +133,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   packed_ = tensor.packed_bits;
   int8_ = tensor.packed_int8;
   ranges_.resize(c);
-  const auto* values = static_cast<const float*>(ranges_mapped_);
+  const auto* values = static_cast<const float*>(range_buffer_.mapped());
   for (uint32_t i = 0; i < c; ++i) ranges_[i] = {values[4 * i], values[4 * i + 1], values[4 * i + 2]};
 }
 

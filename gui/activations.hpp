@@ -10,6 +10,7 @@
 #include <vulkan/vulkan.h>
 
 #include "compute_pass.hpp"
+#include "host_buffer.hpp"
 #include "textures.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -46,16 +47,11 @@ class ActivationView {
   std::pair<ImVec2, ImVec2> tile_uv(uint32_t c) const;
 
  private:
-  void ensure_ranges(VkDeviceSize bytes);
-
   Context& context_;
   TextureSystem& textures_;
   VkDevice device_;
   ComputePass pass_;
-  VkBuffer ranges_buffer_ = VK_NULL_HANDLE;
-  VkDeviceMemory ranges_memory_ = VK_NULL_HANDLE;
-  VkDeviceSize ranges_size_ = 0;
-  void* ranges_mapped_ = nullptr;
+  HostBuffer range_buffer_;
   uint32_t channels_ = 0, height_ = 0, width_ = 0, columns_ = 0;
   bool packed_ = false;
   bool int8_ = false;

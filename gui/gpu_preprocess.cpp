@@ -25,37 +25,9 @@ constexpr VkDescriptorType kBindings[] = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_
 
 GpuPreprocess::GpuPreprocess(Context& context, TextureSystem& textures)
     : context_(context), textures_(textures), device_(context.vk_device()),
-      pass_(context, kBindings, sizeof(Params), studio_spirv_camera_preprocess_comp, "camera") {}
-
-GpuPreprocess::~GpuPreprocess() {
-  release(frame_);
-  release(tensor_);
-}
-
-void GpuPreprocess::release(HostBuffer& b) {
-  if (b.buffer) vkDestroyBuffer(device_, b.buffer, nullptr);
-  if (b.memory) vkFreeMemory(device_, b.memory, nullptr);
-  b = {};
-}
-
-void GpuPreprocess::ensure(HostBuffer& b, VkDeviceSize bytes) {
-  if (b.size >= bytes) return;
-  release(b);
-  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  bi.size = (bytes + 255) & ~VkDeviceSize{255};
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-  check(vkCreateBuffer(device_, &bi, nullptr, &b.buffer), "creating a camera buffer");
-  VkMemoryRequirements req{};
-  vkGetBufferMemoryRequirements(device_, b.buffer, &req);
-  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex = textures_.memory_type(
-      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-  check(vkAllocateMemory(device_, &alloc, nullptr, &b.memory), "allocating a camera buffer");
-  check(vkBindBufferMemory(device_, b.buffer, b.memory, 0), "binding a camera buffer");
-  check(vkMapMemory(device_, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "mapping a camera buffer");
-  b.size = bi.size;
-}
+      pass_(context, kBindings, sizeof(Params), studio_spirv_camera_preprocess_comp, "camera"),
+      frame_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera frame buffer"),
+      tensor_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera tensor buffer") {}
 
 std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools::InputLayout& layout,
                                           const std::function<void()>& wait_all_frames) {
@@ -65,14 +37,14 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
   if (layout.channels != 1 && layout.channels != 3) throw Error("the model does not take 1 or 3 channels");
   const VkDeviceSize frame_bytes = VkDeviceSize(frame.stride) * frame.height;
   const VkDeviceSize tensor_bytes = layout.image_elements() * sizeof(float);
-  ensure(frame_, frame_bytes);
-  ensure(tensor_, tensor_bytes);
-  std::memcpy(frame_.mapped, frame.bytes.data(), frame_bytes);
+  frame_.ensure(frame_bytes);
+  tensor_.ensure(tensor_bytes);
+  std::memcpy(frame_.mapped(), frame.bytes.data(), frame_bytes);
   Texture& display = textures_.storage_texture("input", static_cast<uint32_t>(frame.width),
                                                static_cast<uint32_t>(frame.height), wait_all_frames);
 
-  VkDescriptorBufferInfo in{frame_.buffer, 0, VK_WHOLE_SIZE};
-  VkDescriptorBufferInfo out{tensor_.buffer, 0, VK_WHOLE_SIZE};
+  VkDescriptorBufferInfo in{frame_.buffer(), 0, VK_WHOLE_SIZE};
+  VkDescriptorBufferInfo out{tensor_.buffer(), 0, VK_WHOLE_SIZE};
   VkDescriptorImageInfo image{VK_NULL_HANDLE, display.view, VK_IMAGE_LAYOUT_GENERAL};
   VkWriteDescriptorSet writes[3]{};
   for (uint32_t i = 0; i < 3; ++i) {
@@ -125,7 +97,7 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
   pass_.finish_and_wait(context_, display.image, "the camera conversion");
   display.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   display.has_content = true;
-  const auto* values = static_cast<const float*>(tensor_.mapped);
+  const auto* values = static_cast<const float*>(tensor_.mapped());
   return {values, values + layout.image_elements()};
 }
 

@@ -9,6 +9,7 @@
 #include "camera.hpp"
 #include "image_input.hpp"
 #include "compute_pass.hpp"
+#include "host_buffer.hpp"
 #include "textures.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -20,7 +21,6 @@ namespace vkbnn::studio {
 class GpuPreprocess {
  public:
   GpuPreprocess(Context& context, TextureSystem& textures);
-  ~GpuPreprocess();
   GpuPreprocess(const GpuPreprocess&) = delete;
   GpuPreprocess& operator=(const GpuPreprocess&) = delete;
 
@@ -29,15 +29,6 @@ class GpuPreprocess {
                              const std::function<void()>& wait_all_frames);
 
  private:
-  struct HostBuffer {
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
-    VkDeviceSize size = 0;
-    void* mapped = nullptr;
-  };
-  void ensure(HostBuffer& b, VkDeviceSize bytes);
-  void release(HostBuffer& b);
-
   Context& context_;
   TextureSystem& textures_;
   VkDevice device_;

@@ -39,7 +39,10 @@ std::vector<std::string> window_instance_extensions() {
 std::vector<std::string> window_device_extensions() { return {VK_KHR_SWAPCHAIN_EXTENSION_NAME}; }
 
 Renderer::Renderer(GLFWwindow* window, Context& context)
-    : window_(window), context_(context), device_(context.vk_device()) {
+    : window_(window),
+      context_(context),
+      device_(context.vk_device()),
+      readback_(context, VK_BUFFER_USAGE_TRANSFER_DST_BIT, 4096, "the screenshot buffer") {
   VkInstance instance = context.instance();
   VkPhysicalDevice physical = context.physical_device();
   if (glfwGetPhysicalDevicePresentationSupport(instance, physical, context.queue_family()) != GLFW_TRUE)
@@ -162,8 +165,6 @@ Renderer::~Renderer() {
   ImGui_ImplGlfw_Shutdown();
   destroy_swapchain();
   textures_.reset();
-  if (readback_) vkDestroyBuffer(device_, readback_, nullptr);
-  if (readback_memory_) vkFreeMemory(device_, readback_memory_, nullptr);
   for (auto& f : frames_) {
     vkDestroyFence(device_, f.fence, nullptr);
     vkDestroySemaphore(device_, f.acquired, nullptr);
@@ -300,28 +301,7 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
   const bool capture = !screenshot.empty();
   if (capture && !can_copy_) throw Error("this surface's swapchain images cannot be copied for a screenshot");
   const VkDeviceSize bytes = VkDeviceSize{extent_.width} * extent_.height * 4;
-  if (capture) {
-    if (readback_) vkDestroyBuffer(device_, readback_, nullptr);
-    if (readback_memory_) vkFreeMemory(device_, readback_memory_, nullptr);
-    VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    bi.size = bytes;
-    bi.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-    check(vkCreateBuffer(device_, &bi, nullptr, &readback_), "creating the screenshot buffer");
-    VkMemoryRequirements req{};
-    vkGetBufferMemoryRequirements(device_, readback_, &req);
-    VkPhysicalDeviceMemoryProperties props{};
-    vkGetPhysicalDeviceMemoryProperties(context_.physical_device(), &props);
-    uint32_t type = UINT32_MAX;
-    const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    for (uint32_t i = 0; i < props.memoryTypeCount && type == UINT32_MAX; ++i)
-      if ((req.memoryTypeBits & (1u << i)) && (props.memoryTypes[i].propertyFlags & want) == want) type = i;
-    if (type == UINT32_MAX) throw Error("no host-visible memory for the screenshot");
-    VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-    ai.allocationSize = req.size;
-    ai.memoryTypeIndex = type;
-    check(vkAllocateMemory(device_, &ai, nullptr, &readback_memory_), "allocating the screenshot buffer");
-    check(vkBindBufferMemory(device_, readback_, readback_memory_, 0), "binding the screenshot buffer");
-  }
+  if (capture) readback_.ensure(bytes);
 
   VkCommandBuffer cmd = f.commands;
   check(vkResetCommandBuffer(cmd, 0), "resetting a command buffer");
@@ -358,7 +338,7 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
     VkBufferImageCopy region{};
     region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
     region.imageExtent = {extent_.width, extent_.height, 1};
-    vkCmdCopyImageToBuffer(cmd, images_[image], VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_, 1, &region);
+    vkCmdCopyImageToBuffer(cmd, images_[image], VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readback_.buffer(), 1, &region);
     barrier.srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
     barrier.dstAccessMask = 0;
     barrier.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
@@ -370,7 +350,7 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
     host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
     host.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    host.buffer = readback_;
+    host.buffer = readback_.buffer();
     host.size = VK_WHOLE_SIZE;
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0,
                          nullptr);
@@ -410,11 +390,8 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
 
 void Renderer::write_screenshot(const std::filesystem::path& path) {
   const size_t pixels = size_t{extent_.width} * extent_.height;
-  void* mapped = nullptr;
-  check(vkMapMemory(device_, readback_memory_, 0, VK_WHOLE_SIZE, 0, &mapped), "mapping the screenshot");
   std::vector<uint8_t> rgba(pixels * 4);
-  std::memcpy(rgba.data(), mapped, rgba.size());
-  vkUnmapMemory(device_, readback_memory_);
+  std::memcpy(rgba.data(), readback_.mapped(), rgba.size());
   const bool bgra = format_.format == VK_FORMAT_B8G8R8A8_UNORM || format_.format == VK_FORMAT_B8G8R8A8_SRGB;
   for (size_t i = 0; i < pixels; ++i) {
     if (bgra) std::swap(rgba[i * 4], rgba[i * 4 + 2]);

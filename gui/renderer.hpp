@@ -73,10 +73,8 @@ class Renderer {
   uint32_t frame_ = 0;
   uint32_t min_images_ = 2;
   bool rebuild_ = false;
-  // Screenshot read-back.
   std::unique_ptr<TextureSystem> textures_;
-  VkBuffer readback_ = VK_NULL_HANDLE;
-  VkDeviceMemory readback_memory_ = VK_NULL_HANDLE;
+  HostBuffer readback_;  // the screenshot
 };
 
 }  // namespace vkbnn::studio

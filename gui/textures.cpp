@@ -33,7 +33,9 @@ struct QuadConstants {
 }  // namespace
 
 TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_t frames_in_flight)
-    : context_(context), device_(context.vk_device()), staging_(frames_in_flight) {
+    : context_(context), device_(context.vk_device()) {
+  for (uint32_t i = 0; i < frames_in_flight; ++i)
+    staging_.emplace_back(context, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 1 << 20, "a texture staging buffer");
   VkSamplerCreateInfo sampler{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
   sampler.magFilter = VK_FILTER_NEAREST;  // pixels stay visible when enlarged
   sampler.minFilter = VK_FILTER_LINEAR;
@@ -117,23 +119,11 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
 
 TextureSystem::~TextureSystem() {
   for (auto& [name, t] : textures_) destroy(*t);
-  for (auto& s : staging_) {
-    if (s.buffer) vkDestroyBuffer(device_, s.buffer, nullptr);
-    if (s.memory) vkFreeMemory(device_, s.memory, nullptr);
-  }
   vkDestroyPipeline(device_, pipeline_, nullptr);
   vkDestroyPipelineLayout(device_, layout_, nullptr);
   vkDestroyDescriptorPool(device_, pool_, nullptr);
   vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
   vkDestroySampler(device_, sampler_, nullptr);
-}
-
-uint32_t TextureSystem::memory_type(uint32_t bits, VkMemoryPropertyFlags flags) const {
-  VkPhysicalDeviceMemoryProperties props{};
-  vkGetPhysicalDeviceMemoryProperties(context_.physical_device(), &props);
-  for (uint32_t i = 0; i < props.memoryTypeCount; ++i)
-    if ((bits & (1u << i)) && (props.memoryTypes[i].propertyFlags & flags) == flags) return i;
-  throw Error("no suitable Vulkan memory type for a texture");
 }
 
 void TextureSystem::create(Texture& t) {
@@ -152,7 +142,8 @@ void TextureSystem::create(Texture& t) {
   vkGetImageMemoryRequirements(device_, t.image, &req);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex = memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  alloc.memoryTypeIndex =
+      find_memory_type(context_.physical_device(), req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, "a texture");
   check(vkAllocateMemory(device_, &alloc, nullptr, &t.memory), "allocating a texture");
   check(vkBindImageMemory(device_, t.image, t.memory, 0), "binding a texture");
   VkImageViewCreateInfo view{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
@@ -239,26 +230,8 @@ void TextureSystem::record_uploads(VkCommandBuffer cmd, uint32_t frame) {
   VkDeviceSize total = 0;
   for (auto& [name, t] : textures_) total += t->pending.size();
   if (total == 0) return;
-  Staging& s = staging_[frame];
-  if (s.size < total) {
-    if (s.buffer) vkDestroyBuffer(device_, s.buffer, nullptr);
-    if (s.memory) vkFreeMemory(device_, s.memory, nullptr);
-    s = {};
-    VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    bi.size = std::max<VkDeviceSize>(total, 1 << 20);
-    bi.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
-    check(vkCreateBuffer(device_, &bi, nullptr, &s.buffer), "creating a staging buffer");
-    VkMemoryRequirements req{};
-    vkGetBufferMemoryRequirements(device_, s.buffer, &req);
-    VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-    alloc.allocationSize = req.size;
-    alloc.memoryTypeIndex =
-        memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-    check(vkAllocateMemory(device_, &alloc, nullptr, &s.memory), "allocating a staging buffer");
-    check(vkBindBufferMemory(device_, s.buffer, s.memory, 0), "binding a staging buffer");
-    check(vkMapMemory(device_, s.memory, 0, VK_WHOLE_SIZE, 0, &s.mapped), "mapping a staging buffer");
-    s.size = bi.size;
-  }
+  HostBuffer& s = staging_[frame];
+  s.ensure(total);
   VkDeviceSize offset = 0;
   for (auto& [name, t] : textures_) {
     if (t->pending.empty()) continue;
@@ -266,7 +239,7 @@ void TextureSystem::record_uploads(VkCommandBuffer cmd, uint32_t frame) {
       t->pending.clear();
       continue;
     }
-    std::memcpy(static_cast<uint8_t*>(s.mapped) + offset, t->pending.data(), t->pending.size());
+    std::memcpy(static_cast<uint8_t*>(s.mapped()) + offset, t->pending.data(), t->pending.size());
     VkImageMemoryBarrier barrier{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
     barrier.srcAccessMask = 0;
     barrier.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -281,7 +254,7 @@ void TextureSystem::record_uploads(VkCommandBuffer cmd, uint32_t frame) {
     region.bufferOffset = offset;
     region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
     region.imageExtent = {t->width, t->height, 1};
-    vkCmdCopyBufferToImage(cmd, s.buffer, t->image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+    vkCmdCopyBufferToImage(cmd, s.buffer(), t->image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
     barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
     barrier.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;

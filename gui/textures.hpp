@@ -11,6 +11,8 @@
 #include <imgui.h>
 #include <vulkan/vulkan.h>
 
+#include "host_buffer.hpp"
+
 namespace vkbnn {
 class Context;
 }
@@ -60,7 +62,6 @@ class TextureSystem {
   void end_frame();
 
   VkDevice device() const { return device_; }
-  uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags flags) const;
 
  private:
   struct Draw {
@@ -83,13 +84,7 @@ class TextureSystem {
   std::vector<std::unique_ptr<Draw>> draws_;  // this frame's callbacks
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
   ImDrawData* draw_data_ = nullptr;
-  struct Staging {
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
-    VkDeviceSize size = 0;
-    void* mapped = nullptr;
-  };
-  std::vector<Staging> staging_;  // one per frame in flight
+  std::vector<HostBuffer> staging_;  // one per frame in flight
 };
 
 }  // namespace vkbnn::studio
