@@ -55,16 +55,10 @@ std::pair<int64_t, int64_t> channels_and_plane(const Shape& s) {
 
 // Signed bytes of an Int8 constant of `shape`, in row-major order of the shape.
 std::vector<int8_t> unpack_int8(std::span<const float> words, const Shape& shape) {
-  const int64_t channels = shape[1];
-  const int64_t inner = static_cast<int64_t>(element_count(shape)) / (shape[0] * channels);
-  const int64_t words_per_row = ceil_div(channels, 4) * inner;
   const auto* bytes = reinterpret_cast<const int8_t*>(words.data());
   std::vector<int8_t> values(element_count(shape));
-  for (int64_t n = 0; n < shape[0]; ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t i = 0; i < inner; ++i)
-        values[static_cast<size_t>((n * channels + c) * inner + i)] =
-            bytes[(n * words_per_row + (c / 4) * inner + i) * 4 + c % 4];
+  for_each_packed(shape, 4,
+                  [&](uint64_t element, uint64_t word, uint64_t byte) { values[element] = bytes[word * 4 + byte]; });
   return values;
 }
 

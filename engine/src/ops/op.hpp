@@ -26,6 +26,19 @@ std::string shape_string(const Shape& shape);
 // word for Bit and 4 to a word for Int8.
 size_t storage_words(const Shape& shape, fb::DataType type);
 
+// Visits every element of a tensor packed `per_word` to a 32-bit word along axis 1 (Bit: 32,
+// Int8: 4) in row-major order of `shape`: f(element index, word index, position in the word).
+template <typename F>
+void for_each_packed(const Shape& shape, uint64_t per_word, F f) {
+  const auto batch = static_cast<uint64_t>(shape[0]), channels = static_cast<uint64_t>(shape[1]);
+  const uint64_t channel_words = (channels + per_word - 1) / per_word;
+  const uint64_t inner = element_count(shape) / (batch * channels);
+  for (uint64_t n = 0; n < batch; ++n)
+    for (uint64_t c = 0; c < channels; ++c)
+      for (uint64_t i = 0; i < inner; ++i)
+        f((n * channels + c) * inner + i, (n * channel_words + c / per_word) * inner + i, c % per_word);
+}
+
 // An Int8 tensor's quantization (real = scale * (q - zero_point)); zero for other types.
 struct Quant {
   float scale = 0;

@@ -697,21 +697,13 @@ Tensor Network::read_tensor(const std::string& name) const {
   // Packed signs come back as the -1/+1 values they stand for, int8 as the reals it encodes.
   const auto* words = static_cast<const uint32_t*>(host.mapped());
   const bool bits = tensor->type() == fb::DataType::Bit;
-  const uint64_t per_word = bits ? 32 : 4;
-  const uint64_t channels = shape[1], channel_words = (channels + per_word - 1) / per_word;
-  const uint64_t inner = detail::element_count(shape) / (shape[0] * channels);
   const detail::Quant quant = detail::quant_of(*tensor);
   std::vector<float> values(detail::element_count(shape));
-  for (uint64_t n = 0; n < static_cast<uint64_t>(shape[0]); ++n)
-    for (uint64_t c = 0; c < channels; ++c)
-      for (uint64_t i = 0; i < inner; ++i) {
-        const uint32_t word = words[(n * channel_words + c / per_word) * inner + i];
-        float& value = values[(n * channels + c) * inner + i];
-        if (bits)
-          value = (word >> (c % 32)) & 1u ? -1.0f : 1.0f;
-        else
-          value = static_cast<float>(static_cast<int8_t>(word >> (8 * (c % 4))) - quant.zero_point) * quant.scale;
-      }
+  detail::for_each_packed(shape, bits ? 32 : 4, [&](uint64_t element, uint64_t word, uint64_t at) {
+    values[element] = bits ? ((words[word] >> at) & 1u ? -1.0f : 1.0f)
+                           : static_cast<float>(static_cast<int8_t>(words[word] >> (8 * at)) - quant.zero_point) *
+                                 quant.scale;
+  });
   return {shape, std::move(values)};
 }
 
