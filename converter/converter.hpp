@@ -36,8 +36,9 @@ enum class CalibrationMethod {
 };
 
 struct QuantizeOptions {
-  // Preprocessed samples of the model's only input, as Network::run takes them.
-  std::vector<std::vector<float>> calibration;
+  // Preprocessed samples of the model's only input, as Network::run takes them, given the
+  // model converted to fp32 (whose metadata says how to preprocess).
+  std::function<std::vector<std::vector<float>>(const Model& fp32)> calibration;
   CalibrationMethod method = CalibrationMethod::Auto;
   std::vector<std::string> keep_fp32;  // node names (as the summary lists them) left in fp32
   // Called after each calibration run with (done, total); total counts both passes.

@@ -42,10 +42,10 @@ std::vector<std::string> read_labels(const std::string& path) {
 }
 
 // Up to `count` calibration samples from a folder of images or an IDX image file, preprocessed
-// as the model's metadata says (the fp32 conversion of the same model).
+// as the model's metadata says.
 std::vector<std::vector<float>> load_calibration(const std::filesystem::path& path, size_t count,
-                                                 const std::vector<uint8_t>& fp32_model) {
-  const auto layout = vkbnn::tools::input_layout(vkbnn::Model::from_bytes(fp32_model, "the converted model"));
+                                                 const vkbnn::Model& model) {
+  const auto layout = vkbnn::tools::input_layout(model);
   std::vector<std::vector<float>> samples;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     if (!quantize.empty()) {
       if (calib.empty()) throw vkbnn::Error("--quantize int8 needs calibration data: --calib FOLDER|IDX_FILE");
       vkbnn::convert::QuantizeOptions q;
-      q.calibration = load_calibration(calib, calib_count, vkbnn::convert::convert(vkbnn::convert::load_onnx(input), options));
+      q.calibration = [&](const vkbnn::Model& fp32) { return load_calibration(calib, calib_count, fp32); };
       using Method = vkbnn::convert::CalibrationMethod;
       const std::map<std::string, Method> methods{{"minmax", Method::MinMax}, {"percentile", Method::Percentile},
                                                   {"entropy", Method::Entropy}, {"mse", Method::Mse},

@@ -26,6 +26,7 @@ namespace vkbnn::convert::detail {
 namespace {
 
 constexpr size_t kBins = 2048;
+using Samples = std::vector<std::vector<float>>;
 
 // What calibration saw of one tensor.
 struct Stats {
@@ -174,19 +175,17 @@ Range choose_range(const Stats& s, CalibrationMethod method) {
 }
 
 // Runs the fp32 model over the calibration samples and collects every tensor's statistics.
-std::map<std::string, Stats> calibrate(const std::vector<uint8_t>& fp32_model, const std::set<std::string>& names,
-                                       const QuantizeOptions& q) {
-  Context context;
-  Model model = Model::from_bytes(fp32_model, "the fp32 model being quantized");
+std::map<std::string, Stats> calibrate(Context& context, const Model& model, const std::set<std::string>& names,
+                                       const Samples& samples, const QuantizeOptions& q) {
   NetworkOptions options;
   options.taps.assign(names.begin(), names.end());
   Network network(context, model, options);
   const size_t expected = model.inputs().at(0).elements();
   std::map<std::string, Stats> stats;
-  const size_t total = 2 * q.calibration.size();
+  const size_t total = 2 * samples.size();
   for (int pass = 0; pass < 2; ++pass) {
-    for (size_t i = 0; i < q.calibration.size(); ++i) {
-      const auto& sample = q.calibration[i];
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const auto& sample = samples[i];
       if (sample.size() != expected)
         throw Error("calibration sample " + std::to_string(i) + " has " + std::to_string(sample.size()) +
                     " values; the model's input has " + std::to_string(expected));
@@ -214,7 +213,7 @@ std::map<std::string, Stats> calibrate(const std::vector<uint8_t>& fp32_model, c
           s.abs_hist[std::min(abs_bin, kBins - 1)] += 1;
         }
       }
-      if (q.progress) q.progress(pass * q.calibration.size() + i + 1, total);
+      if (q.progress) q.progress(pass * samples.size() + i + 1, total);
     }
   }
   return stats;
@@ -490,11 +489,9 @@ class Quantizer {
 };
 
 // SQNR of each int8 layer's output against the fp32 model's, over the first samples.
-void measure_sqnr(const std::vector<uint8_t>& fp32_bytes, const std::vector<uint8_t>& int8_bytes,
-                  const std::map<std::string, std::pair<std::string, std::string>>& compared, const QuantizeOptions& q,
-                  Summary& summary) {
-  Context context;
-  Model fp32_model = Model::from_bytes(fp32_bytes, "the fp32 model");
+void measure_sqnr(Context& context, const Model& fp32_model, const std::vector<uint8_t>& int8_bytes,
+                  const std::map<std::string, std::pair<std::string, std::string>>& compared, const Samples& samples,
+                  size_t count, Summary& summary) {
   Model int8_model = Model::from_bytes(int8_bytes, "the int8 model");
   NetworkOptions fp32_taps, int8_taps;
   for (const auto& [node, tensors] : compared) {
@@ -503,10 +500,9 @@ void measure_sqnr(const std::vector<uint8_t>& fp32_bytes, const std::vector<uint
   }
   Network fp32(context, fp32_model, fp32_taps), int8(context, int8_model, int8_taps);
   std::map<std::string, std::pair<double, double>> energy;  // signal, noise
-  const size_t samples = std::min(q.sqnr_samples, q.calibration.size());
-  for (size_t i = 0; i < samples; ++i) {
-    fp32.run(q.calibration[i]);
-    int8.run(q.calibration[i]);
+  for (size_t i = 0; i < count; ++i) {
+    fp32.run(samples[i]);
+    int8.run(samples[i]);
     for (const auto& [node, tensors] : compared) {
       const Tensor ref = fp32.read_tensor(tensors.first), got = int8.read_tensor(tensors.second);
       auto& [signal, noise] = energy[node];
@@ -526,7 +522,7 @@ void measure_sqnr(const std::vector<uint8_t>& fp32_bytes, const std::vector<uint
 
 Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options) {
   const QuantizeOptions& q = *options.quantize;
-  if (q.calibration.empty()) throw Error("int8 quantization needs at least one calibration sample");
+  if (!q.calibration) throw Error("int8 quantization needs calibration samples");
   if (program.inputs.size() != 1) throw UnsupportedError("int8 quantization supports models with one input");
   if (!program.bit_values.empty())
     throw UnsupportedError("int8 quantization of a model with binarized layers is not supported");
@@ -534,21 +530,25 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
     throw UnsupportedError("the model is already quantized (it has QuantizeLinear/QLinear ops): convert it without "
                            "--quantize");
   const Result fp32 = emit(program, graph, options);
+  const Model fp32_model = Model::from_bytes(fp32.bytes, "the fp32 model being quantized");
+  const Samples samples = q.calibration(fp32_model);
+  if (samples.empty()) throw Error("int8 quantization needs at least one calibration sample");
+  Context context;
 
   std::set<std::string> tensors;
   for (const auto& op : program.ops)
     if (op.type != OpType::Reshape) tensors.insert(op.output);
   tensors.insert(program.inputs.begin(), program.inputs.end());
-  const auto stats = calibrate(fp32.bytes, tensors, q);
+  const auto stats = calibrate(context, fp32_model, tensors, samples, q);
 
   Quantizer quantizer(program, stats, q);
   std::vector<LayerQuantization> table = quantizer.run();
   Result result = emit(program, graph, options);
   result.summary.quantization = std::move(table);
-  measure_sqnr(fp32.bytes, result.bytes, quantizer.compared(), q, result.summary);
-  result.summary.notes.push_back(
-      "int8: calibrated on " + std::to_string(q.calibration.size()) + " samples with method " +
-      method_name(q.method) + "; SQNR measured on " + std::to_string(std::min(q.sqnr_samples, q.calibration.size())));
+  const size_t measured = std::min(q.sqnr_samples, samples.size());
+  measure_sqnr(context, fp32_model, result.bytes, quantizer.compared(), samples, measured, result.summary);
+  result.summary.notes.push_back("int8: calibrated on " + std::to_string(samples.size()) + " samples with method " +
+                                 method_name(q.method) + "; SQNR measured on " + std::to_string(measured));
   return result;
 }
 
