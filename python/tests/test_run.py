@@ -141,3 +141,20 @@ def test_threads_sharing_a_network_take_turns(context, rng):
     for k in range(4):
         for i, y in enumerate(results[k]):
             assert np.array_equal(y, expected[(k + i) % 4])
+
+
+def test_corrupted_models_load_or_raise_never_crash(context, rng):
+    """Random bytes overwritten in the header and tables: a ModelError, or a model that runs."""
+    good = (MODELS / "fmnist-cnn-int8.vkbnn").read_bytes()
+    outcomes = {"ran": 0, "raised": 0}
+    for _ in range(20):
+        corrupt = bytearray(good)
+        for _ in range(int(rng.integers(1, 6))):
+            corrupt[int(rng.integers(0, min(len(corrupt), 4096)))] = int(rng.integers(0, 256))
+        try:
+            model = vkbnn.Model.from_bytes(bytes(corrupt))
+            vkbnn.Network(context, model).run(np.zeros(model.inputs[0].shape, np.float32))
+            outcomes["ran"] += 1
+        except vkbnn.Error:
+            outcomes["raised"] += 1
+    assert outcomes["raised"] > 0 and outcomes["ran"] + outcomes["raised"] == 20, outcomes
