@@ -83,7 +83,7 @@ class EvalFolders : public ::testing::Test {
     ++e.confusion[label][ranked[0].index];
   }
 
-  void check(const test::ProcessResult& r, const Expected& e) {
+  void check(const test::ProcessResult& r, const Expected& e, const std::string& mapping) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const nlohmann::json report = json_in(r.output);
     ASSERT_TRUE(report.is_object()) << r.output;
@@ -92,6 +92,7 @@ class EvalFolders : public ::testing::Test {
     EXPECT_DOUBLE_EQ(report["top5"].get<double>(), static_cast<double>(e.top5) / e.images);
     EXPECT_EQ(report["confusion"].get<std::vector<std::vector<size_t>>>(), e.confusion);
     EXPECT_EQ(report["classes"].get<std::vector<std::string>>(), model_.metadata().labels);
+    EXPECT_EQ(report["class_mapping"].get<std::string>(), mapping);
   }
 
   fs::path dir_;
@@ -125,7 +126,8 @@ TEST_F(EvalFolders, SubfoldersMatchTheModelsLabels) {
   ASSERT_EQ(e.images, 12u);
   ASSERT_LE(e.top1, 11u) << "the misfiled images should count as errors";
 
-  check(test::run_process({test::tool_path("vkbnn-eval"), kModel.string(), "--folder", dir_.string(), "--json"}), e);
+  check(test::run_process({test::tool_path("vkbnn-eval"), kModel.string(), "--folder", dir_.string(), "--json"}), e,
+        "subfolders matched to the model's labels");
 }
 
 TEST_F(EvalFolders, SortedClassOrderIsTorchvisions) {
@@ -140,7 +142,7 @@ TEST_F(EvalFolders, SortedClassOrderIsTorchvisions) {
   for (const auto& [name, image] : by_name) expect(sorted, image, index++);
   check(test::run_process({test::tool_path("vkbnn-eval"), kModel.string(), "--folder", dir_.string(), "--json",
                            "--class-order", "sorted"}),
-        sorted);
+        sorted, "subfolders in sorted name order (ImageFolder)");
 
   // Names that match no label fall back to the sorted order without being asked.
   fs::remove_all(dir_);
@@ -151,7 +153,7 @@ TEST_F(EvalFolders, SortedClassOrderIsTorchvisions) {
     expect(fallback, image, index++);
   }
   check(test::run_process({test::tool_path("vkbnn-eval"), kModel.string(), "--folder", dir_.string(), "--json"}),
-        fallback);
+        fallback, "subfolders in sorted name order (ImageFolder)");
 }
 
 TEST_F(EvalFolders, ListFileOfPathsAndClassIndices) {
@@ -169,7 +171,7 @@ TEST_F(EvalFolders, ListFileOfPathsAndClassIndices) {
   list.close();
   check(test::run_process({test::tool_path("vkbnn-eval"), kModel.string(), "--list", (dir_ / "val.txt").string(),
                            "--json"}),
-        e);
+        e, "class indices from the list file");
 }
 
 TEST_F(EvalFolders, BadFoldersAndListsAreClearErrors) {

@@ -104,6 +104,8 @@ LabeledImages image_folder(const fs::path& folder, const ModelMetadata& metadata
 
   LabeledImages result;
   result.class_names = model_class_names(metadata, classes);
+  result.mapping = order == ClassOrder::Labels ? "subfolders matched to the model's labels"
+                                               : "subfolders in sorted name order (ImageFolder)";
   std::map<size_t, std::string> folder_of;
   for (size_t f = 0; f < folders.size(); ++f) {
     const std::string name = folders[f].filename().string();
@@ -138,6 +140,7 @@ LabeledImages image_list(const fs::path& list, const ModelMetadata& metadata, si
   if (!in) throw Error("cannot open the list file '" + list.string() + "'");
   LabeledImages result;
   result.class_names = model_class_names(metadata, classes);
+  result.mapping = "class indices from the list file";
   const fs::path base = list.parent_path();
   size_t number = 0;
   for (std::string line; std::getline(in, line);) {

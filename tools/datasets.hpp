@@ -22,6 +22,7 @@ struct LabeledImages {
   std::vector<std::filesystem::path> paths;
   std::vector<size_t> labels;               // one per path
   std::vector<std::string> class_names;     // per class index; the model's labels where it has them
+  std::string mapping;                      // how classes were assigned, for reports
 };
 
 // How the subfolders of an image folder map to the model's class indices.

@@ -54,6 +54,7 @@ std::string fixed(double value, int decimals) {
 // Images with their class indices, decoded one at a time as the evaluation reaches them.
 struct Dataset {
   std::string source;
+  std::string mapping;
   std::vector<size_t> labels;
   std::vector<std::string> class_names;
   std::function<Image(size_t)> image;
@@ -67,6 +68,7 @@ Dataset idx_dataset(const Options& options, const Model& model, size_t classes) 
                 "' has " + std::to_string(labels.size()) + " labels");
   Dataset dataset;
   dataset.source = options.images;
+  dataset.mapping = "class indices from the IDX label file";
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= classes)
       throw Error("label " + std::to_string(labels[i]) + " of image " + std::to_string(i) + " is outside the model's " +
@@ -87,6 +89,7 @@ Dataset file_dataset(const Options& options, const Model& model, size_t classes)
                                                : image_folder(options.folder, model.metadata(), classes, options.class_order);
   Dataset dataset;
   dataset.source = options.folder.empty() ? options.list : options.folder;
+  dataset.mapping = std::move(files.mapping);
   dataset.labels = std::move(files.labels);
   dataset.class_names = std::move(files.class_names);
   dataset.image = [paths = std::move(files.paths)](size_t i) { return load_image(paths[i]); };
@@ -180,6 +183,7 @@ int run(const Options& options) {
     nlohmann::ordered_json report = {{"model", options.model},
                                      {"device", context.device().name},
                                      {"dataset", dataset.source},
+                                     {"class_mapping", dataset.mapping},
                                      {"images", count},
                                      {"batch", batch},
                                      {"top1", accuracy1}};
@@ -194,6 +198,7 @@ int run(const Options& options) {
   } else {
     std::cout << "model       " << options.model << "\n"
               << "device      " << context.device().name << "\n"
+              << "dataset     " << dataset.source << " (" << dataset.mapping << ")\n"
               << "images      " << count << " (batch " << batch << ")\n"
               << "top-1       " << fixed(100.0 * accuracy1, 2) << "% (" << top1 << "/" << count << ")\n";
     if (has_top5) std::cout << "top-5       " << fixed(100.0 * accuracy5, 2) << "% (" << top5 << "/" << count << ")\n";

@@ -81,6 +81,8 @@ def test_wrong_inputs_raise_vkbnn_errors(context):
         network.run({"other": np.zeros((1, 1, 28, 28), np.float32)})
     with pytest.raises(vkbnn.Error, match="no input named 'extra'"):
         network.run({"input": np.zeros((1, 1, 28, 28), np.float32), "extra": np.zeros(1)})
+    with pytest.raises(TypeError):  # NumPy's own message: float() argument must be ... not 'object'
+        network.run(object())
     with pytest.raises(vkbnn.Error, match="not tapped|taps|no tensor"):
         network.read_tensor("no_such_layer")
 
