@@ -8,8 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "converter.hpp"
-#include "idx.hpp"
-#include "image_input.hpp"
+#include "datasets.hpp"
 
 namespace {
 
@@ -39,41 +38,6 @@ std::vector<std::string> read_labels(const std::string& path) {
   }
   while (!labels.empty() && labels.back().empty()) labels.pop_back();
   return labels;
-}
-
-// Up to `count` calibration samples from a folder of images or an IDX image file, preprocessed
-// as the model's metadata says.
-std::vector<std::vector<float>> load_calibration(const std::filesystem::path& path, size_t count,
-                                                 const vkbnn::Model& model) {
-  const auto layout = vkbnn::tools::input_layout(model);
-  std::vector<std::vector<float>> samples;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(path)) {
-      std::string ext = entry.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-      static const std::vector<std::string> kImages{".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tga", ".gif"};
-      if (entry.is_regular_file() && std::find(kImages.begin(), kImages.end(), ext) != kImages.end())
-        files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw vkbnn::Error("--calib: no images (png, jpg, bmp, ...) in " + path.string());
-    files.resize(std::min(files.size(), count));
-    for (const auto& file : files) samples.push_back(vkbnn::tools::preprocess(vkbnn::tools::load_image(file), layout));
-  } else if (std::filesystem::is_regular_file(path, ec)) {
-    const auto idx = vkbnn::tools::read_idx_images(path);
-    for (size_t i = 0; i < std::min<size_t>(idx.count, count); ++i) {
-      const auto pixels = idx.image(i);
-      vkbnn::tools::Image image{static_cast<int>(idx.cols), static_cast<int>(idx.rows), 1,
-                                std::vector<uint8_t>(pixels.begin(), pixels.end())};
-      samples.push_back(vkbnn::tools::preprocess(image, layout));
-    }
-    if (samples.empty()) throw vkbnn::Error("--calib: " + path.string() + " holds no images");
-  } else {
-    throw vkbnn::Error("--calib: " + path.string() + ": no such file or folder");
-  }
-  return samples;
 }
 
 void print_progress(size_t done, size_t total) {
@@ -139,7 +103,7 @@ int main(int argc, char** argv) {
     if (!quantize.empty()) {
       if (calib.empty()) throw vkbnn::Error("--quantize int8 needs calibration data: --calib FOLDER|IDX_FILE");
       vkbnn::convert::QuantizeOptions q;
-      q.calibration = [&](const vkbnn::Model& fp32) { return load_calibration(calib, calib_count, fp32); };
+      q.calibration = [&](const vkbnn::Model& fp32) { return vkbnn::tools::calibration_samples(calib, calib_count, fp32); };
       using Method = vkbnn::convert::CalibrationMethod;
       const std::map<std::string, Method> methods{{"minmax", Method::MinMax}, {"percentile", Method::Percentile},
                                                   {"entropy", Method::Entropy}, {"mse", Method::Mse},

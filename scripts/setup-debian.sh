@@ -13,6 +13,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libonnx-dev libprotobuf-dev protobuf-compiler \
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-numpy python3-torch python3-torchvision python3-onnx \
+  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-pil \
+  python3-dev pybind11-dev python3-pytest python3-setuptools python3-wheel python3-pip \
   dataset-fashion-mnist libonnx-testdata \
   libglfw3-dev libimgui-dev xvfb xauth

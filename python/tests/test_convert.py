@@ -1,0 +1,99 @@
+"""vkbnn.convert: graphs exported from PyTorch, converted, run, and compared with PyTorch."""
+
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+import vkbnn
+from conftest import IMAGES
+from models import export_small_net
+
+
+def torch_run(net, x):
+    with torch.no_grad():
+        return net(torch.from_numpy(x)).numpy()
+
+
+def test_converted_fp32_model_matches_pytorch(context, tmp_path, rng):
+    net = export_small_net(tmp_path / "small.onnx")
+    summary = vkbnn.convert(tmp_path / "small.onnx", tmp_path / "small.vkbnn", labels=list("abcde"),
+                            mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25], description="from pytest")
+    assert summary.fused_activations == 2
+    assert "wrote" not in str(summary) and summary.nodes[0].op in str(summary)
+    assert summary.file_bytes == (tmp_path / "small.vkbnn").stat().st_size
+
+    model = vkbnn.Model.load(tmp_path / "small.vkbnn")
+    assert model.metadata.labels == list("abcde") and model.metadata.description == "from pytest"
+    assert model.metadata.mean == [0.5] * 3
+    assert [t.name for t in model.inputs] == ["image"] and [t.name for t in model.outputs] == ["scores"]
+    first = summary.nodes[0].name
+    network = vkbnn.Network(context, model, taps=[first], poison_arena=True)
+    x = rng.standard_normal((1, 3, 16, 16)).astype(np.float32)
+    y = network.run({"image": x})["scores"]
+    expected = torch_run(net, x)
+    assert np.allclose(y, expected, rtol=1e-4, atol=1e-5), np.abs(y - expected).max()
+    # The first node is the convolution with BatchNorm folded in and ReLU fused.
+    tapped = network.read_tensor(first)
+    with torch.no_grad():
+        reference = net.features[2](net.features[1](net.features[0](torch.from_numpy(x)))).numpy()
+    assert tapped.shape == reference.shape
+    assert np.allclose(tapped, reference, rtol=1e-4, atol=1e-5), np.abs(tapped - reference).max()
+
+
+def test_int8_quantization_from_arrays_and_from_an_image_folder(context, tmp_path, rng):
+    net = export_small_net(tmp_path / "small.onnx")
+    samples = rng.standard_normal((24, 1, 3, 16, 16)).astype(np.float32)
+    calls = []
+    summary = vkbnn.convert(tmp_path / "small.onnx", tmp_path / "int8.vkbnn", quantize="int8", calib=samples,
+                            calib_method="minmax", progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1]
+    methods = {q.method for q in summary.quantization}
+    assert "minmax" in methods and methods <= {"minmax", "minmax (output)", "input's"}, methods
+    model = vkbnn.Model.load(tmp_path / "int8.vkbnn")
+    network = vkbnn.Network(context, model)
+    assert "int8" in {layer.precision for layer in network.layers()}
+    x = samples[3]
+    y = network.run(x)
+    expected = torch_run(net, x)
+    # int8 costs accuracy: within a few per cent of the output range, and the same top class.
+    assert np.abs(y - expected).max() < 0.05 * np.abs(expected).max() + 1e-3
+    assert y.argmax() == expected.argmax()
+
+    folder = tmp_path / "calib"
+    folder.mkdir()
+    for image in sorted(IMAGES.glob("*.png")):
+        shutil.copy(image, folder)
+    summary = vkbnn.convert(tmp_path / "small.onnx", tmp_path / "folder.vkbnn", quantize="int8", calib=folder,
+                            calib_count=4, mean=[0.5] * 3, std=[0.25] * 3)
+    assert summary.quantization
+    assert "int8" in {layer.precision for layer in vkbnn.Network(context, vkbnn.Model.load(tmp_path / "folder.vkbnn")).layers()}
+
+
+def test_converter_errors_raise(tmp_path):
+    (tmp_path / "junk.onnx").write_bytes(b"\x08\x07garbage")
+    with pytest.raises(vkbnn.ModelError):
+        vkbnn.convert(tmp_path / "junk.onnx", tmp_path / "out.vkbnn")
+    with pytest.raises(vkbnn.Error, match="no such|cannot|missing"):
+        vkbnn.convert(tmp_path / "missing.onnx", tmp_path / "out.vkbnn")
+
+    weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "weight")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["input", "weight"], ["conv"], name="conv0", pads=[1, 1, 1, 1]),
+         helper.make_node("Einsum", ["conv"], ["output"], name="odd_node", equation="nchw->nchw")],
+        "unsupported", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])], [weight])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), tmp_path / "einsum.onnx")
+    with pytest.raises(vkbnn.UnsupportedError, match="Einsum.*odd_node|odd_node.*Einsum"):
+        vkbnn.convert(tmp_path / "einsum.onnx", tmp_path / "out.vkbnn")
+
+    export_small_net(tmp_path / "small.onnx")
+    with pytest.raises(vkbnn.Error, match="needs calibration data"):
+        vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", quantize="int8")
+    with pytest.raises(vkbnn.Error, match="calib: sample 0 has 5 values"):
+        vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", quantize="int8", calib=[np.zeros(5)])
+    with pytest.raises(vkbnn.Error, match="apply only with"):
+        vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", calib=[np.zeros(5)])
