@@ -604,6 +604,9 @@ class Lowerer {
     }
     if (pads.size() != 2 * shape(x).size()) fail(node, "pads that do not cover every axis");
     if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v < 0; })) fail(node, "negative pads");
+    // PyTorch exports ceil-mode pooling as a Pad of nothing in front of the pool.
+    if (std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; }))
+      return add_reshape(op_name(node), x, node.output(0), shape(x));
     std::string mode = attr_string(node, "mode", "constant");
     Op& op = add_op(OpType::Pad, op_name(node), {x}, node.output(0));
     if (mode == "constant") op.pad_mode = fb::PadMode::Constant;

@@ -836,6 +836,8 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
   for (bool changed = true; changed;) {
     changed = false;
+    // Inferred anew each round: a folded DOUBLE constant is a FLOAT initializer now.
+    g->clear_value_info();
     infer_shapes(model);
     collect_shapes(*g, shapes);
     Folder folder(graph, shapes, graph.opset);
