@@ -71,17 +71,39 @@ class Analyzer {
     size_t ops;  // the region between this cut and the value: ops_[0 .. ops)
   };
 
-  // The weight `name` on channel c, when it is one value or one per channel of the value's shape.
+  // The weight `name` on channel c, when it holds one value per channel of the value's shape
+  // once broadcast (one value, [C], [1, C, 1, 1], or a full tensor such as ones_like(x) exports
+  // that is constant on each channel).
   std::optional<double> weight_at(const std::string& name, int64_t c) const {
-    const Weight& w = p_.weights.at(name);
-    if (!w.bits.empty() || w.data.empty()) return std::nullopt;
-    if (w.data.size() == 1) return w.data[0];
-    if (w.data.size() != static_cast<size_t>(shape_[1]) || w.shape.size() > shape_.size()) return std::nullopt;
-    for (size_t d = 0; d < w.shape.size(); ++d) {
-      const size_t axis = shape_.size() - w.shape.size() + d;
-      if (w.shape[d] != (axis == 1 ? shape_[1] : 1)) return std::nullopt;
+    auto it = channel_values_.find(name);
+    if (it == channel_values_.end()) it = channel_values_.emplace(name, channel_values(p_.weights.at(name))).first;
+    if (!it->second) return std::nullopt;
+    return (*it->second)[static_cast<size_t>(c)];
+  }
+
+  std::optional<std::vector<double>> channel_values(const Weight& w) const {
+    if (!w.bits.empty() || w.data.empty() || w.shape.size() > shape_.size()) return std::nullopt;
+    const size_t lead = shape_.size() - w.shape.size();
+    for (size_t d = 0; d < w.shape.size(); ++d)
+      if (w.shape[d] != 1 && w.shape[d] != shape_[lead + d]) return std::nullopt;
+    const auto channels = static_cast<size_t>(shape_[1]);
+    std::vector<std::optional<double>> per(channels);
+    // The channel axis of the broadcast weight, if it has one.
+    int64_t stride = 0, extent = 1;
+    if (lead <= 1) {
+      extent = w.shape[1 - lead];
+      stride = 1;
+      for (size_t d = 2 - lead; d < w.shape.size(); ++d) stride *= w.shape[d];
     }
-    return w.data[static_cast<size_t>(c)];
+    for (size_t k = 0; k < w.data.size(); ++k) {
+      const size_t ch = extent == 1 ? 0 : (k / static_cast<size_t>(stride)) % static_cast<size_t>(extent);
+      auto& v = per[ch];
+      if (!v) v = w.data[k];
+      else if (*v != w.data[k]) return std::nullopt;
+    }
+    std::vector<double> values(channels);
+    for (size_t ch = 0; ch < channels; ++ch) values[ch] = *per[extent == 1 ? 0 : ch];
+    return values;
   }
 
   bool elementwise(const Op& op) const {
@@ -521,6 +543,7 @@ class Analyzer {
   const Shape& shape_;
   std::vector<size_t> ops_;  // the region, latest first
   std::vector<Cut> cuts_;
+  mutable std::map<std::string, std::optional<std::vector<double>>> channel_values_;
 };
 
 }  // namespace

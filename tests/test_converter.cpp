@@ -288,16 +288,17 @@ TEST(Converter, UnsupportedAttributesNameOpAndNode) {
 }
 
 TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
-  // Sign feeding a convolution whose weights are not +-alpha per output channel.
-  OnnxGraph real;
-  real.input("x", {1, 2, 4, 4});
-  real.floats("w", {3, 2, 1, 1}, random_vector(6, 1));
-  real.node("Sign", {"x"}, {"s"}, "the_sign");
-  real.node("Conv", {"s", "w"}, {"y"}, "real_conv");
-  real.output("y", {1, 3, 4, 4});
-  std::string error = conversion_error(real.model());
+  // A Sign whose product with its input is no binarization of the convolution's input.
+  OnnxGraph odd;
+  odd.input("x", {1, 2, 4, 4});
+  odd.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
+  odd.node("Sign", {"x"}, {"s"}, "the_sign");
+  odd.node("Mul", {"s", "x"}, {"m"}, "times_x");
+  odd.node("Conv", {"m", "w"}, {"y"}, "conv");
+  odd.output("y", {1, 3, 4, 4});
+  std::string error = conversion_error(odd.model());
   EXPECT_NE(error.find("'Sign' at node 'the_sign'"), std::string::npos) << error;
-  EXPECT_NE(error.find("+-alpha"), std::string::npos) << error;
+  EXPECT_NE(error.find("sign(x - t)"), std::string::npos) << error;
 
   // Binary weights, but a Tile whose result no binary layer adds.
   OnnxGraph tile;
@@ -312,6 +313,36 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   error = conversion_error(tile.model());
   EXPECT_NE(error.find("'Tile' at node 'lonely_tile'"), std::string::npos) << error;
   EXPECT_NE(error.find("Elastic-Link"), std::string::npos) << error;
+}
+
+// Where(x > t, 1, -1) into a convolution with real weights: the layer stays real, reads the
+// binarization computed in fp32 (x exactly at t is -1, as the strict comparison says), and the
+// summary says why it is not binary.
+TEST(Converter, BinarizedInputOfRealWeightsStaysRealWithNote) {
+  const std::vector<float> t{0.25f, -0.5f};
+  const auto w = random_vector(6, 3);
+  auto x = random_vector(32, 4);
+  for (size_t i = 0; i < x.size(); i += 2) x[i] = t[i / 16];
+  OnnxGraph b;
+  b.input("x", {1, 2, 4, 4});
+  b.floats("t", {1, 2, 1, 1}, t);
+  b.floats("one", {1}, {1.0f});
+  b.floats("minus_one", {1}, {-1.0f});
+  b.floats("w", {3, 2, 1, 1}, w);
+  b.node("Greater", {"x", "t"}, {"above"}, "above");
+  b.node("Where", {"above", "one", "minus_one"}, {"s"}, "select");
+  b.node("Conv", {"s", "w"}, {"y"}, "real_conv");
+  b.output("y", {1, 3, 4, 4});
+  const Result r = convert::convert_model(b.model());
+  const auto conv = std::find_if(r.summary.nodes.begin(), r.summary.nodes.end(),
+                                 [](const auto& n) { return n.name == "real_conv"; });
+  ASSERT_NE(conv, r.summary.nodes.end());
+  EXPECT_EQ(conv->precision, "fp32");
+  EXPECT_NE(conv->note.find("+-alpha"), std::string::npos) << conv->note;
+  std::vector<float> signs(x.size());
+  for (size_t i = 0; i < x.size(); ++i) signs[i] = x[i] > t[i / 16] ? 1.0f : -1.0f;
+  const auto expected = conv_reference(signs, 2, 4, 4, w, std::vector<float>(3, 0.0f), 3, 1, 0);
+  EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-5f, 1e-6f));
 }
 
 TEST(Converter, BadFilesGiveOneLineErrors) {

@@ -15,7 +15,7 @@ network whose binarized layer has real weights (it must stay real, with a note).
 
 Every RSign threshold is placed in the widest gap of its channel's inputs (near the median), so
 no sign input lies within MARGIN of its threshold and fp32 rounding cannot flip a sign; the
-"ties" network instead puts exact ties on its first sign, which reads the input itself.
+"ties" networks instead put exact ties on their first sign (x > t, x >= t), which reads the input.
 
 Writes <name>.onnx, <name>.input.npy, <name>.expected.npy and <name>.json (the ONNX names of the
 Conv/Gemm nodes: "binary", "linked" (binary with Elastic-Link fused), "real_noted" (real, with a
@@ -250,6 +250,10 @@ NETWORKS = {
         Block(33, 33, sign=less_equal_sign),
         Block(33, 33, sign=negated_sign, weight="tensor_alpha"),
         *head(33)), (1, 33, 9, 9), True),
+    "ties_ge": (lambda: nn.Sequential(
+        Block(33, 40, sign=cast_sign, link=None, exact=True),
+        Block(40, 40, sign=less_equal_sign),
+        *head(40)), (1, 33, 9, 9), True),
     "bireal_downsample": (lambda: nn.Sequential(
         Block(32, 32), RealDownsample(32, 64), Block(64, 64), *head(64)), (1, 32, 12, 12), True),
     "stays_real": (lambda: nn.Sequential(
