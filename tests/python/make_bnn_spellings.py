@@ -80,7 +80,7 @@ def strict_sign(x):
 
 
 def not_less_sign(x):
-    return torch.where(~(x < 0), one(x), -one(x))
+    return torch.where(~(x < 0), torch.ones_like(x), -torch.ones_like(x))
 
 
 def less_equal_sign(x):
