@@ -282,7 +282,7 @@ class Binarizer : public GraphEdit {
   // it stays real, reading the binarization computed in fp32, and the report says why.
   void binarize_layer(size_t index) {
     Op* layer = &p_.ops[index];
-    if (layer->inputs.empty() || !p_.weights.count(layer->inputs[1])) return;
+    if (layer->inputs.size() < 2 || !p_.weights.count(layer->inputs[1])) return;
     Op* pool = producer(layer->inputs[0]);
     if (pool && (pool->type != OpType::Pool || pool->pool != fb::PoolKind::Max || pool->act.kind != fb::ActivationKind::None))
       pool = nullptr;

@@ -80,13 +80,19 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
   throw ModelError("unknown op type");
 }
 
-// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed.
-void reject_unfused(const Op& op) {
+// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed,
+// and why a layer's input was no binarization where the pass found one spelled.
+void reject_unfused(const Op& op, const Program& p) {
   if (op.type == OpType::Sign || op.type == OpType::Compare || op.type == OpType::Not || op.type == OpType::Where ||
-      op.type == OpType::Cast)
+      op.type == OpType::Cast) {
+    std::string why;
+    for (const auto& [layer, note] : p.layer_notes)
+      if (note.find("not a binarization") != std::string::npos) why += "; layer '" + layer + "' " + note;
     throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                            "' is supported only where it computes the binarization +-a * sign(x - t) of the input of "
-                           "a convolution or Gemm/MatMul, and it feeds something else or computes something else");
+                           "a convolution or Gemm/MatMul, and it feeds something else or computes something else" +
+                           why);
+  }
   if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Slice || op.type == OpType::Reduce)
     throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                            "' is supported only as the channel matching of an Elastic-Link add after a binary "
@@ -267,7 +273,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   };
   std::vector<uint32_t> inputs;
   for (const auto& name : p.inputs) inputs.push_back(tensor(name));
-  for (const auto& op : p.ops) reject_unfused(op);
+  for (const auto& op : p.ops) reject_unfused(op, p);
   for (const auto& op : p.ops) {
     std::vector<uint32_t> in;
     NodeSummary node{op.name, op_type_name(op.type), p.shapes.at(op.output), activation_string(op.act), 0,
