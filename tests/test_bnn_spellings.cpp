@@ -37,8 +37,11 @@ void expect_roles(const convert::Summary& summary, const nlohmann::json& roles) 
       const auto* n = node(name.get<std::string>());
       ASSERT_NE(n, nullptr) << name << " is not in the summary";
       EXPECT_EQ(n->precision, precision) << role << " layer " << name;
-      if (role == "real_noted") EXPECT_NE(n->note.find("stays real"), std::string::npos) << name;
-      else EXPECT_EQ(n->note, "") << name;
+      if (role == "real_noted") {
+        EXPECT_NE(n->note.find("stays real"), std::string::npos) << name;
+      } else {
+        EXPECT_EQ(n->note, "") << name;
+      }
     }
   }
   EXPECT_GE(layers, 3u);

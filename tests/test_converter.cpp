@@ -346,6 +346,37 @@ TEST(Converter, BinarizedInputOfRealWeightsStaysRealWithNote) {
   EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-5f, 1e-6f));
 }
 
+// x > 0 and x >= 0 differ only at 0 (and -0, which compares equal): the binary layer must
+// decide those as the comparison does, and tiny values of either sign as their sign says.
+TEST(Converter, StrictAndNonStrictSignsAtZero) {
+  const std::vector<float> x{0.0f, -0.0f, 1e-30f, -1e-30f, 1e-38f, -1e-38f, 1.5f, -2.0f};
+  for (const char* op : {"Greater", "GreaterOrEqual"}) {
+    SCOPED_TRACE(op);
+    const bool strict = std::string(op) == "Greater";
+    OnnxGraph b;
+    b.input("x", {1, 1, 2, 4});
+    b.floats("zero", {1}, {0.0f});
+    b.floats("one", {1}, {1.0f});
+    b.floats("minus_one", {1}, {-1.0f});
+    b.floats("w", {1, 1, 1, 1}, {0.75f});
+    b.node(op, {"x", "zero"}, {"c"}, "compare");
+    b.node("Where", {"c", "one", "minus_one"}, {"s"}, "select");
+    b.node("Conv", {"s", "w"}, {"y"}, "conv");
+    b.output("y", {1, 1, 2, 4});
+    const Result r = convert::convert_model(b.model());
+    ASSERT_EQ(r.summary.nodes.size(), 2u);
+    EXPECT_EQ(r.summary.nodes[1].precision, "binary");
+    std::vector<float> expected;
+    for (float v : x) expected.push_back((strict ? v > 0 : v >= 0) ? 0.75f : -0.75f);
+    // Denormal inputs (1e-38) may be flushed to zero by the device: only normal ones are exact.
+    const auto y = run_model(r.bytes, {x}).at(0).data;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (i != 4 && i != 5) {
+        EXPECT_EQ(y[i], expected[i]) << "x = " << x[i];
+      }
+  }
+}
+
 TEST(Converter, BadFilesGiveOneLineErrors) {
   auto dir = std::filesystem::temp_directory_path() / "vkbnn_test_converter";
   std::filesystem::create_directories(dir);

@@ -3,7 +3,8 @@ training/bnn_modules.py, with random weights, an input and PyTorch's output.
 
 Sign spellings: torch.where(x >= 0, 1, -1) inside a straight-through autograd Function, ReActNet's
 approximate sign (sign(x) - p(x) + p(x) with p built from x < -1, x < 0, x < 1 masks),
-Cast(x >= 0) * 2 - 1, hardtanh then sign, the strict x > t, Not, LessOrEqual and a negated sign.
+Cast(x >= 0) * 2 - 1, hardtanh then sign, the strict x > t, Not, LessOrEqual, a negated sign and
+a scaled one.
 Weight spellings: sign(W) * alpha per channel or per tensor (folded or not), the clamp(W, -1, 1)
 straight-through estimator, Where(W >= 0, 1, -1) * alpha, alpha as a Mul after the convolution.
 Elastic-Link spellings: identity, average pooling (with ceil mode) then x.repeat or the other way
@@ -89,6 +90,10 @@ def less_equal_sign(x):
 
 def negated_sign(x):
     return -torch.sign(x)
+
+
+def scaled_negated_sign(x):
+    return torch.sign(x) * -0.5
 
 
 class BinConv(nn.Conv2d):
@@ -249,6 +254,7 @@ NETWORKS = {
         Block(33, 33, sign=not_less_sign),
         Block(33, 33, sign=less_equal_sign),
         Block(33, 33, sign=negated_sign, weight="tensor_alpha"),
+        Block(33, 33, sign=scaled_negated_sign),
         *head(33)), (1, 33, 9, 9), True),
     "ties_ge": (lambda: nn.Sequential(
         Block(33, 40, sign=cast_sign, link=None, exact=True),
