@@ -1,22 +1,28 @@
 // Binarized layers, found by what the graph computes rather than by names:
-//  - a Sign (behind an optional Add/Sub of one threshold per channel) whose every consumer is a
-//    Conv (group 1) or a fully connected layer with weights of one magnitude per output channel
-//    (+-alpha_c, after alpha and BatchNorm have been folded in) becomes a Binarize, and those
-//    layers become binary ones; a max pool between the two pools the packed signs;
-//  - after a binary layer, an Add of gamma_c * R(x), x being the real-valued tensor that was
-//    binarized and R any data-movement subgraph that computes one of the Elastic-Link matchings
-//    (identity, average pooling, Squeeze, Expand), is fused as the link. R is recognised by
-//    evaluating the subgraph symbolically and comparing it with each matching's definition, so
-//    Tile, Concat, Reshape + ReduceMean or Split + Expand spellings all qualify;
+//  - a Conv (any group) or fully connected layer whose input is a binarization +-a_c *
+//    sign(x + t_c) of a real tensor x, however spelled (step_function.cpp evaluates the
+//    subgraph), becomes a binary layer when its weights times a_c are +-alpha per output
+//    channel (after alpha and BatchNorm have been folded in); x gets a Binarize, and a max pool
+//    between the two pools the packed signs. A layer that cannot be binary stays real, reads
+//    the binarization computed in fp32, and the report says why (Program::layer_notes);
+//  - after a binary layer, an Add of gamma_c * R(x), x being a real-valued tensor the
+//    binarization is computed from and R any data-movement subgraph that computes one of the
+//    Elastic-Link matchings (identity, average pooling, Squeeze, Expand), is fused as the link.
+//    R is recognised by evaluating the subgraph symbolically and comparing it with each
+//    matching's definition, so Tile, Concat, Reshape + ReduceMean or Split + Expand spellings
+//    all qualify;
 //  - PReLU and RPReLU (Sub/Add, PRelu, Add) before or after the link are fused;
 //  - when a binary layer's only consumer is the next Binarize, it writes packed signs itself.
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "graph_edit.hpp"
+#include "step_function.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -26,6 +32,9 @@ using Terms = std::vector<std::pair<int64_t, double>>;
 using TermMap = std::vector<Terms>;
 
 constexpr size_t kMaxLinkOps = 4096;
+// Ops a layer's binarization may add: Binarize, max pool, and for a real layer Reshape, the
+// fp32 sign, Reshape.
+constexpr size_t kOpsPerLayer = 6;
 constexpr int64_t kMaxLinkElements = int64_t{1} << 22;
 
 Shape unravel(int64_t index, const Shape& dims) {
@@ -65,8 +74,9 @@ struct BinaryWeights {
   size_t zeros = 0;
 };
 
-// Weights [M, C, ...] whose values are +-alpha_m per output channel, packed as signs along C.
-std::optional<BinaryWeights> binary_weights(const Weight& w) {
+// Weights [M, C, ...] whose values are +-alpha_m per output channel, packed as signs along C;
+// otherwise why not, in *why.
+std::optional<BinaryWeights> binary_weights(const Weight& w, std::string* why) {
   if (w.shape.size() < 2 || !w.bits.empty()) return std::nullopt;
   const int64_t m = w.shape[0], c = w.shape[1], inner = element_count(w.shape) / (m * c), cw = (c + 31) / 32;
   BinaryWeights b;
@@ -80,7 +90,12 @@ std::optional<BinaryWeights> binary_weights(const Weight& w) {
         ++b.zeros;  // PyTorch's sign(0) = 0: taken as +1, the nearest binary weight
         continue;
       }
-      if (std::abs(std::abs(v[k]) - magnitude) > 1e-5f * magnitude) return std::nullopt;
+      if (std::abs(std::abs(v[k]) - magnitude) > 1e-5f * magnitude) {
+        if (why)
+          *why = "its weights are not +-alpha per output channel (output channel " + std::to_string(o) + " has " +
+                 std::to_string(std::abs(v[k])) + " and " + std::to_string(magnitude) + ")";
+        return std::nullopt;
+      }
       if (v[k] < 0) {
         const int64_t ch = k / inner, i = k % inner;
         b.words[static_cast<size_t>((o * cw + ch / 32) * inner + i)] |= 1u << (ch % 32);
@@ -96,9 +111,17 @@ class Binarizer : public GraphEdit {
   using GraphEdit::GraphEdit;
 
   void run() {
-    for (size_t i = 0; i < p_.ops.size(); ++i)
-      if (p_.ops[i].type == OpType::Sign && !dead_[i]) binarize_sign(i);
+    // New ops are appended (and sorted into place by the caller); the room reserved keeps
+    // pointers into the list valid while the pass holds them.
+    p_.ops.reserve(p_.ops.size() * kOpsPerLayer + 16);
+    const size_t count = p_.ops.size();
+    for (size_t i = 0; i < count; ++i) {
+      const Op& op = p_.ops[i];
+      if (!dead_[i] && (op.type == OpType::Conv || op.type == OpType::FullyConnected)) binarize_layer(i);
+    }
+    sweep();
     compact();
+    sort();
     fuse_packed_outputs();
     compact();
   }
@@ -154,67 +177,179 @@ class Binarizer : public GraphEdit {
     return std::nullopt;
   }
 
-  // Whether a consumer of packed signs can read them: a conv or fully connected layer with
-  // binary weights reading them as its data input.
-  bool binarizable_layer(const Op& op, const std::string& value) {
-    if (op.inputs.empty() || op.inputs[0] != value || op.act.kind != fb::ActivationKind::None) return false;
-    if (op.type == OpType::Conv && op.group == 1) return binary_weights(p_.weights.at(op.inputs[1])).has_value();
-    if (op.type == OpType::FullyConnected && p_.shapes.at(value).size() == 2)
-      return binary_weights(p_.weights.at(op.inputs[1])).has_value();
-    return false;
+  const StepAnalysis& analysis(const std::string& value) {
+    auto it = analyses_.find(value);
+    if (it == analyses_.end())
+      it = analyses_.emplace(value, analyze_step(p_, [this](const std::string& v) -> const Op* { return producer(v); },
+                                                 value)).first;
+    return it->second;
   }
 
-  bool all_binarizable(const std::string& value) {
-    if (outputs_.count(value) || !consumers_.count(value)) return false;
-    for (size_t c : consumers_.at(value)) {
-      const Op& op = p_.ops[c];
-      if (dead_[c]) return false;
-      const bool pool = op.type == OpType::Pool && op.pool == fb::PoolKind::Max && all_binarizable(op.output);
-      if (!pool && !binarizable_layer(op, value)) return false;
-    }
-    return true;
+  Op& append(Op op) {
+    if (p_.ops.size() == p_.ops.capacity()) throw ModelError("binarization: more new ops than room reserved");
+    const size_t index = p_.ops.size();
+    for (const auto& in : op.inputs) consumers_[in].push_back(index);
+    producer_[op.output] = index;
+    dead_.push_back(false);
+    p_.ops.push_back(std::move(op));
+    return p_.ops.back();
   }
 
-  void binarize_sign(size_t index) {
-    Op& sign = p_.ops[index];
-    const Shape& shape = p_.shapes.at(sign.output);
-    if ((shape.size() != 2 && shape.size() != 4) || !all_binarizable(sign.output)) return;
-    std::string real = sign.inputs[0];
-    std::vector<float> threshold(static_cast<size_t>(shape[1]), 0.0f);
-    if (auto offset = offset_of(producer(real)); offset && uses(real) == 1) {
-      kill(*offset->op);
-      real = offset->operand;
-      threshold = offset->amount;
+  // A new activation of `shape`, named after `base`.
+  std::string new_value(const std::string& base, const Shape& shape) {
+    std::string name = p_.fresh_name(base);
+    p_.shapes[name] = shape;
+    return name;
+  }
+
+  // The packed signs of step.source + threshold: one Binarize per source and threshold.
+  std::string binarized(const StepFunction& step) {
+    std::string key = step.source;
+    for (float t : step.threshold) key += "," + std::to_string(std::bit_cast<uint32_t>(t));
+    if (auto it = binarized_.find(key); it != binarized_.end()) return it->second;
+    Op op;
+    op.type = OpType::Binarize;
+    op.name = p_.fresh_name(step.source + "_binarize");
+    op.inputs = {step.source};
+    if (std::any_of(step.threshold.begin(), step.threshold.end(), [](float t) { return t != 0.0f; }))
+      op.inputs.push_back(channel_weight(op.name + "_threshold", step.threshold));
+    op.output = new_value(step.source + "_bits", p_.shapes.at(step.source));
+    p_.bit_values.insert(op.output);
+    return binarized_[key] = append(std::move(op)).output;
+  }
+
+  // A copy of the max pool `pool` reading `input` (packed signs or real values).
+  std::string pooled(const Op& pool, const std::string& input, bool bits) {
+    Op op = pool;
+    op.name = p_.fresh_name(pool.name + (bits ? "_bits" : "_real"));
+    op.inputs = {input};
+    op.output = new_value(pool.output + (bits ? "_bits" : "_real"), p_.shapes.at(pool.output));
+    if (bits) p_.bit_values.insert(op.output);
+    return append(std::move(op)).output;
+  }
+
+  Op& add_reshape(const std::string& base, const std::string& input, const std::string& output) {
+    Op op;
+    op.type = OpType::Reshape;
+    op.name = p_.fresh_name(base);
+    op.inputs = {input};
+    op.output = output;
+    return append(std::move(op));
+  }
+
+  // The binarization computed in fp32, for a layer that reads it but cannot be binary: Binarize,
+  // then a depthwise 1x1 binary convolution with +1 weights and scale_c (rank 2 through 4).
+  std::string materialized(const StepFunction& step, const std::string& base) {
+    const Shape shape = p_.shapes.at(step.source);
+    const int64_t c = shape[1];
+    StepFunction step4 = step;
+    if (shape.size() == 2) {
+      step4.source = new_value(step.source + "_nchw", {shape[0], c, 1, 1});
+      add_reshape(step.source + "_nchw", step.source, step4.source);
     }
-    sign.type = OpType::Binarize;
-    sign.inputs = {real};
-    if (std::any_of(threshold.begin(), threshold.end(), [](float t) { return t != 0.0f; }))
-      sign.inputs.push_back(channel_weight(sign.name + "_threshold", threshold));
-    p_.bit_values.insert(sign.output);
-    const std::vector<size_t> consumers = consumers_.at(sign.output);
-    for (size_t c : consumers) {
-      Op& op = p_.ops[c];
-      if (op.type == OpType::Pool) {
-        p_.bit_values.insert(op.output);
-        for (size_t layer : consumers_.at(op.output)) to_binary(p_.ops[layer], "");
-      } else {
-        to_binary(op, real);
+    Op conv;
+    conv.type = OpType::BinaryConv;
+    conv.name = p_.fresh_name(base + "_sign");
+    conv.inputs = {binarized(step4),
+                   add_weight(conv.name + "_weight_bits", {{c, 1, 1, 1}, {}, std::vector<uint32_t>(size_t(c), 0u)}),
+                   channel_weight(conv.name + "_scale", step.scale),
+                   channel_weight(conv.name + "_shift", std::vector<float>(size_t(c), 0.0f))};
+    conv.kernel = {1, 1};
+    conv.strides = {1, 1};
+    conv.dilations = {1, 1};
+    conv.pads = {0, 0, 0, 0};
+    conv.group = static_cast<int32_t>(c);
+    conv.output = new_value(base + "_sign", p_.shapes.at(step4.source));
+    const std::string out = append(std::move(conv)).output;
+    if (shape.size() == 4) return out;
+    const std::string flat = new_value(base + "_sign_rows", shape);
+    add_reshape(base + "_sign_rows", out, flat);
+    return flat;
+  }
+
+  // W [M, C/group, ...] times scale_c along its input channels.
+  static void scale_inputs(Weight& w, int64_t group, const std::vector<float>& scale) {
+    const int64_t m = w.shape[0], cg = w.shape[1], inner = element_count(w.shape) / (m * cg);
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t j = 0; j < cg; ++j) {
+        const float s = scale[static_cast<size_t>(o / (m / group) * cg + j)];
+        for (int64_t k = 0; k < inner; ++k) w.data[static_cast<size_t>((o * cg + j) * inner + k)] *= s;
       }
-    }
   }
 
-  void to_binary(Op& op, const std::string& real) {
-    const Weight& w = p_.weights.at(op.inputs[1]);
-    BinaryWeights b = *binary_weights(w);
+  // A Conv or fully connected layer whose input is a binarization becomes binary when its
+  // weights (with the binarization's scale folded in) are +-alpha per output channel; otherwise
+  // it stays real, reading the binarization computed in fp32, and the report says why.
+  void binarize_layer(size_t index) {
+    Op* layer = &p_.ops[index];
+    if (layer->inputs.size() < 2 || !p_.weights.count(layer->inputs[1])) return;
+    Op* pool = producer(layer->inputs[0]);
+    if (pool && (pool->type != OpType::Pool || pool->pool != fb::PoolKind::Max || pool->act.kind != fb::ActivationKind::None))
+      pool = nullptr;
+    const std::string stepped = pool ? pool->inputs[0] : layer->inputs[0];
+    const StepAnalysis& a = analysis(stepped);
+    if (!a.step) {
+      if (a.spelled_binary)
+        p_.layer_notes[layer->name] = "stays real: its input is not a binarization: " + a.why_not;
+      return;
+    }
+    const StepFunction& step = *a.step;
+    Weight w = p_.weights.at(layer->inputs[1]);
+    if (w.shape.size() < 2 || !w.bits.empty() || w.data.empty()) return;
+    scale_inputs(w, layer->type == OpType::Conv ? layer->group : 1, step.scale);
+    std::string why;
+    if (layer->act.kind != fb::ActivationKind::None && layer->act.kind != fb::ActivationKind::Relu &&
+        layer->act.kind != fb::ActivationKind::LeakyRelu)
+      why = "its fused " + activation_string(layer->act) + " has no binary form";
+    else if (layer->type == OpType::FullyConnected && p_.shapes.at(layer->inputs[0]).size() != 2)
+      why = "its input is not [N, K]";
+    else if (pool && std::any_of(step.scale.begin(), step.scale.end(), [](float s) { return s < 0; }))
+      why = "it max-pools a negated sign";
+    else binary_weights(w, &why);
+    if (why.empty()) {
+      std::string bits = binarized(step);
+      if (pool) bits = pooled(*pool, bits, true);
+      to_binary(*layer, bits, w, pool ? std::vector<std::string>{} : a.cuts);
+      return;
+    }
+    p_.layer_notes[layer->name] = "stays real: " + why;
+    p_.notes.push_back(layer->name + ": stays real (its input is binarized): " + why);
+    std::string real = materialized(step, layer->name);
+    if (pool) real = pooled(*pool, real, false);
+    layer->inputs[0] = real;
+    consumers_[real].push_back(index);
+  }
+
+  void to_binary(Op& op, const std::string& bits, const Weight& w, const std::vector<std::string>& reals) {
+    BinaryWeights b = *binary_weights(w, nullptr);
     const auto m = static_cast<size_t>(w.shape[0]);
     std::vector<float> shift = op.inputs.size() > 2 ? p_.weights.at(op.inputs[2]).data : std::vector<float>(m, 0.0f);
-    const std::string bits = add_weight(op.name + "_weight_bits", {w.shape, {}, std::move(b.words)});
+    const std::string weight_bits = add_weight(op.name + "_weight_bits", {w.shape, {}, std::move(b.words)});
     op.type = op.type == OpType::Conv ? OpType::BinaryConv : OpType::BinaryFullyConnected;
-    op.inputs = {op.inputs[0], bits, channel_weight(op.name + "_scale", std::move(b.scale)),
+    op.inputs = {bits, weight_bits, channel_weight(op.name + "_scale", std::move(b.scale)),
                  channel_weight(op.name + "_shift", std::move(shift))};
+    consumers_[bits].push_back(index_of(op));
     op.padding = fb::BinaryPadding::Zero;
     if (b.zeros) p_.notes.push_back(op.name + ": " + std::to_string(b.zeros) + " weight(s) exactly 0 taken as +alpha");
-    fuse_epilogue(op, real);
+    fuse_epilogue(op, reals);
+  }
+
+  // Marks every op that no graph output needs (the subgraphs binarizations replaced) dead.
+  void sweep() {
+    std::vector<bool> live(p_.ops.size(), false);
+    std::vector<std::string> pending(p_.outputs.begin(), p_.outputs.end());
+    std::set<std::string> seen;
+    while (!pending.empty()) {
+      const std::string v = pending.back();
+      pending.pop_back();
+      if (!seen.insert(v).second) continue;
+      auto it = producer_.find(v);
+      if (it == producer_.end() || dead_[it->second] || p_.ops[it->second].output != v) continue;
+      live[it->second] = true;
+      for (const auto& in : p_.ops[it->second].inputs) pending.push_back(in);
+    }
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      if (!live[i]) dead_[i] = true;
   }
 
   struct LinkMatch {
@@ -234,16 +369,26 @@ class Binarizer : public GraphEdit {
     fb::BinaryActivationKind kind;
   };
 
-  void fuse_epilogue(Op& op, const std::string& real) {
+  void fuse_epilogue(Op& op, const std::vector<std::string>& reals) {
     const Shape out = p_.shapes.at(op.output);
     std::optional<LinkMatch> link;
     std::optional<ActMatch> act;
     bool after_link = true;
-    if (!real.empty()) link = match_link(op.output, real, out);
-    act = match_activation(link ? link->output : op.output, out);
-    if (!link && act && !real.empty()) {
-      link = match_link(act->output, real, out);
-      after_link = !link;
+    if (op.act.kind != fb::ActivationKind::None) {
+      // A Relu or LeakyRelu fused into the layer: a PRelu right after the convolution.
+      const float slope = op.act.kind == fb::ActivationKind::LeakyRelu ? op.act.alpha : 0.0f;
+      act = ActMatch{{channel_weight(op.name + "_slope", std::vector<float>(static_cast<size_t>(out[1]), slope))},
+                     {}, op.output, fb::BinaryActivationKind::PRelu};
+      op.act = {};
+      link = match_link(op.output, reals, out);
+      after_link = false;
+    } else {
+      link = match_link(op.output, reals, out);
+      act = match_activation(link ? link->output : op.output, out);
+      if (!link && act) {
+        link = match_link(act->output, reals, out);
+        after_link = !link;
+      }
     }
     if (link) {
       op.inputs.insert(op.inputs.end(), link->inputs.begin(), link->inputs.end());
@@ -263,6 +408,18 @@ class Binarizer : public GraphEdit {
     if (act && (after_link || !link)) op.output = act->output;
     if (link && (!after_link || !act)) op.output = link->output;
     produced_by(op);
+  }
+
+  // The first of `reals` (real tensors the binarization is computed from) that y's link reads.
+  std::optional<LinkMatch> match_link(const std::string& y, const std::vector<std::string>& reals, const Shape& out) {
+    for (const auto& real : reals) {
+      const Op* op = producer(real);
+      const bool pattern_only = op && (op->type == OpType::Sign || op->type == OpType::Compare ||
+                                       op->type == OpType::Not || op->type == OpType::Where || op->type == OpType::Cast);
+      if (pattern_only || p_.bit_values.count(real)) continue;
+      if (auto link = match_link(y, real, out)) return link;
+    }
+    return std::nullopt;
   }
 
   // y + gamma * R(real), in any operand order, gamma one value per channel (1 when absent).
@@ -522,6 +679,8 @@ class Binarizer : public GraphEdit {
     }
   }
 
+  std::map<std::string, StepAnalysis> analyses_;
+  std::map<std::string, std::string> binarized_;  // source and thresholds -> packed signs
 };
 
 }  // namespace

@@ -64,6 +64,8 @@ struct NodeSummary {
   std::string activation;  // empty when nothing is fused
   size_t params = 0;       // elements of the node's constant inputs
   std::string precision;   // "binary", "binary+EL" (Elastic-Link fused), "int8", "fp32", or "-" (no arithmetic)
+  // Why a layer whose input is binarized (or that looks binary) stayed real; empty otherwise.
+  std::string note;
 };
 
 // One int8 layer's output: how its range was chosen and what quantization costs there.

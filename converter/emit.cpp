@@ -50,7 +50,7 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateBinarize(b).Union();
     case OpType::BinaryConv:
       return fb::CreateBinaryConv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.padding,
-                                          epilogue_table(b, op.epilogue)).Union();
+                                          epilogue_table(b, op.epilogue), op.group).Union();
     case OpType::BinaryFullyConnected:
       return fb::CreateBinaryFullyConnected(b, epilogue_table(b, op.epilogue)).Union();
     case OpType::Quantize:
@@ -67,6 +67,10 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
     case OpType::Int8GlobalPool:
       return fb::CreateInt8GlobalAveragePool(b, op.multiplier_a, op.shift).Union();
     case OpType::Sign:
+    case OpType::Compare:
+    case OpType::Not:
+    case OpType::Where:
+    case OpType::Cast:
     case OpType::Tile:
     case OpType::Expand:
     case OpType::Slice:
@@ -76,12 +80,19 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
   throw ModelError("unknown op type");
 }
 
-// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed.
-void reject_unfused(const Op& op) {
-  if (op.type == OpType::Sign)
-    throw UnsupportedError("op 'Sign' at node '" + op.name +
-                           "' is supported only as the binarization of the input of convolutions or Gemm/MatMul "
-                           "(group 1) whose weights are +-alpha per output channel, and it feeds something else");
+// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed,
+// and why a layer's input was no binarization where the pass found one spelled.
+void reject_unfused(const Op& op, const Program& p) {
+  if (op.type == OpType::Sign || op.type == OpType::Compare || op.type == OpType::Not || op.type == OpType::Where ||
+      op.type == OpType::Cast) {
+    std::string why;
+    for (const auto& [layer, note] : p.layer_notes)
+      if (note.find("not a binarization") != std::string::npos) why += "; layer '" + layer + "' " + note;
+    throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                           "' is supported only where it computes the binarization +-a * sign(x - t) of the input of "
+                           "a convolution or Gemm/MatMul, and it feeds something else or computes something else" +
+                           why);
+  }
   if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Slice || op.type == OpType::Reduce)
     throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                            "' is supported only as the channel matching of an Elastic-Link add after a binary "
@@ -127,6 +138,10 @@ fb::OpParams params_type(OpType type) {
     case OpType::Int8Add: return fb::OpParams::Int8Add;
     case OpType::Int8GlobalPool: return fb::OpParams::Int8GlobalAveragePool;
     case OpType::Sign:
+    case OpType::Compare:
+    case OpType::Not:
+    case OpType::Where:
+    case OpType::Cast:
     case OpType::Tile:
     case OpType::Expand:
     case OpType::Slice:
@@ -185,6 +200,10 @@ const char* op_type_name(OpType type) {
     case OpType::BinaryConv: return "BinaryConv2D";
     case OpType::BinaryFullyConnected: return "BinaryFullyConnected";
     case OpType::Sign: return "Sign";
+    case OpType::Compare: return "Compare";
+    case OpType::Not: return "Not";
+    case OpType::Where: return "Where";
+    case OpType::Cast: return "Cast";
     case OpType::Tile: return "Tile";
     case OpType::Expand: return "Expand";
     case OpType::Slice: return "Slice";
@@ -254,11 +273,12 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   };
   std::vector<uint32_t> inputs;
   for (const auto& name : p.inputs) inputs.push_back(tensor(name));
-  for (const auto& op : p.ops) reject_unfused(op);
+  for (const auto& op : p.ops) reject_unfused(op, p);
   for (const auto& op : p.ops) {
     std::vector<uint32_t> in;
     NodeSummary node{op.name, op_type_name(op.type), p.shapes.at(op.output), activation_string(op.act), 0,
-                     precision_of(op, p)};
+                     precision_of(op, p), {}};
+    if (auto note = p.layer_notes.find(op.name); note != p.layer_notes.end()) node.note = note->second;
     if (op.type == OpType::BinaryConv || op.type == OpType::BinaryFullyConnected)
       node.activation = fb::EnumNameBinaryActivationKind(op.epilogue.activation);
     if (node.activation == "None") node.activation.clear();

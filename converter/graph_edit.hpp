@@ -5,7 +5,9 @@
 // the fused op at the position of the op that produced the first tensor, so the list stays in
 // topological order.
 
+#include <functional>
 #include <map>
+#include <queue>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +37,32 @@ class GraphEdit {
     for (size_t i = 0; i < p_.ops.size(); ++i)
       if (!dead_[i]) kept.push_back(std::move(p_.ops[i]));
     p_.ops = std::move(kept);
+    index();
+  }
+
+  // Stable topological order: among ready ops the earliest in the list goes first.
+  void sort() {
+    std::vector<size_t> waiting(p_.ops.size(), 0);
+    std::map<std::string, std::vector<size_t>> consumers;
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      for (const auto& in : p_.ops[i].inputs)
+        if (producer_.count(in)) {
+          ++waiting[i];
+          consumers[in].push_back(i);
+        }
+    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
+    for (size_t i = 0; i < p_.ops.size(); ++i)
+      if (!waiting[i]) ready.push(i);
+    std::vector<Op> sorted;
+    while (!ready.empty()) {
+      size_t i = ready.top();
+      ready.pop();
+      sorted.push_back(p_.ops[i]);
+      for (size_t c : consumers[p_.ops[i].output])
+        if (--waiting[c] == 0) ready.push(c);
+    }
+    if (sorted.size() != p_.ops.size()) throw ModelError("the graph has a cycle");
+    p_.ops = std::move(sorted);
     index();
   }
 

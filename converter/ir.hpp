@@ -74,13 +74,18 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
   Reshape, Softmax, Pad, Binarize, BinaryConv, BinaryFullyConnected,
-  // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
-  // matching); emit rejects any left over.
-  Sign, Tile, Expand, Slice, Reduce,
+  // Only as parts of patterns the binarization pass fuses (signs and the comparisons, selections
+  // and casts that spell them, Elastic-Link channel matching); emit rejects any left over.
+  Sign, Compare, Not, Where, Cast, Tile, Expand, Slice, Reduce,
   // Made by the int8 quantization pass (quantize.cpp).
   Quantize, Dequantize, Int8Conv, Int8FullyConnected, Int8Add, Int8GlobalPool
 };
 const char* op_type_name(OpType type);
+
+// Compare: Greater, GreaterOrEqual, Less, LessOrEqual or Equal of its two inputs (1 or 0).
+enum class CompareKind { Greater, GreaterOrEqual, Less, LessOrEqual, Equal };
+// Cast: what the target type does to a value (booleans are 0 and 1).
+enum class CastKind { Float, Bool, Integer };
 
 struct Activation {
   fb::ActivationKind kind = fb::ActivationKind::None;
@@ -136,6 +141,8 @@ struct Op {
   int64_t slice_start = 0, slice_end = 0;
   bool keep_dims = true;
   bool reduce_mean = true;
+  CompareKind compare = CompareKind::Greater;
+  CastKind cast = CastKind::Float;
   // BinaryConv, BinaryFullyConnected
   fb::BinaryPadding padding = fb::BinaryPadding::Zero;
   BinaryEpilogue epilogue;
@@ -155,6 +162,8 @@ struct Program {
   std::set<std::string> bit_values;  // activations stored as packed signs (fb::DataType::Bit)
   std::map<std::string, Quantization> int8_values;  // activations stored as int8
   std::vector<std::string> notes;    // what the user should know about the conversion
+  // Layers that look binarized but stay real: op name -> why (NodeSummary::note).
+  std::map<std::string, std::string> layer_notes;
   size_t folded_batchnorms = 0;
   size_t fused_activations = 0;
 

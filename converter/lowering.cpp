@@ -155,6 +155,12 @@ class Lowerer {
     if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
     if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceSum") return reduce(node);
     if (op == "Sign") return add_op(OpType::Sign, op_name(node), {activation(node, 0)}, node.output(0)), void();
+    if (op == "Greater" || op == "GreaterOrEqual" || op == "Less" || op == "LessOrEqual" || op == "Equal")
+      return compare(node);
+    if (op == "Not") return add_op(OpType::Not, op_name(node), {activation(node, 0)}, node.output(0)), void();
+    if (op == "Where") return where(node);
+    if (op == "Cast") return cast(node);
+    if (op == "Neg") return neg(node);
     if (op == "Tile") return tile(node);
     if (op == "Expand") return expand_op(node);
     if (op == "Split") return split(node);
@@ -284,6 +290,50 @@ class Lowerer {
     Op& op = add_op(OpType::GlobalPool, name, {x}, out);
     op.pool = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
     if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
+  }
+
+  // Comparisons, Not, Where and Cast of activations are what spell a binarization other than
+  // Sign (x >= t, Cast(x >= 0) * 2 - 1, Where(x < 0, -1, 1)): kept for the binarization pass,
+  // which evaluates what they compute. Their operands broadcast as element-wise ops do.
+  void compare(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    Op& c = add_op(OpType::Compare, op_name(node), {float_operand(node, 0), float_operand(node, 1)}, node.output(0));
+    c.compare = op == "Greater"          ? CompareKind::Greater
+                : op == "GreaterOrEqual" ? CompareKind::GreaterOrEqual
+                : op == "Less"           ? CompareKind::Less
+                : op == "LessOrEqual"    ? CompareKind::LessOrEqual
+                                         : CompareKind::Equal;
+  }
+
+  // Where(c, 1, -1) may select integer constants (torch.where with Python ints) that a Cast
+  // turns to float later, and comparisons may hold them: such constants are held as floats.
+  void where(const onnx::NodeProto& node) {
+    add_op(OpType::Where, op_name(node), {float_operand(node, 0), float_operand(node, 1), float_operand(node, 2)},
+           node.output(0));
+  }
+
+  std::string float_operand(const onnx::NodeProto& node, int k) {
+    const Constant* c = constant(node, k);
+    if (!c) return activation(node, k);
+    if (c->is_float) return weight_input(node, k);
+    return add_weight(op_name(node) + "_operand", c->dims.empty() ? Shape{1} : c->dims, c->floats());
+  }
+
+  void cast(const onnx::NodeProto& node) {
+    const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
+    Op& op = add_op(OpType::Cast, op_name(node), {activation(node, 0)}, node.output(0));
+    if (to == onnx::TensorProto_DataType_BOOL) op.cast = CastKind::Bool;
+    else if (to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE ||
+             to == onnx::TensorProto_DataType_FLOAT16 || to == onnx::TensorProto_DataType_BFLOAT16)
+      op.cast = CastKind::Float;
+    else op.cast = CastKind::Integer;
+  }
+
+  // -x as x * -1, which the engine runs and the binarization pass folds like any scale.
+  void neg(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    add_binary(node, op_name(node), fb::BinaryKind::Mul, x, add_weight(op_name(node) + "_minus_one", {1}, {-1.0f}),
+               node.output(0));
   }
 
   void tile(const onnx::NodeProto& node) {
@@ -466,6 +516,16 @@ class Lowerer {
     auto kind_of = [&](const std::string& v) {
       return classify(p_.is_weight(v) ? p_.weights.at(v).shape : shape(v), out);
     };
+    if (kind == fb::BinaryKind::Sub && p_.is_weight(a) && !p_.is_weight(b) && shape(b) == out &&
+        kind_of(a) != Broadcast::Same) {
+      // c - x (1 - mask in straight-through surrogates) as x * -1 + c: the engine broadcasts
+      // only the second operand.
+      const std::string negated = p_.fresh_name(output + "_negated");
+      p_.shapes[negated] = out;
+      add_op(OpType::Binary, name + "_negate", {b, add_weight(name + "_minus_one", {1}, {-1.0f})}, negated).binary =
+          fb::BinaryKind::Mul;
+      return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
+    }
     bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul;
     bool a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
     if (commutative && (!a_full || p_.is_weight(a))) std::swap(a, b);
@@ -544,6 +604,9 @@ class Lowerer {
     }
     if (pads.size() != 2 * shape(x).size()) fail(node, "pads that do not cover every axis");
     if (std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v < 0; })) fail(node, "negative pads");
+    // PyTorch exports ceil-mode pooling as a Pad of nothing in front of the pool.
+    if (std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; }))
+      return add_reshape(op_name(node), x, node.output(0), shape(x));
     std::string mode = attr_string(node, "mode", "constant");
     Op& op = add_op(OpType::Pad, op_name(node), {x}, node.output(0));
     if (mode == "constant") op.pad_mode = fb::PadMode::Constant;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <sstream>
 
@@ -24,14 +25,18 @@ const std::set<std::string> kMappedOps = {
     "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax",
     // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
     "Sign", "Tile", "Expand", "Split", "ReduceSum",
+    // ... and the comparisons, selections and casts that spell a sign other than Sign.
+    "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal", "Not", "Where", "Cast", "Neg",
     // Models quantized elsewhere: int8 activations with per-tensor quantization.
     "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"};
 const std::set<std::string> kFoldedOps = {
     "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Cast",
     "Mul", "Add", "Sub", "Div", "Neg", "Sqrt", "Reciprocal", "Pow", "Identity", "Transpose",
     "Slice", "ConstantOfShape", "Range", "Floor", "Ceil", "Min", "Max", "Equal", "Where",
-    // Weights binarized in the graph: Sign(W) * mean(|W|).
-    "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand",
+    // Weights binarized in the graph: Sign(W) * mean(|W|), in any of its spellings
+    // (Where(W >= 0, 1, -1), Cast(W >= 0) * 2 - 1, clamp(W, -1, 1) in front).
+    "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
+    "Not", "Clip",
     // repeat_interleave's export splits its repeat counts.
     "Split",
     // Quantized weights stored as integers (QDQ format) or quantized in the graph.
@@ -227,21 +232,31 @@ class Folder {
       auto to = static_cast<int32_t>(attr_int(node, "to", TensorProto_DataType::TensorProto_DataType_FLOAT));
       bool to_float = to == TensorProto_DataType::TensorProto_DataType_FLOAT ||
                       to == TensorProto_DataType::TensorProto_DataType_DOUBLE;
+      const bool to_bool = to == TensorProto_DataType::TensorProto_DataType_BOOL;
       const Constant& x = in(node, 0);
       Constant out = make_like(to_float, x.dims);
-      for (size_t k = 0; k < x.size(); ++k) set_value(out, k, to_float ? x.at(k) : std::trunc(x.at(k)));
+      for (size_t k = 0; k < x.size(); ++k)
+        set_value(out, k, to_float ? x.at(k) : to_bool ? double(x.at(k) != 0) : std::trunc(x.at(k)));
+      out.is_bool = to_bool;
       return {out};
     }
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" || op == "Min" ||
-        op == "Max" || op == "Equal") {
+        op == "Max" || op == "Equal" || op == "Greater" || op == "GreaterOrEqual" || op == "Less" ||
+        op == "LessOrEqual") {
       std::vector<const Constant*> args;
       bool is_float = false;
       for (int k = 0; k < node.input_size(); ++k) {
         args.push_back(&in(node, k));
         is_float = is_float || args.back()->is_float;
       }
-      if (op == "Equal") is_float = false;
+      const bool comparison = op == "Equal" || op == "Greater" || op == "GreaterOrEqual" || op == "Less" ||
+                              op == "LessOrEqual";
+      if (comparison) is_float = false;
       Constant result = broadcast(args, is_float, [&](const std::vector<double>& v) {
+        if (op == "Greater") return v[0] > v[1] ? 1.0 : 0.0;
+        if (op == "GreaterOrEqual") return v[0] >= v[1] ? 1.0 : 0.0;
+        if (op == "Less") return v[0] < v[1] ? 1.0 : 0.0;
+        if (op == "LessOrEqual") return v[0] <= v[1] ? 1.0 : 0.0;
         if (op == "Add") return v[0] + v[1];
         if (op == "Sub") return v[0] - v[1];
         if (op == "Mul") return v[0] * v[1];
@@ -252,8 +267,26 @@ class Folder {
         for (double x : v) r = op == "Min" ? std::min(r, x) : std::max(r, x);
         return r;
       });
-      result.is_bool = op == "Equal";
+      result.is_bool = comparison;
       return {result};
+    }
+    if (op == "Not") {
+      Constant result = broadcast({&in(node, 0)}, false, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
+      result.is_bool = true;
+      return {result};
+    }
+    if (op == "Clip") {
+      // Bounds are inputs from opset 11, attributes before; absent ones do not clip.
+      const Constant& x = in(node, 0);
+      double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+      if (opset_ < 11) {
+        lo = attr_float(node, "min", -std::numeric_limits<float>::infinity());
+        hi = attr_float(node, "max", std::numeric_limits<float>::infinity());
+      } else {
+        if (has(node, 1)) lo = in(node, 1).at(0);
+        if (has(node, 2)) hi = in(node, 2).at(0);
+      }
+      return {broadcast({&x}, x.is_float, [&](const std::vector<double>& v) { return std::min(std::max(v[0], lo), hi); })};
     }
     if (op == "Where") {
       const Constant& x = in(node, 1);
@@ -803,6 +836,8 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
   for (bool changed = true; changed;) {
     changed = false;
+    // Inferred anew each round: a folded DOUBLE constant is a FLOAT initializer now.
+    g->clear_value_info();
     infer_shapes(model);
     collect_shapes(*g, shapes);
     Folder folder(graph, shapes, graph.opset);

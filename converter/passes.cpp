@@ -1,7 +1,5 @@
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <queue>
 
 #include "graph_edit.hpp"
 
@@ -22,6 +20,7 @@ class Rewriter : public GraphEdit {
   using GraphEdit::GraphEdit;
   using GraphEdit::compact;
   using GraphEdit::index;
+  using GraphEdit::sort;
 
   bool scalar_weight(const std::string& name, float value) const {
     auto it = p_.weights.find(name);
@@ -217,32 +216,6 @@ class Rewriter : public GraphEdit {
     compact();
     for (auto it = p_.weights.begin(); it != p_.weights.end();)
       it = live.count(it->first) ? std::next(it) : p_.weights.erase(it);
-  }
-
-  // Stable topological order: among ready ops the earliest in the list goes first.
-  void sort() {
-    std::vector<size_t> waiting(p_.ops.size(), 0);
-    std::map<std::string, std::vector<size_t>> consumers;
-    for (size_t i = 0; i < p_.ops.size(); ++i)
-      for (const auto& in : p_.ops[i].inputs)
-        if (producer_.count(in)) {
-          ++waiting[i];
-          consumers[in].push_back(i);
-        }
-    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready;
-    for (size_t i = 0; i < p_.ops.size(); ++i)
-      if (!waiting[i]) ready.push(i);
-    std::vector<Op> sorted;
-    while (!ready.empty()) {
-      size_t i = ready.top();
-      ready.pop();
-      sorted.push_back(p_.ops[i]);
-      for (size_t c : consumers[p_.ops[i].output])
-        if (--waiting[c] == 0) ready.push(c);
-    }
-    if (sorted.size() != p_.ops.size()) throw ModelError("the graph has a cycle");
-    p_.ops = std::move(sorted);
-    index();
   }
 
 };

@@ -54,17 +54,7 @@ layout(constant_id = 35) const int LINK_POOL = 1;
 layout(constant_id = 36) const bool BIT_OUTPUT = false;  // then Q = 32 and blocks are output words
 layout(constant_id = 37) const uint MP = 8;               // M rounded up to Q
 
-#define ACT_PRELU 1u
-#define ACT_RPRELU 2u
-#define LINK_SQUEEZE 1u
-#define LINK_EXPAND 2u
-#define PARAM_SCALE 0u
-#define PARAM_SHIFT 1u
-#define PARAM_GAMMA 2u
-#define PARAM_SLOPE 3u
-#define PARAM_SHIFT_IN 4u
-#define PARAM_SHIFT_OUT 5u
-#define PARAM_THRESHOLD 6u
+#include "binary_epilogue.glsl"
 
 const uint Q4 = Q / 4;
 const uint CW = (C + 31) / 32;
@@ -87,40 +77,7 @@ void load_block_params(uint block) {
 }
 
 float activate(float y, uint j) {
-  if (ACT_KIND == ACT_PRELU) return y >= 0.0 ? y : y * param(PARAM_SLOPE, j);
-  if (ACT_KIND == ACT_RPRELU) {
-    const float x = y - param(PARAM_SHIFT_IN, j);
-    return (x >= 0.0 ? x : x * param(PARAM_SLOPE, j)) + param(PARAM_SHIFT_OUT, j);
-  }
-  return y;
-}
-
-// R(X_real) at output (n, oc, oy, ox): the pool window's mean over the input pixels inside it,
-// of the channel (or the Squeeze group of channels) that output channel oc is matched with.
-// Every loop bound is a specialization constant, so the loops unroll into masked fetches.
-const uint LINK_GROUP = LINK_CHANNELS == LINK_SQUEEZE ? LINK_C / M : 1;
-
-float link_value(uint n, uint oc, uint oy, uint ox) {
-  uint first = oc, step = 1;
-  if (LINK_CHANNELS == LINK_EXPAND) first = LINK_STRIDED ? oc % LINK_C : oc / (M / LINK_C);
-  if (LINK_CHANNELS == LINK_SQUEEZE) {
-    first = LINK_STRIDED ? oc : oc * LINK_GROUP;
-    step = LINK_STRIDED ? M : 1;
-  }
-  const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
-  float sum = 0.0;
-  for (uint j = 0; j < LINK_GROUP; ++j) {
-    const uint base = LINK_OFF + (n * LINK_C + first + j * step) * uint(LINK_H * LINK_W);
-    [[unroll]] for (int dy = 0; dy < LINK_POOL; ++dy)
-      [[unroll]] for (int dx = 0; dx < LINK_POOL; ++dx) {
-        const int y = min(y0 + dy, LINK_H - 1), x = min(x0 + dx, LINK_W - 1);
-        const float v = texelFetch(act_texels, int(base + uint(y * LINK_W + x))).x;
-        sum += y0 + dy < LINK_H && x0 + dx < LINK_W ? v : 0.0;
-      }
-  }
-  float divisor = float((min(y0 + LINK_POOL, LINK_H) - y0) * (min(x0 + LINK_POOL, LINK_W) - x0));
-  if (LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN) divisor *= float(LINK_GROUP);
-  return sum / divisor;
+  return binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
 }
 
 void main() {

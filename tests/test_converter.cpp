@@ -288,16 +288,18 @@ TEST(Converter, UnsupportedAttributesNameOpAndNode) {
 }
 
 TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
-  // Sign feeding a convolution whose weights are not +-alpha per output channel.
-  OnnxGraph real;
-  real.input("x", {1, 2, 4, 4});
-  real.floats("w", {3, 2, 1, 1}, random_vector(6, 1));
-  real.node("Sign", {"x"}, {"s"}, "the_sign");
-  real.node("Conv", {"s", "w"}, {"y"}, "real_conv");
-  real.output("y", {1, 3, 4, 4});
-  std::string error = conversion_error(real.model());
+  // A Sign whose product with its input is no binarization of the convolution's input.
+  OnnxGraph odd;
+  odd.input("x", {1, 2, 4, 4});
+  odd.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
+  odd.node("Sign", {"x"}, {"s"}, "the_sign");
+  odd.node("Mul", {"s", "x"}, {"m"}, "times_x");
+  odd.node("Conv", {"m", "w"}, {"y"}, "conv");
+  odd.output("y", {1, 3, 4, 4});
+  std::string error = conversion_error(odd.model());
   EXPECT_NE(error.find("'Sign' at node 'the_sign'"), std::string::npos) << error;
-  EXPECT_NE(error.find("+-alpha"), std::string::npos) << error;
+  EXPECT_NE(error.find("sign(x - t)"), std::string::npos) << error;
+  EXPECT_NE(error.find("layer 'conv' stays real: its input is not a binarization"), std::string::npos) << error;
 
   // Binary weights, but a Tile whose result no binary layer adds.
   OnnxGraph tile;
@@ -312,6 +314,67 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   error = conversion_error(tile.model());
   EXPECT_NE(error.find("'Tile' at node 'lonely_tile'"), std::string::npos) << error;
   EXPECT_NE(error.find("Elastic-Link"), std::string::npos) << error;
+}
+
+// Where(x > t, 1, -1) into a convolution with real weights: the layer stays real, reads the
+// binarization computed in fp32 (x exactly at t is -1, as the strict comparison says), and the
+// summary says why it is not binary.
+TEST(Converter, BinarizedInputOfRealWeightsStaysRealWithNote) {
+  const std::vector<float> t{0.25f, -0.5f};
+  const auto w = random_vector(6, 3);
+  auto x = random_vector(32, 4);
+  for (size_t i = 0; i < x.size(); i += 2) x[i] = t[i / 16];
+  OnnxGraph b;
+  b.input("x", {1, 2, 4, 4});
+  b.floats("t", {1, 2, 1, 1}, t);
+  b.floats("one", {1}, {1.0f});
+  b.floats("minus_one", {1}, {-1.0f});
+  b.floats("w", {3, 2, 1, 1}, w);
+  b.node("Greater", {"x", "t"}, {"above"}, "above");
+  b.node("Where", {"above", "one", "minus_one"}, {"s"}, "select");
+  b.node("Conv", {"s", "w"}, {"y"}, "real_conv");
+  b.output("y", {1, 3, 4, 4});
+  const Result r = convert::convert_model(b.model());
+  const auto conv = std::find_if(r.summary.nodes.begin(), r.summary.nodes.end(),
+                                 [](const auto& n) { return n.name == "real_conv"; });
+  ASSERT_NE(conv, r.summary.nodes.end());
+  EXPECT_EQ(conv->precision, "fp32");
+  EXPECT_NE(conv->note.find("+-alpha"), std::string::npos) << conv->note;
+  std::vector<float> signs(x.size());
+  for (size_t i = 0; i < x.size(); ++i) signs[i] = x[i] > t[i / 16] ? 1.0f : -1.0f;
+  const auto expected = conv_reference(signs, 2, 4, 4, w, std::vector<float>(3, 0.0f), 3, 1, 0);
+  EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-5f, 1e-6f));
+}
+
+// x > 0 and x >= 0 differ only at 0 (and -0, which compares equal): the binary layer must
+// decide those as the comparison does, and tiny values of either sign as their sign says.
+TEST(Converter, StrictAndNonStrictSignsAtZero) {
+  const std::vector<float> x{0.0f, -0.0f, 1e-30f, -1e-30f, 1e-38f, -1e-38f, 1.5f, -2.0f};
+  for (const char* op : {"Greater", "GreaterOrEqual"}) {
+    SCOPED_TRACE(op);
+    const bool strict = std::string(op) == "Greater";
+    OnnxGraph b;
+    b.input("x", {1, 1, 2, 4});
+    b.floats("zero", {1}, {0.0f});
+    b.floats("one", {1}, {1.0f});
+    b.floats("minus_one", {1}, {-1.0f});
+    b.floats("w", {1, 1, 1, 1}, {0.75f});
+    b.node(op, {"x", "zero"}, {"c"}, "compare");
+    b.node("Where", {"c", "one", "minus_one"}, {"s"}, "select");
+    b.node("Conv", {"s", "w"}, {"y"}, "conv");
+    b.output("y", {1, 1, 2, 4});
+    const Result r = convert::convert_model(b.model());
+    ASSERT_EQ(r.summary.nodes.size(), 2u);
+    EXPECT_EQ(r.summary.nodes[1].precision, "binary");
+    std::vector<float> expected;
+    for (float v : x) expected.push_back((strict ? v > 0 : v >= 0) ? 0.75f : -0.75f);
+    // Denormal inputs (1e-38) may be flushed to zero by the device: only normal ones are exact.
+    const auto y = run_model(r.bytes, {x}).at(0).data;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (i != 4 && i != 5) {
+        EXPECT_EQ(y[i], expected[i]) << "x = " << x[i];
+      }
+  }
 }
 
 TEST(Converter, BadFilesGiveOneLineErrors) {

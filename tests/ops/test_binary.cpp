@@ -55,7 +55,8 @@ std::string describe(const BinaryCase& c) {
                   (c.fully_connected ? " fully connected" : " conv k" + std::to_string(c.conv.kernel_h) + " s" +
                                                                 std::to_string(c.conv.stride_h) + " p" +
                                                                 std::to_string(c.conv.pad_top) +
-                                                                (c.conv.zero_padding ? " zero-pad" : " one-pad"));
+                                                                (c.conv.zero_padding ? " zero-pad" : " one-pad") +
+                                                                " groups " + std::to_string(c.conv.groups));
   if (c.has_link)
     s += " link " + std::to_string(static_cast<int>(c.link.channels)) + (c.link.strided ? " strided" : "") +
          (c.link.mean ? " mean" : " sum") + " pool " + std::to_string(c.link.pool);
@@ -106,7 +107,8 @@ Built build(const BinaryCase& c, uint32_t seed) {
   const int64_t cin = c.x[1], m = c.out_channels;
   const auto x = random_vector(count_of(c.x), seed);
   const auto threshold = random_vector(static_cast<size_t>(cin), seed + 1, -0.3f, 0.3f);
-  const Shape w_shape = c.fully_connected ? Shape{m, cin} : Shape{m, cin, c.conv.kernel_h, c.conv.kernel_w};
+  const Shape w_shape =
+      c.fully_connected ? Shape{m, cin} : Shape{m, cin / c.conv.groups, c.conv.kernel_h, c.conv.kernel_w};
   const auto w = random_signs(count_of(w_shape), seed + 2);
   auto per_channel = [&](uint32_t s, float lo, float hi) { return random_vector(static_cast<size_t>(m), seed + s, lo, hi); };
 
@@ -187,7 +189,8 @@ Built build(const BinaryCase& c, uint32_t seed) {
                                        fbb.CreateVector(std::vector<int32_t>{p.dilation_h, p.dilation_w}),
                                        fbb.CreateVector(std::vector<int32_t>{p.pad_top, p.pad_left, p.pad_bottom,
                                                                              p.pad_right}),
-                                       p.zero_padding ? fb::BinaryPadding::Zero : fb::BinaryPadding::One, epilogue)
+                                       p.zero_padding ? fb::BinaryPadding::Zero : fb::BinaryPadding::One, epilogue,
+                                       p.groups)
                     .Union(),
                 inputs, {y});
   }
@@ -240,6 +243,77 @@ TEST(BinaryConv2D, DotProductsAreExactAcrossChannelCounts) {
       bc.integer_output = true;
       expect_matches_reference(bc, seed++);
     }
+}
+
+ref::BinaryConv2D grouped(int k, int stride, int pad, int groups, bool zero_padding = true) {
+  ref::BinaryConv2D p = conv(k, stride, pad, zero_padding);
+  p.groups = groups;
+  return p;
+}
+
+// Grouped and depthwise: a group's channels start anywhere in a packed word (C/group not a
+// multiple of 32), span several words, or are a single bit.
+TEST(BinaryGroupedConv2D, DotProductsAreExactAcrossGroups) {
+  struct GroupCase {
+    int64_t c, m;
+    int groups;
+  };
+  const std::vector<GroupCase> cases = {{8, 8, 8},   {33, 33, 33}, {70, 140, 70}, {40, 40, 4},  {66, 33, 3},
+                                        {96, 48, 3}, {130, 26, 2}, {99, 99, 3},   {64, 128, 2}, {5, 10, 5}};
+  uint32_t seed = 1000;
+  for (const auto& gc : cases)
+    for (const auto& p : {grouped(3, 1, 1, gc.groups), grouped(3, 2, 1, gc.groups),
+                          grouped(3, 1, 1, gc.groups, false), grouped(3, 2, 1, gc.groups, false),
+                          grouped(1, 1, 0, gc.groups), grouped(1, 2, 0, gc.groups), grouped(5, 1, 2, gc.groups)}) {
+      BinaryCase bc;
+      bc.x = {1, gc.c, 9, 10};
+      bc.out_channels = gc.m;
+      bc.conv = p;
+      bc.integer_output = true;
+      expect_matches_reference(bc, seed++);
+    }
+}
+
+TEST(BinaryGroupedConv2D, EpilogueLinkAndPackedOutput) {
+  uint32_t seed = 1100;
+  for (auto act : {BinaryActivation::PRelu, BinaryActivation::RPRelu})
+    for (bool after : {true, false}) {
+      BinaryCase bc;
+      bc.x = {2, 48, 8, 8};
+      bc.out_channels = 48;
+      bc.conv = grouped(3, 2, 1, 48);
+      bc.has_link = true;
+      bc.link = {LinkChannels::Identity, false, true, 2};
+      bc.activation = act;
+      bc.activation_after_link = after;
+      expect_matches_reference(bc, seed++);
+    }
+  for (int64_t m : {24, 33, 96}) {
+    BinaryCase bc;
+    bc.x = {1, 48, 7, 7};
+    bc.out_channels = m;
+    bc.conv = grouped(3, 1, 1, m == 33 ? 3 : 24, m != 96);
+    bc.bit_output = true;
+    bc.activation = BinaryActivation::PRelu;
+    expect_matches_reference(bc, seed++);
+  }
+  BinaryCase bc;
+  bc.x = {1, 33, 9, 9};
+  bc.out_channels = 66;
+  bc.conv = grouped(3, 1, 1, 33);
+  bc.has_link = true;
+  bc.link = {LinkChannels::Expand, false, true, 1};
+  bc.link_channels = 33;
+  bc.activation = BinaryActivation::RPRelu;
+  expect_matches_reference(bc, seed++);
+}
+
+TEST(BinaryGroupedConv2D, RejectsGroupsThatDoNotDivide) {
+  BinaryCase bc;
+  bc.x = {1, 12, 6, 6};
+  bc.out_channels = 12;
+  bc.conv = grouped(3, 1, 1, 5);
+  EXPECT_TRUE(rejected(build(bc, 1).model, "group 5 does not divide"));
 }
 
 TEST(BinaryConv2D, BatchAndWideOutputs) {

@@ -31,7 +31,7 @@ std::vector<uint32_t> pack_signs(std::span<const int> signs, const Shape& shape)
 
 std::vector<int64_t> binary_conv2d(std::span<const int> x, const Shape& xs, std::span<const int> w, const Shape& ws,
                                    const BinaryConv2D& p, Shape* out_shape) {
-  const int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], m = ws[0];
+  const int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], m = ws[0], cg = c / p.groups;
   const int64_t oh = (h + p.pad_top + p.pad_bottom - ((p.kernel_h - 1) * p.dilation_h + 1)) / p.stride_h + 1;
   const int64_t ow = (wd + p.pad_left + p.pad_right - ((p.kernel_w - 1) * p.dilation_w + 1)) / p.stride_w + 1;
   *out_shape = {n, m, oh, ow};
@@ -41,12 +41,13 @@ std::vector<int64_t> binary_conv2d(std::span<const int> x, const Shape& xs, std:
       for (int64_t oy = 0; oy < oh; ++oy)
         for (int64_t ox = 0; ox < ow; ++ox) {
           int64_t sum = 0;
-          for (int64_t ic = 0; ic < c; ++ic)
+          for (int64_t j = 0; j < cg; ++j)
             for (int64_t ky = 0; ky < p.kernel_h; ++ky)
               for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
                 const int64_t iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
                 const int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-                const int weight = w[static_cast<size_t>(((oc * c + ic) * p.kernel_h + ky) * p.kernel_w + kx)];
+                const int64_t ic = oc / (m / p.groups) * cg + j;
+                const int weight = w[static_cast<size_t>(((oc * cg + j) * p.kernel_h + ky) * p.kernel_w + kx)];
                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) {
                   if (!p.zero_padding) sum += weight;
                   continue;

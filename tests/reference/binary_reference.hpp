@@ -21,9 +21,10 @@ struct BinaryConv2D {
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   bool zero_padding = true;  // padded taps add nothing; otherwise they read +1
+  int groups = 1;            // output channel m reads the C/groups channels of group m / (M/groups)
 };
 
-// Integer dot products of -1/+1 X [N, C, H, W] and W [M, C, kH, kW] -> [N, M, OH, OW].
+// Integer dot products of -1/+1 X [N, C, H, W] and W [M, C/groups, kH, kW] -> [N, M, OH, OW].
 std::vector<int64_t> binary_conv2d(std::span<const int> x, const Shape& x_shape, std::span<const int> w,
                                    const Shape& w_shape, const BinaryConv2D& p, Shape* out_shape);
 

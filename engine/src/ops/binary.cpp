@@ -1,5 +1,6 @@
-// The binarized op family: Binarize (signs packed into bits), BinaryConv2D and
-// BinaryFullyConnected (XOR/popcount dot products with the fused BinaryEpilogue). Binary max
+// The binarized op family: Binarize (signs packed into bits), BinaryConv2D (grouped ones by
+// binary_grouped_conv2d.comp) and BinaryFullyConnected (XOR/popcount dot products with the fused
+// BinaryEpilogue). Binary max
 // pooling is Pool2D on a Bit tensor (pool.cpp).
 
 #include <algorithm>
@@ -101,6 +102,7 @@ struct BinaryShape {
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0;
   bool zero_padding = true;
+  int64_t groups = 1;
 };
 
 void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
@@ -110,6 +112,59 @@ void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
                "tensors larger than 2^31 elements are not supported");
   desc.require(ceil_div(s.batch * s.out_h * s.out_w, kMaxLocalSize) <= kMaxGroups && ceil_div(s.out_channels, 4) <= kMaxGroups,
                "the output " + shape_string(desc.outputs[0]) + " is too large for one dispatch");
+}
+
+// The epilogue's per-channel parameters as one table of kParamRows rows of mp floats (rows as
+// PARAM_* in binary_epilogue.glsl); returns its offset.
+uint32_t add_param_table(const NodeLowering& l, const EpilogueInputs& in, int64_t m, int64_t mp) {
+  std::vector<float> params(static_cast<size_t>(kParamRows * mp), 0.0f);
+  auto fill = [&](ParamRow row, std::optional<size_t> input) {
+    if (input) std::copy_n(l.constants[*input]->begin(), m, params.begin() + row * mp);
+  };
+  fill(Scale, in.scale), fill(Shift, in.shift), fill(Gamma, in.gamma), fill(Slope, in.slope);
+  fill(ShiftIn, in.shift_in), fill(ShiftOut, in.shift_out), fill(Threshold, in.threshold);
+  return l.weights.add(params);
+}
+
+// The Elastic-Link constants both binary convolution shaders take, in their order.
+std::vector<uint32_t> link_spec(const NodeLowering& l, const fb::BinaryEpilogue& e, const EpilogueInputs& in) {
+  const auto* link = e.link();
+  const TensorRef* real = in.link ? &l.inputs[*in.link] : nullptr;
+  return {link != nullptr,
+          real ? real->offset : 0,
+          real ? u32(real->shape[1]) : 1,
+          real && real->shape.size() == 4 ? u32(real->shape[2]) : 1,
+          real && real->shape.size() == 4 ? u32(real->shape[3]) : 1,
+          link ? static_cast<uint32_t>(link->channels()) : 0,
+          link && link->group_order() == fb::LinkGroupOrder::Strided,
+          !link || link->reduce() == fb::LinkReduce::Mean,
+          link ? u32(link->pool()) : 1};
+}
+
+// binary_grouped_conv2d.comp: the Bit weights [M][CW/group][taps] as stored (tail bits cleared).
+Dispatch grouped_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
+  const bool bit_output = l.outputs[0].type == fb::DataType::Bit;
+  const int64_t q = bit_output ? 32 : 4;
+  const int64_t cg = s.in_channels / s.groups, cwg = ceil_div(cg, 32), taps = s.kernel_h * s.kernel_w;
+  const uint32_t tail = cg % 32 ? (1u << (cg % 32)) - 1 : 0xFFFFFFFFu;
+  std::vector<uint32_t> words = l.constant_words(1);
+  for (int64_t m = 0; m < s.out_channels; ++m)
+    for (int64_t t = 0; t < taps; ++t) words[static_cast<size_t>((m * cwg + cwg - 1) * taps + t)] &= tail;
+  const uint32_t weight_offset = l.weights.add_words(words);
+  const EpilogueInputs in = epilogue_inputs(e, bit_output);
+  const uint32_t param_offset = add_param_table(l, in, s.out_channels, s.out_channels);
+  const int64_t positions = s.batch * s.out_h * s.out_w;
+  const uint32_t local = u32(std::clamp<int64_t>(ceil_div(positions, 8) * 8, 8, kMaxLocalSize));
+  std::vector<uint32_t> spec{local,           l.inputs[0].offset, l.outputs[0].offset, weight_offset,
+                             param_offset,    u32(s.batch),       u32(s.in_channels),  u32(s.in_h),
+                             u32(s.in_w),     u32(s.out_channels), u32(s.out_h),       u32(s.out_w),
+                             u32(s.kernel_h), u32(s.kernel_w),    u32(s.stride_h),     u32(s.stride_w),
+                             u32(s.dilation_h), u32(s.dilation_w), u32(s.pad_top),     u32(s.pad_left),
+                             u32(s.groups),   u32(q),             s.zero_padding,      static_cast<uint32_t>(e.activation()),
+                             e.activation_after_link()};
+  for (uint32_t v : link_spec(l, e, in)) spec.push_back(v);
+  spec.push_back(bit_output);
+  return {"binary_grouped_conv2d", std::move(spec), {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1}};
 }
 
 // Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its dispatch.
@@ -143,23 +198,15 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
 
   const EpilogueInputs in = epilogue_inputs(e, bit_output);
   const int64_t mp = blocks * q;
-  std::vector<float> params(static_cast<size_t>(kParamRows * mp), 0.0f);
-  auto fill = [&](ParamRow row, std::optional<size_t> input) {
-    if (input) std::copy_n(l.constants[*input]->begin(), s.out_channels, params.begin() + row * mp);
-  };
-  fill(Scale, in.scale), fill(Shift, in.shift), fill(Gamma, in.gamma), fill(Slope, in.slope);
-  fill(ShiftIn, in.shift_in), fill(ShiftOut, in.shift_out), fill(Threshold, in.threshold);
-  const uint32_t param_offset = l.weights.add(params);
+  const uint32_t param_offset = add_param_table(l, in, s.out_channels, mp);
 
-  const auto* link = e.link();
-  const TensorRef* real = in.link ? &l.inputs[*in.link] : nullptr;
   const int64_t items = s.batch * s.out_h * ceil_div(s.out_w, r);
   const int64_t span = (r - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
   const bool padded = s.pad_top > 0 || s.pad_left > 0 ||
                       (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h >= s.in_h + s.pad_top ||
                       (ceil_div(s.out_w, r) - 1) * r * s.stride_w + span > s.in_w + s.pad_left;
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
-  return {"binary_conv2d",
+  Dispatch dispatch{"binary_conv2d",
           {local,
            l.inputs[0].offset,
            l.outputs[0].offset,
@@ -186,19 +233,12 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
            padded,
            s.zero_padding,
            static_cast<uint32_t>(e.activation()),
-           e.activation_after_link(),
-           link != nullptr,
-           real ? real->offset : 0,
-           real ? u32(real->shape[1]) : 1,
-           real && real->shape.size() == 4 ? u32(real->shape[2]) : 1,
-           real && real->shape.size() == 4 ? u32(real->shape[3]) : 1,
-           link ? static_cast<uint32_t>(link->channels()) : 0,
-           link && link->group_order() == fb::LinkGroupOrder::Strided,
-           !link || link->reduce() == fb::LinkReduce::Mean,
-           link ? u32(link->pool()) : 1,
-           bit_output,
-           u32(mp)},
+           e.activation_after_link()},
           {u32(ceil_div(items, local)), u32(blocks), 1}};
+  for (uint32_t v : link_spec(l, e, in)) dispatch.spec.push_back(v);
+  dispatch.spec.push_back(bit_output);
+  dispatch.spec.push_back(u32(mp));
+  return dispatch;
 }
 
 void require_bits(const NodeDesc& desc) {
@@ -247,9 +287,13 @@ void check_binary_conv2d(const NodeDesc& desc) {
   const Shape& w = desc.inputs[1];
   const Shape& y = desc.outputs[0];
   desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
-  desc.require(w.size() == 4 && w[1] == x[1], "weights must be [M, " + std::to_string(x[1]) + ", kH, kW], have " +
-                                                  shape_string(w));
   const auto* p = desc.node.params_as_BinaryConv2D();
+  const int64_t groups = p->group();
+  desc.require(groups >= 1 && x[1] % groups == 0, "group " + std::to_string(groups) + " does not divide the " +
+                                                      std::to_string(x[1]) + " input channels");
+  desc.require(w.size() == 4 && w[1] == x[1] / groups && w[0] % groups == 0,
+               "weights must be [M, " + std::to_string(x[1] / groups) + ", kH, kW] with M a multiple of group " +
+                   std::to_string(groups) + ", have " + shape_string(w));
   desc.require(p->kernel()->size() == 2 && p->strides()->size() == 2 && p->dilations()->size() == 2 &&
                    p->pads()->size() == 4,
                "needs 2 kernel sizes, 2 strides, 2 dilations and 4 pads");
@@ -294,7 +338,9 @@ std::vector<Dispatch> lower_binary_conv2d(const NodeLowering& l) {
                       p->dilations()->Get(1),
                       p->pads()->Get(0),
                       p->pads()->Get(1),
-                      p->padding() == fb::BinaryPadding::Zero};
+                      p->padding() == fb::BinaryPadding::Zero,
+                      p->group()};
+  if (s.groups > 1) return {grouped_dispatch(s, l, *p->epilogue())};
   return {binary_dispatch(s, l, *p->epilogue())};
 }
 
