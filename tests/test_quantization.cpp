@@ -41,22 +41,28 @@ ProcessResult quantize(const std::string& name, const fs::path& out, std::vector
   return run_process(args);
 }
 
-// Relative L2 error of the model's outputs on the held-out images against PyTorch's fp32 ones.
-double error_against_pytorch(const std::string& name, const fs::path& model_path) {
+// The model's outputs on the held-out images, run on `on`; with `shaders`, the shaders it ran.
+std::vector<float> outputs_on_held_out(const std::string& name, const fs::path& model_path, Context& on,
+                                       std::vector<std::string>* shaders = nullptr) {
   const auto input = tools::read_npy(exported_dir() / (name + ".input.npy"));
-  const auto expected = tools::read_npy(exported_dir() / (name + ".expected.npy"));
   NetworkOptions options;
   options.poison_arena = true;
-  Network network(context(), Model::load(model_path), options);
+  Network network(on, Model::load(model_path), options);
+  if (shaders) *shaders = shaders_of(network.layers());
   const size_t images = static_cast<size_t>(input.shape.at(0));
-  const size_t in_size = input.data.size() / images, out_size = expected.data.size() / images;
+  const size_t in_size = input.data.size() / images;
   std::vector<float> actual;
   for (size_t i = 0; i < images; ++i) {
     auto out = network.run(std::span<const float>(input.data).subspan(i * in_size, in_size));
-    EXPECT_EQ(out.data.size(), out_size);
     actual.insert(actual.end(), out.data.begin(), out.data.end());
   }
-  const double error = relative_l2(actual, expected.data);
+  return actual;
+}
+
+// Relative L2 error of the model's outputs on the held-out images against PyTorch's fp32 ones.
+double error_against_pytorch(const std::string& name, const fs::path& model_path) {
+  const auto expected = tools::read_npy(exported_dir() / (name + ".expected.npy"));
+  const double error = relative_l2(outputs_on_held_out(name, model_path, context()), expected.data);
   std::cout << model_path.filename().string() << ": relative L2 error against PyTorch " << error << "\n";
   ::testing::Test::RecordProperty(model_path.stem().string() + "_relative_l2", std::to_string(error));
   return error;
@@ -91,6 +97,19 @@ TEST(Int8Quantization, MobileNetV2StyleNetworkBecomesInt8AndStaysClose) {
   EXPECT_EQ(count(converted.output, "  fp32  "), 0u) << converted.output;
   EXPECT_NE(converted.output.find("SQNR dB"), std::string::npos);
   EXPECT_LT(error_against_pytorch("mbv2", model), 0.01);  // observed 0.0049
+
+  // The whole network on the portable int8 kernels gives the dot-product kernels' results bit for bit.
+  std::vector<std::string> fast_shaders, portable_shaders;
+  const auto fast = outputs_on_held_out("mbv2", model, context(), &fast_shaders);
+  const auto portable = outputs_on_held_out("mbv2", model, portable_context(), &portable_shaders);
+  auto ran = [](const std::vector<std::string>& shaders, const char* shader) {
+    return std::find(shaders.begin(), shaders.end(), shader) != shaders.end();
+  };
+  EXPECT_TRUE(ran(fast_shaders, "int8_conv2d_dot"));
+  EXPECT_FALSE(ran(fast_shaders, "int8_conv2d"));
+  EXPECT_TRUE(ran(portable_shaders, "int8_conv2d"));
+  EXPECT_FALSE(ran(portable_shaders, "int8_conv2d_dot"));
+  EXPECT_TRUE(all_close(portable, fast, 0.0f, 0.0f));
 }
 
 TEST(Int8Quantization, EveryCalibrationMethodWorks) {

@@ -2,7 +2,9 @@
 // ONNX at test time with their BatchNormalization nodes (the converter folds them), converted and
 // run on the engine: outputs must match PyTorch's to 2e-6 relative L2 error. Observed on lavapipe:
 // 5.8e-7 (ResNet-18), 6.3e-7 (MobileNetV2), 2.3e-7 (SqueezeNet 1.1, which has no BatchNorm); a
-// BatchNorm fold that drops epsilon (1e-5) gives 5.6e-5 and 9.8e-6.
+// BatchNorm fold that drops epsilon (1e-5) gives 5.6e-5 and 9.8e-6. Each runs on the device's fast
+// kernels and on the portable ones.
+#include <algorithm>
 #include <filesystem>
 
 #include "npy.hpp"
@@ -40,13 +42,23 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
   auto model = Model::load(model_path);
   NetworkOptions options;
   options.poison_arena = true;
-  Network network(context(), model, options);
-  auto output = network.run(input.data);
-  ASSERT_EQ(output.data.size(), expected.data.size());
-  double error = relative_l2(output.data, expected.data);
-  RecordProperty("relative_l2", std::to_string(error));
-  std::cout << name << ": relative L2 error " << error << " over " << output.data.size() << " outputs\n";
-  EXPECT_LT(error, 2e-6);
+  // Once with the kernels the device's features select, once on the portable kernels (no
+  // subgroups, no integer dot products).
+  for (Context* on : {&context(), &portable_context()}) {
+    const bool portable = on == &portable_context();
+    SCOPED_TRACE(portable ? "portable kernels" : "fast kernels");
+    Network network(*on, model, options);
+    const auto shaders = shaders_of(network.layers());
+    EXPECT_EQ(std::count(shaders.begin(), shaders.end(), "conv2d_subgroup") > 0, !portable);
+    EXPECT_EQ(std::count(shaders.begin(), shaders.end(), "conv2d") > 0, portable);
+    auto output = network.run(input.data);
+    ASSERT_EQ(output.data.size(), expected.data.size());
+    double error = relative_l2(output.data, expected.data);
+    RecordProperty(portable ? "relative_l2_portable" : "relative_l2", std::to_string(error));
+    std::cout << name << (portable ? " (portable kernels)" : "") << ": relative L2 error " << error << " over "
+              << output.data.size() << " outputs\n";
+    EXPECT_LT(error, 2e-6);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork,
