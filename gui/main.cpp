@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--screenshot", screenshot, "with --frames: write the last frame as a PNG");
   app.add_flag("--print-results", options.print_results, "print the model, input and top results at exit");
+  app.add_option("--save-input", options.save_input,
+                 "at exit, write the input tensor the shown result was computed from (for a camera: as the GPU "
+                 "preprocessed it) as .npy");
   app.add_flag("--validation", options.validation, "enable the Khronos validation layer; exit 2 on any message");
   app.add_option("--device", options.device, "Vulkan device name (substring)");
   app.add_option("--cycle-models", options.cycle_models,
