@@ -135,6 +135,6 @@ int main(int argc, char** argv) {
   app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::tools::positive_integer());
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   return vkbnn::tools::guarded_main("vkbnn-eval", [&] { return vkbnn::tools::run(options); });
 }
