@@ -25,6 +25,7 @@ struct Options {
   int frames = 0;  // 0: run until the window closes
   int cycle_models = 0;  // > 0: switch to the next model every that many frames
   std::filesystem::path screenshot;
+  std::filesystem::path save_input;  // .npy of the shown result's preprocessed input, at exit
   bool print_results = false;
   bool validation = false;
   std::string device;                   // a device name (substring), from --device

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "app.hpp"
+#include "tool_main.hpp"
 
 namespace {
 
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--screenshot", screenshot, "with --frames: write the last frame as a PNG");
   app.add_flag("--print-results", options.print_results, "print the model, input and top results at exit");
+  app.add_option("--save-input", options.save_input,
+                 "at exit, write the input tensor the shown result was computed from (for a camera: as the GPU "
+                 "preprocessed it) as .npy");
   app.add_flag("--validation", options.validation, "enable the Khronos validation layer; exit 2 on any message");
   app.add_option("--device", options.device, "Vulkan device name (substring)");
   app.add_option("--cycle-models", options.cycle_models,
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--layer", options.layer, "the layer whose activations are shown first");
   app.add_option("--channel", options.channel, "the activation channel enlarged first")->check(CLI::NonNegativeNumber);
   app.add_option("--size", options.width, "window width")->check(CLI::Range(320, 8192));
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   if (!screenshot.empty() && options.frames == 0) {
     std::cerr << "vkbnn-studio: --screenshot needs --frames N\n";
     return 1;

@@ -68,5 +68,47 @@ TEST(CliErrors, MissingAndInvalidOnnxFiles) {
                        "junk.onnx");
 }
 
+// Command-line mistakes exit 1 like every other error (CLI11's own codes are 105, 106, 109, ...).
+TEST(CliErrors, BadCommandLinesExitWithOne) {
+  auto model = scratch("small-cli.vkbnn");
+  write_file(model, small_classifier(7));
+  // Each with its required arguments, which CLI11 checks first.
+  const std::vector<std::vector<std::string>> tools = {{"vkbnn-run", model.string(), "x.png"},
+                                                       {"vkbnn-eval", model.string(), "--images", "x", "--labels", "y"},
+                                                       {"vkbnn-info"},
+                                                       {"vkbnn-bench", model.string()},
+                                                       {"vkbnn-convert", "x.onnx", "-o", "x.vkbnn"}};
+  for (auto args : tools) {
+    SCOPED_TRACE(args[0]);
+    args[0] = tool_path(args[0]);
+    auto help = run_process({args[0], "--help"});
+    EXPECT_EQ(help.exit_code, 0) << help.output;
+    args.push_back("--no-such-option");
+    auto unknown = run_process(args);
+    EXPECT_EQ(unknown.exit_code, 1) << unknown.output;
+    EXPECT_NE(unknown.output.find("--no-such-option"), std::string::npos) << unknown.output;
+  }
+  auto iters = run_process({tool_path("vkbnn-bench"), model.string(), "--iters", "0"});
+  EXPECT_EQ(iters.exit_code, 1) << iters.output;
+  EXPECT_NE(iters.output.find("--iters: '0' is not a positive integer"), std::string::npos) << iters.output;
+  auto limit = run_process({tool_path("vkbnn-eval"), model.string(), "--images", "x", "--labels", "y", "--limit", "-3"});
+  EXPECT_EQ(limit.exit_code, 1) << limit.output;
+  EXPECT_NE(limit.output.find("--limit: '-3' is not a positive integer"), std::string::npos) << limit.output;
+  auto no_model = run_process({tool_path("vkbnn-run")});
+  EXPECT_EQ(no_model.exit_code, 1) << no_model.output;
+  EXPECT_NE(no_model.output.find("model is required"), std::string::npos) << no_model.output;
+}
+
+TEST(CliErrors, CorruptModelFileInBenchAndEval) {
+  auto garbage = scratch("garbage-bench.vkbnn");
+  write_file(garbage, std::vector<uint8_t>(1000, 0xAB));
+  expect_clean_failure(run_process({tool_path("vkbnn-bench"), garbage.string(), "--iters", "2"}), "garbage-bench.vkbnn");
+  const std::string fmnist = "/usr/share/datasets/fashion-mnist/";
+  expect_clean_failure(run_process({tool_path("vkbnn-eval"), garbage.string(), "--images",
+                                    fmnist + "t10k-images-idx3-ubyte.gz", "--labels",
+                                    fmnist + "t10k-labels-idx1-ubyte.gz", "--limit", "5"}),
+                       "garbage-bench.vkbnn");
+}
+
 }  // namespace
 }  // namespace vkbnn::test

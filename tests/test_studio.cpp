@@ -14,6 +14,7 @@
 #include "support/process.hpp"
 #include "support/test_support.hpp"
 #include "tools/image_input.hpp"
+#include "tools/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn {
@@ -110,17 +111,41 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
 }
 
 // The camera path: YUYV frames (an image replayed by the stand-in camera, enlarged 4x) are
-// converted, resized and normalised by a compute shader; the class must be vkbnn-run's.
-TEST(StudioCamera, GpuConversionClassifiesLikeVkbnnRun) {
+// converted, resized and normalised by a compute shader; the tensor the model ran on must be the
+// CPU preprocessing of the image to 1/255 of the [0, 1] pixel scale (the stand-in camera's
+// BT.601 round trip of a gray pixel is off by at most 0.75/255), and the class vkbnn-run's.
+TEST(StudioCamera, GpuConversionMatchesCpuPreprocessing) {
   const std::string model = test::source_dir() + "/assets/models/fmnist-cnn-fp32.vkbnn";
   const std::string image = test::source_dir() + "/assets/images/13-dress.png";
+  const fs::path dir = fs::temp_directory_path() / ("vkbnn_studio_" + std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  const fs::path saved = dir / "camera-input.npy";
   auto r = test::run_process({VKBNN_XVFB_RUN, "-a", "-s", "-screen 0 1280x900x24", VKBNN_STUDIO_PATH, model,
-                              "--image-camera", image, "--frames", "20", "--print-results", "--validation"});
+                              "--image-camera", image, "--frames", "20", "--print-results", "--validation",
+                              "--save-input", saved.string()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("image camera"), std::string::npos) << r.output;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(top-1\s+([^\n]+?) [0-9.]+%)"))) << r.output;
   EXPECT_EQ(std::string(m[1]), vkbnn_run_top1(model, image)) << r.output;
+
+  const tools::InputLayout layout = tools::input_layout(Model::load(model));
+  const std::vector<float> cpu = tools::preprocess(tools::load_image(image), layout);
+  const tools::NpyArray gpu = tools::read_npy(saved);
+  EXPECT_EQ(gpu.shape, (std::vector<int64_t>{1, layout.channels, layout.height, layout.width}));
+  ASSERT_EQ(gpu.data.size(), cpu.size());
+  const size_t plane = cpu.size() / static_cast<size_t>(layout.channels);
+  size_t off = 0;
+  float worst = 0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    const size_t c = i / plane;
+    const float sd = c < layout.std.size() ? layout.std[c] : 1.0f;
+    const float pixels = std::abs(gpu.data[i] - cpu[i]) * sd * 255.0f;  // in steps of 1/255
+    worst = std::max(worst, pixels);
+    off += !(pixels <= 1.0f);
+  }
+  EXPECT_EQ(off, 0u) << "values more than 1/255 from the CPU preprocessing; the worst by " << worst << "/255";
+  fs::remove_all(dir);
 }
 
 // Every bundled model in one window, switched live while the worker keeps running.
@@ -146,11 +171,15 @@ TEST(StudioModels, SwitchLiveBetweenBundledModels) {
   EXPECT_NE(r.output.find("top-1       Sandal"), std::string::npos) << r.output;
 }
 
+// The window shows the reason; --print-results prints it, and exits 1 for having no result.
 TEST(StudioCamera, MissingDeviceIsAMessageNotACrash) {
   auto r = test::run_process({VKBNN_XVFB_RUN, "-a", "-s", "-screen 0 1280x900x24", VKBNN_STUDIO_PATH,
                               test::source_dir() + "/assets/models/fmnist-cnn-fp32.vkbnn", "--camera", "63",
-                              "--frames", "5", "--validation"});
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+                              "--frames", "5", "--validation", "--print-results"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("top-1       (none)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error       cannot open /dev/video63: No such file or directory"), std::string::npos)
+      << r.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(BundledModels, Studio,

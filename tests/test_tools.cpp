@@ -503,7 +503,8 @@ TEST_F(ToolRuns, BenchReportsEveryLayerAndWritesATrace) {
   for (size_t k = 0; k < traced.size(); ++k) EXPECT_EQ(traced[k], layers[k]["name"]);
 
   const test::ProcessResult bad = test::run_process({test::tool_path("vkbnn-bench"), model_, "--iters", "0"});
-  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("--iters: '0' is not a positive integer"), std::string::npos) << bad.output;
 }
 
 TEST_F(ToolRuns, InfoDescribesDevicesAndModel) {

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,18 @@ int guarded_main(const char* tool, Body&& body) noexcept {
     std::cerr << tool << ": error: unknown exception" << std::endl;
   }
   return 1;
+}
+
+// Parses the command line. On a command-line error CLI11 prints the message and the tool exits
+// with status 1, as for every other error (CLI11's own codes are 100 and above); --help exits 0.
+// Returns the exit status when the tool should stop, nothing when it should run.
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  return std::nullopt;
 }
 
 // CLI::PositiveNumber's message prints the largest double; this one says what is wanted.

@@ -286,6 +286,6 @@ int main(int argc, char** argv) {
   app.add_option("--trace", options.trace, "Write the last run as Chrome trace-event JSON (Perfetto, chrome://tracing)");
   app.add_flag("--limits", options.limits,
                "Measure the device's fp32 rate and memory bandwidth first and show each layer's fraction of them");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   return vkbnn::tools::guarded_main("vkbnn-bench", [&] { return run(options); });
 }

@@ -236,9 +236,10 @@ int main(int argc, char** argv) {
   app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::tools::positive_integer());
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object (with the confusion matrix) instead of text");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   if (options.images.empty() && options.folder.empty() && options.list.empty()) {
-    std::cerr << "vkbnn-eval: error: give --images and --labels, --folder or --list\n";
+    std::cerr << "vkbnn-eval: error: give --images and --labels, --folder or --list
+";
     return 1;
   }
   return vkbnn::tools::guarded_main("vkbnn-eval", [&] { return vkbnn::tools::run(options); });

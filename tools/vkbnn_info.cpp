@@ -173,6 +173,6 @@ int main(int argc, char** argv) {
   CLI::App app{"List the Vulkan devices vkbnn can use and, with --model, what a model file holds."};
   app.add_option("--model", options.model, "Also describe this model file (.vkbnn)");
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   return vkbnn::tools::guarded_main("vkbnn-info", [&] { return vkbnn::tools::run(options); });
 }

@@ -198,6 +198,6 @@ int main(int argc, char** argv) {
   app.callback([&] {
     if (options.images.empty() && options.inputs.empty()) throw CLI::RequiredError("IMAGE... or --input/--output");
   });
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   return vkbnn::tools::guarded_main("vkbnn-run", [&] { return vkbnn::tools::run(options); });
 }

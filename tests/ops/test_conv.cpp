@@ -57,7 +57,11 @@ std::vector<uint8_t> conv_model(const ConvCase& c, const std::vector<float>& w, 
       inputs, out);
 }
 
-void expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nullptr) {
+using Shaders = std::vector<std::string>;
+
+// Runs the case on `on` (default: context()), compares with the reference and returns the shaders
+// that ran.
+Shaders expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nullptr) {
   const Shape out = output_shape(c), w_shape = weight_shape(c);
   SCOPED_TRACE(::testing::PrintToString(c.input) + " * " + ::testing::PrintToString(w_shape) + " group " +
                std::to_string(c.params.group) + " -> " + ::testing::PrintToString(out) +
@@ -65,8 +69,23 @@ void expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nu
   const auto x = random_vector(count_of(c.input), seed);
   const auto w = random_vector(count_of(w_shape), seed + 1000);
   const auto b = c.bias ? random_vector(static_cast<size_t>(c.out_channels), seed + 2000) : std::vector<float>{};
-  EXPECT_TRUE(all_close(run_model(conv_model(c, w, b, out, w_shape), {x}, {}, on).at(0).data,
+  std::vector<LayerInfo> layers;
+  EXPECT_TRUE(all_close(run_model(conv_model(c, w, b, out, w_shape), {x}, {}, on, &layers).at(0).data,
                         ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
+  return shaders_of(layers);
+}
+
+// One channel in and out per group: the depthwise kernel's case (a 1-channel convolution too).
+bool is_depthwise(const ConvCase& c) {
+  return c.params.group == c.input[1] && c.params.group == c.out_channels;
+}
+
+// The test device must offer what the subgroup kernel needs (see lower_conv2d), or the default
+// context's tests would not test it.
+::testing::AssertionResult has_subgroup_kernel(const DeviceInfo& d) {
+  if (d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << d.name << " has no subgroups of 8 lanes or more with Vulkan 1.2";
 }
 
 const std::vector<ref::Activation> kActivations = {
@@ -95,15 +114,19 @@ const std::vector<ConvCase>& dense_cases() {
 }
 
 TEST(Conv2D, DenseKernelsStridesDilationsAndPads) {
+  ASSERT_TRUE(has_subgroup_kernel(context().device()));
   uint32_t seed = 1;
-  for (const auto& c : dense_cases()) expect_matches_reference(c, ++seed);
+  for (const auto& c : dense_cases())
+    EXPECT_EQ(expect_matches_reference(c, ++seed), Shaders{is_depthwise(c) ? "depthwise_conv2d" : "conv2d_subgroup"});
 }
 
 // The kernels for devices without subgroup operations (or with subgroups under 8 lanes).
 TEST(Conv2D, PortableKernelsWithoutSubgroups) {
   ASSERT_FALSE(portable_context().device().subgroup_broadcast);
   uint32_t seed = 100;
-  for (const auto& c : dense_cases()) expect_matches_reference(c, ++seed, &portable_context());
+  for (const auto& c : dense_cases())
+    EXPECT_EQ(expect_matches_reference(c, ++seed, &portable_context()),
+              Shaders{is_depthwise(c) ? "depthwise_conv2d" : "conv2d"});
 }
 
 TEST(Conv2D, Groups) {
@@ -114,8 +137,9 @@ TEST(Conv2D, Groups) {
       {{1, 3, 7, 7}, 6, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3)},  // depthwise, channel multiplier 2
       {{1, 4, 8, 8}, 12, conv(3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 4)},  // ... multiplier 3, stride 2
   };
+  // A channel multiplier above 1 is a grouped convolution, not the depthwise kernel's case.
   uint32_t seed = 100;
-  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+  for (const auto& c : cases) EXPECT_EQ(expect_matches_reference(c, ++seed), Shaders{"conv2d_subgroup"});
 }
 
 TEST(Conv2D, Depthwise) {
@@ -132,9 +156,9 @@ TEST(Conv2D, Depthwise) {
       {{1, 96, 28, 28}, 96, dw(96, 3, 2, 1, 1, 1, 1, 1)},
   };
   uint32_t seed = 200;
-  for (const auto& c : cases) expect_matches_reference(c, ++seed);
+  for (const auto& c : cases) EXPECT_EQ(expect_matches_reference(c, ++seed), Shaders{"depthwise_conv2d"});
   ConvCase non_square{{1, 4, 11, 9}, 4, conv(3, 1, 1, 2, 1, 1, 1, 0, 1, 0, 4)};
-  expect_matches_reference(non_square, ++seed);
+  EXPECT_EQ(expect_matches_reference(non_square, ++seed, &portable_context()), Shaders{"depthwise_conv2d"});
 }
 
 TEST(Conv2D, FusedActivations) {
@@ -142,10 +166,11 @@ TEST(Conv2D, FusedActivations) {
   for (const auto& act : kActivations) {
     ConvCase dense{{1, 5, 7, 7}, 7, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
     dense.params.activation = act;
-    expect_matches_reference(dense, ++seed);
+    EXPECT_EQ(expect_matches_reference(dense, ++seed), Shaders{"conv2d_subgroup"});
+    EXPECT_EQ(expect_matches_reference(dense, ++seed, &portable_context()), Shaders{"conv2d"});
     ConvCase depthwise{{1, 5, 9, 9}, 5, conv(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5)};
     depthwise.params.activation = act;
-    expect_matches_reference(depthwise, ++seed);
+    EXPECT_EQ(expect_matches_reference(depthwise, ++seed), Shaders{"depthwise_conv2d"});
   }
 }
 

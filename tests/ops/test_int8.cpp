@@ -70,7 +70,20 @@ ref::Int8Conv2D conv(int64_t k, int64_t stride, int64_t pad, int64_t group = 1, 
   return p;
 }
 
-void expect_conv_matches(const ConvCase& c, uint32_t seed, Context* on) {
+using Shaders = std::vector<std::string>;
+
+// The shaders the layer `name` ran.
+Shaders shaders_of_layer(const std::vector<LayerInfo>& layers, const std::string& name) {
+  for (const auto& layer : layers)
+    if (layer.name == name) return layer.shaders;
+  ADD_FAILURE() << "no layer '" << name << "'";
+  return {};
+}
+
+bool is_depthwise(const ConvCase& c) { return c.p.group == c.x[1] && c.p.group == c.m; }
+
+// Runs the case on `on`, compares with the reference and returns the shaders the convolution ran.
+Shaders expect_conv_matches(const ConvCase& c, uint32_t seed, Context* on) {
   SCOPED_TRACE(::testing::PrintToString(c.x) + " -> " + std::to_string(c.m) + " k" + std::to_string(c.p.kernel_h) +
                " s" + std::to_string(c.p.stride_h) + " p" + std::to_string(c.p.pad_top) + " g" +
                std::to_string(c.p.group));
@@ -101,8 +114,10 @@ void expect_conv_matches(const ConvCase& c, uint32_t seed, Context* on) {
                                               c.p.clamp_min, c.p.clamp_max)
                        .Union(),
                    inputs, {q_out});
-  const auto actual = run_model(end_chain(chain, q_out, y_shape), {x}, {}, on).at(0).data;
+  std::vector<LayerInfo> layers;
+  const auto actual = run_model(end_chain(chain, q_out, y_shape), {x}, {}, on, &layers).at(0).data;
   EXPECT_TRUE(all_close(actual, expected, 0.0f, 0.0f));
+  return shaders_of_layer(layers, "conv");
 }
 
 std::vector<ConvCase> conv_cases() {
@@ -137,17 +152,26 @@ std::vector<ConvCase> conv_cases() {
   return cases;
 }
 
+// Depthwise convolutions have one kernel; the others multiply with packed dot products where the
+// device has them.
 TEST(Int8Conv2D, MatchesReferenceOnDotProducts) {
+  ASSERT_TRUE(context().device().integer_dot_product) << context().device().name << " has no integer dot products";
   uint32_t seed = 100;
-  for (const auto& c : conv_cases()) expect_conv_matches(c, seed += 10, &context());
+  for (const auto& c : conv_cases())
+    EXPECT_EQ(expect_conv_matches(c, seed += 10, &context()),
+              Shaders{is_depthwise(c) ? "int8_depthwise_conv2d" : "int8_conv2d_dot"});
 }
 
 TEST(Int8Conv2D, MatchesReferenceOnPortableKernel) {
+  ASSERT_FALSE(portable_context().device().integer_dot_product);
   uint32_t seed = 500;
-  for (const auto& c : conv_cases()) expect_conv_matches(c, seed += 10, &portable_context());
+  for (const auto& c : conv_cases())
+    EXPECT_EQ(expect_conv_matches(c, seed += 10, &portable_context()),
+              Shaders{is_depthwise(c) ? "int8_depthwise_conv2d" : "int8_conv2d"});
 }
 
-void expect_fc_matches(const Shape& x_shape, int64_t m, uint32_t seed, Context* on) {
+// Runs the case on `on`, compares with the reference and returns the shaders the matmul ran.
+Shaders expect_fc_matches(const Shape& x_shape, int64_t m, uint32_t seed, Context* on) {
   SCOPED_TRACE(::testing::PrintToString(x_shape) + " -> " + std::to_string(m));
   const int64_t k = static_cast<int64_t>(count_of(x_shape)) / x_shape[0];
   const ref::Quantization qx{0.02f, -5}, qy{0.1f, 11};
@@ -166,16 +190,21 @@ void expect_fc_matches(const Shape& x_shape, int64_t m, uint32_t seed, Context* 
   const uint32_t q_out = chain.w.add_int8_tensor("q_out", y_shape, qy.scale, qy.zero_point);
   chain.w.add_node("fc", fb::OpParams::Int8FullyConnected,
                    fb::CreateInt8FullyConnected(chain.w.builder(), -100, 127).Union(), inputs, {q_out});
-  const auto actual = run_model(end_chain(chain, q_out, y_shape), {x}, {}, on).at(0).data;
+  std::vector<LayerInfo> layers;
+  const auto actual = run_model(end_chain(chain, q_out, y_shape), {x}, {}, on, &layers).at(0).data;
   EXPECT_TRUE(all_close(actual, expected, 0.0f, 0.0f));
+  return shaders_of_layer(layers, "fc");
 }
 
+// A matmul is a convolution whose kernel covers the input, on either convolution kernel.
 TEST(Int8FullyConnected, MatchesReferenceOnBothPaths) {
+  ASSERT_TRUE(context().device().integer_dot_product) << context().device().name << " has no integer dot products";
   for (Context* on : {&context(), &portable_context()}) {
-    expect_fc_matches({3, 100}, 10, 1, on);
-    expect_fc_matches({1, 7}, 3, 2, on);
-    expect_fc_matches({2, 8, 3, 3}, 5, 3, on);  // flattened NCHW input
-    expect_fc_matches({1, 1030}, 9, 4, on);
+    const Shaders kernel{on == &context() ? "int8_conv2d_dot" : "int8_conv2d"};
+    EXPECT_EQ(expect_fc_matches({3, 100}, 10, 1, on), kernel);
+    EXPECT_EQ(expect_fc_matches({1, 7}, 3, 2, on), kernel);
+    EXPECT_EQ(expect_fc_matches({2, 8, 3, 3}, 5, 3, on), kernel);  // flattened NCHW input
+    EXPECT_EQ(expect_fc_matches({1, 1030}, 9, 4, on), kernel);
   }
 }
 

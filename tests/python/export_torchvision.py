@@ -1,12 +1,15 @@
 """Exports a torchvision network with random weights to ONNX, with an input and PyTorch's output.
 
 BatchNorm running statistics are randomized too: with the defaults (mean 0, var 1) folding
-BatchNorm into the convolutions would be an identity and a wrong fold would go unnoticed.
+BatchNorm into the convolutions would be an identity and a wrong fold would go unnoticed. With
+--keep-batchnorm the BatchNormalization nodes stay in the ONNX graph (PyTorch's exporter folds
+them into the convolutions in eval mode), so the converter's own fold is what gets tested.
 
 Writes <model>.onnx, <model>.input.npy and <model>.expected.npy to --out-dir.
 """
 
 import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,8 @@ def main():
     parser.add_argument("--out-dir", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--keep-batchnorm", action="store_true",
+                        help="export BatchNormalization nodes instead of folding them into the convolutions")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -43,8 +48,12 @@ def main():
         y = model(x)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    # The exporter warns about constant folding in training mode; the model is in eval mode.
+    warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
+    # PRESERVE exports the eval-mode model without the exporter's Conv+BatchNorm fusion.
+    training = torch.onnx.TrainingMode.PRESERVE if args.keep_batchnorm else torch.onnx.TrainingMode.EVAL
     torch.onnx.export(model, x, str(args.out_dir / f"{args.model}.onnx"), opset_version=13,
-                      input_names=["input"], output_names=["output"])
+                      input_names=["input"], output_names=["output"], training=training)
     np.save(args.out_dir / f"{args.model}.input.npy", x.numpy().astype(np.float32))
     np.save(args.out_dir / f"{args.model}.expected.npy", y.numpy().astype(np.float32))
 

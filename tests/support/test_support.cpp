@@ -81,12 +81,19 @@ std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_
 
 std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
                               const std::vector<std::vector<float>>& inputs, NetworkOptions options,
-                              Context* on) {
+                              Context* on, std::vector<LayerInfo>* layers) {
   auto model = Model::from_bytes(model_bytes);
   options.poison_arena = true;
   Network network(on ? *on : context(), model, options);
+  if (layers) *layers = network.layers();
   std::vector<std::span<const float>> views(inputs.begin(), inputs.end());
   return network.run(views);
+}
+
+std::vector<std::string> shaders_of(const std::vector<LayerInfo>& layers) {
+  std::vector<std::string> shaders;
+  for (const auto& layer : layers) shaders.insert(shaders.end(), layer.shaders.begin(), layer.shaders.end());
+  return shaders;
 }
 
 ::testing::AssertionResult all_close(std::span<const float> actual, std::span<const float> expected, float rtol,

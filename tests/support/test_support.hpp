@@ -23,10 +23,14 @@ std::vector<float> random_vector(size_t count, uint32_t seed, float lo = -1.0f, 
 std::vector<int32_t> random_ints(size_t count, uint32_t seed, int32_t lo, int32_t hi);
 
 // Builds a Network over the model (arena poisoned with NaN before the run) on `on` (default:
-// context()) and runs it once.
+// context()) and runs it once. With `layers`, also returns the Network's layers (which shaders ran).
 std::vector<Tensor> run_model(const std::vector<uint8_t>& model_bytes,
                               const std::vector<std::vector<float>>& inputs,
-                              NetworkOptions options = {}, Context* on = nullptr);
+                              NetworkOptions options = {}, Context* on = nullptr,
+                              std::vector<LayerInfo>* layers = nullptr);
+
+// The shaders every layer ran, in order: what a test of a kernel variant checks it selected.
+std::vector<std::string> shaders_of(const std::vector<LayerInfo>& layers);
 
 // Element-wise |a - e| <= atol + rtol * |e|, reporting the first mismatches; NaN always fails.
 ::testing::AssertionResult all_close(std::span<const float> actual, std::span<const float> expected,

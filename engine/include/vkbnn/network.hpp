@@ -37,6 +37,10 @@ struct LayerInfo {
   std::string precision;
   uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
   uint64_t bytes = 0;     // its input, weight and output tensors' sizes: the least memory it must move
+  // The compute shaders its dispatches run, in order (names of shaders/*.comp without the
+  // extension): shows which kernel variant the device's features selected, e.g. conv2d_subgroup
+  // or conv2d, int8_conv2d_dot or int8_conv2d. Empty for layers that are views (Reshape).
+  std::vector<std::string> shaders;
 };
 
 struct LayerTiming {

@@ -284,15 +284,17 @@ void NetworkState::lower(WeightPacker& packer) {
                                   t->type(), quant_of(*t)});
       planned.writes.push_back(range_of(out));
     }
+    std::vector<std::string> shaders;
     if (!kind.alias) {
       for (const auto& d : kind.lower(lowering)) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
         planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
+        shaders.push_back(d.shader);
       }
     }
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
                            static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node),
-                           bytes_of(*node)});
+                           bytes_of(*node), std::move(shaders)});
     nodes.push_back(std::move(planned));
   }
 }
