@@ -238,8 +238,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print one JSON object (with the confusion matrix) instead of text");
   if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   if (options.images.empty() && options.folder.empty() && options.list.empty()) {
-    std::cerr << "vkbnn-eval: error: give --images and --labels, --folder or --list
-";
+    std::cerr << "vkbnn-eval: error: give --images and --labels, --folder or --list\n";
     return 1;
   }
   return vkbnn::tools::guarded_main("vkbnn-eval", [&] { return vkbnn::tools::run(options); });
