@@ -50,6 +50,13 @@ test::ProcessResult run_tool(const std::string& tool, std::vector<std::string> a
   return r;
 }
 
+// "--input NAME=FILE"'s value. (Built by appending: GCC 12 misreports "x=" + s under -Wrestrict.)
+std::string named(const std::string& name, const std::string& file) {
+  std::string spec = name;
+  spec.append("=").append(file);
+  return spec;
+}
+
 nlohmann::json json_in(const std::string& output) {
   const size_t begin = output.find('{'), end = output.rfind('}');
   if (begin == std::string::npos || end == std::string::npos) return nullptr;
@@ -147,7 +154,7 @@ TEST_F(BenchTool, NamedAndPositionalInputsAndTheBatch) {
 
   // Named in the other order than the model's, and positional in the model's order.
   for (const std::vector<std::string>& inputs :
-       {std::vector<std::string>{"--input", "b=" + b, "--input", "a=" + a},
+       {std::vector<std::string>{"--input", named("b", b), "--input", named("a", a)},
         std::vector<std::string>{"--input", a, "--input", b}}) {
     std::vector<std::string> args = {difference_, "--iters", "3", "--warmup", "0", "--json", "--output", path("y.npy")};
     args.insert(args.end(), inputs.begin(), inputs.end());
@@ -165,7 +172,7 @@ TEST_F(BenchTool, NamedAndPositionalInputsAndTheBatch) {
 
   // An input left out gets random values, and the report says so.
   const test::ProcessResult r = run_tool(
-      "vkbnn-bench", {difference_, "--iters", "1", "--input", "b=" + b, "--output", path("y.npy"), "--json"});
+      "vkbnn-bench", {difference_, "--iters", "1", "--input", named("b", b), "--output", path("y.npy"), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(json_in(r.output)["inputs"][0]["source"].get<std::string>().find("random"), std::string::npos);
   EXPECT_EQ(json_in(r.output)["inputs"][1]["source"], b);
@@ -303,14 +310,14 @@ TEST_F(BenchTool, BadInputsFailWithOneClearError) {
   write("text.npy", {'h', 'e', 'l', 'l', 'o'});
 
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"--input", path("small.npy"), "--input", a}, "'" + path("small.npy") + "' has shape 2x2 but the input 'a' is 2x3x4x4"},
-      {{"--input", "a=" + path("text.npy")}, "text.npy"},
-      {{"--input", "a=" + path("missing.npy")}, "missing.npy"},
-      {{"--input", "c=" + a}, "no input named 'c' (its inputs: 'a', 'b')"},
+      {{"--input", path("small.npy"), "--input", a}, path("small.npy") + "' has shape 2x2 but the input 'a' is 2x3x4x4"},
+      {{"--input", named("a", path("text.npy"))}, "text.npy"},
+      {{"--input", named("a", path("missing.npy"))}, "missing.npy"},
+      {{"--input", named("c", a)}, "no input named 'c' (its inputs: 'a', 'b')"},
       {{"--input", a}, "the model has 2 input(s) ('a', 'b') but 1 --input file(s)"},
-      {{"--input", "a=" + a, "--input", "a=" + a}, "names 'a' twice"},
-      {{"--input", "a=" + a, "--input", a}, "not both"},
-      {{"--input", "b=" + path("nan.npy")}, "NaN"},
+      {{"--input", named("a", a), "--input", named("a", a)}, "names 'a' twice"},
+      {{"--input", named("a", a), "--input", a}, "not both"},
+      {{"--input", named("b", path("nan.npy"))}, "NaN"},
       {{"--output", path("y.npy"), "--output", path("z.npy")}, "1 output(s) but 2 --output"},
   };
   for (const auto& [args, message] : cases) {

@@ -119,9 +119,11 @@ TEST(Mjpeg, DecodesLikeStbImage) {
     EXPECT_EQ(image.height, c.height) << c.name;
     ASSERT_EQ(image.channels, 3) << c.name;
     const auto [worst, mean] = difference(image.pixels, stb_decode(c.jpeg, c.width, c.height));
-    // The decoders differ only in IDCT rounding and chroma upsampling filters.
-    EXPECT_LE(worst, 12) << c.name;
-    EXPECT_LT(mean, 1.0) << c.name;
+    // The decoders differ in IDCT rounding (up to 3 levels seen) and, more, in how they upsample
+    // 4:2:2 chroma (up to 13 seen, on the 97-pixel-wide image; 0.21 on average).
+    const bool h2v1 = c.name.find("4:2:2") != std::string::npos;
+    EXPECT_LE(worst, h2v1 ? 16 : 4) << c.name;
+    EXPECT_LT(mean, h2v1 ? 0.3 : 0.15) << c.name;
   }
 }
 
@@ -130,9 +132,11 @@ TEST(Mjpeg, RefusesDamagedData) {
   const std::vector<uint8_t> jpeg = turbo_jpeg(scene(w, h, 3), w, h, TJSAMP_422);
   expect_error([&] { decode_jpeg_rgb({}, "frame 1"); }, "frame 1: empty");
   expect_error([&] { decode_jpeg_rgb(std::vector<uint8_t>(500, 0x5A), "frame 2"); }, "frame 2: not a JPEG");
-  for (size_t keep : {jpeg.size() / 2, jpeg.size() - 2, size_t(200)})
+  // Cut in the entropy-coded data, or before it starts.
+  for (size_t keep : {jpeg.size() / 2, jpeg.size() - 2})
     expect_error([&] { decode_jpeg_rgb(std::span(jpeg.data(), keep), "torn"); }, "torn: corrupt JPEG data");
-  expect_error([&] { decode_jpeg_rgb(std::span(jpeg.data(), 20), "header only"); }, "header only");
+  for (size_t keep : {size_t(200), size_t(20)})
+    expect_error([&] { decode_jpeg_rgb(std::span(jpeg.data(), keep), "header only"); }, "header only: ");
 
   // The pixel cap, from the header: one pixel under the image, and a header claiming 65500 x
   // 65500 (4.3 G pixels) that must fail before any allocation.
