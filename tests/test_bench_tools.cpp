@@ -193,6 +193,7 @@ TEST_F(BenchTool, DurationModeRunsForTheGivenTime) {
   const double run_s = report["stages"]["end_to_end"]["p90_us"].get<double>() * 1e-6;
   EXPECT_LT(measured, kSeconds + 20 * run_s + 0.25) << runs << " runs";
   EXPECT_GT(runs, 1u);
+  EXPECT_EQ(report["sampled_runs"].get<uint32_t>(), runs) << "all runs are kept below 65536";
   EXPECT_EQ(report["warmup"].get<uint32_t>(), 2u);
   EXPECT_DOUBLE_EQ(report["duration_s"].get<double>(), kSeconds);
   EXPECT_NEAR(report["runs_per_s"].get<double>(), runs / measured, 1e-9 * runs / measured);

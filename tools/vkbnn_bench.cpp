@@ -227,7 +227,8 @@ struct Results {
   uint64_t total_macs = 0;
   // Stages end to end, as "name" -> spread over the runs.
   std::vector<std::pair<std::string, Spread>> stages;
-  uint32_t runs = 0;
+  uint64_t runs = 0;
+  size_t sampled = 0;     // runs the spreads are over (all of them up to kMaxSamples)
   double measured_s = 0;  // wall time of the measured runs
   int64_t batch = 1;
   vkbnn::MemoryReport memory;
@@ -235,7 +236,7 @@ struct Results {
   vkbnn::DeviceMemory heaps;
   std::optional<vkbnn::DeviceLimits> limits;
 
-  double runs_per_s() const { return measured_s > 0 ? runs / measured_s : 0; }
+  double runs_per_s() const { return measured_s > 0 ? static_cast<double>(runs) / measured_s : 0; }
   const Spread& stage(const std::string& name) const {
     for (const auto& [n, s] : stages)
       if (n == name) return s;
@@ -297,6 +298,7 @@ void print_json(const Options& options, const vkbnn::Context& context, const vkb
     report["inputs"].push_back(
         {{"name", model.inputs()[i].name}, {"shape", model.inputs()[i].shape}, {"source", inputs.sources[i]}});
   report["iterations"] = r.runs;
+  report["sampled_runs"] = r.sampled;
   report["warmup"] = options.warmup;
   if (options.duration_s) report["duration_s"] = *options.duration_s;
   report["measured_s"] = r.measured_s;
@@ -373,6 +375,7 @@ void print_text(const Options& options, const vkbnn::Context& context, const vkb
   std::cout << "batch   " << r.batch << "\nruns    " << r.runs << " measured in " << fixed(r.measured_s, 2)
             << " s after " << options.warmup << " warm-up";
   if (options.duration_s) std::cout << " (--duration-s " << fixed(*options.duration_s, 2) << ")";
+  if (r.sampled < r.runs) std::cout << "; spreads over a uniform sample of " << r.sampled << " runs";
   std::cout << "\n\n";
   std::cout << pad("layer", name_width) << "  " << pad("op", op_width) << "  " << pad("precision", 9) << "  "
             << pad("output", shape_width) << "  " << pad("median us", 10, true) << "  " << pad("p10-p90 us", 17, true)
@@ -458,39 +461,51 @@ int run(const Options& options) {
 
   using Clock = std::chrono::steady_clock;
   const size_t n_layers = network.layers().size();
-  std::vector<std::vector<double>> layer_us(n_layers);
-  std::vector<double> total, upload, submit, wait, readback, gpu, layer_sum;
+  // Each run's layer times, then its stages; a long --duration-s keeps a uniform sample of the
+  // runs (reservoir sampling) so that memory stays bounded.
+  constexpr size_t kMaxSamples = 1 << 16;
+  const std::vector<std::string> stage_names = {"end_to_end", "upload", "submit", "wait", "readback", "gpu_span",
+                                                "layers_sum"};
+  std::vector<std::vector<double>> samples;
+  std::mt19937_64 pick(1);
   std::vector<vkbnn::Tensor> outputs;
+  uint64_t runs = 0;
   const auto start = Clock::now();
   const auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   // With --duration-s, runs start until that much time has passed; at least one is measured.
-  for (uint32_t i = 0; options.duration_s ? (i == 0 || seconds() < *options.duration_s) : i < options.iters; ++i) {
+  while (options.duration_s ? (runs == 0 || seconds() < *options.duration_s) : runs < options.iters) {
     outputs = network.run(views);
     const auto& p = network.last_profile();
+    std::vector<double> sample(n_layers);
     double sum = 0;
-    for (size_t k = 0; k < n_layers; ++k) {
-      layer_us[k].push_back(p.layers[k].gpu_us);
-      sum += p.layers[k].gpu_us;
-    }
-    total.push_back(p.total_us), upload.push_back(p.upload_us), submit.push_back(p.submit_us);
-    wait.push_back(p.wait_us), readback.push_back(p.readback_us), gpu.push_back(p.gpu_us), layer_sum.push_back(sum);
+    for (size_t k = 0; k < n_layers; ++k) sum += sample[k] = p.layers[k].gpu_us;
+    sample.insert(sample.end(), {p.total_us, p.upload_us, p.submit_us, p.wait_us, p.readback_us, p.gpu_us, sum});
+    ++runs;
+    if (samples.size() < kMaxSamples)
+      samples.push_back(std::move(sample));
+    else if (const uint64_t slot = pick() % runs; slot < kMaxSamples)
+      samples[slot] = std::move(sample);
   }
   r.measured_s = seconds();
-  r.runs = static_cast<uint32_t>(total.size());
+  r.runs = runs;
+  r.sampled = samples.size();
   if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
   for (size_t i = 0; i < options.outputs.size(); ++i)
     vkbnn::tools::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
 
+  const auto column = [&](size_t c) {
+    std::vector<double> values;
+    for (const auto& sample : samples) values.push_back(sample[c]);
+    return spread(std::move(values));
+  };
   const auto& layers = network.layers();
   for (size_t k = 0; k < n_layers; ++k) {
-    r.per_layer.push_back(spread(layer_us[k]));
+    r.per_layer.push_back(column(k));
     r.by_op[layers[k].op] += r.per_layer.back().median;
     r.median_sum += r.per_layer.back().median;
     r.total_macs += layers[k].macs;
   }
-  r.stages = {{"end_to_end", spread(total)}, {"upload", spread(upload)},     {"submit", spread(submit)},
-              {"wait", spread(wait)},        {"readback", spread(readback)}, {"gpu_span", spread(gpu)},
-              {"layers_sum", spread(layer_sum)}};
+  for (size_t i = 0; i < stage_names.size(); ++i) r.stages.emplace_back(stage_names[i], column(n_layers + i));
   r.batch = batch_size(model);
   r.memory = network.memory();
   r.host_peak_rss = vkbnn::tools::host_peak_rss_bytes();
