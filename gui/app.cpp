@@ -160,7 +160,7 @@ int run_app(const Options& options, std::optional<uint32_t>* restart_on) {
     state.cameras = list_cameras();
     state.devices = Context::list_devices();
     if (!options.image_camera.empty())
-      state.source.open_image_camera(options.image_camera);
+      state.source.open_image_camera(options.image_camera, options.image_camera_mjpeg);
     else if (options.camera)
       state.source.open_camera(*options.camera);
     else if (!options.folder.empty())

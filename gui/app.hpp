@@ -22,6 +22,7 @@ struct Options {
   std::filesystem::path folder;
   std::optional<int> camera;
   std::filesystem::path image_camera;  // stand-in camera replaying an image as YUYV
+  bool image_camera_mjpeg = false;     // ... or as MJPEG frames
   int frames = 0;  // 0: run until the window closes
   int cycle_models = 0;  // > 0: switch to the next model every that many frames
   std::filesystem::path screenshot;
@@ -63,6 +64,10 @@ struct AppState {
   std::string path_field;
   std::string folder_field;
   std::vector<CameraDevice> cameras;
+  // The formats and sizes of the camera last picked in the Input panel, and why not, if not.
+  int camera_formats_of = -1;
+  std::vector<CameraFormat> camera_formats;
+  std::string camera_formats_error;
   std::vector<DeviceInfo> devices;        // every Vulkan device, for the picker
   std::optional<uint32_t> switch_device;  // picked in the window: the app restarts on it
   bool live = true;

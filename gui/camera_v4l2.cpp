@@ -1,5 +1,6 @@
-// V4L2 capture (Linux): YUYV frames through memory-mapped buffers, handed over as they are (the
-// GPU converts them). Also the image-file stand-in camera.
+// V4L2 capture (Linux) through memory-mapped buffers: YUYV frames handed over as they are (the
+// GPU converts them), MJPEG frames decoded to RGB by libturbojpeg (tools/mjpeg.hpp). Also the
+// image-file stand-in camera.
 #include "camera.hpp"
 
 #include <algorithm>
@@ -7,7 +8,12 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <span>
+#include <tuple>
 
+#include <stb_image_write.h>
+
+#include "mjpeg.hpp"
 #include "vkbnn/error.hpp"
 
 #if defined(__linux__)
@@ -24,15 +30,18 @@ namespace {
 
 uint8_t clamp_byte(int v) { return static_cast<uint8_t>(std::clamp(v, 0, 255)); }
 
+const char* kNoJpegDecoder = "MJPEG needs libturbojpeg, which this build lacks (apt-get install libturbojpeg0-dev)";
+
 class ImageCamera final : public Camera {
  public:
-  explicit ImageCamera(const std::filesystem::path& path) : path_(path.string()) {
+  ImageCamera(const std::filesystem::path& path, bool mjpeg) : path_(path.string()) {
+    if (mjpeg && !tools::jpeg_decoder_available()) throw Error(path_ + ": " + kNoJpegDecoder);
     tools::Image image = tools::load_image(path);
     frame_.width = image.width * 4 / 2 * 2;  // even, for 4:2:2
     frame_.height = image.height * 4;
     frame_.stride = frame_.width * 2;
     frame_.bytes.resize(size_t(frame_.stride) * frame_.height);
-    auto rgb = [&](int x, int y, int c) {
+    auto rgb_at = [&](int x, int y, int c) {
       x = std::min(x / 4, image.width - 1);
       y = std::min(y / 4, image.height - 1);
       const uint8_t* p = image.pixels.data() + (size_t(y) * image.width + x) * image.channels;
@@ -43,7 +52,7 @@ class ImageCamera final : public Camera {
       for (int x = 0; x < frame_.width; x += 2) {
         int ys[2], us = 0, vs = 0;
         for (int k = 0; k < 2; ++k) {
-          int r = rgb(x + k, y, 0), g = rgb(x + k, y, 1), b = rgb(x + k, y, 2);
+          int r = rgb_at(x + k, y, 0), g = rgb_at(x + k, y, 1), b = rgb_at(x + k, y, 2);
           ys[k] = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16;
           us += ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
           vs += ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
@@ -54,29 +63,61 @@ class ImageCamera final : public Camera {
         q[2] = clamp_byte(ys[1]);
         q[3] = clamp_byte(vs / 2);
       }
+    if (mjpeg) {
+      std::vector<uint8_t> rgb(size_t(frame_.width) * frame_.height * 3);
+      for (int y = 0; y < frame_.height; ++y)
+        for (int x = 0; x < frame_.width; ++x)
+          for (int c = 0; c < 3; ++c) rgb[(size_t(y) * frame_.width + x) * 3 + c] = rgb_at(x, y, c);
+      auto append = [](void* context, void* data, int size) {
+        auto* out = static_cast<std::vector<uint8_t>*>(context);
+        out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+      };
+      if (!stbi_write_jpg_to_func(append, &jpeg_, frame_.width, frame_.height, 3, rgb.data(), 95))
+        throw Error(path_ + ": cannot encode the image as JPEG");
+    }
   }
   bool grab(CameraFrame& frame) override {
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(33)) return false;
     last_ = now;
-    frame = frame_;
+    if (jpeg_.empty()) {
+      frame = frame_;
+      return true;
+    }
+    tools::Image image = tools::decode_jpeg_rgb(jpeg_, "image camera " + path_);
+    frame.width = image.width;
+    frame.height = image.height;
+    frame.stride = image.width * 3;
+    frame.format = PixelFormat::RGB;
+    frame.bytes = std::move(image.pixels);
     return true;
   }
   std::string description() const override {
     return "image camera " + path_ + " (" + std::to_string(frame_.width) + "x" + std::to_string(frame_.height) +
-           " YUYV)";
+           (jpeg_.empty() ? " YUYV)" : " MJPEG)");
   }
 
  private:
   std::string path_;
   CameraFrame frame_;
+  std::vector<uint8_t> jpeg_;  // the frame as MJPEG; empty for YUYV
   std::chrono::steady_clock::time_point last_{};
 };
 
 }  // namespace
 
-std::unique_ptr<Camera> open_image_camera(const std::filesystem::path& image) {
-  return std::make_unique<ImageCamera>(image);
+std::unique_ptr<Camera> open_image_camera(const std::filesystem::path& image, bool mjpeg) {
+  return std::make_unique<ImageCamera>(image, mjpeg);
+}
+
+std::string fourcc_string(uint32_t fourcc) {
+  std::string s;
+  for (int i = 0; i < 4; ++i) {
+    const char c = static_cast<char>((fourcc >> (8 * i)) & 0xFF);
+    s += c >= 32 && c < 127 ? c : '?';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
 }
 
 #if defined(__linux__)
@@ -92,9 +133,61 @@ int xioctl(int fd, unsigned long request, void* arg) {
 std::string device_path(int index) { return "/dev/video" + std::to_string(index); }
 
 
+bool is_mjpeg(uint32_t fourcc) { return fourcc == V4L2_PIX_FMT_MJPEG || fourcc == V4L2_PIX_FMT_JPEG; }
+
+// Whether the studio can show frames in this format, and if not, why.
+std::pair<bool, std::string> format_support(uint32_t fourcc) {
+  if (fourcc == V4L2_PIX_FMT_YUYV) return {true, ""};
+  if (is_mjpeg(fourcc)) {
+    if (tools::jpeg_decoder_available()) return {true, ""};
+    return {false, kNoJpegDecoder};
+  }
+  return {false, "vkbnn-studio reads YUYV and MJPEG only"};
+}
+
+// A descriptor that closes itself.
+class Fd {
+ public:
+  explicit Fd(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_NONBLOCK)) {
+    if (fd_ < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  }
+  ~Fd() { ::close(fd_); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::vector<CameraFormat> enumerate_formats(int fd) {
+  std::vector<CameraFormat> formats;
+  v4l2_fmtdesc desc{};
+  desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+  for (desc.index = 0; xioctl(fd, VIDIOC_ENUM_FMT, &desc) == 0; ++desc.index) {
+    CameraFormat f;
+    f.fourcc = desc.pixelformat;
+    f.name = reinterpret_cast<const char*>(desc.description);
+    std::tie(f.supported, f.note) = format_support(f.fourcc);
+    v4l2_frmsizeenum size{};
+    size.pixel_format = desc.pixelformat;
+    for (size.index = 0; xioctl(fd, VIDIOC_ENUM_FRAMESIZES, &size) == 0; ++size.index) {
+      if (size.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
+        f.sizes.emplace_back(size.discrete.width, size.discrete.height);
+      } else {
+        f.sizes.emplace_back(size.stepwise.min_width, size.stepwise.min_height);
+        f.sizes.emplace_back(size.stepwise.max_width, size.stepwise.max_height);
+        break;
+      }
+    }
+    formats.push_back(std::move(f));
+  }
+  return formats;
+}
+
 class V4l2Camera final : public Camera {
  public:
-  explicit V4l2Camera(int index) : path_(device_path(index)) {
+  V4l2Camera(int index, const CameraMode& mode) : path_(device_path(index)), mode_(mode) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_NONBLOCK);
     if (fd_ < 0) throw Error("cannot open " + path_ + ": " + std::strerror(errno));
     try {
@@ -115,17 +208,38 @@ class V4l2Camera final : public Camera {
       throw Error(path_ + ": " + std::strerror(errno));
     }
     const auto* data = static_cast<const uint8_t*>(buffers_[buf.index].start);
-    frame.width = width_;
-    frame.height = height_;
-    frame.stride = stride_;
-    frame.bytes.assign(data, data + std::min<size_t>(buf.bytesused, size_t(stride_) * height_));
-    frame.bytes.resize(size_t(stride_) * height_, 0);
+    const size_t used = std::min<size_t>(buf.bytesused, buffers_[buf.index].length);
+    bool delivered = true;
+    if (is_mjpeg(fourcc_)) {
+      // A torn or damaged frame is dropped (and counted); the next one may be whole.
+      try {
+        tools::Image image = tools::decode_jpeg_rgb(std::span(data, used), path_);
+        frame.width = image.width;
+        frame.height = image.height;
+        frame.stride = image.width * 3;
+        frame.format = PixelFormat::RGB;
+        frame.bytes = std::move(image.pixels);
+      } catch (const Error&) {
+        ++dropped_;
+        delivered = false;
+      }
+    } else {
+      frame.width = width_;
+      frame.height = height_;
+      frame.stride = stride_;
+      frame.format = PixelFormat::YUYV;
+      frame.bytes.assign(data, data + std::min<size_t>(used, size_t(stride_) * height_));
+      frame.bytes.resize(size_t(stride_) * height_, 0);
+    }
     if (xioctl(fd_, VIDIOC_QBUF, &buf) == -1) throw Error(path_ + ": " + std::strerror(errno));
-    return true;
+    return delivered;
   }
 
   std::string description() const override {
-    return path_ + " (" + name_ + ", " + std::to_string(width_) + "x" + std::to_string(height_) + " YUYV)";
+    std::string d = path_ + " (" + name_ + ", " + std::to_string(width_) + "x" + std::to_string(height_) + " " +
+                    fourcc_string(fourcc_) + ")";
+    if (dropped_) d += ", " + std::to_string(dropped_) + " damaged frames dropped";
+    return d;
   }
 
  private:
@@ -140,14 +254,26 @@ class V4l2Camera final : public Camera {
     name_ = reinterpret_cast<const char*>(cap.card);
     if (!(cap.capabilities & V4L2_CAP_VIDEO_CAPTURE) || !(cap.capabilities & V4L2_CAP_STREAMING))
       throw Error(path_ + " cannot stream video");
+    uint32_t fourcc = mode_.fourcc;
+    if (!fourcc) {
+      const std::vector<CameraFormat> offered = enumerate_formats(fd_);
+      auto offers = [&](auto&& test) {
+        return std::any_of(offered.begin(), offered.end(), [&](const CameraFormat& f) { return test(f.fourcc); });
+      };
+      fourcc = offers([](uint32_t f) { return f == V4L2_PIX_FMT_YUYV; }) || !offers(is_mjpeg) ? V4L2_PIX_FMT_YUYV
+                                                                                             : V4L2_PIX_FMT_MJPEG;
+    }
+    if (const auto [supported, note] = format_support(fourcc); !supported)
+      throw Error(path_ + ": " + fourcc_string(fourcc) + ": " + note);
     v4l2_format fmt{};
     fmt.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    fmt.fmt.pix.width = 640;
-    fmt.fmt.pix.height = 480;
-    fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+    fmt.fmt.pix.width = mode_.width > 0 ? static_cast<uint32_t>(mode_.width) : 640;
+    fmt.fmt.pix.height = mode_.height > 0 ? static_cast<uint32_t>(mode_.height) : 480;
+    fmt.fmt.pix.pixelformat = fourcc;
     fmt.fmt.pix.field = V4L2_FIELD_ANY;
     if (xioctl(fd_, VIDIOC_S_FMT, &fmt) == -1) throw Error(path_ + ": cannot set the format");
-    if (fmt.fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV) throw Error(path_ + " does not offer YUYV");
+    if (fmt.fmt.pix.pixelformat != fourcc) throw Error(path_ + " does not offer " + fourcc_string(fourcc));
+    fourcc_ = fourcc;
     width_ = static_cast<int>(fmt.fmt.pix.width);
     height_ = static_cast<int>(fmt.fmt.pix.height);
     stride_ = static_cast<int>(std::max<uint32_t>(fmt.fmt.pix.bytesperline, fmt.fmt.pix.width * 2));
@@ -188,9 +314,12 @@ class V4l2Camera final : public Camera {
   }
 
   std::string path_;
+  CameraMode mode_;
   std::string name_;
   int fd_ = -1;
+  uint32_t fourcc_ = 0;
   int width_ = 0, height_ = 0, stride_ = 0;
+  uint64_t dropped_ = 0;
   bool streaming_ = false;
   std::vector<Mapped> buffers_;
 };
@@ -214,12 +343,22 @@ std::vector<CameraDevice> list_cameras() {
   return found;
 }
 
-std::unique_ptr<Camera> open_camera(int index) { return std::make_unique<V4l2Camera>(index); }
+std::vector<CameraFormat> list_camera_formats(int index) {
+  const Fd fd(device_path(index));
+  return enumerate_formats(fd.get());
+}
+
+std::unique_ptr<Camera> open_camera(int index, const CameraMode& mode) {
+  return std::make_unique<V4l2Camera>(index, mode);
+}
 
 #else
 
 std::vector<CameraDevice> list_cameras() { return {}; }
-std::unique_ptr<Camera> open_camera(int) { throw Error("cameras are only supported on Linux (V4L2)"); }
+std::vector<CameraFormat> list_camera_formats(int) { return {}; }
+std::unique_ptr<Camera> open_camera(int, const CameraMode&) {
+  throw Error("cameras are only supported on Linux (V4L2)");
+}
 
 #endif
 

@@ -15,6 +15,8 @@ void check(VkResult result, const char* what) {
 
 struct Params {
   uint32_t pass, src_width, src_height, src_stride, dst_width, dst_height, channels, bgr;
+  uint32_t rgb;  // 1: the frame is 3-byte RGB (decoded MJPEG), 0: YUYV
+  uint32_t pad[3];  // the shader's vec4s start on 16 bytes
   float mean[4];
   float inv_std[4];
 };
@@ -31,7 +33,8 @@ GpuPreprocess::GpuPreprocess(Context& context, TextureSystem& textures)
 
 std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools::InputLayout& layout,
                                           const std::function<void()>& wait_all_frames) {
-  if (frame.width <= 0 || frame.height <= 0 || frame.stride < frame.width * 2 ||
+  const int bytes_per_pixel = frame.format == PixelFormat::RGB ? 3 : 2;
+  if (frame.width <= 0 || frame.height <= 0 || frame.stride < frame.width * bytes_per_pixel ||
       frame.bytes.size() < size_t(frame.stride) * frame.height)
     throw Error("a camera frame of the wrong size");
   if (layout.channels != 1 && layout.channels != 3) throw Error("the model does not take 1 or 3 channels");
@@ -67,6 +70,7 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
   params.dst_height = static_cast<uint32_t>(layout.height);
   params.channels = static_cast<uint32_t>(layout.channels);
   params.bgr = layout.order == ChannelOrder::BGR ? 1u : 0u;
+  params.rgb = frame.format == PixelFormat::RGB ? 1u : 0u;
   for (int c = 0; c < 4; ++c) {
     params.mean[c] = c < static_cast<int>(layout.mean.size()) ? layout.mean[c] : 0.f;
     float sd = c < static_cast<int>(layout.std.size()) ? layout.std[c] : 1.f;

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   image_opt->excludes(folder_opt)->excludes(camera_opt)->excludes(image_camera_opt);
   folder_opt->excludes(camera_opt)->excludes(image_camera_opt);
   camera_opt->excludes(image_camera_opt);
+  bool image_camera_mjpeg = false;
+  app.add_flag("--image-camera-mjpeg", image_camera_mjpeg,
+               "with --image-camera: deliver the image as MJPEG frames, decoded as a camera's are")
+      ->needs(image_camera_opt);
   app.add_option("--frames", options.frames, "render N frames (after the first result) and exit")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--screenshot", screenshot, "with --frames: write the last frame as a PNG");
@@ -74,6 +78,7 @@ int main(int argc, char** argv) {
   options.image = image;
   options.folder = folder;
   options.image_camera = image_camera;
+  options.image_camera_mjpeg = image_camera_mjpeg;
   if (image.empty() && folder.empty() && camera < 0 && image_camera.empty()) options.folder = asset("images");
 
   try {

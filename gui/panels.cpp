@@ -17,6 +17,38 @@ namespace vkbnn::studio {
 
 namespace {
 
+// The open camera's formats (VIDIOC_ENUM_FMT) and sizes (VIDIOC_ENUM_FRAMESIZES); picking one
+// reopens the camera with it. Formats the studio cannot read are shown with the reason.
+void camera_formats(AppState& state) {
+  InputSource& src = state.source;
+  const int index = src.camera_index();
+  if (index < 0) return;
+  if (state.camera_formats_of != index) {
+    state.camera_formats_of = index;
+    state.camera_formats.clear();
+    state.camera_formats_error.clear();
+    try {
+      state.camera_formats = list_camera_formats(index);
+    } catch (const std::exception& e) {
+      state.camera_formats_error = e.what();
+    }
+  }
+  if (!state.camera_formats_error.empty()) ImGui::TextDisabled("%s", state.camera_formats_error.c_str());
+  for (const CameraFormat& f : state.camera_formats) {
+    const std::string header = fourcc_string(f.fourcc) + "  " + f.name + "##fmt" + std::to_string(f.fourcc);
+    if (!ImGui::TreeNode(header.c_str())) continue;
+    if (!f.supported) ImGui::TextDisabled("%s", f.note.c_str());
+    for (const auto& [w, h] : f.sizes) {
+      const CameraMode& now = src.camera_mode();
+      const bool current = now.fourcc == f.fourcc && now.width == w && now.height == h;
+      const std::string label = std::to_string(w) + "x" + std::to_string(h) + "##" + header;
+      // Unsupported formats stay pickable: opening one shows why it is refused.
+      if (ImGui::Selectable(label.c_str(), current)) src.open_camera(index, {f.fourcc, w, h});
+    }
+    ImGui::TreePop();
+  }
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -188,7 +220,10 @@ void draw_input_panel(AppState& state) {
         if (ImGui::Selectable(label.c_str(), src.kind() == InputSource::Kind::Camera && src.camera_index() == cam.index))
           src.open_camera(cam.index);
       }
-      if (src.kind() == InputSource::Kind::Camera) ImGui::Text("camera %.1f frames/s", src.camera_fps());
+      if (src.kind() == InputSource::Kind::Camera) {
+        ImGui::Text("camera %.1f frames/s", src.camera_fps());
+        camera_formats(state);
+      }
       ImGui::EndTabItem();
     }
     ImGui::EndTabBar();
@@ -202,7 +237,8 @@ void draw_input_panel(AppState& state) {
   ImGui::Separator();
   if (src.kind() == InputSource::Kind::Camera && src.camera_frame()) {
     ImGui::TextWrapped("%s", src.origin().c_str());
-    ImGui::Text("%dx%d YUYV, converted on the GPU in %.0f us", src.camera_frame()->width, src.camera_frame()->height,
+    ImGui::Text("%dx%d %s, converted on the GPU in %.0f us", src.camera_frame()->width, src.camera_frame()->height,
+                src.camera_frame()->format == PixelFormat::RGB ? "RGB (decoded MJPEG)" : "YUYV",
                 state.camera_convert_us);
     if (!state.camera_error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.3f, 1), "%s", state.camera_error.c_str());
     draw_texture(state, "input", 160);

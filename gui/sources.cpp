@@ -60,26 +60,28 @@ void InputSource::open_folder(const std::filesystem::path& dir) {
   }
 }
 
-void InputSource::open_camera(int index) {
+void InputSource::open_camera(int index, const CameraMode& mode) {
   camera_.reset();
+  frame_.reset();
   kind_ = Kind::Camera;
   camera_index_ = index;
+  camera_mode_ = mode;
   files_.clear();
   try {
-    camera_ = studio::open_camera(index);
+    camera_ = studio::open_camera(index, mode);
     error_.clear();
   } catch (const std::exception& e) {
     error_ = e.what();
   }
 }
 
-void InputSource::open_image_camera(const std::filesystem::path& image) {
+void InputSource::open_image_camera(const std::filesystem::path& image, bool mjpeg) {
   camera_.reset();
   kind_ = Kind::Camera;
   camera_index_ = -1;
   files_.clear();
   try {
-    camera_ = studio::open_image_camera(image);
+    camera_ = studio::open_image_camera(image, mjpeg);
     error_.clear();
   } catch (const std::exception& e) {
     error_ = e.what();

@@ -20,8 +20,9 @@ class InputSource {
 
   void open_file(const std::filesystem::path& path);
   void open_folder(const std::filesystem::path& dir);
-  void open_camera(int index);
-  void open_image_camera(const std::filesystem::path& image);  // see studio::open_image_camera
+  void open_camera(int index, const CameraMode& mode = {});
+  // See studio::open_image_camera.
+  void open_image_camera(const std::filesystem::path& image, bool mjpeg = false);
   // A dropped path: a folder opens as a slideshow, anything else as an image file.
   void open_path(const std::filesystem::path& path);
 
@@ -47,6 +48,7 @@ class InputSource {
   const std::shared_ptr<const CameraFrame>& camera_frame() const { return frame_; }
   uint64_t frame_generation() const { return frame_generation_; }
   int camera_index() const { return camera_index_; }
+  const CameraMode& camera_mode() const { return camera_mode_; }
   double camera_fps() const { return camera_fps_; }
 
  private:
@@ -65,6 +67,7 @@ class InputSource {
   std::shared_ptr<const CameraFrame> frame_;
   uint64_t frame_generation_ = 0;
   int camera_index_ = -1;
+  CameraMode camera_mode_;
   double camera_fps_ = 0;
   std::chrono::steady_clock::time_point last_frame_{};
 };

@@ -11,7 +11,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   glslang-tools spirv-tools \
   libflatbuffers-dev flatbuffers-compiler \
   libonnx-dev libprotobuf-dev protobuf-compiler \
-  libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev \
+  libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev libturbojpeg0-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-pil \
   python3-dev pybind11-dev python3-pytest python3-setuptools python3-wheel python3-pip \

@@ -148,6 +148,24 @@ TEST(StudioCamera, GpuConversionMatchesCpuPreprocessing) {
   fs::remove_all(dir);
 }
 
+// The same through MJPEG: the stand-in camera's frames are a JPEG decoded each time by the
+// decoder V4L2 MJPEG frames go through, then converted from RGB on the GPU. No real camera is
+// needed. (Without libturbojpeg, Mjpeg.RefusedWithoutLibturbojpeg covers the refusal.)
+#if VKBNN_HAVE_TURBOJPEG
+TEST(StudioCamera, MjpegFramesClassifyLikeVkbnnRun) {
+  const std::string model = test::source_dir() + "/assets/models/fmnist-cnn-fp32.vkbnn";
+  const std::string image = test::source_dir() + "/assets/images/13-dress.png";
+  auto r = test::run_process({VKBNN_XVFB_RUN, "-a", "-s", "-screen 0 1280x900x24", VKBNN_STUDIO_PATH, model,
+                              "--image-camera", image, "--image-camera-mjpeg", "--frames", "20", "--print-results",
+                              "--validation"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("MJPEG)"), std::string::npos) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(top-1\s+([^\n]+?) [0-9.]+%)"))) << r.output;
+  EXPECT_EQ(std::string(m[1]), vkbnn_run_top1(model, image)) << r.output;
+}
+#endif
+
 // Every bundled model in one window, switched live while the worker keeps running.
 TEST(StudioModels, SwitchLiveBetweenBundledModels) {
   const std::string dir = test::source_dir() + "/assets/models/";

@@ -1,5 +1,6 @@
 // vkbnn-info: the Vulkan devices vkbnn can use, and optionally what a model file holds.
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "memory_report.hpp"
 #include "profile_table.hpp"
 #include "tool_main.hpp"
 #include "vkbnn/vkbnn.hpp"
@@ -16,6 +18,7 @@ namespace {
 
 struct Options {
   std::string model;
+  std::optional<uint32_t> device;
   bool json = false;
 };
 
@@ -47,7 +50,7 @@ const char* order_name(ChannelOrder order) {
   return "unknown";
 }
 
-nlohmann::ordered_json device_json(const DeviceInfo& d) {
+nlohmann::ordered_json device_json(const DeviceInfo& d, const DeviceMemory& memory) {
   return {{"index", d.index},
           {"name", d.name},
           {"type", d.type},
@@ -67,10 +70,12 @@ nlohmann::ordered_json device_json(const DeviceInfo& d) {
           {"max_texel_buffer_elements", d.max_texel_buffer_elements},
           {"max_storage_buffer_range", d.max_storage_buffer_range},
           {"max_shared_memory", d.max_shared_memory},
-          {"device_local_bytes", d.device_local_bytes}};
+          {"device_local_bytes", d.device_local_bytes},
+          {"memory_budget", memory.budget},
+          {"heaps", heaps_json(memory)}};
 }
 
-void print_device(const DeviceInfo& d) {
+void print_device(const DeviceInfo& d, const DeviceMemory& memory) {
   std::cout << "device " << d.index << ": " << d.name << "\n"
             << "  type                      " << d.type << "\n"
             << "  driver                    " << d.driver << "\n"
@@ -89,7 +94,9 @@ void print_device(const DeviceInfo& d) {
             << "  max texel buffer          " << d.max_texel_buffer_elements << " elements\n"
             << "  max storage buffer range  " << mib(d.max_storage_buffer_range) << "\n"
             << "  max shared memory         " << d.max_shared_memory / 1024 << " KiB\n"
-            << "  device-local memory       " << mib(d.device_local_bytes) << "\n";
+            << "  device-local memory       " << mib(d.device_local_bytes) << "\n"
+            << "  memory heaps\n"
+            << format_heaps(memory, "    ");
 }
 
 nlohmann::ordered_json tensors_json(const std::vector<TensorDesc>& tensors) {
@@ -147,20 +154,50 @@ void print_model(const Model& model) {
   if (!m.description.empty()) std::cout << "  description     " << m.description << "\n";
 }
 
+// What the model takes on a device: a Network is built there (weights uploaded, arena planned)
+// and reports it, next to the heaps as they are with that Network alive.
+struct Need {
+  DeviceInfo device;
+  MemoryReport memory;
+  DeviceMemory heaps;
+};
+
+Need measure_need(const Model& model, std::optional<uint32_t> device) {
+  ContextOptions options;
+  options.device_index = device;
+  Context context(options);
+  Network network(context, model);
+  return {context.device(), network.memory(), memory_heaps(context)};
+}
+
 int run(const Options& options) {
   const std::vector<DeviceInfo> devices = Context::list_devices();
+  const std::vector<DeviceMemory> memories = list_memory_heaps();
+  if (memories.size() != devices.size()) throw Error("the Vulkan devices changed while being listed");
+  std::optional<Model> model;
+  std::optional<Need> need;
+  if (!options.model.empty()) {
+    model = Model::load(options.model);
+    need = measure_need(*model, options.device);
+  }
   if (options.json) {
     nlohmann::ordered_json report = {{"devices", nlohmann::ordered_json::array()}};
-    for (const DeviceInfo& d : devices) report["devices"].push_back(device_json(d));
-    if (!options.model.empty()) report["model"] = model_json(Model::load(options.model));
+    for (size_t i = 0; i < devices.size(); ++i) report["devices"].push_back(device_json(devices[i], memories[i]));
+    if (model) {
+      report["model"] = model_json(*model);
+      report["model"]["memory"] = need_json(need->memory, need->heaps);
+      report["model"]["memory"]["device"] = need->device.index;
+    }
     std::cout << report.dump(2) << '\n';
     return 0;
   }
   if (devices.empty()) std::cout << "no Vulkan devices found\n";
-  for (const DeviceInfo& d : devices) print_device(d);
-  if (!options.model.empty()) {
+  for (size_t i = 0; i < devices.size(); ++i) print_device(devices[i], memories[i]);
+  if (model) {
     std::cout << "\n";
-    print_model(Model::load(options.model));
+    print_model(*model);
+    std::cout << "  memory on device " << need->device.index << " (" << need->device.name << ")\n"
+              << format_need(need->memory, need->heaps, "    ");
   }
   return 0;
 }
@@ -171,7 +208,10 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   vkbnn::tools::Options options;
   CLI::App app{"List the Vulkan devices vkbnn can use and, with --model, what a model file holds."};
-  app.add_option("--model", options.model, "Also describe this model file (.vkbnn)");
+  app.add_option("--model", options.model,
+                 "Also describe this model file (.vkbnn) and the device memory it needs (weights + arena + staging)");
+  app.add_option("--device", options.device,
+                 "Device to place --model on for its memory need (see the list); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
   if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
   return vkbnn::tools::guarded_main("vkbnn-info", [&] { return vkbnn::tools::run(options); });

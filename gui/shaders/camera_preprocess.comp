@@ -1,5 +1,5 @@
 #version 450
-// A YUYV camera frame on the GPU. Pass 0 (one invocation per frame pixel): converts to RGB for
+// A camera frame on the GPU, YUYV or 3-byte RGB (decoded MJPEG). Pass 0 (one invocation per frame pixel): converts to RGB for
 // display. Pass 1 (one invocation per model-input pixel): averages the frame pixels the input
 // pixel covers (a box filter), converts to the model's channels (gray by luminance
 // 0.299 R + 0.587 G + 0.114 B, or RGB / BGR), scales to [0, 1], normalises with (x - mean) / std
@@ -19,14 +19,19 @@ layout(push_constant) uniform Params {
   uint dst_height;
   uint channels;  // 1 or 3
   uint bgr;
+  uint rgb;  // 1: 3-byte RGB rows, 0: YUYV
   vec4 mean;
   vec4 inv_std;
 } p;
 
 uint byte_at(uint offset) { return (frame.words[offset >> 2] >> ((offset & 3u) * 8u)) & 0xFFu; }
 
-// BT.601 limited range, as V4L2 cameras deliver YUYV.
+// BT.601 limited range, as V4L2 cameras deliver YUYV; RGB as it is.
 vec3 rgb_at(uint x, uint y) {
+  if (p.rgb != 0u) {
+    uint at = y * p.src_stride + x * 3u;
+    return vec3(float(byte_at(at)), float(byte_at(at + 1u)), float(byte_at(at + 2u))) / 255.0;
+  }
   uint pair = y * p.src_stride + (x & ~1u) * 2u;
   float luma = float(byte_at(pair + (x & 1u) * 2u)) - 16.0;
   float u = float(byte_at(pair + 1u)) - 128.0;

@@ -8,6 +8,7 @@
 
 #include "runtime/context_state.hpp"
 #include "vkbnn/device.hpp"
+#include "vkbnn/memory.hpp"
 #include "vulkan/handles.hpp"
 
 namespace vkbnn {
@@ -145,6 +146,27 @@ const char* type_name(VkPhysicalDeviceType type) {
     case VK_PHYSICAL_DEVICE_TYPE_CPU: return "cpu";
     default: return "other";
   }
+}
+
+DeviceMemory describe_memory(VkPhysicalDevice device) {
+  DeviceMemory result;
+  result.budget = has_extension(device_extensions(device), VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+  VkPhysicalDeviceMemoryProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+  if (result.budget) properties.pNext = &budgets;
+  vkGetPhysicalDeviceMemoryProperties2(device, &properties);
+  const VkPhysicalDeviceMemoryProperties& memory = properties.memoryProperties;
+  std::vector<MemoryHeap>& heaps = result.heaps;
+  heaps.resize(memory.memoryHeapCount);
+  for (uint32_t i = 0; i < memory.memoryHeapCount; ++i) {
+    heaps[i].size = memory.memoryHeaps[i].size;
+    heaps[i].device_local = memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
+    if (result.budget) heaps[i].budget = budgets.heapBudget[i], heaps[i].usage = budgets.heapUsage[i];
+  }
+  for (uint32_t t = 0; t < memory.memoryTypeCount; ++t)
+    if (memory.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+      heaps[memory.memoryTypes[t].heapIndex].host_visible = true;
+  return result;
 }
 
 DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
@@ -344,6 +366,9 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
     enabled.push_back("VK_KHR_portability_subset");
   if (s.info.integer_dot_product)
     enabled.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  // Enabled where offered, so that budgets are tracked for this device (see memory_heaps).
+  if (detail::has_extension(extensions, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME))
+    enabled.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
   for (const auto& name : options.device_extensions) {
     if (!detail::has_extension(extensions, name.c_str()))
       throw Error("device '" + s.info.name + "' lacks the requested extension " + name);
@@ -384,6 +409,22 @@ VkDevice Context::vk_device() const { return state_->device; }
 VkQueue Context::queue() const { return state_->queue; }
 uint32_t Context::queue_family() const { return state_->queue_family; }
 std::mutex& Context::queue_mutex() const { return state_->queue_mutex; }
+
+DeviceMemory memory_heaps(const Context& context) { return detail::describe_memory(context.physical_device()); }
+
+std::vector<DeviceMemory> list_memory_heaps() {
+  auto setup = detail::create_instance(false);
+  std::vector<DeviceMemory> result;
+  try {
+    for (VkPhysicalDevice device : detail::physical_devices(setup.instance))
+      result.push_back(detail::describe_memory(device));
+  } catch (...) {
+    vkDestroyInstance(setup.instance, nullptr);
+    throw;
+  }
+  vkDestroyInstance(setup.instance, nullptr);
+  return result;
+}
 
 std::string to_string(const DeviceInfo& d) {
   std::ostringstream out;
