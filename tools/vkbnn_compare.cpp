@@ -362,6 +362,11 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_option("--python", options.python, "Python with numpy, torch and onnx (default: VKBNN_PYTHON or python3)");
   app.add_option("--reference-script", options.reference_script, "The reference evaluator (default: the installed onnx_reference.py)");
-  CLI11_PARSE(app, argc, argv);
+  // Status 2 means a departure, so bad arguments must not take CLI11's own codes (106 and so on).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
   return vkbnn::tools::guarded_main("vkbnn-compare", [&] { return vkbnn::tools::run(options); });
 }
