@@ -149,8 +149,10 @@ std::vector<ReferenceValue> run_reference(const Options& options, const fs::path
 }
 
 struct EngineTensor {
+  std::string name;
   std::string layer;
   std::string op;
+  bool int8 = false;
 };
 
 // Tensors that nodes compute, by name: the ones a reference value can be compared with.
@@ -159,13 +161,26 @@ std::map<std::string, EngineTensor> computed_tensors(const Model& model) {
   const fb::Model& schema = model.schema();
   for (const fb::Node* node : *schema.nodes())
     for (uint32_t output : *node->outputs())
-      tensors[schema.tensors()->Get(output)->name()->str()] = {node->name()->str(),
-                                                               fb::EnumNameOpParams(node->params_type())};
+    {
+      const fb::Tensor* tensor = schema.tensors()->Get(output);
+      tensors[tensor->name()->str()] = {tensor->name()->str(), node->name()->str(),
+                                        fb::EnumNameOpParams(node->params_type()), tensor->type() == fb::DataType::Int8};
+    }
   return tensors;
+}
+
+// The engine tensor holding an ONNX value: the one of its name, else for a value that the
+// converter's int8 pass computes only in int8 (quantize.cpp names it "<value>_int8") that one,
+// read back dequantized.
+const EngineTensor* engine_tensor(const std::map<std::string, EngineTensor>& tensors, const std::string& value) {
+  if (auto it = tensors.find(value); it != tensors.end()) return &it->second;
+  if (auto it = tensors.find(value + "_int8"); it != tensors.end() && it->second.int8) return &it->second;
+  return nullptr;
 }
 
 struct Comparison {
   std::string name;
+  std::string engine_tensor;
   std::string layer;
   std::string op;       // the engine's
   std::string onnx_op;  // the ONNX node's that computes the reference value
@@ -178,7 +193,7 @@ struct Comparison {
 
 Comparison compare(const ReferenceValue& reference, const EngineTensor& engine, const Tensor& actual,
                    double tolerance) {
-  Comparison c{reference.name, engine.layer, engine.op, reference.op, actual.shape};
+  Comparison c{reference.name, engine.name, engine.layer, engine.op, reference.op, actual.shape};
   const std::vector<float>& expected = reference.array.data;
   if (actual.data.size() != expected.size()) {
     c.problem = "engine " + shape_string(actual.shape) + " vs reference " + shape_string(reference.array.shape);
@@ -288,12 +303,12 @@ int run(const Options& options) {
   std::optional<size_t> first;
   for (const ReferenceValue& value : reference) {
     if (value.op == "Input") continue;
-    auto it = engine.find(value.name);
-    if (it == engine.end()) {
+    const EngineTensor* tensor = engine_tensor(engine, value.name);
+    if (!tensor) {
       unmatched.push_back(value.name);
       continue;
     }
-    rows.push_back(compare(value, it->second, network.read_tensor(value.name), options.tolerance));
+    rows.push_back(compare(value, *tensor, network.read_tensor(tensor->name), options.tolerance));
     if (!rows.back().within && !first) first = rows.size() - 1;
   }
   if (rows.empty())
@@ -303,7 +318,7 @@ int run(const Options& options) {
   if (options.json) {
     nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
     for (const Comparison& c : rows) {
-      nlohmann::ordered_json row = {{"name", c.name}, {"layer", c.layer}, {"op", c.op}, {"onnx_op", c.onnx_op},
+      nlohmann::ordered_json row = {{"name", c.name}, {"engine_tensor", c.engine_tensor}, {"layer", c.layer}, {"op", c.op}, {"onnx_op", c.onnx_op},
                                     {"shape", c.shape}, {"relative_l2", c.relative_l2}, {"max_abs", c.max_abs},
                                     {"within_tolerance", c.within}};
       if (!c.problem.empty()) row["problem"] = c.problem;
