@@ -94,11 +94,8 @@ def pool(x, attrs, kind):
     include = bool(attrs.get("count_include_pad", 0))
     padded = F.pad(xt, spatial_pads(pads, rank))
     total = F.avg_pool2d(padded, kernel, strides, 0, ceil_mode=ceil, count_include_pad=False, divisor_override=1)
-    # The divisor: the window's cells inside the input, or inside the padded input.
-    ones = torch.zeros_like(padded[:1, :1])
-    inner = ones.clone()
-    inner[..., pads[0]:pads[0] + x.shape[2], pads[1]:pads[1] + x.shape[3]] = 1
-    counted = ones + 1 if include else inner
+    # The divisor: how many of the window's cells lie inside the input (or the padded input).
+    counted = torch.ones_like(padded[:1, :1]) if include else F.pad(torch.ones_like(xt[:1, :1]), spatial_pads(pads, rank))
     count = F.avg_pool2d(counted, kernel, strides, 0, ceil_mode=ceil, count_include_pad=False, divisor_override=1)
     return (total / count).numpy()
 
@@ -295,7 +292,8 @@ def evaluate(node, ins, opset):
             shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
         return [np.reshape(x, shape)]
     if op == "Flatten":
-        axis = attrs.get("axis", 1) % max(x.ndim, 1) if attrs.get("axis", 1) < 0 else attrs.get("axis", 1)
+        axis = attrs.get("axis", 1)
+        axis = axis + x.ndim if axis < 0 else axis
         return [np.reshape(x, (int(np.prod(x.shape[:axis])), -1))]
     if op == "Transpose":
         return [np.transpose(x, attrs.get("perm"))]

@@ -193,7 +193,13 @@ struct Comparison {
 
 Comparison compare(const ReferenceValue& reference, const EngineTensor& engine, const Tensor& actual,
                    double tolerance) {
-  Comparison c{reference.name, engine.name, engine.layer, engine.op, reference.op, actual.shape};
+  Comparison c;
+  c.name = reference.name;
+  c.engine_tensor = engine.name;
+  c.layer = engine.layer;
+  c.op = engine.op;
+  c.onnx_op = reference.op;
+  c.shape = actual.shape;
   const std::vector<float>& expected = reference.array.data;
   if (actual.data.size() != expected.size()) {
     c.problem = "engine " + shape_string(actual.shape) + " vs reference " + shape_string(reference.array.shape);
