@@ -8,7 +8,9 @@ BatchNorm statistics are randomized so that folding them wrongly shows.
 
 Writes to --out-dir: compare.onnx, perturbed.onnx, and perturbed.json naming the ONNX values
 that the perturbed convolution computes directly (its output and the ReLU after it), one of
-which must be the first departure, and the ONNX values computed before it.
+which must be the first departure, and the ONNX values computed before it. And qdq.onnx, a model
+quantized elsewhere (QuantizeLinear, QLinearConv with per-channel weight scales and a bias,
+DequantizeLinear, Relu) with random int8 weights, built with onnx.helper.
 """
 
 import argparse
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 import torch
 from torch import nn
 
@@ -41,6 +43,30 @@ class Net(nn.Module):
         b = torch.sigmoid(self.branch_b(x))
         y = self.head_pool(torch.cat([a, b], dim=1))
         return torch.softmax(self.fc(torch.flatten(y, 1)), dim=1)
+
+
+def qdq_model(seed):
+    rs = np.random.RandomState(seed)
+    arrays = {
+        "xs": np.array(0.02, np.float32), "xz": np.array(3, np.int8),
+        "wq": rs.randint(-100, 100, (6, 4, 3, 3)).astype(np.int8),
+        "ws": rs.uniform(0.005, 0.02, 6).astype(np.float32), "wz": np.zeros(6, np.int8),
+        "ys": np.array(0.05, np.float32), "yz": np.array(-2, np.int8),
+        "bias": rs.randint(-500, 500, 6).astype(np.int32),
+    }
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="quantize"),
+        helper.make_node("QLinearConv", ["xq", "xs", "xz", "wq", "ws", "wz", "ys", "yz", "bias"], ["yq"], name="qconv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["y"], name="dequantize"),
+        helper.make_node("Relu", ["y"], ["out"], name="relu"),
+    ]
+    graph = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 6, 8, 8])],
+                              [numpy_helper.from_array(v, k) for k, v in arrays.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    return model
 
 
 def main():
@@ -79,6 +105,7 @@ def main():
 
     position = list(graph.node).index(conv)
     before = [o for n in graph.node[:position] for o in n.output]
+    onnx.save(qdq_model(args.seed), str(out / "qdq.onnx"))
     (out / "perturbed.json").write_text(json.dumps(
         {"departing": [conv.output[0], relu.output[0]], "before": ["input"] + before}))
 
