@@ -334,7 +334,7 @@ int run(const Options& options) {
         {"onnx", options.onnx},
         {"model", options.model},
         {"device", context.device().name},
-        {"reference", "onnx_reference.py (NumPy/PyTorch, float64)"},
+        {"reference", script.string() + " (NumPy/PyTorch, float64)"},
         {"input", options.inputs.empty() ? nlohmann::ordered_json{{"random_normal_seed", options.seed}}
                                          : nlohmann::ordered_json{{"files", options.inputs}}},
         {"tolerance", options.tolerance},
@@ -343,7 +343,7 @@ int run(const Options& options) {
         {"not_in_engine", unmatched}};
     std::cout << report.dump(2) << '\n';
   } else {
-    std::cout << "reference: " << options.onnx << " evaluated by " << script.filename().string()
+    std::cout << "reference: " << options.onnx << " evaluated by " << script.string()
               << " (NumPy/PyTorch, float64)\nengine:    " << options.model << " on " << context.device().name
               << "\ninput:     "
               << (options.inputs.empty() ? "random normal, seed " + std::to_string(options.seed) : "from --input")
