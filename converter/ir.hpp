@@ -35,6 +35,10 @@ struct Constant {
   // onnx::TensorProto::INT8 or UINT8 for 8-bit integer tensors (quantized weights and zero
   // points, whose signedness decides what the bytes mean), 0 for any other.
   int32_t int8_type = 0;
+  // The ONNX element type (onnx::TensorProto data type) of the value, so that a folded shape
+  // computation keeps the types the rest of the graph expects (an INT32 Cast stays INT32);
+  // 0 for FLOAT (is_float) or INT64.
+  int32_t elem_type = 0;
 
   size_t size() const { return is_float ? f.size() : i.size(); }
   double at(size_t k) const { return is_float ? double(f[k]) : double(i[k]); }
@@ -56,6 +60,7 @@ struct ImportedGraph {
   int64_t opset = 0;
   size_t onnx_nodes = 0;
   size_t folded = 0;
+  std::vector<std::string> notes;  // what the user should know about the import
 };
 
 ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);

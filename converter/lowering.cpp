@@ -58,6 +58,7 @@ class Lowerer {
  public:
   explicit Lowerer(const ImportedGraph& graph) : g_(graph) {
     p_.shapes = graph.shapes;
+    p_.notes = graph.notes;
     p_.inputs = graph.inputs;
     p_.outputs = graph.outputs;
     for (const auto& [name, value] : graph.constants) p_.reserved.insert(name);
