@@ -46,6 +46,8 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateSoftmax(b, op.axis).Union();
     case OpType::Pad:
       return fb::CreatePadDirect(b, &op.pad_amounts, op.pad_mode, op.pad_value).Union();
+    case OpType::Transpose:
+      return fb::CreateTransposeDirect(b, &op.perm).Union();
     case OpType::Binarize:
       return fb::CreateBinarize(b).Union();
     case OpType::BinaryConv:
@@ -117,6 +119,7 @@ fb::OpParams params_type(OpType type) {
     case OpType::Reshape: return fb::OpParams::Reshape;
     case OpType::Softmax: return fb::OpParams::Softmax;
     case OpType::Pad: return fb::OpParams::Pad;
+    case OpType::Transpose: return fb::OpParams::Transpose;
     case OpType::Binarize: return fb::OpParams::Binarize;
     case OpType::BinaryConv: return fb::OpParams::BinaryConv2D;
     case OpType::BinaryFullyConnected: return fb::OpParams::BinaryFullyConnected;
@@ -181,6 +184,7 @@ const char* op_type_name(OpType type) {
     case OpType::Reshape: return "Reshape";
     case OpType::Softmax: return "Softmax";
     case OpType::Pad: return "Pad";
+    case OpType::Transpose: return "Transpose";
     case OpType::Binarize: return "Binarize";
     case OpType::BinaryConv: return "BinaryConv2D";
     case OpType::BinaryFullyConnected: return "BinaryFullyConnected";

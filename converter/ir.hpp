@@ -78,7 +78,7 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
-  Reshape, Softmax, Pad, Binarize, BinaryConv, BinaryFullyConnected,
+  Reshape, Softmax, Pad, Transpose, Binarize, BinaryConv, BinaryFullyConnected,
   // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
   // matching); emit rejects any left over.
   Sign, Tile, Expand, Slice, Reduce,
@@ -138,6 +138,7 @@ struct Op {
   float pad_value = 0;
   // Tile (repeats), Expand (the output shape says it all), Slice (one axis), Reduce (Mean or Sum)
   std::vector<int64_t> repeats, axes;
+  std::vector<int32_t> perm;  // Transpose
   int64_t slice_start = 0, slice_end = 0;
   bool keep_dims = true;
   bool reduce_mean = true;

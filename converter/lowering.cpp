@@ -175,6 +175,7 @@ class Lowerer {
     }
     if (op == "Softmax") return softmax(node);
     if (op == "Pad") return pad(node);
+    if (op == "Transpose") return transpose(node);
     throw UnsupportedError("unsupported op '" + op + "' at node " + node_label(g_, node) +
                            " (it is only evaluated when all its inputs are constants)");
   }
@@ -553,6 +554,26 @@ class Lowerer {
     else fail(node, "mode=" + mode);
     op.pad_amounts = pads;
     op.pad_value = value;
+  }
+
+  // A permutation that keeps the order of the axes longer than 1 moves no data: a Reshape.
+  void transpose(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const auto rank = static_cast<int64_t>(shape(x).size());
+    std::vector<int64_t> perm = attr_ints(node, "perm");
+    if (perm.empty())
+      for (int64_t d = rank; d-- > 0;) perm.push_back(d);
+    std::vector<int64_t> sorted = perm, moved;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<int64_t> identity(static_cast<size_t>(rank));
+    std::iota(identity.begin(), identity.end(), 0);
+    if (sorted != identity) fail(node, "a perm that is not a permutation of the input's axes");
+    if (rank > 6) fail(node, "rank " + std::to_string(rank) + " (the engine transposes up to rank 6)");
+    for (int64_t p : perm)
+      if (shape(x)[static_cast<size_t>(p)] != 1) moved.push_back(p);
+    if (std::is_sorted(moved.begin(), moved.end()))
+      return add_reshape(op_name(node), x, node.output(0), shape(node.output(0)));
+    add_op(OpType::Transpose, op_name(node), {x}, node.output(0)).perm.assign(perm.begin(), perm.end());
   }
 
   // Models quantized elsewhere. An int8 or uint8 ONNX tensor becomes an engine Int8 tensor

@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 const std::set<std::string> kCoveredOps = {
     "Conv", "Gemm", "MatMul", "Relu", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Mul", "Sub", "Div", "PRelu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid",
-    "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad"};
+    "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad", "Transpose"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
