@@ -34,6 +34,7 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
 
 Result convert_model(onnx::ModelProto model, const Options& options) {
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
+  detail::simplify_transposes(graph);
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);

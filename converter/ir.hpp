@@ -64,6 +64,9 @@ struct ImportedGraph {
 };
 
 ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
+// Moves Transposes past element-wise ops and reductions until inverse pairs cancel, and takes an
+// NHWC input read only through a Transpose to NCHW as NCHW (transposes.cpp).
+void simplify_transposes(ImportedGraph& graph);
 
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
 int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback);

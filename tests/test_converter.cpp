@@ -410,6 +410,33 @@ TEST(Converter, BatchAndInputShapesFixEveryInput) {
   }
 }
 
+// Element-wise ops move above a Transpose, which stays where no inverse meets it: here at the
+// output, as a run-time Transpose of the NCHW result.
+TEST(Converter, TransposesMovePastElementwiseOps) {
+  OnnxGraph b;
+  b.input("x", {1, 2, 3, 4});
+  auto scale = random_vector(2, 61);
+  b.floats("scale", {2}, scale);
+  auto& to_nhwc = b.node("Transpose", {"x"}, {"t"}, "to_nhwc");
+  ints_attribute(to_nhwc, "perm", {0, 2, 3, 1});
+  b.node("Relu", {"t"}, {"r"}, "relu");
+  b.node("Mul", {"r", "scale"}, {"y"}, "scale");
+  b.output("y", {1, 3, 4, 2});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[0].op, "Activation");
+  EXPECT_EQ(r.summary.nodes[1].op, "Binary");
+  EXPECT_EQ(r.summary.nodes[1].output_shape, (Shape{1, 2, 3, 4}));
+  EXPECT_EQ(r.summary.nodes[2].op, "Transpose");
+  auto x = random_vector(24, 62);
+  std::vector<float> expected(24);
+  for (size_t c = 0; c < 2; ++c)
+    for (size_t i = 0; i < 12; ++i) expected[i * 2 + c] = std::max(x[c * 12 + i], 0.0f) * scale[c];
+  auto out = run_model(r.bytes, {x}).at(0);
+  EXPECT_EQ(out.shape, (Shape{1, 3, 4, 2}));
+  EXPECT_TRUE(all_close(out.data, expected, 1e-6f, 1e-7f));
+}
+
 TEST(Converter, UnsupportedAttributesNameOpAndNode) {
   OnnxGraph pool;
   pool.input("x", {1, 1, 4, 4});
