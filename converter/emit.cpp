@@ -48,6 +48,9 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreatePadDirect(b, &op.pad_amounts, op.pad_mode, op.pad_value).Union();
     case OpType::Transpose:
       return fb::CreateTransposeDirect(b, &op.perm).Union();
+    case OpType::Resize:
+      return fb::CreateResizeDirect(b, op.resize_mode, op.coordinates, op.nearest, op.scales.empty() ? nullptr : &op.scales)
+          .Union();
     case OpType::Binarize:
       return fb::CreateBinarize(b).Union();
     case OpType::BinaryConv:
@@ -120,6 +123,7 @@ fb::OpParams params_type(OpType type) {
     case OpType::Softmax: return fb::OpParams::Softmax;
     case OpType::Pad: return fb::OpParams::Pad;
     case OpType::Transpose: return fb::OpParams::Transpose;
+    case OpType::Resize: return fb::OpParams::Resize;
     case OpType::Binarize: return fb::OpParams::Binarize;
     case OpType::BinaryConv: return fb::OpParams::BinaryConv2D;
     case OpType::BinaryFullyConnected: return fb::OpParams::BinaryFullyConnected;
@@ -185,6 +189,7 @@ const char* op_type_name(OpType type) {
     case OpType::Softmax: return "Softmax";
     case OpType::Pad: return "Pad";
     case OpType::Transpose: return "Transpose";
+    case OpType::Resize: return "Resize";
     case OpType::Binarize: return "Binarize";
     case OpType::BinaryConv: return "BinaryConv2D";
     case OpType::BinaryFullyConnected: return "BinaryFullyConnected";

@@ -81,7 +81,7 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
-  Reshape, Softmax, Pad, Transpose, Binarize, BinaryConv, BinaryFullyConnected,
+  Reshape, Softmax, Pad, Transpose, Resize, Binarize, BinaryConv, BinaryFullyConnected,
   // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
   // matching); emit rejects any left over.
   Sign, Tile, Expand, Slice, Reduce,
@@ -142,6 +142,11 @@ struct Op {
   // Tile (repeats), Expand (the output shape says it all), Slice (one axis), Reduce (Mean or Sum)
   std::vector<int64_t> repeats, axes;
   std::vector<int32_t> perm;  // Transpose
+  // Resize: scales of H and W, empty where the output sizes were given
+  fb::ResizeMode resize_mode = fb::ResizeMode::Nearest;
+  fb::ResizeCoordinates coordinates = fb::ResizeCoordinates::HalfPixel;
+  fb::ResizeNearest nearest = fb::ResizeNearest::RoundPreferFloor;
+  std::vector<float> scales;
   int64_t slice_start = 0, slice_end = 0;
   bool keep_dims = true;
   bool reduce_mean = true;

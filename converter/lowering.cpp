@@ -176,6 +176,7 @@ class Lowerer {
     if (op == "Softmax") return softmax(node);
     if (op == "Pad") return pad(node);
     if (op == "Transpose") return transpose(node);
+    if (op == "Resize" || op == "Upsample") return resize(node);
     throw UnsupportedError("unsupported op '" + op + "' at node " + node_label(g_, node) +
                            " (it is only evaluated when all its inputs are constants)");
   }
@@ -574,6 +575,62 @@ class Lowerer {
     if (std::is_sorted(moved.begin(), moved.end()))
       return add_reshape(op_name(node), x, node.output(0), shape(node.output(0)));
     add_op(OpType::Transpose, op_name(node), {x}, node.output(0)).perm.assign(perm.begin(), perm.end());
+  }
+
+  // Resize (opset 10: asymmetric coordinates; 11 on: every transformation but tf_crop_and_resize)
+  // and Upsample (asymmetric, nearest rounding down), of H and W of an NCHW tensor.
+  void resize(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    const Shape& out = shape(node.output(0));
+    if (in.size() != 4) fail(node, "a resize of a tensor that is not NCHW");
+    const bool upsample = node.op_type() == "Upsample";
+    const bool legacy = upsample || g_.opset < 11;
+    std::vector<float> scales;
+    if (upsample && g_.opset < 9) {
+      const auto* a = find_attr(node, "scales");
+      if (a) scales.assign(a->floats().begin(), a->floats().end());
+    } else {
+      const int scales_k = legacy ? 1 : 2;
+      if (has(node, scales_k)) scales = require_constant(node, scales_k, "scales").floats();
+      if (!legacy && has(node, 3)) require_constant(node, 3, "sizes");
+    }
+    if (!legacy && has(node, 1) && !constant(node, 1)) fail(node, "a computed roi");
+    if (!scales.empty() && scales.size() != 4) fail(node, std::to_string(scales.size()) + " scales for a rank-4 input");
+    if (out[0] != in[0] || out[1] != in[1] || (!scales.empty() && (scales[0] != 1 || scales[1] != 1)))
+      fail(node, "resizing N or C (only H and W are resized)");
+    if (attr_ints(node, "axes").size()) fail(node, "the axes attribute");
+    if (attr_string(node, "keep_aspect_ratio_policy", "stretch") != "stretch") fail(node, "keep_aspect_ratio_policy");
+    if (attr_int(node, "antialias", 0) != 0) fail(node, "antialias=1");
+    Op& op = add_op(OpType::Resize, op_name(node), {x}, node.output(0));
+    if (!scales.empty()) op.scales = {scales[2], scales[3]};
+    const std::string mode = attr_string(node, "mode", "nearest");
+    if (mode == "linear" || mode == "bilinear") op.resize_mode = fb::ResizeMode::Linear;
+    else if (mode != "nearest") fail(node, "mode=" + mode);
+    if (legacy) {
+      op.coordinates = fb::ResizeCoordinates::Asymmetric;
+      op.nearest = fb::ResizeNearest::Floor;
+      return;
+    }
+    const std::string transform = attr_string(node, "coordinate_transformation_mode", "half_pixel");
+    const std::map<std::string, fb::ResizeCoordinates> transforms{
+        {"half_pixel", fb::ResizeCoordinates::HalfPixel},
+        {"asymmetric", fb::ResizeCoordinates::Asymmetric},
+        {"align_corners", fb::ResizeCoordinates::AlignCorners},
+        {"pytorch_half_pixel", fb::ResizeCoordinates::PytorchHalfPixel},
+        {"tf_half_pixel_for_nn", fb::ResizeCoordinates::TfHalfPixelForNn}};
+    auto t = transforms.find(transform);
+    if (t == transforms.end()) fail(node, "coordinate_transformation_mode=" + transform);
+    op.coordinates = t->second;
+    const std::string nearest = attr_string(node, "nearest_mode", "round_prefer_floor");
+    const std::map<std::string, fb::ResizeNearest> nearest_modes{
+        {"round_prefer_floor", fb::ResizeNearest::RoundPreferFloor},
+        {"round_prefer_ceil", fb::ResizeNearest::RoundPreferCeil},
+        {"floor", fb::ResizeNearest::Floor},
+        {"ceil", fb::ResizeNearest::Ceil}};
+    auto n = nearest_modes.find(nearest);
+    if (n == nearest_modes.end()) fail(node, "nearest_mode=" + nearest);
+    op.nearest = n->second;
   }
 
   // Models quantized elsewhere. An int8 or uint8 ONNX tensor becomes an engine Int8 tensor

@@ -21,7 +21,7 @@ const std::set<std::string> kMappedOps = {
     "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
     "HardSigmoid", "HardSwish", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
-    "Unsqueeze", "Softmax", "Pad", "Transpose", "Identity", "Dropout", "ReduceMean", "ReduceMax",
+    "Unsqueeze", "Softmax", "Pad", "Transpose", "Resize", "Upsample", "Identity", "Dropout", "ReduceMean", "ReduceMax",
     // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
     "Sign", "Tile", "Expand", "Split", "ReduceSum",
     // Models quantized elsewhere: int8 activations with per-tensor quantization.

@@ -170,6 +170,8 @@ void check_pad(const NodeDesc&);
 std::vector<Dispatch> lower_pad(const NodeLowering&);
 void check_transpose(const NodeDesc&);
 std::vector<Dispatch> lower_transpose(const NodeLowering&);
+void check_resize(const NodeDesc&);
+std::vector<Dispatch> lower_resize(const NodeLowering&);
 void check_binarize(const NodeDesc&);
 std::vector<Dispatch> lower_binarize(const NodeLowering&);
 void check_binary_conv2d(const NodeDesc&);
