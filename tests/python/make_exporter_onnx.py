@@ -11,7 +11,7 @@ PyTorch does), with random weights and input:
   paddle2onnx_opset9, paddle2onnx_opset11: dynamic dimensions named p2o.DynamicDimension.N, the
       flatten size computed in INT32 (Shape, Cast, Gather/Slice, Mul, Concat, Cast back for
       Reshape), Clip bounds and Pad pads as attributes (9) or inputs (11), Split sizes as an
-      attribute.
+      attribute, a 2x Upsample (nearest, 9) or Resize (bilinear with aligned corners, 11).
   onnx_opset7, onnx_opset17: the same ops in ONNX's oldest spelling vkbnn reads and the newest
       that Debian's ONNX (1.12) checks: Clip bounds and Pad pads as attributes in 7, inputs in 17;
       Squeeze axes and Split sizes as inputs in 17; Softmax over everything from the axis on in 7,
@@ -42,6 +42,19 @@ def conv2d(x, w, b, stride, pads):
             patch = x[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
             y += np.einsum("nchw,mc->nmhw", patch, w[:, :, i, j])
     return y + b.reshape(1, -1, 1, 1)
+
+
+def bilinear_align_corners(x, factor):
+    """Resize of H and W by an integer factor, corners aligned: output i samples (i * (n - 1) / (m - 1))."""
+    for axis in (2, 3):
+        n = x.shape[axis]
+        m = n * factor
+        pos = np.arange(m) * (n - 1) / (m - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        w = (pos - lo).reshape([-1 if a == axis else 1 for a in range(4)])
+        x = np.take(x, lo, axis=axis) * (1 - w) + np.take(x, hi, axis=axis) * w
+    return x
 
 
 def softmax(x, axis=-1):
@@ -149,7 +162,16 @@ def paddle2onnx(opset):
         g.node("Clip", ["bn", "clip.min", "clip.max"], ["act"])
     else:
         g.node("Clip", ["bn"], ["act"], min=-0.5, max=2.5)
-    g.node("MaxPool", ["act"], ["pool"], kernel_shape=[2, 2], strides=[2, 2])
+    # Upsampled 2x as paddle2onnx exports it: Upsample (nearest) in opset 9, Resize (bilinear,
+    # align_corners, scales with an empty roi) in 11; pooled back by 4.
+    g.const("up.scales", np.array([1, 1, 2, 2], np.float32))
+    if opset >= 11:
+        g.const("up.roi", np.zeros(0, np.float32))
+        g.node("Resize", ["act", "up.roi", "up.scales"], ["up"], mode="linear",
+               coordinate_transformation_mode="align_corners")
+    else:
+        g.node("Upsample", ["act", "up.scales"], ["up"], mode="nearest")
+    g.node("MaxPool", ["up"], ["pool"], kernel_shape=[4, 4], strides=[4, 4])
     # Flatten as paddle2onnx spells it: the shape in INT32, C * H * W multiplied out.
     g.node("Shape", ["pool"], ["shape64"])
     g.node("Cast", ["shape64"], ["shape"], to=TensorProto.INT32)
@@ -186,7 +208,8 @@ def paddle2onnx(opset):
     y = (y - mean.reshape(1, -1, 1, 1)) / np.sqrt(var.reshape(1, -1, 1, 1) + 1e-5) * gamma.reshape(1, -1, 1, 1) \
         + beta.reshape(1, -1, 1, 1)
     y = np.clip(y, -0.5, 2.5)
-    y = y.reshape(1, 6, 5, 2, 5, 2).max(axis=(3, 5))
+    y = bilinear_align_corners(y, 2) if opset >= 11 else y.repeat(2, axis=2).repeat(2, axis=3)
+    y = y.reshape(1, 6, 5, 4, 5, 4).max(axis=(3, 5))
     y = y.reshape(1, -1) @ w2 + b2
     return model, x, y, ["--input-size", "10x10"]
 
