@@ -929,6 +929,14 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
 
   for (const auto& opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
+  // Past the ONNX library's newest opset, its checker would judge nodes by older schemas and
+  // blame the model.
+  const int64_t newest = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at(onnx::ONNX_DOMAIN).second;
+  if (graph.opset > newest)
+    throw UnsupportedError("the model uses ONNX opset " + std::to_string(graph.opset) +
+                           ", and the ONNX library vkbnn-convert is built with reads opsets up to " +
+                           std::to_string(newest) + "; export the model with opset " + std::to_string(newest) +
+                           " or lower");
   // Unknown ops are reported before the checker, which would only say it has no schema; all of
   // them at once, so that one try tells what a model lacks.
   std::vector<const onnx::NodeProto*> unknown;

@@ -437,6 +437,16 @@ TEST(Converter, TransposesMovePastElementwiseOps) {
   EXPECT_TRUE(all_close(out.data, expected, 1e-6f, 1e-7f));
 }
 
+TEST(Converter, OpsetsPastTheOnnxLibraryAreNamed) {
+  OnnxGraph b(99);
+  b.input("x", {1, 3});
+  b.node("Relu", {"x"}, {"y"});
+  b.output("y", {1, 3});
+  const std::string error = conversion_error(b.model());
+  EXPECT_NE(error.find("the model uses ONNX opset 99"), std::string::npos) << error;
+  EXPECT_NE(error.find("export the model with opset"), std::string::npos) << error;
+}
+
 TEST(Converter, UnsupportedAttributesNameOpAndNode) {
   OnnxGraph pool;
   pool.input("x", {1, 1, 4, 4});
