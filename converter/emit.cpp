@@ -18,7 +18,7 @@ flatbuffers::Offset<fb::BinaryEpilogue> epilogue_table(flatbuffers::FlatBufferBu
   return fb::CreateBinaryEpilogue(b, e.activation, e.activation_after_link, link);
 }
 
-flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op) {
+flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op, const Program& p) {
   switch (op.type) {
     case OpType::Conv:
       return fb::CreateConv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.group,
@@ -71,10 +71,15 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateInt8Add(b, op.multiplier_a, op.multiplier_b, op.shift, op.clamp_min, op.clamp_max).Union();
     case OpType::Int8GlobalPool:
       return fb::CreateInt8GlobalAveragePool(b, op.multiplier_a, op.shift).Union();
+    case OpType::Slice: {
+      const Shape& in = p.shapes.at(op.inputs[0]);
+      std::vector<int64_t> starts(in.size(), 0), steps(in.size(), 1);
+      starts[static_cast<size_t>(op.axis)] = op.slice_start;
+      return fb::CreateSliceDirect(b, &starts, &steps).Union();
+    }
     case OpType::Sign:
     case OpType::Tile:
     case OpType::Expand:
-    case OpType::Slice:
     case OpType::Reduce:
       break;
   }
@@ -87,7 +92,7 @@ void reject_unfused(const Op& op) {
     throw UnsupportedError("op 'Sign' at node '" + op.name +
                            "' is supported only as the binarization of the input of convolutions or Gemm/MatMul "
                            "(group 1) whose weights are +-alpha per output channel, and it feeds something else");
-  if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Slice || op.type == OpType::Reduce)
+  if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Reduce)
     throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                            "' is supported only as the channel matching of an Elastic-Link add after a binary "
                            "convolution (reducing axes other than all those after N and C)");
@@ -133,10 +138,10 @@ fb::OpParams params_type(OpType type) {
     case OpType::Int8FullyConnected: return fb::OpParams::Int8FullyConnected;
     case OpType::Int8Add: return fb::OpParams::Int8Add;
     case OpType::Int8GlobalPool: return fb::OpParams::Int8GlobalAveragePool;
+    case OpType::Slice: return fb::OpParams::Slice;
     case OpType::Sign:
     case OpType::Tile:
     case OpType::Expand:
-    case OpType::Slice:
     case OpType::Reduce:
       break;
   }
@@ -276,7 +281,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
       if (p.is_weight(name)) node.params += static_cast<size_t>(element_count(p.weights.at(name).shape));
     }
     uint32_t out = tensor(op.output);
-    writer.add_node(op.name, params_type(op.type), params(writer.builder(), op), in, {out});
+    writer.add_node(op.name, params_type(op.type), params(writer.builder(), op, p), in, {out});
     s.nodes.push_back(std::move(node));
   }
   std::vector<uint32_t> outputs;

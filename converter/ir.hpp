@@ -82,9 +82,12 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
   Reshape, Softmax, Pad, Transpose, Resize, Binarize, BinaryConv, BinaryFullyConnected,
+  // One axis, step 1 (Split's parts, ONNX Slice); also read by the binarization pass as part of
+  // Elastic-Link channel matching.
+  Slice,
   // Only as parts of patterns the binarization pass fuses (signs, Elastic-Link channel
   // matching); emit rejects any left over.
-  Sign, Tile, Expand, Slice, Reduce,
+  Sign, Tile, Expand, Reduce,
   // Made by the int8 quantization pass (quantize.cpp).
   Quantize, Dequantize, Int8Conv, Int8FullyConnected, Int8Add, Int8GlobalPool
 };

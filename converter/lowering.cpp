@@ -159,6 +159,7 @@ class Lowerer {
     if (op == "Tile") return tile(node);
     if (op == "Expand") return expand_op(node);
     if (op == "Split") return split(node);
+    if (op == "Slice") return slice(node);
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "BatchNormalization") return batch_norm(node);
@@ -322,6 +323,43 @@ class Lowerer {
       op.slice_end = start + length;
       start += length;
     }
+  }
+
+  // A Slice that cuts one axis with step 1, from constant starts, ends, axes and steps.
+  void slice(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    const Shape& out = shape(node.output(0));
+    std::vector<int64_t> starts, axes, steps;
+    if (g_.opset < 10) {
+      starts = attr_ints(node, "starts");
+      axes = attr_ints(node, "axes");
+    } else {
+      starts = require_constant(node, 1, "starts").ints();
+      require_constant(node, 2, "ends");
+      if (has(node, 3)) axes = require_constant(node, 3, "axes").ints();
+      if (has(node, 4)) steps = require_constant(node, 4, "steps").ints();
+    }
+    if (axes.empty())
+      for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    if (std::any_of(steps.begin(), steps.end(), [](int64_t s) { return s != 1; })) fail(node, "steps other than 1");
+    std::vector<int64_t> cut;
+    for (size_t d = 0; d < in.size(); ++d)
+      if (out[d] != in[d]) cut.push_back(static_cast<int64_t>(d));
+    if (cut.size() > 1) fail(node, "a slice of several axes");
+    if (cut.empty()) return add_reshape(op_name(node), x, node.output(0), out);
+    const int64_t axis = cut[0], rank = static_cast<int64_t>(in.size());
+    int64_t start = 0;
+    for (size_t k = 0; k < axes.size() && k < starts.size(); ++k)
+      if ((axes[k] < 0 ? axes[k] + rank : axes[k]) == axis) start = starts[k];
+    // As ONNX clamps: negative counts from the end, then into [0, length].
+    const int64_t length = in[static_cast<size_t>(axis)];
+    if (start < 0) start += length;
+    start = std::clamp<int64_t>(start, 0, length);
+    Op& op = add_op(OpType::Slice, op_name(node), {x}, node.output(0));
+    op.axis = static_cast<int32_t>(axis);
+    op.slice_start = start;
+    op.slice_end = start + out[static_cast<size_t>(axis)];
   }
 
   // Y = A * W^T (+ bias), W as [M, K]; an extra bias of another shape follows as an Add.

@@ -13,7 +13,7 @@
 namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
-// 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: Transpose and Resize
+// 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: Transpose, Resize and Slice
 inline constexpr uint16_t kFormatMinor = 3;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the

@@ -23,7 +23,7 @@ const std::set<std::string> kMappedOps = {
     "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
     "Unsqueeze", "Softmax", "Pad", "Transpose", "Resize", "Upsample", "Identity", "Dropout", "ReduceMean", "ReduceMax",
     // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
-    "Sign", "Tile", "Expand", "Split", "ReduceSum",
+    "Sign", "Tile", "Expand", "Split", "ReduceSum", "Slice",
     // Models quantized elsewhere: int8 activations with per-tensor quantization.
     "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"};
 const std::set<std::string> kFoldedOps = {
@@ -1034,6 +1034,9 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     for (const auto& name : node.output()) {
       if (name.empty()) continue;
       auto it = shapes.find(name);
+      if (it != shapes.end() && std::count(it->second.begin(), it->second.end(), 0))
+        throw UnsupportedError("'" + name + "' (output of node " + node_label(graph, node) + ") is empty, shape " +
+                               shape_string(it->second) + "; vkbnn has no empty tensors");
       if (it == shapes.end() || it->second == Shape{-1} ||
           std::any_of(it->second.begin(), it->second.end(), [](int64_t d) { return d <= 0; }))
         throw ModelError("the shape of '" + name + "' (output of node " + node_label(graph, node) +

@@ -37,7 +37,9 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
   EXPECT_LT(error, 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork, ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1"),
+// ShuffleNetV2: channel split (Split) and channel shuffle (Reshape, Transpose, Reshape) at run time.
+INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork,
+                         ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x0_5"),
                          [](const auto& param_info) { return std::string(param_info.param); });
 
 }  // namespace

@@ -172,6 +172,8 @@ void check_transpose(const NodeDesc&);
 std::vector<Dispatch> lower_transpose(const NodeLowering&);
 void check_resize(const NodeDesc&);
 std::vector<Dispatch> lower_resize(const NodeLowering&);
+void check_slice(const NodeDesc&);
+std::vector<Dispatch> lower_slice(const NodeLowering&);
 void check_binarize(const NodeDesc&);
 std::vector<Dispatch> lower_binarize(const NodeLowering&);
 void check_binary_conv2d(const NodeDesc&);

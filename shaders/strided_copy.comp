@@ -1,7 +1,9 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// Transpose of a rank-6 view (smaller ranks get leading axes of length 1), one output element
-// per item: S<d> is the input stride of the axis that output axis d reads.
+// Copy of a strided view of rank 6 (smaller ranks get leading axes of length 1), one output
+// element per item: output coordinates c read input element BASE + sum c_d * S_d. Transpose sets
+// S_d to the stride of the input axis that output axis d reads; Slice to the stride times the
+// step (a negative step wraps around in uint arithmetic, and the sum comes out right).
 #include "common.glsl"
 #include "elementwise.glsl"
 
@@ -21,11 +23,12 @@ layout(constant_id = 12) const uint S2 = 0;
 layout(constant_id = 13) const uint S3 = 0;
 layout(constant_id = 14) const uint S4 = 0;
 layout(constant_id = 15) const uint S5 = 0;
+layout(constant_id = 16) const uint BASE = 0;
 
 void main() {
   for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {
     uint rest = i;
-    uint src = (rest % O5) * S5;
+    uint src = BASE + (rest % O5) * S5;
     rest /= O5;
     src += (rest % O4) * S4;
     rest /= O4;
