@@ -54,8 +54,6 @@ class Transposes {
   }
 
  private:
-  std::vector<onnx::NodeProto>& nodes() { return g_.nodes; }
-
   bool is_output(const std::string& v) const {
     return std::find(g_.outputs.begin(), g_.outputs.end(), v) != g_.outputs.end();
   }
