@@ -642,9 +642,12 @@ std::string shape_hint(const onnx::TensorShapeProto& shape, int first_spatial) {
 void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initializers,
                       const Options& options, const std::set<std::string>& nhwc) {
   if (options.batch < 1) throw ModelError("--batch must be at least 1");
-  for (const auto& [name, dims] : options.input_shapes) {
+  for (const auto& given : options.input_shapes) {
+    const std::string& name = given.first;
+    const auto& dims = given.second;
     const auto& inputs = g.input();
-    if (std::none_of(inputs.begin(), inputs.end(), [&](const auto& v) { return v.name() == name && !initializers.count(name); }))
+    if (std::none_of(inputs.begin(), inputs.end(),
+                     [&](const auto& v) { return v.name() == name && !initializers.count(name); }))
       throw ModelError("--input-shape names '" + name + "', which is not an input of the model");
     if (dims.empty() || std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 1; }))
       throw ModelError("--input-shape " + name + ": every dimension must be at least 1");
