@@ -21,7 +21,10 @@ onnx::ModelProto load_onnx(const std::filesystem::path& path) {
 
 void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::TensorProto>& values) {
   auto* g = model.mutable_graph();
-  for (const auto& [name, tensor] : values) {
+  for (const auto& value : values) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    const std::string& name = value.first;
+    const onnx::TensorProto& tensor = value.second;
     auto* inputs = g->mutable_input();
     auto it = std::find_if(inputs->begin(), inputs->end(), [&](const auto& v) { return v.name() == name; });
     if (it == inputs->end()) throw ModelError("cannot bind '" + name + "': it is not a graph input");
@@ -34,6 +37,7 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
 
 Result convert_model(onnx::ModelProto model, const Options& options) {
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
+  detail::simplify_transposes(graph);
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);

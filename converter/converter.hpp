@@ -47,7 +47,13 @@ struct QuantizeOptions {
 };
 
 struct Options {
-  std::optional<std::pair<int64_t, int64_t>> input_size;  // H, W of 4-D inputs
+  // H, W of 4-D inputs (of a model with several inputs, only where they are dynamic).
+  std::optional<std::pair<int64_t, int64_t>> input_size;
+  // The first dimension of every input where the model leaves it dynamic.
+  int64_t batch = 1;
+  // Whole shapes of named inputs (multi-input models); they take precedence over input_size and
+  // batch, and may replace static dimensions too.
+  std::map<std::string, std::vector<int64_t>> input_shapes;
   std::vector<float> mean;                                 // per input channel; default 0
   std::vector<float> std;                                  // per input channel; default 1
   std::vector<std::string> labels;

@@ -18,7 +18,7 @@ flatbuffers::Offset<fb::BinaryEpilogue> epilogue_table(flatbuffers::FlatBufferBu
   return fb::CreateBinaryEpilogue(b, e.activation, e.activation_after_link, link);
 }
 
-flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op) {
+flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op, const Program& p) {
   switch (op.type) {
     case OpType::Conv:
       return fb::CreateConv2DDirect(b, &op.kernel, &op.strides, &op.dilations, &op.pads, op.group,
@@ -46,6 +46,11 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateSoftmax(b, op.axis).Union();
     case OpType::Pad:
       return fb::CreatePadDirect(b, &op.pad_amounts, op.pad_mode, op.pad_value).Union();
+    case OpType::Transpose:
+      return fb::CreateTransposeDirect(b, &op.perm).Union();
+    case OpType::Resize:
+      return fb::CreateResizeDirect(b, op.resize_mode, op.coordinates, op.nearest, op.scales.empty() ? nullptr : &op.scales)
+          .Union();
     case OpType::Binarize:
       return fb::CreateBinarize(b).Union();
     case OpType::BinaryConv:
@@ -66,6 +71,12 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
       return fb::CreateInt8Add(b, op.multiplier_a, op.multiplier_b, op.shift, op.clamp_min, op.clamp_max).Union();
     case OpType::Int8GlobalPool:
       return fb::CreateInt8GlobalAveragePool(b, op.multiplier_a, op.shift).Union();
+    case OpType::Slice: {
+      const Shape& in = p.shapes.at(op.inputs[0]);
+      std::vector<int64_t> starts(in.size(), 0), steps(in.size(), 1);
+      starts[static_cast<size_t>(op.axis)] = op.slice_start;
+      return fb::CreateSliceDirect(b, &starts, &steps).Union();
+    }
     case OpType::Sign:
     case OpType::Compare:
     case OpType::Not:
@@ -73,7 +84,6 @@ flatbuffers::Offset<void> params(flatbuffers::FlatBufferBuilder& b, const Op& op
     case OpType::Cast:
     case OpType::Tile:
     case OpType::Expand:
-    case OpType::Slice:
     case OpType::Reduce:
       break;
   }
@@ -93,7 +103,7 @@ void reject_unfused(const Op& op, const Program& p) {
                            "a convolution or Gemm/MatMul, and it feeds something else or computes something else" +
                            why);
   }
-  if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Slice || op.type == OpType::Reduce)
+  if (op.type == OpType::Tile || op.type == OpType::Expand || op.type == OpType::Reduce)
     throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                            "' is supported only as the channel matching of an Elastic-Link add after a binary "
                            "convolution (reducing axes other than all those after N and C)");
@@ -128,6 +138,8 @@ fb::OpParams params_type(OpType type) {
     case OpType::Reshape: return fb::OpParams::Reshape;
     case OpType::Softmax: return fb::OpParams::Softmax;
     case OpType::Pad: return fb::OpParams::Pad;
+    case OpType::Transpose: return fb::OpParams::Transpose;
+    case OpType::Resize: return fb::OpParams::Resize;
     case OpType::Binarize: return fb::OpParams::Binarize;
     case OpType::BinaryConv: return fb::OpParams::BinaryConv2D;
     case OpType::BinaryFullyConnected: return fb::OpParams::BinaryFullyConnected;
@@ -137,6 +149,7 @@ fb::OpParams params_type(OpType type) {
     case OpType::Int8FullyConnected: return fb::OpParams::Int8FullyConnected;
     case OpType::Int8Add: return fb::OpParams::Int8Add;
     case OpType::Int8GlobalPool: return fb::OpParams::Int8GlobalAveragePool;
+    case OpType::Slice: return fb::OpParams::Slice;
     case OpType::Sign:
     case OpType::Compare:
     case OpType::Not:
@@ -144,7 +157,6 @@ fb::OpParams params_type(OpType type) {
     case OpType::Cast:
     case OpType::Tile:
     case OpType::Expand:
-    case OpType::Slice:
     case OpType::Reduce:
       break;
   }
@@ -196,6 +208,8 @@ const char* op_type_name(OpType type) {
     case OpType::Reshape: return "Reshape";
     case OpType::Softmax: return "Softmax";
     case OpType::Pad: return "Pad";
+    case OpType::Transpose: return "Transpose";
+    case OpType::Resize: return "Resize";
     case OpType::Binarize: return "Binarize";
     case OpType::BinaryConv: return "BinaryConv2D";
     case OpType::BinaryFullyConnected: return "BinaryFullyConnected";
@@ -287,7 +301,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
       if (p.is_weight(name)) node.params += static_cast<size_t>(element_count(p.weights.at(name).shape));
     }
     uint32_t out = tensor(op.output);
-    writer.add_node(op.name, params_type(op.type), params(writer.builder(), op), in, {out});
+    writer.add_node(op.name, params_type(op.type), params(writer.builder(), op, p), in, {out});
     s.nodes.push_back(std::move(node));
   }
   std::vector<uint32_t> outputs;

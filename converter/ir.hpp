@@ -35,6 +35,10 @@ struct Constant {
   // onnx::TensorProto::INT8 or UINT8 for 8-bit integer tensors (quantized weights and zero
   // points, whose signedness decides what the bytes mean), 0 for any other.
   int32_t int8_type = 0;
+  // The ONNX element type (onnx::TensorProto data type) of the value, so that a folded shape
+  // computation keeps the types the rest of the graph expects (an INT32 Cast stays INT32);
+  // 0 for FLOAT (is_float) or INT64.
+  int32_t elem_type = 0;
 
   size_t size() const { return is_float ? f.size() : i.size(); }
   double at(size_t k) const { return is_float ? double(f[k]) : double(i[k]); }
@@ -56,9 +60,13 @@ struct ImportedGraph {
   int64_t opset = 0;
   size_t onnx_nodes = 0;
   size_t folded = 0;
+  std::vector<std::string> notes;  // what the user should know about the import
 };
 
 ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
+// Moves Transposes past element-wise ops and reductions until inverse pairs cancel, and takes an
+// NHWC input read only through a Transpose to NCHW as NCHW (transposes.cpp).
+void simplify_transposes(ImportedGraph& graph);
 
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
 int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback);
@@ -73,10 +81,13 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 
 enum class OpType {
   Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
-  Reshape, Softmax, Pad, Binarize, BinaryConv, BinaryFullyConnected,
+  Reshape, Softmax, Pad, Transpose, Resize, Binarize, BinaryConv, BinaryFullyConnected,
+  // One axis, step 1 (Split's parts, ONNX Slice); also read by the binarization pass as part of
+  // Elastic-Link channel matching.
+  Slice,
   // Only as parts of patterns the binarization pass fuses (signs and the comparisons, selections
   // and casts that spell them, Elastic-Link channel matching); emit rejects any left over.
-  Sign, Compare, Not, Where, Cast, Tile, Expand, Slice, Reduce,
+  Sign, Compare, Not, Where, Cast, Tile, Expand, Reduce,
   // Made by the int8 quantization pass (quantize.cpp).
   Quantize, Dequantize, Int8Conv, Int8FullyConnected, Int8Add, Int8GlobalPool
 };
@@ -138,6 +149,12 @@ struct Op {
   float pad_value = 0;
   // Tile (repeats), Expand (the output shape says it all), Slice (one axis), Reduce (Mean or Sum)
   std::vector<int64_t> repeats, axes;
+  std::vector<int32_t> perm;  // Transpose
+  // Resize: scales of H and W, empty where the output sizes were given
+  fb::ResizeMode resize_mode = fb::ResizeMode::Nearest;
+  fb::ResizeCoordinates coordinates = fb::ResizeCoordinates::HalfPixel;
+  fb::ResizeNearest nearest = fb::ResizeNearest::RoundPreferFloor;
+  std::vector<float> scales;
   int64_t slice_start = 0, slice_end = 0;
   bool keep_dims = true;
   bool reduce_mean = true;

@@ -58,6 +58,7 @@ class Lowerer {
  public:
   explicit Lowerer(const ImportedGraph& graph) : g_(graph) {
     p_.shapes = graph.shapes;
+    p_.notes = graph.notes;
     p_.inputs = graph.inputs;
     p_.outputs = graph.outputs;
     for (const auto& [name, value] : graph.constants) p_.reserved.insert(name);
@@ -164,6 +165,7 @@ class Lowerer {
     if (op == "Tile") return tile(node);
     if (op == "Expand") return expand_op(node);
     if (op == "Split") return split(node);
+    if (op == "Slice") return slice(node);
     if (op == "Gemm") return gemm(node);
     if (op == "MatMul") return matmul(node);
     if (op == "BatchNormalization") return batch_norm(node);
@@ -180,6 +182,8 @@ class Lowerer {
     }
     if (op == "Softmax") return softmax(node);
     if (op == "Pad") return pad(node);
+    if (op == "Transpose") return transpose(node);
+    if (op == "Resize" || op == "Upsample") return resize(node);
     throw UnsupportedError("unsupported op '" + op + "' at node " + node_label(g_, node) +
                            " (it is only evaluated when all its inputs are constants)");
   }
@@ -369,6 +373,43 @@ class Lowerer {
       op.slice_end = start + length;
       start += length;
     }
+  }
+
+  // A Slice that cuts one axis with step 1, from constant starts, ends, axes and steps.
+  void slice(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    const Shape& out = shape(node.output(0));
+    std::vector<int64_t> starts, axes, steps;
+    if (g_.opset < 10) {
+      starts = attr_ints(node, "starts");
+      axes = attr_ints(node, "axes");
+    } else {
+      starts = require_constant(node, 1, "starts").ints();
+      require_constant(node, 2, "ends");
+      if (has(node, 3)) axes = require_constant(node, 3, "axes").ints();
+      if (has(node, 4)) steps = require_constant(node, 4, "steps").ints();
+    }
+    if (axes.empty())
+      for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    if (std::any_of(steps.begin(), steps.end(), [](int64_t s) { return s != 1; })) fail(node, "steps other than 1");
+    std::vector<int64_t> cut;
+    for (size_t d = 0; d < in.size(); ++d)
+      if (out[d] != in[d]) cut.push_back(static_cast<int64_t>(d));
+    if (cut.size() > 1) fail(node, "a slice of several axes");
+    if (cut.empty()) return add_reshape(op_name(node), x, node.output(0), out);
+    const int64_t axis = cut[0], rank = static_cast<int64_t>(in.size());
+    int64_t start = 0;
+    for (size_t k = 0; k < axes.size() && k < starts.size(); ++k)
+      if ((axes[k] < 0 ? axes[k] + rank : axes[k]) == axis) start = starts[k];
+    // As ONNX clamps: negative counts from the end, then into [0, length].
+    const int64_t length = in[static_cast<size_t>(axis)];
+    if (start < 0) start += length;
+    start = std::clamp<int64_t>(start, 0, length);
+    Op& op = add_op(OpType::Slice, op_name(node), {x}, node.output(0));
+    op.axis = static_cast<int32_t>(axis);
+    op.slice_start = start;
+    op.slice_end = start + out[static_cast<size_t>(axis)];
   }
 
   // Y = A * W^T (+ bias), W as [M, K]; an extra bias of another shape follows as an Add.
@@ -615,6 +656,82 @@ class Lowerer {
     else fail(node, "mode=" + mode);
     op.pad_amounts = pads;
     op.pad_value = value;
+  }
+
+  // A permutation that keeps the order of the axes longer than 1 moves no data: a Reshape.
+  void transpose(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const auto rank = static_cast<int64_t>(shape(x).size());
+    std::vector<int64_t> perm = attr_ints(node, "perm");
+    if (perm.empty())
+      for (int64_t d = rank; d-- > 0;) perm.push_back(d);
+    std::vector<int64_t> sorted = perm, moved;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<int64_t> identity(static_cast<size_t>(rank));
+    std::iota(identity.begin(), identity.end(), 0);
+    if (sorted != identity) fail(node, "a perm that is not a permutation of the input's axes");
+    if (rank > 6) fail(node, "rank " + std::to_string(rank) + " (the engine transposes up to rank 6)");
+    for (int64_t p : perm)
+      if (shape(x)[static_cast<size_t>(p)] != 1) moved.push_back(p);
+    if (std::is_sorted(moved.begin(), moved.end()))
+      return add_reshape(op_name(node), x, node.output(0), shape(node.output(0)));
+    add_op(OpType::Transpose, op_name(node), {x}, node.output(0)).perm.assign(perm.begin(), perm.end());
+  }
+
+  // Resize (opset 10: asymmetric coordinates; 11 on: every transformation but tf_crop_and_resize)
+  // and Upsample (asymmetric, nearest rounding down), of H and W of an NCHW tensor.
+  void resize(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    const Shape& out = shape(node.output(0));
+    if (in.size() != 4) fail(node, "a resize of a tensor that is not NCHW");
+    const bool upsample = node.op_type() == "Upsample";
+    const bool legacy = upsample || g_.opset < 11;
+    std::vector<float> scales;
+    if (upsample && g_.opset < 9) {
+      const auto* a = find_attr(node, "scales");
+      if (a) scales.assign(a->floats().begin(), a->floats().end());
+    } else {
+      const int scales_k = legacy ? 1 : 2;
+      if (has(node, scales_k)) scales = require_constant(node, scales_k, "scales").floats();
+      if (!legacy && has(node, 3)) require_constant(node, 3, "sizes");
+    }
+    if (!legacy && has(node, 1) && !constant(node, 1)) fail(node, "a computed roi");
+    if (!scales.empty() && scales.size() != 4) fail(node, std::to_string(scales.size()) + " scales for a rank-4 input");
+    if (out[0] != in[0] || out[1] != in[1] || (!scales.empty() && (scales[0] != 1 || scales[1] != 1)))
+      fail(node, "resizing N or C (only H and W are resized)");
+    if (attr_ints(node, "axes").size()) fail(node, "the axes attribute");
+    if (attr_string(node, "keep_aspect_ratio_policy", "stretch") != "stretch") fail(node, "keep_aspect_ratio_policy");
+    if (attr_int(node, "antialias", 0) != 0) fail(node, "antialias=1");
+    Op& op = add_op(OpType::Resize, op_name(node), {x}, node.output(0));
+    if (!scales.empty()) op.scales = {scales[2], scales[3]};
+    const std::string mode = attr_string(node, "mode", "nearest");
+    if (mode == "linear" || mode == "bilinear") op.resize_mode = fb::ResizeMode::Linear;
+    else if (mode != "nearest") fail(node, "mode=" + mode);
+    if (legacy) {
+      op.coordinates = fb::ResizeCoordinates::Asymmetric;
+      op.nearest = fb::ResizeNearest::Floor;
+      return;
+    }
+    const std::string transform = attr_string(node, "coordinate_transformation_mode", "half_pixel");
+    const std::map<std::string, fb::ResizeCoordinates> transforms{
+        {"half_pixel", fb::ResizeCoordinates::HalfPixel},
+        {"asymmetric", fb::ResizeCoordinates::Asymmetric},
+        {"align_corners", fb::ResizeCoordinates::AlignCorners},
+        {"pytorch_half_pixel", fb::ResizeCoordinates::PytorchHalfPixel},
+        {"tf_half_pixel_for_nn", fb::ResizeCoordinates::TfHalfPixelForNn}};
+    auto t = transforms.find(transform);
+    if (t == transforms.end()) fail(node, "coordinate_transformation_mode=" + transform);
+    op.coordinates = t->second;
+    const std::string nearest = attr_string(node, "nearest_mode", "round_prefer_floor");
+    const std::map<std::string, fb::ResizeNearest> nearest_modes{
+        {"round_prefer_floor", fb::ResizeNearest::RoundPreferFloor},
+        {"round_prefer_ceil", fb::ResizeNearest::RoundPreferCeil},
+        {"floor", fb::ResizeNearest::Floor},
+        {"ceil", fb::ResizeNearest::Ceil}};
+    auto n = nearest_modes.find(nearest);
+    if (n == nearest_modes.end()) fail(node, "nearest_mode=" + nearest);
+    op.nearest = n->second;
   }
 
   // Models quantized elsewhere. An int8 or uint8 ONNX tensor becomes an engine Int8 tensor

@@ -40,6 +40,28 @@ std::vector<std::string> read_labels(const std::string& path) {
   return labels;
 }
 
+// "name:1x3x224x224"; the last ':' separates, so input names may contain ':'.
+std::pair<std::string, std::vector<int64_t>> parse_input_shape(const std::string& text) {
+  const auto colon = text.rfind(':');
+  const auto bad = [&]() {
+    return vkbnn::Error("--input-shape: expected NAME:DxDx..., e.g. image:1x3x224x224, got '" + text + "'");
+  };
+  if (colon == std::string::npos || colon == 0) throw bad();
+  std::vector<int64_t> dims;
+  std::stringstream in(text.substr(colon + 1));
+  for (std::string item; std::getline(in, item, 'x');) {
+    try {
+      size_t used = 0;
+      dims.push_back(std::stoll(item, &used));
+      if (used != item.size() || dims.back() < 1) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw bad();
+    }
+  }
+  if (dims.empty() || text.back() == 'x') throw bad();
+  return {text.substr(0, colon), dims};
+}
+
 void print_progress(size_t done, size_t total) {
   constexpr size_t kWidth = 30;
   const size_t filled = done * kWidth / std::max<size_t>(total, 1);
@@ -59,7 +81,14 @@ int main(int argc, char** argv) {
   app.add_option("--labels", labels, "class names, one per line");
   app.add_option("--mean", mean, "per-channel mean of the normalization, e.g. 0.485,0.456,0.406");
   app.add_option("--std", stdev, "per-channel std of the normalization, e.g. 0.229,0.224,0.225");
-  app.add_option("--input-size", size, "input height and width, HxW");
+  app.add_option("--input-size", size, "input height and width, HxW (of several inputs, the dynamic ones)");
+  int64_t batch = 1;
+  app.add_option("--batch", batch, "batch size where the model leaves it dynamic (default 1)")
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  std::vector<std::string> input_shapes;
+  app.add_option("--input-shape", input_shapes, "the whole shape of one input, NAME:1x3x224x224 (repeatable)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--channel-order", order, "channel order of the input")
       ->check(CLI::IsMember({"rgb", "bgr", "gray"}));
   app.add_option("--description", description, "free text stored in the model");
@@ -92,6 +121,12 @@ int main(int argc, char** argv) {
       if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || in >> rest || h <= 0 || w <= 0)
         throw vkbnn::Error("--input-size: expected HxW, e.g. 224x224, got '" + size + "'");
       options.input_size = {h, w};
+    }
+    options.batch = batch;
+    for (const auto& text : input_shapes) {
+      auto [name, dims] = parse_input_shape(text);
+      if (!options.input_shapes.emplace(name, dims).second)
+        throw vkbnn::Error("--input-shape: '" + name + "' is given twice");
     }
     if (order == "rgb") options.channel_order = vkbnn::ChannelOrder::RGB;
     if (order == "bgr") options.channel_order = vkbnn::ChannelOrder::BGR;

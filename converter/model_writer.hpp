@@ -13,8 +13,9 @@
 namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 3;  // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops;
-                                             // 1.3: grouped BinaryConv2D
+// 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
+// Transpose, Resize and Slice
+inline constexpr uint16_t kFormatMinor = 3;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.

@@ -22,9 +22,9 @@ const std::set<std::string> kMappedOps = {
     "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
     "HardSigmoid", "HardSwish", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
-    "Unsqueeze", "Softmax", "Pad", "Identity", "Dropout", "ReduceMean", "ReduceMax",
+    "Unsqueeze", "Softmax", "Pad", "Transpose", "Resize", "Upsample", "Identity", "Dropout", "ReduceMean", "ReduceMax",
     // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
-    "Sign", "Tile", "Expand", "Split", "ReduceSum",
+    "Sign", "Tile", "Expand", "Split", "ReduceSum", "Slice",
     // ... and the comparisons, selections and casts that spell a sign other than Sign.
     "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal", "Not", "Where", "Cast", "Neg",
     // Models quantized elsewhere: int8 activations with per-tensor quantization.
@@ -55,6 +55,43 @@ const std::map<std::string, std::string> kRejectedOps = {
 
 std::string type_name(int32_t type) {
   return TensorProto_DataType_Name(static_cast<TensorProto_DataType>(type));
+}
+
+bool is_float_type(int32_t type) {
+  return type == TensorProto_DataType::TensorProto_DataType_FLOAT ||
+         type == TensorProto_DataType::TensorProto_DataType_DOUBLE ||
+         type == TensorProto_DataType::TensorProto_DataType_FLOAT16 ||
+         type == TensorProto_DataType::TensorProto_DataType_BFLOAT16;
+}
+
+bool is_integer_type(int32_t type) {
+  using DT = TensorProto_DataType;
+  switch (type) {
+    case DT::TensorProto_DataType_INT8: case DT::TensorProto_DataType_UINT8: case DT::TensorProto_DataType_INT16:
+    case DT::TensorProto_DataType_UINT16: case DT::TensorProto_DataType_INT32: case DT::TensorProto_DataType_UINT32:
+    case DT::TensorProto_DataType_INT64: case DT::TensorProto_DataType_UINT64: case DT::TensorProto_DataType_BOOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The element type a constant is written back into the graph with.
+int32_t onnx_type(const Constant& c) {
+  if (c.elem_type != 0) return c.elem_type;
+  if (c.int8_type != 0) return c.int8_type;
+  if (c.is_bool) return TensorProto_DataType::TensorProto_DataType_BOOL;
+  return c.is_float ? TensorProto_DataType::TensorProto_DataType_FLOAT : TensorProto_DataType::TensorProto_DataType_INT64;
+}
+
+template <typename T, typename From>
+std::string raw_bytes(const std::vector<From>& values) {
+  std::string bytes(values.size() * sizeof(T), '\0');
+  for (size_t k = 0; k < values.size(); ++k) {
+    const T v = static_cast<T>(values[k]);
+    std::memcpy(bytes.data() + k * sizeof(T), &v, sizeof(T));
+  }
+  return bytes;
 }
 
 template <typename T>
@@ -189,8 +226,12 @@ class Folder {
     for (const auto& in : node.input())
       if (!in.empty() && !graph_.constants.count(in)) return false;
     std::vector<Constant> outputs = evaluate(node);
-    for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k)
-      graph_.constants[node.output(k)] = std::move(outputs[static_cast<size_t>(k)]);
+    const int32_t type = result_type(node);
+    for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k) {
+      Constant& out = outputs[static_cast<size_t>(k)];
+      if (type != 0 && is_float_type(type) == out.is_float) out.elem_type = type;
+      graph_.constants[node.output(k)] = std::move(out);
+    }
     return true;
   }
 
@@ -218,6 +259,22 @@ class Folder {
     return true;
   }
 
+  // The ONNX element type of a folded node's outputs: what Cast names, what ConstantOfShape's
+  // value has, otherwise that of the input whose type the op passes on. 0 keeps the default.
+  int32_t result_type(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (op == "Cast") return static_cast<int32_t>(attr_int(node, "to", 0));
+    if (op == "Shape" || op == "Equal") return 0;
+    if (op == "ConstantOfShape") {
+      const auto* a = find_attr(node, "value");
+      return a ? a->t().data_type() : 0;
+    }
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") return 0;
+    const int source = op == "Where" ? 1 : 0;
+    if (!has(node, source)) return 0;
+    return onnx_type(in(node, source));
+  }
+
   std::vector<int64_t> axes_of(const onnx::NodeProto& node, int input_index) {
     if (opset_ >= 13 || find_attr(node, "axes") == nullptr)
       return has(node, input_index) ? in(node, input_index).ints() : std::vector<int64_t>{};
@@ -230,14 +287,16 @@ class Folder {
     if (op == "Identity") return {in(node, 0)};
     if (op == "Cast") {
       auto to = static_cast<int32_t>(attr_int(node, "to", TensorProto_DataType::TensorProto_DataType_FLOAT));
-      bool to_float = to == TensorProto_DataType::TensorProto_DataType_FLOAT ||
-                      to == TensorProto_DataType::TensorProto_DataType_DOUBLE;
+      if (!is_float_type(to) && !is_integer_type(to)) unsupported("a cast to " + type_name(to), node, graph_);
+      const bool to_float = is_float_type(to);
       const bool to_bool = to == TensorProto_DataType::TensorProto_DataType_BOOL;
       const Constant& x = in(node, 0);
       Constant out = make_like(to_float, x.dims);
+      out.is_bool = to_bool;
+      if (to == TensorProto_DataType::TensorProto_DataType_INT8 || to == TensorProto_DataType::TensorProto_DataType_UINT8)
+        out.int8_type = to;
       for (size_t k = 0; k < x.size(); ++k)
         set_value(out, k, to_float ? x.at(k) : to_bool ? double(x.at(k) != 0) : std::trunc(x.at(k)));
-      out.is_bool = to_bool;
       return {out};
     }
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" || op == "Min" ||
@@ -595,9 +654,36 @@ void collect_shapes(const onnx::GraphProto& g, std::map<std::string, Shape>& sha
   for (const auto& v : g.output()) shapes[v.name()] = shape_of_type(v.type());
 }
 
-// Makes every graph input static: batch 1 unless stated, H and W from the options.
+// An example --input-shape for an input: its static dimensions, and 1 or 224 for the others.
+std::string shape_hint(const onnx::TensorShapeProto& shape, int first_spatial) {
+  std::string hint;
+  for (int d = 0; d < shape.dim_size(); ++d) {
+    const auto& dim = shape.dim(d);
+    const bool spatial = shape.dim_size() == 4 && d >= first_spatial && d < first_spatial + 2;
+    const int64_t value = dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : spatial ? 224 : 1;
+    hint += (d ? "x" : "") + std::to_string(value);
+  }
+  return hint;
+}
+
+// Makes every graph input static: the whole shape where options give one, else the batch
+// (default 1) for a dynamic first dimension and --input-size for H and W. `nhwc` names the
+// inputs the graph reads only through a transpose to NCHW.
 void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initializers,
-                      const Options& options) {
+                      const Options& options, const std::set<std::string>& nhwc) {
+  if (options.batch < 1) throw ModelError("--batch must be at least 1");
+  for (const auto& given : options.input_shapes) {
+    const std::string& name = given.first;
+    const auto& dims = given.second;
+    const auto& inputs = g.input();
+    if (std::none_of(inputs.begin(), inputs.end(),
+                     [&](const auto& v) { return v.name() == name && !initializers.count(name); }))
+      throw ModelError("--input-shape names '" + name + "', which is not an input of the model");
+    if (dims.empty() || std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 1; }))
+      throw ModelError("--input-shape " + name + ": every dimension must be at least 1");
+  }
+  const bool single_input =
+      std::count_if(g.input().begin(), g.input().end(), [&](const auto& v) { return !initializers.count(v.name()); }) == 1;
   for (auto& v : *g.mutable_input()) {
     if (initializers.count(v.name())) continue;
     if (!v.type().has_tensor_type())
@@ -614,21 +700,34 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
     if (!v.type().tensor_type().has_shape())
       throw ModelError("graph input '" + v.name() + "' has no shape");
     auto* shape = v.mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (auto given = options.input_shapes.find(v.name()); given != options.input_shapes.end()) {
+      if (given->second.size() != static_cast<size_t>(shape->dim_size()))
+        throw ModelError("--input-shape " + v.name() + ": the model's input has rank " +
+                         std::to_string(shape->dim_size()) + ", the shape given has rank " +
+                         std::to_string(given->second.size()));
+      for (size_t d = 0; d < given->second.size(); ++d) shape->mutable_dim(static_cast<int>(d))->set_dim_value(given->second[d]);
+      continue;
+    }
     int rank = shape->dim_size();
+    // H and W follow C in NCHW; an NHWC input that the graph transposes first has them before C.
+    const int first_spatial = nhwc.count(v.name()) ? 1 : 2;
     for (int d = 0; d < rank; ++d) {
       auto* dim = shape->mutable_dim(d);
-      bool spatial = rank == 4 && d >= 2;
-      if (spatial && options.input_size) {
-        dim->set_dim_value(d == 2 ? options.input_size->first : options.input_size->second);
+      const bool spatial = rank == 4 && d >= first_spatial && d < first_spatial + 2;
+      const bool dynamic = !dim->has_dim_value() || dim->dim_value() < 0;
+      const std::string dim_name = dim->has_dim_param() && !dim->dim_param().empty() ? " ('" + dim->dim_param() + "')" : "";
+      // With several inputs, the size applies only where the model leaves it open.
+      if (spatial && options.input_size && (dynamic || single_input)) {
+        dim->set_dim_value(d == first_spatial ? options.input_size->first : options.input_size->second);
       } else if (dim->has_dim_value() && dim->dim_value() == 0) {
         throw UnsupportedError("graph input '" + v.name() + "' is empty (dimension " + std::to_string(d) + " is 0)");
-      } else if (!dim->has_dim_value() || dim->dim_value() < 0) {
-        if (d == 0) dim->set_dim_value(1);
-        else if (spatial)
-          throw ModelError("graph input '" + v.name() +
-                           "' has a dynamic height or width; give one with --input-size HxW");
-        else
-          throw ModelError("graph input '" + v.name() + "' has a dynamic dimension " + std::to_string(d));
+      } else if (dynamic && d == 0) {
+        dim->set_dim_value(options.batch);
+      } else if (dynamic) {
+        throw ModelError("graph input '" + v.name() + "' has a dynamic " +
+                         (spatial ? std::string("height or width") : "dimension " + std::to_string(d)) + dim_name +
+                         "; give " + (spatial ? "one with --input-size HxW or " : "") + "the whole shape with --input-shape " +
+                         v.name() + ":" + shape_hint(*shape, first_spatial));
       }
     }
   }
@@ -642,6 +741,69 @@ void infer_shapes(onnx::ModelProto& model) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
     throw ModelError("ONNX shape inference failed: " + what);
+  }
+}
+
+// Inputs read only by Transpose(perm 0,3,1,2): NHWC images, as tf2onnx exports them.
+std::set<std::string> nhwc_inputs(const onnx::GraphProto& g) {
+  std::map<std::string, bool> only_nchw_transposes;
+  for (const auto& v : g.input()) only_nchw_transposes[v.name()] = false;
+  std::set<std::string> read;
+  for (const auto& node : g.node())
+    for (const auto& in : node.input()) {
+      auto it = only_nchw_transposes.find(in);
+      if (it == only_nchw_transposes.end()) continue;
+      const bool to_nchw = node.op_type() == "Transpose" && attr_ints(node, "perm") == std::vector<int64_t>{0, 3, 1, 2};
+      it->second = (read.insert(in).second || it->second) && to_nchw;
+    }
+  std::set<std::string> nhwc;
+  for (const auto& [name, yes] : only_nchw_transposes)
+    if (yes) nhwc.insert(name);
+  return nhwc;
+}
+
+// "unsupported op 'Erf' at node 'a'", or for several: each op with its count and nodes.
+std::string unsupported_ops(const ImportedGraph& graph, const std::vector<const onnx::NodeProto*>& nodes,
+                            const std::string& why) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> labels;
+  for (const auto* node : nodes) {
+    std::string op = node->op_type();
+    if (!node->domain().empty() && node->domain() != "ai.onnx") op = node->domain() + "." + op;
+    if (!labels.count(op)) order.push_back(op);
+    labels[op].push_back(node_label(graph, *node));
+  }
+  auto reason = [&](const std::string& op) {
+    auto rejected = kRejectedOps.find(op);
+    return rejected == kRejectedOps.end() ? why : ": " + rejected->second;
+  };
+  if (nodes.size() == 1) return "unsupported op '" + order[0] + "' at node " + labels[order[0]][0] + reason(order[0]);
+  constexpr size_t kNamesShown = 5;
+  std::string text = "unsupported ops in " + std::to_string(nodes.size()) + " nodes: ";
+  for (const auto& op : order) {
+    const auto& names = labels[op];
+    if (op != order.front()) text += "; ";
+    text += "'" + op + "' x" + std::to_string(names.size()) + " at node" + (names.size() > 1 ? "s " : " ");
+    for (size_t k = 0; k < std::min(names.size(), kNamesShown); ++k) text += (k ? ", " : "") + names[k];
+    if (names.size() > kNamesShown) text += " and " + std::to_string(names.size() - kNamesShown) + " more";
+    text += reason(op);
+  }
+  return text;
+}
+
+// Notes each declared element type that the graph computes otherwise.
+void note_type_conflicts(const onnx::GraphProto& g, ImportedGraph& graph, const std::map<std::string, int32_t>& declared) {
+  std::map<std::string, int32_t> computed;
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()})
+    for (const auto& v : *list)
+      if (v.type().has_tensor_type() && v.type().tensor_type().elem_type() != 0)
+        computed[v.name()] = v.type().tensor_type().elem_type();
+  for (const auto& [name, c] : graph.constants) computed[name] = onnx_type(c);
+  for (const auto& [name, type] : declared) {
+    auto it = computed.find(name);
+    if (it == computed.end() || it->second == type) continue;
+    graph.notes.push_back("'" + name + "' is declared " + type_name(type) + " but the graph computes " +
+                          type_name(it->second) + "; the computed type is used");
   }
 }
 
@@ -697,6 +859,7 @@ Constant constant_from_proto(const onnx::TensorProto& t) {
     throw UnsupportedError("tensor '" + t.name() + "' keeps its data in an external file");
   Constant c;
   c.dims.assign(t.dims().begin(), t.dims().end());
+  c.elem_type = t.data_type();
   const std::string& raw = t.raw_data();
   bool has_raw = t.has_raw_data();
   switch (t.data_type()) {
@@ -744,22 +907,31 @@ onnx::TensorProto constant_to_proto(const std::string& name, const Constant& c) 
   onnx::TensorProto t;
   t.set_name(name);
   for (int64_t d : c.dims) t.add_dims(d);
+  using DT = TensorProto_DataType;
+  int32_t type = onnx_type(c);
+  // Half-precision values are carried as float; they are written back as float, which only the
+  // graph's own type inference sees.
+  if (c.is_float && type != DT::TensorProto_DataType_DOUBLE) type = DT::TensorProto_DataType_FLOAT;
+  t.set_data_type(type);
   if (c.is_float) {
-    t.set_data_type(TensorProto_DataType::TensorProto_DataType_FLOAT);
-    t.set_raw_data(std::string(reinterpret_cast<const char*>(c.f.data()), c.f.size() * sizeof(float)));
-  } else if (c.int8_type != 0) {
-    t.set_data_type(c.int8_type);
-    std::string bytes(c.i.size(), '\0');
-    for (size_t k = 0; k < c.i.size(); ++k) bytes[k] = static_cast<char>(static_cast<uint8_t>(c.i[k]));
-    t.set_raw_data(bytes);
-  } else if (c.is_bool) {
-    t.set_data_type(TensorProto_DataType::TensorProto_DataType_BOOL);
-    std::string bytes(c.i.size(), '\0');
-    for (size_t k = 0; k < c.i.size(); ++k) bytes[k] = c.i[k] != 0;
-    t.set_raw_data(bytes);
-  } else {
-    t.set_data_type(TensorProto_DataType::TensorProto_DataType_INT64);
-    t.set_raw_data(std::string(reinterpret_cast<const char*>(c.i.data()), c.i.size() * sizeof(int64_t)));
+    t.set_raw_data(type == DT::TensorProto_DataType_DOUBLE ? raw_bytes<double>(c.f) : raw_bytes<float>(c.f));
+    return t;
+  }
+  std::vector<int64_t> values = c.i;
+  if (type == DT::TensorProto_DataType_BOOL)
+    for (auto& v : values) v = v != 0;
+  switch (type) {
+    case DT::TensorProto_DataType_INT8: t.set_raw_data(raw_bytes<int8_t>(values)); break;
+    case DT::TensorProto_DataType_UINT8:
+    case DT::TensorProto_DataType_BOOL: t.set_raw_data(raw_bytes<uint8_t>(values)); break;
+    case DT::TensorProto_DataType_INT16: t.set_raw_data(raw_bytes<int16_t>(values)); break;
+    case DT::TensorProto_DataType_UINT16: t.set_raw_data(raw_bytes<uint16_t>(values)); break;
+    case DT::TensorProto_DataType_INT32: t.set_raw_data(raw_bytes<int32_t>(values)); break;
+    case DT::TensorProto_DataType_UINT32: t.set_raw_data(raw_bytes<uint32_t>(values)); break;
+    case DT::TensorProto_DataType_UINT64: t.set_raw_data(raw_bytes<uint64_t>(values)); break;
+    default:
+      t.set_data_type(DT::TensorProto_DataType_INT64);
+      t.set_raw_data(raw_bytes<int64_t>(values));
   }
   return t;
 }
@@ -790,16 +962,24 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
 
   for (const auto& opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
-  // Unknown ops are reported before the checker, which would only say it has no schema.
+  // Past the ONNX library's newest opset, its checker would judge nodes by older schemas and
+  // blame the model.
+  const int64_t newest = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at(onnx::ONNX_DOMAIN).second;
+  if (graph.opset > newest)
+    throw UnsupportedError("the model uses ONNX opset " + std::to_string(graph.opset) +
+                           ", and the ONNX library vkbnn-convert is built with reads opsets up to " +
+                           std::to_string(newest) + "; export the model with opset " + std::to_string(newest) +
+                           " or lower");
+  // Unknown ops are reported before the checker, which would only say it has no schema; all of
+  // them at once, so that one try tells what a model lacks.
+  std::vector<const onnx::NodeProto*> unknown;
   for (const auto& node : g->node()) {
-    bool known_domain = node.domain().empty() || node.domain() == "ai.onnx";
-    auto rejected = kRejectedOps.find(node.op_type());
-    if (known_domain && rejected != kRejectedOps.end())
-      throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(graph, node) + ": " +
-                             rejected->second);
-    if (!known_domain || (!kMappedOps.count(node.op_type()) && !kFoldedOps.count(node.op_type())))
-      throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(graph, node));
+    const bool known_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!known_domain || kRejectedOps.count(node.op_type()) ||
+        (!kMappedOps.count(node.op_type()) && !kFoldedOps.count(node.op_type())))
+      unknown.push_back(&node);
   }
+  if (!unknown.empty()) throw UnsupportedError(unsupported_ops(graph, unknown, ""));
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -818,13 +998,20 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   for (int k = inputs->size(); k-- > 0;)
     if (initializer_names.count(inputs->Get(k).name())) inputs->DeleteSubrange(k, 1);
   if (model.ir_version() < 4) model.set_ir_version(4);
-  fix_input_shapes(*g, initializer_names, options);
+  fix_input_shapes(*g, initializer_names, options, nhwc_inputs(*g));
   for (const auto& v : g->input()) graph.inputs.push_back(v.name());
   for (const auto& v : g->output()) graph.outputs.push_back(v.name());
-  // Declared intermediate and output shapes may be stale once the input size changed.
+  // Declared intermediate and output types and shapes may be stale once the input size changed,
+  // or wrong (exporters declare INT32 for INT64 shapes, which onnxruntime ignores): the graph's
+  // own inference decides, and a declared type it contradicts is reported.
+  std::map<std::string, int32_t> declared;
+  for (const auto* list : {&g->value_info(), &g->output()})
+    for (const auto& v : *list)
+      if (v.type().has_tensor_type() && v.type().tensor_type().elem_type() != 0)
+        declared[v.name()] = v.type().tensor_type().elem_type();
   g->clear_value_info();
   for (auto& v : *g->mutable_output())
-    if (v.type().has_tensor_type()) v.mutable_type()->mutable_tensor_type()->clear_shape();
+    if (v.type().has_tensor_type()) v.mutable_type()->mutable_tensor_type()->Clear();
 
   std::map<std::string, std::string> renamed;
   auto resolve = [&](const std::string& name) {
@@ -836,7 +1023,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
   for (bool changed = true; changed;) {
     changed = false;
-    // Inferred anew each round: a folded DOUBLE constant is a FLOAT initializer now.
+    // What the last round inferred of values folded since may disagree with their constants.
     g->clear_value_info();
     infer_shapes(model);
     collect_shapes(*g, shapes);
@@ -870,10 +1057,19 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   for (const auto& out : graph.outputs)
     if (graph.constants.count(out))
       throw UnsupportedError("graph output '" + out + "' is a constant (the graph computes nothing from its inputs)");
+  std::vector<const onnx::NodeProto*> unfolded;
+  for (const auto& node : g->node())
+    if (!kMappedOps.count(node.op_type())) unfolded.push_back(&node);
+  if (!unfolded.empty())
+    throw UnsupportedError(unsupported_ops(graph, unfolded, " (evaluated only when all its inputs are constants)"));
+  note_type_conflicts(*g, graph, declared);
   for (const auto& node : g->node()) {
     for (const auto& name : node.output()) {
       if (name.empty()) continue;
       auto it = shapes.find(name);
+      if (it != shapes.end() && std::count(it->second.begin(), it->second.end(), 0))
+        throw UnsupportedError("'" + name + "' (output of node " + node_label(graph, node) + ") is empty, shape " +
+                               shape_string(it->second) + "; vkbnn has no empty tensors");
       if (it == shapes.end() || it->second == Shape{-1} ||
           std::any_of(it->second.begin(), it->second.end(), [](int64_t d) { return d <= 0; }))
         throw ModelError("the shape of '" + name + "' (output of node " + node_label(graph, node) +

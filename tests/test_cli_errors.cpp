@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/onnx_graph.hpp"
 #include "support/process.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
@@ -57,6 +58,31 @@ TEST(CliErrors, UnsupportedOnnxOpNamesOpAndNode) {
   auto r = run_process({tool_path("vkbnn-convert"), onnx.string(), "-o", scratch("unsupported.vkbnn").string()});
   expect_clean_failure(r, "Einsum");
   EXPECT_NE(r.output.find("my_unsupported_node"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, BadInputShapesAndBatch) {
+  auto onnx = scratch("shapes.onnx");
+  OnnxGraph graph;
+  graph.input("input", {-1, 3, 8, 8});
+  graph.node("Relu", {"input"}, {"output"});
+  graph.output("output", {-1, 3, 8, 8});
+  std::ofstream(onnx, std::ios::binary) << graph.model().SerializeAsString();
+  auto convert = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{tool_path("vkbnn-convert"), onnx.string(), "-o", scratch("shapes.vkbnn").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv);
+  };
+  expect_clean_failure(convert({"--input-shape", "input:1x3x8"}), "rank 4, the shape given has rank 3");
+  expect_clean_failure(convert({"--input-shape", "input:1x3x0x8"}), "expected NAME:DxDx...");
+  expect_clean_failure(convert({"--input-shape", "1x3x8x8"}), "expected NAME:DxDx...");
+  expect_clean_failure(convert({"--input-shape", "other:1x3x8x8"}), "'other', which is not an input");
+  expect_clean_failure(convert({"--input-shape", "input:1x3x8x8", "--input-shape", "input:1x3x4x4"}), "given twice");
+  auto zero = convert({"--batch", "0"});
+  EXPECT_EQ(zero.exit_code, 1) << zero.output;
+  EXPECT_NE(zero.output.find("--batch"), std::string::npos) << zero.output;
+  auto converted = convert({"--batch", "2"});
+  ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  EXPECT_NE(converted.output.find("[2x3x8x8]"), std::string::npos) << converted.output;
 }
 
 TEST(CliErrors, MissingAndInvalidOnnxFiles) {

@@ -265,6 +265,188 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
   EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Erf' at node #1");
 }
 
+// Every op the model lacks, with counts and nodes, in one message: unknown ops, the rejected
+// quantized ops with their reason, and folding-only ops whose inputs are computed at run time.
+TEST(Converter, UnsupportedOpsAreListedTogether) {
+  OnnxGraph b;
+  b.input("x", {1, 3});
+  b.node("Erf", {"x"}, {"e1"}, "erf_a");
+  b.node("Erf", {"e1"}, {"e2"});
+  b.node("Mod", {"e2", "e2"}, {"m"}, "mod");
+  for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Erf", {"m"}, {"out_" + k}, "erf_" + k);
+  b.node("ConvInteger", {"m", "m"}, {"ci"}, "conv_int");
+  b.node("Relu", {"out_5"}, {"y"});
+  b.output("y", {1, 3});
+  b.output("ci", {1, 3}, onnx::TensorProto_DataType_INT32);
+  EXPECT_EQ(conversion_error(b.model()),
+            "unsupported ops in 10 nodes: 'Erf' x8 at nodes 'erf_a', #1, 'erf_0', 'erf_1', 'erf_2' and 3 more; "
+            "'Mod' x1 at node 'mod'; 'ConvInteger' x1 at node 'conv_int': it produces int32 values, and vkbnn has no "
+            "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
+            "with QLinearConv or QuantizeLinear/DequantizeLinear instead");
+
+  // Gather and Cast are only folded; here they read the input.
+  OnnxGraph run_time;
+  run_time.input("x", {2, 3});
+  run_time.int64s("index", {}, {1});
+  run_time.node("Gather", {"x", "index"}, {"g"}, "gather");
+  auto& cast = run_time.node("Cast", {"g"}, {"c"});
+  int_attribute(cast, "to", onnx::TensorProto_DataType_FLOAT);
+  run_time.node("Relu", {"c"}, {"y"});
+  run_time.output("y", {3});
+  EXPECT_EQ(conversion_error(run_time.model()),
+            "unsupported ops in 2 nodes: 'Gather' x1 at node 'gather' (evaluated only when all its inputs are "
+            "constants); 'Cast' x1 at node #1 (evaluated only when all its inputs are constants)");
+}
+
+// What another exporter writes before its classifier (opset 9): the batch size from Shape, cast
+// to INT32, sliced, concatenated with an INT32 -1 and cast back for Reshape, with a value_info
+// that declares the Shape INT32. The folded chain keeps each value's type (an INT64 constant
+// where INT32 is inferred fails ONNX's shape inference), and the wrong declaration is noted.
+TEST(Converter, FoldsInt32ShapeArithmeticAndOverridesWrongValueInfo) {
+  OnnxGraph b(9);
+  b.input("x", {-1, 3, 4, 4});
+  auto w = random_vector(5 * 3, 41), bias = random_vector(5, 42);
+  b.floats("w", {5, 3}, w);
+  b.floats("bias", {5}, bias);
+  b.int32s("minus_one", {1}, {-1});
+  b.node("GlobalAveragePool", {"x"}, {"pooled"}, "gap");
+  b.node("Shape", {"pooled"}, {"shape"});
+  auto& to_int32 = b.node("Cast", {"shape"}, {"shape32"});
+  int_attribute(to_int32, "to", onnx::TensorProto_DataType_INT32);
+  auto& slice = b.node("Slice", {"shape32"}, {"batch"});
+  ints_attribute(slice, "starts", {0});
+  ints_attribute(slice, "ends", {1});
+  ints_attribute(slice, "axes", {0});
+  auto& concat = b.node("Concat", {"batch", "minus_one"}, {"target32"});
+  int_attribute(concat, "axis", 0);
+  auto& to_int64 = b.node("Cast", {"target32"}, {"target"});
+  int_attribute(to_int64, "to", onnx::TensorProto_DataType_INT64);
+  b.node("Reshape", {"pooled", "target"}, {"flat"}, "flatten");
+  auto& gemm = b.node("Gemm", {"flat", "w", "bias"}, {"y"}, "fc");
+  int_attribute(gemm, "transB", 1);
+  b.output("y", {-1, 5});
+  onnx::ModelProto model = b.model();
+  auto* declared = model.mutable_graph()->add_value_info();
+  declared->set_name("shape");
+  declared->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto_DataType_INT32);
+  declared->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(4);
+
+  Options options;
+  options.batch = 2;
+  Result r = convert::convert_model(model, options);
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[1].output_shape, (Shape{2, 3}));
+  ASSERT_EQ(r.summary.notes.size(), 1u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.notes[0], "'shape' is declared INT32 but the graph computes INT64; the computed type is used");
+
+  auto x = random_vector(2 * 48, 43);
+  std::vector<float> expected(2 * 5);
+  for (int n = 0; n < 2; ++n)
+    for (int o = 0; o < 5; ++o) {
+      double sum = bias[static_cast<size_t>(o)];
+      for (int c = 0; c < 3; ++c) {
+        double mean = 0;
+        for (int i = 0; i < 16; ++i) mean += x[static_cast<size_t>((n * 3 + c) * 16 + i)] / 16.0;
+        sum += mean * w[static_cast<size_t>(o * 3 + c)];
+      }
+      expected[static_cast<size_t>(n * 5 + o)] = static_cast<float>(sum);
+    }
+  EXPECT_TRUE(all_close(run_model(r.bytes, {x}).at(0).data, expected, 1e-4f, 1e-5f));
+}
+
+// A two-input model with dynamic dimensions named as paddle2onnx names them: --batch fixes the
+// batch of both, --input-shape fixes each input whole.
+TEST(Converter, BatchAndInputShapesFixEveryInput) {
+  auto model = [] {
+    OnnxGraph b;
+    b.input("image", {-1, 2, -1, -1});
+    b.input("scale", {-1, 2, 1, 1});
+    b.node("Mul", {"image", "scale"}, {"y"}, "mul");
+    b.output("y", {-1, 2, -1, -1});
+    onnx::ModelProto m = b.model();
+    int named = 0;
+    for (auto& v : *m.mutable_graph()->mutable_input())
+      for (auto& d : *v.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+        if (d.has_dim_param()) d.set_dim_param("p2o.DynamicDimension." + std::to_string(named++));
+    return m;
+  }();
+  try {
+    convert::convert(model);
+    FAIL() << "dynamic spatial dimensions converted without a size";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("'p2o.DynamicDimension.1'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--input-shape image:1x2x224x224"), std::string::npos) << e.what();
+  }
+  Options options;
+  options.batch = 3;
+  options.input_size = {{4, 5}};
+  auto converted = Model::from_bytes(convert::convert(model, options));
+  EXPECT_EQ(converted.inputs().at(0).shape, (Shape{3, 2, 4, 5}));
+  EXPECT_EQ(converted.inputs().at(1).shape, (Shape{3, 2, 1, 1}));
+
+  options = {};
+  options.input_shapes = {{"image", {2, 2, 3, 4}}, {"scale", {2, 2, 1, 1}}};
+  auto bytes = convert::convert(model, options);
+  converted = Model::from_bytes(bytes);
+  EXPECT_EQ(converted.inputs().at(0).shape, (Shape{2, 2, 3, 4}));
+  EXPECT_EQ(converted.inputs().at(1).shape, (Shape{2, 2, 1, 1}));
+  auto image = random_vector(48, 51), scale = random_vector(4, 52);
+  std::vector<float> expected(48);
+  for (size_t k = 0; k < 48; ++k) expected[k] = image[k] * scale[k / 12];
+  EXPECT_TRUE(all_close(run_model(bytes, {image, scale}).at(0).data, expected, 1e-6f, 1e-7f));
+
+  for (const auto& [shapes, message] : std::vector<std::pair<std::map<std::string, Shape>, std::string>>{
+           {{{"nope", {1}}}, "'nope', which is not an input"},
+           {{{"image", {1, 2, 3}}}, "rank 4, the shape given has rank 3"},
+           {{{"image", {1, 2, 0, 4}}}, "at least 1"}}) {
+    options = {};
+    options.input_shapes = shapes;
+    try {
+      convert::convert(model, options);
+      ADD_FAILURE() << "converted with " << message;
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Element-wise ops move above a Transpose, which stays where no inverse meets it: here at the
+// output, as a run-time Transpose of the NCHW result.
+TEST(Converter, TransposesMovePastElementwiseOps) {
+  OnnxGraph b;
+  b.input("x", {1, 2, 3, 4});
+  auto scale = random_vector(2, 61);
+  b.floats("scale", {2}, scale);
+  auto& to_nhwc = b.node("Transpose", {"x"}, {"t"}, "to_nhwc");
+  ints_attribute(to_nhwc, "perm", {0, 2, 3, 1});
+  b.node("Relu", {"t"}, {"r"}, "relu");
+  b.node("Mul", {"r", "scale"}, {"y"}, "scale");
+  b.output("y", {1, 3, 4, 2});
+  Result r = convert::convert_model(b.model());
+  ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
+  EXPECT_EQ(r.summary.nodes[0].op, "Activation");
+  EXPECT_EQ(r.summary.nodes[1].op, "Binary");
+  EXPECT_EQ(r.summary.nodes[1].output_shape, (Shape{1, 2, 3, 4}));
+  EXPECT_EQ(r.summary.nodes[2].op, "Transpose");
+  auto x = random_vector(24, 62);
+  std::vector<float> expected(24);
+  for (size_t c = 0; c < 2; ++c)
+    for (size_t i = 0; i < 12; ++i) expected[i * 2 + c] = std::max(x[c * 12 + i], 0.0f) * scale[c];
+  auto out = run_model(r.bytes, {x}).at(0);
+  EXPECT_EQ(out.shape, (Shape{1, 3, 4, 2}));
+  EXPECT_TRUE(all_close(out.data, expected, 1e-6f, 1e-7f));
+}
+
+TEST(Converter, OpsetsPastTheOnnxLibraryAreNamed) {
+  OnnxGraph b(99);
+  b.input("x", {1, 3});
+  b.node("Relu", {"x"}, {"y"});
+  b.output("y", {1, 3});
+  const std::string error = conversion_error(b.model());
+  EXPECT_NE(error.find("the model uses ONNX opset 99"), std::string::npos) << error;
+  EXPECT_NE(error.find("export the model with opset"), std::string::npos) << error;
+}
+
 TEST(Converter, UnsupportedAttributesNameOpAndNode) {
   OnnxGraph pool;
   pool.input("x", {1, 1, 4, 4});

@@ -29,12 +29,14 @@ namespace fs = std::filesystem;
 const std::set<std::string> kCoveredOps = {
     "Conv", "Gemm", "MatMul", "Relu", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Mul", "Sub", "Div", "PRelu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid",
-    "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad"};
+    "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad", "Transpose",
+    "Resize", "Upsample", "Slice", "Split"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
 const std::set<std::string> kConstantOperands = {
-    "Conv", "Gemm", "MatMul", "PRelu", "BatchNormalization", "Clip", "Pad", "Reshape", "Squeeze", "Unsqueeze"};
+    "Conv", "Gemm", "MatMul", "PRelu", "BatchNormalization", "Clip", "Pad", "Reshape", "Squeeze", "Unsqueeze",
+    "Resize", "Upsample", "Slice", "Split"};
 const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div"};
 
 fs::path data_dir() {
@@ -247,10 +249,13 @@ const std::map<std::string, std::string> kRejectedQuantizedCases = {
     {"test_dynamicquantizelinear", "run time"},
     {"test_dynamicquantizelinear_max_adjusted", "run time"},
     {"test_dynamicquantizelinear_min_adjusted", "run time"},
-    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the first op vkbnn lacks.
-    {"test_dynamicquantizelinear_expanded", "unsupported op 'ReduceMin'"},
-    {"test_dynamicquantizelinear_max_adjusted_expanded", "unsupported op 'ReduceMin'"},
-    {"test_dynamicquantizelinear_min_adjusted_expanded", "unsupported op 'ReduceMin'"},
+    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the two ops vkbnn lacks, both named.
+    {"test_dynamicquantizelinear_expanded",
+     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
+    {"test_dynamicquantizelinear_max_adjusted_expanded",
+     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
+    {"test_dynamicquantizelinear_min_adjusted_expanded",
+     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
     // b - b_zero_point reaches 141, beyond the int8 weights of the engine's int8 matmul.
     {"test_qlinearmatmul_2D", "weight minus zero point as int8"},
     {"test_qlinearmatmul_3D", "the engine's int8 matmul is 2-D"}};

@@ -61,8 +61,10 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
   }
 }
 
+// ShuffleNetV2: channel split (Split) and channel shuffle (Reshape, Transpose, Reshape) at run time.
 INSTANTIATE_TEST_SUITE_P(Torchvision, WholeNetwork,
-                         ::testing::Values(Case{"resnet18", 20}, Case{"mobilenet_v2", 52}, Case{"squeezenet1_1", 0}),
+                         ::testing::Values(Case{"resnet18", 20}, Case{"mobilenet_v2", 52}, Case{"squeezenet1_1", 0},
+                                           Case{"shufflenet_v2_x0_5", 56}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace

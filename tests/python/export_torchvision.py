@@ -29,7 +29,8 @@ def randomize_batchnorm(model, generator):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True, choices=["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1"])
+    parser.add_argument("--model", required=True,
+                        choices=["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x0_5"])
     parser.add_argument("--out-dir", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=224)

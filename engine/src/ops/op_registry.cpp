@@ -29,6 +29,9 @@ const OpKind& op_kind(fb::OpParams type) {
   static const OpKind int8_add{"Int8Add", check_int8_add, lower_int8_add, false, true};
   static const OpKind int8_global_pool{"Int8GlobalAveragePool", check_int8_global_average_pool,
                                        lower_int8_global_average_pool, false, true};
+  static const OpKind transpose{"Transpose", check_transpose, lower_transpose};
+  static const OpKind resize{"Resize", check_resize, lower_resize};
+  static const OpKind slice{"Slice", check_slice, lower_slice};
   switch (type) {
     case fb::OpParams::Conv2D: return conv;
     case fb::OpParams::FullyConnected: return fc;
@@ -51,6 +54,9 @@ const OpKind& op_kind(fb::OpParams type) {
     case fb::OpParams::Int8FullyConnected: return int8_fc;
     case fb::OpParams::Int8Add: return int8_add;
     case fb::OpParams::Int8GlobalAveragePool: return int8_global_pool;
+    case fb::OpParams::Transpose: return transpose;
+    case fb::OpParams::Resize: return resize;
+    case fb::OpParams::Slice: return slice;
     case fb::OpParams::NONE: break;
   }
   throw ModelError("unknown op type " + std::to_string(static_cast<int>(type)));

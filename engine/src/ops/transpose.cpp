@@ -1,0 +1,110 @@
+// Transpose: any permutation of up to 6 axes; Slice: start and step on each of up to 6 axes.
+
+#include <algorithm>
+#include <numeric>
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+constexpr size_t kMaxTransposeRank = 6;
+
+}  // namespace
+
+void check_transpose(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  const Shape& x = desc.inputs[0];
+  const size_t rank = x.size();
+  desc.require(rank >= 1 && rank <= kMaxTransposeRank, "supports ranks 1 to 6, input is " + shape_string(x));
+  const auto* perm = desc.node.params_as_Transpose()->perm();
+  desc.require(perm->size() == rank, "perm has " + std::to_string(perm->size()) + " axes for an input of rank " +
+                                         std::to_string(rank));
+  std::vector<bool> seen(rank, false);
+  Shape expected;
+  for (int32_t p : *perm) {
+    desc.require(p >= 0 && static_cast<size_t>(p) < rank && !seen[static_cast<size_t>(p)],
+                 "perm is not a permutation of the input's axes");
+    seen[static_cast<size_t>(p)] = true;
+    expected.push_back(x[static_cast<size_t>(p)]);
+  }
+  desc.require(desc.outputs[0] == expected, "output shape " + shape_string(desc.outputs[0]) + " is not input " +
+                                                shape_string(x) + " permuted (" + shape_string(expected) + ")");
+}
+
+void check_slice(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
+  desc.require(!desc.input_is_constant[0], "input must not be a constant");
+  const Shape& x = desc.inputs[0];
+  const Shape& y = desc.outputs[0];
+  const size_t rank = x.size();
+  desc.require(rank >= 1 && rank <= kMaxTransposeRank, "supports ranks 1 to 6, input is " + shape_string(x));
+  desc.require(y.size() == rank, "output " + shape_string(y) + " must have the input's rank");
+  const auto* p = desc.node.params_as_Slice();
+  desc.require(p->starts()->size() == rank && p->steps()->size() == rank,
+               "needs a start and a step per axis (" + std::to_string(rank) + ")");
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t start = p->starts()->Get(static_cast<flatbuffers::uoffset_t>(d));
+    const int64_t step = p->steps()->Get(static_cast<flatbuffers::uoffset_t>(d));
+    const std::string axis = " on axis " + std::to_string(d);
+    desc.require(step != 0 && step >= -x[d] && step <= x[d], "step " + std::to_string(step) + axis + " is out of range");
+    desc.require(start >= 0 && start < x[d], "start " + std::to_string(start) + axis + " is outside the input");
+    // Every element read lies inside the input: the last one is start + (y - 1) * step.
+    desc.require(y[d] >= 1 && y[d] <= x[d], "output length " + std::to_string(y[d]) + axis + " is out of range");
+    const int64_t last = start + (y[d] - 1) * step;
+    desc.require(last >= 0 && last < x[d], "the slice" + axis + " reads past the input");
+  }
+}
+
+std::vector<Dispatch> lower_slice(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* p = l.node.params_as_Slice();
+  const size_t rank = x.size();
+  std::vector<int64_t> in_strides(rank, 1);
+  for (size_t d = rank - 1; d-- > 0;) in_strides[d] = in_strides[d + 1] * x[d + 1];
+  const size_t lead = kMaxTransposeRank - rank;
+  std::array<uint32_t, kMaxTransposeRank> out_dims{}, strides{};
+  out_dims.fill(1);
+  int64_t base = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    const auto k = static_cast<flatbuffers::uoffset_t>(d);
+    out_dims[lead + d] = static_cast<uint32_t>(y[d]);
+    strides[lead + d] = static_cast<uint32_t>(p->steps()->Get(k) * in_strides[d]);
+    base += p->starts()->Get(k) * in_strides[d];
+  }
+  const size_t count = element_count(y);
+  const Grid grid = grid_for(count);
+  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
+  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
+  spec.insert(spec.end(), strides.begin(), strides.end());
+  spec.push_back(static_cast<uint32_t>(base));
+  return {{"strided_copy", std::move(spec), {grid.groups, 1, 1}}};
+}
+
+std::vector<Dispatch> lower_transpose(const NodeLowering& l) {
+  const Shape& x = l.inputs[0].shape;
+  const Shape& y = l.outputs[0].shape;
+  const auto* perm = l.node.params_as_Transpose()->perm();
+  const size_t rank = x.size();
+  std::vector<uint32_t> in_strides(rank, 1);
+  for (size_t d = rank - 1; d-- > 0;) in_strides[d] = in_strides[d + 1] * static_cast<uint32_t>(x[d + 1]);
+  // Leading output axes of length 1 (stride 0) bring every tensor to rank 6.
+  const size_t lead = kMaxTransposeRank - rank;
+  std::array<uint32_t, kMaxTransposeRank> out_dims{}, strides{};
+  out_dims.fill(1);
+  for (size_t d = 0; d < rank; ++d) {
+    out_dims[lead + d] = static_cast<uint32_t>(y[d]);
+    strides[lead + d] = in_strides[static_cast<size_t>(perm->Get(static_cast<flatbuffers::uoffset_t>(d)))];
+  }
+  const size_t count = element_count(y);
+  const Grid grid = grid_for(count);
+  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
+  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
+  spec.insert(spec.end(), strides.begin(), strides.end());
+  spec.push_back(0);
+  return {{"strided_copy", std::move(spec), {grid.groups, 1, 1}}};
+}
+
+}  // namespace vkbnn::detail

@@ -1,0 +1,33 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Resize of H and W, one output element per item: each output row and column reads two source
+// indices and the weight of the second from tables in the weight buffer (nearest: both indices
+// equal, weight 0).
+#include "common.glsl"
+#include "elementwise.glsl"
+
+layout(constant_id = 0) const uint COUNT = 1;
+layout(constant_id = 1) const uint STRIDE = 64;
+layout(constant_id = 2) const uint IN_OFF = 0;
+layout(constant_id = 3) const uint OUT_OFF = 0;
+layout(constant_id = 4) const uint IH = 1;
+layout(constant_id = 5) const uint IW = 1;
+layout(constant_id = 6) const uint OH = 1;
+layout(constant_id = 7) const uint OW = 1;
+layout(constant_id = 8) const uint ROW_INDICES = 0;
+layout(constant_id = 9) const uint ROW_WEIGHTS = 0;
+layout(constant_id = 10) const uint COL_INDICES = 0;
+layout(constant_id = 11) const uint COL_WEIGHTS = 0;
+
+void main() {
+  for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {
+    const uint ox = i % OW, oy = (i / OW) % OH, plane = i / (OW * OH);
+    const uint y0 = texelFetch(wt_bits, int(ROW_INDICES + 2 * oy)).x, y1 = texelFetch(wt_bits, int(ROW_INDICES + 2 * oy + 1)).x;
+    const uint x0 = texelFetch(wt_bits, int(COL_INDICES + 2 * ox)).x, x1 = texelFetch(wt_bits, int(COL_INDICES + 2 * ox + 1)).x;
+    const float wy = wt[ROW_WEIGHTS + oy], wx = wt[COL_WEIGHTS + ox];
+    const uint base = IN_OFF + plane * IH * IW;
+    const float top = mix(act[base + y0 * IW + x0], act[base + y0 * IW + x1], wx);
+    const float bottom = mix(act[base + y1 * IW + x0], act[base + y1 * IW + x1], wx);
+    act[OUT_OFF + i] = mix(top, bottom, wy);
+  }
+}
