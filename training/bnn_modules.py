@@ -181,14 +181,16 @@ class Block(nn.Module):
     """y = RPReLU(BN(BinaryConv(RSign(x))) [+ ELink(x)]).
 
     The shortcut reads the real-valued input, so it carries the information
-    that binarization throws away.
+    that binarization throws away. groups > 1 makes the convolution grouped
+    (groups == in_ch == out_ch: depthwise, as in a binarized MobileNet).
     """
 
     def __init__(self, in_ch, out_ch, kernel=3, stride=1, use_el=True,
-                 group_order="contiguous", gamma_init=1.0):
+                 group_order="contiguous", gamma_init=1.0, groups=1):
         super().__init__()
         self.sign = RSign(in_ch)
-        self.conv = BinaryConv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2, bias=False)
+        self.conv = BinaryConv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2, groups=groups,
+                                 bias=False)
         self.bn = nn.BatchNorm2d(out_ch)
         self.el = ELink(in_ch, out_ch, stride, group_order, gamma_init) if use_el else None
         self.act = RPReLU(out_ch)

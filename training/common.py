@@ -125,14 +125,16 @@ def cross_entropy_loss(logits, x, y):
 
 
 def train_epochs(model, images, labels, optimizer, scheduler, epochs, batch_size, generator,
-                 loss_fn=cross_entropy_loss, label="", after_step=None):
+                 loss_fn=cross_entropy_loss, label="", after_step=None, after_epoch=None):
     """The training loop all the Fashion-MNIST scripts share.
 
     Shuffles with `generator`, flips half of each batch (augment), and steps
     `optimizer` and then `scheduler` once per batch. loss_fn(logits, x, y)
     gives the loss (distillation adds its term there); after_step(), if given,
     runs after every optimizer step (pruning re-applies its masks there).
-    Prints one line per epoch, prefixed by `label`.
+    Prints one line per epoch, prefixed by `label`. Returns one dict per
+    epoch (train_loss, train_acc, seconds), to which after_epoch(epoch, stats),
+    if given, can add entries (a test accuracy) before the line is printed.
     """
     import torch
 
@@ -140,6 +142,7 @@ def train_epochs(model, images, labels, optimizer, scheduler, epochs, batch_size
     y_all = torch.from_numpy(labels)
     steps_per_epoch = (len(x_all) + batch_size - 1) // batch_size
     prefix = f"{label} " if label else ""
+    history = []
     for epoch in range(epochs):
         model.train()
         start = time.time()
@@ -160,8 +163,15 @@ def train_epochs(model, images, labels, optimizer, scheduler, epochs, batch_size
                 after_step()
             loss_sum += loss.item() * len(idx)
             correct += int((logits.argmax(1) == y).sum())
-        print(f"{prefix}epoch {epoch + 1}/{epochs}: train loss {loss_sum / len(x_all):.4f}, "
-              f"train acc {correct / len(x_all):.4f}, {time.time() - start:.0f} s", flush=True)
+        stats = {"train_loss": loss_sum / len(x_all), "train_acc": correct / len(x_all),
+                 "seconds": round(time.time() - start, 1)}
+        if after_epoch is not None:
+            after_epoch(epoch, stats)
+        extra = "".join(f", {k} {v:.4f}" for k, v in stats.items() if k not in ("train_loss", "train_acc", "seconds"))
+        print(f"{prefix}epoch {epoch + 1}/{epochs}: train loss {stats['train_loss']:.4f}, "
+              f"train acc {stats['train_acc']:.4f}{extra}, {stats['seconds']:.0f} s", flush=True)
+        history.append(stats)
+    return history
 
 
 def export_onnx(model, path):

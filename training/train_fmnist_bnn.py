@@ -82,8 +82,10 @@ def load_teacher(path):
     return teacher
 
 
-def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, seed, label):
-    """One step of the recipe: Adam, learning rate decaying linearly to 0."""
+def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, seed, label,
+               after_epoch=None):
+    """One step of the recipe: Adam, learning rate decaying linearly to 0.
+    Returns common.train_epochs' per-epoch history."""
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = (len(images) + args.batch_size - 1) // args.batch_size
     total_steps = epochs * steps_per_epoch
@@ -100,8 +102,8 @@ def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, s
             loss = loss + args.kd_weight * args.kd_temperature ** 2 * kd
         return loss
 
-    common.train_epochs(model, images, labels, optimizer, scheduler, epochs, args.batch_size,
-                        generator, loss_fn=loss_fn, label=label)
+    return common.train_epochs(model, images, labels, optimizer, scheduler, epochs, args.batch_size,
+                               generator, loss_fn=loss_fn, label=label, after_epoch=after_epoch)
 
 
 def check_onnx(path, model):
