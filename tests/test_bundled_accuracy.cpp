@@ -22,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* const kBundledModels[] = {"fmnist-cnn-fp32", "fmnist-cnn-int8", "fmnist-mbv2-fp32",
-                                      "fmnist-mbv2-int8", "fmnist-bnn",      "fmnist-bnn-el"};
+                                      "fmnist-mbv2-int8", "fmnist-bnn",      "fmnist-bnn-el",
+                                      "fmnist-bmobilenet-el"};
 
 const fs::path kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
