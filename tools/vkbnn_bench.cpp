@@ -115,10 +115,7 @@ void write_trace(const std::string& path, const vkbnn::Network& network, const v
   if (!out) throw vkbnn::Error("cannot write the trace to " + path);
 }
 
-int run(const Options& options) {
-  vkbnn::ContextOptions context_options;
-  context_options.device_index = options.device;
-  vkbnn::Context context(context_options);
+int bench(const Options& options, vkbnn::Context& context) {
   auto model = vkbnn::Model::load(options.model);
   vkbnn::Network network(context, model, {.profiling = true});
   if (!context.device().timestamps) throw vkbnn::Error("device '" + context.device().name + "' has no GPU timestamps");
@@ -271,6 +268,13 @@ int run(const Options& options) {
             << ")\n";
   if (!options.trace.empty()) std::cout << "trace   " << options.trace << " (last run)\n";
   return 0;
+}
+
+int run(const Options& options) {
+  vkbnn::ContextOptions context_options;
+  context_options.device_index = options.device;
+  vkbnn::Context context(context_options);
+  return vkbnn::tools::validated("vkbnn-bench", context, bench(options, context));
 }
 
 }  // namespace

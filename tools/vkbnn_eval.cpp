@@ -39,29 +39,11 @@ std::string fixed(double value, int decimals) {
   return buffer;
 }
 
-int run(const Options& options) {
-  const IdxImages images = read_idx_images(options.images);
-  const std::vector<uint8_t> labels = read_idx_labels(options.labels);
-  if (labels.size() != images.count)
-    throw Error("'" + options.images + "' has " + std::to_string(images.count) + " images but '" + options.labels +
-                "' has " + std::to_string(labels.size()) + " labels");
-  const size_t count = std::min<size_t>(images.count, options.limit.value_or(images.count));
-  if (count == 0) throw Error("there are no images to evaluate");
-
-  const Model model = Model::load(options.model);
-  const InputLayout layout = input_layout(model);
-  if (model.outputs().size() != 1)
-    throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs; evaluation needs one");
+// Runs the data set through the model and prints the scores.
+int evaluate(const Options& options, const Model& model, const InputLayout& layout, const IdxImages& images,
+             const std::vector<uint8_t>& labels, size_t count, Context& context) {
   const size_t batch = static_cast<size_t>(layout.batch);
   const size_t classes = model.outputs()[0].elements() / batch;
-  for (size_t i = 0; i < count; ++i)
-    if (labels[i] >= classes)
-      throw Error("label " + std::to_string(labels[i]) + " of image " + std::to_string(i) + " is outside the model's " +
-                  std::to_string(classes) + " classes");
-
-  ContextOptions context_options;
-  context_options.device_index = options.device;
-  Context context(context_options);
   Network network(context, model);
 
   std::vector<float> input(batch * layout.image_elements());
@@ -121,6 +103,32 @@ int run(const Options& options) {
               << "latency     " << fixed(latency_ms, 3) << " ms mean per run() call\n";
   }
   return 0;
+}
+
+int run(const Options& options) {
+  const IdxImages images = read_idx_images(options.images);
+  const std::vector<uint8_t> labels = read_idx_labels(options.labels);
+  if (labels.size() != images.count)
+    throw Error("'" + options.images + "' has " + std::to_string(images.count) + " images but '" + options.labels +
+                "' has " + std::to_string(labels.size()) + " labels");
+  const size_t count = std::min<size_t>(images.count, options.limit.value_or(images.count));
+  if (count == 0) throw Error("there are no images to evaluate");
+
+  const Model model = Model::load(options.model);
+  const InputLayout layout = input_layout(model);
+  if (model.outputs().size() != 1)
+    throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs; evaluation needs one");
+  const size_t batch = static_cast<size_t>(layout.batch);
+  const size_t classes = model.outputs()[0].elements() / batch;
+  for (size_t i = 0; i < count; ++i)
+    if (labels[i] >= classes)
+      throw Error("label " + std::to_string(labels[i]) + " of image " + std::to_string(i) + " is outside the model's " +
+                  std::to_string(classes) + " classes");
+
+  ContextOptions context_options;
+  context_options.device_index = options.device;
+  Context context(context_options);
+  return validated("vkbnn-eval", context, evaluate(options, model, layout, images, labels, count, context));
 }
 
 }  // namespace

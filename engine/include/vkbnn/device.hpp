@@ -83,6 +83,12 @@ struct ContextState;
 }
 
 // A Vulkan instance and one logical device with a compute queue. Networks borrow it.
+//
+// Threads: one Context may be shared by any number of threads, each building, running and
+// destroying its own Networks at the same time as the others: submissions to the queue take
+// queue_mutex(), the pipeline cache is synchronized, and the validation message count is
+// atomic. The Context must outlive its Networks, and creating, moving or destroying it must not
+// race with its use.
 class Context {
  public:
   explicit Context(const ContextOptions& options = {});

@@ -36,6 +36,14 @@ std::vector<VkExtensionProperties> device_extensions(VkPhysicalDevice device) {
   return list;
 }
 
+bool layer_has_extension(const char* layer, const char* name) {
+  uint32_t count = 0;
+  if (vkEnumerateInstanceExtensionProperties(layer, &count, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkExtensionProperties> list(count);
+  if (vkEnumerateInstanceExtensionProperties(layer, &count, list.data()) != VK_SUCCESS) return false;
+  return has_extension(list, name);
+}
+
 bool validation_layer_available() {
   uint32_t count = 0;
   vkEnumerateInstanceLayerProperties(&count, nullptr);
@@ -84,11 +92,21 @@ InstanceSetup create_instance(bool validation, const std::vector<std::string>& r
   }
 
   std::vector<const char*> layers;
+  // On lavapipe (and many GPUs) a missing barrier does not show as a wrong result, so validation
+  // includes the synchronization checks, which see every hazard between recorded commands.
+  const VkValidationFeatureEnableEXT enabled_checks[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = enabled_checks;
   if (validation) {
     if (!validation_layer_available())
       throw Error("validation was requested but VK_LAYER_KHRONOS_validation is not installed "
                   "(Debian: apt-get install vulkan-validationlayers)");
     layers.push_back("VK_LAYER_KHRONOS_validation");
+    if (!layer_has_extension("VK_LAYER_KHRONOS_validation", VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME))
+      throw Error("the installed VK_LAYER_KHRONOS_validation lacks " VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME
+                  ", needed for synchronization validation");
+    extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   }
 
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
@@ -103,6 +121,7 @@ InstanceSetup create_instance(bool validation, const std::vector<std::string>& r
   info.ppEnabledExtensionNames = extensions.data();
   info.enabledLayerCount = static_cast<uint32_t>(layers.size());
   info.ppEnabledLayerNames = layers.data();
+  if (validation) info.pNext = &features;
   VkInstance instance = VK_NULL_HANDLE;
   VkResult result = vkCreateInstance(&info, nullptr, &instance);
   if (result == VK_ERROR_INCOMPATIBLE_DRIVER)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the tree with AddressSanitizer and UndefinedBehaviorSanitizer (the "asan" presets, in
+# build-asan) and runs the tests that feed untrusted input to the engine's loader, the converter
+# and the tools' file readers under them: any error, undefined behaviour or leak fails the run,
+# except leaks inside the Vulkan stack itself (tests/sanitizers/lsan.supp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+cmake --preset asan "$@"
+cmake --build --preset asan
+ctest --preset asan -j2
