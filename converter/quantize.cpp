@@ -547,6 +547,9 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
   result.summary.quantization = std::move(table);
   const size_t measured = std::min(q.sqnr_samples, samples.size());
   measure_sqnr(context, fp32_model, result.bytes, quantizer.compared(), samples, measured, result.summary);
+  // With VKBNN_VALIDATION=1 (the tests) a message from the layer makes the conversion fail.
+  if (const uint32_t messages = context.validation_message_count(); messages > 0)
+    throw Error(std::to_string(messages) + " Vulkan validation message(s) while calibrating and measuring the int8 model");
   result.summary.notes.push_back("int8: calibrated on " + std::to_string(samples.size()) + " samples with method " +
                                  method_name(q.method) + "; SQNR measured on " + std::to_string(measured));
   return result;

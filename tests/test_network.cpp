@@ -1,6 +1,12 @@
+#include <atomic>
 #include <cmath>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
+#include "converter/model_writer.hpp"
+#include "reference/conv_reference.hpp"
+#include "reference/elementwise_reference.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
 
@@ -80,6 +86,143 @@ TEST(Network, RepeatedRunsReplayTheSameCommandBuffer) {
   auto other = network.run(b).data;
   EXPECT_NE(first, other);
   EXPECT_EQ(network.run(a).data, first);
+}
+
+// Runs `work(thread)` on two threads at once; returns the messages of what they threw.
+template <class Work>
+std::vector<std::string> on_two_threads(Work work) {
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
+  auto guarded = [&](int thread) {
+    try {
+      work(thread);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(errors_mutex);
+      errors.push_back(e.what());
+    }
+  };
+  std::thread first(guarded, 0), second(guarded, 1);
+  first.join();
+  second.join();
+  return errors;
+}
+
+// Two threads share one Network: each run returns what the same input gives single-threaded,
+// every tap read back is one of the two runs' values, and the validation layer (which sees a
+// fence or command buffer used by two submissions at once) stays quiet. Profiling is switched
+// under the other thread's runs, so the profiled command buffer is recorded meanwhile too.
+TEST(Network, OneNetworkSharedByTwoThreads) {
+  auto model = Model::from_bytes(small_classifier(21));
+  NetworkOptions options;
+  options.taps = {"conv1"};
+  Network network(context(), model, poisoned(options));
+  const std::vector<std::vector<float>> inputs = {random_vector(3 * 9 * 9, 22), random_vector(3 * 9 * 9, 23)};
+  std::vector<std::vector<float>> expected, expected_tap;
+  for (const auto& input : inputs) {
+    expected.push_back(network.run(input).data);
+    expected_tap.push_back(network.read_tensor("conv1").data);
+  }
+  ASSERT_NE(expected[0], expected[1]);
+  std::atomic<int> wrong_outputs{0}, wrong_taps{0}, torn_profiles{0};
+  auto errors = on_two_threads([&](int thread) {
+    for (int i = 0; i < 40; ++i) {
+      if (network.run(inputs[thread]).data != expected[thread]) ++wrong_outputs;
+      const auto tap = network.read_tensor("conv1").data;
+      if (tap != expected_tap[0] && tap != expected_tap[1]) ++wrong_taps;
+      network.set_profiling(i % 3 == thread);
+      const size_t profiled = network.last_profile().layers.size();
+      if (profiled != 0 && profiled != model.node_count()) ++torn_profiles;
+    }
+  });
+  EXPECT_EQ(errors, std::vector<std::string>{});
+  EXPECT_EQ(wrong_outputs.load(), 0);
+  EXPECT_EQ(wrong_taps.load(), 0);
+  EXPECT_EQ(torn_profiles.load(), 0);
+}
+
+// The use the engine is built for: threads with a Network each, built and run at the same time on
+// one Context, give the single-threaded outputs.
+TEST(Network, ThreadsWithTheirOwnNetworksShareOneContext) {
+  auto model = Model::from_bytes(small_classifier(24));
+  const std::vector<std::vector<float>> inputs = {random_vector(3 * 9 * 9, 25), random_vector(3 * 9 * 9, 26)};
+  std::vector<std::vector<float>> expected;
+  {
+    Network network(context(), model, poisoned());
+    for (const auto& input : inputs) expected.push_back(network.run(input).data);
+  }
+  ASSERT_NE(expected[0], expected[1]);
+  std::atomic<int> wrong_outputs{0};
+  auto errors = on_two_threads([&](int thread) {
+    Network own(context(), model, poisoned());
+    for (int i = 0; i < 40; ++i)
+      if (own.run(inputs[thread]).data != expected[thread]) ++wrong_outputs;
+  });
+  EXPECT_EQ(errors, std::vector<std::string>{});
+  EXPECT_EQ(wrong_outputs.load(), 0);
+}
+
+// Two diamonds, each a tensor read by two branches that are then added:
+//   a = relu(conv3x3(x)); c = conv1x1(a) + conv3x3(a); e = conv1x1(c) + sigmoid(c).
+// The recorder must decide every barrier: the branches of a diamond only read what came before
+// (no barrier between them), their sum reads both (one before it), and the memory plan puts later
+// tensors into regions of dead ones (b1 and b2 into what a and x held, and so on), so a write can
+// race an earlier read of the same words. Synchronization validation sees any missing barrier that
+// lavapipe's results would not.
+TEST(Network, DiamondsWithArenaReuseMatchTheReference) {
+  using Shape = std::vector<int64_t>;
+  const Shape x_shape{1, 4, 8, 8}, y_shape{1, 8, 8, 8}, w3a{8, 4, 3, 3}, w1{8, 8, 1, 1}, w3{8, 8, 3, 3};
+  const auto x = random_vector(4 * 64, 40);
+  const auto wa = random_vector(8 * 4 * 9, 41), wb1 = random_vector(64, 42), wb2 = random_vector(64 * 9, 43),
+             wd1 = random_vector(64, 44);
+  convert::ModelWriter w;
+  auto& b = w.builder();
+  auto ints = [&](std::vector<int32_t> v) { return b.CreateVector(v); };
+  auto conv = [&](const std::string& name, uint32_t in, const Shape& w_shape, const std::vector<float>& weights,
+                  fb::ActivationKind act) {
+    const int32_t k = static_cast<int32_t>(w_shape[2]), pad = k / 2;
+    const uint32_t weight = w.add_constant(name + ".w", w_shape, weights);
+    const uint32_t out = w.add_tensor(name, y_shape);
+    w.add_node(name, fb::OpParams::Conv2D,
+               fb::CreateConv2D(b, ints({k, k}), ints({1, 1}), ints({1, 1}), ints({pad, pad, pad, pad}), 1,
+                                fb::CreateActivation(b, act))
+                   .Union(),
+               {in, weight}, {out});
+    return out;
+  };
+  auto add = [&](const std::string& name, uint32_t lhs, uint32_t rhs) {
+    const uint32_t out = w.add_tensor(name, y_shape);
+    w.add_node(name, fb::OpParams::Binary, fb::CreateBinary(b, fb::BinaryKind::Add).Union(), {lhs, rhs}, {out});
+    return out;
+  };
+  const uint32_t in = w.add_tensor("x", x_shape);
+  const uint32_t a = conv("a", in, w3a, wa, fb::ActivationKind::Relu);
+  const uint32_t c = add("c", conv("b1", a, w1, wb1, fb::ActivationKind::None),
+                         conv("b2", a, w3, wb2, fb::ActivationKind::None));
+  const uint32_t d2 = w.add_tensor("d2", y_shape);
+  w.add_node("d2", fb::OpParams::ActivationOp,
+             fb::CreateActivationOp(b, fb::CreateActivation(b, fb::ActivationKind::Sigmoid)).Union(), {c}, {d2});
+  const uint32_t e = add("e", conv("d1", c, w1, wd1, fb::ActivationKind::None), d2);
+  w.set_inputs({in});
+  w.set_outputs({e});
+  const auto model = Model::from_bytes(w.finish());
+
+  ref::Conv2D relu3, plain1, plain3;
+  relu3.kernel_h = relu3.kernel_w = plain3.kernel_h = plain3.kernel_w = 3;
+  relu3.pad_top = relu3.pad_left = relu3.pad_bottom = relu3.pad_right = 1;
+  plain3.pad_top = plain3.pad_left = plain3.pad_bottom = plain3.pad_right = 1;
+  relu3.activation.kind = fb::ActivationKind::Relu;
+  const auto ra = ref::conv2d(x, x_shape, wa, w3a, {}, relu3);
+  const auto rc = ref::binary(fb::BinaryKind::Add, ref::conv2d(ra, y_shape, wb1, w1, {}, plain1), y_shape,
+                              ref::conv2d(ra, y_shape, wb2, w3, {}, plain3), y_shape);
+  const auto re = ref::binary(fb::BinaryKind::Add, ref::conv2d(rc, y_shape, wd1, w1, {}, plain1), y_shape,
+                              ref::activation(rc, {fb::ActivationKind::Sigmoid}), y_shape);
+
+  Network network(context(), model, poisoned());
+  const auto report = network.memory();
+  // Six 2 KiB activations (and x) live in the space of three: regions are reused.
+  EXPECT_LE(report.arena_bytes, 3 * 8 * 64 * sizeof(float));
+  EXPECT_LT(report.arena_bytes, report.naive_arena_bytes);
+  for (int run = 0; run < 3; ++run) EXPECT_TRUE(all_close(network.run(x).data, re, 1e-5f, 1e-5f)) << "run " << run;
 }
 
 TEST(Network, MemoryPlanReusesActivationMemory) {

@@ -1,5 +1,6 @@
 // The on-disk pipeline cache: written after a Network is built, used by the next Context on the
 // same device, and ignored (not handed to the driver) when corrupt, truncated or foreign.
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,17 @@
 
 namespace vkbnn::test {
 namespace {
+
+// The suite's environment (tests/CMakeLists.txt) keeps the caches in the build tree, so that a test
+// run writes nothing under $HOME.
+TEST(TestEnvironment, CachesLiveInTheBuildTree) {
+  const std::string build = std::filesystem::path(binary_dir()).lexically_normal().string() + "/";
+  const std::string file = context().pipeline_cache_file().lexically_normal().string();
+  EXPECT_EQ(file.rfind(build, 0), 0u) << file << " is outside " << build << " (run the tests through ctest)";
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  ASSERT_NE(xdg, nullptr) << "run the tests through ctest";
+  EXPECT_EQ(std::filesystem::path(xdg).lexically_normal().string().rfind(build, 0), 0u) << xdg;
+}
 
 class PipelineCache : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
 #include "tools/classify.hpp"
+#include "tools/files.hpp"
 #include "tools/idx.hpp"
 #include "tools/image_input.hpp"
 #include "tools/npy.hpp"
@@ -221,6 +222,37 @@ TEST_F(ToolFiles, RejectsFilesThatAreNotImages) {
   expect_error([&] { load_image(dir_); }, "directory");
 }
 
+// A real gray PNG whose IHDR chunk is rewritten to declare width x height (its CRC recomputed), so
+// that only its pixel data gives it away. Gray, because stb_image itself refuses a header whose
+// 8-bit image would exceed 1 GiB, which a 20000 x 20000 colour one does and a gray one does not.
+std::vector<uint8_t> png_declaring(const fs::path& scratch, uint32_t width, uint32_t height) {
+  const std::vector<uint8_t> small(16 * 16, 77);
+  EXPECT_TRUE(stbi_write_png(scratch.string().c_str(), 16, 16, 1, small.data(), 16));
+  std::vector<uint8_t> png = read_file(scratch);
+  // Signature (8 bytes), then IHDR: length (4), type (4), width and height (big-endian), ..., CRC.
+  EXPECT_EQ(std::string(png.begin() + 12, png.begin() + 16), "IHDR");
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<uint8_t>(width >> (24 - 8 * i));
+    png[20 + i] = static_cast<uint8_t>(height >> (24 - 8 * i));
+  }
+  const uLong crc = crc32(crc32(0, nullptr, 0), png.data() + 12, 17);
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+  return png;
+}
+
+// The 389 KB PNG declaring 20000 x 20000 made vkbnn-run take 2 GB and 14 s; the header is
+// all it takes to refuse one, and the cap is exactly kMaxImagePixels.
+TEST_F(ToolFiles, RefusesImagesDeclaringTooManyPixels) {
+  const fs::path scratch = path("small.png");
+  expect_error([&] { load_image(write("huge.png", png_declaring(scratch, 20000, 20000))); },
+               "declares 20000x20000 pixels, more than the 33554432");
+  expect_error([&] { load_image(write("wide.png", png_declaring(scratch, 8193, 4096))); }, "declares 8193x4096");
+  // At the cap the header passes, and the decoder then finds too few pixels for it.
+  expect_error([&] { load_image(write("at_cap.png", png_declaring(scratch, 8192, 4096))); }, "cannot decode");
+  const Image untouched = load_image(write("same.png", png_declaring(scratch, 16, 16)));
+  EXPECT_EQ(untouched.pixels, std::vector<uint8_t>(16 * 16, 77));
+}
+
 InputLayout layout(int channels, int height, int width, ChannelOrder order, std::vector<float> mean = {},
                    std::vector<float> std = {}) {
   InputLayout l;
@@ -410,6 +442,14 @@ TEST_F(ToolRuns, RawModeMatchesTheLibrary) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("vkbnn-run: error: "), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("1x3x9x9"), std::string::npos) << bad.output;
+}
+
+TEST_F(ToolRuns, RunRefusesAnImageDeclaringTooManyPixels) {
+  const fs::path huge = write("huge.png", png_declaring(path("small.png"), 20000, 20000));
+  const test::ProcessResult r = test::run_process({test::tool_path("vkbnn-run"), model_, huge.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("vkbnn-run: error: '" + huge.string() + "' declares 20000x20000 pixels"), std::string::npos)
+      << r.output;
 }
 
 TEST_F(ToolRuns, ClassifiesImagesAsJsonWithProfile) {

@@ -74,6 +74,11 @@ Image decode_image(std::span<const uint8_t> bytes, const std::string& origin) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     throw Error("'" + origin + "' is too large to decode");
   int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels))
+    throw Error("cannot decode '" + origin + "' as an image: " + stbi_failure_reason());
+  if (static_cast<uint64_t>(width) * static_cast<uint64_t>(height) > kMaxImagePixels)
+    throw Error("'" + origin + "' declares " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels, more than the " + std::to_string(kMaxImagePixels) + " images may have");
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels, 0),
       stbi_image_free);

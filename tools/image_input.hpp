@@ -18,8 +18,13 @@ struct Image {
   std::vector<uint8_t> pixels;
 };
 
-// PNG, JPEG, BMP and the other formats stb_image reads. A file that is not an image throws
-// vkbnn::Error naming `origin` and the decoder's reason.
+// The most pixels decode_image accepts (32 Mi, e.g. 8192 x 4096 or 7680 x 4320): a few bytes of
+// header can claim any size, and decoding plus preprocessing costs about 16 bytes per pixel.
+inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 25;
+
+// PNG, JPEG, BMP and the other formats stb_image reads. A file that is not an image, or whose
+// header declares more than kMaxImagePixels, throws vkbnn::Error naming `origin` and the reason,
+// the latter before anything is decoded.
 Image decode_image(std::span<const uint8_t> bytes, const std::string& origin);
 Image load_image(const std::filesystem::path& path);
 

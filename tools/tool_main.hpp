@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "vkbnn/device.hpp"
+
 namespace vkbnn::tools {
 
 // Runs a tool's body after its command line has been parsed: any exception becomes one line
@@ -33,6 +35,17 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
     return app.exit(e) == 0 ? 0 : 1;
   }
   return std::nullopt;
+}
+
+// With VKBNN_VALIDATION=1 (as the tests run every tool) the Khronos layer checks the tool's Vulkan
+// use; one message and the tool fails with status 2, as vkbnn-studio does, whatever it printed.
+// Called once the tool's Networks are gone, so their teardown is checked too.
+inline int validated(const char* tool, const Context& context, int status) {
+  if (const uint32_t messages = context.validation_message_count(); messages > 0) {
+    std::cerr << tool << ": error: " << messages << " Vulkan validation message(s)" << std::endl;
+    return 2;
+  }
+  return status;
 }
 
 // CLI::PositiveNumber's message prints the largest double; this one says what is wanted.

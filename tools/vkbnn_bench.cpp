@@ -451,72 +451,76 @@ int run(const Options& options) {
   vkbnn::ContextOptions context_options;
   context_options.device_index = options.device;
   vkbnn::Context context(context_options);
-  vkbnn::Network network(context, model, {.profiling = true});
-  if (!context.device().timestamps) throw vkbnn::Error("device '" + context.device().name + "' has no GPU timestamps");
-  Results r;
-  if (options.limits) r.limits = vkbnn::measure_limits(context);
+  // The Networks are gone before the validation check, so their teardown is checked too.
+  const int status = [&] {
+    vkbnn::Network network(context, model, {.profiling = true});
+    if (!context.device().timestamps) throw vkbnn::Error("device '" + context.device().name + "' has no GPU timestamps");
+    Results r;
+    if (options.limits) r.limits = vkbnn::measure_limits(context);
 
-  const std::vector<std::span<const float>> views(inputs.data.begin(), inputs.data.end());
-  for (uint32_t i = 0; i < options.warmup; ++i) network.run(views);
+    const std::vector<std::span<const float>> views(inputs.data.begin(), inputs.data.end());
+    for (uint32_t i = 0; i < options.warmup; ++i) network.run(views);
 
-  using Clock = std::chrono::steady_clock;
-  const size_t n_layers = network.layers().size();
-  // Each run's layer times, then its stages; a long --duration-s keeps a uniform sample of the
-  // runs (reservoir sampling) so that memory stays bounded.
-  constexpr size_t kMaxSamples = 1 << 16;
-  const std::vector<std::string> stage_names = {"end_to_end", "upload", "submit", "wait", "readback", "gpu_span",
-                                                "layers_sum"};
-  std::vector<std::vector<double>> samples;
-  std::mt19937_64 pick(1);
-  std::vector<vkbnn::Tensor> outputs;
-  uint64_t runs = 0;
-  const auto start = Clock::now();
-  const auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  // With --duration-s, runs start until that much time has passed; at least one is measured.
-  while (options.duration_s ? (runs == 0 || seconds() < *options.duration_s) : runs < options.iters) {
-    outputs = network.run(views);
-    const auto& p = network.last_profile();
-    std::vector<double> sample(n_layers);
-    double sum = 0;
-    for (size_t k = 0; k < n_layers; ++k) sum += sample[k] = p.layers[k].gpu_us;
-    sample.insert(sample.end(), {p.total_us, p.upload_us, p.submit_us, p.wait_us, p.readback_us, p.gpu_us, sum});
-    ++runs;
-    if (samples.size() < kMaxSamples)
-      samples.push_back(std::move(sample));
-    else if (const uint64_t slot = pick() % runs; slot < kMaxSamples)
-      samples[slot] = std::move(sample);
-  }
-  r.measured_s = seconds();
-  r.runs = runs;
-  r.sampled = samples.size();
-  if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
-  for (size_t i = 0; i < options.outputs.size(); ++i)
-    vkbnn::tools::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
+    using Clock = std::chrono::steady_clock;
+    const size_t n_layers = network.layers().size();
+    // Each run's layer times, then its stages; a long --duration-s keeps a uniform sample of the
+    // runs (reservoir sampling) so that memory stays bounded.
+    constexpr size_t kMaxSamples = 1 << 16;
+    const std::vector<std::string> stage_names = {"end_to_end", "upload", "submit", "wait", "readback", "gpu_span",
+                                                  "layers_sum"};
+    std::vector<std::vector<double>> samples;
+    std::mt19937_64 pick(1);
+    std::vector<vkbnn::Tensor> outputs;
+    uint64_t runs = 0;
+    const auto start = Clock::now();
+    const auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    // With --duration-s, runs start until that much time has passed; at least one is measured.
+    while (options.duration_s ? (runs == 0 || seconds() < *options.duration_s) : runs < options.iters) {
+      outputs = network.run(views);
+      const auto& p = network.last_profile();
+      std::vector<double> sample(n_layers);
+      double sum = 0;
+      for (size_t k = 0; k < n_layers; ++k) sum += sample[k] = p.layers[k].gpu_us;
+      sample.insert(sample.end(), {p.total_us, p.upload_us, p.submit_us, p.wait_us, p.readback_us, p.gpu_us, sum});
+      ++runs;
+      if (samples.size() < kMaxSamples)
+        samples.push_back(std::move(sample));
+      else if (const uint64_t slot = pick() % runs; slot < kMaxSamples)
+        samples[slot] = std::move(sample);
+    }
+    r.measured_s = seconds();
+    r.runs = runs;
+    r.sampled = samples.size();
+    if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
+    for (size_t i = 0; i < options.outputs.size(); ++i)
+      vkbnn::tools::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
 
-  const auto column = [&](size_t c) {
-    std::vector<double> values;
-    for (const auto& sample : samples) values.push_back(sample[c]);
-    return spread(std::move(values));
-  };
-  const auto& layers = network.layers();
-  for (size_t k = 0; k < n_layers; ++k) {
-    r.per_layer.push_back(column(k));
-    r.by_op[layers[k].op] += r.per_layer.back().median;
-    r.median_sum += r.per_layer.back().median;
-    r.total_macs += layers[k].macs;
-  }
-  for (size_t i = 0; i < stage_names.size(); ++i) r.stages.emplace_back(stage_names[i], column(n_layers + i));
-  r.batch = batch_size(model);
-  r.memory = network.memory();
-  r.host_peak_rss = vkbnn::tools::host_peak_rss_bytes();
-  r.heaps = vkbnn::memory_heaps(context);
+    const auto column = [&](size_t c) {
+      std::vector<double> values;
+      for (const auto& sample : samples) values.push_back(sample[c]);
+      return spread(std::move(values));
+    };
+    const auto& layers = network.layers();
+    for (size_t k = 0; k < n_layers; ++k) {
+      r.per_layer.push_back(column(k));
+      r.by_op[layers[k].op] += r.per_layer.back().median;
+      r.median_sum += r.per_layer.back().median;
+      r.total_macs += layers[k].macs;
+    }
+    for (size_t i = 0; i < stage_names.size(); ++i) r.stages.emplace_back(stage_names[i], column(n_layers + i));
+    r.batch = batch_size(model);
+    r.memory = network.memory();
+    r.host_peak_rss = vkbnn::tools::host_peak_rss_bytes();
+    r.heaps = vkbnn::memory_heaps(context);
 
-  if (!options.csv.empty()) write_csv(options.csv, layers, r);
-  if (options.json)
-    print_json(options, context, network, inputs, r);
-  else
-    print_text(options, context, network, inputs, r);
-  return 0;
+    if (!options.csv.empty()) write_csv(options.csv, layers, r);
+    if (options.json)
+      print_json(options, context, network, inputs, r);
+    else
+      print_text(options, context, network, inputs, r);
+    return 0;
+  }();
+  return vkbnn::tools::validated("vkbnn-bench", context, status);
 }
 
 }  // namespace

@@ -144,68 +144,72 @@ int run(const Options& options) {
   ContextOptions context_options;
   context_options.device_index = options.device;
   Context context(context_options);
-  Network network(context, model);
+  // The Networks are gone before the validation check, so their teardown is checked too.
+  const int status = [&] {
+    Network network(context, model);
 
-  std::vector<float> input(batch * layout.image_elements());
-  std::vector<std::vector<size_t>> confusion(classes, std::vector<size_t>(classes, 0));
-  size_t top1 = 0, top5 = 0, runs = 0;
-  Clock::duration inference{};
-  Progress progress(count);
-  const Clock::time_point start = Clock::now();
-  for (size_t first = 0; first < count; first += batch) {
-    const size_t in_batch = std::min(batch, count - first);
-    std::fill(input.begin(), input.end(), 0.0f);
-    for (size_t b = 0; b < in_batch; ++b)
-      preprocess(dataset.image(first + b), layout,
-                 std::span<float>(input).subspan(b * layout.image_elements(), layout.image_elements()));
-    const Clock::time_point before = Clock::now();
-    const Tensor output = network.run(std::span<const float>(input));
-    inference += Clock::now() - before;
-    ++runs;
-    for (size_t b = 0; b < in_batch; ++b) {
-      const std::span<const float> scores(output.data.data() + b * classes, classes);
-      const std::vector<Ranked> ranked = top_k(scores, 5);
-      const size_t label = dataset.labels[first + b];
-      top1 += ranked[0].index == label;
-      for (const Ranked& r : ranked) top5 += r.index == label;
-      ++confusion[label][ranked[0].index];
+    std::vector<float> input(batch * layout.image_elements());
+    std::vector<std::vector<size_t>> confusion(classes, std::vector<size_t>(classes, 0));
+    size_t top1 = 0, top5 = 0, runs = 0;
+    Clock::duration inference{};
+    Progress progress(count);
+    const Clock::time_point start = Clock::now();
+    for (size_t first = 0; first < count; first += batch) {
+      const size_t in_batch = std::min(batch, count - first);
+      std::fill(input.begin(), input.end(), 0.0f);
+      for (size_t b = 0; b < in_batch; ++b)
+        preprocess(dataset.image(first + b), layout,
+                   std::span<float>(input).subspan(b * layout.image_elements(), layout.image_elements()));
+      const Clock::time_point before = Clock::now();
+      const Tensor output = network.run(std::span<const float>(input));
+      inference += Clock::now() - before;
+      ++runs;
+      for (size_t b = 0; b < in_batch; ++b) {
+        const std::span<const float> scores(output.data.data() + b * classes, classes);
+        const std::vector<Ranked> ranked = top_k(scores, 5);
+        const size_t label = dataset.labels[first + b];
+        top1 += ranked[0].index == label;
+        for (const Ranked& r : ranked) top5 += r.index == label;
+        ++confusion[label][ranked[0].index];
+      }
+      progress.update(first + in_batch, top1);
     }
-    progress.update(first + in_batch, top1);
-  }
-  const double wall = seconds(Clock::now() - start);
-  const double accuracy1 = static_cast<double>(top1) / count;
-  const double accuracy5 = static_cast<double>(top5) / count;
-  const double latency_ms = 1000.0 * seconds(inference) / runs;
-  const double throughput = count / wall;
-  const bool has_top5 = classes >= 5;
+    const double wall = seconds(Clock::now() - start);
+    const double accuracy1 = static_cast<double>(top1) / count;
+    const double accuracy5 = static_cast<double>(top5) / count;
+    const double latency_ms = 1000.0 * seconds(inference) / runs;
+    const double throughput = count / wall;
+    const bool has_top5 = classes >= 5;
 
-  if (options.json) {
-    nlohmann::ordered_json report = {{"model", options.model},
-                                     {"device", context.device().name},
-                                     {"dataset", dataset.source},
-                                     {"class_mapping", dataset.mapping},
-                                     {"images", count},
-                                     {"batch", batch},
-                                     {"top1", accuracy1}};
-    if (has_top5) report["top5"] = accuracy5;
-    report["images_per_second"] = throughput;
-    report["mean_latency_ms"] = latency_ms;
-    report["seconds"] = wall;
-    report["classes"] = dataset.class_names;
-    report["confusion"] = confusion;
-    report["confusion_axes"] = "rows: true class, columns: top-1 prediction";
-    std::cout << report.dump(2) << '\n';
-  } else {
-    std::cout << "model       " << options.model << "\n"
-              << "device      " << context.device().name << "\n"
-              << "dataset     " << dataset.source << " (" << dataset.mapping << ")\n"
-              << "images      " << count << " (batch " << batch << ")\n"
-              << "top-1       " << fixed(100.0 * accuracy1, 2) << "% (" << top1 << "/" << count << ")\n";
-    if (has_top5) std::cout << "top-5       " << fixed(100.0 * accuracy5, 2) << "% (" << top5 << "/" << count << ")\n";
-    std::cout << "throughput  " << fixed(throughput, 1) << " images/s (decoding and preprocessing included)\n"
-              << "latency     " << fixed(latency_ms, 3) << " ms mean per run() call\n";
-  }
-  return 0;
+    if (options.json) {
+      nlohmann::ordered_json report = {{"model", options.model},
+                                       {"device", context.device().name},
+                                       {"dataset", dataset.source},
+                                       {"class_mapping", dataset.mapping},
+                                       {"images", count},
+                                       {"batch", batch},
+                                       {"top1", accuracy1}};
+      if (has_top5) report["top5"] = accuracy5;
+      report["images_per_second"] = throughput;
+      report["mean_latency_ms"] = latency_ms;
+      report["seconds"] = wall;
+      report["classes"] = dataset.class_names;
+      report["confusion"] = confusion;
+      report["confusion_axes"] = "rows: true class, columns: top-1 prediction";
+      std::cout << report.dump(2) << '\n';
+    } else {
+      std::cout << "model       " << options.model << "\n"
+                << "device      " << context.device().name << "\n"
+                << "dataset     " << dataset.source << " (" << dataset.mapping << ")\n"
+                << "images      " << count << " (batch " << batch << ")\n"
+                << "top-1       " << fixed(100.0 * accuracy1, 2) << "% (" << top1 << "/" << count << ")\n";
+      if (has_top5) std::cout << "top-5       " << fixed(100.0 * accuracy5, 2) << "% (" << top5 << "/" << count << ")\n";
+      std::cout << "throughput  " << fixed(throughput, 1) << " images/s (decoding and preprocessing included)\n"
+                << "latency     " << fixed(latency_ms, 3) << " ms mean per run() call\n";
+    }
+    return 0;
+  }();
+  return validated("vkbnn-eval", context, status);
 }
 
 }  // namespace

@@ -172,7 +172,8 @@ int run(const Options& options) {
   ContextOptions context_options;
   context_options.device_index = options.device;
   Context context(context_options);
-  return options.inputs.empty() ? classify_images(options, model, context) : run_raw(options, model, context);
+  return validated("vkbnn-run", context,
+                   options.inputs.empty() ? classify_images(options, model, context) : run_raw(options, model, context));
 }
 
 }  // namespace

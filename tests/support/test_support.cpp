@@ -1,6 +1,7 @@
 #include "support/test_support.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -131,6 +132,12 @@ std::string binary_dir() { return VKBNN_BINARY_DIR; }
 }  // namespace vkbnn::test
 
 int main(int argc, char** argv) {
+  // What tests/CMakeLists.txt puts in the environment, also for a direct run: the validation layer
+  // in the tools the tests start, and every cache in the build tree rather than under $HOME.
+  const std::string cache = vkbnn::test::binary_dir() + "/tests/cache";
+  setenv("VKBNN_VALIDATION", "1", 0);
+  setenv("VKBNN_CACHE_DIR", (cache + "/vkbnn").c_str(), 1);
+  setenv("XDG_CACHE_HOME", cache.c_str(), 1);
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::UnitTest::GetInstance()->listeners().Append(new vkbnn::test::ValidationListener);
   return RUN_ALL_TESTS();

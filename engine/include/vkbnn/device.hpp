@@ -48,6 +48,10 @@ struct ContextOptions {
   std::string device_name;
   // Enable VK_LAYER_KHRONOS_validation; also on when VKBNN_VALIDATION=1.
   bool validation = false;
+  // Validation with its synchronization checks (also VKBNN_VALIDATION=sync). They count every
+  // dispatch's descriptors as touching the whole arena, so a network whose independent layers run
+  // without a barrier between them draws hazard reports that are not real.
+  bool synchronization_validation = false;
   // Use kernels built on subgroup operations where the device has them; off forces the
   // portable kernels (for comparison and testing).
   bool subgroup_operations = true;
@@ -83,6 +87,12 @@ struct ContextState;
 }
 
 // A Vulkan instance and one logical device with a compute queue. Networks borrow it.
+//
+// Threads: one Context may be shared by any number of threads, each building, running and
+// destroying its own Networks at the same time as the others: submissions to the queue take
+// queue_mutex(), the pipeline cache is synchronized, and the validation message count is
+// atomic. The Context must outlive its Networks, and creating, moving or destroying it must not
+// race with its use.
 class Context {
  public:
   explicit Context(const ContextOptions& options = {});

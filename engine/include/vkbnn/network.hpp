@@ -103,6 +103,16 @@ struct NetworkState;
 
 // A model placed on a device: weights uploaded, memory planned, pipelines built and the whole
 // graph recorded into one command buffer that every run() replays.
+//
+// Threads: one Network may be called from several threads. run(), read_tensor(),
+// set_profiling(), profiling() and last_profile() hold the network's lock, so concurrent calls
+// run one after another and each run() returns the outputs of its own inputs. What a run leaves
+// behind (read_tensor(), device_tensor(), last_profile()) is the latest run's, whichever thread
+// made it: a thread that reads a run's intermediates or profile must keep other threads from
+// running in between (its own lock, or a Network of its own). layers(), memory(),
+// load_report() and model() describe what the constructor built and never change. Runs of one
+// Network never overlap on the GPU; for parallel inference give each thread its own Network, on
+// one shared Context (see Context). Moving or destroying a Network must not race with its use.
 class Network {
  public:
   Network(Context& context, const Model& model, const NetworkOptions& options = {});
@@ -120,8 +130,8 @@ class Network {
   // first time each variant is used.
   void set_profiling(bool enabled);
   bool profiling() const;
-  // The profile of the latest run() (empty layers when profiling was off).
-  const Profile& last_profile() const;
+  // The profile of the latest run() (empty layers when profiling was off), copied.
+  Profile last_profile() const;
 
   // An intermediate tensor from the latest run(), by tensor or layer (node) name. The tensor must
   // have been requested in NetworkOptions::taps (or tap_all), or be a model output. Binarized

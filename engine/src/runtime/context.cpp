@@ -37,6 +37,14 @@ std::vector<VkExtensionProperties> device_extensions(VkPhysicalDevice device) {
   return list;
 }
 
+bool layer_has_extension(const char* layer, const char* name) {
+  uint32_t count = 0;
+  if (vkEnumerateInstanceExtensionProperties(layer, &count, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkExtensionProperties> list(count);
+  if (vkEnumerateInstanceExtensionProperties(layer, &count, list.data()) != VK_SUCCESS) return false;
+  return has_extension(list, name);
+}
+
 bool validation_layer_available() {
   uint32_t count = 0;
   vkEnumerateInstanceLayerProperties(&count, nullptr);
@@ -64,7 +72,7 @@ struct InstanceSetup {
   bool debug_utils = false;
 };
 
-InstanceSetup create_instance(bool validation, const std::vector<std::string>& requested = {}) {
+InstanceSetup create_instance(bool validation, bool synchronization, const std::vector<std::string>& requested = {}) {
   auto available = instance_extensions();
   std::vector<const char*> extensions;
   VkInstanceCreateFlags flags = 0;
@@ -85,11 +93,25 @@ InstanceSetup create_instance(bool validation, const std::vector<std::string>& r
   }
 
   std::vector<const char*> layers;
+  // On lavapipe (and many GPUs) a missing barrier does not show as a wrong result; only the
+  // synchronization checks see one. They are opt-in (VKBNN_VALIDATION=sync) because they take
+  // each descriptor's whole range (the arena) as accessed, and so report every barrier the
+  // recorder leaves out between dispatches that touch disjoint tensors.
+  const VkValidationFeatureEnableEXT enabled_checks[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = enabled_checks;
   if (validation) {
     if (!validation_layer_available())
       throw Error("validation was requested but VK_LAYER_KHRONOS_validation is not installed "
                   "(Debian: apt-get install vulkan-validationlayers)");
     layers.push_back("VK_LAYER_KHRONOS_validation");
+  }
+  if (validation && synchronization) {
+    if (!layer_has_extension("VK_LAYER_KHRONOS_validation", VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME))
+      throw Error("the installed VK_LAYER_KHRONOS_validation lacks " VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME
+                  ", needed for synchronization validation");
+    extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   }
 
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
@@ -104,6 +126,7 @@ InstanceSetup create_instance(bool validation, const std::vector<std::string>& r
   info.ppEnabledExtensionNames = extensions.data();
   info.enabledLayerCount = static_cast<uint32_t>(layers.size());
   info.ppEnabledLayerNames = layers.data();
+  if (validation && synchronization) info.pNext = &features;
   VkInstance instance = VK_NULL_HANDLE;
   VkResult result = vkCreateInstance(&info, nullptr, &instance);
   if (result == VK_ERROR_INCOMPATIBLE_DRIVER)
@@ -301,7 +324,7 @@ uint32_t ContextState::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlag
 }  // namespace detail
 
 std::vector<DeviceInfo> Context::list_devices() {
-  auto setup = detail::create_instance(false);
+  auto setup = detail::create_instance(false, false);
   std::vector<DeviceInfo> result;
   try {
     auto devices = detail::physical_devices(setup.instance);
@@ -318,8 +341,10 @@ std::vector<DeviceInfo> Context::list_devices() {
 Context::Context(const ContextOptions& options) : state_(std::make_unique<detail::ContextState>()) {
   auto& s = *state_;
   const char* env_validation = std::getenv("VKBNN_VALIDATION");
-  bool validation = options.validation || (env_validation && std::string(env_validation) == "1");
-  auto setup = detail::create_instance(validation, options.instance_extensions);
+  const std::string env = env_validation ? env_validation : "";
+  const bool synchronization = options.synchronization_validation || env == "sync";
+  const bool validation = options.validation || synchronization || env == "1";
+  auto setup = detail::create_instance(validation, synchronization, options.instance_extensions);
   s.instance = setup.instance;
 
   if (setup.debug_utils) {

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 
 #include "ops/op.hpp"
@@ -87,6 +88,9 @@ struct NetworkState {
   bool has_run = false;
   Profile last;
   LoadReport load;
+  // Serializes what a run touches (the command buffers and their pool, the fence, the staging
+  // buffers, `last`): see the threading note on Network.
+  mutable std::mutex mutex;
 
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
       : ctx(&context), model(m), options(opts) {}
@@ -345,7 +349,10 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
                    MemoryUse::Device, "weights");
   Buffer staging(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
   std::memset(staging.mapped(), 0, bytes);
-  std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+  // A model without constants packs no words, and memcpy from an empty vector's null data is
+  // undefined even for zero bytes.
+  if (!packer.words().empty())
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
   staging.flush();
 
   VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
@@ -585,9 +592,18 @@ Network::~Network() = default;
 Network::Network(Network&&) noexcept = default;
 Network& Network::operator=(Network&&) noexcept = default;
 
-void Network::set_profiling(bool enabled) { state_->profiling = enabled; }
-bool Network::profiling() const { return state_->profiling; }
-const Profile& Network::last_profile() const { return state_->last; }
+void Network::set_profiling(bool enabled) {
+  std::lock_guard lock(state_->mutex);
+  state_->profiling = enabled;
+}
+bool Network::profiling() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->profiling;
+}
+Profile Network::last_profile() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->last;
+}
 const std::vector<LayerInfo>& Network::layers() const { return state_->layer_infos; }
 MemoryReport Network::memory() const { return state_->memory; }
 const LoadReport& Network::load_report() const { return state_->load; }
@@ -612,6 +628,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
                   " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
+  std::lock_guard lock(s.mutex);
   VkCommandBuffer commands = s.plain_commands;
   const bool timed = s.profiling && s.ctx->info.timestamps;
   if (timed) {
@@ -670,6 +687,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
 Tensor Network::read_tensor(const std::string& name) const {
   const auto& s = *state_;
   const uint32_t t = s.tapped_tensor(name);
+  std::lock_guard lock(s.mutex);
   if (!s.has_run) throw Error("tensor '" + name + "' has no value yet: run the network first");
   auto range = s.range_of(t);
   uint64_t bytes = (range.end - range.begin) * sizeof(float);
