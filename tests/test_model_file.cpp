@@ -1,7 +1,10 @@
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "ops/single_node.hpp"
+#include "reference/pad_reference.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
 
@@ -93,6 +96,65 @@ TEST(ModelFile, Int8ModelSurvivesBitFlipsAndTruncation) {
     std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
     EXPECT_THROW(Model::from_bytes(cut), ModelError) << "truncated to " << length << " bytes";
   }
+}
+
+// Copies the file and moves the int64 vector that field `field` (a VT_ constant) of the table at
+// `table` (inside `original`) points to onto the copy's end, with its elements 8-byte aligned or, when `misalign`, only 4-byte
+// aligned: the verifier checks a vector's length word (4 bytes) but not its elements.
+std::vector<uint8_t> move_int64_vector(const std::vector<uint8_t>& original, const void* table, uint16_t field,
+                                       bool misalign) {
+  const size_t table_at = static_cast<const uint8_t*>(table) - original.data();
+  std::vector<uint8_t> bytes = original;
+  auto read = [&](size_t at, auto value) {
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    return value;
+  };
+  const size_t vtable_at = table_at - read(table_at, int32_t{});
+  const size_t field_at = table_at + read(vtable_at + field, uint16_t{});
+  const size_t vector_at = field_at + read(field_at, uint32_t{});
+  const uint32_t length = read(vector_at, uint32_t{});
+  const std::vector<uint8_t> vector(bytes.begin() + static_cast<std::ptrdiff_t>(vector_at),
+                                    bytes.begin() + static_cast<std::ptrdiff_t>(vector_at + 4 + 8 * length));
+  // Elements start 4 bytes after the length word: length at 4 (mod 8) aligns them.
+  while (bytes.size() % 8 != (misalign ? 0u : 4u)) bytes.push_back(0);
+  const uint32_t offset = static_cast<uint32_t>(bytes.size() - field_at);
+  bytes.insert(bytes.end(), vector.begin(), vector.end());
+  std::memcpy(bytes.data() + field_at, &offset, sizeof offset);
+  return bytes;
+}
+
+TEST(ModelFile, MisalignedShapeIsRejected) {
+  const auto bytes = small_classifier(5);
+  const auto* tensor = fb::GetModel(bytes.data())->tensors()->Get(0);
+  // The same move with the elements aligned gives a model that loads: only the alignment differs.
+  const auto moved = Model::from_bytes(move_int64_vector(bytes, tensor, fb::Tensor::VT_SHAPE, false));
+  const auto* moved_shape = moved.schema().tensors()->Get(0)->shape();
+  EXPECT_EQ(std::vector<int64_t>(moved_shape->begin(), moved_shape->end()),
+            std::vector<int64_t>(tensor->shape()->begin(), tensor->shape()->end()));
+  EXPECT_TRUE(rejected(move_int64_vector(bytes, tensor, fb::Tensor::VT_SHAPE, true), "misaligned shape"));
+}
+
+TEST(ModelFile, MisalignedPadsAreRejected) {
+  const auto bytes = single_node_model(
+      fb::OpParams::Pad,
+      [](flatbuffers::FlatBufferBuilder& b) {
+        return fb::CreatePad(b, b.CreateVector<int64_t>({0, 0, 1, 0, 0, 0, 0, 2})).Union();
+      },
+      {{{1, 2, 3, 4}, {}}}, {1, 2, 4, 6});
+  const auto* pad = fb::GetModel(bytes.data())->nodes()->Get(0)->params_as_Pad();
+  EXPECT_NO_THROW(Model::from_bytes(move_int64_vector(bytes, pad, fb::Pad::VT_PADS, false)));
+  EXPECT_TRUE(rejected(move_int64_vector(bytes, pad, fb::Pad::VT_PADS, true), "misaligned pads"));
+}
+
+// A graph of one Pad has no constants, so the weight buffer is uploaded from no packed words.
+TEST(ModelFile, ModelWithoutWeightsRuns) {
+  const std::vector<int64_t> shape{1, 2, 3, 4}, pads{0, 0, 1, 0, 0, 0, 0, 2};
+  const auto bytes = single_node_model(
+      fb::OpParams::Pad, [&](auto& b) { return fb::CreatePad(b, b.CreateVector(pads), fb::PadMode::Edge).Union(); },
+      {{shape, {}}}, {1, 2, 4, 6});
+  EXPECT_EQ(Model::from_bytes(bytes).weight_bytes(), 0u);
+  const auto x = random_vector(count_of(shape), 31);
+  EXPECT_TRUE(all_close(run_single(bytes, {x}), ref::pad(x, shape, pads, fb::PadMode::Edge, 0.0f), 0.0f, 0.0f));
 }
 
 TEST(ModelFile, LoadsFromDisk) {

@@ -31,12 +31,27 @@ class Checker {
       fail("format version " + std::to_string(model_.version_major()) + "." +
            std::to_string(model_.version_minor()) + " is not supported (this engine reads " +
            std::to_string(kSupportedMajor) + ".x)");
+    check_alignment();
     check_tensors();
     check_graph();
     check_metadata();
   }
 
  private:
+  // The verifier checks that a vector's length word is 4-byte aligned, not that 8-byte elements
+  // are 8-byte aligned. FlatBuffers' builder always aligns them, and reading a misaligned int64 is
+  // undefined behaviour, so such a vector is refused before anything reads it.
+  void check_alignment() const {
+    auto aligned = [](const flatbuffers::Vector<int64_t>* v) {
+      return reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) == 0;
+    };
+    for (const auto* t : *model_.tensors())
+      if (!aligned(t->shape())) fail("tensor '" + t->name()->str() + "' has a misaligned shape (not 8-byte aligned)");
+    for (const auto* node : *model_.nodes())
+      if (const auto* pad = node->params_as_Pad(); pad && !aligned(pad->pads()))
+        fail("node '" + node->name()->str() + "' has misaligned pads (not 8-byte aligned)");
+  }
+
   void check_tensors() {
     const auto& tensors = *model_.tensors();
     if (tensors.size() == 0) fail("no tensors");

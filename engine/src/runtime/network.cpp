@@ -343,7 +343,10 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
                    MemoryUse::Device, "weights");
   Buffer staging(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
   std::memset(staging.mapped(), 0, bytes);
-  std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+  // A model without constants packs no words, and memcpy from an empty vector's null data is
+  // undefined even for zero bytes.
+  if (!packer.words().empty())
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
   staging.flush();
 
   VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
