@@ -16,9 +16,10 @@ namespace {
 
 using onnx::TensorProto_DataType;
 
-// Folded constants may always reach this many elements, and beyond it as many as the file's
-// initializers hold together.
-constexpr int64_t kMinFoldLimit = int64_t{1} << 24;
+// What folding may produce in all, in elements: this many, plus a few for each element of the
+// file's initializers (binarized or quantized weights are folded through two or three ops).
+constexpr int64_t kMinFoldBudget = int64_t{1} << 22;
+constexpr int64_t kFoldBudgetPerElement = 4;
 
 // Ops the mapping stage turns into vkbnn ops, and ops the folding stage evaluates.
 const std::set<std::string> kMappedOps = {
@@ -73,6 +74,9 @@ std::vector<To> cast_all(const std::vector<From>& in) {
 }
 
 Shape strides_of(const Shape& dims) {
+  // An empty tensor's other dimensions are unchecked and their product may overflow; nothing is
+  // indexed in it anyway.
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return Shape(dims.size(), 0);
   Shape s(dims.size(), 1);
   for (size_t k = dims.size(); k-- > 1;) s[k - 1] = s[k] * dims[k];
   return s;
@@ -90,11 +94,12 @@ size_t checked_axis(int64_t axis, size_t rank) {
   return static_cast<size_t>(a);
 }
 
-// A folded tensor is allocated only once its shape is known to hold at most `limit` elements.
-Constant make_like(bool is_float, Shape dims, int64_t limit) {
-  if (!bounded_element_count(dims, limit))
-    throw ModelError("its result of shape " + shape_string(dims) + " exceeds the " + std::to_string(limit) +
-                     " elements a folded constant may have in this model");
+// A folded tensor is allocated only once its shape fits in what is left of the model's budget
+// of folded elements (Folder::fold charges its results to it).
+Constant make_like(bool is_float, Shape dims, int64_t budget) {
+  if (!bounded_element_count(dims, budget))
+    throw ModelError("its result of shape " + shape_string(dims) + " exceeds the " + std::to_string(budget) +
+                     " elements left for folded constants in this model");
   Constant c;
   c.is_float = is_float;
   c.dims = std::move(dims);
@@ -218,9 +223,9 @@ Shape reshape_target(const Shape& in, std::vector<int64_t> target, bool allowzer
 
 class Folder {
  public:
-  // Folded results may hold up to `limit` elements each.
-  Folder(ImportedGraph& graph, const std::map<std::string, Shape>& shapes, int64_t opset, int64_t limit)
-      : graph_(graph), shapes_(shapes), opset_(opset), limit_(limit) {}
+  // Folded results may hold `budget` elements in all (the Folder uses them up).
+  Folder(ImportedGraph& graph, const std::map<std::string, Shape>& shapes, int64_t opset, int64_t& budget)
+      : graph_(graph), shapes_(shapes), opset_(opset), budget_(budget) {}
 
   // Evaluates the node when its inputs are known; returns false when it has to stay.
   bool fold(const onnx::NodeProto& node) {
@@ -236,6 +241,14 @@ class Folder {
       throw;
     } catch (const Error& e) {
       throw ModelError("cannot fold op '" + op + "' at node " + node_label(graph_, node) + ": " + e.what());
+    }
+    // Copies (Identity, Reshape, ...) count as much as computed results: a chain of them must not
+    // multiply the file's data either.
+    for (const Constant& c : outputs) {
+      if (static_cast<int64_t>(c.size()) > budget_)
+        throw ModelError("cannot fold op '" + op + "' at node " + node_label(graph_, node) +
+                         ": the model's folded constants exceed the elements its file allows");
+      budget_ -= static_cast<int64_t>(c.size());
     }
     for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k)
       graph_.constants[node.output(k)] = std::move(outputs[static_cast<size_t>(k)]);
@@ -282,7 +295,7 @@ class Folder {
       bool to_float = to == TensorProto_DataType::TensorProto_DataType_FLOAT ||
                       to == TensorProto_DataType::TensorProto_DataType_DOUBLE;
       const Constant& x = in(node, 0);
-      Constant out = make_like(to_float, x.dims, limit_);
+      Constant out = make_like(to_float, x.dims, budget_);
       for (size_t k = 0; k < x.size(); ++k) set_value(out, k, to_float ? x.at(k) : std::trunc(x.at(k)));
       return {out};
     }
@@ -295,7 +308,7 @@ class Folder {
         is_float = is_float || args.back()->is_float;
       }
       if (op == "Equal") is_float = false;
-      Constant result = broadcast(args, is_float, limit_, [&](const std::vector<double>& v) {
+      Constant result = broadcast(args, is_float, budget_, [&](const std::vector<double>& v) {
         if (op == "Add") return v[0] + v[1];
         if (op == "Sub") return v[0] - v[1];
         if (op == "Mul") return v[0] * v[1];
@@ -311,13 +324,13 @@ class Folder {
     }
     if (op == "Where") {
       const Constant& x = in(node, 1);
-      return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float, limit_,
+      return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float, budget_,
                         [](const std::vector<double>& v) { return v[0] != 0 ? v[1] : v[2]; })};
     }
     if (op == "Neg" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" || op == "Ceil" || op == "Sign" ||
         op == "Abs") {
       const Constant& x = in(node, 0);
-      return {broadcast({&x}, x.is_float, limit_, [&](const std::vector<double>& v) {
+      return {broadcast({&x}, x.is_float, budget_, [&](const std::vector<double>& v) {
         if (op == "Neg") return -v[0];
         if (op == "Sign") return double((v[0] > 0) - (v[0] < 0));
         if (op == "Abs") return std::abs(v[0]);
@@ -373,10 +386,10 @@ class Folder {
           if (part.size() != dims.size() || (d != axis && part[d] != dims[d]))
             throw ModelError("input " + std::to_string(k) + " of shape " + shape_string(part) +
                              " does not match input 0 of shape " + shape_string(first.dims));
-        if (part[axis] > limit_ - dims[axis]) throw ModelError("its result is too large");
+        if (part[axis] > budget_ - dims[axis]) throw ModelError("its result is too large");
         dims[axis] += part[axis];
       }
-      Constant out = make_like(is_float, dims, limit_);
+      Constant out = make_like(is_float, dims, budget_);
       int64_t outer = 1;
       for (size_t d = 0; d < axis; ++d) outer *= dims[d];
       size_t pos = 0;
@@ -404,7 +417,7 @@ class Folder {
       dims.insert(dims.end(), x.dims.begin() + static_cast<int64_t>(axis) + 1, x.dims.end());
       Shape x_strides = strides_of(x.dims);
       size_t q = indices.dims.size();
-      return {remap(x, dims, limit_, [&](const Shape& idx) {
+      return {remap(x, dims, budget_, [&](const Shape& idx) {
         int64_t src = 0;
         for (size_t d = 0; d < axis; ++d) src += idx[d] * x_strides[d];
         Shape in_idx(idx.begin() + static_cast<int64_t>(axis), idx.begin() + static_cast<int64_t>(axis + q));
@@ -428,7 +441,7 @@ class Folder {
       Shape dims;
       for (int64_t p : perm) dims.push_back(x.dims[static_cast<size_t>(p)]);
       Shape x_strides = strides_of(x.dims);
-      return {remap(x, dims, limit_, [&](const Shape& idx) {
+      return {remap(x, dims, budget_, [&](const Shape& idx) {
         int64_t src = 0;
         for (size_t d = 0; d < perm.size(); ++d) src += idx[d] * x_strides[static_cast<size_t>(perm[d])];
         return static_cast<size_t>(src);
@@ -437,8 +450,8 @@ class Folder {
     if (op == "Slice") return {slice(node)};
     if (op == "Expand") {
       const Constant& x = in(node, 0);
-      Constant shape = make_like(false, in(node, 1).ints(), limit_);
-      return {broadcast({&x, &shape}, x.is_float, limit_, [](const std::vector<double>& v) { return v[0]; })};
+      Constant shape = make_like(false, in(node, 1).ints(), budget_);
+      return {broadcast({&x, &shape}, x.is_float, budget_, [](const std::vector<double>& v) { return v[0]; })};
     }
     if (op == "ReduceMean" || op == "ReduceSum") return {reduce(node, op == "ReduceMean")};
     if (op == "QuantizeLinear" || op == "DequantizeLinear") return {linear_quantization(node, op == "QuantizeLinear")};
@@ -448,7 +461,7 @@ class Folder {
       value.f = {0.0f};
       if (const auto* a = find_attr(node, "value")) value = constant_from_proto(a->t());
       if (value.size() != 1) throw ModelError("its value holds " + std::to_string(value.size()) + " elements, not 1");
-      Constant out = make_like(value.is_float, in(node, 0).ints(), limit_);
+      Constant out = make_like(value.is_float, in(node, 0).ints(), budget_);
       for (size_t k = 0; k < out.size(); ++k) set_value(out, k, value.at(0));
       return {out};
     }
@@ -457,11 +470,11 @@ class Folder {
         if (in(node, k).size() != 1) throw ModelError("input " + std::to_string(k) + " is not a scalar");
       double start = in(node, 0).at(0), limit = in(node, 1).at(0), delta = in(node, 2).at(0);
       const double count = std::max(0.0, std::ceil((limit - start) / delta));
-      if (!(count <= static_cast<double>(limit_)))
+      if (!(count <= static_cast<double>(budget_)))
         throw ModelError("it asks for " + std::to_string(count) + " elements, more than the " +
-                         std::to_string(limit_) + " a folded constant may have in this model");
+                         std::to_string(budget_) + " left for folded constants in this model");
       const auto n = static_cast<int64_t>(count);
-      Constant out = make_like(in(node, 0).is_float, {n}, limit_);
+      Constant out = make_like(in(node, 0).is_float, {n}, budget_);
       for (int64_t k = 0; k < n; ++k) set_value(out, static_cast<size_t>(k), start + static_cast<double>(k) * delta);
       return {out};
     }
@@ -486,7 +499,7 @@ class Folder {
         throw ModelError("its sizes " + shape_string(sizes) + " do not split an axis of " + std::to_string(length));
       Shape dims = x.dims;
       dims[static_cast<size_t>(axis)] = size;
-      Constant out = make_like(x.is_float, dims, limit_);
+      Constant out = make_like(x.is_float, dims, budget_);
       size_t k = 0;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t a = start; a < start + size; ++a)
@@ -524,7 +537,7 @@ class Folder {
       sums[static_cast<size_t>(dst)] += x.at(k);
     }
     const double count = static_cast<double>(x.size()) / static_cast<double>(sums.size());
-    Constant out = make_like(x.is_float, out_dims, limit_);
+    Constant out = make_like(x.is_float, out_dims, budget_);
     for (size_t k = 0; k < sums.size(); ++k) set_value(out, k, mean ? sums[k] / count : sums[k]);
     return out;
   }
@@ -551,14 +564,14 @@ class Folder {
     auto channel_of = [&](size_t k) { return static_cast<size_t>(static_cast<int64_t>(k) / inner % channels); };
     auto zero_point_of = [&](size_t c) { return zero_point ? zero_point->at(zero_point->size() == 1 ? 0 : c) : 0.0; };
     if (!quantize) {
-      Constant out = make_like(true, x.dims, limit_);
+      Constant out = make_like(true, x.dims, budget_);
       for (size_t k = 0; k < x.size(); ++k) {
         const size_t c = channel_of(k);
         out.f[k] = static_cast<float>((x.at(k) - zero_point_of(c)) * scale[c]);
       }
       return out;
     }
-    Constant out = make_like(false, x.dims, limit_);
+    Constant out = make_like(false, x.dims, budget_);
     out.int8_type = zero_point ? zero_point->int8_type : TensorProto_DataType::TensorProto_DataType_UINT8;
     if (out.int8_type == 0) unsupported("a zero point that is neither INT8 nor UINT8", node, graph_);
     const bool is_signed = out.int8_type == TensorProto_DataType::TensorProto_DataType_INT8;
@@ -606,7 +619,7 @@ class Folder {
       dims[a] = s > 0 ? (e > b ? (e - b - 1) / stride + 1 : 0) : (b > e ? (b - e - 1) / stride + 1 : 0);
     }
     Shape x_strides = strides_of(x.dims);
-    return remap(x, dims, limit_, [&](const Shape& idx) {
+    return remap(x, dims, budget_, [&](const Shape& idx) {
       int64_t src = 0;
       for (size_t d = 0; d < rank; ++d) src += (begin[d] + idx[d] * step[d]) * x_strides[d];
       return static_cast<size_t>(src);
@@ -635,7 +648,7 @@ class Folder {
   ImportedGraph& graph_;
   const std::map<std::string, Shape>& shapes_;
   int64_t opset_;
-  int64_t limit_;
+  int64_t& budget_;  // elements left to folded results
 };
 
 Shape shape_of_type(const onnx::TypeProto& type) {
@@ -699,7 +712,7 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
 
 // ONNX's shape inference trusts attribute and shape values (it divides by strides and adds
 // pads in int64), so nonsensical ones are refused before it runs.
-void check_before_inference(const onnx::GraphProto& g, const ImportedGraph& graph) {
+void check_before_inference(onnx::GraphProto& g, const ImportedGraph& graph) {
   auto fail = [&](const onnx::NodeProto& node, const std::string& what) {
     throw ModelError("op '" + node.op_type() + "' at node " + node_label(graph, node) + ": " + what);
   };
@@ -718,8 +731,19 @@ void check_before_inference(const onnx::GraphProto& g, const ImportedGraph& grap
     auto it = graph.constants.find(node.input(k));
     return it == graph.constants.end() ? nullptr : &it->second;
   };
-  for (const auto& node : g.node()) {
+  for (auto& node : *g.mutable_node()) {
     const std::string& op = node.op_type();
+    if ((op == "Conv" || op == "QLinearConv") && !find_attr(node, "kernel_shape")) {
+      // Without kernel_shape, ONNX takes the kernel from the weights' shape and reads that many
+      // spatial dimensions of the input without checking its rank; given explicitly, it checks.
+      const Constant* w = constant_input(node, op == "Conv" ? 1 : 3);
+      if (!w) fail(node, "weights that are not constant are not supported");
+      if (w->dims.size() < 3) fail(node, "weights of shape " + shape_string(w->dims) + " (need [M, C/group, k...])");
+      auto* a = node.add_attribute();
+      a->set_name("kernel_shape");
+      a->set_type(onnx::AttributeProto_AttributeType_INTS);
+      for (size_t d = 2; d < w->dims.size(); ++d) a->add_ints(w->dims[d]);
+    }
     if (op == "Conv" || op == "QLinearConv" || op == "MaxPool" || op == "AveragePool") {
       check_range(node, "kernel_shape", attr_ints(node, "kernel_shape"), 1);
       check_range(node, "strides", attr_ints(node, "strides"), 1);
@@ -947,9 +971,8 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   if (graph.inputs.empty()) throw ModelError("the graph has no inputs (other than initializers)");
   if (graph.outputs.empty()) throw ModelError("the graph has no outputs");
   // Folding may expand what the file holds (ConstantOfShape, Expand, Range), but not beyond this.
-  int64_t file_elements = 0;
-  for (const auto& [name, c] : graph.constants) file_elements += static_cast<int64_t>(c.size());
-  const int64_t fold_limit = std::min(kMaxTensorElements, std::max(kMinFoldLimit, file_elements));
+  int64_t fold_budget = kMinFoldBudget;
+  for (const auto& [name, c] : graph.constants) fold_budget += kFoldBudgetPerElement * static_cast<int64_t>(c.size());
   // Declared intermediate and output shapes may be stale once the input size changed.
   g->clear_value_info();
   for (auto& v : *g->mutable_output())
@@ -962,13 +985,13 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   };
   std::set<std::string> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   std::map<std::string, Shape> shapes;
-  // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
-  for (bool changed = true; changed;) {
-    changed = false;
-    check_before_inference(*g, graph);
-    infer_shapes(model);
-    collect_shapes(*g, shapes);
-    Folder folder(graph, shapes, graph.opset, fold_limit);
+  // Folding first (with the shapes of the last inference, none at first), then ONNX's shape
+  // inference on what is left: it needs the weights of convolutions folded to constants (see
+  // check_before_inference), and folding can make new shapes known (Reshape targets), which
+  // makes more nodes foldable. The first round folds what needs no shapes.
+  for (int round = 0;; ++round) {
+    bool changed = false;
+    Folder folder(graph, shapes, graph.opset, fold_budget);
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
     for (auto& node : *g->mutable_node()) {
       for (auto& in : *node.mutable_input()) in = resolve(in);
@@ -993,6 +1016,10 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
       *kept.Add() = std::move(node);
     }
     g->mutable_node()->Swap(&kept);
+    check_before_inference(*g, graph);
+    infer_shapes(model);
+    collect_shapes(*g, shapes);
+    if (!changed && round > 0) break;
   }
 
   for (const auto& out : graph.outputs)

@@ -93,6 +93,17 @@ TEST(HostileOnnx, InvalidConvAndPoolAttributes) {
   }
 }
 
+// Found by fuzzing: without kernel_shape, ONNX's shape inference read as many spatial dimensions
+// of the input as the weights have, past the end of a rank-2 input.
+TEST(HostileOnnx, ConvOnAnInputOfTheWrongRank) {
+  OnnxGraph g;
+  g.input("x", {1, 8});
+  g.floats("w", {2, 3, 1, 1}, random_vector(6, 3));
+  g.node("Conv", {"x", "w"}, {"y"}, "flat_conv");
+  g.output("y", {1, 2, 1, 1});
+  expect_mentions(refusal(g.model()), {"flat_conv", "kernel_shape"});
+}
+
 TEST(HostileOnnx, RawDataThatIsNotAWholeNumberOfValues) {
   for (const std::string& raw : {std::string("ab"), std::string("abcdef")}) {
     OnnxGraph g = add_to_input(1);
