@@ -264,6 +264,10 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     const float* src = w.data.data() + c * per_channel;
     float max_abs = 0;
     for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
+    if (!std::isfinite(max_abs) || std::any_of(src, src + per_channel, [](float v) { return std::isnan(v); }))
+      throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                             "': weights that are not finite cannot be quantized (output channel " +
+                             std::to_string(c) + ")");
     const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
     int64_t sum = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
@@ -273,7 +277,7 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     }
     const double real_bias = op.inputs.size() > 2 ? p.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
     const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
-    if (std::abs(b) > 2147483647.0 / 2)
+    if (!(std::abs(b) <= 2147483647.0 / 2))
       throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                              "': the bias of channel " + std::to_string(c) +
                              " does not fit int32 at the input and weight scales");
