@@ -500,6 +500,9 @@ class Binarizer : public GraphEdit {
       if (!movement || op->act.kind != fb::ActivationKind::None ||
           element_count(p_.shapes.at(v)) > kMaxLinkElements)
         return std::nullopt;
+      // A Reshape passes its input's terms on as they are, so they must be as many.
+      if (op->type == OpType::Reshape && element_count(p_.shapes.at(op->inputs[0])) != element_count(p_.shapes.at(v)))
+        return std::nullopt;
       ops.push_back(index_of(*op));
       for (const auto& in : op->inputs) pending.push_back(in);
     }

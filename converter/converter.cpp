@@ -30,12 +30,14 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
     if (it == inputs->end()) throw ModelError("cannot bind '" + name + "': it is not a graph input");
     inputs->erase(it);
     auto* init = g->add_initializer();
-    *init = tensor;
+    *init = value.second;
     init->set_name(name);
   }
 }
 
-Result convert_model(onnx::ModelProto model, const Options& options) {
+namespace {
+
+Result convert_unchecked(onnx::ModelProto model, const Options& options) {
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
   detail::simplify_transposes(graph);
   detail::Program program = detail::lower(graph);
@@ -43,6 +45,25 @@ Result convert_model(onnx::ModelProto model, const Options& options) {
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);
   detail::fuse_qdq(program);
   return detail::emit(program, graph, options);
+}
+
+}  // namespace
+
+Result convert_model(onnx::ModelProto model, const Options& options) {
+  Result result;
+  try {
+    result = convert_unchecked(std::move(model), options);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw ModelError("the conversion ran out of memory");
+  } catch (const std::exception& e) {
+    throw InternalError(std::string("internal converter error (please report it with the model): ") + e.what());
+  }
+  // What the engine would refuse is not handed out: its loader checks the file as it will when
+  // the model is used, and its reason becomes the conversion's.
+  Model::from_bytes(result.bytes, "the converted model");
+  return result;
 }
 
 std::vector<uint8_t> convert(onnx::ModelProto model, const Options& options) {

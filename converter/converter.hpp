@@ -26,6 +26,12 @@ class UnsupportedError : public ModelError {
   using ModelError::ModelError;
 };
 
+// A defect of the converter itself (an exception no check anticipated); the fuzz tests fail on it.
+class InternalError : public Error {
+ public:
+  using Error::Error;
+};
+
 // How an activation tensor's int8 range is chosen from its calibration histogram.
 enum class CalibrationMethod {
   MinMax,      // the whole observed range
@@ -113,7 +119,9 @@ onnx::ModelProto load_onnx(const std::filesystem::path& path);
 void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::TensorProto>& values);
 
 // Runs the whole pipeline: checking, static shapes, constant folding, BatchNormalization folding,
-// activation fusion, mapping to vkbnn ops. Throws UnsupportedError or ModelError.
+// activation fusion, mapping to vkbnn ops, and the engine's checks of the written model. Throws
+// UnsupportedError or ModelError for the model's faults, InternalError for the converter's; no
+// other exception leaves it.
 Result convert_model(onnx::ModelProto model, const Options& options = {});
 std::vector<uint8_t> convert(onnx::ModelProto model, const Options& options = {});
 

@@ -1,14 +1,15 @@
 #include "fixed_point.hpp"
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
+
+#include "vkbnn/error.hpp"
 
 namespace vkbnn::convert {
 
 FixedPoint fixed_point(double real) {
   if (!(real >= 0.0) || !std::isfinite(real) || real >= 1073741824.0)
-    throw std::invalid_argument("requantization multiplier " + std::to_string(real) + " cannot be represented");
+    throw ModelError("requantization multiplier " + std::to_string(real) + " cannot be represented");
   if (real == 0.0) return {0, 1};
   int exponent = 0;
   const double fraction = std::frexp(real, &exponent);  // real = fraction * 2^exponent, fraction in [0.5, 1)

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ namespace vkbnn::convert::detail {
 using Shape = std::vector<int64_t>;
 
 int64_t element_count(const Shape& shape);
+// The element count when every dimension is >= 0 and the product is at most `limit`, computed
+// without overflow; shapes read from a file go through this before any other size arithmetic.
+std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit);
 std::string shape_string(const Shape& shape);
 
 // A value known at conversion time. Integer tensors feed shape arithmetic, and the integer

@@ -4,7 +4,6 @@
 #include <limits>
 #include <numeric>
 #include <sstream>
-#include <stdexcept>
 
 #include "fixed_point.hpp"
 #include "ir.hpp"
@@ -904,7 +903,7 @@ class Lowerer {
       FixedPoint fp;
       try {
         fp = fixed_point(real);
-      } catch (const std::invalid_argument&) {
+      } catch (const ModelError&) {
         fail(node, "a requantization multiplier x_scale * w_scale / y_scale of " + number(real) +
                        " in output channel " + std::to_string(c) + ", which is too large");
       }

@@ -9,6 +9,7 @@
 
 #include "converter.hpp"
 #include "datasets.hpp"
+#include "tool_main.hpp"
 
 namespace {
 
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
 
-  try {
+  return vkbnn::tools::guarded_main("vkbnn-convert", [&] {
     vkbnn::convert::Options options;
     if (!labels.empty()) options.labels = read_labels(labels);
     if (!mean.empty()) options.mean = parse_floats(mean, "--mean");
@@ -157,9 +158,6 @@ int main(int argc, char** argv) {
     out.close();
     if (!out) throw vkbnn::Error(output + ": cannot write the model file");
     std::cout << vkbnn::convert::format_summary(result.summary) << "wrote " << output << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "vkbnn-convert: error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -17,6 +17,11 @@ namespace {
 
 using onnx::TensorProto_DataType;
 
+// What folding may produce in all, in elements: this many, plus a few for each element of the
+// file's initializers (binarized or quantized weights are folded through two or three ops).
+constexpr int64_t kMinFoldBudget = int64_t{1} << 22;
+constexpr int64_t kFoldBudgetPerElement = 4;
+
 // Ops the mapping stage turns into vkbnn ops, and ops the folding stage evaluates.
 const std::set<std::string> kMappedOps = {
     "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
@@ -95,9 +100,13 @@ std::string raw_bytes(const std::vector<From>& values) {
 }
 
 template <typename T>
-std::vector<T> read_raw(const std::string& raw) {
+std::vector<T> read_raw(const onnx::TensorProto& t) {
+  const std::string& raw = t.raw_data();
+  if (raw.size() % sizeof(T) != 0)
+    throw ModelError("tensor '" + t.name() + "' has raw_data of " + std::to_string(raw.size()) +
+                     " bytes, not a whole number of " + type_name(t.data_type()) + " values");
   std::vector<T> out(raw.size() / sizeof(T));
-  std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), raw.data(), raw.size());
   return out;
 }
 
@@ -107,6 +116,9 @@ std::vector<To> cast_all(const std::vector<From>& in) {
 }
 
 Shape strides_of(const Shape& dims) {
+  // An empty tensor's other dimensions are unchecked and their product may overflow; nothing is
+  // indexed in it anyway.
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return Shape(dims.size(), 0);
   Shape s(dims.size(), 1);
   for (size_t k = dims.size(); k-- > 1;) s[k - 1] = s[k] * dims[k];
   return s;
@@ -116,7 +128,20 @@ int64_t normalize_axis(int64_t axis, size_t rank) {
   return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
 }
 
-Constant make_like(bool is_float, Shape dims) {
+// An axis attribute or input resolved against a rank it must lie within.
+size_t checked_axis(int64_t axis, size_t rank) {
+  const int64_t a = normalize_axis(axis, rank);
+  if (a < 0 || a >= static_cast<int64_t>(rank))
+    throw ModelError("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return static_cast<size_t>(a);
+}
+
+// A folded tensor is allocated only once its shape fits in what is left of the model's budget
+// of folded elements (Folder::fold charges its results to it).
+Constant make_like(bool is_float, Shape dims, int64_t budget) {
+  if (!bounded_element_count(dims, budget))
+    throw ModelError("its result of shape " + shape_string(dims) + " exceeds the " + std::to_string(budget) +
+                     " elements left for folded constants in this model");
   Constant c;
   c.is_float = is_float;
   c.dims = std::move(dims);
@@ -125,15 +150,22 @@ Constant make_like(bool is_float, Shape dims) {
   return c;
 }
 
+// Integers come from int64 inputs and small arithmetic on them; a result beyond int64 (a
+// division by zero, a huge power) is an error, not a wrapped value.
+int64_t to_integer(double v) {
+  if (!(std::abs(v) < 9.2e18)) throw ModelError("the integer result " + std::to_string(v) + " is out of range");
+  return static_cast<int64_t>(v);
+}
+
 void set_value(Constant& c, size_t k, double v) {
   if (c.is_float) c.f[k] = static_cast<float>(v);
-  else c.i[k] = static_cast<int64_t>(v);
+  else c.i[k] = to_integer(v);
 }
 
 // Gathers the elements of `in` in the order given by an index map over an output shape.
 template <typename IndexOf>
-Constant remap(const Constant& in, Shape out_dims, IndexOf index_of) {
-  Constant out = make_like(in.is_float, std::move(out_dims));
+Constant remap(const Constant& in, Shape out_dims, int64_t limit, IndexOf index_of) {
+  Constant out = make_like(in.is_float, std::move(out_dims), limit);
   out.int8_type = in.int8_type;
   Shape out_strides = strides_of(out.dims);
   Shape idx(out.dims.size());
@@ -143,7 +175,8 @@ Constant remap(const Constant& in, Shape out_dims, IndexOf index_of) {
       idx[d] = rest / out_strides[d];
       rest %= out_strides[d];
     }
-    size_t src = index_of(idx);
+    const size_t src = index_of(idx);
+    if (src >= in.size()) throw ModelError("an element outside its input is read");
     if (out.is_float) out.f[k] = in.f[src];
     else out.i[k] = in.i[src];
   }
@@ -152,7 +185,7 @@ Constant remap(const Constant& in, Shape out_dims, IndexOf index_of) {
 
 // Numpy-style broadcasting of an element-wise function over any number of operands.
 template <typename Fn>
-Constant broadcast(const std::vector<const Constant*>& args, bool is_float, Fn fn) {
+Constant broadcast(const std::vector<const Constant*>& args, bool is_float, int64_t limit, Fn fn) {
   size_t rank = 0;
   for (const auto* a : args) rank = std::max(rank, a->dims.size());
   Shape dims(rank, 1);
@@ -160,10 +193,12 @@ Constant broadcast(const std::vector<const Constant*>& args, bool is_float, Fn f
     for (size_t d = 0; d < a->dims.size(); ++d) {
       int64_t& o = dims[rank - a->dims.size() + d];
       int64_t v = a->dims[d];
-      if (o != 1 && v != 1 && o != v) throw ModelError("constant folding: shapes do not broadcast");
+      if (o != 1 && v != 1 && o != v) throw ModelError("its inputs' shapes do not broadcast");
       if (v != 1) o = v;
     }
-  Constant out = make_like(is_float, dims);
+  for (const auto* a : args)
+    if (static_cast<int64_t>(a->size()) != element_count(a->dims)) throw ModelError("an input's values do not fill its shape");
+  Constant out = make_like(is_float, dims, limit);
   Shape out_strides = strides_of(dims);
   std::vector<Shape> arg_strides;
   for (const auto* a : args) {
@@ -201,22 +236,38 @@ Constant reshaped(Constant c, Shape dims) {
   return c;
 }
 
-// Resolves a Reshape target (0 copies, -1 infers) against the input shape.
+// Resolves a Reshape target (0 copies, -1 infers) against the input shape; the result holds the
+// input's elements.
 Shape reshape_target(const Shape& in, std::vector<int64_t> target, bool allowzero) {
   int64_t known = 1, infer = -1;
   for (size_t d = 0; d < target.size(); ++d) {
-    if (target[d] == 0 && !allowzero) target[d] = in.at(d);
-    if (target[d] == -1) infer = static_cast<int64_t>(d);
-    else known *= target[d];
+    if (target[d] == 0 && !allowzero) {
+      if (d >= in.size()) throw ModelError("its target copies dimension " + std::to_string(d) + ", which the input lacks");
+      target[d] = in[d];
+    }
+    if (target[d] == -1) {
+      if (infer >= 0) throw ModelError("its target has more than one -1");
+      infer = static_cast<int64_t>(d);
+    } else if (target[d] < 0 || (target[d] > 0 && known > kMaxTensorElements / target[d])) {
+      throw ModelError("its target " + shape_string(target) + " is not a shape of at most " +
+                       std::to_string(kMaxTensorElements) + " elements");
+    } else {
+      known *= target[d];
+    }
   }
-  if (infer >= 0) target[static_cast<size_t>(infer)] = known ? element_count(in) / known : 0;
+  const int64_t count = element_count(in);
+  if (infer >= 0 && known > 0) target[static_cast<size_t>(infer)] = count / known;
+  if (!bounded_element_count(target, kMaxTensorElements) || element_count(target) != count)
+    throw ModelError("its target " + shape_string(target) + " does not hold the " + std::to_string(count) +
+                     " elements of its input " + shape_string(in));
   return target;
 }
 
 class Folder {
  public:
-  Folder(ImportedGraph& graph, const std::map<std::string, Shape>& shapes, int64_t opset)
-      : graph_(graph), shapes_(shapes), opset_(opset) {}
+  // Folded results may hold `budget` elements in all (the Folder uses them up).
+  Folder(ImportedGraph& graph, const std::map<std::string, Shape>& shapes, int64_t opset, int64_t& budget)
+      : graph_(graph), shapes_(shapes), opset_(opset), budget_(budget) {}
 
   // Evaluates the node when its inputs are known; returns false when it has to stay.
   bool fold(const onnx::NodeProto& node) {
@@ -225,7 +276,22 @@ class Folder {
     if (op == "Shape") return fold_shape(node);
     for (const auto& in : node.input())
       if (!in.empty() && !graph_.constants.count(in)) return false;
-    std::vector<Constant> outputs = evaluate(node);
+    std::vector<Constant> outputs;
+    try {
+      outputs = evaluate(node);
+    } catch (const UnsupportedError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ModelError("cannot fold op '" + op + "' at node " + node_label(graph_, node) + ": " + e.what());
+    }
+    // Copies (Identity, Reshape, ...) count as much as computed results: a chain of them must not
+    // multiply the file's data either.
+    for (const Constant& c : outputs) {
+      if (static_cast<int64_t>(c.size()) > budget_)
+        throw ModelError("cannot fold op '" + op + "' at node " + node_label(graph_, node) +
+                         ": the model's folded constants exceed the elements its file allows");
+      budget_ -= static_cast<int64_t>(c.size());
+    }
     const int32_t type = result_type(node);
     for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k) {
       Constant& out = outputs[static_cast<size_t>(k)];
@@ -237,6 +303,7 @@ class Folder {
 
  private:
   const Constant& in(const onnx::NodeProto& node, int k) {
+    if (!has(node, k)) throw ModelError("input " + std::to_string(k) + " is missing");
     return graph_.constants.at(node.input(k));
   }
   bool has(const onnx::NodeProto& node, int k) {
@@ -291,7 +358,7 @@ class Folder {
       const bool to_float = is_float_type(to);
       const bool to_bool = to == TensorProto_DataType::TensorProto_DataType_BOOL;
       const Constant& x = in(node, 0);
-      Constant out = make_like(to_float, x.dims);
+      Constant out = make_like(to_float, x.dims, budget_);
       out.is_bool = to_bool;
       if (to == TensorProto_DataType::TensorProto_DataType_INT8 || to == TensorProto_DataType::TensorProto_DataType_UINT8)
         out.int8_type = to;
@@ -311,7 +378,7 @@ class Folder {
       const bool comparison = op == "Equal" || op == "Greater" || op == "GreaterOrEqual" || op == "Less" ||
                               op == "LessOrEqual";
       if (comparison) is_float = false;
-      Constant result = broadcast(args, is_float, [&](const std::vector<double>& v) {
+      Constant result = broadcast(args, is_float, budget_, [&](const std::vector<double>& v) {
         if (op == "Greater") return v[0] > v[1] ? 1.0 : 0.0;
         if (op == "GreaterOrEqual") return v[0] >= v[1] ? 1.0 : 0.0;
         if (op == "Less") return v[0] < v[1] ? 1.0 : 0.0;
@@ -330,7 +397,7 @@ class Folder {
       return {result};
     }
     if (op == "Not") {
-      Constant result = broadcast({&in(node, 0)}, false, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
+      Constant result = broadcast({&in(node, 0)}, false, budget_, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
       result.is_bool = true;
       return {result};
     }
@@ -345,17 +412,17 @@ class Folder {
         if (has(node, 1)) lo = in(node, 1).at(0);
         if (has(node, 2)) hi = in(node, 2).at(0);
       }
-      return {broadcast({&x}, x.is_float, [&](const std::vector<double>& v) { return std::min(std::max(v[0], lo), hi); })};
+      return {broadcast({&x}, x.is_float, budget_, [&](const std::vector<double>& v) { return std::min(std::max(v[0], lo), hi); })};
     }
     if (op == "Where") {
       const Constant& x = in(node, 1);
-      return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float,
+      return {broadcast({&in(node, 0), &x, &in(node, 2)}, x.is_float, budget_,
                         [](const std::vector<double>& v) { return v[0] != 0 ? v[1] : v[2]; })};
     }
     if (op == "Neg" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" || op == "Ceil" || op == "Sign" ||
         op == "Abs") {
       const Constant& x = in(node, 0);
-      return {broadcast({&x}, x.is_float, [&](const std::vector<double>& v) {
+      return {broadcast({&x}, x.is_float, budget_, [&](const std::vector<double>& v) {
         if (op == "Neg") return -v[0];
         if (op == "Sign") return double((v[0] > 0) - (v[0] < 0));
         if (op == "Abs") return std::abs(v[0]);
@@ -369,8 +436,9 @@ class Folder {
       const Constant& x = in(node, 0);
       auto axes = axes_of(node, 1);
       size_t rank = x.dims.size() + axes.size();
-      for (auto& a : axes) a = normalize_axis(a, rank);
+      for (auto& a : axes) a = static_cast<int64_t>(checked_axis(a, rank));
       std::sort(axes.begin(), axes.end());
+      if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) throw ModelError("an axis is listed twice");
       Shape dims = x.dims;
       for (int64_t a : axes) dims.insert(dims.begin() + a, 1);
       return {reshaped(x, dims)};
@@ -378,10 +446,11 @@ class Folder {
     if (op == "Squeeze") {
       const Constant& x = in(node, 0);
       auto axes = axes_of(node, 1);
-      for (auto& a : axes) a = normalize_axis(a, x.dims.size());
+      for (auto& a : axes) a = static_cast<int64_t>(checked_axis(a, x.dims.size()));
       Shape dims;
       for (size_t d = 0; d < x.dims.size(); ++d) {
         bool listed = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
+        if (listed && x.dims[d] != 1) throw ModelError("axis " + std::to_string(d) + " has size " + std::to_string(x.dims[d]) + ", not 1");
         if (axes.empty() ? x.dims[d] != 1 : !listed) dims.push_back(x.dims[d]);
       }
       return {reshaped(x, dims)};
@@ -392,19 +461,27 @@ class Folder {
     }
     if (op == "Flatten") {
       const Constant& x = in(node, 0);
-      auto axis = normalize_axis(attr_int(node, "axis", 1), x.dims.size());
+      const auto axis = static_cast<int64_t>(checked_axis(attr_int(node, "axis", 1), x.dims.size() + 1));
       int64_t outer = 1;
       for (int64_t d = 0; d < axis; ++d) outer *= x.dims[static_cast<size_t>(d)];
-      return {reshaped(x, {outer, element_count(x.dims) / outer})};
+      return {reshaped(x, {outer, outer ? element_count(x.dims) / outer : 0})};
     }
     if (op == "Concat") {
       const Constant& first = in(node, 0);
-      auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 0), first.dims.size()));
+      const size_t axis = checked_axis(attr_int(node, "axis", 0), first.dims.size());
       bool is_float = first.is_float;
       Shape dims = first.dims;
       dims[axis] = 0;
-      for (int k = 0; k < node.input_size(); ++k) dims[axis] += in(node, k).dims[axis];
-      Constant out = make_like(is_float, dims);
+      for (int k = 0; k < node.input_size(); ++k) {
+        const Shape& part = in(node, k).dims;
+        for (size_t d = 0; d < dims.size(); ++d)
+          if (part.size() != dims.size() || (d != axis && part[d] != dims[d]))
+            throw ModelError("input " + std::to_string(k) + " of shape " + shape_string(part) +
+                             " does not match input 0 of shape " + shape_string(first.dims));
+        if (part[axis] > budget_ - dims[axis]) throw ModelError("its result is too large");
+        dims[axis] += part[axis];
+      }
+      Constant out = make_like(is_float, dims, budget_);
       int64_t outer = 1;
       for (size_t d = 0; d < axis; ++d) outer *= dims[d];
       size_t pos = 0;
@@ -419,22 +496,26 @@ class Folder {
     if (op == "Gather") {
       const Constant& x = in(node, 0);
       const Constant& indices = in(node, 1);
-      auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 0), x.dims.size()));
+      const size_t axis = checked_axis(attr_int(node, "axis", 0), x.dims.size());
+      auto idx_list = indices.ints();
+      for (int64_t& g : idx_list) {
+        if (g < -x.dims[axis] || g >= x.dims[axis])
+          throw ModelError("index " + std::to_string(g) + " is out of range for axis " + std::to_string(axis) +
+                           " of size " + std::to_string(x.dims[axis]));
+        if (g < 0) g += x.dims[axis];
+      }
       Shape dims(x.dims.begin(), x.dims.begin() + static_cast<int64_t>(axis));
       dims.insert(dims.end(), indices.dims.begin(), indices.dims.end());
       dims.insert(dims.end(), x.dims.begin() + static_cast<int64_t>(axis) + 1, x.dims.end());
-      auto idx_list = indices.ints();
       Shape x_strides = strides_of(x.dims);
       size_t q = indices.dims.size();
-      return {remap(x, dims, [&](const Shape& idx) {
+      return {remap(x, dims, budget_, [&](const Shape& idx) {
         int64_t src = 0;
         for (size_t d = 0; d < axis; ++d) src += idx[d] * x_strides[d];
         Shape in_idx(idx.begin() + static_cast<int64_t>(axis), idx.begin() + static_cast<int64_t>(axis + q));
         int64_t flat = 0;
         for (size_t d = 0; d < q; ++d) flat = flat * indices.dims[d] + in_idx[d];
-        int64_t g = idx_list[static_cast<size_t>(flat)];
-        if (g < 0) g += x.dims[axis];
-        src += g * x_strides[axis];
+        src += idx_list[static_cast<size_t>(flat)] * x_strides[axis];
         for (size_t d = axis + 1; d < x.dims.size(); ++d) src += idx[d + q - 1] * x_strides[d];
         return static_cast<size_t>(src);
       })};
@@ -444,10 +525,15 @@ class Folder {
       auto perm = attr_ints(node, "perm");
       if (perm.empty())
         for (size_t d = x.dims.size(); d-- > 0;) perm.push_back(static_cast<int64_t>(d));
+      std::vector<int64_t> sorted = perm;
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t d = 0; d < sorted.size(); ++d)
+        if (sorted.size() != x.dims.size() || sorted[d] != static_cast<int64_t>(d))
+          throw ModelError("its perm is not a permutation of the input's " + std::to_string(x.dims.size()) + " axes");
       Shape dims;
       for (int64_t p : perm) dims.push_back(x.dims[static_cast<size_t>(p)]);
       Shape x_strides = strides_of(x.dims);
-      return {remap(x, dims, [&](const Shape& idx) {
+      return {remap(x, dims, budget_, [&](const Shape& idx) {
         int64_t src = 0;
         for (size_t d = 0; d < perm.size(); ++d) src += idx[d] * x_strides[static_cast<size_t>(perm[d])];
         return static_cast<size_t>(src);
@@ -456,8 +542,8 @@ class Folder {
     if (op == "Slice") return {slice(node)};
     if (op == "Expand") {
       const Constant& x = in(node, 0);
-      Constant shape = make_like(false, in(node, 1).ints());
-      return {broadcast({&x, &shape}, x.is_float, [](const std::vector<double>& v) { return v[0]; })};
+      Constant shape = make_like(false, in(node, 1).ints(), budget_);
+      return {broadcast({&x, &shape}, x.is_float, budget_, [](const std::vector<double>& v) { return v[0]; })};
     }
     if (op == "ReduceMean" || op == "ReduceSum") return {reduce(node, op == "ReduceMean")};
     if (op == "QuantizeLinear" || op == "DequantizeLinear") return {linear_quantization(node, op == "QuantizeLinear")};
@@ -466,14 +552,21 @@ class Folder {
       Constant value;
       value.f = {0.0f};
       if (const auto* a = find_attr(node, "value")) value = constant_from_proto(a->t());
-      Constant out = make_like(value.is_float, in(node, 0).ints());
+      if (value.size() != 1) throw ModelError("its value holds " + std::to_string(value.size()) + " elements, not 1");
+      Constant out = make_like(value.is_float, in(node, 0).ints(), budget_);
       for (size_t k = 0; k < out.size(); ++k) set_value(out, k, value.at(0));
       return {out};
     }
     if (op == "Range") {
+      for (int k = 0; k < 3; ++k)
+        if (in(node, k).size() != 1) throw ModelError("input " + std::to_string(k) + " is not a scalar");
       double start = in(node, 0).at(0), limit = in(node, 1).at(0), delta = in(node, 2).at(0);
-      auto n = static_cast<int64_t>(std::max(0.0, std::ceil((limit - start) / delta)));
-      Constant out = make_like(in(node, 0).is_float, {n});
+      const double count = std::max(0.0, std::ceil((limit - start) / delta));
+      if (!(count <= static_cast<double>(budget_)))
+        throw ModelError("it asks for " + std::to_string(count) + " elements, more than the " +
+                         std::to_string(budget_) + " left for folded constants in this model");
+      const auto n = static_cast<int64_t>(count);
+      Constant out = make_like(in(node, 0).is_float, {n}, budget_);
       for (int64_t k = 0; k < n; ++k) set_value(out, static_cast<size_t>(k), start + static_cast<double>(k) * delta);
       return {out};
     }
@@ -482,22 +575,23 @@ class Folder {
 
   std::vector<Constant> split(const onnx::NodeProto& node) {
     const Constant& x = in(node, 0);
-    const int64_t axis = normalize_axis(attr_int(node, "axis", 0), x.dims.size());
-    const int64_t length = x.dims.at(static_cast<size_t>(axis));
+    const auto axis = static_cast<int64_t>(checked_axis(attr_int(node, "axis", 0), x.dims.size()));
+    const int64_t length = x.dims[static_cast<size_t>(axis)];
     std::vector<int64_t> sizes = has(node, 1) ? in(node, 1).ints() : attr_ints(node, "split");
     const auto parts = static_cast<int64_t>(node.output_size());
     if (sizes.empty())
       for (int64_t k = 0; k < parts; ++k) sizes.push_back(length / parts + (k < length % parts ? 1 : 0));
-    if (static_cast<int64_t>(sizes.size()) != parts) throw ModelError("Split: the sizes do not match the outputs");
+    if (static_cast<int64_t>(sizes.size()) != parts) throw ModelError("its sizes do not match its outputs");
     const Shape st = strides_of(x.dims);
     const int64_t outer = element_count(x.dims) / (length * st[static_cast<size_t>(axis)]);
     std::vector<Constant> outputs;
     int64_t start = 0;
     for (int64_t size : sizes) {
-      if (size < 0 || start + size > length) throw ModelError("Split: sizes exceed the axis");
+      if (size < 0 || size > length - start)
+        throw ModelError("its sizes " + shape_string(sizes) + " do not split an axis of " + std::to_string(length));
       Shape dims = x.dims;
       dims[static_cast<size_t>(axis)] = size;
-      Constant out = make_like(x.is_float, dims);
+      Constant out = make_like(x.is_float, dims, budget_);
       size_t k = 0;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t a = start; a < start + size; ++a)
@@ -515,7 +609,7 @@ class Folder {
     // ReduceSum takes its axes as an input from opset 13, ReduceMean from opset 18.
     std::vector<int64_t> axes = has(node, 1) ? in(node, 1).ints() : attr_ints(node, "axes");
     std::vector<bool> reduced(static_cast<size_t>(rank), axes.empty());
-    for (int64_t a : axes) reduced.at(static_cast<size_t>(normalize_axis(a, x.dims.size()))) = true;
+    for (int64_t a : axes) reduced[checked_axis(a, x.dims.size())] = true;
     const bool keep = attr_int(node, "keepdims", 1) != 0;
     Shape kept_dims, out_dims;
     for (int64_t d = 0; d < rank; ++d) {
@@ -535,7 +629,7 @@ class Folder {
       sums[static_cast<size_t>(dst)] += x.at(k);
     }
     const double count = static_cast<double>(x.size()) / static_cast<double>(sums.size());
-    Constant out = make_like(x.is_float, out_dims);
+    Constant out = make_like(x.is_float, out_dims, budget_);
     for (size_t k = 0; k < sums.size(); ++k) set_value(out, k, mean ? sums[k] / count : sums[k]);
     return out;
   }
@@ -548,6 +642,10 @@ class Folder {
     const std::vector<float> scale = in(node, 1).floats();
     const Constant* zero_point = has(node, 2) ? &in(node, 2) : nullptr;
     int64_t inner = 1, channels = 1;
+    if (scale.empty() || (zero_point && zero_point->size() != 1 && zero_point->size() != scale.size()))
+      unsupported("a scale and zero point of " + std::to_string(scale.size()) + " and " +
+                      std::to_string(zero_point ? zero_point->size() : 0) + " values",
+                  node, graph_);
     if (scale.size() > 1) {
       const auto axis = static_cast<size_t>(normalize_axis(attr_int(node, "axis", 1), x.dims.size()));
       if (axis >= x.dims.size() || x.dims[axis] != static_cast<int64_t>(scale.size()))
@@ -558,14 +656,14 @@ class Folder {
     auto channel_of = [&](size_t k) { return static_cast<size_t>(static_cast<int64_t>(k) / inner % channels); };
     auto zero_point_of = [&](size_t c) { return zero_point ? zero_point->at(zero_point->size() == 1 ? 0 : c) : 0.0; };
     if (!quantize) {
-      Constant out = make_like(true, x.dims);
+      Constant out = make_like(true, x.dims, budget_);
       for (size_t k = 0; k < x.size(); ++k) {
         const size_t c = channel_of(k);
         out.f[k] = static_cast<float>((x.at(k) - zero_point_of(c)) * scale[c]);
       }
       return out;
     }
-    Constant out = make_like(false, x.dims);
+    Constant out = make_like(false, x.dims, budget_);
     out.int8_type = zero_point ? zero_point->int8_type : TensorProto_DataType::TensorProto_DataType_UINT8;
     if (out.int8_type == 0) unsupported("a zero point that is neither INT8 nor UINT8", node, graph_);
     const bool is_signed = out.int8_type == TensorProto_DataType::TensorProto_DataType_INT8;
@@ -593,22 +691,27 @@ class Folder {
     if (axes.empty())
       for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
     if (steps.empty()) steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      throw ModelError("its starts, ends, axes and steps differ in length");
     size_t rank = x.dims.size();
     Shape begin(rank, 0), step(rank, 1), dims = x.dims;
     for (size_t k = 0; k < axes.size(); ++k) {
-      auto a = static_cast<size_t>(normalize_axis(axes[k], rank));
+      const size_t a = checked_axis(axes[k], rank);
       int64_t n = x.dims[a], s = steps[k];
+      if (s == 0) throw ModelError("a step is 0");
       auto clamp_index = [&](int64_t v) {
-        if (v < 0) v += n;
+        if (v < 0) v = v < -n ? -1 : v + n;
         return s > 0 ? std::clamp(v, int64_t{0}, n) : std::clamp(v, int64_t{-1}, n - 1);
       };
       int64_t b = clamp_index(starts[k]), e = clamp_index(ends[k]);
       begin[a] = b;
       step[a] = s;
-      dims[a] = std::max<int64_t>(0, s > 0 ? (e - b + s - 1) / s : (b - e - s - 1) / -s);
+      // Steps longer than the axis take one element at most (and -s could overflow).
+      const int64_t stride = s > 0 ? std::min(s, n + 1) : std::min(-std::max(s, -n - 1), n + 1);
+      dims[a] = s > 0 ? (e > b ? (e - b - 1) / stride + 1 : 0) : (b > e ? (b - e - 1) / stride + 1 : 0);
     }
     Shape x_strides = strides_of(x.dims);
-    return remap(x, dims, [&](const Shape& idx) {
+    return remap(x, dims, budget_, [&](const Shape& idx) {
       int64_t src = 0;
       for (size_t d = 0; d < rank; ++d) src += (begin[d] + idx[d] * step[d]) * x_strides[d];
       return static_cast<size_t>(src);
@@ -637,6 +740,7 @@ class Folder {
   ImportedGraph& graph_;
   const std::map<std::string, Shape>& shapes_;
   int64_t opset_;
+  int64_t& budget_;  // elements left to folded results
 };
 
 Shape shape_of_type(const onnx::TypeProto& type) {
@@ -729,6 +833,65 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
                          "; give " + (spatial ? "one with --input-size HxW or " : "") + "the whole shape with --input-shape " +
                          v.name() + ":" + shape_hint(*shape, first_spatial));
       }
+    }
+    Shape dims;
+    for (const auto& dim : shape->dim()) dims.push_back(dim.dim_value());
+    if (!bounded_element_count(dims, kMaxTensorElements))
+      throw UnsupportedError("graph input '" + v.name() + "' has shape " + shape_string(dims) + ", more than the " +
+                             std::to_string(kMaxTensorElements) + " elements a vkbnn tensor may have");
+  }
+}
+
+// ONNX's shape inference trusts attribute and shape values (it divides by strides and adds
+// pads in int64), so nonsensical ones are refused before it runs.
+void check_before_inference(onnx::GraphProto& g, const ImportedGraph& graph) {
+  auto fail = [&](const onnx::NodeProto& node, const std::string& what) {
+    throw ModelError("op '" + node.op_type() + "' at node " + node_label(graph, node) + ": " + what);
+  };
+  auto check_range = [&](const onnx::NodeProto& node, const std::string& what, const std::vector<int64_t>& values,
+                         int64_t lo) {
+    for (int64_t v : values)
+      if (v < lo || v > kMaxTensorElements) {
+        std::string list;
+        for (int64_t x : values) list += (list.empty() ? "" : ", ") + std::to_string(x);
+        fail(node, what + " [" + list + "] is out of range (each must be in [" + std::to_string(lo) + ", " +
+                       std::to_string(kMaxTensorElements) + "])");
+      }
+  };
+  auto constant_input = [&](const onnx::NodeProto& node, int k) -> const Constant* {
+    if (node.input_size() <= k || node.input(k).empty()) return nullptr;
+    auto it = graph.constants.find(node.input(k));
+    return it == graph.constants.end() ? nullptr : &it->second;
+  };
+  for (auto& node : *g.mutable_node()) {
+    const std::string& op = node.op_type();
+    if ((op == "Conv" || op == "QLinearConv") && !find_attr(node, "kernel_shape")) {
+      // Without kernel_shape, ONNX takes the kernel from the weights' shape and reads that many
+      // spatial dimensions of the input without checking its rank; given explicitly, it checks.
+      const Constant* w = constant_input(node, op == "Conv" ? 1 : 3);
+      if (!w) fail(node, "weights that are not constant are not supported");
+      if (w->dims.size() < 3) fail(node, "weights of shape " + shape_string(w->dims) + " (need [M, C/group, k...])");
+      auto* a = node.add_attribute();
+      a->set_name("kernel_shape");
+      a->set_type(onnx::AttributeProto_AttributeType_INTS);
+      for (size_t d = 2; d < w->dims.size(); ++d) a->add_ints(w->dims[d]);
+    }
+    if (op == "Conv" || op == "QLinearConv" || op == "MaxPool" || op == "AveragePool") {
+      check_range(node, "kernel_shape", attr_ints(node, "kernel_shape"), 1);
+      check_range(node, "strides", attr_ints(node, "strides"), 1);
+      check_range(node, "dilations", attr_ints(node, "dilations"), 1);
+      check_range(node, "pads", attr_ints(node, "pads"), 0);
+      if (op == "Conv" || op == "QLinearConv") check_range(node, "group", {attr_int(node, "group", 1)}, 1);
+    } else if (op == "Split") {
+      check_range(node, "split", attr_ints(node, "split"), 0);
+      if (const Constant* sizes = constant_input(node, 1)) check_range(node, "split", sizes->ints(), 0);
+      if (find_attr(node, "num_outputs")) check_range(node, "num_outputs", {attr_int(node, "num_outputs", 1)}, 1);
+    } else if (op == "Pad" || op == "Tile" || op == "Expand" || op == "Reshape" || op == "ConstantOfShape") {
+      // Their sizes: pads, repeats or shapes (Reshape's may hold -1).
+      const int k = op == "ConstantOfShape" ? 0 : 1;
+      const int64_t lo = op == "Pad" ? -kMaxTensorElements : (op == "Reshape" ? -1 : 0);
+      if (const Constant* sizes = constant_input(node, k)) check_range(node, "input " + std::to_string(k), sizes->ints(), lo);
+      if (op == "Pad") check_range(node, "pads", attr_ints(node, "pads"), lo);
     }
   }
 }
@@ -840,6 +1003,16 @@ int64_t element_count(const Shape& shape) {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
 }
 
+std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && count > limit / d)) return std::nullopt;
+    count *= d;
+  }
+  if (count > limit) return std::nullopt;
+  return count;
+}
+
 std::string shape_string(const Shape& shape) {
   std::ostringstream out;
   out << '[';
@@ -849,7 +1022,11 @@ std::string shape_string(const Shape& shape) {
 }
 
 std::vector<int64_t> Constant::ints() const {
-  return is_float ? cast_all<float, int64_t>(f) : i;
+  if (!is_float) return i;
+  std::vector<int64_t> out;
+  out.reserve(f.size());
+  for (float v : f) out.push_back(to_integer(v));
+  return out;
 }
 
 std::vector<float> Constant::floats() const { return is_float ? f : cast_all<int64_t, float>(i); }
@@ -860,23 +1037,26 @@ Constant constant_from_proto(const onnx::TensorProto& t) {
   Constant c;
   c.dims.assign(t.dims().begin(), t.dims().end());
   c.elem_type = t.data_type();
+  if (!bounded_element_count(c.dims, kMaxTensorElements))
+    throw ModelError("tensor '" + t.name() + "' has shape " + shape_string(c.dims) + ", which is not a shape of at most " +
+                     std::to_string(kMaxTensorElements) + " elements");
   const std::string& raw = t.raw_data();
   bool has_raw = t.has_raw_data();
   switch (t.data_type()) {
     case TensorProto_DataType::TensorProto_DataType_FLOAT:
-      c.f = has_raw ? read_raw<float>(raw) : std::vector<float>(t.float_data().begin(), t.float_data().end());
+      c.f = has_raw ? read_raw<float>(t) : std::vector<float>(t.float_data().begin(), t.float_data().end());
       break;
     case TensorProto_DataType::TensorProto_DataType_DOUBLE:
-      c.f = cast_all<double, float>(has_raw ? read_raw<double>(raw)
+      c.f = cast_all<double, float>(has_raw ? read_raw<double>(t)
                                             : std::vector<double>(t.double_data().begin(), t.double_data().end()));
       break;
     case TensorProto_DataType::TensorProto_DataType_INT64:
       c.is_float = false;
-      c.i = has_raw ? read_raw<int64_t>(raw) : std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end());
+      c.i = has_raw ? read_raw<int64_t>(t) : std::vector<int64_t>(t.int64_data().begin(), t.int64_data().end());
       break;
     case TensorProto_DataType::TensorProto_DataType_INT32:
       c.is_float = false;
-      c.i = cast_all<int32_t, int64_t>(has_raw ? read_raw<int32_t>(raw)
+      c.i = cast_all<int32_t, int64_t>(has_raw ? read_raw<int32_t>(t)
                                                : std::vector<int32_t>(t.int32_data().begin(), t.int32_data().end()));
       break;
     case TensorProto_DataType::TensorProto_DataType_INT8:
@@ -1001,6 +1181,11 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   fix_input_shapes(*g, initializer_names, options, nhwc_inputs(*g));
   for (const auto& v : g->input()) graph.inputs.push_back(v.name());
   for (const auto& v : g->output()) graph.outputs.push_back(v.name());
+  if (graph.inputs.empty()) throw ModelError("the graph has no inputs (other than initializers)");
+  if (graph.outputs.empty()) throw ModelError("the graph has no outputs");
+  // Folding may expand what the file holds (ConstantOfShape, Expand, Range), but not beyond this.
+  int64_t fold_budget = kMinFoldBudget;
+  for (const auto& [name, c] : graph.constants) fold_budget += kFoldBudgetPerElement * static_cast<int64_t>(c.size());
   // Declared intermediate and output types and shapes may be stale once the input size changed,
   // or wrong (exporters declare INT32 for INT64 shapes, which onnxruntime ignores): the graph's
   // own inference decides, and a declared type it contradicts is reported.
@@ -1020,14 +1205,13 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   };
   std::set<std::string> graph_outputs(graph.outputs.begin(), graph.outputs.end());
   std::map<std::string, Shape> shapes;
-  // Folding can make new shapes known (Reshape targets), which makes more nodes foldable.
-  for (bool changed = true; changed;) {
-    changed = false;
-    // What the last round inferred of values folded since may disagree with their constants.
-    g->clear_value_info();
-    infer_shapes(model);
-    collect_shapes(*g, shapes);
-    Folder folder(graph, shapes, graph.opset);
+  // Folding first (with the shapes of the last inference, none at first), then ONNX's shape
+  // inference on what is left: it needs the weights of convolutions folded to constants (see
+  // check_before_inference), and folding can make new shapes known (Reshape targets), which
+  // makes more nodes foldable. The first round folds what needs no shapes.
+  for (int round = 0;; ++round) {
+    bool changed = false;
+    Folder folder(graph, shapes, graph.opset, fold_budget);
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
     for (auto& node : *g->mutable_node()) {
       for (auto& in : *node.mutable_input()) in = resolve(in);
@@ -1052,6 +1236,12 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
       *kept.Add() = std::move(node);
     }
     g->mutable_node()->Swap(&kept);
+    check_before_inference(*g, graph);
+    // What the last round inferred of values folded since may disagree with their constants.
+    g->clear_value_info();
+    infer_shapes(model);
+    collect_shapes(*g, shapes);
+    if (!changed && round > 0) break;
   }
 
   for (const auto& out : graph.outputs)
@@ -1074,6 +1264,19 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
           std::any_of(it->second.begin(), it->second.end(), [](int64_t d) { return d <= 0; }))
         throw ModelError("the shape of '" + name + "' (output of node " + node_label(graph, node) +
                          ") is unknown or not static");
+      if (!bounded_element_count(it->second, kMaxTensorElements))
+        throw UnsupportedError("the output '" + name + "' of node " + node_label(graph, node) + " has shape " +
+                               shape_string(it->second) + ", more than the " + std::to_string(kMaxTensorElements) +
+                               " elements a vkbnn tensor may have");
+    }
+    // Shape inference takes a Reshape's target as given; the data has to fit it.
+    const std::string& op = node.op_type();
+    if ((op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze") && node.input_size() > 0 &&
+        shapes.count(node.input(0)) && !graph.constants.count(node.input(0))) {
+      const int64_t in = element_count(shapes.at(node.input(0))), out = element_count(shapes.at(node.output(0)));
+      if (in != out)
+        throw ModelError("op '" + op + "' at node " + node_label(graph, node) + " turns " + std::to_string(in) +
+                         " elements into " + std::to_string(out));
     }
   }
   for (const auto& name : graph.inputs) graph.shapes[name] = shapes.at(name);

@@ -240,6 +240,17 @@ std::string add_weight(Program& p, const std::string& base, Weight w) {
   return name;
 }
 
+// The fixed-point form of an int8 op's requantization multiplier; one that does not fit (from
+// scales far apart) is named with the op.
+FixedPoint requantization(const Op& op, double real) {
+  try {
+    return fixed_point(real);
+  } catch (const ModelError& e) {
+    throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name + "': " + e.what() +
+                           " (its scales are too far apart)");
+  }
+}
+
 // Weights [M, ...] symmetric per output channel, the int32 bias with the input zero point's
 // correction, and the requantization multipliers and shifts.
 std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx, Quantization qy) {
@@ -253,6 +264,10 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     const float* src = w.data.data() + c * per_channel;
     float max_abs = 0;
     for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
+    if (!std::isfinite(max_abs) || std::any_of(src, src + per_channel, [](float v) { return std::isnan(v); }))
+      throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+                             "': weights that are not finite cannot be quantized (output channel " +
+                             std::to_string(c) + ")");
     const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
     int64_t sum = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
@@ -262,12 +277,12 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     }
     const double real_bias = op.inputs.size() > 2 ? p.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
     const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
-    if (std::abs(b) > 2147483647.0 / 2)
+    if (!(std::abs(b) <= 2147483647.0 / 2))
       throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
                              "': the bias of channel " + std::to_string(c) +
                              " does not fit int32 at the input and weight scales");
     bias.int32[static_cast<size_t>(c)] = static_cast<int32_t>(b);
-    const FixedPoint fp = fixed_point(qx.scale * scale / qy.scale);
+    const FixedPoint fp = requantization(op, qx.scale * scale / qy.scale);
     multiplier.int32[static_cast<size_t>(c)] = fp.multiplier;
     shift.int32[static_cast<size_t>(c)] = fp.shift;
   }
@@ -309,7 +324,8 @@ Op int8_op(Program& p, const Op& op, const std::vector<std::string>& inputs, con
     case OpType::GlobalPool: {
       q.type = OpType::Int8GlobalPool;
       const Shape& s = p.shapes.at(inputs[0]);
-      const FixedPoint fp = fixed_point(static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * s[2] * s[3]));
+      const FixedPoint fp =
+          requantization(op, static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * s[2] * s[3]));
       q.multiplier_a = fp.multiplier;
       q.shift = fp.shift;
       return q;

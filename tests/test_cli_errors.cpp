@@ -1,4 +1,5 @@
 // Bad input reaches the user as one clear error line and exit code 1, never as a crash.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -134,6 +135,27 @@ TEST(CliErrors, CorruptModelFileInBenchAndEval) {
                                     fmnist + "t10k-images-idx3-ubyte.gz", "--labels",
                                     fmnist + "t10k-labels-idx1-ubyte.gz", "--limit", "5"}),
                        "garbage-bench.vkbnn");
+}
+
+// The ONNX files that once crashed vkbnn-convert or made it write a model the engine refused
+// (tests/fuzz/crashes/converter, written by tests/fuzz/make_corpus.py): each is one error line
+// and exit code 1, and no output file.
+TEST(CliErrors, HostileOnnxFilesExitWithOneErrorLine) {
+  const auto dir = std::filesystem::path(source_dir()) / "tests/fuzz/crashes/converter";
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".onnx") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().filename().string());
+    const auto out = scratch(entry.path().stem().string() + ".vkbnn");
+    std::filesystem::remove(out);
+    const auto r = run_process({tool_path("vkbnn-convert"), entry.path().string(), "-o", out.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(r.output.starts_with("vkbnn-convert: error: ")) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+  EXPECT_GE(files, 12u);
 }
 
 }  // namespace

@@ -26,6 +26,10 @@ struct ModelMetadata {
   std::string description;
 };
 
+// The most elements one tensor may have. Loading refuses larger ones before any size arithmetic
+// can overflow, and the converter refuses to produce them.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
 struct TensorDesc {
   std::string name;
   std::vector<int64_t> shape;

@@ -15,8 +15,6 @@ namespace vkbnn {
 namespace {
 
 constexpr uint16_t kSupportedMajor = 1;
-// Tensors beyond this many elements are rejected before any size arithmetic can overflow.
-constexpr int64_t kMaxElements = int64_t{1} << 31;
 
 std::vector<int64_t> shape_of(const fb::Tensor& t) { return {t.shape()->begin(), t.shape()->end()}; }
 
@@ -63,9 +61,9 @@ class Checker {
       if (t.shape()->size() > 8) fail("tensor '" + name + "' has rank " + std::to_string(t.shape()->size()));
       int64_t elements = 1;
       for (int64_t d : *t.shape()) {
-        if (d <= 0 || d > kMaxElements) fail("tensor '" + name + "' has dimension " + std::to_string(d));
+        if (d <= 0 || d > kMaxTensorElements) fail("tensor '" + name + "' has dimension " + std::to_string(d));
         elements *= d;
-        if (elements > kMaxElements) fail("tensor '" + name + "' is too large");
+        if (elements > kMaxTensorElements) fail("tensor '" + name + "' is too large");
       }
       if (t.type() < fb::DataType::MIN || t.type() > fb::DataType::MAX)
         fail("tensor '" + name + "' has an unsupported data type");
