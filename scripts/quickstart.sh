@@ -2,7 +2,7 @@
 # From a fresh clone: install dependencies, build, and classify the bundled images with the
 # bundled Fashion-MNIST model on the first Vulkan device (lavapipe when there is no GPU), then
 # measure the accuracy of the bundled models (fp32 and int8 CNN and MobileNetV2-style network,
-# binarized, binarized with Elastic-Link) on the 10,000 Fashion-MNIST test images. Installs the
+# binarized, binarized with Elastic-Link, binarized MobileNet with Elastic-Link) on the 10,000 Fashion-MNIST test images. Installs the
 # Python package too (scripts/install-python.sh), so that `python3 -c "import vkbnn"` works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ cmake --build --preset release
 bash scripts/install-python.sh
 ./build/tools/vkbnn-info
 ./build/tools/vkbnn-run assets/models/fmnist-cnn-fp32.vkbnn assets/images/*.png --top 3
-for model in fmnist-cnn-fp32 fmnist-cnn-int8 fmnist-mbv2-fp32 fmnist-mbv2-int8 fmnist-bnn fmnist-bnn-el; do
+for model in fmnist-cnn-fp32 fmnist-cnn-int8 fmnist-mbv2-fp32 fmnist-mbv2-int8 fmnist-bnn fmnist-bnn-el fmnist-bmobilenet-el; do
   ./build/tools/vkbnn-eval "assets/models/$model.vkbnn" \
     --images /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
     --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz

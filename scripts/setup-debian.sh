@@ -6,7 +6,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential clang-16 cmake ninja-build pkg-config git \
+  build-essential clang-16 libclang-rt-16-dev cmake ninja-build pkg-config git \
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools \
   glslang-tools spirv-tools \
   libflatbuffers-dev flatbuffers-compiler \
