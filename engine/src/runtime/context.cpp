@@ -438,7 +438,7 @@ std::mutex& Context::queue_mutex() const { return state_->queue_mutex; }
 DeviceMemory memory_heaps(const Context& context) { return detail::describe_memory(context.physical_device()); }
 
 std::vector<DeviceMemory> list_memory_heaps() {
-  auto setup = detail::create_instance(false);
+  auto setup = detail::create_instance(false, false);
   std::vector<DeviceMemory> result;
   try {
     for (VkPhysicalDevice device : detail::physical_devices(setup.instance))
