@@ -24,7 +24,6 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
   for (const auto& value : values) {
     // Not a structured binding: clang before 16 cannot capture one in the lambda below.
     const std::string& name = value.first;
-    const onnx::TensorProto& tensor = value.second;
     auto* inputs = g->mutable_input();
     auto it = std::find_if(inputs->begin(), inputs->end(), [&](const auto& v) { return v.name() == name; });
     if (it == inputs->end()) throw ModelError("cannot bind '" + name + "': it is not a graph input");
