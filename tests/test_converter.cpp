@@ -294,7 +294,7 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
   run_time.output("y", {3});
   EXPECT_EQ(conversion_error(run_time.model()),
             "unsupported ops in 2 nodes: 'Gather' x1 at node 'gather' (evaluated only when all its inputs are "
-            "constants); 'Cast' x1 at node #1 (evaluated only when all its inputs are constants)");
+            "constants); 'Floor' x1 at node #1 (evaluated only when all its inputs are constants)");
 }
 
 // What another exporter writes before its classifier (opset 9): the batch size from Shape, cast
