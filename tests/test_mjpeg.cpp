@@ -19,8 +19,12 @@
 #include <turbojpeg.h>
 #endif
 
+#include "support/test_support.hpp"
+
 namespace vkbnn::tools {
 namespace {
+
+using test::expect_error;
 
 // A camera-like picture: smooth colour gradients, a few hard edges and sensor noise.
 std::vector<uint8_t> scene(int width, int height, uint32_t seed) {
@@ -69,16 +73,6 @@ std::pair<int, double> difference(const std::vector<uint8_t>& a, const std::vect
     sum += d;
   }
   return {worst, sum / static_cast<double>(a.size())};
-}
-
-template <class Body>
-void expect_error(Body&& body, const std::string& part) {
-  try {
-    body();
-    ADD_FAILURE() << "expected an error containing '" << part << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 #if VKBNN_HAVE_TURBOJPEG

@@ -28,6 +28,7 @@ namespace vkbnn::tools {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
 
 // A scratch directory per test, removed afterwards.
 class ToolFiles : public ::testing::Test {
@@ -58,17 +59,6 @@ class ToolFiles : public ::testing::Test {
 
   fs::path dir_;
 };
-
-// Runs `body`, expecting a vkbnn::Error whose message contains `part`.
-template <class Body>
-void expect_error(Body&& body, const std::string& part) {
-  try {
-    body();
-    ADD_FAILURE() << "expected an error containing '" << part << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
 
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 

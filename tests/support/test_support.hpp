@@ -43,4 +43,15 @@ double relative_l2(std::span<const float> actual, std::span<const float> expecte
 std::string source_dir();
 std::string binary_dir();
 
+// Runs `body`, expecting a vkbnn::Error whose message contains `part`.
+template <class Body>
+void expect_error(Body&& body, const std::string& part) {
+  try {
+    body();
+    ADD_FAILURE() << "expected an error containing '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace vkbnn::test
