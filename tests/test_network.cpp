@@ -4,7 +4,7 @@
 #include <numeric>
 #include <thread>
 
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "reference/conv_reference.hpp"
 #include "reference/elementwise_reference.hpp"
 #include "support/small_models.hpp"
