@@ -33,20 +33,10 @@ fb::ActivationT Op::act() const {
   return slot && *slot ? **slot : fb::ActivationT{};
 }
 
-bool Op::has_act() const { return activation_slot(const_cast<fb::OpParamsUnion&>(params)) != nullptr; }
-
 void Op::set_act(const fb::ActivationT& act) {
   auto* slot = activation_slot(params);
   if (!slot) throw std::logic_error("op '" + name + "' (" + type_name() + ") fuses no activation");
   *slot = std::make_unique<fb::ActivationT>(act);
-}
-
-fb::ActivationT activation(fb::ActivationKind kind, float alpha, float beta) {
-  fb::ActivationT act;
-  act.kind = kind;
-  act.alpha = alpha;
-  act.beta = beta;
-  return act;
 }
 
 std::string activation_string(const fb::ActivationT& act) {

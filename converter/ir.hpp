@@ -77,7 +77,7 @@ struct ImportedGraph {
 
 ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
 // Moves Transposes past element-wise ops and reductions until inverse pairs cancel, and takes an
-// NHWC input read only through a Transpose to NCHW as NCHW (transposes.cpp).
+// NHWC input read only through a Transpose to NCHW as NCHW (onnx/transposes.cpp).
 void simplify_transposes(ImportedGraph& graph);
 
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
@@ -188,10 +188,8 @@ struct Op {
   // Fuses an activation into an op that has one (Conv2D, FullyConnected, ChannelAffine,
   // ActivationOp, Binary).
   void set_act(const fb::ActivationT& act);
-  bool has_act() const;
 };
 
-fb::ActivationT activation(fb::ActivationKind kind, float alpha = 0, float beta = 0);
 std::string activation_string(const fb::ActivationT& act);
 
 // One of data, bits, int8 and int32 holds the values.
@@ -234,13 +232,13 @@ Program lower(const ImportedGraph& graph);
 const std::set<std::string>& lowered_onnx_ops();
 void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
-// (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see binarize.cpp.
+// (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see passes/binarize.cpp.
 void binarize(Program& program);
 // Models in QDQ format (QuantizeLinear/DequantizeLinear around float ops, as ONNX Runtime's
 // quantizer writes them): a float op with an int8 form whose activation inputs all come from
-// Dequantize and whose only reader is a Quantize becomes that int8 op (quantize.cpp).
+// Dequantize and whose only reader is a Quantize becomes that int8 op (quantize/quantize.cpp).
 void fuse_qdq(Program& program);
-// Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize.cpp);
+// Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize/quantize.cpp);
 // fills the summary's quantization table.
 Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options);
 Result emit(const Program& program, const ImportedGraph& graph, const Options& options);

@@ -1,5 +1,5 @@
 // Post-training int8 quantization, following the guideline in docs/research.md:
-// BatchNorm is already folded (passes.cpp); weights become symmetric int8 per output channel;
+// BatchNorm is already folded (passes/fusion.cpp); weights become symmetric int8 per output channel;
 // activations int8 per tensor with a zero point, so that a tensor after a ReLU uses all 256
 // levels on [0, max]; ReLU/ReLU6/Clip become clamps of the integer output; biases become int32 at
 // scale s_x * s_w,c with the input zero point's correction folded in; every int8 layer
