@@ -111,36 +111,8 @@ struct NetworkState {
   Range range_of(uint32_t tensor) const;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
-  std::string precision_of(const fb::Node& node) const;
-  uint64_t macs_of(const fb::Node& node) const;
   uint64_t bytes_of(const fb::Node& node) const;
 };
-
-std::string NetworkState::precision_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (op_kind(type).alias) return "-";
-  if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
-  const auto& tensors = *model.schema().tensors();
-  // Quantize and Dequantize count as int8: they are the price of the int8 layers.
-  for (const auto* list : {node.inputs(), node.outputs()})
-    for (uint32_t t : *list)
-      if (tensors.Get(t)->type() == fb::DataType::Int8) return "int8";
-  return tensors.Get(node.outputs()->Get(0))->type() == fb::DataType::Bit ? "bits" : "fp32";
-}
-
-uint64_t NetworkState::macs_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (type != fb::OpParams::Conv2D && type != fb::OpParams::FullyConnected && type != fb::OpParams::BinaryConv2D &&
-      type != fb::OpParams::BinaryFullyConnected && type != fb::OpParams::Int8Conv2D &&
-      type != fb::OpParams::Int8FullyConnected)
-    return 0;
-  // Every output takes one product per weight of its output channel: [M, K...] weights.
-  const auto& tensors = *model.schema().tensors();
-  const auto* w = tensors.Get(node.inputs()->Get(1));
-  const auto* y = tensors.Get(node.outputs()->Get(0));
-  const Shape ws(w->shape()->begin(), w->shape()->end()), ys(y->shape()->begin(), y->shape()->end());
-  return static_cast<uint64_t>(element_count(ys)) * (element_count(ws) / static_cast<uint64_t>(ws[0]));
-}
 
 uint64_t NetworkState::bytes_of(const fb::Node& node) const {
   if (op_kind(node.params_type()).alias) return 0;
@@ -266,7 +238,7 @@ void NetworkState::lower(WeightPacker& packer) {
     const auto& kind = op_kind(node->params_type());
     PlannedNode planned;
     planned.name = node->name()->str();
-    planned.op = kind.name;
+    planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
     NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info};
@@ -296,9 +268,10 @@ void NetworkState::lower(WeightPacker& packer) {
         shaders.push_back(d.shader);
       }
     }
+    const NodeDesc desc = describe_node(m, *node);
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
-                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node),
-                           bytes_of(*node), std::move(shaders)});
+                           static_cast<uint32_t>(planned.dispatches.size()), kind.precision(desc),
+                           kind.macs ? kind.macs(desc) : 0, bytes_of(*node), std::move(shaders)});
     nodes.push_back(std::move(planned));
   }
 }
@@ -582,6 +555,17 @@ void NetworkState::build() {
 }
 
 }  // namespace detail
+
+const char* to_string(Precision precision) noexcept {
+  switch (precision) {
+    case Precision::None: return "-";
+    case Precision::Fp32: return "fp32";
+    case Precision::Int8: return "int8";
+    case Precision::Binary: return "binary";
+    case Precision::Bits: return "bits";
+  }
+  return "?";
+}
 
 Network::Network(Context& context, const Model& model, const NetworkOptions& options)
     : state_(std::make_unique<detail::NetworkState>(context.state(), model, options)) {
