@@ -102,7 +102,7 @@ struct MemoryReport {
 // pipelines_ms is the driver finding them, not compiling them.
 struct LoadReport {
   double total_ms = 0;      // the Network constructor, end to end
-  double pipelines_ms = 0;  // inside vkCreateComputePipelines
+  double pipelines_ms = 0;  // building pipelines: their shader modules and vkCreateComputePipelines
   uint32_t pipelines = 0;   // distinct pipelines (shader and specialization)
 };
 
