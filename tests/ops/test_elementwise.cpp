@@ -209,7 +209,7 @@ Lowered lower_binary_node(const Shape& a, const Shape& b, uint32_t out_offset) {
   DeviceInfo device;
   detail::NodeLowering lowering{node, {{0, a}, {4096, b}}, {std::nullopt, std::nullopt}, {{out_offset, a}}, packer,
                                 device};
-  result.dispatches = detail::lower_binary(lowering);
+  result.dispatches = detail::op_kind(fb::OpParams::Binary).lower(lowering);
   return result;
 }
 

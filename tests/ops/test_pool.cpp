@@ -138,7 +138,7 @@ TEST(Pool2D, ResNetStemPoolTakesTheRowPath) {
   DeviceInfo device;
   detail::NodeLowering lowering{node, {{0, {1, 64, 112, 112}}}, {std::nullopt}, {{802816, {1, 64, 56, 56}}}, packer,
                                 device};
-  auto dispatches = detail::lower_pool2d(lowering);
+  auto dispatches = detail::op_kind(fb::OpParams::Pool2D).lower(lowering);
   ASSERT_EQ(dispatches.size(), 1u);
   constexpr size_t kRows4 = 20, kBlocks = 21, kLead = 22, kOutVec4 = 23;  // spec ids in pool2d.comp
   EXPECT_EQ(dispatches[0].spec[kRows4], 1u);

@@ -249,8 +249,6 @@ void require_bits(const NodeDesc& desc) {
   desc.require(desc.outputs.size() == 1, "expects 1 output");
 }
 
-}  // namespace
-
 void check_binarize(const NodeDesc& desc) {
   desc.require((desc.inputs.size() == 1 || desc.inputs.size() == 2) && desc.outputs.size() == 1,
                "expects inputs X and optionally threshold, and 1 output");
@@ -364,6 +362,36 @@ std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const BinaryShape s{x[0], x[1], 1, 1, l.inputs[1].shape[0], 1, 1};
   return {binary_dispatch(s, l, *l.node.params_as_BinaryFullyConnected()->epilogue())};
+}
+
+Precision binary_precision(const NodeDesc&) { return Precision::Binary; }
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Binarize>() {
+  static const OpKind kind{.check = check_binarize, .lower = lower_binarize, .typed = true};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::BinaryConv2D>() {
+  static const OpKind kind{.check = check_binary_conv2d,
+                           .lower = lower_binary_conv2d,
+                           .typed = true,
+                           .precision = binary_precision,
+                           .macs = macs_per_weight_row};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::BinaryFullyConnected>() {
+  static const OpKind kind{.check = check_binary_fully_connected,
+                           .lower = lower_binary_fully_connected,
+                           .typed = true,
+                           .precision = binary_precision,
+                           .macs = macs_per_weight_row};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

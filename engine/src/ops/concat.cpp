@@ -10,8 +10,6 @@ size_t normalized_axis(int32_t axis, size_t rank) {
   return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
 }
 
-}  // namespace
-
 void check_concat(const NodeDesc& desc) {
   desc.require(!desc.inputs.empty() && desc.outputs.size() == 1, "expects at least 1 input and 1 output");
   const Shape& y = desc.outputs[0];
@@ -56,6 +54,14 @@ std::vector<Dispatch> lower_concat(const NodeLowering& l) {
     position += static_cast<size_t>(l.inputs[i].shape[axis]);
   }
   return dispatches;
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Concat>() {
+  static const OpKind kind{.check = check_concat, .lower = lower_concat};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

@@ -152,6 +152,8 @@ void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& c, const Shape&
                "tensors larger than 2^31 elements are not supported");
 }
 
+namespace {
+
 void check_conv2d(const NodeDesc& desc) {
   check_data_weights_bias(desc);
   const Shape& x = desc.inputs[0];
@@ -204,6 +206,14 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
             u32(c.stride_w), u32(c.dilation_h), u32(c.dilation_w), u32(c.pad_top), u32(c.pad_left), kDepthwiseRun,
             act[0], act[1], act[2]},
            {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1}}};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Conv2D>() {
+  static const OpKind kind{.check = check_conv2d, .lower = lower_conv2d, .macs = macs_per_weight_row};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

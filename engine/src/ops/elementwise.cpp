@@ -134,6 +134,8 @@ Broadcast broadcast_of(const NodeDesc& desc, const Shape& a, const Shape& b, con
 
 Broadcast broadcast_of(const Shape& a, const Shape& b) { return *try_broadcast(a, b); }
 
+namespace {
+
 // ChannelAffine: inputs X [N, C, ...], scale [C], shift [C] (constants).
 
 void check_channel_affine(const NodeDesc& desc) {
@@ -190,8 +192,6 @@ std::vector<Dispatch> lower_activation(const NodeLowering& l) {
 
 // PRelu and Binary share binary_elementwise.comp: Y = op(A, B) with B broadcast onto A.
 
-namespace {
-
 // Operation codes of binary_elementwise.comp.
 constexpr uint32_t kOpPRelu = 4;  // after fb::BinaryKind's Add, Mul, Sub, Div
 
@@ -223,8 +223,6 @@ void check_broadcast_pair(const NodeDesc& desc, const char* b_name) {
   broadcast_of(desc, out, desc.inputs[1], b_name);
 }
 
-}  // namespace
-
 void check_prelu(const NodeDesc& desc) {
   check_broadcast_pair(desc, "slope");
   desc.require(!desc.input_is_constant[0], "input X must not be a constant");
@@ -243,6 +241,32 @@ void check_binary(const NodeDesc& desc) {
 std::vector<Dispatch> lower_binary(const NodeLowering& l) {
   const auto* params = l.node.params_as_Binary();
   return {binary_dispatch(l, static_cast<uint32_t>(params->kind()), params->activation())};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::ChannelAffine>() {
+  static const OpKind kind{.check = check_channel_affine, .lower = lower_channel_affine};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::ActivationOp>() {
+  static const OpKind kind{.check = check_activation, .lower = lower_activation};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::PRelu>() {
+  static const OpKind kind{.check = check_prelu, .lower = lower_prelu};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Binary>() {
+  static const OpKind kind{.check = check_binary, .lower = lower_binary};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

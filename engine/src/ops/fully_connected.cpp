@@ -6,6 +6,8 @@
 
 namespace vkbnn::detail {
 
+namespace {
+
 void check_fully_connected(const NodeDesc& desc) {
   check_data_weights_bias(desc);
   const Shape& x = desc.inputs[0];
@@ -52,6 +54,14 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
            {local, in, l.outputs[0].offset, weight_offset, bias_offset, has_bias, static_cast<uint32_t>(k),
             static_cast<uint32_t>(m), k % 4 == 0 && vec4_aligned({in}), act[0], act[1], act[2]},
            {static_cast<uint32_t>((m + local - 1) / local), static_cast<uint32_t>(n), 1}}};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::FullyConnected>() {
+  static const OpKind kind{.check = check_fully_connected, .lower = lower_fully_connected, .macs = macs_per_weight_row};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

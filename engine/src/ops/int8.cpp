@@ -213,8 +213,6 @@ void check_conversion(const NodeDesc& desc, fb::DataType from, fb::DataType to) 
                                                       " should be the input's " + shape_string(desc.inputs[0]));
 }
 
-}  // namespace
-
 void check_quantize(const NodeDesc& desc) { check_conversion(desc, fb::DataType::Float32, fb::DataType::Int8); }
 
 std::vector<Dispatch> lower_quantize(const NodeLowering& l) {
@@ -337,6 +335,49 @@ std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering& l) {
                          static_cast<uint32_t>(l.inputs[0].quant.zero_point),
                          static_cast<uint32_t>(l.outputs[0].quant.zero_point), static_cast<uint32_t>(p->multiplier()),
                          static_cast<uint32_t>(p->shift())})};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Quantize>() {
+  static const OpKind kind{.check = check_quantize, .lower = lower_quantize, .typed = true};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Dequantize>() {
+  static const OpKind kind{.check = check_dequantize, .lower = lower_dequantize, .typed = true};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Int8Conv2D>() {
+  static const OpKind kind{.check = check_int8_conv2d, .lower = lower_int8_conv2d, .typed = true, .macs = macs_per_weight_row};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Int8FullyConnected>() {
+  static const OpKind kind{.check = check_int8_fully_connected,
+                           .lower = lower_int8_fully_connected,
+                           .typed = true,
+                           .macs = macs_per_weight_row};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Int8Add>() {
+  static const OpKind kind{.check = check_int8_add, .lower = lower_int8_add, .typed = true};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Int8GlobalAveragePool>() {
+  static const OpKind kind{.check = check_int8_global_average_pool,
+                           .lower = lower_int8_global_average_pool,
+                           .typed = true};
+  return kind;
 }
 
 std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering& l) {

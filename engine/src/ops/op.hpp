@@ -14,6 +14,7 @@
 
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/network.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::detail {
@@ -46,7 +47,7 @@ struct Quant {
 };
 Quant quant_of(const fb::Tensor& tensor);
 
-// A node as the load-time checks see it.
+// A node as the load-time checks (and the layer metadata) see it.
 struct NodeDesc {
   const fb::Node& node;
   std::vector<Shape> inputs;
@@ -132,66 +133,46 @@ struct NodeLowering {
   std::vector<uint32_t> constant_words(size_t index) const;
 };
 
+// Layer metadata (LayerInfo). The precision of layers that compute in the type of their tensors: int8 when any tensor is
+// Int8, bits when the output is Bit, else fp32.
+Precision precision_of_tensors(const NodeDesc& desc);
+// Multiply-accumulates of an op whose input 1 holds weights [M, K...]: each output element takes
+// one product per weight of its output channel.
+uint64_t macs_per_weight_row(const NodeDesc& desc);
+
+// What the engine knows of one schema op. Each op family's file defines op_kind_of<> for its ops
+// (below); the engine's table of them is built from flatc's OpParams enum, so the schema is the
+// one list of ops and an op without a definition fails to link.
 struct OpKind {
-  const char* name;
   void (*check)(const NodeDesc&);
-  std::vector<Dispatch> (*lower)(const NodeLowering&);
+  std::vector<Dispatch> (*lower)(const NodeLowering&) = nullptr;
   // The output is the input's memory seen with another shape; lower() is never called.
   bool alias = false;
   // check() validates the data types itself; for every other op all tensors must be Float32.
   bool typed = false;
+  Precision (*precision)(const NodeDesc&) = precision_of_tensors;
+  // Multiply-accumulates per run; none counted where null.
+  uint64_t (*macs)(const NodeDesc&) = nullptr;
 };
 
+template <fb::OpParams Op>
+const OpKind& op_kind_of();
+// One declaration per member of the schema's OpParams union (the list is generated from
+// engine/schema/vkbnn_model.fbs by engine/CMakeLists.txt).
+#define VKBNN_OP(Name) \
+  template <>          \
+  const OpKind& op_kind_of<fb::OpParams::Name>();
+#include "vkbnn_ops.inc"
+#undef VKBNN_OP
+
+// Throws ModelError for a type the schema does not have. The op's name is
+// fb::EnumNameOpParams(type).
 const OpKind& op_kind(fb::OpParams type);
 
-// Per op family (conv.cpp, fully_connected.cpp, ...).
-void check_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_conv2d(const NodeLowering&);
-void check_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_fully_connected(const NodeLowering&);
-void check_channel_affine(const NodeDesc&);
-std::vector<Dispatch> lower_channel_affine(const NodeLowering&);
-void check_activation(const NodeDesc&);
-std::vector<Dispatch> lower_activation(const NodeLowering&);
-void check_prelu(const NodeDesc&);
-std::vector<Dispatch> lower_prelu(const NodeLowering&);
-void check_pool2d(const NodeDesc&);
-std::vector<Dispatch> lower_pool2d(const NodeLowering&);
-void check_global_pool(const NodeDesc&);
-std::vector<Dispatch> lower_global_pool(const NodeLowering&);
-void check_binary(const NodeDesc&);
-std::vector<Dispatch> lower_binary(const NodeLowering&);
-void check_concat(const NodeDesc&);
-std::vector<Dispatch> lower_concat(const NodeLowering&);
-void check_reshape(const NodeDesc&);
-void check_softmax(const NodeDesc&);
-std::vector<Dispatch> lower_softmax(const NodeLowering&);
-void check_pad(const NodeDesc&);
-std::vector<Dispatch> lower_pad(const NodeLowering&);
-void check_transpose(const NodeDesc&);
-std::vector<Dispatch> lower_transpose(const NodeLowering&);
-void check_resize(const NodeDesc&);
-std::vector<Dispatch> lower_resize(const NodeLowering&);
-void check_slice(const NodeDesc&);
-std::vector<Dispatch> lower_slice(const NodeLowering&);
-void check_binarize(const NodeDesc&);
-std::vector<Dispatch> lower_binarize(const NodeLowering&);
-void check_binary_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_binary_conv2d(const NodeLowering&);
-void check_binary_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering&);
-void check_quantize(const NodeDesc&);
-std::vector<Dispatch> lower_quantize(const NodeLowering&);
-void check_dequantize(const NodeDesc&);
-std::vector<Dispatch> lower_dequantize(const NodeLowering&);
-void check_int8_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_int8_conv2d(const NodeLowering&);
-void check_int8_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_int8_fully_connected(const NodeLowering&);
-void check_int8_add(const NodeDesc&);
-std::vector<Dispatch> lower_int8_add(const NodeLowering&);
-void check_int8_global_average_pool(const NodeDesc&);
-std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering&);
+// Pool2D on Int8 tensors (int8.cpp), which pool.cpp's lowering hands over to.
 std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering&);
+
+// The load-time description of `node` of `model`, whose tensor indices have been checked.
+NodeDesc describe_node(const fb::Model& model, const fb::Node& node);
 
 }  // namespace vkbnn::detail

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <numeric>
@@ -50,8 +51,43 @@ std::string shape_string(const Shape& shape) {
 }
 
 void NodeDesc::fail(const std::string& what) const {
-  throw ModelError("node '" + node.name()->str() + "' (" + op_kind(node.params_type()).name +
-                   "): " + what);
+  throw ModelError("node '" + node.name()->str() + "' (" + fb::EnumNameOpParams(node.params_type()) + "): " + what);
+}
+
+NodeDesc describe_node(const fb::Model& model, const fb::Node& node) {
+  const auto& tensors = *model.tensors();
+  auto shape = [](const fb::Tensor& t) { return Shape(t.shape()->begin(), t.shape()->end()); };
+  NodeDesc desc{node, {}, {}, {}, {}, {}, {}, {}, {}};
+  for (uint32_t in : *node.inputs()) {
+    const auto& t = *tensors.Get(in);
+    desc.inputs.push_back(shape(t));
+    desc.input_is_constant.push_back(t.data() != nullptr);
+    desc.input_types.push_back(t.type());
+    desc.input_quant.push_back(quant_of(t));
+    desc.input_data.push_back(t.data() ? std::span<const uint8_t>(t.data()->data(), t.data()->size())
+                                       : std::span<const uint8_t>());
+  }
+  for (uint32_t out : *node.outputs()) {
+    const auto& t = *tensors.Get(out);
+    desc.outputs.push_back(shape(t));
+    desc.output_types.push_back(t.type());
+    desc.output_quant.push_back(quant_of(t));
+  }
+  return desc;
+}
+
+Precision precision_of_tensors(const NodeDesc& desc) {
+  auto int8 = [](fb::DataType t) { return t == fb::DataType::Int8; };
+  if (std::any_of(desc.input_types.begin(), desc.input_types.end(), int8) ||
+      std::any_of(desc.output_types.begin(), desc.output_types.end(), int8))
+    return Precision::Int8;
+  return desc.output_types.at(0) == fb::DataType::Bit ? Precision::Bits : Precision::Fp32;
+}
+
+uint64_t macs_per_weight_row(const NodeDesc& desc) {
+  const Shape& w = desc.inputs.at(1);
+  return static_cast<uint64_t>(element_count(desc.outputs.at(0))) *
+         (element_count(w) / static_cast<uint64_t>(w.at(0)));
 }
 
 uint32_t as_spec(float value) { return std::bit_cast<uint32_t>(value); }

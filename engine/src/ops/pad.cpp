@@ -9,8 +9,6 @@ namespace {
 
 constexpr size_t kMaxPadRank = 4;
 
-}  // namespace
-
 void check_pad(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
   desc.require(!desc.input_is_constant[0], "input must not be a constant");
@@ -60,6 +58,14 @@ std::vector<Dispatch> lower_pad(const NodeLowering& l) {
   spec.push_back(static_cast<uint32_t>(p->mode()));
   spec.push_back(as_spec(p->value()));
   return {{"pad", std::move(spec), {grid.groups, 1, 1}}};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Pad>() {
+  static const OpKind kind{.check = check_pad, .lower = lower_pad};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

@@ -43,8 +43,6 @@ void check_pool_axis(const NodeDesc& desc, const PoolAxis& a, int64_t out, const
   }
 }
 
-}  // namespace
-
 void check_pool2d(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
   desc.require(!desc.input_is_constant[0], "input must not be a constant");
@@ -137,6 +135,20 @@ std::vector<Dispatch> lower_global_pool(const NodeLowering& l) {
            {channels, grid.stride, in, l.outputs[0].offset, size, vec4,
             l.node.params_as_GlobalPool()->kind() == fb::PoolKind::Average},
            {grid.groups, 1, 1}}};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Pool2D>() {
+  static const OpKind kind{.check = check_pool2d, .lower = lower_pool2d, .typed = true};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::GlobalPool>() {
+  static const OpKind kind{.check = check_global_pool, .lower = lower_global_pool};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

@@ -10,8 +10,6 @@ namespace {
 
 constexpr size_t kMaxTransposeRank = 6;
 
-}  // namespace
-
 void check_transpose(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
   desc.require(!desc.input_is_constant[0], "input must not be a constant");
@@ -105,6 +103,20 @@ std::vector<Dispatch> lower_transpose(const NodeLowering& l) {
   spec.insert(spec.end(), strides.begin(), strides.end());
   spec.push_back(0);
   return {{"strided_copy", std::move(spec), {grid.groups, 1, 1}}};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Transpose>() {
+  static const OpKind kind{.check = check_transpose, .lower = lower_transpose};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Slice>() {
+  static const OpKind kind{.check = check_slice, .lower = lower_slice};
+  return kind;
 }
 
 }  // namespace vkbnn::detail
