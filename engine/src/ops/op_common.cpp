@@ -54,7 +54,6 @@ void NodeDesc::fail(const std::string& what) const {
                    "): " + what);
 }
 
-uint32_t as_spec(float value) { return std::bit_cast<uint32_t>(value); }
 
 void WeightPacker::align() { words_.resize((words_.size() + 3) / 4 * 4, 0.0f); }
 

@@ -34,9 +34,13 @@ struct Range {
 
 struct PlannedDispatch {
   VkPipeline pipeline = VK_NULL_HANDLE;
+  std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
   bool independent = false;
 };
+
+// Every shader's push constants fit the 128 bytes each Vulkan device offers.
+constexpr uint32_t kPushConstantBytes = 128;
 
 struct PlannedNode {
   std::string name;
@@ -73,7 +77,7 @@ struct NetworkState {
 
   UniqueDescriptorSetLayout set_layout;
   UniquePipelineLayout pipeline_layout;
-  std::map<std::pair<std::string, std::vector<uint32_t>>, UniquePipeline> pipelines;
+  std::map<std::pair<ShaderId, std::vector<uint32_t>>, UniquePipeline> pipelines;
   UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
   Buffer weights, arena, upload, readback;
@@ -231,16 +235,17 @@ void NetworkState::plan() {
 VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   auto key = std::make_pair(d.shader, d.spec);
   if (auto it = pipelines.find(key); it != pipelines.end()) return it->second.get();
+  const std::string name = shader_name(d.shader);
   auto code = shader_spirv(d.shader);
   VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module_info.codeSize = code.size_bytes();
   module_info.pCode = code.data();
   VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device(), &module_info, nullptr, &module), "creating shader " + d.shader);
+  check(vkCreateShaderModule(device(), &module_info, nullptr, &module), "creating shader " + name);
   UniqueShaderModule owned_module(device(), module);
 
-  std::vector<VkSpecializationMapEntry> entries(d.spec.size());
-  for (uint32_t i = 0; i < d.spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  std::vector<VkSpecializationMapEntry> entries;
+  for (const auto& e : d.spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
   VkSpecializationInfo spec{static_cast<uint32_t>(entries.size()), entries.data(), d.spec.size() * 4,
                             d.spec.data()};
   VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
@@ -253,7 +258,7 @@ VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   VkPipeline pipeline = VK_NULL_HANDLE;
   const auto start = Clock::now();
   check(vkCreateComputePipelines(device(), ctx->pipeline_cache, 1, &info, nullptr, &pipeline),
-        "building the pipeline for shader " + d.shader);
+        "building the pipeline for shader " + name);
   load.pipelines_ms += micros(Clock::now() - start) / 1000.0;
   ++load.pipelines;
   return pipelines.emplace(std::move(key), UniquePipeline(device(), pipeline)).first->second.get();
@@ -292,8 +297,10 @@ void NetworkState::lower(WeightPacker& packer) {
     if (!kind.alias) {
       for (const auto& d : kind.lower(lowering)) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
-        planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
-        shaders.push_back(d.shader);
+        if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
+          throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
+        planned.dispatches.push_back({pipeline_for(d), d.push, d.groups, d.independent});
+        shaders.push_back(shader_name(d.shader));
       }
     }
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
@@ -321,6 +328,9 @@ void NetworkState::create_descriptors() {
   VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   pipeline_layout_info.setLayoutCount = 1;
   pipeline_layout_info.pSetLayouts = &set_layout_handle;
+  const VkPushConstantRange push_range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushConstantBytes};
+  pipeline_layout_info.pushConstantRangeCount = 1;
+  pipeline_layout_info.pPushConstantRanges = &push_range;
   VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
   check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
         "creating the pipeline layout");
@@ -465,6 +475,9 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
       }
+      if (!dispatch.push.empty())
+        vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(dispatch.push.size() * sizeof(uint32_t)), dispatch.push.data());
       vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
