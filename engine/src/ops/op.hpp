@@ -12,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vkbnn/device.hpp"
@@ -139,7 +140,8 @@ template <typename S>
 typename S::Spec spec_of(const Dispatch& d) {
   if (d.shader != S::id) throw std::logic_error(std::string("the dispatch is not one of ") + shader_name(S::id));
   typename S::Spec spec;
-  if (!d.spec.empty()) std::memcpy(&spec, d.spec.data(), d.spec.size() * sizeof(uint32_t));
+  static_assert(std::is_trivially_copyable_v<typename S::Spec>);
+  if (!d.spec.empty()) std::memcpy(static_cast<void*>(&spec), d.spec.data(), d.spec.size() * sizeof(uint32_t));
   return spec;
 }
 
