@@ -7,13 +7,17 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "shader_interface.hpp"
 #include "vkbnn/network.hpp"
 #include "vkbnn_model_generated.h"
 
@@ -107,19 +111,40 @@ class WeightPacker {
   std::vector<float> words_;
 };
 
-// One compute dispatch: an embedded shader by name (the file name in shaders/ without .comp),
-// the values of its specialization constants (constant_id i takes spec[i]; floats are bit-cast
-// with as_spec), and the number of workgroups.
+// One compute dispatch: an embedded shader, the values of its specialization constants and
+// push constants (the shader's generated Spec and Push structs, see shader_interface.hpp, kept
+// as words: the pipeline is keyed by shader and spec), and the number of workgroups.
 // By default a dispatch waits for the node's previous dispatch; `independent` drops that wait
 // when the dispatches touch disjoint memory (e.g. one per Concat input).
 struct Dispatch {
-  std::string shader;
+  ShaderId shader{};
+  std::span<const SpecEntry> spec_entries;
   std::vector<uint32_t> spec;
+  std::vector<uint32_t> push;
   std::array<uint32_t, 3> groups{1, 1, 1};
   bool independent = false;
 };
 
-uint32_t as_spec(float value);
+// A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
+template <typename S>
+Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups,
+                       bool independent = false) {
+  Dispatch d{S::id, S::spec_entries, std::vector<uint32_t>(S::spec_entries.size()),
+             std::vector<uint32_t>(S::push_size / 4), groups, independent};
+  if (!d.spec.empty()) std::memcpy(d.spec.data(), &spec, d.spec.size() * sizeof(uint32_t));
+  if (!d.push.empty()) std::memcpy(d.push.data(), &push, S::push_size);
+  return d;
+}
+
+// The specialization constants a dispatch of shader S carries (for tests of the lowering).
+template <typename S>
+typename S::Spec spec_of(const Dispatch& d) {
+  if (d.shader != S::id) throw std::logic_error(std::string("the dispatch is not one of ") + shader_name(S::id));
+  typename S::Spec spec;
+  static_assert(std::is_trivially_copyable_v<typename S::Spec>);
+  if (!d.spec.empty()) std::memcpy(static_cast<void*>(&spec), d.spec.data(), d.spec.size() * sizeof(uint32_t));
+  return spec;
+}
 
 struct NodeLowering {
   const fb::Node& node;

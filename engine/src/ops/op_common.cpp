@@ -90,7 +90,6 @@ uint64_t macs_per_weight_row(const NodeDesc& desc) {
          (element_count(w) / static_cast<uint64_t>(w.at(0)));
 }
 
-uint32_t as_spec(float value) { return std::bit_cast<uint32_t>(value); }
 
 void WeightPacker::align() { words_.resize((words_.size() + 3) / 4 * 4, 0.0f); }
 
