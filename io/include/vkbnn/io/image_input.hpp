@@ -8,7 +8,7 @@
 
 #include "vkbnn/model.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // 8-bit pixels, rows top to bottom, channels interleaved: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
 struct Image {
@@ -51,4 +51,4 @@ InputLayout input_layout(const Model& model);
 void preprocess(const Image& image, const InputLayout& layout, std::span<float> out);
 std::vector<float> preprocess(const Image& image, const InputLayout& layout);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io
