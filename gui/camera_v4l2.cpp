@@ -1,5 +1,5 @@
 // V4L2 capture (Linux) through memory-mapped buffers: YUYV frames handed over as they are (the
-// GPU converts them), MJPEG frames decoded to RGB by libturbojpeg (tools/mjpeg.hpp). Also the
+// GPU converts them), MJPEG frames decoded to RGB by libturbojpeg (vkbnn/io/mjpeg.hpp). Also the
 // image-file stand-in camera.
 #include "camera.hpp"
 

@@ -1,4 +1,4 @@
-// The MJPEG camera-frame decoder (tools/mjpeg.hpp) on JPEGs encoded here, against stb_image's
+// The MJPEG camera-frame decoder (vkbnn/io/mjpeg.hpp) on JPEGs encoded here, against stb_image's
 // decode of the same bytes, and on damaged data.
 #include <algorithm>
 #include <cmath>

@@ -41,7 +41,7 @@ struct InputLayout {
   size_t image_elements() const { return static_cast<size_t>(channels) * height * width; }
 };
 
-// Throws vkbnn::Error when the model's input is not an image tensor the tools can fill.
+// Throws vkbnn::Error when the model's input is not an image tensor the programs can fill.
 InputLayout input_layout(const Model& model);
 
 // Converts to the model's channels (alpha dropped, gray replicated, colour to gray by luminance

@@ -8,7 +8,7 @@
 
 namespace vkbnn::io {
 
-// A NumPy array of little-endian float32 in C order: the only kind the tools exchange.
+// A NumPy array of little-endian float32 in C order: the only kind the programs exchange.
 struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<float> data;
