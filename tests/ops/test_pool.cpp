@@ -171,7 +171,7 @@ TEST(GlobalPool, AverageAndMax) {
 }
 
 TEST(GlobalPool, RejectsBadShapes) {
-  EXPECT_TRUE(rejected(global_pool_model({1, 3, 4, 4}, true, {1, 3}), "should be [1x3x1x1]"));
+  EXPECT_TRUE(rejected(global_pool_model({1, 3, 4, 4}, true, {1, 3}), "should be 1x3x1x1"));
   EXPECT_TRUE(rejected(global_pool_model({1, 3}, true, {1, 3}), "spatial axes"));
 }
 

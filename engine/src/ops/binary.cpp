@@ -13,14 +13,7 @@
 namespace vkbnn::detail {
 namespace {
 
-constexpr int64_t kMaxGroups = 65535;
-constexpr int64_t kMaxElements = 0x7fffffff;
-constexpr uint32_t kMaxLocalSize = 64;
 using namespace epilogue;
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
-int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Where each epilogue input sits in a binary layer's input list (see BinaryEpilogue in the schema).
 struct EpilogueInputs {
@@ -107,10 +100,10 @@ struct BinaryShape {
 };
 
 void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
-  desc.require(static_cast<int64_t>(element_count(desc.inputs[0])) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(desc.inputs[1])) <= kMaxElements &&
-                   s.batch * s.out_channels * s.out_h * s.out_w <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(desc.inputs[0])) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(desc.inputs[1])) <= kMaxTensorElements &&
+                   s.batch * s.out_channels * s.out_h * s.out_w <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
   desc.require(ceil_div(s.batch * s.out_h * s.out_w, kMaxLocalSize) <= kMaxGroups && ceil_div(s.out_channels, 4) <= kMaxGroups,
                "the output " + shape_string(desc.outputs[0]) + " is too large for one dispatch");
 }
@@ -281,7 +274,7 @@ void check_binarize(const NodeDesc& desc) {
     desc.require(desc.input_is_constant[1] && desc.input_types[1] == fb::DataType::Float32 &&
                      desc.inputs[1] == Shape{x[1]},
                  "threshold must be a Float32 constant of shape [" + std::to_string(x[1]) + "]");
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements, "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements, "tensors of more than 2^31 - 1 elements are not supported");
 }
 
 std::vector<Dispatch> lower_binarize(const NodeLowering& l) {

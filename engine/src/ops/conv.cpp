@@ -3,7 +3,6 @@
 // conv2d.comp.
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <span>
 
@@ -12,23 +11,12 @@
 namespace vkbnn::detail {
 namespace {
 
-// Every Vulkan device supports this many workgroups per dimension.
-constexpr int64_t kMaxGroups = 65535;
-// Element counts and offsets travel as 32-bit specialization constants.
-constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
-// Invocations per workgroup at most; lanes beyond the work compute clamped copies.
-constexpr uint32_t kMaxLocalSize = 64;
 // Outputs per depthwise invocation along a row.
 constexpr uint32_t kDepthwiseRun = 8;
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
-int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
 
 uint32_t local_size_for(int64_t items) {
   return static_cast<uint32_t>(std::clamp<int64_t>((items + 7) / 8 * 8, 8, kMaxLocalSize));
 }
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 ConvGeometry params_of(const fb::Conv2D& p) {
   return conv_geometry(*p.kernel(), *p.strides(), *p.dilations(), *p.pads(), p.group());
@@ -173,10 +161,10 @@ void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& c, const Shape&
   desc.require(out_h > 0 && out_w > 0, "the dilated kernel is larger than the padded input " + shape_string(x));
   const Shape expected{x[0], w[0], out_h, out_w};
   desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(y)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(w)) <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(y)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
 }
 
 namespace {

@@ -25,7 +25,7 @@ std::optional<Broadcast> try_broadcast(const Shape& a, const Shape& b) {
     if (!first) first = axis;
     last = axis;
   }
-  if (!first) return Broadcast{element_count(a), 1};
+  if (!first) return Broadcast{static_cast<uint64_t>(element_count(a)), 1};
   Broadcast result;
   for (size_t axis = *first; axis <= *last; ++axis) {
     if (b_dim(axis) != a[axis]) return std::nullopt;
@@ -154,7 +154,8 @@ void check_channel_affine(const NodeDesc& desc) {
 
 std::vector<Dispatch> lower_channel_affine(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
-  const Broadcast per_channel{element_count(Shape(x.begin() + 2, x.end())), static_cast<uint64_t>(x[1])};
+  const Broadcast per_channel{static_cast<uint64_t>(element_count(Shape(x.begin() + 2, x.end()))),
+                              static_cast<uint64_t>(x[1])};
   const uint32_t scale = l.weights.add(*l.constants[1]);
   const uint32_t shift = l.weights.add(*l.constants[2]);
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;

@@ -28,10 +28,9 @@ void check_fully_connected(const NodeDesc& desc) {
                  "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
   }
   check_activation_params(desc, desc.node.params_as_FullyConnected()->activation());
-  constexpr int64_t kMaxElements = 0x7fffffff, kMaxGroups = 65535;
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(w)) <= kMaxElements && n * w[0] <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxTensorElements && n * w[0] <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
   desc.require(n <= kMaxGroups && (w[0] + 7) / 8 <= kMaxGroups,
                "the output " + shape_string(expected) + " is too large for one dispatch");
 }

@@ -10,13 +10,6 @@
 namespace vkbnn::detail {
 namespace {
 
-constexpr int64_t kMaxGroups = 65535;
-constexpr int64_t kMaxLocalSize = 64;
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
-int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 bool is_int8(const NodeDesc& desc, size_t input) { return desc.input_types[input] == fb::DataType::Int8; }
 
 std::vector<int32_t> int32_values(std::span<const uint8_t> bytes) {

@@ -19,14 +19,23 @@
 #include "vkbnn/error.hpp"
 #include "shader_interface.hpp"
 #include "vkbnn/network.hpp"
+#include "vkbnn/shape.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::detail {
 
 using Shape = std::vector<int64_t>;
 
-size_t element_count(const Shape& shape);
-std::string shape_string(const Shape& shape);
+// Every Vulkan device supports this many workgroups per dimension (maxComputeWorkGroupCount).
+inline constexpr int64_t kMaxGroups = 65535;
+// Invocations per workgroup at most; lanes beyond the work compute clamped copies.
+inline constexpr uint32_t kMaxLocalSize = 64;
+
+// Sizes and offsets travel to the shaders as 32-bit specialization constants; the load-time
+// checks bound them (kMaxTensorElements, kMaxGroups) first.
+inline uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+inline int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
+inline constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // 4-byte words a tensor occupies: one per element for Float32 and Int32; axis 1 packed 32 to a
 // word for Bit and 4 to a word for Int8.
 size_t storage_words(const Shape& shape, fb::DataType type);
@@ -97,18 +106,18 @@ struct TensorRef {
 };
 
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
-// 16 bytes so shaders may read vec4.
+// 16 bytes so shaders may read vec4. The words are held as integers, floats by their bit pattern,
+// so packed bits and integer data never pass through a float.
 class WeightPacker {
  public:
   uint32_t add(std::span<const float> values);
-  uint32_t add_zeros(size_t count);
   // Integer words (packed bits, counts) kept bit for bit.
   uint32_t add_words(std::span<const uint32_t> values);
-  const std::vector<float>& words() const { return words_; }
+  const std::vector<uint32_t>& words() const { return words_; }
 
  private:
   void align();
-  std::vector<float> words_;
+  std::vector<uint32_t> words_;
 };
 
 // One compute dispatch: an embedded shader, the values of its specialization constants and

@@ -308,7 +308,7 @@ void NetworkState::create_descriptors() {
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
-  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
+  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(uint32_t), 16);
   if (bytes > buffer_limit())
     throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
                 "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
@@ -321,7 +321,7 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
   // A model without constants packs no words, and memcpy from an empty vector's null data is
   // undefined even for zero bytes.
   if (!packer.words().empty())
-    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(uint32_t));
   staging.flush();
 
   submitter.run("the weight upload", [&](VkCommandBuffer commands) {
@@ -439,7 +439,7 @@ void NetworkState::build() {
     for (uint32_t t : list) {
       const auto* tensor = m.tensors()->Get(t);
       Shape shape(tensor->shape()->begin(), tensor->shape()->end());
-      slots.push_back({t, tensor_offset[t], staging, element_count(shape), shape});
+      slots.push_back({t, tensor_offset[t], staging, static_cast<uint64_t>(element_count(shape)), shape});
       staging += (element_count(shape) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     }
     return std::make_pair(slots, std::max<uint64_t>(staging, 16) * sizeof(float));
@@ -562,7 +562,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].size() != s.inputs[i].elements)
       throw Error("input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
-                  " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
+                  " values but the model expects " + shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
   std::lock_guard lock(s.mutex);
@@ -648,7 +648,7 @@ Tensor Network::read_tensor(const std::string& name) const {
   const auto* words = static_cast<const uint32_t*>(host.mapped());
   const bool bits = tensor->type() == fb::DataType::Bit;
   const detail::Quant quant = detail::quant_of(*tensor);
-  std::vector<float> values(detail::element_count(shape));
+  std::vector<float> values(static_cast<size_t>(element_count(shape)));
   detail::for_each_packed(shape, bits ? 32 : 4, [&](uint64_t element, uint64_t word, uint64_t at) {
     values[element] = bits ? ((words[word] >> at) & 1u ? -1.0f : 1.0f)
                            : static_cast<float>(static_cast<int8_t>(words[word] >> (8 * at)) - quant.zero_point) *
