@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "converter/converter.hpp"
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "support/onnx_graph.hpp"
 #include "support/test_support.hpp"
 

@@ -12,7 +12,8 @@
 #include "runtime/memory_plan.hpp"
 #include "vkbnn/network.hpp"
 #include "vulkan/buffer.hpp"
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/commands.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 #include "vulkan/shader_registry.hpp"
 
 namespace vkbnn {
@@ -35,9 +36,13 @@ struct Range {
 
 struct PlannedDispatch {
   VkPipeline pipeline = VK_NULL_HANDLE;
+  std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
   bool independent = false;
 };
+
+// Every shader's push constants fit the 128 bytes each Vulkan device offers.
+constexpr uint32_t kPushConstantBytes = 128;
 
 struct PlannedNode {
   std::string name;
@@ -64,10 +69,10 @@ constexpr uint32_t kMaxInFlight = 64;
 // command buffer the GPU may still be reading.
 struct RunSlot {
   Buffer upload, readback;
-  UniqueFence fence;
+  vk::UniqueFence fence;
   VkCommandBuffer plain_commands = VK_NULL_HANDLE;     // recorded on first use
   VkCommandBuffer profiled_commands = VK_NULL_HANDLE;  // recorded on first profiled use
-  UniqueQueryPool queries;
+  vk::UniqueQueryPool queries;
   uint64_t ticket = 0;  // the run it holds, 0 when free
   // Who is blocked on its fence: wait() for the ticket, or submit() freeing the slot (and
   // keeping the outputs for the ticket's wait()).
@@ -91,16 +96,17 @@ struct NetworkState {
   std::vector<IoSlot> inputs, outputs;
   MemoryReport memory;
 
-  UniqueDescriptorSetLayout set_layout;
-  UniquePipelineLayout pipeline_layout;
-  std::map<std::pair<std::string, std::vector<uint32_t>>, UniquePipeline> pipelines;
-  UniqueDescriptorPool descriptor_pool;
+  vk::UniqueDescriptorSetLayout set_layout;
+  vk::UniquePipelineLayout pipeline_layout;
+  std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
+  vk::UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
   Buffer weights, arena;
-  UniqueBufferView texel_views[kTexelViews];
-  UniqueCommandPool command_pool;
+  vk::UniqueBufferView texel_views[kTexelViews];
+  // One-off work (the weight upload, tap read-backs); the run slots' command buffers come from
+  // its pool too, which `mutex` guards.
+  vk::Submitter submitter;
   uint32_t query_count = 0;
-  UniqueFence fence;  // for one-off work: the weight upload, tap read-backs
   std::vector<RunSlot> run_slots;
   uint64_t submitted = 0;  // tickets issued
   // Outputs of runs whose slot submit() needed before their wait(), by ticket. `slot_freed` is
@@ -110,17 +116,20 @@ struct NetworkState {
   bool has_run = false;
   Profile last;
   LoadReport load;
-  // Serializes what a run touches (the command buffers and their pool, the slots, `collected`,
-  // `last`): see the threading note on Network.
+  // Serializes what a run touches (the command buffers, the submitter's pool and fence, the slots,
+  // `collected`, `last`): see the threading note on Network.
   mutable std::mutex mutex;
   std::condition_variable slot_freed;
 
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
-      : ctx(&context), model(opts.batch ? m.with_batch(opts.batch) : m), options(opts) {}
+      : ctx(&context),
+        model(opts.batch ? m.with_batch(opts.batch) : m),
+        options(opts),
+        submitter(context.device.get(), context.queue_family, context.queue, context.queue_mutex) {}
   // The GPU may still be working on runs nobody waited for: their buffers must outlive that.
   ~NetworkState();
 
-  VkDevice device() const { return ctx->device; }
+  VkDevice device() const { return ctx->device.get(); }
   // The arena and the weights are bound both as storage buffers and as R32F texel buffers.
   uint64_t buffer_limit() const {
     return std::min<uint64_t>(ctx->info.max_storage_buffer_range, ctx->info.max_texel_buffer_elements * 4);
@@ -132,7 +141,6 @@ struct NetworkState {
   void create_descriptors();
   void upload_weights(const WeightPacker& packer);
   VkCommandBuffer record(const RunSlot& slot, bool with_timestamps);
-  void submit_and_wait(VkCommandBuffer commands, Profile* profile);
   void submit_to_queue(VkCommandBuffer commands, VkFence fence);
   // Takes a free slot for a new run, waiting for a pending one if none is free; the lock is
   // let go meanwhile.
@@ -144,36 +152,8 @@ struct NetworkState {
   Range range_of(uint32_t tensor) const;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
-  std::string precision_of(const fb::Node& node) const;
-  uint64_t macs_of(const fb::Node& node) const;
   uint64_t bytes_of(const fb::Node& node) const;
 };
-
-std::string NetworkState::precision_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (op_kind(type).alias) return "-";
-  if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
-  const auto& tensors = *model.schema().tensors();
-  // Quantize and Dequantize count as int8: they are the price of the int8 layers.
-  for (const auto* list : {node.inputs(), node.outputs()})
-    for (uint32_t t : *list)
-      if (tensors.Get(t)->type() == fb::DataType::Int8) return "int8";
-  return tensors.Get(node.outputs()->Get(0))->type() == fb::DataType::Bit ? "bits" : "fp32";
-}
-
-uint64_t NetworkState::macs_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (type != fb::OpParams::Conv2D && type != fb::OpParams::FullyConnected && type != fb::OpParams::BinaryConv2D &&
-      type != fb::OpParams::BinaryFullyConnected && type != fb::OpParams::Int8Conv2D &&
-      type != fb::OpParams::Int8FullyConnected)
-    return 0;
-  // Every output takes one product per weight of its output channel: [M, K...] weights.
-  const auto& tensors = *model.schema().tensors();
-  const auto* w = tensors.Get(node.inputs()->Get(1));
-  const auto* y = tensors.Get(node.outputs()->Get(0));
-  const Shape ws(w->shape()->begin(), w->shape()->end()), ys(y->shape()->begin(), y->shape()->end());
-  return static_cast<uint64_t>(element_count(ys)) * (element_count(ws) / static_cast<uint64_t>(ws[0]));
-}
 
 uint64_t NetworkState::bytes_of(const fb::Node& node) const {
   if (op_kind(node.params_type()).alias) return 0;
@@ -264,32 +244,17 @@ void NetworkState::plan() {
 VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   auto key = std::make_pair(d.shader, d.spec);
   if (auto it = pipelines.find(key); it != pipelines.end()) return it->second.get();
-  auto code = shader_spirv(d.shader);
-  VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  module_info.codeSize = code.size_bytes();
-  module_info.pCode = code.data();
-  VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device(), &module_info, nullptr, &module), "creating shader " + d.shader);
-  UniqueShaderModule owned_module(device(), module);
-
-  std::vector<VkSpecializationMapEntry> entries(d.spec.size());
-  for (uint32_t i = 0; i < d.spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  std::vector<VkSpecializationMapEntry> entries;
+  for (const auto& e : d.spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
   VkSpecializationInfo spec{static_cast<uint32_t>(entries.size()), entries.data(), d.spec.size() * 4,
                             d.spec.data()};
-  VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  info.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-  info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  info.stage.module = module;
-  info.stage.pName = "main";
-  info.stage.pSpecializationInfo = d.spec.empty() ? nullptr : &spec;
-  info.layout = pipeline_layout.get();
-  VkPipeline pipeline = VK_NULL_HANDLE;
   const auto start = Clock::now();
-  check(vkCreateComputePipelines(device(), ctx->pipeline_cache, 1, &info, nullptr, &pipeline),
-        "building the pipeline for shader " + d.shader);
+  auto pipeline = vk::create_compute_pipeline(device(), shader_spirv(d.shader), pipeline_layout.get(),
+                                              d.spec.empty() ? nullptr : &spec, ctx->pipeline_cache.get(),
+                                              std::string("the pipeline for shader ") + shader_name(d.shader));
   load.pipelines_ms += micros(Clock::now() - start) / 1000.0;
   ++load.pipelines;
-  return pipelines.emplace(std::move(key), UniquePipeline(device(), pipeline)).first->second.get();
+  return pipelines.emplace(std::move(key), std::move(pipeline)).first->second.get();
 }
 
 void NetworkState::lower(WeightPacker& packer) {
@@ -299,7 +264,7 @@ void NetworkState::lower(WeightPacker& packer) {
     const auto& kind = op_kind(node->params_type());
     PlannedNode planned;
     planned.name = node->name()->str();
-    planned.op = kind.name;
+    planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
     NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info};
@@ -325,13 +290,16 @@ void NetworkState::lower(WeightPacker& packer) {
     if (!kind.alias) {
       for (const auto& d : kind.lower(lowering)) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
-        planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
-        shaders.push_back(d.shader);
+        if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
+          throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
+        planned.dispatches.push_back({pipeline_for(d), d.push, d.groups, d.independent});
+        shaders.push_back(shader_name(d.shader));
       }
     }
+    const NodeDesc desc = describe_node(m, *node);
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
-                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node),
-                           bytes_of(*node), std::move(shaders)});
+                           static_cast<uint32_t>(planned.dispatches.size()), kind.precision(desc),
+                           kind.macs ? kind.macs(desc) : 0, bytes_of(*node), std::move(shaders)});
     nodes.push_back(std::move(planned));
   }
 }
@@ -347,17 +315,20 @@ void NetworkState::create_descriptors() {
   layout_info.bindingCount = 2 + kTexelViews;
   layout_info.pBindings = bindings;
   VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
-  check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
-        "creating the descriptor set layout");
-  set_layout = UniqueDescriptorSetLayout(device(), set_layout_handle);
+  vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
+            "creating the descriptor set layout");
+  set_layout = vk::UniqueDescriptorSetLayout(device(), set_layout_handle);
 
   VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   pipeline_layout_info.setLayoutCount = 1;
   pipeline_layout_info.pSetLayouts = &set_layout_handle;
+  const VkPushConstantRange push_range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushConstantBytes};
+  pipeline_layout_info.pushConstantRangeCount = 1;
+  pipeline_layout_info.pPushConstantRanges = &push_range;
   VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
-  check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
-        "creating the pipeline layout");
-  pipeline_layout = UniquePipelineLayout(device(), pipeline_layout_handle);
+  vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
+            "creating the pipeline layout");
+  pipeline_layout = vk::UniquePipelineLayout(device(), pipeline_layout_handle);
 
   VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2},
                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews}};
@@ -366,13 +337,13 @@ void NetworkState::create_descriptors() {
   pool_info.poolSizeCount = 2;
   pool_info.pPoolSizes = pool_sizes;
   VkDescriptorPool pool = VK_NULL_HANDLE;
-  check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
-  descriptor_pool = UniqueDescriptorPool(device(), pool);
+  vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
+  descriptor_pool = vk::UniqueDescriptorPool(device(), pool);
 
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
-  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
+  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(uint32_t), 16);
   if (bytes > buffer_limit())
     throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
                 "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
@@ -385,23 +356,13 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
   // A model without constants packs no words, and memcpy from an empty vector's null data is
   // undefined even for zero bytes.
   if (!packer.words().empty())
-    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(uint32_t));
   staging.flush();
 
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer commands = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device(), &alloc, &commands), "allocating a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(commands, &begin), "recording the weight upload");
-  VkBufferCopy copy{0, 0, bytes};
-  vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
-  check(vkEndCommandBuffer(commands), "recording the weight upload");
-  submit_and_wait(commands, nullptr);
-  vkFreeCommandBuffers(device(), command_pool.get(), 1, &commands);
+  submitter.run("the weight upload", [&](VkCommandBuffer commands) {
+    VkBufferCopy copy{0, 0, bytes};
+    vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
+  });
   memory.weight_bytes = bytes;
 }
 
@@ -410,22 +371,7 @@ void NetworkState::submit_to_queue(VkCommandBuffer commands, VkFence f) {
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &commands;
   std::lock_guard lock(ctx->queue_mutex);
-  check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
-}
-
-void NetworkState::submit_and_wait(VkCommandBuffer commands, Profile* profile) {
-  VkFence f = fence.get();
-  auto t0 = Clock::now();
-  submit_to_queue(commands, f);
-  auto t1 = Clock::now();
-  check(vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max()),
-        "waiting for the GPU");
-  auto t2 = Clock::now();
-  check(vkResetFences(device(), 1, &f), "resetting a fence");
-  if (profile) {
-    profile->submit_us = micros(t1 - t0);
-    profile->wait_us = micros(t2 - t1);
-  }
+  vk::check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
 }
 
 NetworkState::~NetworkState() {
@@ -465,13 +411,13 @@ void NetworkState::wait_for_slot(RunSlot& slot, std::unique_lock<std::mutex>& lo
   const VkResult waited = vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max());
   lock.lock();
   slot.claim = RunSlot::Claim::None;
-  check(waited, "waiting for the GPU");
+  vk::check(waited, "waiting for the GPU");
   slot.profile.wait_us = micros(Clock::now() - t0);
 }
 
 std::pair<std::vector<Tensor>, Profile> NetworkState::collect(RunSlot& slot) {
   VkFence f = slot.fence.get();
-  check(vkResetFences(device(), 1, &f), "resetting a fence");
+  vk::check(vkResetFences(device(), 1, &f), "resetting a fence");
   Profile profile = std::move(slot.profile);
   const auto start = Clock::now();
   slot.readback.invalidate();
@@ -484,7 +430,7 @@ std::pair<std::vector<Tensor>, Profile> NetworkState::collect(RunSlot& slot) {
   profile.total_us = micros(finished - slot.submitted_at);
   if (slot.timed) {
     std::vector<uint64_t> stamps(query_count);
-    check(vkGetQueryPoolResults(device(), slot.queries.get(), 0, query_count, stamps.size() * 8, stamps.data(), 8,
+    vk::check(vkGetQueryPoolResults(device(), slot.queries.get(), 0, query_count, stamps.size() * 8, stamps.data(), 8,
                                 VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
           "reading GPU timestamps");
     const double ns = ctx->info.timestamp_period_ns;
@@ -503,14 +449,9 @@ std::pair<std::vector<Tensor>, Profile> NetworkState::collect(RunSlot& slot) {
 }
 
 VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) {
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device(), &alloc, &cmd), "allocating the inference command buffer");
+  VkCommandBuffer cmd = submitter.allocate("the inference command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
+  vk::check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
 
   // Query layout: 0 start, 1 inputs copied, 2+2k / 3+2k around node k, then outputs copied.
   const uint32_t end_query = 2 + 2 * static_cast<uint32_t>(nodes.size());
@@ -580,6 +521,9 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
       }
+      if (!dispatch.push.empty())
+        vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(dispatch.push.size() * sizeof(uint32_t)), dispatch.push.data());
       vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
@@ -597,7 +541,7 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
   barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
           VK_ACCESS_HOST_READ_BIT);
   stamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, end_query);
-  check(vkEndCommandBuffer(cmd), "recording the inference command buffer");
+  vk::check(vkEndCommandBuffer(cmd), "recording the inference command buffer");
   return cmd;
 }
 
@@ -608,16 +552,6 @@ void NetworkState::build() {
     throw Error("NetworkOptions::in_flight is " + std::to_string(options.in_flight) + "; it must be 1 to " +
                 std::to_string(kMaxInFlight));
   plan();
-
-  VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pool_info.queueFamilyIndex = ctx->queue_family;
-  VkCommandPool pool = VK_NULL_HANDLE;
-  check(vkCreateCommandPool(device(), &pool_info, nullptr, &pool), "creating a command pool");
-  command_pool = UniqueCommandPool(device(), pool);
-  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VkFence f = VK_NULL_HANDLE;
-  check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
-  fence = UniqueFence(device(), f);
 
   create_descriptors();
   WeightPacker packer;
@@ -631,7 +565,7 @@ void NetworkState::build() {
     for (uint32_t t : list) {
       const auto* tensor = m.tensors()->Get(t);
       Shape shape(tensor->shape()->begin(), tensor->shape()->end());
-      slots.push_back({t, tensor_offset[t], staging, element_count(shape), shape});
+      slots.push_back({t, tensor_offset[t], staging, static_cast<uint64_t>(element_count(shape)), shape});
       staging += (element_count(shape) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     }
     return std::make_pair(slots, std::max<uint64_t>(staging, 16) * sizeof(float));
@@ -653,8 +587,8 @@ void NetworkState::build() {
   for (auto& slot : run_slots) {
     slot.upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
     slot.readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
-    check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
-    slot.fence = UniqueFence(device(), f);
+    vk::check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
+    slot.fence = vk::UniqueFence(device(), f);
   }
   memory.staging_bytes = (in_bytes + out_bytes) * options.in_flight;
 
@@ -663,7 +597,7 @@ void NetworkState::build() {
   set_info.descriptorPool = descriptor_pool.get();
   set_info.descriptorSetCount = 1;
   set_info.pSetLayouts = &layout;
-  check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
+  vk::check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
   VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weights.get(), 0, VK_WHOLE_SIZE}};
   VkWriteDescriptorSet writes[2];
   for (uint32_t i = 0; i < 2; ++i) {
@@ -688,8 +622,8 @@ void NetworkState::build() {
     view_info.buffer = viewed[i];
     view_info.format = formats[i];
     view_info.range = VK_WHOLE_SIZE;
-    check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
-    texel_views[i] = UniqueBufferView(device(), views[i]);
+    vk::check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
+    texel_views[i] = vk::UniqueBufferView(device(), views[i]);
     view_writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     view_writes[i].dstSet = descriptor_set;
     view_writes[i].dstBinding = 2 + i;
@@ -706,6 +640,17 @@ void NetworkState::build() {
 }
 
 }  // namespace detail
+
+const char* to_string(Precision precision) noexcept {
+  switch (precision) {
+    case Precision::None: return "-";
+    case Precision::Fp32: return "fp32";
+    case Precision::Int8: return "int8";
+    case Precision::Binary: return "binary";
+    case Precision::Bits: return "bits";
+  }
+  return "?";
+}
 
 Network::Network(Context& context, const Model& model, const NetworkOptions& options)
     : state_(std::make_unique<detail::NetworkState>(context.state(), model, options)) {
@@ -757,7 +702,7 @@ Ticket Network::submit(const std::vector<std::span<const float>>& inputs) {
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].size() != s.inputs[i].elements)
       throw Error("input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
-                  " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
+                  " values but the model expects " + shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
   std::unique_lock lock(s.mutex);
@@ -768,8 +713,8 @@ Ticket Network::submit(const std::vector<std::span<const float>>& inputs) {
     info.queryType = VK_QUERY_TYPE_TIMESTAMP;
     info.queryCount = s.query_count;
     VkQueryPool pool = VK_NULL_HANDLE;
-    detail::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
-    slot.queries = detail::UniqueQueryPool(s.device(), pool);
+    vk::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
+    slot.queries = vk::UniqueQueryPool(s.device(), pool);
     slot.profiled_commands = s.record(slot, true);
   }
   if (!timed && !slot.plain_commands) slot.plain_commands = s.record(slot, false);
@@ -831,27 +776,18 @@ Tensor Network::read_tensor(const std::string& name) const {
   auto range = s.range_of(t);
   uint64_t bytes = (range.end - range.begin) * sizeof(float);
   detail::Buffer host(*s.ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, detail::MemoryUse::Readback, "a tap readback");
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = s.command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  detail::check(vkAllocateCommandBuffers(s.device(), &alloc, &cmd), "allocating a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  detail::check(vkBeginCommandBuffer(cmd, &begin), "recording a tap readback");
-  // The latest submitted run may still be in flight: the copy waits for its writes.
-  VkMemoryBarrier after_run{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
-                            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT};
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &after_run, 0, nullptr, 0, nullptr);
-  VkBufferCopy copy{range.begin * 4, 0, bytes};
-  vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
-  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0, nullptr);
-  detail::check(vkEndCommandBuffer(cmd), "recording a tap readback");
-  state_->submit_and_wait(cmd, nullptr);
-  vkFreeCommandBuffers(s.device(), s.command_pool.get(), 1, &cmd);
+  state_->submitter.run("a tap readback", [&](VkCommandBuffer cmd) {
+    // The latest submitted run may still be in flight: the copy waits for its writes.
+    VkMemoryBarrier after_run{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                              VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &after_run, 0, nullptr, 0, nullptr);
+    VkBufferCopy copy{range.begin * 4, 0, bytes};
+    vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
+    VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0,
+                         nullptr);
+  });
   host.invalidate();
   const auto* data = static_cast<const float*>(host.mapped());
   const auto* tensor = s.model.schema().tensors()->Get(t);
@@ -862,7 +798,7 @@ Tensor Network::read_tensor(const std::string& name) const {
   const auto* words = static_cast<const uint32_t*>(host.mapped());
   const bool bits = tensor->type() == fb::DataType::Bit;
   const detail::Quant quant = detail::quant_of(*tensor);
-  std::vector<float> values(detail::element_count(shape));
+  std::vector<float> values(static_cast<size_t>(element_count(shape)));
   detail::for_each_packed(shape, bits ? 32 : 4, [&](uint64_t element, uint64_t word, uint64_t at) {
     values[element] = bits ? ((words[word] >> at) & 1u ? -1.0f : 1.0f)
                            : static_cast<float>(static_cast<int8_t>(words[word] >> (8 * at)) - quant.zero_point) *
