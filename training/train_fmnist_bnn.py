@@ -4,15 +4,23 @@ The network has a real-valued stem (3x3 conv + BatchNorm) and classifier (Flatte
 every block between them binarizes its input with RSign and convolves it with +-alpha weights
 (bnn_modules.Block). Training follows ReActNet's two steps: binary activations with real
 weights, then binary weights too, starting from the first step's result. --teacher adds
-distillation from the fp32 CNN of train_fmnist_cnn.py. The bundled models were trained with
-  train_fmnist_bnn.py --el --teacher training/out/fmnist-cnn-fp32.pt
+distillation from the fp32 CNN of train_fmnist_cnn.py. --init continues the second step from a
+converted model (vkbnn_weights.load_bnn, BatchNorm frozen at the folded values). The bundled
+models were trained with
   train_fmnist_bnn.py --no-el --teacher training/out/fmnist-cnn-fp32.pt
+  train_fmnist_bnn.py --el --teacher training/out/fmnist-cnn-fp32.pt --asset-dir training/out
+  train_fmnist_bnn.py --el --init training/out/fmnist-bnn-el.vkbnn \
+      --teacher assets/models/fmnist-cnn-fp32.vkbnn --epochs1 0 --epochs2 2 --lr2 3e-4 \
+      --schedule cosine --optimizer adamw
+(the second command gave the 3 + 3 epoch fmnist-bnn-el that the third continues for 2 epochs).
 
 Writes to --out-dir, NAME being fmnist-bnn-el (--el) or fmnist-bnn (--no-el):
   NAME.pt                       state dict (latent real weights; eval binarizes them)
   NAME.onnx                     opset 13, input "input" [1,1,28,28], output "logits" [1,10]
   NAME.pytorch-accuracy.json    top-1 on all 10,000 test images, as PyTorch measures it
-and converts the ONNX file with vkbnn-convert into assets/models/NAME.vkbnn.
+  --results-dir/NAME.curve.json per epoch the train loss and accuracy and the test top-1
+and converts the ONNX file with vkbnn-convert into --asset-dir/NAME.vkbnn, printing the
+converter's per-layer report.
 --convert-only skips training: it loads NAME.pt, checks its accuracy against the report,
 re-exports the ONNX file and converts it.
 """
