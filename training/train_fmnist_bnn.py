@@ -11,7 +11,7 @@ models were trained with
   train_fmnist_bnn.py --el --teacher training/out/fmnist-cnn-fp32.pt --asset-dir training/out
   train_fmnist_bnn.py --el --init training/out/fmnist-bnn-el.vkbnn \
       --teacher assets/models/fmnist-cnn-fp32.vkbnn --epochs1 0 --epochs2 2 --lr2 3e-4 \
-      --schedule cosine --optimizer adamw
+      --weight-decay2 1e-2 --schedule cosine --optimizer adamw
 (the second command gave the 3 + 3 epoch fmnist-bnn-el that the third continues for 2 epochs).
 
 Writes to --out-dir, NAME being fmnist-bnn-el (--el) or fmnist-bnn (--no-el):
@@ -31,19 +31,14 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import numpy_helper
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 import common
-from bnn_modules import BinaryConv2d, BinaryLinear, Block, binarize_weight, set_binary_weights
+from bnn_modules import BinaryConv2d, BinaryLinear, Block, set_binary_weights
 import train_fmnist_cnn
 import vkbnn_weights
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # (out channels, kernel, stride) of the binary blocks. The 1x1 blocks change
 # the width in both directions, so the EL shortcuts use Expand and Squeeze.
@@ -145,54 +140,17 @@ def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, s
                                generator, loss_fn=loss_fn, label=label, after_epoch=after_epoch)
 
 
-def check_onnx(path, model):
-    """The export binarizes what the engine expects it to: every binary block
-    reads Sign(Add(x, b)) and convolves it with +-alpha_c weights that are the
-    eval model's binarized weights."""
-    graph = onnx.load(str(path)).graph
-    producers = {out: node for node in graph.node for out in node.output}
-    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    binary_convs = [n for n in graph.node if n.op_type == "Conv"
-                    and producers.get(n.input[0]) is not None and producers[n.input[0]].op_type == "Sign"]
-    expected = [block.conv for block in model if isinstance(block, Block)]
-    if len(binary_convs) != len(expected):
-        raise RuntimeError(f"{path}: {len(binary_convs)} Sign -> Conv pairs, expected {len(expected)}")
-    for node, conv in zip(binary_convs, expected):
-        if producers[producers[node.input[0]].input[0]].op_type != "Add":
-            raise RuntimeError(f"{path}: {node.name} does not read Sign(Add(x, b))")
-        weight = initializers[node.input[1]]
-        magnitudes = np.abs(weight.reshape(len(weight), -1))
-        if (magnitudes == 0).any() or (magnitudes != magnitudes[:, :1]).any():
-            raise RuntimeError(f"{path}: {node.name} weights are not +-alpha per output channel")
-        if not np.array_equal(weight, binarize_weight(conv.weight).detach().numpy()):
-            raise RuntimeError(f"{path}: {node.name} weights differ from the eval model's")
-    return len(binary_convs)
-
-
-def convert(converter, onnx_path, asset, variant):
-    """Converts into asset and returns the converter's per-layer report."""
-    return common.convert(converter, onnx_path, asset,
-                          f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py",
-                          capture=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--el", action=argparse.BooleanOptionalAction, default=True,
-                        help="Elastic-Link shortcuts in every binary block (default: on)")
-    parser.add_argument("--epochs1", type=int, default=3, help="epochs of step 1 (binary activations)")
-    parser.add_argument("--epochs2", type=int, default=3, help="epochs of step 2 (binary weights too)")
-    parser.add_argument("--lr1", type=float, default=2e-3)
-    parser.add_argument("--lr2", type=float, default=1e-3)
+    common.add_binary_arguments(parser, epochs1=3, epochs2=3,
+                                el_help="Elastic-Link shortcuts in every binary block (default: on)")
+    parser.add_argument("--weight-decay2", type=float, default=0.0,
+                        help="weight decay of step 2 (--optimizer adamw: on the real weights only)")
     parser.add_argument("--schedule", choices=("linear", "cosine"), default="linear",
                         help="learning-rate decay to 0 within each step")
     parser.add_argument("--optimizer", choices=("adam", "adamw"), default="adam",
-                        help="adamw: decoupled weight decay on the real weights of both steps (decay_groups); "
-                             "adam: L2 on every parameter in step 1 only")
-    parser.add_argument("--weight-decay", type=float,
-                        help="default 1e-2 with adamw, 1e-5 with adam")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--gamma-init", type=float, default=1.0, help="initial EL scale gamma")
+                        help="adam: L2 on every parameter; adamw: decoupled weight decay on the real "
+                             "weights only (decay_groups)")
     parser.add_argument("--teacher", type=Path,
                         help="train_fmnist_cnn.py's model to distil from: its state dict (.pt) or its .vkbnn")
     parser.add_argument("--init", type=Path,
@@ -200,36 +158,24 @@ def main():
                              "BatchNorm frozen: step 2 only, --epochs1 must be 0")
     parser.add_argument("--kd-temperature", type=float, default=4.0)
     parser.add_argument("--kd-weight", type=float, default=1.0, help="weight of the KL term next to cross-entropy")
-    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
     parser.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--converter", type=Path, default=REPO_ROOT / "build/converter/vkbnn-convert")
-    parser.add_argument("--asset-dir", type=Path, default=REPO_ROOT / "assets/models")
-    parser.add_argument("--convert-only", action="store_true",
-                        help="load NAME.pt instead of training, then export and convert")
     args = parser.parse_args()
     if args.init and args.epochs1:
         parser.error("--init continues the binary-weight step: it needs --epochs1 0")
     decoupled = args.optimizer == "adamw"
-    if args.weight_decay is None:
-        args.weight_decay = 1e-2 if decoupled else 1e-5
 
     common.make_deterministic(args.threads, args.seed)
 
     name = "fmnist-bnn-el" if args.el else "fmnist-bnn"
     variant = "with Elastic-Link" if args.el else "without Elastic-Link"
-    state_path = args.out_dir / f"{name}.pt"
-    onnx_path = args.out_dir / f"{name}.onnx"
-    report_path = args.out_dir / f"{name}.pytorch-accuracy.json"
+    paths = common.run_paths(args.out_dir, name)
+    state_path, onnx_path, report_path = paths
     test_images, test_labels = common.load_split("t10k", args.data_dir)
 
     model = build_model(args.el, args.gamma_init)
+    report = None
     if args.convert_only:
-        set_binary_weights(model, True)
-        model.load_state_dict(torch.load(state_path))
-        accuracy = common.check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
+        common.load_binary_state(model, state_path, test_images, test_labels, report_path)
     else:
         train_images, train_labels = common.load_split("train", args.data_dir)
         teacher = load_teacher(args.teacher) if args.teacher else None
@@ -246,15 +192,15 @@ def main():
             init_accuracy = common.evaluate(model, test_images, test_labels)
             print(f"{args.init}: test top-1 {init_accuracy:.4f}", flush=True)
         else:
-            curve1 = train_step(model, teacher, train_images, train_labels, args, args.lr1, args.weight_decay,
+            curve1 = train_step(model, teacher, train_images, train_labels, args, args.lr1, args.weight_decay1,
                                 args.epochs1, args.seed, "step 1", after_epoch=record_test_accuracy,
                                 schedule=args.schedule, decoupled_decay=decoupled)
         step1_accuracy = curve1[-1]["test_top1"] if curve1 else None
         set_binary_weights(model, True)
-        # Adam's L2 term would reach the binary weights; the recipe before
-        # decay_groups() trained step 2 without any.
+        # With adam, --weight-decay2 would reach the binary weights too; ReActNet trains
+        # them without (decay pulls the latent weights towards 0, where signs flip).
         curve2 = train_step(model, teacher, train_images, train_labels, args, args.lr2,
-                            args.weight_decay if decoupled else 0.0, args.epochs2, args.seed + 1, "step 2",
+                            args.weight_decay2, args.epochs2, args.seed + 1, "step 2",
                             after_epoch=record_test_accuracy, schedule=args.schedule, decoupled_decay=decoupled)
         train_seconds = time.time() - start
         accuracy = curve2[-1]["test_top1"]
@@ -271,7 +217,8 @@ def main():
             "lr_step2": args.lr2,
             "schedule": args.schedule,
             "optimizer": args.optimizer,
-            "weight_decay": args.weight_decay,
+            "weight_decay_step1": args.weight_decay1,
+            "weight_decay_step2": args.weight_decay2,
             "init": args.init.name if args.init else None,
             "init_top1": init_accuracy if args.init else None,
             "teacher": args.teacher.name if args.teacher else None,
@@ -294,14 +241,10 @@ def main():
         }, indent=2) + "\n")
         print(f"wrote {curve_path}")
 
-    common.export_onnx(model, onnx_path)
-    binary_convs = check_onnx(onnx_path, model)
-    print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
-    if not args.convert_only:
         report = common.accuracy_report(onnx_path.name, accuracy, len(test_labels), **recipe)
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {state_path}, {onnx_path} and {report_path}")
-    print(convert(args.converter, onnx_path, args.asset_dir / f"{name}.vkbnn", variant))
+
+    common.export_binary_model(model, paths, report, args.converter, args.asset_dir / f"{name}.vkbnn",
+                               f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py")
 
 
 if __name__ == "__main__":
