@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "support/process.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"

@@ -12,7 +12,7 @@
 #include <stb_image_write.h>
 #include <zlib.h>
 
-#include "model_writer.hpp"
+#include "writer/model_writer.hpp"
 #include "support/process.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"

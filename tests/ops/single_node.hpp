@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "support/test_support.hpp"
 
 namespace vkbnn::test {

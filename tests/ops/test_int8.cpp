@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "converter/fixed_point.hpp"
+#include "converter/quantize/fixed_point.hpp"
 #include "ops/single_node.hpp"
 #include "reference/int8_reference.hpp"
 

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "graph_edit.hpp"
+#include "passes/graph_edit.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -31,12 +31,12 @@ class Rewriter : public GraphEdit {
   // MatMul/Gemm/Conv without bias followed by Add of one value per channel: the Add is the bias.
   void fuse_bias() {
     for (auto& add : p_.ops) {
-      if (add.type != OpType::Binary || add.binary != fb::BinaryKind::Add || add.act.kind != fb::ActivationKind::None)
+      if (!add.is<fb::BinaryT>() || add.get<fb::BinaryT>()->kind != fb::BinaryKind::Add || add.act().kind != fb::ActivationKind::None)
         continue;
       if (!p_.is_weight(add.inputs[1])) continue;
-      Op* producer = sole_producer(add.inputs[0], OpType::FullyConnected);
-      if (!producer) producer = sole_producer(add.inputs[0], OpType::Conv);
-      if (!producer || producer->inputs.size() != 2 || producer->act.kind != fb::ActivationKind::None) continue;
+      Op* producer = sole_producer<fb::FullyConnectedT>(add.inputs[0]);
+      if (!producer) producer = sole_producer<fb::Conv2DT>(add.inputs[0]);
+      if (!producer || producer->inputs.size() != 2 || producer->act().kind != fb::ActivationKind::None) continue;
       const Weight& b = p_.weights.at(add.inputs[1]);
       const Shape& out = p_.shapes.at(add.output);
       int64_t channels = out[1];
@@ -56,12 +56,12 @@ class Rewriter : public GraphEdit {
   // such as a binarized layer's alpha applied after the convolution, scales its weights.
   void fold_channel_scale() {
     for (auto& mul : p_.ops) {
-      if (mul.type != OpType::Binary || mul.binary != fb::BinaryKind::Mul || mul.act.kind != fb::ActivationKind::None ||
+      if (!mul.is<fb::BinaryT>() || mul.get<fb::BinaryT>()->kind != fb::BinaryKind::Mul || mul.act().kind != fb::ActivationKind::None ||
           !p_.is_weight(mul.inputs[1]))
         continue;
-      Op* producer = sole_producer(mul.inputs[0], OpType::Conv);
-      if (!producer) producer = sole_producer(mul.inputs[0], OpType::FullyConnected);
-      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
+      Op* producer = sole_producer<fb::Conv2DT>(mul.inputs[0]);
+      if (!producer) producer = sole_producer<fb::FullyConnectedT>(mul.inputs[0]);
+      if (!producer || producer->act().kind != fb::ActivationKind::None) continue;
       const Weight& factor = p_.weights.at(mul.inputs[1]);
       const Shape& out = p_.shapes.at(mul.output);
       if (factor.data.size() != 1 && !one_per_channel(factor.shape, out)) continue;
@@ -89,10 +89,10 @@ class Rewriter : public GraphEdit {
   // BatchNormalization (ChannelAffine) right after a Conv or FullyConnected scales its weights.
   void fold_batchnorm() {
     for (auto& affine : p_.ops) {
-      if (affine.type != OpType::ChannelAffine || affine.act.kind != fb::ActivationKind::None) continue;
-      Op* producer = sole_producer(affine.inputs[0], OpType::Conv);
-      if (!producer) producer = sole_producer(affine.inputs[0], OpType::FullyConnected);
-      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
+      if (!affine.is<fb::ChannelAffineT>() || affine.act().kind != fb::ActivationKind::None) continue;
+      Op* producer = sole_producer<fb::Conv2DT>(affine.inputs[0]);
+      if (!producer) producer = sole_producer<fb::FullyConnectedT>(affine.inputs[0]);
+      if (!producer || producer->act().kind != fb::ActivationKind::None) continue;
       const auto& scale = p_.weights.at(affine.inputs[1]).data;
       const auto& shift = p_.weights.at(affine.inputs[2]).data;
       Weight w = p_.weights.at(producer->inputs[1]);
@@ -120,40 +120,39 @@ class Rewriter : public GraphEdit {
 
   // relu6(x + 3) / 6, written out with Add, Clip and Div (or Mul by 1/6); returns the Clip.
   Op* relu6_plus3(const std::string& value, const std::string& x) {
-    Op* clip = sole_producer(value, OpType::Activation);
-    if (!clip || clip->act.kind != fb::ActivationKind::Clip || clip->act.alpha != 0.0f || clip->act.beta != 6.0f)
+    Op* clip = sole_producer<fb::ActivationOpT>(value);
+    if (!clip || clip->act().kind != fb::ActivationKind::Clip || clip->act().alpha != 0.0f || clip->act().beta != 6.0f)
       return nullptr;
-    Op* add = sole_producer(clip->inputs[0], OpType::Binary);
-    if (!add || add->binary != fb::BinaryKind::Add || add->inputs[0] != x || !scalar_weight(add->inputs[1], 3.0f))
+    Op* add = sole_producer<fb::BinaryT>(clip->inputs[0]);
+    if (!add || add->get<fb::BinaryT>()->kind != fb::BinaryKind::Add || add->inputs[0] != x || !scalar_weight(add->inputs[1], 3.0f))
       return nullptr;
     return clip;
   }
 
   Op* divided_by_6(const std::string& value) {
-    Op* op = sole_producer(value, OpType::Binary);
-    if (!op || op->act.kind != fb::ActivationKind::None) return nullptr;
-    bool div = op->binary == fb::BinaryKind::Div && scalar_weight(op->inputs[1], 6.0f);
-    bool mul = op->binary == fb::BinaryKind::Mul && scalar_weight(op->inputs[1], 1.0f / 6.0f);
+    Op* op = sole_producer<fb::BinaryT>(value);
+    if (!op || op->act().kind != fb::ActivationKind::None) return nullptr;
+    bool div = op->get<fb::BinaryT>()->kind == fb::BinaryKind::Div && scalar_weight(op->inputs[1], 6.0f);
+    bool mul = op->get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && scalar_weight(op->inputs[1], 1.0f / 6.0f);
     return div || mul ? op : nullptr;
   }
 
   void to_hardswish(Op& op, const std::string& x) {
-    op.type = OpType::Activation;
     op.inputs = {x};
-    op.act = {fb::ActivationKind::HardSwish, 0.0f, 0.0f};
+    op.set(fb::ActivationOpT{}).activation->kind = fb::ActivationKind::HardSwish;
   }
 
   // x * HardSigmoid(x) with alpha 1/6, beta 1/2, or x * relu6(x + 3) / 6: HardSwish.
   void fuse_hardswish() {
     for (auto& op : p_.ops) {
-      if (op.type != OpType::Binary || op.act.kind != fb::ActivationKind::None || dead(op)) continue;
-      if (op.binary == fb::BinaryKind::Mul && !p_.is_weight(op.inputs[1])) {
+      if (!op.is<fb::BinaryT>() || op.act().kind != fb::ActivationKind::None || dead(op)) continue;
+      if (op.get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && !p_.is_weight(op.inputs[1])) {
         for (int order = 0; order < 2; ++order) {
           const std::string& x = op.inputs[static_cast<size_t>(order)];
           const std::string& y = op.inputs[static_cast<size_t>(1 - order)];
-          Op* hs = sole_producer(y, OpType::Activation);
-          if (hs && hs->act.kind == fb::ActivationKind::HardSigmoid && hs->inputs[0] == x &&
-              std::abs(hs->act.alpha - 1.0f / 6.0f) < 1e-6f && hs->act.beta == 0.5f) {
+          Op* hs = sole_producer<fb::ActivationOpT>(y);
+          if (hs && hs->act().kind == fb::ActivationKind::HardSigmoid && hs->inputs[0] == x &&
+              std::abs(hs->act().alpha - 1.0f / 6.0f) < 1e-6f && hs->act().beta == 0.5f) {
             kill(*hs);
             to_hardswish(op, x);
             break;
@@ -161,7 +160,7 @@ class Rewriter : public GraphEdit {
           Op* div = divided_by_6(y);
           Op* clip = div ? relu6_plus3(div->inputs[0], x) : nullptr;
           if (clip) {
-            kill(*sole_producer(clip->inputs[0], OpType::Binary));
+            kill(*sole_producer<fb::BinaryT>(clip->inputs[0]));
             kill(*clip);
             kill(*div);
             to_hardswish(op, x);
@@ -170,15 +169,15 @@ class Rewriter : public GraphEdit {
         }
         continue;
       }
-      if ((op.binary == fb::BinaryKind::Div && scalar_weight(op.inputs[1], 6.0f)) ||
-          (op.binary == fb::BinaryKind::Mul && scalar_weight(op.inputs[1], 1.0f / 6.0f))) {
-        Op* mul = sole_producer(op.inputs[0], OpType::Binary);
-        if (!mul || mul->binary != fb::BinaryKind::Mul) continue;
+      if ((op.get<fb::BinaryT>()->kind == fb::BinaryKind::Div && scalar_weight(op.inputs[1], 6.0f)) ||
+          (op.get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && scalar_weight(op.inputs[1], 1.0f / 6.0f))) {
+        Op* mul = sole_producer<fb::BinaryT>(op.inputs[0]);
+        if (!mul || mul->get<fb::BinaryT>()->kind != fb::BinaryKind::Mul) continue;
         for (int order = 0; order < 2; ++order) {
           const std::string x = mul->inputs[static_cast<size_t>(order)];
           Op* clip = relu6_plus3(mul->inputs[static_cast<size_t>(1 - order)], x);
           if (!clip) continue;
-          kill(*sole_producer(clip->inputs[0], OpType::Binary));
+          kill(*sole_producer<fb::BinaryT>(clip->inputs[0]));
           kill(*clip);
           kill(*mul);
           to_hardswish(op, x);
@@ -191,12 +190,14 @@ class Rewriter : public GraphEdit {
 
   void fuse_activations() {
     for (auto& act : p_.ops) {
-      if (act.type != OpType::Activation) continue;
+      if (!act.is<fb::ActivationOpT>()) continue;
       Op* producer = nullptr;
-      for (OpType type : {OpType::Conv, OpType::FullyConnected, OpType::ChannelAffine, OpType::Binary})
-        if (!producer) producer = sole_producer(act.inputs[0], type);
-      if (!producer || producer->act.kind != fb::ActivationKind::None) continue;
-      producer->act = act.act;
+      const std::string& x = act.inputs[0];
+      for (Op* candidate : {sole_producer<fb::Conv2DT>(x), sole_producer<fb::FullyConnectedT>(x),
+                            sole_producer<fb::ChannelAffineT>(x), sole_producer<fb::BinaryT>(x)})
+        if (!producer) producer = candidate;
+      if (!producer || producer->act().kind != fb::ActivationKind::None) continue;
+      producer->set_act(act.act());
       producer->output = act.output;
       kill(act);
       ++p_.fused_activations;

@@ -21,8 +21,8 @@
 #include <optional>
 #include <set>
 
-#include "graph_edit.hpp"
-#include "step_function.hpp"
+#include "passes/graph_edit.hpp"
+#include "passes/step_function.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -117,7 +117,7 @@ class Binarizer : public GraphEdit {
     const size_t count = p_.ops.size();
     for (size_t i = 0; i < count; ++i) {
       const Op& op = p_.ops[i];
-      if (!dead_[i] && (op.type == OpType::Conv || op.type == OpType::FullyConnected)) binarize_layer(i);
+      if (!dead_[i] && (op.is<fb::Conv2DT>() || op.is<fb::FullyConnectedT>())) binarize_layer(i);
     }
     sweep();
     compact();
@@ -161,14 +161,14 @@ class Binarizer : public GraphEdit {
     std::vector<float> amount;
   };
   std::optional<Offset> offset_of(Op* op) {
-    if (!op || op->type != OpType::Binary || op->act.kind != fb::ActivationKind::None) return std::nullopt;
+    if (!op || !op->is<fb::BinaryT>() || op->act().kind != fb::ActivationKind::None) return std::nullopt;
     const Shape& out = p_.shapes.at(op->output);
-    if (op->binary == fb::BinaryKind::Add) {
+    if (op->get<fb::BinaryT>()->kind == fb::BinaryKind::Add) {
       for (int k = 0; k < 2; ++k)
         if (auto c = per_channel(op->inputs[static_cast<size_t>(k)], out); c && !p_.is_weight(op->inputs[1 - k]))
           return Offset{op, op->inputs[static_cast<size_t>(1 - k)], *c};
     }
-    if (op->binary == fb::BinaryKind::Sub && !p_.is_weight(op->inputs[0])) {
+    if (op->get<fb::BinaryT>()->kind == fb::BinaryKind::Sub && !p_.is_weight(op->inputs[0])) {
       if (auto c = per_channel(op->inputs[1], out)) {
         for (float& v : *c) v = -v;
         return Offset{op, op->inputs[0], *c};
@@ -208,7 +208,7 @@ class Binarizer : public GraphEdit {
     for (float t : step.threshold) key += "," + std::to_string(std::bit_cast<uint32_t>(t));
     if (auto it = binarized_.find(key); it != binarized_.end()) return it->second;
     Op op;
-    op.type = OpType::Binarize;
+    op.set(fb::BinarizeT{});
     op.name = p_.fresh_name(step.source + "_binarize");
     op.inputs = {step.source};
     if (std::any_of(step.threshold.begin(), step.threshold.end(), [](float t) { return t != 0.0f; }))
@@ -230,7 +230,7 @@ class Binarizer : public GraphEdit {
 
   Op& add_reshape(const std::string& base, const std::string& input, const std::string& output) {
     Op op;
-    op.type = OpType::Reshape;
+    op.set(fb::ReshapeT{});
     op.name = p_.fresh_name(base);
     op.inputs = {input};
     op.output = output;
@@ -248,17 +248,18 @@ class Binarizer : public GraphEdit {
       add_reshape(step.source + "_nchw", step.source, step4.source);
     }
     Op conv;
-    conv.type = OpType::BinaryConv;
+    fb::BinaryConv2DT& params = conv.set(fb::BinaryConv2DT{});
+    params.kernel = {1, 1};
+    params.strides = {1, 1};
+    params.dilations = {1, 1};
+    params.pads = {0, 0, 0, 0};
+    params.group = static_cast<int32_t>(c);
+    params.epilogue = std::make_unique<fb::BinaryEpilogueT>();
     conv.name = p_.fresh_name(base + "_sign");
     conv.inputs = {binarized(step4),
                    add_weight(conv.name + "_weight_bits", {{c, 1, 1, 1}, {}, std::vector<uint32_t>(size_t(c), 0u)}),
                    channel_weight(conv.name + "_scale", step.scale),
                    channel_weight(conv.name + "_shift", std::vector<float>(size_t(c), 0.0f))};
-    conv.kernel = {1, 1};
-    conv.strides = {1, 1};
-    conv.dilations = {1, 1};
-    conv.pads = {0, 0, 0, 0};
-    conv.group = static_cast<int32_t>(c);
     conv.output = new_value(base + "_sign", p_.shapes.at(step4.source));
     const std::string out = append(std::move(conv)).output;
     if (shape.size() == 4) return out;
@@ -284,7 +285,7 @@ class Binarizer : public GraphEdit {
     Op* layer = &p_.ops[index];
     if (layer->inputs.size() < 2 || !p_.weights.count(layer->inputs[1])) return;
     Op* pool = producer(layer->inputs[0]);
-    if (pool && (pool->type != OpType::Pool || pool->pool != fb::PoolKind::Max || pool->act.kind != fb::ActivationKind::None))
+    if (pool && (!pool->is<fb::Pool2DT>() || pool->get<fb::Pool2DT>()->kind != fb::PoolKind::Max || pool->act().kind != fb::ActivationKind::None))
       pool = nullptr;
     const std::string stepped = pool ? pool->inputs[0] : layer->inputs[0];
     const StepAnalysis& a = analysis(stepped);
@@ -296,12 +297,12 @@ class Binarizer : public GraphEdit {
     const StepFunction& step = *a.step;
     Weight w = p_.weights.at(layer->inputs[1]);
     if (w.shape.size() < 2 || !w.bits.empty() || w.data.empty()) return;
-    scale_inputs(w, layer->type == OpType::Conv ? layer->group : 1, step.scale);
+    scale_inputs(w, layer->is<fb::Conv2DT>() ? layer->get<fb::Conv2DT>()->group : 1, step.scale);
     std::string why;
-    if (layer->act.kind != fb::ActivationKind::None && layer->act.kind != fb::ActivationKind::Relu &&
-        layer->act.kind != fb::ActivationKind::LeakyRelu)
-      why = "its fused " + activation_string(layer->act) + " has no binary form";
-    else if (layer->type == OpType::FullyConnected && p_.shapes.at(layer->inputs[0]).size() != 2)
+    if (layer->act().kind != fb::ActivationKind::None && layer->act().kind != fb::ActivationKind::Relu &&
+        layer->act().kind != fb::ActivationKind::LeakyRelu)
+      why = "its fused " + activation_string(layer->act()) + " has no binary form";
+    else if (layer->is<fb::FullyConnectedT>() && p_.shapes.at(layer->inputs[0]).size() != 2)
       why = "its input is not [N, K]";
     else if (pool && std::any_of(step.scale.begin(), step.scale.end(), [](float s) { return s < 0; }))
       why = "it max-pools a negated sign";
@@ -325,13 +326,28 @@ class Binarizer : public GraphEdit {
     const auto m = static_cast<size_t>(w.shape[0]);
     std::vector<float> shift = op.inputs.size() > 2 ? p_.weights.at(op.inputs[2]).data : std::vector<float>(m, 0.0f);
     const std::string weight_bits = add_weight(op.name + "_weight_bits", {w.shape, {}, std::move(b.words)});
-    op.type = op.type == OpType::Conv ? OpType::BinaryConv : OpType::BinaryFullyConnected;
+    const fb::ActivationT act = op.act();
+    auto epilogue = std::make_unique<fb::BinaryEpilogueT>();
+    if (const fb::Conv2DT* conv = op.get<fb::Conv2DT>()) {
+      fb::BinaryConv2DT binary;
+      binary.kernel = conv->kernel;
+      binary.strides = conv->strides;
+      binary.dilations = conv->dilations;
+      binary.pads = conv->pads;
+      binary.group = conv->group;
+      binary.padding = fb::BinaryPadding::Zero;
+      binary.epilogue = std::move(epilogue);
+      op.set(std::move(binary));
+    } else {
+      fb::BinaryFullyConnectedT binary;
+      binary.epilogue = std::move(epilogue);
+      op.set(std::move(binary));
+    }
     op.inputs = {bits, weight_bits, channel_weight(op.name + "_scale", std::move(b.scale)),
                  channel_weight(op.name + "_shift", std::move(shift))};
     consumers_[bits].push_back(index_of(op));
-    op.padding = fb::BinaryPadding::Zero;
     if (b.zeros) p_.notes.push_back(op.name + ": " + std::to_string(b.zeros) + " weight(s) exactly 0 taken as +alpha");
-    fuse_epilogue(op, reals);
+    fuse_epilogue(op, act, reals);
   }
 
   // Marks every op that no graph output needs (the subgraphs binarizations replaced) dead.
@@ -369,17 +385,23 @@ class Binarizer : public GraphEdit {
     fb::BinaryActivationKind kind;
   };
 
-  void fuse_epilogue(Op& op, const std::vector<std::string>& reals) {
+  static fb::BinaryEpilogueT& epilogue_of(Op& op) {
+    if (auto* conv = op.get<fb::BinaryConv2DT>()) return *conv->epilogue;
+    return *op.get<fb::BinaryFullyConnectedT>()->epilogue;
+  }
+
+  // `fused` is the activation the layer had fused before it became binary.
+  void fuse_epilogue(Op& op, const fb::ActivationT& fused, const std::vector<std::string>& reals) {
     const Shape out = p_.shapes.at(op.output);
+    fb::BinaryEpilogueT& epilogue = epilogue_of(op);
     std::optional<LinkMatch> link;
     std::optional<ActMatch> act;
     bool after_link = true;
-    if (op.act.kind != fb::ActivationKind::None) {
+    if (fused.kind != fb::ActivationKind::None) {
       // A Relu or LeakyRelu fused into the layer: a PRelu right after the convolution.
-      const float slope = op.act.kind == fb::ActivationKind::LeakyRelu ? op.act.alpha : 0.0f;
+      const float slope = fused.kind == fb::ActivationKind::LeakyRelu ? fused.alpha : 0.0f;
       act = ActMatch{{channel_weight(op.name + "_slope", std::vector<float>(static_cast<size_t>(out[1]), slope))},
                      {}, op.output, fb::BinaryActivationKind::PRelu};
-      op.act = {};
       link = match_link(op.output, reals, out);
       after_link = false;
     } else {
@@ -392,19 +414,19 @@ class Binarizer : public GraphEdit {
     }
     if (link) {
       op.inputs.insert(op.inputs.end(), link->inputs.begin(), link->inputs.end());
-      op.epilogue.has_link = true;
-      op.epilogue.channels = link->channels;
-      op.epilogue.group_order = link->group_order;
-      op.epilogue.reduce = link->reduce;
-      op.epilogue.pool = link->pool;
+      epilogue.link = std::make_unique<fb::ElasticLinkT>();
+      epilogue.link->channels = link->channels;
+      epilogue.link->group_order = link->group_order;
+      epilogue.link->reduce = link->reduce;
+      epilogue.link->pool = link->pool;
       for (const Op* f : link->fused) kill(*f);
     }
     if (act) {
       op.inputs.insert(op.inputs.end(), act->inputs.begin(), act->inputs.end());
-      op.epilogue.activation = act->kind;
+      epilogue.activation = act->kind;
       for (const Op* f : act->fused) kill(*f);
     }
-    op.epilogue.activation_after_link = after_link;
+    epilogue.activation_after_link = after_link;
     if (act && (after_link || !link)) op.output = act->output;
     if (link && (!after_link || !act)) op.output = link->output;
     produced_by(op);
@@ -414,8 +436,8 @@ class Binarizer : public GraphEdit {
   std::optional<LinkMatch> match_link(const std::string& y, const std::vector<std::string>& reals, const Shape& out) {
     for (const auto& real : reals) {
       const Op* op = producer(real);
-      const bool pattern_only = op && (op->type == OpType::Sign || op->type == OpType::Compare ||
-                                       op->type == OpType::Not || op->type == OpType::Where || op->type == OpType::Cast);
+      const bool pattern_only = op && (op->is<pattern::Sign>() || op->is<pattern::Compare>() ||
+                                       op->is<pattern::Not>() || op->is<pattern::Where>() || op->is<pattern::Cast>());
       if (pattern_only || p_.bit_values.count(real)) continue;
       if (auto link = match_link(y, real, out)) return link;
     }
@@ -425,8 +447,8 @@ class Binarizer : public GraphEdit {
   // y + gamma * R(real), in any operand order, gamma one value per channel (1 when absent).
   std::optional<LinkMatch> match_link(const std::string& y, const std::string& real, const Shape& out) {
     Op* add = sole_consumer(y);
-    if (!add || add->type != OpType::Binary || add->binary != fb::BinaryKind::Add ||
-        add->act.kind != fb::ActivationKind::None)
+    if (!add || !add->is<fb::BinaryT>() || add->get<fb::BinaryT>()->kind != fb::BinaryKind::Add ||
+        add->act().kind != fb::ActivationKind::None)
       return std::nullopt;
     const std::string other = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
     if (p_.is_weight(other) || p_.shapes.at(other) != out) return std::nullopt;
@@ -435,8 +457,8 @@ class Binarizer : public GraphEdit {
     match.output = add->output;
     std::vector<float> gamma(static_cast<size_t>(out[1]), 1.0f);
     std::string mapped = other;
-    if (Op* mul = producer(other); mul && uses(other) == 1 && mul->type == OpType::Binary &&
-                                   mul->binary == fb::BinaryKind::Mul && mul->act.kind == fb::ActivationKind::None) {
+    if (Op* mul = producer(other); mul && uses(other) == 1 && mul->is<fb::BinaryT>() &&
+                                   mul->get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && mul->act().kind == fb::ActivationKind::None) {
       for (int k = 0; k < 2; ++k)
         if (auto g = per_channel(mul->inputs[static_cast<size_t>(k)], out); g && !p_.is_weight(mul->inputs[1 - k])) {
           gamma = *g;
@@ -461,7 +483,7 @@ class Binarizer : public GraphEdit {
       value = in->op->output;
     }
     Op* prelu = sole_consumer(value);
-    if (!prelu || prelu->type != OpType::PRelu || prelu->inputs[0] != value) return std::nullopt;
+    if (!prelu || !prelu->is<fb::PReluT>() || prelu->inputs[0] != value) return std::nullopt;
     auto slope = per_channel(prelu->inputs[1], out);
     if (!slope) return std::nullopt;
     match.fused.push_back(prelu);
@@ -494,14 +516,14 @@ class Binarizer : public GraphEdit {
       if (v == real || !seen.insert(v).second) continue;
       Op* op = producer(v);
       if (!op || p_.is_weight(v) || ops.size() >= kMaxLinkOps) return std::nullopt;
-      const bool movement = op->type == OpType::Reshape || op->type == OpType::Concat || op->type == OpType::Tile ||
-                            op->type == OpType::Expand || op->type == OpType::Slice || op->type == OpType::Reduce ||
-                            (op->type == OpType::Pool && op->pool == fb::PoolKind::Average);
-      if (!movement || op->act.kind != fb::ActivationKind::None ||
+      const bool movement = op->is<fb::ReshapeT>() || op->is<fb::ConcatT>() || op->is<pattern::Tile>() ||
+                            op->is<pattern::Expand>() || op->is<fb::SliceT>() || op->is<pattern::Reduce>() ||
+                            (op->is<fb::Pool2DT>() && op->get<fb::Pool2DT>()->kind == fb::PoolKind::Average);
+      if (!movement || op->act().kind != fb::ActivationKind::None ||
           element_count(p_.shapes.at(v)) > kMaxLinkElements)
         return std::nullopt;
       // A Reshape passes its input's terms on as they are, so they must be as many.
-      if (op->type == OpType::Reshape && element_count(p_.shapes.at(op->inputs[0])) != element_count(p_.shapes.at(v)))
+      if (op->is<fb::ReshapeT>() && element_count(p_.shapes.at(op->inputs[0])) != element_count(p_.shapes.at(v)))
         return std::nullopt;
       ops.push_back(index_of(*op));
       for (const auto& in : op->inputs) pending.push_back(in);
@@ -520,75 +542,63 @@ class Binarizer : public GraphEdit {
     const Shape& in = p_.shapes.at(op.inputs[0]);
     const TermMap& x = values.at(op.inputs[0]);
     TermMap y(static_cast<size_t>(element_count(out)));
-    if (op.type == OpType::Reshape) return x;
+    if (op.is<fb::ReshapeT>()) return x;
     for (size_t k = 0; k < y.size(); ++k) {
       Shape idx = unravel(static_cast<int64_t>(k), out);
-      switch (op.type) {
-        case OpType::Tile:
-        case OpType::Expand:
-          for (size_t d = 0; d < idx.size(); ++d) idx[d] %= in[d];
-          y[k] = x[static_cast<size_t>(ravel(idx, in))];
-          break;
-        case OpType::Slice:
-          idx[static_cast<size_t>(op.axis)] += op.slice_start;
-          y[k] = x[static_cast<size_t>(ravel(idx, in))];
-          break;
-        case OpType::Concat: {
-          auto axis = static_cast<size_t>(op.axis);
-          for (const auto& part : op.inputs) {
-            const Shape& ps = p_.shapes.at(part);
-            if (idx[axis] < ps[axis]) {
-              y[k] = values.at(part)[static_cast<size_t>(ravel(idx, ps))];
-              break;
-            }
-            idx[axis] -= ps[axis];
+      if (op.is<pattern::Tile>() || op.is<pattern::Expand>()) {
+        for (size_t d = 0; d < idx.size(); ++d) idx[d] %= in[d];
+        y[k] = x[static_cast<size_t>(ravel(idx, in))];
+      } else if (const auto* slice = op.get<fb::SliceT>()) {
+        for (size_t d = 0; d < idx.size(); ++d) idx[d] = slice->starts[d] + idx[d] * slice->steps[d];
+        y[k] = x[static_cast<size_t>(ravel(idx, in))];
+      } else if (const auto* concat = op.get<fb::ConcatT>()) {
+        auto axis = static_cast<size_t>(concat->axis);
+        for (const auto& part : op.inputs) {
+          const Shape& ps = p_.shapes.at(part);
+          if (idx[axis] < ps[axis]) {
+            y[k] = values.at(part)[static_cast<size_t>(ravel(idx, ps))];
+            break;
           }
-          break;
+          idx[axis] -= ps[axis];
         }
-        case OpType::Reduce: {
-          // Walk every input element that lands on this output.
-          Shape full(in.size(), 0);
-          size_t o = 0;
-          for (size_t d = 0; d < in.size(); ++d) {
-            const bool reduced = std::count(op.axes.begin(), op.axes.end(), static_cast<int64_t>(d)) > 0;
-            if (reduced && !op.keep_dims) continue;
-            full[d] = reduced ? 0 : idx[o];
-            ++o;
+      } else if (const auto* reduce = op.get<pattern::Reduce>()) {
+        // Walk every input element that lands on this output.
+        Shape full(in.size(), 0);
+        size_t o = 0;
+        for (size_t d = 0; d < in.size(); ++d) {
+          const bool reduced = std::count(reduce->axes.begin(), reduce->axes.end(), static_cast<int64_t>(d)) > 0;
+          if (reduced && !reduce->keep_dims) continue;
+          full[d] = reduced ? 0 : idx[o];
+          ++o;
+        }
+        int64_t count = 1;
+        for (int64_t a : reduce->axes) count *= in[static_cast<size_t>(a)];
+        for (int64_t r = 0; r < count; ++r) {
+          int64_t rest = r;
+          for (size_t a = reduce->axes.size(); a-- > 0;) {
+            const auto axis = static_cast<size_t>(reduce->axes[a]);
+            full[axis] = rest % in[axis];
+            rest /= in[axis];
           }
-          int64_t count = 1;
-          for (int64_t a : op.axes) count *= in[static_cast<size_t>(a)];
-          for (int64_t r = 0; r < count; ++r) {
-            int64_t rest = r;
-            for (size_t a = op.axes.size(); a-- > 0;) {
-              const auto axis = static_cast<size_t>(op.axes[a]);
-              full[axis] = rest % in[axis];
-              rest /= in[axis];
-            }
-            for (const auto& [i, w] : x[static_cast<size_t>(ravel(full, in))])
-              y[k].emplace_back(i, op.reduce_mean ? w / static_cast<double>(count) : w);
+          for (const auto& [i, w] : x[static_cast<size_t>(ravel(full, in))])
+            y[k].emplace_back(i, reduce->mean ? w / static_cast<double>(count) : w);
+        }
+      } else if (const auto* pool = op.get<fb::Pool2DT>()) {
+        const int64_t oy = idx[2], ox = idx[3];
+        int64_t inside = 0, padded = 0;
+        Terms sum;
+        for (int64_t ky = 0; ky < pool->kernel[0]; ++ky)
+          for (int64_t kx = 0; kx < pool->kernel[1]; ++kx) {
+            const int64_t iy = oy * pool->strides[0] - pool->pads[0] + ky * pool->dilations[0];
+            const int64_t ix = ox * pool->strides[1] - pool->pads[1] + kx * pool->dilations[1];
+            if (iy < in[2] + pool->pads[2] && ix < in[3] + pool->pads[3]) ++padded;
+            if (iy < 0 || iy >= in[2] || ix < 0 || ix >= in[3]) continue;
+            ++inside;
+            for (const auto& t : x[static_cast<size_t>(ravel({idx[0], idx[1], iy, ix}, in))]) sum.push_back(t);
           }
-          break;
-        }
-        case OpType::Pool: {
-          const int64_t oy = idx[2], ox = idx[3];
-          int64_t inside = 0, padded = 0;
-          Terms sum;
-          for (int64_t ky = 0; ky < op.kernel[0]; ++ky)
-            for (int64_t kx = 0; kx < op.kernel[1]; ++kx) {
-              const int64_t iy = oy * op.strides[0] - op.pads[0] + ky * op.dilations[0];
-              const int64_t ix = ox * op.strides[1] - op.pads[1] + kx * op.dilations[1];
-              if (iy < in[2] + op.pads[2] && ix < in[3] + op.pads[3]) ++padded;
-              if (iy < 0 || iy >= in[2] || ix < 0 || ix >= in[3]) continue;
-              ++inside;
-              for (const auto& t : x[static_cast<size_t>(ravel({idx[0], idx[1], iy, ix}, in))]) sum.push_back(t);
-            }
-          const double divisor = static_cast<double>(op.count_include_pad ? padded : inside);
-          for (auto& [i, w] : sum) w /= divisor;
-          y[k] = std::move(sum);
-          break;
-        }
-        default:
-          break;
+        const double divisor = static_cast<double>(pool->count_include_pad ? padded : inside);
+        for (auto& [i, w] : sum) w /= divisor;
+        y[k] = std::move(sum);
       }
     }
     return y;
@@ -670,9 +680,9 @@ class Binarizer : public GraphEdit {
   // A binary layer whose only consumer is a Binarize of its output writes the packed signs.
   void fuse_packed_outputs() {
     for (auto& op : p_.ops) {
-      if (op.type != OpType::BinaryConv && op.type != OpType::BinaryFullyConnected) continue;
+      if (!op.is<fb::BinaryConv2DT>() && !op.is<fb::BinaryFullyConnectedT>()) continue;
       Op* next = sole_consumer(op.output);
-      if (!next || next->type != OpType::Binarize || next->inputs[0] != op.output) continue;
+      if (!next || !next->is<fb::BinarizeT>() || next->inputs[0] != op.output) continue;
       const auto m = static_cast<size_t>(p_.shapes.at(op.output)[1]);
       std::vector<float> threshold =
           next->inputs.size() > 1 ? p_.weights.at(next->inputs[1]).data : std::vector<float>(m, 0.0f);

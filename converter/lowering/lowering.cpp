@@ -5,7 +5,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "fixed_point.hpp"
+#include "quantize/fixed_point.hpp"
 #include "ir.hpp"
 
 namespace vkbnn::convert::detail {
@@ -125,66 +125,107 @@ class Lowerer {
     return name;
   }
 
-  Op& add_op(OpType type, const std::string& name, std::vector<std::string> inputs, const std::string& output) {
+  // A new op of type T (see Op::get); the parameters returned are valid until the next op.
+  template <class T>
+  T& add_op(const std::string& name, std::vector<std::string> inputs, const std::string& output) {
     Op op;
-    op.type = type;
     op.name = name;
     op.inputs = std::move(inputs);
     op.output = output;
+    op.set(T{});
     p_.ops.push_back(std::move(op));
-    return p_.ops.back();
+    return *p_.ops.back().get<T>();
   }
 
   void add_reshape(const std::string& name, const std::string& input, const std::string& output, Shape out_shape) {
     p_.shapes[output] = std::move(out_shape);
-    add_op(OpType::Reshape, name, {input}, output);
+    add_op<fb::ReshapeT>(name, {input}, output);
   }
 
   void lower(const onnx::NodeProto& node) {
-    const std::string& op = node.op_type();
-    if (op == "DequantizeLinear") return dequantize_linear(node);
-    if (op == "QLinearConv") return qlinear_conv(node);
-    if (op == "QLinearMatMul") return qlinear_matmul(node);
-    for (const auto& in : node.input())
-      if (int8_.count(in))
-        fail(node, "the int8 tensor '" + in +
-                       "' as an input (only DequantizeLinear, QLinearConv and QLinearMatMul read int8 tensors)");
-    if (op == "QuantizeLinear") return quantize_linear(node);
-    if (op == "Conv") return conv(node);
-    if (op == "MaxPool" || op == "AveragePool") return pool(node);
-    if (op == "GlobalAveragePool" || op == "GlobalMaxPool") return global_pool(node);
-    if (op == "ReduceMean" || op == "ReduceMax" || op == "ReduceSum") return reduce(node);
-    if (op == "Sign") return add_op(OpType::Sign, op_name(node), {activation(node, 0)}, node.output(0)), void();
-    if (op == "Greater" || op == "GreaterOrEqual" || op == "Less" || op == "LessOrEqual" || op == "Equal")
-      return compare(node);
-    if (op == "Not") return add_op(OpType::Not, op_name(node), {activation(node, 0)}, node.output(0)), void();
-    if (op == "Where") return where(node);
-    if (op == "Cast") return cast(node);
-    if (op == "Neg") return neg(node);
-    if (op == "Tile") return tile(node);
-    if (op == "Expand") return expand_op(node);
-    if (op == "Split") return split(node);
-    if (op == "Slice") return slice(node);
-    if (op == "Gemm") return gemm(node);
-    if (op == "MatMul") return matmul(node);
-    if (op == "BatchNormalization") return batch_norm(node);
-    if (op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "Sigmoid" || op == "HardSigmoid" ||
-        op == "HardSwish")
-      return activation_op(node);
-    if (op == "PRelu") return prelu(node);
-    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return binary(node);
-    if (op == "Concat") return concat(node);
-    if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
-        op == "Dropout") {
-      if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the mask output");
-      return add_reshape(op_name(node), activation(node, 0), node.output(0), shape(node.output(0)));
-    }
-    if (op == "Softmax") return softmax(node);
-    if (op == "Pad") return pad(node);
-    if (op == "Transpose") return transpose(node);
-    if (op == "Resize" || op == "Upsample") return resize(node);
-    throw UnsupportedError("unsupported op '" + op + "' at node " + node_label(g_, node) +
-                           " (it is only evaluated when all its inputs are constants)");
+    const auto& by_type = lowering_of();
+    const auto it = by_type.find(node.op_type());
+    if (it == by_type.end())
+      throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(g_, node) +
+                             " (it is only evaluated when all its inputs are constants)");
+    if (!it->second->reads_int8)
+      for (const auto& in : node.input())
+        if (int8_.count(in))
+          fail(node, "the int8 tensor '" + in +
+                         "' as an input (only DequantizeLinear, QLinearConv and QLinearMatMul read int8 tensors)");
+    (this->*it->second->lower)(node);
+  }
+
+ public:
+  // Which ONNX op types each lowering handles; the importer accepts exactly these (and the ones
+  // it folds). A new op is one entry here and its member function below.
+  struct Lowering {
+    std::vector<std::string> onnx_ops;
+    void (Lowerer::*lower)(const onnx::NodeProto&);
+    bool reads_int8 = false;  // only these read int8 tensors
+  };
+  static const std::vector<Lowering>& lowerings() {
+    static const std::vector<Lowering> table = {
+        {{"Conv"}, &Lowerer::conv},
+        {{"MaxPool", "AveragePool"}, &Lowerer::pool},
+        {{"GlobalAveragePool", "GlobalMaxPool"}, &Lowerer::global_pool},
+        {{"ReduceMean", "ReduceMax", "ReduceSum"}, &Lowerer::reduce},
+        {{"Gemm"}, &Lowerer::gemm},
+        {{"MatMul"}, &Lowerer::matmul},
+        {{"BatchNormalization"}, &Lowerer::batch_norm},
+        {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish"}, &Lowerer::activation_op},
+        {{"PRelu"}, &Lowerer::prelu},
+        {{"Add", "Sub", "Mul", "Div"}, &Lowerer::binary},
+        {{"Neg"}, &Lowerer::neg},
+        {{"Concat"}, &Lowerer::concat},
+        {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape},
+        {{"Softmax"}, &Lowerer::softmax},
+        {{"Pad"}, &Lowerer::pad},
+        {{"Transpose"}, &Lowerer::transpose},
+        {{"Resize", "Upsample"}, &Lowerer::resize},
+        {{"Split"}, &Lowerer::split},
+        {{"Slice"}, &Lowerer::slice},
+        // Binarized networks: signs, the comparisons, selections and casts that spell a sign other
+        // than Sign, and the channel matching of Elastic-Link blocks.
+        {{"Sign"}, &Lowerer::sign},
+        {{"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, &Lowerer::compare},
+        {{"Not"}, &Lowerer::not_op},
+        {{"Where"}, &Lowerer::where},
+        {{"Cast"}, &Lowerer::cast},
+        {{"Tile"}, &Lowerer::tile},
+        {{"Expand"}, &Lowerer::expand_op},
+        // Models quantized elsewhere: int8 activations with per-tensor quantization.
+        {{"QuantizeLinear"}, &Lowerer::quantize_linear},
+        {{"DequantizeLinear"}, &Lowerer::dequantize_linear, true},
+        {{"QLinearConv"}, &Lowerer::qlinear_conv, true},
+        {{"QLinearMatMul"}, &Lowerer::qlinear_matmul, true},
+    };
+    return table;
+  }
+
+ private:
+  static const std::map<std::string, const Lowering*>& lowering_of() {
+    static const std::map<std::string, const Lowering*> by_type = [] {
+      std::map<std::string, const Lowering*> m;
+      for (const auto& l : lowerings())
+        for (const auto& type : l.onnx_ops) m[type] = &l;
+      return m;
+    }();
+    return by_type;
+  }
+
+  void sign(const onnx::NodeProto& node) {
+    add_op<pattern::Sign>(op_name(node), {activation(node, 0)}, node.output(0));
+  }
+
+  void not_op(const onnx::NodeProto& node) {
+    add_op<pattern::Not>(op_name(node), {activation(node, 0)}, node.output(0));
+  }
+
+  // Identity and Dropout (without its mask) included: the same elements under a new name.
+  void reshape(const onnx::NodeProto& node) {
+    if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the mask output");
+    add_reshape(op_name(node), activation(node, 0), node.output(0), shape(node.output(0)));
   }
 
   // Explicit top, left, bottom, right pads from auto_pad or the pads attribute.
@@ -219,7 +260,8 @@ class Lowerer {
   }
 
   // Kernel, strides, dilations, group and pads of Conv or QLinearConv with weights of shape w.
-  void conv_geometry(const onnx::NodeProto& node, const Shape& x, const Shape& w, Op& op) {
+  template <class T>
+  void conv_geometry(const onnx::NodeProto& node, const Shape& x, const Shape& w, T& op) {
     std::vector<int32_t> kernel{static_cast<int32_t>(w[2]), static_cast<int32_t>(w[3])};
     if (find_attr(node, "kernel_shape") && pair_attr(node, "kernel_shape", 0) != kernel)
       fail(node, "kernel_shape that disagrees with the weights");
@@ -239,7 +281,7 @@ class Lowerer {
       require_constant(node, 2, "bias");
       inputs.push_back(weight_input(node, 2));
     }
-    conv_geometry(node, shape(x), w.dims, add_op(OpType::Conv, op_name(node), inputs, node.output(0)));
+    conv_geometry(node, shape(x), w.dims, add_op<fb::Conv2DT>(op_name(node), inputs, node.output(0)));
   }
 
   void pool(const onnx::NodeProto& node) {
@@ -247,8 +289,8 @@ class Lowerer {
     if (shape(x).size() != 4) fail(node, "pooling that is not 2-D");
     if (node.output_size() > 1 && !node.output(1).empty()) fail(node, "the Indices output");
     if (attr_int(node, "storage_order", 0) != 0) fail(node, "storage_order=1");
-    Op& op = add_op(OpType::Pool, op_name(node), {x}, node.output(0));
-    op.pool = node.op_type() == "MaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
+    auto& op = add_op<fb::Pool2DT>(op_name(node), {x}, node.output(0));
+    op.kind = node.op_type() == "MaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
     op.kernel = pair_attr(node, "kernel_shape", 0);
     op.strides = pair_attr(node, "strides", 1);
     op.dilations = pair_attr(node, "dilations", 1);
@@ -259,8 +301,7 @@ class Lowerer {
   void global_pool(const onnx::NodeProto& node) {
     const std::string& x = activation(node, 0);
     if (shape(x).size() < 3) fail(node, "global pooling of a tensor without spatial axes");
-    Op& op = add_op(OpType::GlobalPool, op_name(node), {x}, node.output(0));
-    op.pool = node.op_type() == "GlobalMaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
+    add_op<fb::GlobalPoolT>(op_name(node), {x}, node.output(0)).kind = node.op_type() == "GlobalMaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
   }
 
   // x.mean((2, 3)) and the like: global pooling over every axis after N and C. Other mean or
@@ -278,10 +319,10 @@ class Lowerer {
     for (int64_t a = 2; a < rank; ++a) spatial.push_back(a);
     if (rank < 3 || axes != spatial || node.op_type() == "ReduceSum") {
       if (node.op_type() == "ReduceMax" || axes.empty()) fail(node, "reducing axes other than all those after N and C");
-      Op& op = add_op(OpType::Reduce, op_name(node), {x}, node.output(0));
+      auto& op = add_op<pattern::Reduce>(op_name(node), {x}, node.output(0));
       op.axes = axes;
       op.keep_dims = attr_int(node, "keepdims", 1) != 0;
-      op.reduce_mean = node.op_type() == "ReduceMean";
+      op.mean = node.op_type() == "ReduceMean";
       return;
     }
     Shape pooled(shape(x).begin(), shape(x).begin() + 2);
@@ -290,8 +331,7 @@ class Lowerer {
     std::string name = op_name(node);
     std::string out = keep ? node.output(0) : p_.fresh_name(node.output(0) + "_pooled");
     p_.shapes[out] = pooled;
-    Op& op = add_op(OpType::GlobalPool, name, {x}, out);
-    op.pool = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
+    add_op<fb::GlobalPoolT>(name, {x}, out).kind = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
     if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
   }
 
@@ -300,18 +340,19 @@ class Lowerer {
   // which evaluates what they compute. Their operands broadcast as element-wise ops do.
   void compare(const onnx::NodeProto& node) {
     const std::string& op = node.op_type();
-    Op& c = add_op(OpType::Compare, op_name(node), {float_operand(node, 0), float_operand(node, 1)}, node.output(0));
-    c.compare = op == "Greater"          ? CompareKind::Greater
-                : op == "GreaterOrEqual" ? CompareKind::GreaterOrEqual
-                : op == "Less"           ? CompareKind::Less
-                : op == "LessOrEqual"    ? CompareKind::LessOrEqual
-                                         : CompareKind::Equal;
+    using pattern::CompareKind;
+    add_op<pattern::Compare>(op_name(node), {float_operand(node, 0), float_operand(node, 1)}, node.output(0)).kind =
+        op == "Greater"          ? CompareKind::Greater
+        : op == "GreaterOrEqual" ? CompareKind::GreaterOrEqual
+        : op == "Less"           ? CompareKind::Less
+        : op == "LessOrEqual"    ? CompareKind::LessOrEqual
+                                 : CompareKind::Equal;
   }
 
   // Where(c, 1, -1) may select integer constants (torch.where with Python ints) that a Cast
   // turns to float later, and comparisons may hold them: such constants are held as floats.
   void where(const onnx::NodeProto& node) {
-    add_op(OpType::Where, op_name(node), {float_operand(node, 0), float_operand(node, 1), float_operand(node, 2)},
+    add_op<pattern::Where>(op_name(node), {float_operand(node, 0), float_operand(node, 1), float_operand(node, 2)},
            node.output(0));
   }
 
@@ -324,12 +365,13 @@ class Lowerer {
 
   void cast(const onnx::NodeProto& node) {
     const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
-    Op& op = add_op(OpType::Cast, op_name(node), {activation(node, 0)}, node.output(0));
-    if (to == onnx::TensorProto_DataType_BOOL) op.cast = CastKind::Bool;
+    using pattern::CastKind;
+    auto& op = add_op<pattern::Cast>(op_name(node), {activation(node, 0)}, node.output(0));
+    if (to == onnx::TensorProto_DataType_BOOL) op.kind = CastKind::Bool;
     else if (to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE ||
              to == onnx::TensorProto_DataType_FLOAT16 || to == onnx::TensorProto_DataType_BFLOAT16)
-      op.cast = CastKind::Float;
-    else op.cast = CastKind::Integer;
+      op.kind = CastKind::Float;
+    else op.kind = CastKind::Integer;
   }
 
   // -x as x * -1, which the engine runs and the binarization pass folds like any scale.
@@ -344,7 +386,7 @@ class Lowerer {
     std::vector<int64_t> repeats = require_constant(node, 1, "repeats").ints();
     if (repeats.size() != shape(x).size() || std::any_of(repeats.begin(), repeats.end(), [](int64_t r) { return r < 1; }))
       fail(node, "repeats that do not give one positive count per axis");
-    add_op(OpType::Tile, op_name(node), {x}, node.output(0)).repeats = repeats;
+    add_op<pattern::Tile>(op_name(node), {x}, node.output(0)).repeats = repeats;
   }
 
   // Broadcasting to the input's own shape copies nothing.
@@ -353,7 +395,16 @@ class Lowerer {
     require_constant(node, 1, "shape");
     if (shape(x) == shape(node.output(0))) return add_reshape(op_name(node), x, node.output(0), shape(x));
     if (shape(x).size() != shape(node.output(0)).size()) fail(node, "an Expand that changes the rank");
-    add_op(OpType::Expand, op_name(node), {x}, node.output(0));
+    add_op<pattern::Expand>(op_name(node), {x}, node.output(0));
+  }
+
+  // A Slice of `axis` from `start`, step 1, as long as the output.
+  void add_slice(const std::string& name, const std::string& x, const std::string& output, int64_t axis,
+                 int64_t start) {
+    auto& op = add_op<fb::SliceT>(name, {x}, output);
+    op.starts.assign(shape(x).size(), 0);
+    op.steps.assign(shape(x).size(), 1);
+    op.starts[static_cast<size_t>(axis)] = start;
   }
 
   // One Slice per output, along the split axis.
@@ -366,10 +417,7 @@ class Lowerer {
     int64_t start = 0;
     for (int k = 0; k < node.output_size(); ++k) {
       const int64_t length = shape(node.output(k))[static_cast<size_t>(axis)];
-      Op& op = add_op(OpType::Slice, op_name(node) + "_" + std::to_string(k), {x}, node.output(k));
-      op.axis = static_cast<int32_t>(axis);
-      op.slice_start = start;
-      op.slice_end = start + length;
+      add_slice(op_name(node) + "_" + std::to_string(k), x, node.output(k), axis, start);
       start += length;
     }
   }
@@ -405,10 +453,7 @@ class Lowerer {
     const int64_t length = in[static_cast<size_t>(axis)];
     if (start < 0) start += length;
     start = std::clamp<int64_t>(start, 0, length);
-    Op& op = add_op(OpType::Slice, op_name(node), {x}, node.output(0));
-    op.axis = static_cast<int32_t>(axis);
-    op.slice_start = start;
-    op.slice_end = start + out[static_cast<size_t>(axis)];
+    add_slice(op_name(node), x, node.output(0), axis, start);
   }
 
   // Y = A * W^T (+ bias), W as [M, K]; an extra bias of another shape follows as an Add.
@@ -441,7 +486,7 @@ class Lowerer {
     if (extra_add && !c && beta != 1.0f) fail(node, "beta != 1 with a computed C");
     std::string fc_out = extra_add ? p_.fresh_name(node.output(0) + "_gemm") : node.output(0);
     if (extra_add) p_.shapes[fc_out] = out;
-    add_op(OpType::FullyConnected, name, inputs, fc_out);
+    add_op<fb::FullyConnectedT>(name, inputs, fc_out);
     if (!extra_add) return;
     if (c) {
       std::vector<float> bias = expand(*c, out);
@@ -465,7 +510,7 @@ class Lowerer {
     std::string name = op_name(node);
     std::string weight = add_weight(name + "_weight", {m, k}, std::move(w));
     if (as.size() == 2) {
-      add_op(OpType::FullyConnected, name, {a, weight}, node.output(0));
+      add_op<fb::FullyConnectedT>(name, {a, weight}, node.output(0));
       return;
     }
     // Leading dimensions fold into rows: [.., K] -> [R, K] -> [R, M] -> [.., M].
@@ -474,7 +519,7 @@ class Lowerer {
     add_reshape(name + "_rows", a, flat, {rows, k});
     std::string fc_out = p_.fresh_name(node.output(0) + "_rows");
     p_.shapes[fc_out] = {rows, m};
-    add_op(OpType::FullyConnected, name, {flat, weight}, fc_out);
+    add_op<fb::FullyConnectedT>(name, {flat, weight}, fc_out);
     add_reshape(name + "_unrows", fc_out, node.output(0), shape(node.output(0)));
   }
 
@@ -499,7 +544,7 @@ class Lowerer {
     }
     std::string name = op_name(node);
     auto ci = static_cast<int64_t>(c);
-    add_op(OpType::ChannelAffine, name,
+    add_op<fb::ChannelAffineT>(name,
            {x, add_weight(name + "_scale", {ci}, std::move(scale)), add_weight(name + "_shift", {ci}, std::move(shift))},
            node.output(0));
   }
@@ -513,7 +558,7 @@ class Lowerer {
 
   void activation_op(const onnx::NodeProto& node) {
     const std::string& op_type = node.op_type();
-    Activation act;
+    fb::ActivationT act;
     if (op_type == "Relu") {
       act.kind = fb::ActivationKind::Relu;
     } else if (op_type == "Clip") {
@@ -538,7 +583,7 @@ class Lowerer {
     } else {
       act.kind = fb::ActivationKind::HardSwish;
     }
-    add_op(OpType::Activation, op_name(node), {activation(node, 0)}, node.output(0)).act = act;
+    *add_op<fb::ActivationOpT>(op_name(node), {activation(node, 0)}, node.output(0)).activation = act;
   }
 
   void prelu(const onnx::NodeProto& node) {
@@ -547,7 +592,7 @@ class Lowerer {
     if (classify(slope.dims, shape(x)) == Broadcast::Other)
       fail(node, "a slope of shape " + shape_string(slope.dims) + " that does not broadcast onto " +
                  shape_string(shape(x)) + " along one run of axes");
-    add_op(OpType::PRelu, op_name(node), {x, weight_input(node, 1)}, node.output(0));
+    add_op<fb::PReluT>(op_name(node), {x, weight_input(node, 1)}, node.output(0));
   }
 
   void add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
@@ -562,7 +607,7 @@ class Lowerer {
       // only the second operand.
       const std::string negated = p_.fresh_name(output + "_negated");
       p_.shapes[negated] = out;
-      add_op(OpType::Binary, name + "_negate", {b, add_weight(name + "_minus_one", {1}, {-1.0f})}, negated).binary =
+      add_op<fb::BinaryT>(name + "_negate", {b, add_weight(name + "_minus_one", {1}, {-1.0f})}, negated).kind =
           fb::BinaryKind::Mul;
       return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
     }
@@ -582,7 +627,7 @@ class Lowerer {
     } else if (!p_.is_weight(b) && b_kind == Broadcast::Other) {
       fail(node, "broadcasting a computed operand of shape " + shape_string(shape(b)) + " to " + shape_string(out));
     }
-    add_op(OpType::Binary, name, {a, b}, output).binary = kind;
+    add_op<fb::BinaryT>(name, {a, b}, output).kind = kind;
   }
 
   std::string operand(const onnx::NodeProto& node, int k) {
@@ -604,7 +649,7 @@ class Lowerer {
     for (int k = 0; k < node.input_size(); ++k) inputs.push_back(operand(node, k));
     int64_t axis = attr_int(node, "axis", 0);
     if (axis < 0) axis += static_cast<int64_t>(out.size());
-    add_op(OpType::Concat, op_name(node), inputs, node.output(0)).axis = static_cast<int32_t>(axis);
+    add_op<fb::ConcatT>(op_name(node), inputs, node.output(0)).axis = static_cast<int32_t>(axis);
   }
 
   void softmax(const onnx::NodeProto& node) {
@@ -616,7 +661,7 @@ class Lowerer {
     std::string name = op_name(node);
     // Before opset 13 Softmax normalizes over all dimensions from axis on, as one row.
     if (g_.opset >= 13 || axis == rank - 1) {
-      add_op(OpType::Softmax, name, {x}, node.output(0)).axis = static_cast<int32_t>(axis);
+      add_op<fb::SoftmaxT>(name, {x}, node.output(0)).axis = static_cast<int32_t>(axis);
       return;
     }
     int64_t outer = 1;
@@ -626,7 +671,7 @@ class Lowerer {
     add_reshape(name + "_rows", x, flat, rows);
     std::string soft = p_.fresh_name(node.output(0) + "_rows");
     p_.shapes[soft] = rows;
-    add_op(OpType::Softmax, name, {flat}, soft).axis = 1;
+    add_op<fb::SoftmaxT>(name, {flat}, soft).axis = 1;
     add_reshape(name + "_unrows", soft, node.output(0), shape(node.output(0)));
   }
 
@@ -648,13 +693,13 @@ class Lowerer {
     if (std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; }))
       return add_reshape(op_name(node), x, node.output(0), shape(x));
     std::string mode = attr_string(node, "mode", "constant");
-    Op& op = add_op(OpType::Pad, op_name(node), {x}, node.output(0));
-    if (mode == "constant") op.pad_mode = fb::PadMode::Constant;
-    else if (mode == "reflect") op.pad_mode = fb::PadMode::Reflect;
-    else if (mode == "edge") op.pad_mode = fb::PadMode::Edge;
+    auto& op = add_op<fb::PadT>(op_name(node), {x}, node.output(0));
+    if (mode == "constant") op.mode = fb::PadMode::Constant;
+    else if (mode == "reflect") op.mode = fb::PadMode::Reflect;
+    else if (mode == "edge") op.mode = fb::PadMode::Edge;
     else fail(node, "mode=" + mode);
-    op.pad_amounts = pads;
-    op.pad_value = value;
+    op.pads = pads;
+    op.value = value;
   }
 
   // A permutation that keeps the order of the axes longer than 1 moves no data: a Reshape.
@@ -674,7 +719,7 @@ class Lowerer {
       if (shape(x)[static_cast<size_t>(p)] != 1) moved.push_back(p);
     if (std::is_sorted(moved.begin(), moved.end()))
       return add_reshape(op_name(node), x, node.output(0), shape(node.output(0)));
-    add_op(OpType::Transpose, op_name(node), {x}, node.output(0)).perm.assign(perm.begin(), perm.end());
+    add_op<fb::TransposeT>(op_name(node), {x}, node.output(0)).perm.assign(perm.begin(), perm.end());
   }
 
   // Resize (opset 10: asymmetric coordinates; 11 on: every transformation but tf_crop_and_resize)
@@ -702,10 +747,10 @@ class Lowerer {
     if (attr_ints(node, "axes").size()) fail(node, "the axes attribute");
     if (attr_string(node, "keep_aspect_ratio_policy", "stretch") != "stretch") fail(node, "keep_aspect_ratio_policy");
     if (attr_int(node, "antialias", 0) != 0) fail(node, "antialias=1");
-    Op& op = add_op(OpType::Resize, op_name(node), {x}, node.output(0));
+    auto& op = add_op<fb::ResizeT>(op_name(node), {x}, node.output(0));
     if (!scales.empty()) op.scales = {scales[2], scales[3]};
     const std::string mode = attr_string(node, "mode", "nearest");
-    if (mode == "linear" || mode == "bilinear") op.resize_mode = fb::ResizeMode::Linear;
+    if (mode == "linear" || mode == "bilinear") op.mode = fb::ResizeMode::Linear;
     else if (mode != "nearest") fail(node, "mode=" + mode);
     if (legacy) {
       op.coordinates = fb::ResizeCoordinates::Asymmetric;
@@ -833,7 +878,7 @@ class Lowerer {
       p_.shapes[out] = rows;
     }
     add_int8_value(node, node.output(0), out, q);
-    add_op(OpType::Quantize, name, {in}, out);
+    add_op<fb::QuantizeT>(name, {in}, out);
   }
 
   void dequantize_linear(const onnx::NodeProto& node) {
@@ -841,12 +886,12 @@ class Lowerer {
     const std::string name = op_name(node);
     const Shape& out = shape(node.output(0));
     if (shape(x) == out) {
-      add_op(OpType::Dequantize, name, {x}, node.output(0));
+      add_op<fb::DequantizeT>(name, {x}, node.output(0));
       return;
     }
     const std::string rows = p_.fresh_name(node.output(0) + "_rows");
     p_.shapes[rows] = shape(x);
-    add_op(OpType::Dequantize, name, {x}, rows);
+    add_op<fb::DequantizeT>(name, {x}, rows);
     add_reshape(name + "_unrows", rows, node.output(0), out);
   }
 
@@ -932,7 +977,7 @@ class Lowerer {
                                  scales(node, 4, "w_scale", w.dims[0]), bias, p_.int8_values.at(x), y.q))
       inputs.push_back(std::move(in));
     add_int8_value(node, node.output(0), node.output(0), y);
-    conv_geometry(node, shape(x), w.dims, add_op(OpType::Int8Conv, op_name(node), inputs, node.output(0)));
+    conv_geometry(node, shape(x), w.dims, add_op<fb::Int8Conv2DT>(op_name(node), inputs, node.output(0)));
   }
 
   // inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point; b is
@@ -953,7 +998,7 @@ class Lowerer {
                                  scales(node, 4, "b_scale", m), nullptr, p_.int8_values.at(a), y.q))
       inputs.push_back(std::move(in));
     add_int8_value(node, node.output(0), node.output(0), y);
-    add_op(OpType::Int8FullyConnected, op_name(node), inputs, node.output(0));
+    add_op<fb::Int8FullyConnectedT>(op_name(node), inputs, node.output(0));
   }
 
   // An int8 ONNX value: the engine tensor holding it, its ONNX type, and what computed it.
@@ -977,5 +1022,14 @@ std::string Program::fresh_name(const std::string& base) {
 }
 
 Program lower(const ImportedGraph& graph) { return Lowerer(graph).run(); }
+
+const std::set<std::string>& lowered_onnx_ops() {
+  static const std::set<std::string> types = [] {
+    std::set<std::string> all;
+    for (const auto& l : Lowerer::lowerings()) all.insert(l.onnx_ops.begin(), l.onnx_ops.end());
+    return all;
+  }();
+  return types;
+}
 
 }  // namespace vkbnn::convert::detail

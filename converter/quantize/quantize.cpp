@@ -1,5 +1,5 @@
 // Post-training int8 quantization, following the guideline in docs/research.md:
-// BatchNorm is already folded (passes.cpp); weights become symmetric int8 per output channel;
+// BatchNorm is already folded (passes/fusion.cpp); weights become symmetric int8 per output channel;
 // activations int8 per tensor with a zero point, so that a tensor after a ReLU uses all 256
 // levels on [0, max]; ReLU/ReLU6/Clip become clamps of the integer output; biases become int32 at
 // scale s_x * s_w,c with the input zero point's correction folded in; every int8 layer
@@ -18,7 +18,7 @@
 #include <set>
 #include <sstream>
 
-#include "fixed_point.hpp"
+#include "quantize/fixed_point.hpp"
 #include "ir.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -219,13 +219,13 @@ std::map<std::string, Stats> calibrate(Context& context, const Model& model, con
   return stats;
 }
 
-bool clamp_activation(const Activation& a) {
+bool clamp_activation(const fb::ActivationT& a) {
   return a.kind == fb::ActivationKind::None || a.kind == fb::ActivationKind::Relu ||
          a.kind == fb::ActivationKind::Clip;
 }
 
 // The integer output clamp of an activation fused into an int8 layer with output quantization q.
-std::pair<int32_t, int32_t> output_clamp(const Activation& a, Quantization q) {
+std::pair<int32_t, int32_t> output_clamp(const fb::ActivationT& a, Quantization q) {
   auto level = [&](double real) {
     return static_cast<int32_t>(std::clamp<double>(std::round(real / q.scale) + q.zero_point, -128, 127));
   };
@@ -246,7 +246,7 @@ FixedPoint requantization(const Op& op, double real) {
   try {
     return fixed_point(real);
   } catch (const ModelError& e) {
-    throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name + "': " + e.what() +
+    throw UnsupportedError("op '" + op.type_name() + "' at node '" + op.name + "': " + e.what() +
                            " (its scales are too far apart)");
   }
 }
@@ -265,7 +265,7 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     float max_abs = 0;
     for (int64_t k = 0; k < per_channel; ++k) max_abs = std::max(max_abs, std::abs(src[k]));
     if (!std::isfinite(max_abs) || std::any_of(src, src + per_channel, [](float v) { return std::isnan(v); }))
-      throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+      throw UnsupportedError("op '" + op.type_name() + "' at node '" + op.name +
                              "': weights that are not finite cannot be quantized (output channel " +
                              std::to_string(c) + ")");
     const double scale = max_abs > 0 ? max_abs / 127.0 : 1.0;
@@ -278,7 +278,7 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
     const double real_bias = op.inputs.size() > 2 ? p.weights.at(op.inputs[2]).data[static_cast<size_t>(c)] : 0.0;
     const double b = std::round(real_bias / (qx.scale * scale)) - static_cast<double>(qx.zero_point) * sum;
     if (!(std::abs(b) <= 2147483647.0 / 2))
-      throw UnsupportedError("op '" + std::string(op_type_name(op.type)) + "' at node '" + op.name +
+      throw UnsupportedError("op '" + op.type_name() + "' at node '" + op.name +
                              "': the bias of channel " + std::to_string(c) +
                              " does not fit int32 at the input and weight scales");
     bias.int32[static_cast<size_t>(c)] = static_cast<int32_t>(b);
@@ -296,41 +296,57 @@ std::vector<std::string> int8_weights(Program& p, const Op& op, Quantization qx,
 // p.int8_values.
 Op int8_op(Program& p, const Op& op, const std::vector<std::string>& inputs, const std::string& output) {
   Op q = op;
-  q.act = {};
   q.inputs = inputs;
   q.output = output;
   const Quantization qx = p.int8_values.at(inputs[0]), qy = p.int8_values.at(output);
-  std::tie(q.clamp_min, q.clamp_max) = output_clamp(op.act, qy);
-  switch (op.type) {
-    case OpType::Conv:
-    case OpType::FullyConnected:
-      q.type = op.type == OpType::Conv ? OpType::Int8Conv : OpType::Int8FullyConnected;
-      for (const auto& w : int8_weights(p, op, qx, qy)) q.inputs.push_back(w);
-      return q;
-    case OpType::Binary: {
-      const Quantization qb = p.int8_values.at(inputs[1]);
-      q.type = OpType::Int8Add;
-      const double ra = static_cast<double>(qx.scale) / qy.scale, rb = static_cast<double>(qb.scale) / qy.scale;
-      // One shift for both, the largest that keeps both multipliers below 2^21.
-      const int shift = std::min(30, 20 - static_cast<int>(std::ceil(std::log2(std::max(ra, rb)))));
-      if (shift < 1)
-        throw UnsupportedError("op 'Add' at node '" + op.name + "': its inputs' scales are over 2^19 times its output's");
-      q.multiplier_a = static_cast<int32_t>(std::lround(std::ldexp(ra, shift)));
-      q.multiplier_b = static_cast<int32_t>(std::lround(std::ldexp(rb, shift)));
-      q.shift = shift;
-      return q;
-    }
-    case OpType::Pool: return q;
-    case OpType::GlobalPool: {
-      q.type = OpType::Int8GlobalPool;
-      const Shape& s = p.shapes.at(inputs[0]);
-      const FixedPoint fp =
-          requantization(op, static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * s[2] * s[3]));
-      q.multiplier_a = fp.multiplier;
-      q.shift = fp.shift;
-      return q;
-    }
-    default: break;
+  const auto [clamp_min, clamp_max] = output_clamp(op.act(), qy);
+  if (const auto* conv = op.get<fb::Conv2DT>()) {
+    fb::Int8Conv2DT params;
+    params.kernel = conv->kernel;
+    params.strides = conv->strides;
+    params.dilations = conv->dilations;
+    params.pads = conv->pads;
+    params.group = conv->group;
+    params.clamp_min = clamp_min;
+    params.clamp_max = clamp_max;
+    q.set(std::move(params));
+    for (const auto& w : int8_weights(p, op, qx, qy)) q.inputs.push_back(w);
+    return q;
+  }
+  if (op.is<fb::FullyConnectedT>()) {
+    fb::Int8FullyConnectedT params;
+    params.clamp_min = clamp_min;
+    params.clamp_max = clamp_max;
+    q.set(std::move(params));
+    for (const auto& w : int8_weights(p, op, qx, qy)) q.inputs.push_back(w);
+    return q;
+  }
+  if (op.is<fb::BinaryT>()) {
+    const Quantization qb = p.int8_values.at(inputs[1]);
+    const double ra = static_cast<double>(qx.scale) / qy.scale, rb = static_cast<double>(qb.scale) / qy.scale;
+    // One shift for both, the largest that keeps both multipliers below 2^21.
+    const int shift = std::min(30, 20 - static_cast<int>(std::ceil(std::log2(std::max(ra, rb)))));
+    if (shift < 1)
+      throw UnsupportedError("op 'Add' at node '" + op.name + "': its inputs' scales are over 2^19 times its output's");
+    fb::Int8AddT params;
+    params.multiplier_a = static_cast<int32_t>(std::lround(std::ldexp(ra, shift)));
+    params.multiplier_b = static_cast<int32_t>(std::lround(std::ldexp(rb, shift)));
+    params.shift = shift;
+    params.clamp_min = clamp_min;
+    params.clamp_max = clamp_max;
+    q.set(std::move(params));
+    return q;
+  }
+  if (op.is<fb::Pool2DT>()) return q;
+  if (op.is<fb::GlobalPoolT>()) {
+    const Shape& s = p.shapes.at(inputs[0]);
+    const FixedPoint fp =
+        requantization(op, static_cast<double>(qx.scale) / (static_cast<double>(qy.scale) * s[2] * s[3]));
+    fb::Int8GlobalAveragePoolT params;
+    params.multiplier = fp.multiplier;
+    params.shift = fp.shift;
+    q.set(std::move(params));
+    return q;
   }
   throw Error("internal: op '" + op.name + "' cannot be quantized");
 }
@@ -338,17 +354,15 @@ Op int8_op(Program& p, const Op& op, const std::vector<std::string>& inputs, con
 // Float ops with an int8 form: Conv and FullyConnected whose activation is a clamp, Add of two
 // activations of one shape, max pooling and global average pooling.
 bool has_int8_form(const Program& p, const Op& op) {
-  switch (op.type) {
-    case OpType::Conv:
-    case OpType::FullyConnected: return clamp_activation(op.act);
-    case OpType::Binary:
-      return op.binary == fb::BinaryKind::Add && clamp_activation(op.act) && !p.is_weight(op.inputs[0]) &&
-             !p.is_weight(op.inputs[1]) && p.shapes.at(op.inputs[0]) == p.shapes.at(op.output) &&
-             p.shapes.at(op.inputs[1]) == p.shapes.at(op.output);
-    case OpType::Pool: return op.pool == fb::PoolKind::Max;
-    case OpType::GlobalPool: return op.pool == fb::PoolKind::Average && p.shapes.at(op.inputs[0]).size() == 4;
-    default: return false;
-  }
+  if (op.is<fb::Conv2DT>() || op.is<fb::FullyConnectedT>()) return clamp_activation(op.act());
+  if (const auto* binary = op.get<fb::BinaryT>())
+    return binary->kind == fb::BinaryKind::Add && clamp_activation(op.act()) && !p.is_weight(op.inputs[0]) &&
+           !p.is_weight(op.inputs[1]) && p.shapes.at(op.inputs[0]) == p.shapes.at(op.output) &&
+           p.shapes.at(op.inputs[1]) == p.shapes.at(op.output);
+  if (const auto* pool = op.get<fb::Pool2DT>()) return pool->kind == fb::PoolKind::Max;
+  if (const auto* pool = op.get<fb::GlobalPoolT>())
+    return pool->kind == fb::PoolKind::Average && p.shapes.at(op.inputs[0]).size() == 4;
+  return false;
 }
 
 class Quantizer {
@@ -376,7 +390,7 @@ class Quantizer {
     for (const auto& op : p_.ops) {
       if (keep.count(op.name) || !p_.shapes.count(op.output)) continue;
       // Pooling follows its input's precision.
-      const bool pooling = op.type == OpType::Pool || op.type == OpType::GlobalPool;
+      const bool pooling = op.is<fb::Pool2DT>() || op.is<fb::GlobalPoolT>();
       const bool int8 = has_int8_form(p_, op) && (!pooling || int8_tensors.count(op.inputs[0]));
       if (int8) {
         int8_ops.insert(&op);
@@ -387,11 +401,11 @@ class Quantizer {
     std::map<std::string, std::string> flattened_from;
     std::set<const Op*> skipped;
     for (const auto& op : p_.ops) {
-      if (op.type != OpType::Reshape || !int8_tensors.count(op.inputs[0]) || p_.shapes.at(op.inputs[0]).size() != 4)
+      if (!op.is<fb::ReshapeT>() || !int8_tensors.count(op.inputs[0]) || p_.shapes.at(op.inputs[0]).size() != 4)
         continue;
       const Shape& out = p_.shapes.at(op.output);
       const bool all_fc = std::all_of(consumers[op.output].begin(), consumers[op.output].end(), [&](const Op* c) {
-        return c->type == OpType::FullyConnected && int8_ops.count(c) && c->inputs[0] == op.output;
+        return c->is<fb::FullyConnectedT>() && int8_ops.count(c) && c->inputs[0] == op.output;
       });
       if (out.size() == 2 && all_fc && !consumers[op.output].empty() &&
           std::find(p_.outputs.begin(), p_.outputs.end(), op.output) == p_.outputs.end()) {
@@ -426,10 +440,10 @@ class Quantizer {
     const bool output = std::find(p_.outputs.begin(), p_.outputs.end(), tensor) != p_.outputs.end();
     Range r = output ? Range{s.lo, s.hi, "minmax (output)"} : choose_range(s, options_.method);
     // A fused ReLU or Clip bounds the range already.
-    if (producer && producer->act.kind == fb::ActivationKind::Relu) r.lo = std::max(r.lo, 0.0);
-    if (producer && producer->act.kind == fb::ActivationKind::Clip) {
-      r.lo = std::max<double>(r.lo, producer->act.alpha);
-      r.hi = std::min<double>(r.hi, producer->act.beta);
+    if (producer && producer->act().kind == fb::ActivationKind::Relu) r.lo = std::max(r.lo, 0.0);
+    if (producer && producer->act().kind == fb::ActivationKind::Clip) {
+      r.lo = std::max<double>(r.lo, producer->act().alpha);
+      r.hi = std::min<double>(r.hi, producer->act().beta);
     }
     const Quantization q = quantization_for(r.lo, r.hi);
     chosen_[tensor] = {r, q};
@@ -442,7 +456,11 @@ class Quantizer {
     const std::string name = p_.fresh_name(tensor + "_int8");
     p_.shapes[name] = p_.shapes.at(tensor);
     p_.int8_values[name] = quantization_of(tensor, nullptr);
-    Op q{OpType::Quantize, p_.fresh_name(tensor + "_quantize"), {tensor}, name};
+    Op q;
+    q.set(fb::QuantizeT{});
+    q.name = p_.fresh_name(tensor + "_quantize");
+    q.inputs = {tensor};
+    q.output = name;
     ops.push_back(std::move(q));
     int8_name_[tensor] = name;
     return name;
@@ -452,7 +470,12 @@ class Quantizer {
   // original name, so fp32 readers and graph outputs keep their names).
   std::string fp32_version(const std::string& tensor, std::vector<Op>& ops) {
     if (!int8_only_.count(tensor)) return tensor;
-    ops.push_back({OpType::Dequantize, p_.fresh_name(tensor + "_dequantize"), {int8_name_.at(tensor)}, tensor});
+    Op d;
+    d.set(fb::DequantizeT{});
+    d.name = p_.fresh_name(tensor + "_dequantize");
+    d.inputs = {int8_name_.at(tensor)};
+    d.output = tensor;
+    ops.push_back(std::move(d));
     int8_only_.erase(tensor);
     return tensor;
   }
@@ -470,13 +493,13 @@ class Quantizer {
 
   Op quantized(const Op& op, std::vector<Op>& ops, const std::map<std::string, std::string>& flattened_from) {
     std::vector<std::string> inputs;
-    if (op.type == OpType::Binary) {
+    if (op.is<fb::BinaryT>()) {
       inputs = {int8_version(op.inputs[0], ops), int8_version(op.inputs[1], ops)};
     } else {
       auto flat = flattened_from.find(op.inputs[0]);
       inputs = {int8_version(flat != flattened_from.end() ? flat->second : op.inputs[0], ops)};
     }
-    const bool same_as_input = op.type == OpType::Pool;
+    const bool same_as_input = op.is<fb::Pool2DT>();
     return int8_op(p_, op, inputs,
                    int8_output(op, same_as_input ? std::optional(p_.int8_values.at(inputs[0])) : std::nullopt));
   }
@@ -485,7 +508,7 @@ class Quantizer {
     const auto& [range, quant] = chosen_.at(original.output);
     LayerQuantization l;
     l.node = q.name;
-    l.op = op_type_name(q.type);
+    l.op = q.type_name();
     l.method = range.method;
     l.scale = quant.scale;
     l.zero_point = quant.zero_point;
@@ -553,7 +576,7 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
 
   std::set<std::string> tensors;
   for (const auto& op : program.ops)
-    if (op.type != OpType::Reshape) tensors.insert(op.output);
+    if (!op.is<fb::ReshapeT>()) tensors.insert(op.output);
   tensors.insert(program.inputs.begin(), program.inputs.end());
   const auto stats = calibrate(context, fp32_model, tensors, samples, q);
 
@@ -586,18 +609,18 @@ void fuse_qdq(Program& p) {
   std::set<const Op*> absorbed;
   for (const auto& op : p.ops) {
     if (!has_int8_form(p, op)) continue;
-    const size_t activations = op.type == OpType::Binary ? 2 : 1;
+    const size_t activations = op.is<fb::BinaryT>() ? 2 : 1;
     std::vector<std::string> int8_inputs;
     for (size_t i = 0; i < activations; ++i) {
       auto it = producer.find(op.inputs[i]);
-      if (it != producer.end() && it->second->type == OpType::Dequantize) int8_inputs.push_back(it->second->inputs[0]);
+      if (it != producer.end() && it->second->is<fb::DequantizeT>()) int8_inputs.push_back(it->second->inputs[0]);
     }
     const auto& out_readers = readers[op.output];
     if (int8_inputs.size() != activations || outputs.count(op.output) || out_readers.size() != 1 ||
-        out_readers[0]->type != OpType::Quantize)
+        !out_readers[0]->is<fb::QuantizeT>())
       continue;
     const Op& quantize = *out_readers[0];
-    if (op.type == OpType::Pool && !same(p.int8_values.at(int8_inputs[0]), p.int8_values.at(quantize.output)))
+    if (op.is<fb::Pool2DT>() && !same(p.int8_values.at(int8_inputs[0]), p.int8_values.at(quantize.output)))
       continue;
     fused.emplace(&op, int8_op(p, op, int8_inputs, quantize.output));
     absorbed.insert(&quantize);
@@ -615,7 +638,7 @@ void fuse_qdq(Program& p) {
   for (const auto& op : ops)
     for (const auto& in : op.inputs) ++uses[in];
   std::erase_if(ops, [&](const Op& op) {
-    return op.type == OpType::Dequantize && !uses[op.output] && !outputs.count(op.output);
+    return op.is<fb::DequantizeT>() && !uses[op.output] && !outputs.count(op.output);
   });
   p.ops = std::move(ops);
 }

@@ -1,4 +1,4 @@
-#include "step_function.hpp"
+#include "passes/step_function.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -22,7 +22,7 @@ bool piecewise_linear(fb::ActivationKind k) {
          k == fb::ActivationKind::LeakyRelu;
 }
 
-double activate(const Activation& a, double x) {
+double activate(const fb::ActivationT& a, double x) {
   switch (a.kind) {
     case fb::ActivationKind::None: return x;
     case fb::ActivationKind::Relu: return std::max(x, 0.0);
@@ -46,9 +46,9 @@ class Analyzer {
     walk();
     for (const auto& cut : cuts_) result.cuts.push_back(cut.value);
     for (size_t i : ops_) {
-      const OpType t = p_.ops[i].type;
-      result.spelled_binary = result.spelled_binary || t == OpType::Sign || t == OpType::Compare ||
-                              t == OpType::Not || t == OpType::Where || t == OpType::Cast;
+      const Op& op = p_.ops[i];
+      result.spelled_binary = result.spelled_binary || op.is<pattern::Sign>() || op.is<pattern::Compare>() ||
+                              op.is<pattern::Not>() || op.is<pattern::Where>() || op.is<pattern::Cast>();
     }
     if (!result.spelled_binary) return result;
     // The farthest source first: it absorbs the most (thresholds, BatchNorm, clipping).
@@ -108,22 +108,11 @@ class Analyzer {
 
   bool elementwise(const Op& op) const {
     if (p_.shapes.at(op.output) != shape_) return false;
-    switch (op.type) {
-      case OpType::Binary:
-      case OpType::Activation:
-      case OpType::PRelu:
-      case OpType::Sign:
-      case OpType::Compare:
-      case OpType::Not:
-      case OpType::Where:
-      case OpType::Cast:
-      case OpType::Reshape:
-        break;
-      case OpType::ChannelAffine:
-        return p_.shapes.at(op.inputs[0]) == shape_;
-      default:
-        return false;
-    }
+    if (op.is<fb::ChannelAffineT>()) return p_.shapes.at(op.inputs[0]) == shape_;
+    if (!op.is<fb::BinaryT>() && !op.is<fb::ActivationOpT>() && !op.is<fb::PReluT>() && !op.is<pattern::Sign>() &&
+        !op.is<pattern::Compare>() && !op.is<pattern::Not>() && !op.is<pattern::Where>() && !op.is<pattern::Cast>() &&
+        !op.is<fb::ReshapeT>())
+      return false;
     for (const auto& in : op.inputs) {
       if (p_.is_weight(in)) {
         if (!weight_at(in, 0)) return false;
@@ -175,41 +164,41 @@ class Analyzer {
       const Op& op = p_.ops[i];
       auto in = [&](size_t k) { return read(pt, op.inputs[k], c); };
       double y = 0;
-      switch (op.type) {
-        case OpType::Binary: {
-          const double a = in(0), b = in(1);
-          y = op.binary == fb::BinaryKind::Add   ? a + b
-              : op.binary == fb::BinaryKind::Sub ? a - b
-              : op.binary == fb::BinaryKind::Mul ? a * b
-                                                 : a / b;
-          break;
+      if (const auto* binary = op.get<fb::BinaryT>()) {
+        const double a = in(0), b = in(1);
+        y = binary->kind == fb::BinaryKind::Add   ? a + b
+            : binary->kind == fb::BinaryKind::Sub ? a - b
+            : binary->kind == fb::BinaryKind::Mul ? a * b
+                                                  : a / b;
+      } else if (op.is<fb::ChannelAffineT>()) {
+        y = p_.weights.at(op.inputs[1]).data[static_cast<size_t>(c)] * in(0) +
+            p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)];
+      } else if (op.is<fb::PReluT>()) {
+        y = in(0) < 0 ? in(0) * in(1) : in(0);
+      } else if (op.is<pattern::Sign>()) {
+        y = double((in(0) > 0) - (in(0) < 0));
+      } else if (const auto* compare = op.get<pattern::Compare>()) {
+        const double a = in(0), b = in(1);
+        switch (compare->kind) {
+          case pattern::CompareKind::Greater: y = a > b; break;
+          case pattern::CompareKind::GreaterOrEqual: y = a >= b; break;
+          case pattern::CompareKind::Less: y = a < b; break;
+          case pattern::CompareKind::LessOrEqual: y = a <= b; break;
+          case pattern::CompareKind::Equal: y = a == b; break;
         }
-        case OpType::ChannelAffine:
-          y = p_.weights.at(op.inputs[1]).data[static_cast<size_t>(c)] * in(0) +
-              p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)];
-          break;
-        case OpType::PRelu: y = in(0) < 0 ? in(0) * in(1) : in(0); break;
-        case OpType::Sign: y = double((in(0) > 0) - (in(0) < 0)); break;
-        case OpType::Compare: {
-          const double a = in(0), b = in(1);
-          switch (op.compare) {
-            case CompareKind::Greater: y = a > b; break;
-            case CompareKind::GreaterOrEqual: y = a >= b; break;
-            case CompareKind::Less: y = a < b; break;
-            case CompareKind::LessOrEqual: y = a <= b; break;
-            case CompareKind::Equal: y = a == b; break;
-          }
-          break;
-        }
-        case OpType::Not: y = in(0) == 0; break;
-        case OpType::Where: y = in(0) != 0 ? in(1) : in(2); break;
-        case OpType::Cast:
-          y = op.cast == CastKind::Bool ? double(in(0) != 0) : op.cast == CastKind::Integer ? std::trunc(in(0)) : in(0);
-          break;
-        default: y = in(0); break;  // Reshape, Activation
+      } else if (op.is<pattern::Not>()) {
+        y = in(0) == 0;
+      } else if (op.is<pattern::Where>()) {
+        y = in(0) != 0 ? in(1) : in(2);
+      } else if (const auto* cast = op.get<pattern::Cast>()) {
+        y = cast->kind == pattern::CastKind::Bool      ? double(in(0) != 0)
+            : cast->kind == pattern::CastKind::Integer ? std::trunc(in(0))
+                                                       : in(0);
+      } else {
+        y = in(0);  // Reshape, Activation
       }
       pt.pre[op.output] = y;
-      pt.post[op.output] = activate(op.act, y);
+      pt.post[op.output] = activate(op.act(), y);
     }
     return pt;
   }
@@ -280,61 +269,47 @@ class Analyzer {
       auto add_crossings = [&](const std::string& name, double k, bool pre = false) {
         out.breaks = merged(out.breaks, crossings(out.breaks, k, at(name, pre)));
       };
-      switch (op.type) {
-        case OpType::Binary:
-          out.kind = worst();
-          if ((op.binary == fb::BinaryKind::Mul && kind_of(0) != Kind::Constant && kind_of(1) != Kind::Constant) ||
-              (op.binary == fb::BinaryKind::Div && kind_of(1) != Kind::Constant))
-            out.kind = Kind::Nonlinear;
-          break;
-        case OpType::ChannelAffine:
-        case OpType::Reshape:
-          out.kind = kind_of(0);
-          break;
-        case OpType::Activation:
-          out.kind = kind_of(0);
-          break;
-        case OpType::PRelu:
-          out.kind = kind_of(0);
-          if (out.kind == Kind::Linear) add_crossings(op.inputs[0], 0);
-          break;
-        case OpType::Sign:
-        case OpType::Not:
-          if (kind_of(0) == Kind::Nonlinear) out.kind = Kind::Nonlinear;
-          else if (kind_of(0) == Kind::Linear) add_crossings(op.inputs[0], 0);
-          break;
-        case OpType::Cast:
-          out.kind = kind_of(0);
-          if (op.cast == CastKind::Bool && out.kind == Kind::Linear) {
-            add_crossings(op.inputs[0], 0);
-            out.kind = Kind::Constant;
-          }
-          if (op.cast == CastKind::Integer && out.kind != Kind::Constant) out.kind = Kind::Nonlinear;
-          break;
-        case OpType::Compare:
-          if (worst() == Kind::Nonlinear) {
-            out.kind = Kind::Nonlinear;
-          } else if (worst() == Kind::Linear) {
-            const auto a = at(op.inputs[0]), b = at(op.inputs[1]);
-            out.breaks = merged(out.breaks, crossings(out.breaks, 0, [&](double v) { return a(v) - b(v); }));
-          }
-          break;
-        case OpType::Where:
-          out.kind = std::max(kind_of(1), kind_of(2));
-          if (kind_of(0) == Kind::Nonlinear) out.kind = Kind::Nonlinear;
-          else if (kind_of(0) == Kind::Linear) add_crossings(op.inputs[0], 0);
-          break;
-        default:
+      if (const auto* binary = op.get<fb::BinaryT>()) {
+        out.kind = worst();
+        if ((binary->kind == fb::BinaryKind::Mul && kind_of(0) != Kind::Constant && kind_of(1) != Kind::Constant) ||
+            (binary->kind == fb::BinaryKind::Div && kind_of(1) != Kind::Constant))
           out.kind = Kind::Nonlinear;
-          break;
+      } else if (op.is<fb::ChannelAffineT>() || op.is<fb::ReshapeT>() || op.is<fb::ActivationOpT>()) {
+        out.kind = kind_of(0);
+      } else if (op.is<fb::PReluT>()) {
+        out.kind = kind_of(0);
+        if (out.kind == Kind::Linear) add_crossings(op.inputs[0], 0);
+      } else if (op.is<pattern::Sign>() || op.is<pattern::Not>()) {
+        if (kind_of(0) == Kind::Nonlinear) out.kind = Kind::Nonlinear;
+        else if (kind_of(0) == Kind::Linear) add_crossings(op.inputs[0], 0);
+      } else if (const auto* cast = op.get<pattern::Cast>()) {
+        out.kind = kind_of(0);
+        if (cast->kind == pattern::CastKind::Bool && out.kind == Kind::Linear) {
+          add_crossings(op.inputs[0], 0);
+          out.kind = Kind::Constant;
+        }
+        if (cast->kind == pattern::CastKind::Integer && out.kind != Kind::Constant) out.kind = Kind::Nonlinear;
+      } else if (op.is<pattern::Compare>()) {
+        if (worst() == Kind::Nonlinear) {
+          out.kind = Kind::Nonlinear;
+        } else if (worst() == Kind::Linear) {
+          const auto a = at(op.inputs[0]), b = at(op.inputs[1]);
+          out.breaks = merged(out.breaks, crossings(out.breaks, 0, [&](double v) { return a(v) - b(v); }));
+        }
+      } else if (op.is<pattern::Where>()) {
+        out.kind = std::max(kind_of(1), kind_of(2));
+        if (kind_of(0) == Kind::Nonlinear) out.kind = Kind::Nonlinear;
+        else if (kind_of(0) == Kind::Linear) add_crossings(op.inputs[0], 0);
+      } else {
+        out.kind = Kind::Nonlinear;
       }
       // The fused activation (or the Activation op itself) bends a linear value at its kinks.
-      const Activation& act = op.act;
+      const fb::ActivationT act = op.act();
       if (act.kind != fb::ActivationKind::None && out.kind != Kind::Constant) {
         if (!piecewise_linear(act.kind) || out.kind == Kind::Nonlinear) {
           out.kind = Kind::Nonlinear;
         } else {
-          const bool standalone = op.type == OpType::Activation;
+          const bool standalone = op.is<fb::ActivationOpT>();
           const std::string& arg = standalone ? op.inputs[0] : op.output;
           if (act.kind == fb::ActivationKind::Clip) {
             add_crossings(arg, act.alpha, !standalone);
@@ -370,7 +345,7 @@ class Analyzer {
     for (size_t i : region) {
       const Op& op = p_.ops[i];
       Linear out;
-      const bool plain = op.act.kind == fb::ActivationKind::None;
+      const bool plain = op.act().kind == fb::ActivationKind::None;
       auto combine = [&](const Linear& a, const Linear& b, double sb) {
         out = a;
         out.constant += sb * b.constant;
@@ -381,20 +356,20 @@ class Analyzer {
         for (auto& [t, k] : a.terms) k *= s;
         return a;
       };
-      if (plain && op.type == OpType::Binary && op.binary == fb::BinaryKind::Add) {
+      if (plain && op.is<fb::BinaryT>() && op.get<fb::BinaryT>()->kind == fb::BinaryKind::Add) {
         combine(of(op.inputs[0]), of(op.inputs[1]), 1);
-      } else if (plain && op.type == OpType::Binary && op.binary == fb::BinaryKind::Sub) {
+      } else if (plain && op.is<fb::BinaryT>() && op.get<fb::BinaryT>()->kind == fb::BinaryKind::Sub) {
         combine(of(op.inputs[0]), of(op.inputs[1]), -1);
-      } else if (plain && op.type == OpType::Binary && op.binary == fb::BinaryKind::Mul &&
+      } else if (plain && op.is<fb::BinaryT>() && op.get<fb::BinaryT>()->kind == fb::BinaryKind::Mul &&
                  (is_constant(op.inputs[0]) || is_constant(op.inputs[1]))) {
         const bool first = is_constant(op.inputs[0]);
         out = scaled(of(op.inputs[first ? 1 : 0]), *weight_at(op.inputs[first ? 0 : 1], c));
-      } else if (plain && op.type == OpType::Binary && op.binary == fb::BinaryKind::Div && is_constant(op.inputs[1])) {
+      } else if (plain && op.is<fb::BinaryT>() && op.get<fb::BinaryT>()->kind == fb::BinaryKind::Div && is_constant(op.inputs[1])) {
         out = scaled(of(op.inputs[0]), 1 / *weight_at(op.inputs[1], c));
-      } else if (plain && op.type == OpType::ChannelAffine) {
+      } else if (plain && op.is<fb::ChannelAffineT>()) {
         out = scaled(of(op.inputs[0]), p_.weights.at(op.inputs[1]).data[static_cast<size_t>(c)]);
         out.constant += p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)];
-      } else if (op.type == OpType::Reshape || (op.type == OpType::Cast && op.cast == CastKind::Float)) {
+      } else if (op.is<fb::ReshapeT>() || (op.is<pattern::Cast>() && op.get<pattern::Cast>()->kind == pattern::CastKind::Float)) {
         out = of(op.inputs[0]);
       } else {
         out.terms[op.output] = 1;

@@ -1,4 +1,4 @@
-#include "model_writer.hpp"
+#include "writer/model_writer.hpp"
 
 #include <algorithm>
 

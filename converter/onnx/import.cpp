@@ -22,18 +22,7 @@ using onnx::TensorProto_DataType;
 constexpr int64_t kMinFoldBudget = int64_t{1} << 22;
 constexpr int64_t kFoldBudgetPerElement = 4;
 
-// Ops the mapping stage turns into vkbnn ops, and ops the folding stage evaluates.
-const std::set<std::string> kMappedOps = {
-    "Conv", "Gemm", "MatMul", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid",
-    "HardSigmoid", "HardSwish", "PRelu", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Concat", "Flatten", "Reshape", "Squeeze",
-    "Unsqueeze", "Softmax", "Pad", "Transpose", "Resize", "Upsample", "Identity", "Dropout", "ReduceMean", "ReduceMax",
-    // Binarized networks: signs, and the channel matching of Elastic-Link blocks.
-    "Sign", "Tile", "Expand", "Split", "ReduceSum", "Slice",
-    // ... and the comparisons, selections and casts that spell a sign other than Sign.
-    "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal", "Not", "Where", "Cast", "Neg",
-    // Models quantized elsewhere: int8 activations with per-tensor quantization.
-    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"};
+// Ops the folding stage evaluates (lowered_onnx_ops() are those the lowering stage maps).
 const std::set<std::string> kFoldedOps = {
     "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Flatten", "Cast",
     "Mul", "Add", "Sub", "Div", "Neg", "Sqrt", "Reciprocal", "Pow", "Identity", "Transpose",
@@ -1156,7 +1145,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   for (const auto& node : g->node()) {
     const bool known_domain = node.domain().empty() || node.domain() == "ai.onnx";
     if (!known_domain || kRejectedOps.count(node.op_type()) ||
-        (!kMappedOps.count(node.op_type()) && !kFoldedOps.count(node.op_type())))
+        (!lowered_onnx_ops().count(node.op_type()) && !kFoldedOps.count(node.op_type())))
       unknown.push_back(&node);
   }
   if (!unknown.empty()) throw UnsupportedError(unsupported_ops(graph, unknown, ""));
@@ -1249,7 +1238,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
       throw UnsupportedError("graph output '" + out + "' is a constant (the graph computes nothing from its inputs)");
   std::vector<const onnx::NodeProto*> unfolded;
   for (const auto& node : g->node())
-    if (!kMappedOps.count(node.op_type())) unfolded.push_back(&node);
+    if (!lowered_onnx_ops().count(node.op_type())) unfolded.push_back(&node);
   if (!unfolded.empty())
     throw UnsupportedError(unsupported_ops(graph, unfolded, " (evaluated only when all its inputs are constants)"));
   note_type_conflicts(*g, graph, declared);

@@ -1,6 +1,6 @@
 #pragma once
 
-// What the rewriting passes (passes.cpp, binarize.cpp) share: who produces and who consumes each
+// What the rewriting passes (fusion.cpp, binarize.cpp) share: who produces and who consumes each
 // value of a Program, and ops marked dead during a pass and dropped at its end. A rewrite keeps
 // the fused op at the position of the op that produced the first tensor, so the list stays in
 // topological order.
@@ -79,10 +79,11 @@ class GraphEdit {
     return it == producer_.end() || dead_[it->second] ? nullptr : &p_.ops[it->second];
   }
 
-  // The live op of `type` producing `value` when nothing else reads value.
-  Op* sole_producer(const std::string& value, OpType type) {
+  // The live op that is a T (see Op::get) producing `value` when nothing else reads value.
+  template <class T>
+  Op* sole_producer(const std::string& value) {
     Op* op = uses(value) == 1 ? producer(value) : nullptr;
-    return op && op->type == type ? op : nullptr;
+    return op && op->is<T>() ? op : nullptr;
   }
 
   // The live op that is the only reader of `value`, when value is not a graph output either.

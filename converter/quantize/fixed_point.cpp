@@ -1,4 +1,4 @@
-#include "fixed_point.hpp"
+#include "quantize/fixed_point.hpp"
 
 #include <cmath>
 #include <string>
