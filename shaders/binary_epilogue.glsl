@@ -16,8 +16,8 @@ float binary_activate(float y, float slope, float shift_in, float shift_out) {
 
 // The same for four neighbouring outputs of one channel.
 vec4 binary_activate(vec4 y, float slope, float shift_in, float shift_out) {
-  if (ACT_KIND == ACT_PRELU) return mix(y * slope, y, greaterThanEqual(y, vec4(0.0)));
-  if (ACT_KIND == ACT_RPRELU) {
+  if (ACT_KIND == BACT_PRELU) return mix(y * slope, y, greaterThanEqual(y, vec4(0.0)));
+  if (ACT_KIND == BACT_RPRELU) {
     const vec4 x = y - shift_in;
     return mix(x * slope, x, greaterThanEqual(x, vec4(0.0))) + shift_out;
   }
