@@ -193,7 +193,7 @@ std::vector<Dispatch> lower_activation(const NodeLowering& l) {
 namespace {
 
 // Operation codes of binary_elementwise.comp.
-constexpr uint32_t kOpPRelu = 4;  // after fb::BinaryKind's Add, Mul, Sub, Div
+constexpr uint32_t kOpPRelu = static_cast<uint32_t>(fb::BinaryKind::MAX) + 1;  // after fb::BinaryKind's
 
 Dispatch binary_dispatch(const NodeLowering& l, uint32_t op, const fb::Activation* activation) {
   const Shape& out_shape = l.outputs[0].shape;
