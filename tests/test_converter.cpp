@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 
 #include <gtest/gtest.h>
 
@@ -610,7 +611,7 @@ TEST(Converter, GeluFormsMishAndVariadicMinRun) {
   b.floats("half", {}, {0.5f});
   b.floats("three", {}, {3.0f});
   b.floats("k", {}, {0.044715f});
-  b.floats("c", {}, {std::sqrt(2.0f / 3.14159265358979f)});
+  b.floats("c", {}, {std::sqrt(2.0f / std::numbers::pi_v<float>)});
   b.floats("cap", {1, 8, 1, 1}, {0.5f, 1.0f, 1.5f, 2.0f, -0.5f, -1.0f, 0.0f, 3.0f});
   b.node("Div", {"x", "sqrt2"}, {"e1"});
   b.node("Erf", {"e1"}, {"e2"});
@@ -637,7 +638,7 @@ TEST(Converter, GeluFormsMishAndVariadicMinRun) {
   for (size_t i = 0; i < x.size(); ++i) {
     const double v = x[i];
     gelu.push_back(static_cast<float>(0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))));
-    gelu_tanh.push_back(static_cast<float>(0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)))));
+    gelu_tanh.push_back(static_cast<float>(0.5 * v * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (v + 0.044715 * v * v * v)))));
     mish.push_back(static_cast<float>(v * std::tanh(std::log1p(std::exp(v)))));
     const double cap = std::vector<double>{0.5, 1.0, 1.5, 2.0, -0.5, -1.0, 0.0, 3.0}[i / 16];
     low.push_back(static_cast<float>(std::min({double(gelu.back()), cap, double(mish.back())})));

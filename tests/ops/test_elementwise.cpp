@@ -1,5 +1,6 @@
 // Activation, ChannelAffine, PRelu and Binary against the CPU references.
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/op.hpp"
