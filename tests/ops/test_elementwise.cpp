@@ -62,7 +62,7 @@ const std::vector<UnaryCase> kUnaryCases = {
     {fb::ActivationKind::Sqrt, 0.0f, 100.0f, {0.0f, 1e-30f, 1.0f, 3e38f}, 1e-6f, 0.0f},
     {fb::ActivationKind::Reciprocal, -10.0f, 10.0f, {1e-3f, -1e-3f, 1e30f, 3.0f}, 1e-6f, 0.0f},
     {fb::ActivationKind::Abs, -4.0f, 4.0f, {0.0f, -0.0f, -3e38f}, 0.0f, 0.0f},
-    {fb::ActivationKind::Softplus, -30.0f, 30.0f, {0.0f, -9.3f, -9.2f, 90.0f, -90.0f}, 1e-6f, 1e-7f},
+    {fb::ActivationKind::Softplus, -30.0f, 30.0f, {0.0f, -9.3f, -9.2f, 2.3f, 2.31f, 90.0f, -90.0f}, 3e-6f, 1e-7f},
     {fb::ActivationKind::Mish, -30.0f, 30.0f, {0.0f, -9.2f, 1e-5f, 90.0f, -90.0f}, 2e-6f, 1e-7f},
 };
 
