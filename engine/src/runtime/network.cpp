@@ -589,8 +589,6 @@ void NetworkState::build() {
     VkFence f = VK_NULL_HANDLE;
     slot.upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
     slot.readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
-    const VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkFence f = VK_NULL_HANDLE;
     vk::check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
     slot.fence = vk::UniqueFence(device(), f);
   }
