@@ -261,9 +261,9 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
   OnnxGraph unnamed;
   unnamed.input("x", {1, 3});
   unnamed.node("Relu", {"x"}, {"r"});
-  unnamed.node("Erf", {"r"}, {"y"});
+  unnamed.node("Hardmax", {"r"}, {"y"});
   unnamed.output("y", {1, 3});
-  EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Erf' at node #1");
+  EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Hardmax' at node #1");
 }
 
 // Every op the model lacks, with counts and nodes, in one message: unknown ops, the rejected
@@ -271,16 +271,17 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
 TEST(Converter, UnsupportedOpsAreListedTogether) {
   OnnxGraph b;
   b.input("x", {1, 3});
-  b.node("Erf", {"x"}, {"e1"}, "erf_a");
-  b.node("Erf", {"e1"}, {"e2"});
+  b.node("Hardmax", {"x"}, {"e1"}, "hardmax_a");
+  b.node("Hardmax", {"e1"}, {"e2"});
   b.node("Mod", {"e2", "e2"}, {"m"}, "mod");
-  for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Erf", {"m"}, {"out_" + k}, "erf_" + k);
+  for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Hardmax", {"m"}, {"out_" + k}, "hardmax_" + k);
   b.node("ConvInteger", {"m", "m"}, {"ci"}, "conv_int");
   b.node("Relu", {"out_5"}, {"y"});
   b.output("y", {1, 3});
   b.output("ci", {1, 3}, onnx::TensorProto_DataType_INT32);
   EXPECT_EQ(conversion_error(b.model()),
-            "unsupported ops in 10 nodes: 'Erf' x8 at nodes 'erf_a', #1, 'erf_0', 'erf_1', 'erf_2' and 3 more; "
+            "unsupported ops in 10 nodes: 'Hardmax' x8 at nodes 'hardmax_a', #1, 'hardmax_0', 'hardmax_1', "
+            "'hardmax_2' and 3 more; "
             "'Mod' x1 at node 'mod'; 'ConvInteger' x1 at node 'conv_int': it produces int32 values, and vkbnn has no "
             "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
             "with QLinearConv or QuantizeLinear/DequantizeLinear instead");

@@ -210,7 +210,9 @@ void expect_matches_reference(const BinaryCase& c, uint32_t seed, Context* on = 
   Network network(on ? *on : context(), Model::from_bytes(b.model), options);
   const std::string kernel = c.conv.groups > 1 ? "binary_grouped_conv2d" : "binary_conv2d";
   for (const LayerInfo& layer : network.layers()) {
-    if (layer.name == "layer") EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
+    if (layer.name == "layer") {
+      EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
+    }
   }
   std::vector<std::span<const float>> inputs(b.inputs.begin(), b.inputs.end());
   network.run(inputs);
