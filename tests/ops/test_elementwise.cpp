@@ -1,6 +1,7 @@
 // Activation, ChannelAffine, PRelu and Binary against the CPU references.
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include "ops/op.hpp"
@@ -79,7 +80,9 @@ TEST(ActivationOp, UnaryMathOverItsDomain) {
       if (c.kind == fb::ActivationKind::Log)  // over decades, not mostly the top one
         for (float& v : x) v = std::pow(10.0f, std::log10(c.lo) + (v - c.lo) / (c.hi - c.lo) * 6.0f);
       std::copy_n(c.placed.begin(), std::min(c.placed.size(), x.size()), x.begin());
-      EXPECT_TRUE(all_close(run_single(model, {x}), ref::activation(x, act), c.rtol, c.atol));
+      // Vulkan lets a device flush denormal results to zero: FLT_MIN absolute is allowed.
+      EXPECT_TRUE(all_close(run_single(model, {x}), ref::activation(x, act), c.rtol,
+                            std::max(c.atol, std::numeric_limits<float>::min())));
     }
 }
 
@@ -265,7 +268,7 @@ TEST(PRelu, RejectsSlopeOfAnotherShape) {
   auto model = single_node_model(
       fb::OpParams::PRelu, [](auto& b) { return fb::CreatePRelu(b).Union(); },
       {{{1, 4, 3, 3}, {}}, {{5}, std::vector<float>(5, 0.1f)}}, {1, 4, 3, 3});
-  EXPECT_TRUE(rejected(model, "slope of shape [5] does not broadcast"));
+  EXPECT_TRUE(rejected(model, "slope of shape 5 does not broadcast"));
 }
 
 }  // namespace

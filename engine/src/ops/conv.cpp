@@ -179,7 +179,7 @@ void check_conv2d(const NodeDesc& desc) {
   check_conv_shapes(desc, c, x, w, y);
   if (desc.inputs.size() == 3) {
     desc.require(desc.inputs[2] == Shape{w[0]},
-                 "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
+                 "bias " + shape_string(desc.inputs[2]) + " should be " + std::to_string(w[0]));
   }
   check_activation_params(desc, p->activation());
 
