@@ -61,7 +61,9 @@ std::string activation_string(const fb::ActivationT& act) {
     case fb::ActivationKind::Reciprocal:
     case fb::ActivationKind::Abs:
     case fb::ActivationKind::Softplus:
-    case fb::ActivationKind::Mish: return fb::EnumNameActivationKind(act.kind);
+    case fb::ActivationKind::Mish:
+    case fb::ActivationKind::Silu:
+    case fb::ActivationKind::Gelu: return fb::EnumNameActivationKind(act.kind);
   }
   return "?";
 }

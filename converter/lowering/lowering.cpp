@@ -180,7 +180,8 @@ class Lowerer {
         {{"BatchNormalization"}, &Lowerer::batch_norm, "inference form; folded into the op before it where one is"},
         {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
           "Reciprocal", "Abs", "Softplus", "Mish"},
-         &Lowerer::activation_op, "element-wise; fused into the Conv, Gemm or Add before them (Erf: GELU in either form)"},
+         &Lowerer::activation_op, "element-wise; fused into the Conv, Gemm or Add before them; SiLU (x * Sigmoid(x)), GELU's erf form, "
+         "Mish and HardSwish spelled with several ops become one activation, found by evaluating them"},
         {{"PRelu"}, &Lowerer::prelu, "slope per channel or shared"},
         {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary,
          "two tensors or a tensor and a constant, NumPy broadcasting; Pow: any float exponent, a negative base "
