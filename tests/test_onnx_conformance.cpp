@@ -32,13 +32,14 @@ const std::set<std::string> kCoveredOps = {
     "GlobalMaxPool", "Add", "Mul", "Sub", "Div", "PRelu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid",
     "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad", "Transpose",
     "Resize", "Upsample", "Slice", "Split", "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
-    "Softplus", "Mish", "Pow", "Min", "Max"};
+    "Softplus", "Mish", "Pow", "Min", "Max", "ConvTranspose", "Gather", "DepthToSpace", "SpaceToDepth", "Expand",
+    "Tile"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
 const std::set<std::string> kConstantOperands = {
     "Conv", "Gemm", "MatMul", "PRelu", "BatchNormalization", "Clip", "Pad", "Reshape", "Squeeze", "Unsqueeze",
-    "Resize", "Upsample", "Slice", "Split"};
+    "Resize", "Upsample", "Slice", "Split", "ConvTranspose", "Gather", "Expand", "Tile"};
 const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max"};
 
 fs::path data_dir() {
@@ -190,8 +191,6 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     {"test_edge_pad", "has type INT32; only float inputs"},
     {"test_gemm_all_attributes", "transA=1 on a computed input"},
     {"test_gemm_transposeA", "transA=1 on a computed input"},
-    {"test_matmul_3d", "operands other than [.., K] x [K, M]"},
-    {"test_matmul_4d", "operands other than [.., K] x [K, M]"},
     {"test_max_float16", "has type FLOAT16; only float inputs"},
     {"test_max_float64", "has type DOUBLE; only float inputs"},
     {"test_max_int16", "has type INT16; only float inputs"},
