@@ -61,7 +61,7 @@ TEST(TorchMovement, ConvertAndMatchPyTorch) {
     // Copies are exact; the convolutions are within float rounding of PyTorch's (observed: 4e-7
     // relative L2 at most).
     EXPECT_LT(relative_l2(output.data, expected.data), 2e-6) << name;
-    EXPECT_TRUE(all_close(output.data, expected.data, 1e-5f, 1e-6f));
+    EXPECT_TRUE(all_close(output.data, expected.data, 1e-4f, 1e-5f));
     checked.insert(name);
   }
   std::set<std::string> all;

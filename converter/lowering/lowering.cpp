@@ -700,7 +700,9 @@ class Lowerer {
     const size_t batch = std::max(as.size(), bs.size()) - 2;
     Shape result;
     for (size_t d = 0; d < batch; ++d) {
-      auto axis = [&](const Shape& s) { return d + s.size() - 2 >= batch ? s[d + s.size() - 2 - batch] : 1; };
+      auto axis = [batch, d](const Shape& s) -> int64_t {
+        return d + s.size() - 2 >= batch ? s[d + s.size() - 2 - batch] : 1;
+      };
       result.push_back(std::max(axis(as), axis(bs)));
     }
     result.push_back(as[as.size() - 2]);

@@ -18,7 +18,6 @@ Shape batch_axes(const Shape& operand, size_t rank) {
 
 void check_matmul(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 2 && desc.outputs.size() == 1, "expects inputs A and B and 1 output");
-  desc.require(!desc.input_is_constant[0] || !desc.input_is_constant[1], "A and B are both constants");
   const Shape& a = desc.inputs[0];
   const Shape& b = desc.inputs[1];
   const Shape& y = desc.outputs[0];
