@@ -4,6 +4,7 @@
 // torch.onnx.export by tests/python/make_torch_movement_onnx.py at test time, converted with
 // vkbnn-convert and run: each must match PyTorch's output.
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -61,7 +62,9 @@ TEST(TorchMovement, ConvertAndMatchPyTorch) {
     ASSERT_EQ(output.shape, expected.shape);
     // Copies are exact; the convolutions are within float rounding of PyTorch's (observed: 4e-7
     // relative L2 at most).
-    EXPECT_LT(relative_l2(output.data, expected.data), 2e-6) << name;
+    const double error = relative_l2(output.data, expected.data);
+    std::cout << name << ": relative L2 error " << error << "\n";
+    EXPECT_LT(error, 2e-6);
     EXPECT_TRUE(all_close(output.data, expected.data, 1e-4f, 1e-5f));
     checked.insert(name);
   }

@@ -85,7 +85,7 @@ def modules():
         "pixel_shuffle": (Map(lambda y: nn.functional.pixel_shuffle(y, 2)), (1, 3, 5, 6)),
         "pixel_unshuffle": (Map(lambda y: nn.functional.pixel_unshuffle(y, 2)), (1, 3, 6, 4)),
         "expand": (Map(lambda y: y.mean((2, 3), keepdim=True).expand(-1, -1, 5, 3) * 2.0), (2, 3, 5, 3)),
-        "expand_rank": (Map(lambda y: y.mean((0, 2, 3)).expand(2, 4, 8) + 1.0), (1, 3, 4, 4)),
+        "expand_rank": (Map(lambda y: y.mean((2, 3)).expand(2, 4, 8) + 1.0), (1, 3, 4, 4)),
         "repeat": (Map(lambda y: y.repeat(1, 2, 1, 3)), (1, 3, 4, 5)),
         "attention": (Attention(), (2, 3, 8, 6)),
         "batched_matmul": (Map(lambda y: torch.matmul(y, y.transpose(2, 3)) @ y[:, :1]), (2, 3, 5, 4)),
