@@ -1,6 +1,7 @@
 // PyTorch modules around ConvTranspose2d (every attribute, output_size, fused activations),
 // Gather (x[:, 0], index_select, negative indices), pixel_shuffle/pixel_unshuffle, expand,
-// repeat and MatMul of computed operands (multi-head attention), exported with
+// repeat, MatMul of computed operands (multi-head attention) and a small torchvision
+// VisionTransformer end to end, exported with
 // torch.onnx.export by tests/python/make_torch_movement_onnx.py at test time, converted with
 // vkbnn-convert and run: each must match PyTorch's output.
 #include <filesystem>
@@ -25,7 +26,8 @@ const std::map<std::string, std::string> kExpectedOps = {
     {"last_token", "Gather"},                  {"pixel_shuffle", "DepthToSpace"},
     {"pixel_unshuffle", "Transpose"},          {"expand", "Expand"},
     {"expand_rank", "Expand"},                 {"repeat", "Tile"},
-    {"attention", "MatMul"},                   {"batched_matmul", "MatMul"}};
+    {"attention", "MatMul"},                   {"batched_matmul", "MatMul"},
+    {"vit_tiny", "MatMul"}};
 
 TEST(TorchMovement, ConvertAndMatchPyTorch) {
   const auto dir = std::filesystem::path(binary_dir()) / "torch_movement";

@@ -68,6 +68,19 @@ class Attention(nn.Module):
         return self.attention(t, t, t, need_weights=False)[0]
 
 
+def vit_tiny():
+    """torchvision's VisionTransformer, 2 layers of width 64 on 32x32 images (16x16 patches); the
+    head and the 1-D parameters (biases, LayerNorm affines), zero or one at initialisation, random."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    model = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=2, hidden_dim=64, mlp_dim=128,
+                              num_classes=10)
+    nn.init.normal_(model.heads.head.weight)
+    for p in model.parameters():
+        if p.dim() == 1:
+            p.data.normal_(0, 0.5)
+    return model
+
+
 def modules():
     return {
         # The U-Net/FPN 2x upsampling; output_padding; every attribute at once; depthwise; no bias.
@@ -89,6 +102,7 @@ def modules():
         "repeat": (Map(lambda y: y.repeat(1, 2, 1, 3)), (1, 3, 4, 5)),
         "attention": (Attention(), (2, 3, 8, 6)),
         "batched_matmul": (Map(lambda y: torch.matmul(y, y.transpose(2, 3)) @ y[:, :1]), (2, 3, 5, 4)),
+        "vit_tiny": (vit_tiny(), (1, 3, 32, 32)),
     }
 
 
