@@ -62,8 +62,8 @@ TEST(TorchMovement, ConvertAndMatchPyTorch) {
     Network network(context(), Model::load(model_path), options);
     auto output = network.run(input.data);
     ASSERT_EQ(output.shape, expected.shape);
-    // Copies are exact; the convolutions are within float rounding of PyTorch's (observed: 4e-7
-    // relative L2 at most).
+    // Copies are exact; the products are within float rounding of PyTorch's (observed on lavapipe:
+    // 2.1e-7 relative L2 at most, the small ViT 1.6e-7).
     const double error = relative_l2(output.data, expected.data);
     std::cout << name << ": relative L2 error " << error << "\n";
     EXPECT_LT(error, 2e-6);
