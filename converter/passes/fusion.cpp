@@ -218,7 +218,8 @@ class Rewriter : public GraphEdit {
       Op* producer = nullptr;
       const std::string& x = act.inputs[0];
       for (Op* candidate : {sole_producer<fb::Conv2DT>(x), sole_producer<fb::FullyConnectedT>(x),
-                            sole_producer<fb::ChannelAffineT>(x), sole_producer<fb::BinaryT>(x)})
+                            sole_producer<fb::ChannelAffineT>(x), sole_producer<fb::BinaryT>(x),
+                            sole_producer<fb::ConvTranspose2DT>(x)})
         if (!producer) producer = candidate;
       if (!producer || producer->act().kind != fb::ActivationKind::None) continue;
       producer->set_act(act.act());
@@ -227,6 +228,12 @@ class Rewriter : public GraphEdit {
       ++p_.fused_activations;
     }
     compact();
+  }
+
+  // The Tile and Expand that no Elastic-Link took in copy at run time, as the engine's Tile.
+  void lower_broadcasts() {
+    for (auto& op : p_.ops)
+      if (op.is<pattern::Tile>() || op.is<pattern::Expand>()) op.set(fb::TileT{});
   }
 
   void eliminate_dead() {
@@ -255,6 +262,7 @@ void optimize(Program& program) {
   r.fuse_spelled_activations();
   r.fuse_activations();
   binarize(program);
+  r.lower_broadcasts();
   r.index();
   r.eliminate_dead();
   r.sort();
