@@ -199,7 +199,6 @@ Constant broadcast(const std::vector<const Constant*>& args, bool is_float, int6
   for (const auto* a : args)
     if (static_cast<int64_t>(a->size()) != element_count(a->dims)) throw ModelError("an input's values do not fill its shape");
   Constant out = make_like(is_float, dims, limit);
-  Shape out_strides = strides_of(dims);
   std::vector<Shape> arg_strides;
   for (const auto* a : args) {
     Shape s = strides_of(a->dims);
@@ -208,17 +207,20 @@ Constant broadcast(const std::vector<const Constant*>& args, bool is_float, int6
       padded[rank - a->dims.size() + d] = a->dims[d] == 1 ? 0 : s[d];
     arg_strides.push_back(padded);
   }
+  // The output index advances like an odometer and each operand's offset with it, so that a fold
+  // of the whole budget costs a few operations per element, not a division per axis and operand.
   std::vector<double> values(args.size());
+  std::vector<int64_t> src(args.size(), 0);
+  Shape idx(rank, 0);
   for (size_t k = 0; k < out.size(); ++k) {
-    for (size_t a = 0; a < args.size(); ++a) {
-      int64_t rest = static_cast<int64_t>(k), src = 0;
-      for (size_t d = 0; d < rank; ++d) {
-        src += rest / out_strides[d] * arg_strides[a][d];
-        rest %= out_strides[d];
-      }
-      values[a] = args[a]->at(static_cast<size_t>(src));
-    }
+    for (size_t a = 0; a < args.size(); ++a) values[a] = args[a]->at(static_cast<size_t>(src[a]));
     set_value(out, k, fn(values));
+    for (size_t d = rank; d-- > 0;) {
+      for (size_t a = 0; a < args.size(); ++a) src[a] += arg_strides[a][d];
+      if (++idx[d] < dims[d]) break;
+      for (size_t a = 0; a < args.size(); ++a) src[a] -= arg_strides[a][d] * dims[d];
+      idx[d] = 0;
+    }
   }
   return out;
 }
