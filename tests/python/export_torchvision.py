@@ -1,5 +1,8 @@
 """Exports a torchvision network with random weights to ONNX, with an input and PyTorch's output.
 
+Any classification model torchvision lists (resnet18, vit_b_16, ...) and the segmentation models
+(fcn_resnet50, deeplabv3_mobilenet_v3_large, lraspp_mobilenet_v3_large; their "out" output).
+
 BatchNorm running statistics are randomized too: with the defaults (mean 0, var 1) folding
 BatchNorm into the convolutions would be an identity and a wrong fold would go unnoticed. With
 --keep-batchnorm the BatchNormalization nodes stay in the ONNX graph (PyTorch's exporter folds
@@ -19,7 +22,7 @@ import torchvision
 
 def randomize_batchnorm(model, generator):
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if isinstance(m, torch.nn.BatchNorm2d) and m.running_mean is not None:
             c = m.num_features
             m.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
             m.running_var.copy_(torch.rand(c, generator=generator) * 0.5 + 0.75)
@@ -27,10 +30,31 @@ def randomize_batchnorm(model, generator):
             m.bias.data.copy_(torch.randn(c, generator=generator) * 0.1)
 
 
+class SegmentationOutput(torch.nn.Module):
+    """A segmentation model's "out" tensor, as its ONNX export's single output."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
+
+def build(name):
+    if name in torchvision.models.list_models(module=torchvision.models.segmentation):
+        kwargs = {"weights_backbone": None, "aux_loss": False} if not name.startswith("lraspp") else {
+            "weights_backbone": None}
+        return SegmentationOutput(torchvision.models.get_model(name, weights=None, **kwargs))
+    if name not in torchvision.models.list_models(module=torchvision.models):
+        raise SystemExit(f"{name} is not a torchvision classification or segmentation model")
+    # GoogLeNet and Inception v3 return their auxiliary logits only in training mode.
+    return torchvision.models.get_model(name, weights=None)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True,
-                        choices=["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x0_5"])
+    parser.add_argument("--model", required=True, help="a torchvision model name, e.g. resnet18")
     parser.add_argument("--out-dir", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=224)
@@ -40,7 +64,7 @@ def main():
 
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    model = getattr(torchvision.models, args.model)(weights=None)
+    model = build(args.model)
     randomize_batchnorm(model, generator)
     model.eval()
 
