@@ -3,8 +3,8 @@
 # build-asan) and runs the tests that feed untrusted input to the engine's loader, the converter
 # and the tools' file readers under them: any memory error, undefined behaviour or leak fails the
 # run, except leaks inside the Vulkan stack itself (tests/sanitizers/lsan.supp). The preset
-# preloads lavapipe and the validation layer so that the loader's unloading them does not turn
-# their process-lifetime allocations into leaks from an unnamed module.
+# preloads lavapipe so that the loader's unloading it does not turn its process-lifetime
+# allocations into leaks from an unnamed module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}"
