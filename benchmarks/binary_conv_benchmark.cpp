@@ -13,7 +13,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace {

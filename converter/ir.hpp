@@ -1,32 +1,39 @@
 #pragma once
 
-// The converter's internal representation between its stages:
-//   onnx_import: ONNX model -> ImportedGraph (static shapes, constants folded)
-//   lowering:    ImportedGraph -> Program of vkbnn ops
-//   passes:      Program -> Program (BatchNormalization folding, fusion, dead-node removal)
-//   emit:        Program -> .vkbnn bytes
+// The converter's internal representation between its stages (convert_model in converter.cpp
+// runs them in this order; each folder of converter/ is one stage):
+//   onnx/import, onnx/transposes: ONNX model -> ImportedGraph (static shapes, constants folded,
+//                transposes moved and cancelled)
+//   lowering/:   ImportedGraph -> Program of vkbnn ops and binarization pattern ops
+//   passes/:     Program -> Program: fusion (bias, BatchNormalization, activations, HardSwish),
+//                binarization (sign -> conv/matmul into binary layers with fused epilogues),
+//                dead-node removal
+//   quantize/:   Program -> Program of int8 layers, from QDQ pairs in the model (fuse_qdq) or
+//                calibrated on sample inputs (quantize_and_emit, --quantize int8)
+//   writer/:     Program -> .vkbnn bytes
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
 
 #include "converter.hpp"
+#include "vkbnn/shape.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::convert::detail {
 
 using Shape = std::vector<int64_t>;
 
-int64_t element_count(const Shape& shape);
 // The element count when every dimension is >= 0 and the product is at most `limit`, computed
 // without overflow; shapes read from a file go through this before any other size arithmetic.
 std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit);
-std::string shape_string(const Shape& shape);
 
 // A value known at conversion time. Integer tensors feed shape arithmetic, and the integer
 // weights, zero points and biases of the quantized ops, which lowering turns into engine data.
@@ -69,7 +76,7 @@ struct ImportedGraph {
 
 ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
 // Moves Transposes past element-wise ops and reductions until inverse pairs cancel, and takes an
-// NHWC input read only through a Transpose to NCHW as NCHW (transposes.cpp).
+// NHWC input read only through a Transpose to NCHW as NCHW (onnx/transposes.cpp).
 void simplify_transposes(ImportedGraph& graph);
 
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
@@ -83,31 +90,106 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 [[noreturn]] void unsupported(const std::string& what, const onnx::NodeProto& node,
                               const ImportedGraph& graph);
 
-enum class OpType {
-  Conv, FullyConnected, ChannelAffine, Activation, PRelu, Pool, GlobalPool, Binary, Concat,
-  Reshape, Softmax, Pad, Transpose, Resize, Binarize, BinaryConv, BinaryFullyConnected,
-  // One axis, step 1 (Split's parts, ONNX Slice); also read by the binarization pass as part of
-  // Elastic-Link channel matching.
-  Slice,
-  // Only as parts of patterns the binarization pass fuses (signs and the comparisons, selections
-  // and casts that spell them, Elastic-Link channel matching); emit rejects any left over.
-  Sign, Compare, Not, Where, Cast, Tile, Expand, Reduce,
-  // Made by the int8 quantization pass (quantize.cpp).
-  Quantize, Dequantize, Int8Conv, Int8FullyConnected, Int8Add, Int8GlobalPool
+// Ops that exist only as parts of patterns the binarization pass fuses (signs and the
+// comparisons, selections and casts that spell them; Tile, Expand and Reduce as Elastic-Link
+// channel matching). They never reach the file: emit rejects any left over.
+namespace pattern {
+struct Sign {
+  static constexpr const char* kName = "Sign";
 };
-const char* op_type_name(OpType type);
-
-// Compare: Greater, GreaterOrEqual, Less, LessOrEqual or Equal of its two inputs (1 or 0).
+// Greater, GreaterOrEqual, Less, LessOrEqual or Equal of the two inputs (1 or 0).
 enum class CompareKind { Greater, GreaterOrEqual, Less, LessOrEqual, Equal };
-// Cast: what the target type does to a value (booleans are 0 and 1).
-enum class CastKind { Float, Bool, Integer };
-
-struct Activation {
-  fb::ActivationKind kind = fb::ActivationKind::None;
-  float alpha = 0;
-  float beta = 0;
+struct Compare {
+  static constexpr const char* kName = "Compare";
+  CompareKind kind = CompareKind::Greater;
 };
-std::string activation_string(const Activation& act);
+struct Not {
+  static constexpr const char* kName = "Not";
+};
+struct Where {
+  static constexpr const char* kName = "Where";
+};
+// What the target type does to a value (booleans are 0 and 1).
+enum class CastKind { Float, Bool, Integer };
+struct Cast {
+  static constexpr const char* kName = "Cast";
+  CastKind kind = CastKind::Float;
+};
+struct Tile {
+  static constexpr const char* kName = "Tile";
+  std::vector<int64_t> repeats;
+};
+// The output shape says it all.
+struct Expand {
+  static constexpr const char* kName = "Expand";
+};
+// Mean or sum over sorted, non-negative axes.
+struct Reduce {
+  static constexpr const char* kName = "Reduce";
+  std::vector<int64_t> axes;
+  bool keep_dims = true;
+  bool mean = true;
+};
+}  // namespace pattern
+
+using PatternParams = std::variant<std::monostate, pattern::Sign, pattern::Compare, pattern::Not, pattern::Where,
+                                   pattern::Cast, pattern::Tile, pattern::Expand, pattern::Reduce>;
+
+template <class T>
+concept FileParams = fb::OpParamsUnionTraits<T>::enum_value != fb::OpParams::NONE;
+
+// One op of the Program: a node of the file, whose parameters are the schema's own table
+// (fb::OpParamsUnion holds the object API's ...T), or a pattern op.
+struct Op {
+  std::string name;
+  std::vector<std::string> inputs;  // activations or names in Program::weights
+  std::string output;
+  fb::OpParamsUnion params;  // NONE for a pattern op
+  PatternParams pattern;     // monostate for an op of the file
+
+  // The parameters when the op is a T (an fb ...T table or a pattern struct), else nullptr.
+  template <class T>
+  T* get() {
+    if constexpr (FileParams<T>)
+      return params.type == fb::OpParamsUnionTraits<T>::enum_value ? static_cast<T*>(params.value) : nullptr;
+    else
+      return std::get_if<T>(&pattern);
+  }
+  template <class T>
+  const T* get() const {
+    return const_cast<Op*>(this)->get<T>();
+  }
+  template <class T>
+  bool is() const {
+    return get<T>() != nullptr;
+  }
+  // Makes the op a T with these parameters; a table with a fused activation always holds one,
+  // as the file has always written it.
+  template <class T>
+  T& set(T value) {
+    if constexpr (FileParams<T>) {
+      if constexpr (requires { value.activation; })
+        if (!value.activation) value.activation = std::make_unique<fb::ActivationT>();
+      pattern = std::monostate{};
+      params.Set(std::move(value));
+    } else {
+      params.Reset();
+      pattern = std::move(value);
+    }
+    return *get<T>();
+  }
+  bool is_pattern() const { return !std::holds_alternative<std::monostate>(pattern); }
+  // The schema's name of the op (fb::EnumNameOpParams), or the pattern's.
+  std::string type_name() const;
+
+  // The activation fused into the op (kind None for ops that fuse none).
+  fb::ActivationT act() const;
+  // Fuses an activation into an op that has one (Conv2D, FullyConnected, ChannelAffine,
+  // ActivationOp, Binary).
+  void set_act(const fb::ActivationT& act);
+};
+
+std::string activation_string(const fb::ActivationT& act);
 
 // One of data, bits, int8 and int32 holds the values.
 struct Weight {
@@ -122,55 +204,6 @@ struct Weight {
 struct Quantization {
   float scale = 1;
   int32_t zero_point = 0;
-};
-
-// The BinaryEpilogue of a binary layer (see the schema); its constants are the op's inputs.
-struct BinaryEpilogue {
-  fb::BinaryActivationKind activation = fb::BinaryActivationKind::None;
-  bool activation_after_link = true;
-  bool has_link = false;
-  fb::LinkChannels channels = fb::LinkChannels::Identity;
-  fb::LinkGroupOrder group_order = fb::LinkGroupOrder::Contiguous;
-  fb::LinkReduce reduce = fb::LinkReduce::Mean;
-  int32_t pool = 1;
-};
-
-struct Op {
-  OpType type;
-  std::string name;
-  std::vector<std::string> inputs;  // activations or names in Program::weights
-  std::string output;
-  Activation act;
-  // Conv2D and Pool2D
-  std::vector<int32_t> kernel, strides, dilations, pads;
-  int32_t group = 1;
-  fb::PoolKind pool = fb::PoolKind::Max;
-  bool count_include_pad = false;
-  fb::BinaryKind binary = fb::BinaryKind::Add;
-  int32_t axis = 0;  // Concat, Softmax
-  std::vector<int64_t> pad_amounts;
-  fb::PadMode pad_mode = fb::PadMode::Constant;
-  float pad_value = 0;
-  // Tile (repeats), Expand (the output shape says it all), Slice (one axis), Reduce (Mean or Sum)
-  std::vector<int64_t> repeats, axes;
-  std::vector<int32_t> perm;  // Transpose
-  // Resize: scales of H and W, empty where the output sizes were given
-  fb::ResizeMode resize_mode = fb::ResizeMode::Nearest;
-  fb::ResizeCoordinates coordinates = fb::ResizeCoordinates::HalfPixel;
-  fb::ResizeNearest nearest = fb::ResizeNearest::RoundPreferFloor;
-  std::vector<float> scales;
-  int64_t slice_start = 0, slice_end = 0;
-  bool keep_dims = true;
-  bool reduce_mean = true;
-  CompareKind compare = CompareKind::Greater;
-  CastKind cast = CastKind::Float;
-  // BinaryConv, BinaryFullyConnected
-  fb::BinaryPadding padding = fb::BinaryPadding::Zero;
-  BinaryEpilogue epilogue;
-  // Int8Conv, Int8FullyConnected, Int8Add (clamps, multipliers, shift); Int8GlobalPool
-  // (multiplier_a, shift)
-  int32_t clamp_min = -128, clamp_max = 127;
-  int32_t multiplier_a = 0, multiplier_b = 0, shift = 1;
 };
 
 struct Program {
@@ -194,15 +227,17 @@ struct Program {
 };
 
 Program lower(const ImportedGraph& graph);
+// The ONNX op types lowering turns into vkbnn ops (lowering/lowering.cpp's table).
+const std::set<std::string>& lowered_onnx_ops();
 void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
-// (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see binarize.cpp.
+// (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see passes/binarize.cpp.
 void binarize(Program& program);
 // Models in QDQ format (QuantizeLinear/DequantizeLinear around float ops, as ONNX Runtime's
 // quantizer writes them): a float op with an int8 form whose activation inputs all come from
-// Dequantize and whose only reader is a Quantize becomes that int8 op (quantize.cpp).
+// Dequantize and whose only reader is a Quantize becomes that int8 op (quantize/quantize.cpp).
 void fuse_qdq(Program& program);
-// Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize.cpp);
+// Rewrites the program into int8 layers calibrated on options.quantize's samples (quantize/quantize.cpp);
 // fills the summary's quantization table.
 Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options);
 Result emit(const Program& program, const ImportedGraph& graph, const Options& options);

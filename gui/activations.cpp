@@ -11,10 +11,6 @@ namespace vkbnn::studio {
 
 namespace {
 
-void check(VkResult result, const char* what) {
-  if (result != VK_SUCCESS) throw VulkanError(result, what);
-}
-
 // As Params in activation_heatmap.comp.
 struct HeatmapParams {
   uint32_t offset, channels, height, width, packing, columns;
@@ -80,49 +76,46 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   writes[2].pBufferInfo = &ranges;
   vkUpdateDescriptorSets(device_, 3, writes, 0, nullptr);
 
-  check(vkResetCommandBuffer(pass_.cmd, 0), "resetting a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(pass_.cmd, &begin), "recording the heatmaps");
-  // The engine's writes to the arena (earlier submissions) before this pass reads them.
-  VkMemoryBarrier engine_writes{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
-                                VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT};
-  // Earlier frames may still sample the texture: it changes layout only after them.
-  VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-  to_general.srcAccessMask = 0;
-  to_general.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
-  to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  to_general.image = texture.image;
-  to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdPipelineBarrier(pass_.cmd,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
-                           VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT,
-                       VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &engine_writes, 0,
-                       nullptr, 1, &to_general);
-  VkClearColorValue background{{0.16f, 0.16f, 0.18f, 1.0f}};
-  VkImageSubresourceRange all{VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdClearColorImage(pass_.cmd, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
-  VkImageMemoryBarrier cleared = to_general;
-  cleared.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  cleared.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  cleared.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
-  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0,
-                       nullptr, 1, &cleared);
-  vkCmdBindPipeline(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline);
-  vkCmdBindDescriptorSets(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout, 0, 1, &pass_.set, 0, nullptr);
-  HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4),
-                       c,
-                       h,
-                       w,
-                       tensor.packed_bits ? kPackedBits : tensor.packed_int8 ? kPackedInt8 : kFloat32,
-                       columns,
-                       tensor.scale,
-                       tensor.zero_point};
-  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(pass_.cmd, c, 1, 1);
-  pass_.finish_and_wait(context_, texture.image, "the heatmaps");
+  pass_.run(texture.image, "the heatmaps", [&](VkCommandBuffer cmd) {
+    // The engine's writes to the arena (earlier submissions) before this pass reads them.
+    VkMemoryBarrier engine_writes{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                                  VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT};
+    // Earlier frames may still sample the texture: it changes layout only after them.
+    VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+    to_general.srcAccessMask = 0;
+    to_general.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
+    to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    to_general.image = texture.image;
+    to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    vkCmdPipelineBarrier(cmd,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
+                             VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &engine_writes, 0,
+                         nullptr, 1, &to_general);
+    VkClearColorValue background{{0.16f, 0.16f, 0.18f, 1.0f}};
+    VkImageSubresourceRange all{VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    vkCmdClearColorImage(cmd, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
+    VkImageMemoryBarrier cleared = to_general;
+    cleared.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    cleared.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    cleared.oldLayout = VK_IMAGE_LAYOUT_GENERAL;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0,
+                         nullptr, 1, &cleared);
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline.get());
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout.get(), 0, 1, &pass_.set, 0, nullptr);
+    HeatmapParams params{static_cast<uint32_t>((tensor.offset - base) / 4),
+                         c,
+                         h,
+                         w,
+                         tensor.packed_bits ? kPackedBits : tensor.packed_int8 ? kPackedInt8 : kFloat32,
+                         columns,
+                         tensor.scale,
+                         tensor.zero_point};
+    vkCmdPushConstants(cmd, pass_.layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+    vkCmdDispatch(cmd, c, 1, 1);
+  });
   texture.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   texture.has_content = true;
 

@@ -9,10 +9,6 @@ namespace vkbnn::studio {
 
 namespace {
 
-void check(VkResult result, const char* what) {
-  if (result != VK_SUCCESS) throw VulkanError(result, what);
-}
-
 struct Params {
   uint32_t pass, src_width, src_height, src_stride, dst_width, dst_height, channels, bgr;
   uint32_t rgb;  // 1: the frame is 3-byte RGB (decoded MJPEG), 0: YUYV
@@ -31,7 +27,7 @@ GpuPreprocess::GpuPreprocess(Context& context, TextureSystem& textures)
       frame_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera frame buffer"),
       tensor_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera tensor buffer") {}
 
-std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools::InputLayout& layout,
+std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const io::InputLayout& layout,
                                           const std::function<void()>& wait_all_frames) {
   const int bytes_per_pixel = frame.format == PixelFormat::RGB ? 3 : 2;
   if (frame.width <= 0 || frame.height <= 0 || frame.stride < frame.width * bytes_per_pixel ||
@@ -77,28 +73,25 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools:
     params.inv_std[c] = sd != 0 ? 1.f / sd : 1.f;
   }
 
-  check(vkResetCommandBuffer(pass_.cmd, 0), "resetting a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(pass_.cmd, &begin), "recording the camera conversion");
-  VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-  to_general.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
-  to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  to_general.image = display.image;
-  to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vkCmdPipelineBarrier(pass_.cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0, nullptr, 1, &to_general);
-  vkCmdBindPipeline(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline);
-  vkCmdBindDescriptorSets(pass_.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout, 0, 1, &pass_.set, 0, nullptr);
-  params.pass = 0;
-  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(pass_.cmd, (params.src_width + 7) / 8, (params.src_height + 7) / 8, 1);
-  params.pass = 1;
-  vkCmdPushConstants(pass_.cmd, pass_.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
-  vkCmdDispatch(pass_.cmd, (params.dst_width + 7) / 8, (params.dst_height + 7) / 8, 1);
-  pass_.finish_and_wait(context_, display.image, "the camera conversion");
+  pass_.run(display.image, "the camera conversion", [&](VkCommandBuffer cmd) {
+    VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+    to_general.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
+    to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    to_general.image = display.image;
+    to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0, nullptr, 1, &to_general);
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.pipeline.get());
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pass_.layout.get(), 0, 1, &pass_.set, 0, nullptr);
+    params.pass = 0;
+    vkCmdPushConstants(cmd, pass_.layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+    vkCmdDispatch(cmd, (params.src_width + 7) / 8, (params.src_height + 7) / 8, 1);
+    params.pass = 1;
+    vkCmdPushConstants(cmd, pass_.layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof params, &params);
+    vkCmdDispatch(cmd, (params.dst_width + 7) / 8, (params.dst_height + 7) / 8, 1);
+  });
   display.layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
   display.has_content = true;
   const auto* values = static_cast<const float*>(tensor_.mapped());

@@ -1,14 +1,11 @@
 #include "host_buffer.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 #include <algorithm>
 #include <utility>
 
 namespace vkbnn::studio {
 namespace {
-
-void check(VkResult result, const std::string& what) {
-  if (result != VK_SUCCESS) throw VulkanError(result, what);
-}
 
 }  // namespace
 
@@ -56,16 +53,16 @@ void HostBuffer::ensure(VkDeviceSize bytes) {
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = (std::max(bytes, minimum_) + 255) & ~VkDeviceSize{255};
   info.usage = usage_;
-  check(vkCreateBuffer(device_, &info, nullptr, &buffer_), "creating " + what_);
+  vk::check(vkCreateBuffer(device_, &info, nullptr, &buffer_), "creating " + what_);
   VkMemoryRequirements req{};
   vkGetBufferMemoryRequirements(device_, buffer_, &req);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = find_memory_type(
       physical_, req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, what_);
-  check(vkAllocateMemory(device_, &alloc, nullptr, &memory_), "allocating " + what_);
-  check(vkBindBufferMemory(device_, buffer_, memory_, 0), "binding " + what_);
-  check(vkMapMemory(device_, memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "mapping " + what_);
+  vk::check(vkAllocateMemory(device_, &alloc, nullptr, &memory_), "allocating " + what_);
+  vk::check(vkBindBufferMemory(device_, buffer_, memory_, 0), "binding " + what_);
+  vk::check(vkMapMemory(device_, memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "mapping " + what_);
   size_ = info.size;
 }
 

@@ -49,15 +49,6 @@ void camera_formats(AppState& state) {
   }
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += 'x';
-    s += std::to_string(shape[i]);
-  }
-  return s;
-}
-
 std::string bytes_text(uint64_t bytes) {
   char buf[64];
   if (bytes >= (1u << 20))
@@ -69,12 +60,20 @@ std::string bytes_text(uint64_t bytes) {
   return buf;
 }
 
-ImU32 precision_colour(const std::string& precision) {
-  if (precision == "binary") return IM_COL32(240, 150, 40, 255);
-  if (precision == "bits") return IM_COL32(90, 200, 110, 255);
-  if (precision == "fp32") return IM_COL32(80, 140, 230, 255);
-  if (precision == "int8") return IM_COL32(200, 90, 200, 255);
+ImU32 precision_colour(Precision precision) {
+  switch (precision) {
+    case Precision::Binary: return IM_COL32(240, 150, 40, 255);
+    case Precision::Bits: return IM_COL32(90, 200, 110, 255);
+    case Precision::Fp32: return IM_COL32(80, 140, 230, 255);
+    case Precision::Int8: return IM_COL32(200, 90, 200, 255);
+    case Precision::None: break;
+  }
   return IM_COL32(150, 150, 150, 255);  // layers that only move data
+}
+
+// The legend's name: layers without a precision of their own only move data.
+const char* precision_label(Precision precision) {
+  return precision == Precision::None ? "other" : to_string(precision);
 }
 
 const ModelSummary* selected_summary(const AppState& state) {
@@ -101,7 +100,7 @@ void draw_pixels(int width, int height, float side, PixelFn pixel) {
   ImGui::Dummy(size);
 }
 
-[[maybe_unused]] void draw_image(const tools::Image& image, float side) {
+[[maybe_unused]] void draw_image(const io::Image& image, float side) {
   draw_pixels(image.width, image.height, side, [&](int x, int y) {
     const uint8_t* p = image.pixels.data() + (static_cast<size_t>(y) * image.width + x) * image.channels;
     if (image.channels >= 3) return IM_COL32(p[0], p[1], p[2], 255);
@@ -110,7 +109,7 @@ void draw_pixels(int width, int height, float side, PixelFn pixel) {
 }
 
 // The tensor the model receives, mapped back to [0, 1] per channel.
-[[maybe_unused]] void draw_preprocessed(const std::vector<float>& data, const tools::InputLayout& layout, float side) {
+[[maybe_unused]] void draw_preprocessed(const std::vector<float>& data, const io::InputLayout& layout, float side) {
   const size_t plane = static_cast<size_t>(layout.height) * layout.width;
   if (data.size() < plane * layout.channels) return;
   auto value = [&](int c, int x, int y) {
@@ -140,7 +139,7 @@ void draw_texture(AppState& state, const char* name, float side) {
 
 }  // namespace
 
-std::vector<uint8_t> image_rgba(const tools::Image& image) {
+std::vector<uint8_t> image_rgba(const io::Image& image) {
   std::vector<uint8_t> out(static_cast<size_t>(image.width) * image.height * 4);
   for (size_t i = 0; i < static_cast<size_t>(image.width) * image.height; ++i) {
     const uint8_t* p = image.pixels.data() + i * image.channels;
@@ -157,7 +156,7 @@ std::vector<uint8_t> image_rgba(const tools::Image& image) {
   return out;
 }
 
-std::vector<uint8_t> preprocessed_rgba(const std::vector<float>& data, const tools::InputLayout& layout) {
+std::vector<uint8_t> preprocessed_rgba(const std::vector<float>& data, const io::InputLayout& layout) {
   const size_t plane = static_cast<size_t>(layout.height) * layout.width;
   std::vector<uint8_t> out(plane * 4, 255);
   if (data.size() < plane * layout.channels) return out;
@@ -340,12 +339,12 @@ void draw_layers_panel(AppState& state) {
   }
   ImGui::Text("average of the last %zu runs: %zu layers, %.1f us on the GPU (span %.1f us); bars in us;  ",
               it->second.runs.size(), avg.layers.size(), sum, avg.gpu_us);
-  for (const char* p : {"fp32", "int8", "binary", "bits", "other"}) {
+  for (Precision p : {Precision::Fp32, Precision::Int8, Precision::Binary, Precision::Bits, Precision::None}) {
     ImGui::SameLine();
-    ImGui::ColorButton(p, ImGui::ColorConvertU32ToFloat4(precision_colour(p)),
+    ImGui::ColorButton(precision_label(p), ImGui::ColorConvertU32ToFloat4(precision_colour(p)),
                        ImGuiColorEditFlags_NoTooltip | ImGuiColorEditFlags_NoDragDrop, ImVec2(12, 12));
     ImGui::SameLine();
-    ImGui::TextUnformatted(p);
+    ImGui::TextUnformatted(precision_label(p));
   }
   ImVec2 origin = ImGui::GetCursorScreenPos();
   ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -361,7 +360,7 @@ void draw_layers_panel(AppState& state) {
   for (size_t k = 0; k < n; ++k) {
     const auto& l = avg.layers[k];
     auto found = info.find(l.name);
-    std::string precision = found != info.end() ? found->second->precision : "fp32";
+    const Precision precision = found != info.end() ? found->second->precision : Precision::Fp32;
     float h = peak > 0 ? static_cast<float>(l.gpu_us / peak) * (height - 4) : 0;
     ImVec2 a(origin.x + k * bar + 1, origin.y + height - h);
     ImVec2 b(origin.x + (k + 1) * bar - 1, origin.y + height);
@@ -381,8 +380,8 @@ void draw_layers_panel(AppState& state) {
       ImGui::BeginTooltip();
       ImGui::Text("%zu. %s", k + 1, l.name.c_str());
       ImGui::Text("op        %s", l.op.c_str());
-      ImGui::Text("precision %s", precision.c_str());
-      ImGui::Text("output    %s", shape_text(l.output_shape).c_str());
+      ImGui::Text("precision %s", to_string(precision));
+      ImGui::Text("output    %s", shape_string(l.output_shape).c_str());
       ImGui::Text("GPU       %.2f us (average), %.2f us (last)", l.gpu_us,
                   k < it->second.runs.back().layers.size() ? it->second.runs.back().layers[k].gpu_us : 0.0);
       if (found != info.end() && found->second->macs)
@@ -448,19 +447,18 @@ void draw_model_panel(AppState& state) {
     int layers = 0;
     uint64_t macs = 0;
   };
-  std::map<std::string, Mix> mix;
+  std::map<Precision, Mix> mix;
   uint64_t total_macs = 0;
   for (const auto& l : m.layers) {
-    const std::string precision = l.precision == "-" ? "other" : l.precision;
-    mix[precision].layers++;
-    mix[precision].macs += l.macs;
+    mix[l.precision].layers++;
+    mix[l.precision].macs += l.macs;
     total_macs += l.macs;
   }
   ImGui::Text("precision mix:");
   for (const auto& [precision, x] : mix) {
     ImGui::SameLine();
     ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(precision_colour(precision)), " %s %d layers, %.0f%% of MACs",
-                       precision.c_str(), x.layers, total_macs ? 100.0 * x.macs / total_macs : 0.0);
+                       precision_label(precision), x.layers, total_macs ? 100.0 * x.macs / total_macs : 0.0);
   }
   if (ImGui::BeginTable("layers", 5,
                         ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerV |
@@ -479,9 +477,9 @@ void draw_model_panel(AppState& state) {
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(l.op.c_str());
       ImGui::TableNextColumn();
-      ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(precision_colour(l.precision)), "%s", l.precision.c_str());
+      ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(precision_colour(l.precision)), "%s", to_string(l.precision));
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(shape_text(l.output_shape).c_str());
+      ImGui::TextUnformatted(shape_string(l.output_shape).c_str());
       ImGui::TableNextColumn();
       ImGui::Text("%" PRIu64, l.macs);
     }
@@ -506,7 +504,7 @@ void draw_activations_panel(AppState& state) {
   if (ImGui::BeginCombo("layer", preview.c_str())) {
     for (size_t i = 0; i < model->layers.size(); ++i) {
       const auto& l = model->layers[i];
-      std::string label = l.name + "  " + l.op + "  " + shape_text(l.output_shape) + "  " + l.precision;
+      std::string label = l.name + "  " + l.op + "  " + shape_string(l.output_shape) + "  " + to_string(l.precision);
       if (ImGui::Selectable(label.c_str(), static_cast<int>(i) == state.activation_layer)) {
         state.activation_layer = static_cast<int>(i);
         state.enlarged_channel = 0;

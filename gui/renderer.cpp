@@ -14,14 +14,12 @@
 
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/vulkan/commands.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn::studio {
 
 namespace {
-
-void check(VkResult result, const char* what) {
-  if (result != VK_SUCCESS) throw VulkanError(result, what);
-}
 
 void check_imgui(VkResult result) {
   if (result != VK_SUCCESS) throw VulkanError(result, "Dear ImGui's Vulkan backend");
@@ -47,10 +45,10 @@ Renderer::Renderer(GLFWwindow* window, Context& context)
   VkPhysicalDevice physical = context.physical_device();
   if (glfwGetPhysicalDevicePresentationSupport(instance, physical, context.queue_family()) != GLFW_TRUE)
     throw Error("the engine's queue family on '" + context.device().name + "' cannot present to this display");
-  check(glfwCreateWindowSurface(instance, window, nullptr, &surface_), "creating the window surface");
+  vk::check(glfwCreateWindowSurface(instance, window, nullptr, &surface_), "creating the window surface");
   VkBool32 supported = VK_FALSE;
-  check(vkGetPhysicalDeviceSurfaceSupportKHR(physical, context.queue_family(), surface_, &supported),
-        "querying surface support");
+  vk::check(vkGetPhysicalDeviceSurfaceSupportKHR(physical, context.queue_family(), surface_, &supported),
+            "querying surface support");
   if (!supported) throw Error("the engine's queue family cannot present to this window");
 
   uint32_t count = 0;
@@ -93,23 +91,23 @@ Renderer::Renderer(GLFWwindow* window, Context& context)
   rp.pSubpasses = &subpass;
   rp.dependencyCount = 1;
   rp.pDependencies = &dependency;
-  check(vkCreateRenderPass(device_, &rp, nullptr, &render_pass_), "creating the render pass");
+  vk::check(vkCreateRenderPass(device_, &rp, nullptr, &render_pass_), "creating the render pass");
 
   VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pool_info.queueFamilyIndex = context.queue_family();
-  check(vkCreateCommandPool(device_, &pool_info, nullptr, &pool_), "creating the command pool");
+  vk::check(vkCreateCommandPool(device_, &pool_info, nullptr, &pool_), "creating the command pool");
   for (auto& f : frames_) {
     VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
     alloc.commandPool = pool_;
     alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     alloc.commandBufferCount = 1;
-    check(vkAllocateCommandBuffers(device_, &alloc, &f.commands), "allocating a command buffer");
+    vk::check(vkAllocateCommandBuffers(device_, &alloc, &f.commands), "allocating a command buffer");
     VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     fence.flags = VK_FENCE_CREATE_SIGNALED_BIT;
-    check(vkCreateFence(device_, &fence, nullptr, &f.fence), "creating a fence");
+    vk::check(vkCreateFence(device_, &fence, nullptr, &f.fence), "creating a fence");
     VkSemaphoreCreateInfo sem{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-    check(vkCreateSemaphore(device_, &sem, nullptr, &f.acquired), "creating a semaphore");
+    vk::check(vkCreateSemaphore(device_, &sem, nullptr, &f.acquired), "creating a semaphore");
   }
 
   VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 16}};
@@ -118,7 +116,7 @@ Renderer::Renderer(GLFWwindow* window, Context& context)
   dp.maxSets = 16;
   dp.poolSizeCount = 1;
   dp.pPoolSizes = sizes;
-  check(vkCreateDescriptorPool(device_, &dp, nullptr, &descriptor_pool_), "creating the descriptor pool");
+  vk::check(vkCreateDescriptorPool(device_, &dp, nullptr, &descriptor_pool_), "creating the descriptor pool");
 
   create_swapchain();
   textures_ = std::make_unique<TextureSystem>(context, render_pass_, kFramesInFlight);
@@ -139,18 +137,8 @@ Renderer::Renderer(GLFWwindow* window, Context& context)
   ImGui_ImplVulkan_Init(&init, render_pass_);
 
   // Upload the font atlas.
-  Frame& f = frames_[0];
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(f.commands, &begin), "recording the font upload");
-  ImGui_ImplVulkan_CreateFontsTexture(f.commands);
-  check(vkEndCommandBuffer(f.commands), "recording the font upload");
-  check(vkResetFences(device_, 1, &f.fence), "resetting a fence");
-  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &f.commands;
-  submit_locked(submit, f.fence);
-  check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "uploading fonts");
+  vk::Submitter(context).run("the font upload",
+                             [](VkCommandBuffer commands) { ImGui_ImplVulkan_CreateFontsTexture(commands); });
   ImGui_ImplVulkan_DestroyFontUploadObjects();
 }
 
@@ -178,7 +166,7 @@ Renderer::~Renderer() {
 
 void Renderer::submit_locked(const VkSubmitInfo& submit, VkFence fence) {
   std::lock_guard lock(context_.queue_mutex());
-  check(vkQueueSubmit(context_.queue(), 1, &submit, fence), "submitting a frame");
+  vk::check(vkQueueSubmit(context_.queue(), 1, &submit, fence), "submitting a frame");
 }
 
 void Renderer::wait_frames() {
@@ -199,7 +187,7 @@ void Renderer::destroy_swapchain() {
 void Renderer::create_swapchain() {
   VkPhysicalDevice physical = context_.physical_device();
   VkSurfaceCapabilitiesKHR caps{};
-  check(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface_, &caps), "querying the surface");
+  vk::check(vkGetPhysicalDeviceSurfaceCapabilitiesKHR(physical, surface_, &caps), "querying the surface");
   int width = 0, height = 0;
   glfwGetFramebufferSize(window_, &width, &height);
   extent_ = caps.currentExtent;
@@ -231,7 +219,7 @@ void Renderer::create_swapchain() {
   info.presentMode = VK_PRESENT_MODE_FIFO_KHR;
   info.clipped = VK_TRUE;
   info.oldSwapchain = old;
-  check(vkCreateSwapchainKHR(device_, &info, nullptr, &swapchain_), "creating the swapchain");
+  vk::check(vkCreateSwapchainKHR(device_, &info, nullptr, &swapchain_), "creating the swapchain");
   if (old) vkDestroySwapchainKHR(device_, old, nullptr);
 
   uint32_t n = 0;
@@ -245,7 +233,7 @@ void Renderer::create_swapchain() {
     view.format = format_.format;
     view.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     VkImageView v = VK_NULL_HANDLE;
-    check(vkCreateImageView(device_, &view, nullptr, &v), "creating a swapchain view");
+    vk::check(vkCreateImageView(device_, &view, nullptr, &v), "creating a swapchain view");
     views_.push_back(v);
     VkFramebufferCreateInfo fb{VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO};
     fb.renderPass = render_pass_;
@@ -255,11 +243,11 @@ void Renderer::create_swapchain() {
     fb.height = extent_.height;
     fb.layers = 1;
     VkFramebuffer framebuffer = VK_NULL_HANDLE;
-    check(vkCreateFramebuffer(device_, &fb, nullptr, &framebuffer), "creating a framebuffer");
+    vk::check(vkCreateFramebuffer(device_, &fb, nullptr, &framebuffer), "creating a framebuffer");
     framebuffers_.push_back(framebuffer);
     VkSemaphoreCreateInfo sem{VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
     VkSemaphore s = VK_NULL_HANDLE;
-    check(vkCreateSemaphore(device_, &sem, nullptr, &s), "creating a semaphore");
+    vk::check(vkCreateSemaphore(device_, &sem, nullptr, &s), "creating a semaphore");
     rendered_.push_back(s);
   }
 }
@@ -284,7 +272,7 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
   }
 
   Frame& f = frames_[frame_];
-  check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "waiting for a frame");
+  vk::check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "waiting for a frame");
   textures_->prepare(frame_, [this] { wait_frames(); });
   uint32_t image = 0;
   VkResult acquired = vkAcquireNextImageKHR(device_, swapchain_, std::numeric_limits<uint64_t>::max(), f.acquired,
@@ -295,8 +283,8 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
     return;
   }
   if (acquired == VK_SUBOPTIMAL_KHR) rebuild_ = true;
-  else check(acquired, "acquiring a swapchain image");
-  check(vkResetFences(device_, 1, &f.fence), "resetting a fence");
+  else vk::check(acquired, "acquiring a swapchain image");
+  vk::check(vkResetFences(device_, 1, &f.fence), "resetting a fence");
 
   const bool capture = !screenshot.empty();
   if (capture && !can_copy_) throw Error("this surface's swapchain images cannot be copied for a screenshot");
@@ -304,10 +292,10 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
   if (capture) readback_.ensure(bytes);
 
   VkCommandBuffer cmd = f.commands;
-  check(vkResetCommandBuffer(cmd, 0), "resetting a command buffer");
+  vk::check(vkResetCommandBuffer(cmd, 0), "resetting a command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(cmd, &begin), "recording a frame");
+  vk::check(vkBeginCommandBuffer(cmd, &begin), "recording a frame");
   textures_->record_uploads(cmd, frame_);
   VkClearValue clear{};
   clear.color = {{0.10f, 0.10f, 0.12f, 1.0f}};
@@ -355,7 +343,7 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0,
                          nullptr);
   }
-  check(vkEndCommandBuffer(cmd), "recording a frame");
+  vk::check(vkEndCommandBuffer(cmd), "recording a frame");
 
   VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
   VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
@@ -375,15 +363,15 @@ void Renderer::render(ImDrawData* draw_data, const std::filesystem::path& screen
   VkResult presented;
   {
     std::lock_guard lock(context_.queue_mutex());
-    check(vkQueueSubmit(context_.queue(), 1, &submit, f.fence), "submitting a frame");
+    vk::check(vkQueueSubmit(context_.queue(), 1, &submit, f.fence), "submitting a frame");
     presented = vkQueuePresentKHR(context_.queue(), &present);
   }
   if (presented == VK_ERROR_OUT_OF_DATE_KHR || presented == VK_SUBOPTIMAL_KHR) rebuild_ = true;
-  else check(presented, "presenting a frame");
+  else vk::check(presented, "presenting a frame");
   frame_ = (frame_ + 1) % kFramesInFlight;
 
   if (capture) {
-    check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "taking a screenshot");
+    vk::check(vkWaitForFences(device_, 1, &f.fence, VK_TRUE, std::numeric_limits<uint64_t>::max()), "taking a screenshot");
     write_screenshot(screenshot);
   }
 }

@@ -7,21 +7,18 @@
 #include "spv/textured_quad_vert.h"
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn::studio {
 
 namespace {
-
-void check(VkResult result, const char* what) {
-  if (result != VK_SUCCESS) throw VulkanError(result, what);
-}
 
 VkShaderModule shader_module(VkDevice device, const uint32_t* code, size_t words) {
   VkShaderModuleCreateInfo info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   info.codeSize = words * sizeof(uint32_t);
   info.pCode = code;
   VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device, &info, nullptr, &module), "creating a shader module");
+  vk::check(vkCreateShaderModule(device, &info, nullptr, &module), "creating a shader module");
   return module;
 }
 
@@ -42,7 +39,7 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   sampler.mipmapMode = VK_SAMPLER_MIPMAP_MODE_NEAREST;
   sampler.addressModeU = sampler.addressModeV = sampler.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
   sampler.maxLod = 0;
-  check(vkCreateSampler(device_, &sampler, nullptr, &sampler_), "creating a sampler");
+  vk::check(vkCreateSampler(device_, &sampler, nullptr, &sampler_), "creating a sampler");
 
   VkDescriptorSetLayoutBinding binding{};
   binding.binding = 0;
@@ -52,14 +49,14 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   sl.bindingCount = 1;
   sl.pBindings = &binding;
-  check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating a descriptor set layout");
+  vk::check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating a descriptor set layout");
   VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 64};
   VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   dp.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
   dp.maxSets = 64;
   dp.poolSizeCount = 1;
   dp.pPoolSizes = &size;
-  check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating a descriptor pool");
+  vk::check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating a descriptor pool");
 
   VkPushConstantRange push{VK_SHADER_STAGE_VERTEX_BIT, 0, sizeof(QuadConstants)};
   VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
@@ -67,7 +64,7 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   pl.pSetLayouts = &set_layout_;
   pl.pushConstantRangeCount = 1;
   pl.pPushConstantRanges = &push;
-  check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating a pipeline layout");
+  vk::check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating a pipeline layout");
 
   VkShaderModule vert = shader_module(device_, studio_spirv_textured_quad_vert, std::size(studio_spirv_textured_quad_vert));
   VkShaderModule frag = shader_module(device_, studio_spirv_textured_quad_frag, std::size(studio_spirv_textured_quad_frag));
@@ -114,7 +111,7 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   VkResult result = vkCreateGraphicsPipelines(device_, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline_);
   vkDestroyShaderModule(device_, vert, nullptr);
   vkDestroyShaderModule(device_, frag, nullptr);
-  check(result, "creating the texture pipeline");
+  vk::check(result, "creating the texture pipeline");
 }
 
 TextureSystem::~TextureSystem() {
@@ -137,26 +134,26 @@ void TextureSystem::create(Texture& t) {
   info.tiling = VK_IMAGE_TILING_OPTIMAL;
   info.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | (t.storage ? VK_IMAGE_USAGE_STORAGE_BIT : 0);
   info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  check(vkCreateImage(device_, &info, nullptr, &t.image), "creating a texture");
+  vk::check(vkCreateImage(device_, &info, nullptr, &t.image), "creating a texture");
   VkMemoryRequirements req{};
   vkGetImageMemoryRequirements(device_, t.image, &req);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex =
       find_memory_type(context_.physical_device(), req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, "a texture");
-  check(vkAllocateMemory(device_, &alloc, nullptr, &t.memory), "allocating a texture");
-  check(vkBindImageMemory(device_, t.image, t.memory, 0), "binding a texture");
+  vk::check(vkAllocateMemory(device_, &alloc, nullptr, &t.memory), "allocating a texture");
+  vk::check(vkBindImageMemory(device_, t.image, t.memory, 0), "binding a texture");
   VkImageViewCreateInfo view{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
   view.image = t.image;
   view.viewType = VK_IMAGE_VIEW_TYPE_2D;
   view.format = VK_FORMAT_R8G8B8A8_UNORM;
   view.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  check(vkCreateImageView(device_, &view, nullptr, &t.view), "creating a texture view");
+  vk::check(vkCreateImageView(device_, &view, nullptr, &t.view), "creating a texture view");
   VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
   ds.descriptorPool = pool_;
   ds.descriptorSetCount = 1;
   ds.pSetLayouts = &set_layout_;
-  check(vkAllocateDescriptorSets(device_, &ds, &t.set), "allocating a texture descriptor");
+  vk::check(vkAllocateDescriptorSets(device_, &ds, &t.set), "allocating a texture descriptor");
   VkDescriptorImageInfo image{sampler_, t.view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
   VkWriteDescriptorSet write{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
   write.dstSet = t.set;

@@ -126,7 +126,7 @@ TEST(Converter, FusesActivationsIntoProducers) {
   ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
   EXPECT_EQ(r.summary.nodes[0].op, "Binary");
   EXPECT_EQ(r.summary.nodes[0].activation, "LeakyRelu(0.25)");
-  EXPECT_EQ(r.summary.nodes[1].op, "Activation");
+  EXPECT_EQ(r.summary.nodes[1].op, "ActivationOp");
   EXPECT_EQ(r.summary.nodes[1].activation, "HardSwish");
   EXPECT_EQ(r.summary.nodes[2].activation, "Clip(0,6)");
   EXPECT_EQ(r.summary.fused_activations, 1u);
@@ -423,7 +423,7 @@ TEST(Converter, TransposesMovePastElementwiseOps) {
   b.output("y", {1, 3, 4, 2});
   Result r = convert::convert_model(b.model());
   ASSERT_EQ(r.summary.nodes.size(), 3u) << convert::format_summary(r.summary);
-  EXPECT_EQ(r.summary.nodes[0].op, "Activation");
+  EXPECT_EQ(r.summary.nodes[0].op, "ActivationOp");
   EXPECT_EQ(r.summary.nodes[1].op, "Binary");
   EXPECT_EQ(r.summary.nodes[1].output_shape, (Shape{1, 2, 3, 4}));
   EXPECT_EQ(r.summary.nodes[2].op, "Transpose");

@@ -15,14 +15,14 @@
 #include <set>
 
 #include "memory_report.hpp"
-#include "npy.hpp"
 #include "profile_table.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace {
 
-using vkbnn::tools::shape_string;
+using vkbnn::shape_string;
 
 struct Options {
   std::string model;
@@ -108,7 +108,7 @@ Inputs load_inputs(const vkbnn::Model& model, const std::vector<std::string>& sp
       inputs.sources.push_back("random normal values (seed 1)");
       continue;
     }
-    vkbnn::tools::NpyArray array = vkbnn::tools::read_npy(*files[i]);
+    vkbnn::io::NpyArray array = vkbnn::io::read_npy(*files[i]);
     // As in vkbnn-run: any shape with the right element count, since C order makes e.g. [1,784]
     // and [1,1,28,28] the same bytes.
     if (array.data.size() != descs[i].elements())
@@ -168,7 +168,7 @@ struct Fraction {
 
 // Microseconds the layer's MACs take at the peak rate, or its bytes at the bandwidth.
 std::pair<double, const char*> ideal_us(const vkbnn::LayerInfo& l, const vkbnn::DeviceLimits& limits) {
-  if (l.macs && l.precision == "int8" && limits.int8_gops > 0)
+  if (l.macs && l.precision == vkbnn::Precision::Int8 && limits.int8_gops > 0)
     return {2.0 * static_cast<double>(l.macs) / (limits.int8_gops * 1e3), "int8 dot peak"};
   if (l.macs) return {2.0 * static_cast<double>(l.macs) / (limits.fp32_gflops * 1e3), "fp32 peak"};
   return {static_cast<double>(l.bytes) / (limits.bandwidth_gbps * 1e3), "bandwidth"};
@@ -201,7 +201,7 @@ void write_trace(const std::string& path, const vkbnn::Network& network, const v
                       {"dur", t.gpu_us},
                       {"pid", 1},
                       {"tid", 1},
-                      {"args", {{"op", t.op}, {"precision", layers[k].precision}, {"output", shape_string(t.output_shape)},
+                      {"args", {{"op", t.op}, {"precision", vkbnn::to_string(layers[k].precision)}, {"output", shape_string(t.output_shape)},
                                 {"macs", layers[k].macs}}}});
   }
   // The host's view of the same run, on its own track: upload, submit, wait, readback in order.
@@ -250,7 +250,7 @@ void write_csv(const std::string& path, const std::vector<vkbnn::LayerInfo>& lay
   for (size_t k = 0; k < layers.size(); ++k) {
     const auto& l = layers[k];
     const Spread& s = r.per_layer[k];
-    out << "layer," << csv_field(l.name) << ',' << csv_field(l.op) << ',' << l.precision << ','
+    out << "layer," << csv_field(l.name) << ',' << csv_field(l.op) << ',' << vkbnn::to_string(l.precision) << ','
         << shape_string(l.output_shape) << ',' << l.macs << ',' << csv_number(s.median) << ',' << csv_number(s.p10)
         << ',' << csv_number(s.p90) << ',' << csv_number(s.mean) << ',' << csv_number(rate(l.macs, s.median))
         << ",\n";
@@ -309,7 +309,7 @@ void print_json(const Options& options, const vkbnn::Context& context, const vkb
     const Spread& s = r.per_layer[k];
     report["layers"].push_back({{"name", l.name},
                                 {"op", l.op},
-                                {"precision", l.precision},
+                                {"precision", vkbnn::to_string(l.precision)},
                                 {"output_shape", l.output_shape},
                                 {"macs", l.macs},
                                 {"median_us", s.median},
@@ -384,7 +384,7 @@ void print_text(const Options& options, const vkbnn::Context& context, const vkb
   for (size_t k = 0; k < layers.size(); ++k) {
     const auto& l = layers[k];
     const Spread& s = r.per_layer[k];
-    std::cout << pad(l.name, name_width) << "  " << pad(l.op, op_width) << "  " << pad(l.precision, 9) << "  "
+    std::cout << pad(l.name, name_width) << "  " << pad(l.op, op_width) << "  " << pad(vkbnn::to_string(l.precision), 9) << "  "
               << pad(shape_string(l.output_shape), shape_width) << "  " << pad(fixed(s.median, 1), 10, true) << "  "
               << pad(fixed(s.p10, 1) + "-" + fixed(s.p90, 1), 17, true) << "  "
               << pad(l.macs ? fixed(static_cast<double>(l.macs) / 1e6, 1) : "-", 9, true) << "  "
@@ -493,7 +493,7 @@ int run(const Options& options) {
     r.sampled = samples.size();
     if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
     for (size_t i = 0; i < options.outputs.size(); ++i)
-      vkbnn::tools::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
+      vkbnn::io::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
 
     const auto column = [&](size_t c) {
       std::vector<double> values;
@@ -520,7 +520,7 @@ int run(const Options& options) {
       print_text(options, context, network, inputs, r);
     return 0;
   }();
-  return vkbnn::tools::validated("vkbnn-bench", context, status);
+  return vkbnn::cli::validated("vkbnn-bench", context, status);
 }
 
 }  // namespace
@@ -530,7 +530,7 @@ int main(int argc, char** argv) {
   Options options;
   app.add_option("model", options.model, "Model file (.vkbnn)")->required();
   auto* iters = app.add_option("--iters", options.iters, "Measured runs")->capture_default_str()->check(
-      vkbnn::tools::positive_integer());
+      vkbnn::cli::positive_integer());
   app.add_option("--duration-s", options.duration_s,
                  "Measure for this many seconds instead of --iters runs (at least one run after the warm-up)")
       ->excludes(iters)
@@ -559,6 +559,6 @@ int main(int argc, char** argv) {
   app.add_option("--trace", options.trace, "Write the last run as Chrome trace-event JSON (Perfetto, chrome://tracing)");
   app.add_flag("--limits", options.limits,
                "Measure the device's fp32 rate and memory bandwidth first and show each layer's fraction of them");
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
-  return vkbnn::tools::guarded_main("vkbnn-bench", [&] { return run(options); });
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
+  return vkbnn::cli::guarded_main("vkbnn-bench", [&] { return run(options); });
 }

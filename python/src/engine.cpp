@@ -171,11 +171,14 @@ void bind_info_types(py::module_& m) {
       .def_readonly("op", &LayerInfo::op)
       .def_property_readonly("output_shape", [](const LayerInfo& l) { return py::tuple(py::cast(l.output_shape)); })
       .def_readonly("dispatches", &LayerInfo::dispatches)
-      .def_readonly("precision", &LayerInfo::precision)
+      // A string, as it has always been (C++ has the Precision enum).
+      .def_property_readonly(
+          "precision", [](const LayerInfo& l) { return std::string(to_string(l.precision)); },
+          "'fp32', 'int8', 'binary' (XNOR/popcount), 'bits' (packs or moves signs) or '-' (a view: Reshape)")
       .def_readonly("macs", &LayerInfo::macs)
       .def_readonly("bytes", &LayerInfo::bytes)
       .def("__repr__", [](const LayerInfo& l) {
-        return "<vkbnn.LayerInfo '" + l.name + "' " + l.op + " " + l.precision + " " + shape_text(l.output_shape) + ">";
+        return "<vkbnn.LayerInfo '" + l.name + "' " + l.op + " " + to_string(l.precision) + " " + shape_text(l.output_shape) + ">";
       });
 
   py::class_<LayerTiming>(m, "LayerTiming", "One layer's GPU time in a profiled run")

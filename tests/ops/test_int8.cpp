@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "converter/fixed_point.hpp"
+#include "converter/quantize/fixed_point.hpp"
 #include "ops/single_node.hpp"
 #include "reference/int8_reference.hpp"
 
@@ -307,7 +307,7 @@ TEST(Int8Tensors, TappedTensorsReadBackDequantized) {
   EXPECT_TRUE(all_close(net.read_tensor("q_in").data, ref::dequantize(ref::quantize(x, q), q), 0.0f, 0.0f));
   const auto& layers = net.layers();
   ASSERT_EQ(layers.size(), 2u);
-  EXPECT_EQ(layers[0].precision, "int8");
+  EXPECT_EQ(layers[0].precision, Precision::Int8);
 }
 
 TEST(Int8Model, RejectsBadTypesAndParameters) {

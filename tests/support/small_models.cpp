@@ -1,6 +1,6 @@
 #include "support/small_models.hpp"
 
-#include "converter/model_writer.hpp"
+#include "converter/writer/model_writer.hpp"
 #include "support/test_support.hpp"
 
 namespace vkbnn::test {

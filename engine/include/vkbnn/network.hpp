@@ -27,14 +27,23 @@ struct NetworkOptions {
   bool poison_arena = false;
 };
 
+// What a layer computes in.
+enum class Precision {
+  None,    // a view of its input (Reshape): no work of its own
+  Fp32,
+  Int8,    // reads or writes int8 tensors (Quantize and Dequantize count: they are the price of int8 layers)
+  Binary,  // XNOR/popcount
+  Bits,    // packs or moves signs
+};
+// "-", "fp32", "int8", "binary", "bits": the names tables and JSON reports print.
+const char* to_string(Precision precision) noexcept;
+
 struct LayerInfo {
   std::string name;
   std::string op;
   std::vector<int64_t> output_shape;
   uint32_t dispatches = 0;
-  // "fp32", "int8" (reads or writes int8 tensors), "binary" (XNOR/popcount) or "bits" (packs or
-  // moves signs)
-  std::string precision;
+  Precision precision = Precision::Fp32;
   uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
   uint64_t bytes = 0;     // its input, weight and output tensors' sizes: the least memory it must move
   // The compute shaders its dispatches run, in order (names of shaders/*.comp without the
@@ -93,7 +102,7 @@ struct MemoryReport {
 // pipelines_ms is the driver finding them, not compiling them.
 struct LoadReport {
   double total_ms = 0;      // the Network constructor, end to end
-  double pipelines_ms = 0;  // inside vkCreateComputePipelines
+  double pipelines_ms = 0;  // building pipelines: their shader modules and vkCreateComputePipelines
   uint32_t pipelines = 0;   // distinct pipelines (shader and specialization)
 };
 

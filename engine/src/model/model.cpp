@@ -112,30 +112,20 @@ class Checker {
         fail(where + " has no operator");
       if (node.inputs()->size() == 0 || node.outputs()->size() == 0)
         fail(where + " has no inputs or no outputs");
-      detail::NodeDesc desc{node, {}, {}, {}, {}, {}, {}, {}, {}};
       for (uint32_t in : *node.inputs()) {
         check_index(in, where);
         if (!defined[in])
           fail(where + " reads tensor '" + tensors.Get(in)->name()->str() +
                "' before any node produces it (nodes must be in topological order)");
-        desc.inputs.push_back(shape_of(*tensors.Get(in)));
-        desc.input_is_constant.push_back(is_constant(in));
-        desc.input_types.push_back(tensors.Get(in)->type());
-        desc.input_quant.push_back(detail::quant_of(*tensors.Get(in)));
-        const auto* data = tensors.Get(in)->data();
-        desc.input_data.push_back(data ? std::span<const uint8_t>(data->data(), data->size())
-                                       : std::span<const uint8_t>());
       }
-      if (std::all_of(desc.input_is_constant.begin(), desc.input_is_constant.end(), [](bool c) { return c; }))
+      if (std::all_of(node.inputs()->begin(), node.inputs()->end(), [&](uint32_t in) { return is_constant(in); }))
         fail(where + " has only constant inputs");
       for (uint32_t out : *node.outputs()) {
         check_index(out, where);
         if (defined[out]) fail(where + " writes tensor '" + tensors.Get(out)->name()->str() + "', which is already defined");
         defined[out] = true;
-        desc.outputs.push_back(shape_of(*tensors.Get(out)));
-        desc.output_types.push_back(tensors.Get(out)->type());
-        desc.output_quant.push_back(detail::quant_of(*tensors.Get(out)));
       }
+      const auto desc = detail::describe_node(model_, node);
       const auto& kind = detail::op_kind(node.params_type());
       if (!kind.typed) {
         auto is_float = [](fb::DataType t) { return t == fb::DataType::Float32; };
@@ -182,7 +172,7 @@ TensorDesc describe(const fb::Model& model, uint32_t index) {
 
 }  // namespace
 
-size_t TensorDesc::elements() const { return detail::element_count(shape); }
+size_t TensorDesc::elements() const { return static_cast<size_t>(element_count(shape)); }
 
 Model Model::load(const std::filesystem::path& path) {
   std::error_code ec;

@@ -7,21 +7,35 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "shader_interface.hpp"
+#include "vkbnn/network.hpp"
+#include "vkbnn/shape.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::detail {
 
 using Shape = std::vector<int64_t>;
 
-size_t element_count(const Shape& shape);
-std::string shape_string(const Shape& shape);
+// Every Vulkan device supports this many workgroups per dimension (maxComputeWorkGroupCount).
+inline constexpr int64_t kMaxGroups = 65535;
+// Invocations per workgroup at most; lanes beyond the work compute clamped copies.
+inline constexpr uint32_t kMaxLocalSize = 64;
+
+// Sizes and offsets travel to the shaders as 32-bit specialization constants; the load-time
+// checks bound them (kMaxTensorElements, kMaxGroups) first.
+inline uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+inline int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
+inline constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // 4-byte words a tensor occupies: one per element for Float32 and Int32; axis 1 packed 32 to a
 // word for Bit and 4 to a word for Int8.
 size_t storage_words(const Shape& shape, fb::DataType type);
@@ -46,7 +60,7 @@ struct Quant {
 };
 Quant quant_of(const fb::Tensor& tensor);
 
-// A node as the load-time checks see it.
+// A node as the load-time checks (and the layer metadata) see it.
 struct NodeDesc {
   const fb::Node& node;
   std::vector<Shape> inputs;
@@ -92,33 +106,54 @@ struct TensorRef {
 };
 
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
-// 16 bytes so shaders may read vec4.
+// 16 bytes so shaders may read vec4. The words are held as integers, floats by their bit pattern,
+// so packed bits and integer data never pass through a float.
 class WeightPacker {
  public:
   uint32_t add(std::span<const float> values);
-  uint32_t add_zeros(size_t count);
   // Integer words (packed bits, counts) kept bit for bit.
   uint32_t add_words(std::span<const uint32_t> values);
-  const std::vector<float>& words() const { return words_; }
+  const std::vector<uint32_t>& words() const { return words_; }
 
  private:
   void align();
-  std::vector<float> words_;
+  std::vector<uint32_t> words_;
 };
 
-// One compute dispatch: an embedded shader by name (the file name in shaders/ without .comp),
-// the values of its specialization constants (constant_id i takes spec[i]; floats are bit-cast
-// with as_spec), and the number of workgroups.
+// One compute dispatch: an embedded shader, the values of its specialization constants and
+// push constants (the shader's generated Spec and Push structs, see shader_interface.hpp, kept
+// as words: the pipeline is keyed by shader and spec), and the number of workgroups.
 // By default a dispatch waits for the node's previous dispatch; `independent` drops that wait
 // when the dispatches touch disjoint memory (e.g. one per Concat input).
 struct Dispatch {
-  std::string shader;
+  ShaderId shader{};
+  std::span<const SpecEntry> spec_entries;
   std::vector<uint32_t> spec;
+  std::vector<uint32_t> push;
   std::array<uint32_t, 3> groups{1, 1, 1};
   bool independent = false;
 };
 
-uint32_t as_spec(float value);
+// A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
+template <typename S>
+Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups,
+                       bool independent = false) {
+  Dispatch d{S::id, S::spec_entries, std::vector<uint32_t>(S::spec_entries.size()),
+             std::vector<uint32_t>(S::push_size / 4), groups, independent};
+  if (!d.spec.empty()) std::memcpy(d.spec.data(), &spec, d.spec.size() * sizeof(uint32_t));
+  if (!d.push.empty()) std::memcpy(d.push.data(), &push, S::push_size);
+  return d;
+}
+
+// The specialization constants a dispatch of shader S carries (for tests of the lowering).
+template <typename S>
+typename S::Spec spec_of(const Dispatch& d) {
+  if (d.shader != S::id) throw std::logic_error(std::string("the dispatch is not one of ") + shader_name(S::id));
+  typename S::Spec spec;
+  static_assert(std::is_trivially_copyable_v<typename S::Spec>);
+  if (!d.spec.empty()) std::memcpy(static_cast<void*>(&spec), d.spec.data(), d.spec.size() * sizeof(uint32_t));
+  return spec;
+}
 
 struct NodeLowering {
   const fb::Node& node;
@@ -132,66 +167,46 @@ struct NodeLowering {
   std::vector<uint32_t> constant_words(size_t index) const;
 };
 
+// Layer metadata (LayerInfo). The precision of layers that compute in the type of their tensors: int8 when any tensor is
+// Int8, bits when the output is Bit, else fp32.
+Precision precision_of_tensors(const NodeDesc& desc);
+// Multiply-accumulates of an op whose input 1 holds weights [M, K...]: each output element takes
+// one product per weight of its output channel.
+uint64_t macs_per_weight_row(const NodeDesc& desc);
+
+// What the engine knows of one schema op. Each op family's file defines op_kind_of<> for its ops
+// (below); the engine's table of them is built from flatc's OpParams enum, so the schema is the
+// one list of ops and an op without a definition fails to link.
 struct OpKind {
-  const char* name;
   void (*check)(const NodeDesc&);
-  std::vector<Dispatch> (*lower)(const NodeLowering&);
+  std::vector<Dispatch> (*lower)(const NodeLowering&) = nullptr;
   // The output is the input's memory seen with another shape; lower() is never called.
   bool alias = false;
   // check() validates the data types itself; for every other op all tensors must be Float32.
   bool typed = false;
+  Precision (*precision)(const NodeDesc&) = precision_of_tensors;
+  // Multiply-accumulates per run; none counted where null.
+  uint64_t (*macs)(const NodeDesc&) = nullptr;
 };
 
+template <fb::OpParams Op>
+const OpKind& op_kind_of();
+// One declaration per member of the schema's OpParams union (the list is generated from
+// engine/schema/vkbnn_model.fbs by engine/CMakeLists.txt).
+#define VKBNN_OP(Name) \
+  template <>          \
+  const OpKind& op_kind_of<fb::OpParams::Name>();
+#include "vkbnn_ops.inc"
+#undef VKBNN_OP
+
+// Throws ModelError for a type the schema does not have. The op's name is
+// fb::EnumNameOpParams(type).
 const OpKind& op_kind(fb::OpParams type);
 
-// Per op family (conv.cpp, fully_connected.cpp, ...).
-void check_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_conv2d(const NodeLowering&);
-void check_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_fully_connected(const NodeLowering&);
-void check_channel_affine(const NodeDesc&);
-std::vector<Dispatch> lower_channel_affine(const NodeLowering&);
-void check_activation(const NodeDesc&);
-std::vector<Dispatch> lower_activation(const NodeLowering&);
-void check_prelu(const NodeDesc&);
-std::vector<Dispatch> lower_prelu(const NodeLowering&);
-void check_pool2d(const NodeDesc&);
-std::vector<Dispatch> lower_pool2d(const NodeLowering&);
-void check_global_pool(const NodeDesc&);
-std::vector<Dispatch> lower_global_pool(const NodeLowering&);
-void check_binary(const NodeDesc&);
-std::vector<Dispatch> lower_binary(const NodeLowering&);
-void check_concat(const NodeDesc&);
-std::vector<Dispatch> lower_concat(const NodeLowering&);
-void check_reshape(const NodeDesc&);
-void check_softmax(const NodeDesc&);
-std::vector<Dispatch> lower_softmax(const NodeLowering&);
-void check_pad(const NodeDesc&);
-std::vector<Dispatch> lower_pad(const NodeLowering&);
-void check_transpose(const NodeDesc&);
-std::vector<Dispatch> lower_transpose(const NodeLowering&);
-void check_resize(const NodeDesc&);
-std::vector<Dispatch> lower_resize(const NodeLowering&);
-void check_slice(const NodeDesc&);
-std::vector<Dispatch> lower_slice(const NodeLowering&);
-void check_binarize(const NodeDesc&);
-std::vector<Dispatch> lower_binarize(const NodeLowering&);
-void check_binary_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_binary_conv2d(const NodeLowering&);
-void check_binary_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering&);
-void check_quantize(const NodeDesc&);
-std::vector<Dispatch> lower_quantize(const NodeLowering&);
-void check_dequantize(const NodeDesc&);
-std::vector<Dispatch> lower_dequantize(const NodeLowering&);
-void check_int8_conv2d(const NodeDesc&);
-std::vector<Dispatch> lower_int8_conv2d(const NodeLowering&);
-void check_int8_fully_connected(const NodeDesc&);
-std::vector<Dispatch> lower_int8_fully_connected(const NodeLowering&);
-void check_int8_add(const NodeDesc&);
-std::vector<Dispatch> lower_int8_add(const NodeLowering&);
-void check_int8_global_average_pool(const NodeDesc&);
-std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering&);
+// Pool2D on Int8 tensors (int8.cpp), which pool.cpp's lowering hands over to.
 std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering&);
+
+// The load-time description of `node` of `model`, whose tensor indices have been checked.
+NodeDesc describe_node(const fb::Model& model, const fb::Node& node);
 
 }  // namespace vkbnn::detail

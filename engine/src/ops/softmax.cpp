@@ -4,6 +4,8 @@
 
 namespace vkbnn::detail {
 
+namespace {
+
 void check_softmax(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
   desc.require(!desc.input_is_constant[0], "input must not be a constant");
@@ -24,10 +26,20 @@ std::vector<Dispatch> lower_softmax(const NodeLowering& l) {
   const size_t inner = element_count(Shape(x.begin() + axis + 1, x.end()));
   const size_t rows = outer * inner;
   const Grid grid = grid_for(rows);
-  return {{"softmax",
-           {static_cast<uint32_t>(rows), grid.stride, l.inputs[0].offset, l.outputs[0].offset,
-            static_cast<uint32_t>(x[static_cast<size_t>(axis)]), static_cast<uint32_t>(inner)},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::softmax>({.ROWS = static_cast<uint32_t>(rows),
+                                          .STRIDE = grid.stride,
+                                          .LEN = static_cast<uint32_t>(x[static_cast<size_t>(axis)]),
+                                          .INNER = static_cast<uint32_t>(inner)},
+                                         {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset},
+                                         {grid.groups, 1, 1})};
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::Softmax>() {
+  static const OpKind kind{.check = check_softmax, .lower = lower_softmax};
+  return kind;
 }
 
 }  // namespace vkbnn::detail

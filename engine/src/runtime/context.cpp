@@ -4,12 +4,13 @@
 #include <cstring>
 #include <iostream>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "runtime/context_state.hpp"
 #include "vkbnn/device.hpp"
 #include "vkbnn/memory.hpp"
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn {
 namespace detail {
@@ -22,18 +23,18 @@ bool has_extension(const std::vector<VkExtensionProperties>& list, const char* n
 
 std::vector<VkExtensionProperties> instance_extensions() {
   uint32_t count = 0;
-  check(vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr), "listing instance extensions");
+  vk::check(vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr), "listing instance extensions");
   std::vector<VkExtensionProperties> list(count);
-  check(vkEnumerateInstanceExtensionProperties(nullptr, &count, list.data()), "listing instance extensions");
+  vk::check(vkEnumerateInstanceExtensionProperties(nullptr, &count, list.data()), "listing instance extensions");
   return list;
 }
 
 std::vector<VkExtensionProperties> device_extensions(VkPhysicalDevice device) {
   uint32_t count = 0;
-  check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr), "listing device extensions");
+  vk::check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr), "listing device extensions");
   std::vector<VkExtensionProperties> list(count);
-  check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, list.data()),
-        "listing device extensions");
+  vk::check(vkEnumerateDeviceExtensionProperties(device, nullptr, &count, list.data()),
+            "listing device extensions");
   return list;
 }
 
@@ -132,15 +133,15 @@ InstanceSetup create_instance(bool validation, bool synchronization, const std::
   if (result == VK_ERROR_INCOMPATIBLE_DRIVER)
     throw VulkanError(result, "creating the Vulkan instance (no Vulkan 1.1 driver found; on Debian "
                               "without a GPU install mesa-vulkan-drivers for lavapipe)");
-  check(result, "creating the Vulkan instance");
+  vk::check(result, "creating the Vulkan instance");
   return {instance, debug_utils};
 }
 
 std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
   uint32_t count = 0;
-  check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "listing Vulkan devices");
+  vk::check(vkEnumeratePhysicalDevices(instance, &count, nullptr), "listing Vulkan devices");
   std::vector<VkPhysicalDevice> devices(count);
-  check(vkEnumeratePhysicalDevices(instance, &count, devices.data()), "listing Vulkan devices");
+  vk::check(vkEnumeratePhysicalDevices(instance, &count, devices.data()), "listing Vulkan devices");
   return devices;
 }
 
@@ -296,15 +297,24 @@ uint32_t choose_device(const std::vector<DeviceInfo>& devices, const ContextOpti
 
 }  // namespace
 
-ContextState::~ContextState() {
-  if (pipeline_cache) vkDestroyPipelineCache(device, pipeline_cache, nullptr);
-  if (device) vkDestroyDevice(device, nullptr);
-  if (messenger) {
-    auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
-        vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
-    if (destroy) destroy(instance, messenger, nullptr);
-  }
-  if (instance) vkDestroyInstance(instance, nullptr);
+UniqueDebugMessenger::UniqueDebugMessenger(VkInstance instance, VkDebugUtilsMessengerEXT messenger)
+    : instance_(instance),
+      messenger_(messenger),
+      destroy_(reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+          vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"))) {}
+
+UniqueDebugMessenger::~UniqueDebugMessenger() {
+  if (messenger_ && destroy_) destroy_(instance_, messenger_, nullptr);
+}
+
+UniqueDebugMessenger::UniqueDebugMessenger(UniqueDebugMessenger&& other) noexcept
+    : instance_(other.instance_), messenger_(std::exchange(other.messenger_, VK_NULL_HANDLE)), destroy_(other.destroy_) {}
+
+UniqueDebugMessenger& UniqueDebugMessenger::operator=(UniqueDebugMessenger&& other) noexcept {
+  std::swap(instance_, other.instance_);
+  std::swap(messenger_, other.messenger_);
+  std::swap(destroy_, other.destroy_);
+  return *this;
 }
 
 uint32_t ContextState::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
@@ -325,16 +335,10 @@ uint32_t ContextState::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlag
 
 std::vector<DeviceInfo> Context::list_devices() {
   auto setup = detail::create_instance(false, false);
+  const vk::UniqueInstance instance(setup.instance);
   std::vector<DeviceInfo> result;
-  try {
-    auto devices = detail::physical_devices(setup.instance);
-    for (uint32_t i = 0; i < devices.size(); ++i)
-      result.push_back(detail::describe(devices[i], i, setup.debug_utils));
-  } catch (...) {
-    vkDestroyInstance(setup.instance, nullptr);
-    throw;
-  }
-  vkDestroyInstance(setup.instance, nullptr);
+  auto devices = detail::physical_devices(instance.get());
+  for (uint32_t i = 0; i < devices.size(); ++i) result.push_back(detail::describe(devices[i], i, setup.debug_utils));
   return result;
 }
 
@@ -345,11 +349,11 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   const bool synchronization = options.synchronization_validation || env == "sync";
   const bool validation = options.validation || synchronization || env == "1";
   auto setup = detail::create_instance(validation, synchronization, options.instance_extensions);
-  s.instance = setup.instance;
+  s.instance = vk::UniqueInstance(setup.instance);
 
   if (setup.debug_utils) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
-        vkGetInstanceProcAddr(s.instance, "vkCreateDebugUtilsMessengerEXT"));
+        vkGetInstanceProcAddr(s.instance.get(), "vkCreateDebugUtilsMessengerEXT"));
     VkDebugUtilsMessengerCreateInfoEXT info{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
     info.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
                            VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
@@ -358,14 +362,16 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
     info.pfnUserCallback = detail::on_validation_message;
     info.pUserData = &s;
-    if (create) detail::check(create(s.instance, &info, nullptr, &s.messenger), "creating the debug messenger");
+    VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+    if (create) vk::check(create(s.instance.get(), &info, nullptr, &messenger), "creating the debug messenger");
+    s.messenger = detail::UniqueDebugMessenger(s.instance.get(), messenger);
     s.begin_label = reinterpret_cast<PFN_vkCmdBeginDebugUtilsLabelEXT>(
-        vkGetInstanceProcAddr(s.instance, "vkCmdBeginDebugUtilsLabelEXT"));
+        vkGetInstanceProcAddr(s.instance.get(), "vkCmdBeginDebugUtilsLabelEXT"));
     s.end_label = reinterpret_cast<PFN_vkCmdEndDebugUtilsLabelEXT>(
-        vkGetInstanceProcAddr(s.instance, "vkCmdEndDebugUtilsLabelEXT"));
+        vkGetInstanceProcAddr(s.instance.get(), "vkCmdEndDebugUtilsLabelEXT"));
   }
 
-  auto devices = detail::physical_devices(s.instance);
+  auto devices = detail::physical_devices(s.instance.get());
   if (devices.empty())
     throw Error("no Vulkan device found (on Debian without a GPU install mesa-vulkan-drivers for lavapipe)");
   std::vector<DeviceInfo> infos;
@@ -414,9 +420,11 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   VkPhysicalDeviceShaderIntegerDotProductFeatures dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
   dot.shaderIntegerDotProduct = VK_TRUE;
   if (s.info.integer_dot_product) device_info.pNext = &dot;
-  detail::check(vkCreateDevice(s.physical_device, &device_info, nullptr, &s.device),
-                "creating the logical device on '" + s.info.name + "'");
-  vkGetDeviceQueue(s.device, s.queue_family, 0, &s.queue);
+  VkDevice device = VK_NULL_HANDLE;
+  vk::check(vkCreateDevice(s.physical_device, &device_info, nullptr, &device),
+            "creating the logical device on '" + s.info.name + "'");
+  s.device = vk::UniqueDevice(device);
+  vkGetDeviceQueue(device, s.queue_family, 0, &s.queue);
   s.open_pipeline_cache(options);
 }
 
@@ -428,9 +436,9 @@ const DeviceInfo& Context::device() const { return state_->info; }
 uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
 const std::filesystem::path& Context::pipeline_cache_file() const { return state_->pipeline_cache_file; }
 bool Context::pipeline_cache_loaded() const { return state_->pipeline_cache_loaded; }
-VkInstance Context::instance() const { return state_->instance; }
+VkInstance Context::instance() const { return state_->instance.get(); }
 VkPhysicalDevice Context::physical_device() const { return state_->physical_device; }
-VkDevice Context::vk_device() const { return state_->device; }
+VkDevice Context::vk_device() const { return state_->device.get(); }
 VkQueue Context::queue() const { return state_->queue; }
 uint32_t Context::queue_family() const { return state_->queue_family; }
 std::mutex& Context::queue_mutex() const { return state_->queue_mutex; }
@@ -438,16 +446,9 @@ std::mutex& Context::queue_mutex() const { return state_->queue_mutex; }
 DeviceMemory memory_heaps(const Context& context) { return detail::describe_memory(context.physical_device()); }
 
 std::vector<DeviceMemory> list_memory_heaps() {
-  auto setup = detail::create_instance(false, false);
+  const vk::UniqueInstance instance(detail::create_instance(false, false).instance);
   std::vector<DeviceMemory> result;
-  try {
-    for (VkPhysicalDevice device : detail::physical_devices(setup.instance))
-      result.push_back(detail::describe_memory(device));
-  } catch (...) {
-    vkDestroyInstance(setup.instance, nullptr);
-    throw;
-  }
-  vkDestroyInstance(setup.instance, nullptr);
+  for (VkPhysicalDevice device : detail::physical_devices(instance.get())) result.push_back(detail::describe_memory(device));
   return result;
 }
 

@@ -8,14 +8,32 @@
 #include <vulkan/vulkan.h>
 
 #include "vkbnn/device.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn::detail {
 
+// VK_EXT_debug_utils' messenger, whose destroy function the instance provides.
+class UniqueDebugMessenger {
+ public:
+  UniqueDebugMessenger() = default;
+  UniqueDebugMessenger(VkInstance instance, VkDebugUtilsMessengerEXT messenger);
+  ~UniqueDebugMessenger();
+  UniqueDebugMessenger(UniqueDebugMessenger&& other) noexcept;
+  UniqueDebugMessenger& operator=(UniqueDebugMessenger&& other) noexcept;
+
+ private:
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  PFN_vkDestroyDebugUtilsMessengerEXT destroy_ = nullptr;
+};
+
+// The handles are owned here and destroyed in reverse order of their declaration: the pipeline
+// cache, the device, the messenger, the instance.
 struct ContextState {
-  VkInstance instance = VK_NULL_HANDLE;
-  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  vk::UniqueInstance instance;
+  UniqueDebugMessenger messenger;
   VkPhysicalDevice physical_device = VK_NULL_HANDLE;
-  VkDevice device = VK_NULL_HANDLE;
+  vk::UniqueDevice device;
   VkQueue queue = VK_NULL_HANDLE;
   uint32_t queue_family = 0;
   DeviceInfo info;
@@ -24,7 +42,7 @@ struct ContextState {
   std::mutex queue_mutex;  // see Context::queue_mutex()
 
   // Shared by every Network on this device; see ContextOptions::pipeline_cache.
-  VkPipelineCache pipeline_cache = VK_NULL_HANDLE;
+  vk::UniquePipelineCache pipeline_cache;
   std::filesystem::path pipeline_cache_file;
   bool pipeline_cache_loaded = false;
   std::mutex pipeline_cache_mutex;
@@ -39,7 +57,6 @@ struct ContextState {
   ContextState() = default;
   ContextState(const ContextState&) = delete;
   ContextState& operator=(const ContextState&) = delete;
-  ~ContextState();
 
   uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
                             VkMemoryPropertyFlags preferred) const;

@@ -10,7 +10,7 @@
 #include "runtime/context_state.hpp"
 #include "vkbnn/device.hpp"
 #include "vulkan/buffer.hpp"
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/commands.hpp"
 #include "vulkan/shader_registry.hpp"
 
 namespace vkbnn {
@@ -26,7 +26,8 @@ constexpr int kRepeats = 3;
 
 class Bench {
  public:
-  explicit Bench(detail::ContextState& ctx) : ctx_(ctx) {
+  explicit Bench(detail::ContextState& ctx)
+      : ctx_(ctx), submitter_(ctx.device.get(), ctx.queue_family, ctx.queue, ctx.queue_mutex) {
     VkDescriptorSetLayoutBinding bindings[2] = {
         {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr},
         {1, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr}};
@@ -34,83 +35,58 @@ class Bench {
     layout_info.bindingCount = 2;
     layout_info.pBindings = bindings;
     VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
-    detail::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout),
-                  "creating the micro-benchmark descriptor layout");
-    set_layout_ = detail::UniqueDescriptorSetLayout(device(), set_layout);
+    vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout),
+              "creating the micro-benchmark descriptor layout");
+    set_layout_ = vk::UniqueDescriptorSetLayout(device(), set_layout);
     VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
     pipeline_layout_info.setLayoutCount = 1;
     pipeline_layout_info.pSetLayouts = &set_layout;
     VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
-    detail::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout),
-                  "creating the micro-benchmark pipeline layout");
-    pipeline_layout_ = detail::UniquePipelineLayout(device(), pipeline_layout);
+    vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout),
+              "creating the micro-benchmark pipeline layout");
+    pipeline_layout_ = vk::UniquePipelineLayout(device(), pipeline_layout);
     VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2}, {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2}};
     VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pool_info.maxSets = 2;
     pool_info.poolSizeCount = 2;
     pool_info.pPoolSizes = sizes;
     VkDescriptorPool pool = VK_NULL_HANDLE;
-    detail::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating a descriptor pool");
-    descriptor_pool_ = detail::UniqueDescriptorPool(device(), pool);
-    VkCommandPoolCreateInfo command_pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    command_pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-    command_pool_info.queueFamilyIndex = ctx_.queue_family;
-    VkCommandPool command_pool = VK_NULL_HANDLE;
-    detail::check(vkCreateCommandPool(device(), &command_pool_info, nullptr, &command_pool), "creating a command pool");
-    command_pool_ = detail::UniqueCommandPool(device(), command_pool);
-    VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkFence fence = VK_NULL_HANDLE;
-    detail::check(vkCreateFence(device(), &fence_info, nullptr, &fence), "creating a fence");
-    fence_ = detail::UniqueFence(device(), fence);
+    vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating a descriptor pool");
+    descriptor_pool_ = vk::UniqueDescriptorPool(device(), pool);
     if (ctx_.info.timestamps) {
       VkQueryPoolCreateInfo query_info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       query_info.queryType = VK_QUERY_TYPE_TIMESTAMP;
       query_info.queryCount = 2;
       VkQueryPool queries = VK_NULL_HANDLE;
-      detail::check(vkCreateQueryPool(device(), &query_info, nullptr, &queries), "creating a query pool");
-      queries_ = detail::UniqueQueryPool(device(), queries);
+      vk::check(vkCreateQueryPool(device(), &query_info, nullptr, &queries), "creating a query pool");
+      queries_ = vk::UniqueQueryPool(device(), queries);
     }
   }
 
-  // Best seconds of one dispatch of `shader` over `groups` workgroups.
-  double time(const char* shader, const std::vector<uint32_t>& spec, VkBuffer destination, VkBufferView source,
-              uint32_t groups) {
-    VkPipeline pipeline = make_pipeline(shader, spec);
+  // Best seconds of one dispatch of shader S over `groups` workgroups.
+  template <typename S>
+  double time(const typename S::Spec& spec, VkBuffer destination, VkBufferView source, uint32_t groups) {
+    static_assert(S::push_size == 0, "the micro-benchmarks take no push constants");
+    VkPipeline pipeline = make_pipeline(S::id, S::spec_entries, &spec, S::spec_entries.size() * sizeof(uint32_t));
     VkDescriptorSet set = make_set(destination, source);
-    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    alloc.commandPool = command_pool_.get();
-    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    alloc.commandBufferCount = 1;
-    VkCommandBuffer cmd = VK_NULL_HANDLE;
-    detail::check(vkAllocateCommandBuffers(device(), &alloc, &cmd), "allocating a command buffer");
+    VkCommandBuffer cmd = submitter_.allocate("a micro-benchmark");
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    detail::check(vkBeginCommandBuffer(cmd, &begin), "recording a micro-benchmark");
+    vk::check(vkBeginCommandBuffer(cmd, &begin), "recording a micro-benchmark");
     if (queries_) vkCmdResetQueryPool(cmd, queries_.get(), 0, 2);
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout_.get(), 0, 1, &set, 0, nullptr);
     if (queries_) vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_.get(), 0);
     vkCmdDispatch(cmd, groups, 1, 1);
     if (queries_) vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries_.get(), 1);
-    detail::check(vkEndCommandBuffer(cmd), "recording a micro-benchmark");
+    vk::check(vkEndCommandBuffer(cmd), "recording a micro-benchmark");
 
     double best = std::numeric_limits<double>::max();
     for (int r = 0; r < kRepeats + 1; ++r) {
-      VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-      submit.commandBufferCount = 1;
-      submit.pCommandBuffers = &cmd;
-      VkFence fence = fence_.get();
-      const auto start = std::chrono::steady_clock::now();
-      {
-        std::lock_guard lock(ctx_.queue_mutex);
-        detail::check(vkQueueSubmit(ctx_.queue, 1, &submit, fence), "running a micro-benchmark");
-      }
-      detail::check(vkWaitForFences(device(), 1, &fence, VK_TRUE, std::numeric_limits<uint64_t>::max()),
-                    "waiting for a micro-benchmark");
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      detail::check(vkResetFences(device(), 1, &fence), "resetting a fence");
+      const auto times = submitter_.submit_and_wait(cmd, "a micro-benchmark");
+      double seconds = (times.submit_us + times.wait_us) * 1e-6;
       if (queries_) {
         uint64_t stamps[2] = {};
-        detail::check(vkGetQueryPoolResults(device(), queries_.get(), 0, 2, sizeof stamps, stamps, 8,
+        vk::check(vkGetQueryPoolResults(device(), queries_.get(), 0, 2, sizeof stamps, stamps, 8,
                                             VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
                       "reading timestamps");
         seconds = static_cast<double>(stamps[1] - stamps[0]) * ctx_.info.timestamp_period_ns * 1e-9;
@@ -120,32 +96,18 @@ class Bench {
     return best;
   }
 
-  VkDevice device() const { return ctx_.device; }
+  VkDevice device() const { return ctx_.device.get(); }
 
  private:
-  VkPipeline make_pipeline(const char* shader, const std::vector<uint32_t>& spec) {
-    const auto code = detail::shader_spirv(shader);
-    VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-    module_info.codeSize = code.size_bytes();
-    module_info.pCode = code.data();
-    VkShaderModule module = VK_NULL_HANDLE;
-    detail::check(vkCreateShaderModule(device(), &module_info, nullptr, &module), std::string("creating shader ") + shader);
-    detail::UniqueShaderModule owned(device(), module);
+  VkPipeline make_pipeline(detail::ShaderId id, std::span<const detail::SpecEntry> spec_entries, const void* spec,
+                           size_t spec_bytes) {
     std::vector<VkSpecializationMapEntry> entries;
-    for (uint32_t i = 0; i < spec.size(); ++i) entries.push_back({i, i * 4, 4});
-    VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(), spec.size() * 4, spec.data()};
-    VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-    info.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-    info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    info.stage.module = module;
-    info.stage.pName = "main";
-    info.stage.pSpecializationInfo = &spec_info;
-    info.layout = pipeline_layout_.get();
-    VkPipeline pipeline = VK_NULL_HANDLE;
-    detail::check(vkCreateComputePipelines(device(), ctx_.pipeline_cache, 1, &info, nullptr, &pipeline),
-                  std::string("building the pipeline for ") + shader);
-    pipelines_.emplace_back(device(), pipeline);
-    return pipeline;
+    for (const auto& e : spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
+    VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(), spec_bytes, spec};
+    pipelines_.push_back(vk::create_compute_pipeline(device(), detail::shader_spirv(id), pipeline_layout_.get(),
+                                                     &spec_info, ctx_.pipeline_cache.get(),
+                                                     std::string("the pipeline for ") + detail::shader_name(id)));
+    return pipelines_.back().get();
   }
 
   VkDescriptorSet make_set(VkBuffer destination, VkBufferView source) {
@@ -155,7 +117,7 @@ class Bench {
     alloc.descriptorSetCount = 1;
     alloc.pSetLayouts = &layout;
     VkDescriptorSet set = VK_NULL_HANDLE;
-    detail::check(vkAllocateDescriptorSets(device(), &alloc, &set), "allocating a descriptor set");
+    vk::check(vkAllocateDescriptorSets(device(), &alloc, &set), "allocating a descriptor set");
     VkDescriptorBufferInfo buffer_info{destination, 0, VK_WHOLE_SIZE};
     VkWriteDescriptorSet writes[2] = {{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET}, {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET}};
     writes[0].dstSet = set;
@@ -173,13 +135,12 @@ class Bench {
   }
 
   detail::ContextState& ctx_;
-  detail::UniqueDescriptorSetLayout set_layout_;
-  detail::UniquePipelineLayout pipeline_layout_;
-  detail::UniqueDescriptorPool descriptor_pool_;
-  detail::UniqueCommandPool command_pool_;
-  detail::UniqueFence fence_;
-  detail::UniqueQueryPool queries_;
-  std::vector<detail::UniquePipeline> pipelines_;
+  vk::UniqueDescriptorSetLayout set_layout_;
+  vk::UniquePipelineLayout pipeline_layout_;
+  vk::UniqueDescriptorPool descriptor_pool_;
+  vk::Submitter submitter_;
+  vk::UniqueQueryPool queries_;
+  std::vector<vk::UniquePipeline> pipelines_;
 };
 
 }  // namespace
@@ -199,21 +160,24 @@ DeviceLimits measure_limits(Context& context) {
   view_info.format = VK_FORMAT_R32G32B32A32_SFLOAT;
   view_info.range = VK_WHOLE_SIZE;
   VkBufferView view = VK_NULL_HANDLE;
-  detail::check(vkCreateBufferView(ctx.device, &view_info, nullptr, &view), "creating a texel buffer view");
-  detail::UniqueBufferView owned_view(ctx.device, view);
+  vk::check(vkCreateBufferView(ctx.device.get(), &view_info, nullptr, &view), "creating a texel buffer view");
+  vk::UniqueBufferView owned_view(ctx.device.get(), view);
 
   DeviceLimits limits;
-  const double peak_seconds = bench.time("peak_fp32", {kPeakIterations}, result.get(), view, kPeakGroups);
+  const double peak_seconds = bench.time<detail::shader::peak_fp32>({.ITERATIONS = kPeakIterations}, result.get(), view,
+                                                                  kPeakGroups);
   limits.fp32_gflops =
       double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakFlopPerRound / peak_seconds / 1e9;
   if (ctx.info.integer_dot_product) {
-    const double int8_seconds = bench.time("peak_int8_dot", {kPeakIterations}, result.get(), view, kPeakGroups);
+    const double int8_seconds = bench.time<detail::shader::peak_int8_dot>({.ITERATIONS = kPeakIterations}, result.get(),
+                                                                           view, kPeakGroups);
     limits.int8_gops = double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakInt8OpsPerRound / int8_seconds / 1e9;
   }
   const uint32_t vec4s = static_cast<uint32_t>(copy_bytes / 16);
   const uint32_t groups = std::min<uint32_t>(4096, (vec4s + kLocalSize - 1) / kLocalSize);
   const double copy_seconds =
-      bench.time("memory_bandwidth", {vec4s, groups * kLocalSize}, destination.get(), view, groups);
+      bench.time<detail::shader::memory_bandwidth>({.COUNT = vec4s, .STRIDE = groups * kLocalSize}, destination.get(),
+                                                   view, groups);
   limits.bandwidth_gbps = 2.0 * static_cast<double>(copy_bytes) / copy_seconds / 1e9;
   return limits;
 }

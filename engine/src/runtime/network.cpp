@@ -11,7 +11,8 @@
 #include "runtime/memory_plan.hpp"
 #include "vkbnn/network.hpp"
 #include "vulkan/buffer.hpp"
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/commands.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 #include "vulkan/shader_registry.hpp"
 
 namespace vkbnn {
@@ -34,9 +35,13 @@ struct Range {
 
 struct PlannedDispatch {
   VkPipeline pipeline = VK_NULL_HANDLE;
+  std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
   bool independent = false;
 };
+
+// Every shader's push constants fit the 128 bytes each Vulkan device offers.
+constexpr uint32_t kPushConstantBytes = 128;
 
 struct PlannedNode {
   std::string name;
@@ -71,31 +76,33 @@ struct NetworkState {
   std::vector<IoSlot> inputs, outputs;
   MemoryReport memory;
 
-  UniqueDescriptorSetLayout set_layout;
-  UniquePipelineLayout pipeline_layout;
-  std::map<std::pair<std::string, std::vector<uint32_t>>, UniquePipeline> pipelines;
-  UniqueDescriptorPool descriptor_pool;
+  vk::UniqueDescriptorSetLayout set_layout;
+  vk::UniquePipelineLayout pipeline_layout;
+  std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
+  vk::UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
   Buffer weights, arena, upload, readback;
-  UniqueBufferView texel_views[kTexelViews];
-  UniqueCommandPool command_pool;
+  vk::UniqueBufferView texel_views[kTexelViews];
+  vk::Submitter submitter;
   VkCommandBuffer plain_commands = VK_NULL_HANDLE;
   VkCommandBuffer profiled_commands = VK_NULL_HANDLE;
-  UniqueQueryPool queries;
+  vk::UniqueQueryPool queries;
   uint32_t query_count = 0;
-  UniqueFence fence;
   bool profiling = false;
   bool has_run = false;
   Profile last;
   LoadReport load;
-  // Serializes what a run touches (the command buffers and their pool, the fence, the staging
+  // Serializes what a run touches (the command buffers, the submitter's pool and fence, the staging
   // buffers, `last`): see the threading note on Network.
   mutable std::mutex mutex;
 
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
-      : ctx(&context), model(m), options(opts) {}
+      : ctx(&context),
+        model(m),
+        options(opts),
+        submitter(context.device.get(), context.queue_family, context.queue, context.queue_mutex) {}
 
-  VkDevice device() const { return ctx->device; }
+  VkDevice device() const { return ctx->device.get(); }
   // The arena and the weights are bound both as storage buffers and as R32F texel buffers.
   uint64_t buffer_limit() const {
     return std::min<uint64_t>(ctx->info.max_storage_buffer_range, ctx->info.max_texel_buffer_elements * 4);
@@ -107,40 +114,11 @@ struct NetworkState {
   void create_descriptors();
   void upload_weights(const WeightPacker& packer);
   VkCommandBuffer record(bool with_timestamps);
-  void submit_and_wait(VkCommandBuffer commands, Profile* profile);
   Range range_of(uint32_t tensor) const;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
-  std::string precision_of(const fb::Node& node) const;
-  uint64_t macs_of(const fb::Node& node) const;
   uint64_t bytes_of(const fb::Node& node) const;
 };
-
-std::string NetworkState::precision_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (op_kind(type).alias) return "-";
-  if (type == fb::OpParams::BinaryConv2D || type == fb::OpParams::BinaryFullyConnected) return "binary";
-  const auto& tensors = *model.schema().tensors();
-  // Quantize and Dequantize count as int8: they are the price of the int8 layers.
-  for (const auto* list : {node.inputs(), node.outputs()})
-    for (uint32_t t : *list)
-      if (tensors.Get(t)->type() == fb::DataType::Int8) return "int8";
-  return tensors.Get(node.outputs()->Get(0))->type() == fb::DataType::Bit ? "bits" : "fp32";
-}
-
-uint64_t NetworkState::macs_of(const fb::Node& node) const {
-  const auto type = node.params_type();
-  if (type != fb::OpParams::Conv2D && type != fb::OpParams::FullyConnected && type != fb::OpParams::BinaryConv2D &&
-      type != fb::OpParams::BinaryFullyConnected && type != fb::OpParams::Int8Conv2D &&
-      type != fb::OpParams::Int8FullyConnected)
-    return 0;
-  // Every output takes one product per weight of its output channel: [M, K...] weights.
-  const auto& tensors = *model.schema().tensors();
-  const auto* w = tensors.Get(node.inputs()->Get(1));
-  const auto* y = tensors.Get(node.outputs()->Get(0));
-  const Shape ws(w->shape()->begin(), w->shape()->end()), ys(y->shape()->begin(), y->shape()->end());
-  return static_cast<uint64_t>(element_count(ys)) * (element_count(ws) / static_cast<uint64_t>(ws[0]));
-}
 
 uint64_t NetworkState::bytes_of(const fb::Node& node) const {
   if (op_kind(node.params_type()).alias) return 0;
@@ -231,32 +209,17 @@ void NetworkState::plan() {
 VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   auto key = std::make_pair(d.shader, d.spec);
   if (auto it = pipelines.find(key); it != pipelines.end()) return it->second.get();
-  auto code = shader_spirv(d.shader);
-  VkShaderModuleCreateInfo module_info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-  module_info.codeSize = code.size_bytes();
-  module_info.pCode = code.data();
-  VkShaderModule module = VK_NULL_HANDLE;
-  check(vkCreateShaderModule(device(), &module_info, nullptr, &module), "creating shader " + d.shader);
-  UniqueShaderModule owned_module(device(), module);
-
-  std::vector<VkSpecializationMapEntry> entries(d.spec.size());
-  for (uint32_t i = 0; i < d.spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  std::vector<VkSpecializationMapEntry> entries;
+  for (const auto& e : d.spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
   VkSpecializationInfo spec{static_cast<uint32_t>(entries.size()), entries.data(), d.spec.size() * 4,
                             d.spec.data()};
-  VkComputePipelineCreateInfo info{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-  info.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-  info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  info.stage.module = module;
-  info.stage.pName = "main";
-  info.stage.pSpecializationInfo = d.spec.empty() ? nullptr : &spec;
-  info.layout = pipeline_layout.get();
-  VkPipeline pipeline = VK_NULL_HANDLE;
   const auto start = Clock::now();
-  check(vkCreateComputePipelines(device(), ctx->pipeline_cache, 1, &info, nullptr, &pipeline),
-        "building the pipeline for shader " + d.shader);
+  auto pipeline = vk::create_compute_pipeline(device(), shader_spirv(d.shader), pipeline_layout.get(),
+                                              d.spec.empty() ? nullptr : &spec, ctx->pipeline_cache.get(),
+                                              std::string("the pipeline for shader ") + shader_name(d.shader));
   load.pipelines_ms += micros(Clock::now() - start) / 1000.0;
   ++load.pipelines;
-  return pipelines.emplace(std::move(key), UniquePipeline(device(), pipeline)).first->second.get();
+  return pipelines.emplace(std::move(key), std::move(pipeline)).first->second.get();
 }
 
 void NetworkState::lower(WeightPacker& packer) {
@@ -266,7 +229,7 @@ void NetworkState::lower(WeightPacker& packer) {
     const auto& kind = op_kind(node->params_type());
     PlannedNode planned;
     planned.name = node->name()->str();
-    planned.op = kind.name;
+    planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
     NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info};
@@ -292,13 +255,16 @@ void NetworkState::lower(WeightPacker& packer) {
     if (!kind.alias) {
       for (const auto& d : kind.lower(lowering)) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
-        planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
-        shaders.push_back(d.shader);
+        if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
+          throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
+        planned.dispatches.push_back({pipeline_for(d), d.push, d.groups, d.independent});
+        shaders.push_back(shader_name(d.shader));
       }
     }
+    const NodeDesc desc = describe_node(m, *node);
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
-                           static_cast<uint32_t>(planned.dispatches.size()), precision_of(*node), macs_of(*node),
-                           bytes_of(*node), std::move(shaders)});
+                           static_cast<uint32_t>(planned.dispatches.size()), kind.precision(desc),
+                           kind.macs ? kind.macs(desc) : 0, bytes_of(*node), std::move(shaders)});
     nodes.push_back(std::move(planned));
   }
 }
@@ -314,17 +280,20 @@ void NetworkState::create_descriptors() {
   layout_info.bindingCount = 2 + kTexelViews;
   layout_info.pBindings = bindings;
   VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
-  check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
-        "creating the descriptor set layout");
-  set_layout = UniqueDescriptorSetLayout(device(), set_layout_handle);
+  vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
+            "creating the descriptor set layout");
+  set_layout = vk::UniqueDescriptorSetLayout(device(), set_layout_handle);
 
   VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   pipeline_layout_info.setLayoutCount = 1;
   pipeline_layout_info.pSetLayouts = &set_layout_handle;
+  const VkPushConstantRange push_range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushConstantBytes};
+  pipeline_layout_info.pushConstantRangeCount = 1;
+  pipeline_layout_info.pPushConstantRanges = &push_range;
   VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
-  check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
-        "creating the pipeline layout");
-  pipeline_layout = UniquePipelineLayout(device(), pipeline_layout_handle);
+  vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
+            "creating the pipeline layout");
+  pipeline_layout = vk::UniquePipelineLayout(device(), pipeline_layout_handle);
 
   VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2},
                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews}};
@@ -333,13 +302,13 @@ void NetworkState::create_descriptors() {
   pool_info.poolSizeCount = 2;
   pool_info.pPoolSizes = pool_sizes;
   VkDescriptorPool pool = VK_NULL_HANDLE;
-  check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
-  descriptor_pool = UniqueDescriptorPool(device(), pool);
+  vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
+  descriptor_pool = vk::UniqueDescriptorPool(device(), pool);
 
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
-  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
+  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(uint32_t), 16);
   if (bytes > buffer_limit())
     throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
                 "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
@@ -352,56 +321,20 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
   // A model without constants packs no words, and memcpy from an empty vector's null data is
   // undefined even for zero bytes.
   if (!packer.words().empty())
-    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(uint32_t));
   staging.flush();
 
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer commands = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device(), &alloc, &commands), "allocating a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(vkBeginCommandBuffer(commands, &begin), "recording the weight upload");
-  VkBufferCopy copy{0, 0, bytes};
-  vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
-  check(vkEndCommandBuffer(commands), "recording the weight upload");
-  submit_and_wait(commands, nullptr);
-  vkFreeCommandBuffers(device(), command_pool.get(), 1, &commands);
+  submitter.run("the weight upload", [&](VkCommandBuffer commands) {
+    VkBufferCopy copy{0, 0, bytes};
+    vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
+  });
   memory.weight_bytes = bytes;
 }
 
-void NetworkState::submit_and_wait(VkCommandBuffer commands, Profile* profile) {
-  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &commands;
-  VkFence f = fence.get();
-  auto t0 = Clock::now();
-  {
-    std::lock_guard lock(ctx->queue_mutex);
-    check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
-  }
-  auto t1 = Clock::now();
-  check(vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max()),
-        "waiting for the GPU");
-  auto t2 = Clock::now();
-  check(vkResetFences(device(), 1, &f), "resetting a fence");
-  if (profile) {
-    profile->submit_us = micros(t1 - t0);
-    profile->wait_us = micros(t2 - t1);
-  }
-}
-
 VkCommandBuffer NetworkState::record(bool with_timestamps) {
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device(), &alloc, &cmd), "allocating the inference command buffer");
+  VkCommandBuffer cmd = submitter.allocate("the inference command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
+  vk::check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
 
   // Query layout: 0 start, 1 inputs copied, 2+2k / 3+2k around node k, then outputs copied.
   const uint32_t end_query = 2 + 2 * static_cast<uint32_t>(nodes.size());
@@ -465,6 +398,9 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
       }
+      if (!dispatch.push.empty())
+        vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(dispatch.push.size() * sizeof(uint32_t)), dispatch.push.data());
       vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
@@ -482,7 +418,7 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
   barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
           VK_ACCESS_HOST_READ_BIT);
   stamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, end_query);
-  check(vkEndCommandBuffer(cmd), "recording the inference command buffer");
+  vk::check(vkEndCommandBuffer(cmd), "recording the inference command buffer");
   return cmd;
 }
 
@@ -490,16 +426,6 @@ void NetworkState::build() {
   const auto start = Clock::now();
   const auto& m = model.schema();
   plan();
-
-  VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  pool_info.queueFamilyIndex = ctx->queue_family;
-  VkCommandPool pool = VK_NULL_HANDLE;
-  check(vkCreateCommandPool(device(), &pool_info, nullptr, &pool), "creating a command pool");
-  command_pool = UniqueCommandPool(device(), pool);
-  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VkFence f = VK_NULL_HANDLE;
-  check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
-  fence = UniqueFence(device(), f);
 
   create_descriptors();
   WeightPacker packer;
@@ -513,7 +439,7 @@ void NetworkState::build() {
     for (uint32_t t : list) {
       const auto* tensor = m.tensors()->Get(t);
       Shape shape(tensor->shape()->begin(), tensor->shape()->end());
-      slots.push_back({t, tensor_offset[t], staging, element_count(shape), shape});
+      slots.push_back({t, tensor_offset[t], staging, static_cast<uint64_t>(element_count(shape)), shape});
       staging += (element_count(shape) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     }
     return std::make_pair(slots, std::max<uint64_t>(staging, 16) * sizeof(float));
@@ -540,7 +466,7 @@ void NetworkState::build() {
   set_info.descriptorPool = descriptor_pool.get();
   set_info.descriptorSetCount = 1;
   set_info.pSetLayouts = &layout;
-  check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
+  vk::check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
   VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weights.get(), 0, VK_WHOLE_SIZE}};
   VkWriteDescriptorSet writes[2];
   for (uint32_t i = 0; i < 2; ++i) {
@@ -565,8 +491,8 @@ void NetworkState::build() {
     view_info.buffer = viewed[i];
     view_info.format = formats[i];
     view_info.range = VK_WHOLE_SIZE;
-    check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
-    texel_views[i] = UniqueBufferView(device(), views[i]);
+    vk::check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
+    texel_views[i] = vk::UniqueBufferView(device(), views[i]);
     view_writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     view_writes[i].dstSet = descriptor_set;
     view_writes[i].dstBinding = 2 + i;
@@ -582,6 +508,17 @@ void NetworkState::build() {
 }
 
 }  // namespace detail
+
+const char* to_string(Precision precision) noexcept {
+  switch (precision) {
+    case Precision::None: return "-";
+    case Precision::Fp32: return "fp32";
+    case Precision::Int8: return "int8";
+    case Precision::Binary: return "binary";
+    case Precision::Bits: return "bits";
+  }
+  return "?";
+}
 
 Network::Network(Context& context, const Model& model, const NetworkOptions& options)
     : state_(std::make_unique<detail::NetworkState>(context.state(), model, options)) {
@@ -625,7 +562,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].size() != s.inputs[i].elements)
       throw Error("input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
-                  " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
+                  " values but the model expects " + shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
   std::lock_guard lock(s.mutex);
@@ -638,8 +575,8 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
       info.queryType = VK_QUERY_TYPE_TIMESTAMP;
       info.queryCount = s.query_count;
       VkQueryPool pool = VK_NULL_HANDLE;
-      detail::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
-      s.queries = detail::UniqueQueryPool(s.device(), pool);
+      vk::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
+      s.queries = vk::UniqueQueryPool(s.device(), pool);
       s.profiled_commands = s.record(true);
     }
     commands = s.profiled_commands;
@@ -652,7 +589,9 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
     std::memcpy(staging + s.inputs[i].staging_offset, inputs[i].data(), inputs[i].size_bytes());
   s.upload.flush();
   auto uploaded = Clock::now();
-  s.submit_and_wait(commands, &profile);
+  const auto times = s.submitter.submit_and_wait(commands, "the network's run");
+  profile.submit_us = times.submit_us;
+  profile.wait_us = times.wait_us;
   auto waited = Clock::now();
   s.readback.invalidate();
   std::vector<Tensor> results;
@@ -667,7 +606,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
   profile.total_us = detail::micros(finished - start);
   if (timed) {
     std::vector<uint64_t> stamps(s.query_count);
-    detail::check(vkGetQueryPoolResults(s.device(), s.queries.get(), 0, s.query_count, stamps.size() * 8,
+    vk::check(vkGetQueryPoolResults(s.device(), s.queries.get(), 0, s.query_count, stamps.size() * 8,
                                         stamps.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
                   "reading GPU timestamps");
     const double ns = s.ctx->info.timestamp_period_ns;
@@ -692,22 +631,13 @@ Tensor Network::read_tensor(const std::string& name) const {
   auto range = s.range_of(t);
   uint64_t bytes = (range.end - range.begin) * sizeof(float);
   detail::Buffer host(*s.ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, detail::MemoryUse::Readback, "a tap readback");
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  alloc.commandPool = s.command_pool.get();
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  detail::check(vkAllocateCommandBuffers(s.device(), &alloc, &cmd), "allocating a command buffer");
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  detail::check(vkBeginCommandBuffer(cmd, &begin), "recording a tap readback");
-  VkBufferCopy copy{range.begin * 4, 0, bytes};
-  vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
-  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0, nullptr);
-  detail::check(vkEndCommandBuffer(cmd), "recording a tap readback");
-  state_->submit_and_wait(cmd, nullptr);
-  vkFreeCommandBuffers(s.device(), s.command_pool.get(), 1, &cmd);
+  state_->submitter.run("a tap readback", [&](VkCommandBuffer cmd) {
+    VkBufferCopy copy{range.begin * 4, 0, bytes};
+    vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
+    VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0,
+                         nullptr);
+  });
   host.invalidate();
   const auto* data = static_cast<const float*>(host.mapped());
   const auto* tensor = s.model.schema().tensors()->Get(t);
@@ -718,7 +648,7 @@ Tensor Network::read_tensor(const std::string& name) const {
   const auto* words = static_cast<const uint32_t*>(host.mapped());
   const bool bits = tensor->type() == fb::DataType::Bit;
   const detail::Quant quant = detail::quant_of(*tensor);
-  std::vector<float> values(detail::element_count(shape));
+  std::vector<float> values(static_cast<size_t>(element_count(shape)));
   detail::for_each_packed(shape, bits ? 32 : 4, [&](uint64_t element, uint64_t word, uint64_t at) {
     values[element] = bits ? ((words[word] >> at) & 1u ? -1.0f : 1.0f)
                            : static_cast<float>(static_cast<int8_t>(words[word] >> (8 * at)) - quant.zero_point) *

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "runtime/context_state.hpp"
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 #include "vkbnn/error.hpp"
 
 namespace vkbnn::detail {
@@ -88,16 +88,18 @@ void ContextState::open_pipeline_cache(const ContextOptions& options) {
   VkPipelineCacheCreateInfo create{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   create.initialDataSize = initial.size();
   create.pInitialData = initial.empty() ? nullptr : initial.data();
-  check(vkCreatePipelineCache(device, &create, nullptr, &pipeline_cache), "creating the pipeline cache");
+  VkPipelineCache cache = VK_NULL_HANDLE;
+  vk::check(vkCreatePipelineCache(device.get(), &create, nullptr, &cache), "creating the pipeline cache");
+  pipeline_cache = vk::UniquePipelineCache(device.get(), cache);
 }
 
 void ContextState::save_pipeline_cache() {
   if (pipeline_cache_file.empty()) return;
   std::lock_guard lock(pipeline_cache_mutex);
   size_t size = 0;
-  if (vkGetPipelineCacheData(device, pipeline_cache, &size, nullptr) != VK_SUCCESS || size == 0) return;
+  if (vkGetPipelineCacheData(device.get(), pipeline_cache.get(), &size, nullptr) != VK_SUCCESS || size == 0) return;
   std::vector<uint8_t> bytes(kHeaderBytes + size);
-  if (vkGetPipelineCacheData(device, pipeline_cache, &size, bytes.data() + kHeaderBytes) != VK_SUCCESS) return;
+  if (vkGetPipelineCacheData(device.get(), pipeline_cache.get(), &size, bytes.data() + kHeaderBytes) != VK_SUCCESS) return;
   bytes.resize(kHeaderBytes + size);
   const uint64_t payload = size, hash = fnv1a(bytes.data() + kHeaderBytes, size);
   std::memcpy(bytes.data(), kMagic, sizeof(kMagic));

@@ -6,15 +6,15 @@ namespace vkbnn::detail {
 
 Buffer::Buffer(const ContextState& context, uint64_t bytes, VkBufferUsageFlags usage, MemoryUse use,
                const char* purpose)
-    : device_(context.device), size_(bytes) {
+    : device_(context.device.get()), size_(bytes) {
   std::string doing = std::string("allocating ") + purpose + " (" + std::to_string(bytes) + " bytes)";
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = bytes;
   info.usage = usage;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkBuffer buffer = VK_NULL_HANDLE;
-  check(vkCreateBuffer(device_, &info, nullptr, &buffer), doing);
-  buffer_ = UniqueBuffer(device_, buffer);
+  vk::check(vkCreateBuffer(device_, &info, nullptr, &buffer), doing);
+  buffer_ = vk::UniqueBuffer(device_, buffer);
 
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(device_, buffer, &req);
@@ -31,12 +31,12 @@ Buffer::Buffer(const ContextState& context, uint64_t bytes, VkBufferUsageFlags u
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = type;
   VkDeviceMemory memory = VK_NULL_HANDLE;
-  check(vkAllocateMemory(device_, &alloc, nullptr, &memory), doing);
-  memory_ = UniqueMemory(device_, memory);
-  check(vkBindBufferMemory(device_, buffer, memory, 0), doing);
+  vk::check(vkAllocateMemory(device_, &alloc, nullptr, &memory), doing);
+  memory_ = vk::UniqueMemory(device_, memory);
+  vk::check(vkBindBufferMemory(device_, buffer, memory, 0), doing);
   if (use != MemoryUse::Device) {
     coherent_ = context.memory.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    check(vkMapMemory(device_, memory, 0, VK_WHOLE_SIZE, 0, &mapped_), doing);
+    vk::check(vkMapMemory(device_, memory, 0, VK_WHOLE_SIZE, 0, &mapped_), doing);
   }
 }
 
@@ -45,13 +45,13 @@ Buffer::~Buffer() = default;
 void Buffer::flush() const {
   if (coherent_ || !mapped_) return;
   VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, nullptr, memory_.get(), 0, VK_WHOLE_SIZE};
-  check(vkFlushMappedMemoryRanges(device_, 1, &range), "flushing host writes");
+  vk::check(vkFlushMappedMemoryRanges(device_, 1, &range), "flushing host writes");
 }
 
 void Buffer::invalidate() const {
   if (coherent_ || !mapped_) return;
   VkMappedMemoryRange range{VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, nullptr, memory_.get(), 0, VK_WHOLE_SIZE};
-  check(vkInvalidateMappedMemoryRanges(device_, 1, &range), "reading device writes");
+  vk::check(vkInvalidateMappedMemoryRanges(device_, 1, &range), "reading device writes");
 }
 
 }  // namespace vkbnn::detail

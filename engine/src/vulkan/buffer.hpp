@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "vulkan/handles.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn::detail {
 
@@ -34,8 +34,8 @@ class Buffer {
 
  private:
   VkDevice device_ = VK_NULL_HANDLE;
-  UniqueMemory memory_;
-  UniqueBuffer buffer_;
+  vk::UniqueMemory memory_;
+  vk::UniqueBuffer buffer_;
   uint64_t size_ = 0;
   void* mapped_ = nullptr;
   bool coherent_ = true;
