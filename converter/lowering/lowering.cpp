@@ -2,6 +2,7 @@
 #include <cmath>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -173,9 +174,12 @@ class Lowerer {
         {{"Gemm"}, &Lowerer::gemm},
         {{"MatMul"}, &Lowerer::matmul},
         {{"BatchNormalization"}, &Lowerer::batch_norm},
-        {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish"}, &Lowerer::activation_op},
+        {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
+          "Reciprocal", "Abs", "Softplus", "Mish"},
+         &Lowerer::activation_op},
         {{"PRelu"}, &Lowerer::prelu},
-        {{"Add", "Sub", "Mul", "Div"}, &Lowerer::binary},
+        {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary},
+        {{"Min", "Max"}, &Lowerer::min_max},
         {{"Neg"}, &Lowerer::neg},
         {{"Concat"}, &Lowerer::concat},
         {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape},
@@ -580,8 +584,17 @@ class Lowerer {
       act.kind = fb::ActivationKind::HardSigmoid;
       act.alpha = attr_float(node, "alpha", 0.2f);
       act.beta = attr_float(node, "beta", 0.5f);
-    } else {
+    } else if (op_type == "HardSwish") {
       act.kind = fb::ActivationKind::HardSwish;
+    } else {
+      // The parameterless unary ops carry their ONNX names.
+      static const std::map<std::string, fb::ActivationKind> kUnary = {
+          {"Erf", fb::ActivationKind::Erf},         {"Tanh", fb::ActivationKind::Tanh},
+          {"Exp", fb::ActivationKind::Exp},         {"Log", fb::ActivationKind::Log},
+          {"Sqrt", fb::ActivationKind::Sqrt},       {"Reciprocal", fb::ActivationKind::Reciprocal},
+          {"Abs", fb::ActivationKind::Abs},         {"Softplus", fb::ActivationKind::Softplus},
+          {"Mish", fb::ActivationKind::Mish}};
+      act.kind = kUnary.at(op_type);
     }
     *add_op<fb::ActivationOpT>(op_name(node), {activation(node, 0)}, node.output(0)).activation = act;
   }
@@ -611,7 +624,8 @@ class Lowerer {
           fb::BinaryKind::Mul;
       return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
     }
-    bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul;
+    bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul || kind == fb::BinaryKind::Min ||
+                       kind == fb::BinaryKind::Max;
     bool a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
     if (commutative && (!a_full || p_.is_weight(a))) std::swap(a, b);
     a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
@@ -639,8 +653,28 @@ class Lowerer {
     fb::BinaryKind kind = op == "Add"   ? fb::BinaryKind::Add
                           : op == "Sub" ? fb::BinaryKind::Sub
                           : op == "Mul" ? fb::BinaryKind::Mul
-                                        : fb::BinaryKind::Div;
+                          : op == "Div" ? fb::BinaryKind::Div
+                                        : fb::BinaryKind::Pow;
     add_binary(node, op_name(node), kind, operand(node, 0), operand(node, 1), node.output(0));
+  }
+
+  // Min and Max take one or more inputs: a chain of pairs, each broadcast to the output.
+  void min_max(const onnx::NodeProto& node) {
+    const fb::BinaryKind kind = node.op_type() == "Min" ? fb::BinaryKind::Min : fb::BinaryKind::Max;
+    const std::string name = op_name(node);
+    const Shape& out = shape(node.output(0));
+    if (node.input_size() == 1) {
+      add_reshape(name, activation(node, 0), node.output(0), out);
+      return;
+    }
+    std::string acc = operand(node, 0);
+    for (int k = 1; k < node.input_size(); ++k) {
+      const bool last = k + 1 == node.input_size();
+      std::string partial = last ? node.output(0) : p_.fresh_name(node.output(0) + "_" + std::to_string(k));
+      if (!last) p_.shapes[partial] = out;
+      add_binary(node, last ? name : name + "_" + std::to_string(k), kind, acc, operand(node, k), partial);
+      acc = partial;
+    }
   }
 
   void concat(const onnx::NodeProto& node) {
