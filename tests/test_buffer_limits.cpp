@@ -3,6 +3,7 @@
 // 128 MiB): weights go into several buffers, every layer's into one it binds alone where its
 // neighbours' would make it straddle two, and the outputs are those of the unsplit network bit
 // for bit. What cannot be split fails before anything is allocated, naming the sizes.
+#include <cstring>
 #include <filesystem>
 
 #include "support/process.hpp"
@@ -102,7 +103,6 @@ TEST(BufferLimits, BinaryNetworksSplitTheirWeights) {
 
 TEST(BufferLimits, ActivationsBeyondOneBindingFailBeforeAllocating) {
   const auto model = Model::from_bytes(small_classifier(3));
-  const auto input = random_vector(3 * 9 * 9, 4);
   NetworkOptions options;
   options.max_buffer_range = 1024;
   expect_error([&] { Network(context(), model, options); },
