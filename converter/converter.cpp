@@ -28,7 +28,8 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
     auto* inputs = g->mutable_input();
     auto it = std::find_if(inputs->begin(), inputs->end(), [&](const auto& v) { return v.name() == name; });
     if (it == inputs->end()) throw ModelError("cannot bind '" + name + "': it is not a graph input");
-    inputs->erase(it);
+    // IR version 3 wants every initializer listed as a graph input too (the importer drops it).
+    if (model.ir_version() >= 4) inputs->erase(it);
     auto* init = g->add_initializer();
     *init = value.second;
     init->set_name(name);

@@ -10,6 +10,7 @@ namespace {
 std::unique_ptr<fb::ActivationT>* activation_slot(fb::OpParamsUnion& params) {
   switch (params.type) {
     case fb::OpParams::Conv2D: return &params.AsConv2D()->activation;
+    case fb::OpParams::ConvTranspose2D: return &params.AsConvTranspose2D()->activation;
     case fb::OpParams::FullyConnected: return &params.AsFullyConnected()->activation;
     case fb::OpParams::ChannelAffine: return &params.AsChannelAffine()->activation;
     case fb::OpParams::ActivationOp: return &params.AsActivationOp()->activation;
@@ -61,7 +62,9 @@ std::string activation_string(const fb::ActivationT& act) {
     case fb::ActivationKind::Reciprocal:
     case fb::ActivationKind::Abs:
     case fb::ActivationKind::Softplus:
-    case fb::ActivationKind::Mish: return fb::EnumNameActivationKind(act.kind);
+    case fb::ActivationKind::Mish:
+    case fb::ActivationKind::Silu:
+    case fb::ActivationKind::Gelu: return fb::EnumNameActivationKind(act.kind);
   }
   return "?";
 }

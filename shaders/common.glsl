@@ -31,6 +31,19 @@ layout(std430, set = 0, binding = 0) buffer ArenaBits { uint act_words[]; };
 // keeps the relative error near float's even for tiny x, where GELU's erf(x / sqrt 2) lives;
 // above, 1 - erfc(x) with erfc from Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), and
 // erf is 1 in float from |x| = 4 on.
+// erfc to a relative error of about 1.2e-7 over the whole line (the Chebyshev fit of Numerical
+// Recipes' erfcc), so that GELU's left tail x * erfc(-x / sqrt(2)) / 2 keeps its relative
+// accuracy where 1 + erf(x) would cancel.
+float erfc_approx(float x) {
+  const float z = abs(x);
+  const float t = 1.0 / (1.0 + 0.5 * z);
+  const float p = -z * z - 1.26551223 +
+                  t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
+                  t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const float r = t * exp(p);
+  return x >= 0.0 ? r : 2.0 - r;
+}
+
 float erf_approx(float x) {
   const float a = abs(x);
   if (a < 1.0) {
@@ -90,5 +103,8 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_ABS) return abs(x);
   if (kind == ACT_SOFTPLUS) return softplus(x);
   if (kind == ACT_MISH) return x * tanh_stable(softplus(x));
+  // exp(-x) overflows to +inf below x = -88, and x / inf is the -0 the limit is.
+  if (kind == ACT_SILU) return x / (1.0 + exp(-x));
+  if (kind == ACT_GELU) return 0.5 * x * erfc_approx(-x * 0.70710678118654752);
   return x;
 }

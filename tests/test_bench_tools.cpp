@@ -206,11 +206,11 @@ TEST_F(BenchTool, DurationModeRunsForTheGivenTime) {
 
   for (const char* bad : {"0", "-1", "nan", "2s"}) {
     const test::ProcessResult refused = run_tool("vkbnn-bench", {classifier_, "--duration-s", bad});
-    EXPECT_NE(refused.exit_code, 0) << bad;
+    EXPECT_EQ(refused.exit_code, 1) << bad << ": " << refused.output;
     EXPECT_NE(refused.output.find("seconds"), std::string::npos) << refused.output;
   }
   const test::ProcessResult both = run_tool("vkbnn-bench", {classifier_, "--duration-s", "1", "--iters", "3"});
-  EXPECT_NE(both.exit_code, 0) << both.output;
+  EXPECT_EQ(both.exit_code, 1) << both.output;
   EXPECT_NE(both.output.find("excludes"), std::string::npos) << both.output;
 }
 

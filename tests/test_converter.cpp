@@ -286,16 +286,15 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
             "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
             "with QLinearConv or QuantizeLinear/DequantizeLinear instead");
 
-  // Gather and Floor are only folded; here they read the input.
+  // Ceil and Floor are only folded; here they read the input.
   OnnxGraph run_time;
   run_time.input("x", {2, 3});
-  run_time.int64s("index", {}, {1});
-  run_time.node("Gather", {"x", "index"}, {"g"}, "gather");
+  run_time.node("Ceil", {"x"}, {"g"}, "ceil");
   run_time.node("Floor", {"g"}, {"f"});
   run_time.node("Relu", {"f"}, {"y"});
-  run_time.output("y", {3});
+  run_time.output("y", {2, 3});
   EXPECT_EQ(conversion_error(run_time.model()),
-            "unsupported ops in 2 nodes: 'Gather' x1 at node 'gather' (evaluated only when all its inputs are "
+            "unsupported ops in 2 nodes: 'Ceil' x1 at node 'ceil' (evaluated only when all its inputs are "
             "constants); 'Floor' x1 at node #1 (evaluated only when all its inputs are constants)");
 }
 
@@ -484,18 +483,18 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   EXPECT_NE(error.find("sign(x - t)"), std::string::npos) << error;
   EXPECT_NE(error.find("layer 'conv' stays real: its input is not a binarization"), std::string::npos) << error;
 
-  // Binary weights, but a Tile whose result no binary layer adds.
-  OnnxGraph tile;
-  tile.input("x", {1, 2, 4, 4});
-  tile.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
-  tile.int64s("repeats", {4}, {1, 2, 1, 1});
-  tile.node("Sign", {"x"}, {"s"}, "sign");
-  tile.node("Conv", {"s", "w"}, {"y"}, "binary_conv");
-  tile.node("Tile", {"x", "repeats"}, {"t"}, "lonely_tile");
-  tile.output("y", {1, 3, 4, 4});
-  tile.output("t", {1, 4, 4, 4});
-  error = conversion_error(tile.model());
-  EXPECT_NE(error.find("'Tile' at node 'lonely_tile'"), std::string::npos) << error;
+  // Binary weights, but a channel sum whose result no binary layer adds (a Tile would run alone).
+  OnnxGraph reduce;
+  reduce.input("x", {1, 2, 4, 4});
+  reduce.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
+  reduce.int64s("axes", {1}, {1});
+  reduce.node("Sign", {"x"}, {"s"}, "sign");
+  reduce.node("Conv", {"s", "w"}, {"y"}, "binary_conv");
+  reduce.node("ReduceSum", {"x", "axes"}, {"t"}, "lonely_reduce");
+  reduce.output("y", {1, 3, 4, 4});
+  reduce.output("t", {1, 1, 4, 4});
+  error = conversion_error(reduce.model());
+  EXPECT_NE(error.find("'Reduce' at node 'lonely_reduce'"), std::string::npos) << error;
   EXPECT_NE(error.find("Elastic-Link"), std::string::npos) << error;
 }
 

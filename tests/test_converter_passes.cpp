@@ -131,6 +131,98 @@ TEST(ConverterPasses, XTimesRelu6XPlus3Over6_BecomesHardSwish) {
   EXPECT_EQ(b.p.ops[0].act().kind, fb::ActivationKind::HardSwish);
 }
 
+// Activations spelled with several ops are recognised by their values, whatever the order and
+// grouping: x * Sigmoid(x) after a convolution becomes SiLU fused into it; GELU's erf form
+// grouped two ways becomes Gelu; Mish written as x * tanh(Softplus(x)) becomes Mish. GELU's
+// tanh approximation (within 5e-4 of GELU, not equal to it) and a sigmoid gate of another tensor
+// stay as they are.
+TEST(ConverterPasses, SpelledActivationsBecomeOneActivation) {
+  auto unary = [](ProgramBuilder& b, const std::string& name, fb::ActivationKind kind, const std::string& x,
+                  const std::string& y, const Shape& s) {
+    b.op<fb::ActivationOpT>(name, {x}, y, s).activation->kind = kind;
+  };
+  auto binary = [](ProgramBuilder& b, const std::string& name, fb::BinaryKind kind, std::vector<std::string> in,
+                   const std::string& y, const Shape& s) { b.op<fb::BinaryT>(name, std::move(in), y, s).kind = kind; };
+  const Shape s{1, 2, 3, 3};
+  {
+    SCOPED_TRACE("SiLU after a convolution, the gate first");
+    ProgramBuilder b;
+    b.input("x", s).weight("w", {2, 2, 1, 1}, random_values(4, 5));
+    b.conv("conv", "x", "w", "c", s);
+    unary(b, "sig", fb::ActivationKind::Sigmoid, "c", "g", s);
+    binary(b, "mul", fb::BinaryKind::Mul, {"g", "c"}, "y", s);
+    b.output("y");
+    optimize(b.p);
+    ASSERT_EQ(op_types(b.p), std::vector<std::string>{"Conv2D"});
+    EXPECT_EQ(b.p.ops[0].act().kind, fb::ActivationKind::Silu);
+    EXPECT_EQ(b.p.ops[0].output, "y");
+  }
+  for (bool grouped_left : {true, false}) {
+    SCOPED_TRACE(grouped_left ? "GELU as (x * (erf(x / sqrt2) + 1)) * 0.5" : "GELU as 0.5 * x * (1 + erf(x * 1/sqrt2))");
+    ProgramBuilder b;
+    b.input("x", s).weight("sqrt2", {1}, {std::sqrt(2.0f)}).weight("inv_sqrt2", {1}, {1 / std::sqrt(2.0f)});
+    b.weight("one", {1}, {1.0f}).weight("half", {1}, {0.5f});
+    if (grouped_left) {
+      binary(b, "div", fb::BinaryKind::Div, {"x", "sqrt2"}, "d", s);
+      unary(b, "erf", fb::ActivationKind::Erf, "d", "e", s);
+      binary(b, "add", fb::BinaryKind::Add, {"e", "one"}, "a", s);
+      binary(b, "mul", fb::BinaryKind::Mul, {"x", "a"}, "m", s);
+      binary(b, "half", fb::BinaryKind::Mul, {"m", "half"}, "y", s);
+    } else {
+      binary(b, "scale", fb::BinaryKind::Mul, {"x", "inv_sqrt2"}, "d", s);
+      unary(b, "erf", fb::ActivationKind::Erf, "d", "e", s);
+      binary(b, "add", fb::BinaryKind::Add, {"one", "e"}, "a", s);
+      binary(b, "half", fb::BinaryKind::Mul, {"half", "x"}, "h", s);
+      binary(b, "mul", fb::BinaryKind::Mul, {"h", "a"}, "y", s);
+    }
+    b.output("y");
+    optimize(b.p);
+    ASSERT_EQ(op_types(b.p), std::vector<std::string>{"ActivationOp"});
+    EXPECT_EQ(b.p.ops[0].inputs, std::vector<std::string>{"x"});
+    EXPECT_EQ(b.p.ops[0].act().kind, fb::ActivationKind::Gelu);
+  }
+  {
+    SCOPED_TRACE("Mish spelled out");
+    ProgramBuilder b;
+    b.input("x", s);
+    unary(b, "softplus", fb::ActivationKind::Softplus, "x", "sp", s);
+    unary(b, "tanh", fb::ActivationKind::Tanh, "sp", "t", s);
+    binary(b, "mul", fb::BinaryKind::Mul, {"x", "t"}, "y", s);
+    b.output("y");
+    optimize(b.p);
+    ASSERT_EQ(op_types(b.p), std::vector<std::string>{"ActivationOp"});
+    EXPECT_EQ(b.p.ops[0].act().kind, fb::ActivationKind::Mish);
+  }
+  {
+    SCOPED_TRACE("GELU's tanh approximation");
+    ProgramBuilder b;
+    b.input("x", s).weight("three", {1}, {3.0f}).weight("k", {1}, {0.044715f});
+    b.weight("c", {1}, {std::sqrt(2.0f / 3.14159265f)}).weight("one", {1}, {1.0f}).weight("half", {1}, {0.5f});
+    binary(b, "cube", fb::BinaryKind::Pow, {"x", "three"}, "t1", s);
+    binary(b, "k", fb::BinaryKind::Mul, {"t1", "k"}, "t2", s);
+    binary(b, "inner", fb::BinaryKind::Add, {"x", "t2"}, "t3", s);
+    binary(b, "c", fb::BinaryKind::Mul, {"t3", "c"}, "t4", s);
+    unary(b, "tanh", fb::ActivationKind::Tanh, "t4", "t5", s);
+    binary(b, "plus1", fb::BinaryKind::Add, {"t5", "one"}, "t6", s);
+    binary(b, "mul", fb::BinaryKind::Mul, {"x", "t6"}, "t7", s);
+    binary(b, "half", fb::BinaryKind::Mul, {"t7", "half"}, "y", s);
+    b.output("y");
+    optimize(b.p);
+    // Only the Tanh moves, into the Mul before it.
+    EXPECT_EQ(op_types(b.p), std::vector<std::string>(7, "Binary"));
+  }
+  {
+    SCOPED_TRACE("a sigmoid gate of another tensor");
+    ProgramBuilder b;
+    b.input("x", s).input("z", s);
+    unary(b, "sig", fb::ActivationKind::Sigmoid, "z", "g", s);
+    binary(b, "mul", fb::BinaryKind::Mul, {"x", "g"}, "y", s);
+    b.output("y");
+    optimize(b.p);
+    EXPECT_EQ(op_types(b.p), (std::vector<std::string>{"ActivationOp", "Binary"}));
+  }
+}
+
 // Sign(x) into a conv whose weights are +-alpha_m per output channel: a Binarize of x and a
 // BinaryConv2D with the signs packed (bit set where the weight is negative) and scale alpha_m.
 TEST(ConverterPasses, SignIntoPlusMinusAlphaConv_BecomesBinaryConv) {

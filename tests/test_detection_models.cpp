@@ -18,11 +18,13 @@ namespace fs = std::filesystem;
 
 // Runs the converted model on the exported input, compares each output with PyTorch's, and
 // checks that vkbnn-run --input/--output writes the same tensors.
+// `summary` is a part of the converter's report the conversion must print.
 void expect_matches_pytorch(const fs::path& dir, const std::string& name, const std::vector<std::string>& expected,
-                            double tolerance) {
+                            double tolerance, const std::string& summary = "") {
   const auto model_path = dir / (name + ".vkbnn");
   auto converted = run_process({tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o", model_path.string()});
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
+  EXPECT_NE(converted.output.find(summary), std::string::npos) << converted.output;
 
   const auto input = io::read_npy(dir / (name + ".input.npy"));
   const Model model = Model::load(model_path);
@@ -58,7 +60,9 @@ TEST(DenseNetworks, YoloStyleDetectorMatchesPyTorch) {
   auto made = run_process({python(), source_dir() + "/tests/python/make_detector_onnx.py", "--out-dir", dir.string(),
                            "--seed", "2"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  expect_matches_pytorch(dir, "detector", {"detector.expected0.npy", "detector.expected1.npy"}, 1e-6);
+  // Each of the 35 Conv-BatchNorm-SiLU units is one convolution with SiLU (x * Sigmoid(x)) fused.
+  expect_matches_pytorch(dir, "detector", {"detector.expected0.npy", "detector.expected1.npy"}, 1e-6,
+                         "35 activations fused");
 }
 
 TEST(DenseNetworks, DeepLabV3SegmentationMatchesPyTorch) {

@@ -76,6 +76,40 @@ def conv(x, w, b, attrs):
     return y.numpy()
 
 
+def conv_transpose(x, w, b, attrs):
+    rank = w.ndim - 2
+    if rank != 2:
+        raise ReferenceError(f"ConvTranspose over {rank} spatial axes is not supported")
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    if "output_shape" in attrs or (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+        raise ReferenceError("ConvTranspose with output_shape or auto_pad is not supported")
+    strides = list(attrs.get("strides", [1] * rank))
+    dilations = list(attrs.get("dilations", [1] * rank))
+    pads = list(attrs.get("pads", [0] * (2 * rank)))
+    extra = list(attrs.get("output_padding", [0] * rank))
+    # The full transposed convolution, then ONNX's crop by the pads and extension by output_padding.
+    y = F.conv_transpose2d(as_torch(x), as_torch(w), None, strides, 0, 0, attrs.get("group", 1), dilations)
+    y = F.pad(y, [0, extra[1], 0, extra[0]])
+    y = y[:, :, pads[0]:y.shape[2] - pads[2], pads[1]:y.shape[3] - pads[3]]
+    if b is not None:
+        y = y + as_torch(b).reshape(1, -1, 1, 1)
+    return y.numpy()
+
+
+def depth_to_space(x, attrs, op):
+    n, c, h, w = x.shape
+    b = attrs["blocksize"]
+    if op == "SpaceToDepth":
+        y = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+        return y.reshape(n, c * b * b, h // b, w // b)
+    mode = attrs.get("mode", b"DCR")
+    if (mode.decode() if isinstance(mode, bytes) else mode) == "CRD":
+        y = x.reshape(n, c // (b * b), b, b, h, w).transpose(0, 1, 4, 2, 5, 3)
+    else:
+        y = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+    return y.reshape(n, c // (b * b), h * b, w * b)
+
+
 def pool(x, attrs, kind):
     kernel = list(attrs["kernel_shape"])
     rank = len(kernel)
@@ -265,6 +299,10 @@ def evaluate(node, ins, opset):
         return [x * np.clip(x / 6.0 + 0.5, 0, 1)]
     if op == "Conv":
         return [conv(x, ins[1], get(2), attrs)]
+    if op == "ConvTranspose":
+        return [conv_transpose(x, ins[1], get(2), attrs)]
+    if op in ("DepthToSpace", "SpaceToDepth"):
+        return [depth_to_space(x, attrs, op)]
     if op == "MaxPool":
         if len(node.output) > 1 and node.output[1]:
             raise ReferenceError("MaxPool with an Indices output is not supported")

@@ -176,11 +176,13 @@ class Lowerer {
         {{"ReduceMean", "ReduceMax", "ReduceSum"}, &Lowerer::reduce,
          "over H and W (as global pooling), or over channels as the channel matching of an Elastic-Link block"},
         {{"Gemm"}, &Lowerer::gemm, "2-D; constant B, transB, alpha, beta; C constant or computed"},
-        {{"MatMul"}, &Lowerer::matmul, "constant right-hand side"},
+        {{"MatMul"}, &Lowerer::matmul,
+         "batched, broadcasting; either operand computed or constant (attention's products)"},
         {{"BatchNormalization"}, &Lowerer::batch_norm, "inference form; folded into the op before it where one is"},
         {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
           "Reciprocal", "Abs", "Softplus", "Mish"},
-         &Lowerer::activation_op, "element-wise; fused into the Conv, Gemm or Add before them (Erf: GELU in either form)"},
+         &Lowerer::activation_op, "element-wise; fused into the Conv, Gemm or Add before them; SiLU (x * Sigmoid(x)), GELU's erf form, "
+         "Mish and HardSwish spelled with several ops become one activation, found by evaluating them"},
         {{"PRelu"}, &Lowerer::prelu, "slope per channel or shared"},
         {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary,
          "two tensors or a tensor and a constant, NumPy broadcasting; Pow: any float exponent, a negative base "
@@ -198,16 +200,20 @@ class Lowerer {
          "tf_crop_and_resize, by scales or sizes"},
         {{"Split"}, &Lowerer::split, "any axis; sizes as attribute or input (ShuffleNetV2's channel split)"},
         {{"Slice"}, &Lowerer::slice, "one axis, step 1"},
-        // Binarized networks: signs, the comparisons, selections and casts that spell a sign other
-        // than Sign, and the channel matching of Elastic-Link blocks.
+        {{"ConvTranspose"}, &Lowerer::conv_transpose,
+         "2-D; strides, dilations, groups, pads, output_padding, output_shape, auto_pad; activations fuse into it"},
+        {{"Gather"}, &Lowerer::gather, "constant indices, any axis (a scalar index drops the axis)"},
+        {{"DepthToSpace", "SpaceToDepth"}, &Lowerer::depth_space, "NCHW; DCR and CRD modes"},
+        {{"Tile"}, &Lowerer::tile, "up to rank 6; also the channel matching of an Elastic-Link block"},
+        {{"Expand"}, &Lowerer::expand_op, "up to rank 6; also the channel matching of an Elastic-Link block"},
+        // Binarized networks: signs, and the comparisons, selections and casts that spell a sign
+        // other than Sign.
         {{"Sign"}, &Lowerer::sign, "as the activation binarization of a binary convolution"},
         {{"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, &Lowerer::compare,
          "as parts of a sign, however spelt (recognised by evaluation)"},
         {{"Not"}, &Lowerer::not_op, "as part of a sign"},
         {{"Where"}, &Lowerer::where, "as part of a sign"},
         {{"Cast"}, &Lowerer::cast, "as part of a sign"},
-        {{"Tile"}, &Lowerer::tile, "as the channel matching of an Elastic-Link block"},
-        {{"Expand"}, &Lowerer::expand_op, "as the channel matching of an Elastic-Link block"},
         // Models quantized elsewhere: int8 activations with per-tensor quantization.
         {{"QuantizeLinear"}, &Lowerer::quantize_linear, "per-tensor activation scale and zero point"},
         {{"DequantizeLinear"}, &Lowerer::dequantize_linear, "of int8 activations, per tensor", true},
@@ -246,12 +252,7 @@ class Lowerer {
   std::vector<int32_t> resolve_pads(const onnx::NodeProto& node, const Shape& in, const std::vector<int32_t>& kernel,
                                     const std::vector<int32_t>& strides, const std::vector<int32_t>& dilations) {
     std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
-    if (auto_pad == "NOTSET") {
-      auto pads = attr_ints(node, "pads");
-      if (pads.empty()) return {0, 0, 0, 0};
-      if (pads.size() != 4) fail(node, "pads of length " + std::to_string(pads.size()));
-      return {pads.begin(), pads.end()};
-    }
+    if (auto_pad == "NOTSET") return pair_pads(node);
     if (auto_pad == "VALID") return {0, 0, 0, 0};
     if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") fail(node, "auto_pad=" + auto_pad);
     std::vector<int32_t> pads(4);
@@ -296,6 +297,127 @@ class Lowerer {
       inputs.push_back(weight_input(node, 2));
     }
     conv_geometry(node, shape(x), w.dims, add_op<fb::Conv2DT>(op_name(node), inputs, node.output(0)));
+  }
+
+  // ONNX ConvTranspose as the engine's ConvTranspose2D, whose pads say the output's extent: the
+  // ONNX pads crop it, output_padding (a negative end pad) extends it at the end, and an
+  // output_shape or auto_pad sets the total padding, split between the two ends as ONNX says.
+  void conv_transpose(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Constant& w = require_constant(node, 1, "weight");
+    const Shape& in = shape(x);
+    if (in.size() != 4 || w.dims.size() != 4) fail(node, "a transposed convolution that is not 2-D");
+    std::vector<std::string> inputs{x, weight_input(node, 1)};
+    if (has(node, 2)) {
+      require_constant(node, 2, "bias");
+      inputs.push_back(weight_input(node, 2));
+    }
+    auto& op = add_op<fb::ConvTranspose2DT>(op_name(node), inputs, node.output(0));
+    op.kernel = {static_cast<int32_t>(w.dims[2]), static_cast<int32_t>(w.dims[3])};
+    if (find_attr(node, "kernel_shape") && pair_attr(node, "kernel_shape", 0) != op.kernel)
+      fail(node, "kernel_shape that disagrees with the weights");
+    op.strides = pair_attr(node, "strides", 1);
+    op.dilations = pair_attr(node, "dilations", 1);
+    op.group = static_cast<int32_t>(attr_int(node, "group", 1));
+    const std::vector<int32_t> output_padding = pair_attr(node, "output_padding", 0);
+    const std::vector<int64_t> output_shape = attr_ints(node, "output_shape");
+    const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+    if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
+      fail(node, "auto_pad=" + auto_pad);
+    if (output_shape.size() != 0 && output_shape.size() != 2) fail(node, "an output_shape of length " +
+                                                                             std::to_string(output_shape.size()));
+    op.pads.assign(4, 0);
+    if (output_shape.empty() && (auto_pad == "NOTSET" || auto_pad == "VALID")) {
+      if (auto_pad == "NOTSET") op.pads = pair_pads(node);
+      op.pads[2] -= output_padding[0];
+      op.pads[3] -= output_padding[1];
+      return;
+    }
+    for (size_t d = 0; d < 2; ++d) {
+      const int64_t full = (in[2 + d] - 1) * op.strides[d] + (op.kernel[d] - 1) * op.dilations[d] + 1 +
+                           output_padding[d];
+      const int64_t target = output_shape.empty() ? in[2 + d] * op.strides[d] : output_shape[d];
+      const int64_t total = full - target;
+      // A larger output than the transposed convolution covers is zeros (and bias) at the end.
+      const int64_t small = total < 0 ? 0 : total / 2, large = total < 0 ? 0 : total - small;
+      const int64_t begin = auto_pad == "SAME_UPPER" ? small : large;
+      op.pads[d] = static_cast<int32_t>(begin);
+      op.pads[d + 2] = static_cast<int32_t>(total - begin - output_padding[d]);
+    }
+  }
+
+  // The pads attribute of a 2-D op as top, left, bottom, right.
+  std::vector<int32_t> pair_pads(const onnx::NodeProto& node) {
+    auto pads = attr_ints(node, "pads");
+    if (pads.empty()) return {0, 0, 0, 0};
+    if (pads.size() != 4) fail(node, "pads of length " + std::to_string(pads.size()));
+    return {pads.begin(), pads.end()};
+  }
+
+  // Gather of an activation at constant indices: the engine gathers along the axis into one
+  // axis as long as the indices, which a Reshape turns into the indices' own shape (a scalar
+  // index drops the axis).
+  void gather(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    const auto rank = static_cast<int64_t>(in.size());
+    int64_t axis = attr_int(node, "axis", 0);
+    if (axis < -rank || axis >= rank) fail(node, "axis " + std::to_string(axis) + " out of range");
+    if (axis < 0) axis += rank;
+    const Constant& c = require_constant(node, 1, "indices");
+    if (c.is_float) fail(node, "float indices");
+    const int64_t length = in[static_cast<size_t>(axis)];
+    std::vector<int32_t> indices;
+    for (int64_t index : c.ints()) {
+      if (index < -length || index >= length)
+        fail(node, "index " + std::to_string(index) + " outside axis " + std::to_string(axis) + " of length " +
+                       std::to_string(length));
+      indices.push_back(static_cast<int32_t>(index < 0 ? index + length : index));
+    }
+    if (indices.empty()) fail(node, "no indices (vkbnn has no empty tensors)");
+    Shape gathered = in;
+    gathered[static_cast<size_t>(axis)] = static_cast<int64_t>(indices.size());
+    const std::string name = op_name(node);
+    const bool same = gathered == shape(node.output(0));
+    const std::string out = same ? node.output(0) : p_.fresh_name(node.output(0) + "_gathered");
+    if (!same) p_.shapes[out] = gathered;
+    auto& op = add_op<fb::GatherT>(name, {x}, out);
+    op.axis = static_cast<int32_t>(axis);
+    op.indices = std::move(indices);
+    if (!same) add_reshape(name + "_shape", out, node.output(0), shape(node.output(0)));
+  }
+
+  // DepthToSpace and SpaceToDepth of NCHW tensors as the Reshape, Transpose, Reshape that define
+  // them: DCR reads the channel as [block, block, C'], CRD as [C', block, block].
+  void depth_space(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& in = shape(x);
+    if (in.size() != 4) fail(node, "a tensor that is not NCHW");
+    const int64_t b = attr_int(node, "blocksize", 0);
+    if (b < 1) fail(node, "blocksize " + std::to_string(b));
+    const int64_t n = in[0], c = in[1], h = in[2], w = in[3];
+    Shape split;
+    std::vector<int32_t> perm;
+    if (node.op_type() == "DepthToSpace") {
+      if (c % (b * b) != 0) fail(node, "channels that blocksize^2 does not divide");
+      const bool crd = attr_string(node, "mode", "DCR") == "CRD";
+      if (!crd && attr_string(node, "mode", "DCR") != "DCR") fail(node, "mode=" + attr_string(node, "mode", ""));
+      split = crd ? Shape{n, c / (b * b), b, b, h, w} : Shape{n, b, b, c / (b * b), h, w};
+      perm = crd ? std::vector<int32_t>{0, 1, 4, 2, 5, 3} : std::vector<int32_t>{0, 3, 4, 1, 5, 2};
+    } else {
+      if (h % b != 0 || w % b != 0) fail(node, "a height or width that blocksize does not divide");
+      split = {n, c, h / b, b, w / b, b};
+      perm = {0, 3, 5, 1, 2, 4};
+    }
+    const std::string name = op_name(node);
+    const std::string blocks = p_.fresh_name(x + "_blocks");
+    add_reshape(name + "_blocks", x, blocks, split);
+    Shape moved;
+    for (int32_t p : perm) moved.push_back(split[static_cast<size_t>(p)]);
+    const std::string transposed = p_.fresh_name(node.output(0) + "_blocks");
+    p_.shapes[transposed] = moved;
+    add_op<fb::TransposeT>(name, {blocks}, transposed).perm = perm;
+    add_reshape(name + "_merge", transposed, node.output(0), shape(node.output(0)));
   }
 
   void pool(const onnx::NodeProto& node) {
@@ -408,8 +530,17 @@ class Lowerer {
     const std::string& x = activation(node, 0);
     require_constant(node, 1, "shape");
     if (shape(x) == shape(node.output(0))) return add_reshape(op_name(node), x, node.output(0), shape(x));
-    if (shape(x).size() != shape(node.output(0)).size()) fail(node, "an Expand that changes the rank");
-    add_op<pattern::Expand>(op_name(node), {x}, node.output(0));
+    const Shape& out = shape(node.output(0));
+    if (shape(x).size() > out.size()) fail(node, "an Expand to a lower rank");
+    std::string in = x;
+    // Broadcasting aligns the shapes at the right: leading axes of length 1 first.
+    if (shape(x).size() < out.size()) {
+      Shape padded(out.size() - shape(x).size(), 1);
+      padded.insert(padded.end(), shape(x).begin(), shape(x).end());
+      in = p_.fresh_name(x + "_ranked");
+      add_reshape(op_name(node) + "_ranked", x, in, padded);
+    }
+    add_op<pattern::Expand>(op_name(node), {in}, node.output(0));
   }
 
   // A Slice of `axis` from `start`, step 1, as long as the output.
@@ -512,11 +643,16 @@ class Lowerer {
     }
   }
 
+  // x W with a constant 2-D W as FullyConnected; anything else (two computed operands, constant
+  // operands with batch axes) as the engine's batched MatMul.
   void matmul(const onnx::NodeProto& node) {
-    const std::string& a = activation(node, 0);
-    const Constant& b = require_constant(node, 1, "second operand");
+    const Constant* constant_b = constant(node, 1);
+    if (!constant_b || constant_b->dims.size() != 2 || !p_.shapes.count(node.input(0)) ||
+        shape(node.input(0)).size() < 2)
+      return batched_matmul(node);
+    const std::string& a = node.input(0);
+    const Constant& b = *constant_b;
     Shape as = shape(a);
-    if (b.dims.size() != 2 || as.size() < 2) fail(node, "operands other than [.., K] x [K, M]");
     int64_t k = b.dims[0], m = b.dims[1];
     std::vector<float> w(static_cast<size_t>(m * k));
     for (int64_t r = 0; r < m; ++r)
@@ -535,6 +671,52 @@ class Lowerer {
     p_.shapes[fc_out] = {rows, m};
     add_op<fb::FullyConnectedT>(name, {flat, weight}, fc_out);
     add_reshape(name + "_unrows", fc_out, node.output(0), shape(node.output(0)));
+  }
+
+  // ONNX MatMul as numpy's matmul: a 1-D A is one row and a 1-D B one column, whose axis leaves
+  // the result; the batch axes broadcast.
+  void batched_matmul(const onnx::NodeProto& node) {
+    if (constant(node, 0) && constant(node, 1)) fail(node, "two constant operands");
+    const std::string name = op_name(node);
+    auto operand = [&](int k) {
+      std::string value = constant(node, k) ? weight_input(node, k) : activation(node, k);
+      Shape dims = p_.is_weight(value) ? p_.weights.at(value).shape : shape(value);
+      if (dims.size() == 1) {
+        const Shape matrix = k == 0 ? Shape{1, dims[0]} : Shape{dims[0], 1};
+        if (p_.is_weight(value)) {
+          value = add_weight(name + (k == 0 ? "_row" : "_column"), matrix, p_.weights.at(value).data);
+        } else {
+          const std::string reshaped = p_.fresh_name(value + (k == 0 ? "_row" : "_column"));
+          add_reshape(name + (k == 0 ? "_row" : "_column"), value, reshaped, matrix);
+          value = reshaped;
+        }
+        dims = matrix;
+      }
+      return std::make_pair(value, dims);
+    };
+    const auto [a, as] = operand(0);
+    const auto [b, bs] = operand(1);
+    if (as.size() > 6 || bs.size() > 6) fail(node, "operands of more than 6 axes");
+    if (as.back() != bs[bs.size() - 2]) fail(node, "operands whose inner lengths differ");
+    const size_t batch = std::max(as.size(), bs.size()) - 2;
+    Shape result;
+    for (size_t d = 0; d < batch; ++d) {
+      auto axis = [batch, d](const Shape& s) -> int64_t {
+        return d + s.size() - 2 >= batch ? s[d + s.size() - 2 - batch] : 1;
+      };
+      result.push_back(std::max(axis(as), axis(bs)));
+    }
+    result.push_back(as[as.size() - 2]);
+    result.push_back(bs.back());
+    const Shape& out = shape(node.output(0));
+    if (result == out) {
+      add_op<fb::MatMulT>(name, {a, b}, node.output(0));
+      return;
+    }
+    const std::string product = p_.fresh_name(node.output(0) + "_matrix");
+    p_.shapes[product] = result;
+    add_op<fb::MatMulT>(name, {a, b}, product);
+    add_reshape(name + "_vector", product, node.output(0), out);
   }
 
   void batch_norm(const onnx::NodeProto& node) {

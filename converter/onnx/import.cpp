@@ -154,58 +154,71 @@ template <typename IndexOf>
 Constant remap(const Constant& in, Shape out_dims, int64_t limit, IndexOf index_of) {
   Constant out = make_like(in.is_float, std::move(out_dims), limit);
   out.int8_type = in.int8_type;
-  Shape out_strides = strides_of(out.dims);
-  Shape idx(out.dims.size());
+  // The output index advances like an odometer: no division per axis and element.
+  Shape idx(out.dims.size(), 0);
   for (size_t k = 0; k < out.size(); ++k) {
-    int64_t rest = static_cast<int64_t>(k);
-    for (size_t d = 0; d < idx.size(); ++d) {
-      idx[d] = rest / out_strides[d];
-      rest %= out_strides[d];
-    }
     const size_t src = index_of(idx);
     if (src >= in.size()) throw ModelError("an element outside its input is read");
     if (out.is_float) out.f[k] = in.f[src];
     else out.i[k] = in.i[src];
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < out.dims[d]) break;
+      idx[d] = 0;
+    }
   }
   return out;
+}
+
+// The shape numpy-style broadcasting gives operands of these shapes.
+Shape broadcast_shape(const std::vector<const Shape*>& shapes) {
+  size_t rank = 0;
+  for (const auto* s : shapes) rank = std::max(rank, s->size());
+  Shape dims(rank, 1);
+  for (const auto* s : shapes)
+    for (size_t d = 0; d < s->size(); ++d) {
+      int64_t& o = dims[rank - s->size() + d];
+      int64_t v = (*s)[d];
+      if (o != 1 && v != 1 && o != v) throw ModelError("its inputs' shapes do not broadcast");
+      if (v != 1) o = v;
+    }
+  return dims;
+}
+
+// The strides that read a tensor of shape `dims` broadcast to `rank` axes: 0 along the axes it
+// lacks or has once.
+Shape broadcast_strides(const Shape& dims, size_t rank) {
+  const Shape s = strides_of(dims);
+  Shape padded(rank, 0);
+  for (size_t d = 0; d < dims.size(); ++d) padded[rank - dims.size() + d] = dims[d] == 1 ? 0 : s[d];
+  return padded;
 }
 
 // Numpy-style broadcasting of an element-wise function over any number of operands.
 template <typename Fn>
 Constant broadcast(const std::vector<const Constant*>& args, bool is_float, int64_t limit, Fn fn) {
-  size_t rank = 0;
-  for (const auto* a : args) rank = std::max(rank, a->dims.size());
-  Shape dims(rank, 1);
-  for (const auto* a : args)
-    for (size_t d = 0; d < a->dims.size(); ++d) {
-      int64_t& o = dims[rank - a->dims.size() + d];
-      int64_t v = a->dims[d];
-      if (o != 1 && v != 1 && o != v) throw ModelError("its inputs' shapes do not broadcast");
-      if (v != 1) o = v;
-    }
+  std::vector<const Shape*> shapes;
+  for (const auto* a : args) shapes.push_back(&a->dims);
+  const Shape dims = broadcast_shape(shapes);
+  const size_t rank = dims.size();
   for (const auto* a : args)
     if (static_cast<int64_t>(a->size()) != element_count(a->dims)) throw ModelError("an input's values do not fill its shape");
   Constant out = make_like(is_float, dims, limit);
-  Shape out_strides = strides_of(dims);
   std::vector<Shape> arg_strides;
-  for (const auto* a : args) {
-    Shape s = strides_of(a->dims);
-    Shape padded(rank, 0);
-    for (size_t d = 0; d < a->dims.size(); ++d)
-      padded[rank - a->dims.size() + d] = a->dims[d] == 1 ? 0 : s[d];
-    arg_strides.push_back(padded);
-  }
+  for (const auto* a : args) arg_strides.push_back(broadcast_strides(a->dims, rank));
+  // The output index advances like an odometer and each operand's offset with it, so that a fold
+  // of the whole budget costs a few operations per element, not a division per axis and operand.
   std::vector<double> values(args.size());
+  std::vector<int64_t> src(args.size(), 0);
+  Shape idx(rank, 0);
   for (size_t k = 0; k < out.size(); ++k) {
-    for (size_t a = 0; a < args.size(); ++a) {
-      int64_t rest = static_cast<int64_t>(k), src = 0;
-      for (size_t d = 0; d < rank; ++d) {
-        src += rest / out_strides[d] * arg_strides[a][d];
-        rest %= out_strides[d];
-      }
-      values[a] = args[a]->at(static_cast<size_t>(src));
-    }
+    for (size_t a = 0; a < args.size(); ++a) values[a] = args[a]->at(static_cast<size_t>(src[a]));
     set_value(out, k, fn(values));
+    for (size_t d = rank; d-- > 0;) {
+      for (size_t a = 0; a < args.size(); ++a) src[a] += arg_strides[a][d];
+      if (++idx[d] < dims[d]) break;
+      for (size_t a = 0; a < args.size(); ++a) src[a] -= arg_strides[a][d] * dims[d];
+      idx[d] = 0;
+    }
   }
   return out;
 }
@@ -528,9 +541,16 @@ class Folder {
     }
     if (op == "Slice") return {slice(node)};
     if (op == "Expand") {
+      // A view of x with strides 0 along the broadcast axes; the target shape is never filled.
       const Constant& x = in(node, 0);
-      Constant shape = make_like(false, in(node, 1).ints(), budget_);
-      return {broadcast({&x, &shape}, x.is_float, budget_, [](const std::vector<double>& v) { return v[0]; })};
+      const Shape target = in(node, 1).ints();
+      const Shape dims = broadcast_shape({&x.dims, &target});
+      const Shape x_strides = broadcast_strides(x.dims, dims.size());
+      return {remap(x, dims, budget_, [&](const Shape& idx) {
+        int64_t src = 0;
+        for (size_t d = 0; d < idx.size(); ++d) src += idx[d] * x_strides[d];
+        return static_cast<size_t>(src);
+      })};
     }
     if (op == "ReduceMean" || op == "ReduceSum") return {reduce(node, op == "ReduceMean")};
     if (op == "QuantizeLinear" || op == "DequantizeLinear") return {linear_quantization(node, op == "QuantizeLinear")};

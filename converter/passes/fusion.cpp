@@ -1,7 +1,11 @@
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <optional>
+#include <set>
 
 #include "passes/graph_edit.hpp"
+#include "passes/step_function.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -118,72 +122,92 @@ class Rewriter : public GraphEdit {
     compact();
   }
 
-  // relu6(x + 3) / 6, written out with Add, Clip and Div (or Mul by 1/6); returns the Clip.
-  Op* relu6_plus3(const std::string& value, const std::string& x) {
-    Op* clip = sole_producer<fb::ActivationOpT>(value);
-    if (!clip || clip->act().kind != fb::ActivationKind::Clip || clip->act().alpha != 0.0f || clip->act().beta != 6.0f)
-      return nullptr;
-    Op* add = sole_producer<fb::BinaryT>(clip->inputs[0]);
-    if (!add || add->get<fb::BinaryT>()->kind != fb::BinaryKind::Add || add->inputs[0] != x || !scalar_weight(add->inputs[1], 3.0f))
-      return nullptr;
-    return clip;
+  // An op whose value is an element-wise function of its inputs: an activation, or a binary op
+  // between tensors of its shape and one-element constants.
+  bool pointwise(const Op& op, const Shape& shape) const {
+    if (p_.shapes.at(op.output) != shape) return false;
+    if (op.is<fb::ActivationOpT>()) return p_.shapes.at(op.inputs[0]) == shape;
+    if (!op.is<fb::BinaryT>()) return false;
+    for (const auto& in : op.inputs)
+      if (p_.is_weight(in) ? p_.weights.at(in).data.size() != 1 : p_.shapes.at(in) != shape) return false;
+    return true;
   }
 
-  Op* divided_by_6(const std::string& value) {
-    Op* op = sole_producer<fb::BinaryT>(value);
-    if (!op || op->act().kind != fb::ActivationKind::None) return nullptr;
-    bool div = op->get<fb::BinaryT>()->kind == fb::BinaryKind::Div && scalar_weight(op->inputs[1], 6.0f);
-    bool mul = op->get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && scalar_weight(op->inputs[1], 1.0f / 6.0f);
-    return div || mul ? op : nullptr;
+  // The activation that the pointwise ops `region` (in program order, ending at the op that
+  // gives the value) compute from `source`, tried on probes across every kind's interesting
+  // range; a kind is taken only where it matches everywhere to float rounding of the constants.
+  std::optional<fb::ActivationKind> spelled_kind(const std::vector<size_t>& region, const std::string& source) const {
+    static const std::vector<double> probes = [] {
+      std::vector<double> t{-30.0, -12.5, 0.0, 1e-3, -1e-3, 12.5, 30.0};
+      for (int k = -96; k <= 96; ++k) t.push_back(k / 8.0 + 1.0 / 64);
+      return t;
+    }();
+    std::vector<double> value(probes.size());
+    for (size_t k = 0; k < probes.size(); ++k) {
+      std::map<std::string, double> v{{source, probes[k]}};
+      auto operand = [&](const std::string& name) {
+        return p_.is_weight(name) ? double{p_.weights.at(name).data[0]} : v.at(name);
+      };
+      for (size_t i : region) {
+        const Op& op = p_.ops[i];
+        const double a = operand(op.inputs[0]);
+        v[op.output] = evaluate_activation(
+            op.act(), op.is<fb::BinaryT>() ? evaluate_binary(op.get<fb::BinaryT>()->kind, a, operand(op.inputs[1])) : a);
+      }
+      value[k] = v.at(p_.ops[region.back()].output);
+    }
+    for (auto kind : {fb::ActivationKind::Silu, fb::ActivationKind::Gelu, fb::ActivationKind::Mish,
+                      fb::ActivationKind::HardSwish}) {
+      fb::ActivationT act;
+      act.kind = kind;
+      bool all = true;
+      for (size_t k = 0; k < probes.size() && all; ++k) {
+        const double want = evaluate_activation(act, probes[k]);
+        // Relative to the probe too: near a zero of the value, the float constants' rounding
+        // (1/6 in HardSigmoid) leaves errors of order 1e-8 |t|.
+        all = std::abs(value[k] - want) <= 1e-6 * (std::abs(want) + std::abs(probes[k]));
+      }
+      if (all) return kind;
+    }
+    return std::nullopt;
   }
 
-  void to_hardswish(Op& op, const std::string& x) {
-    op.inputs = {x};
-    op.set(fb::ActivationOpT{}).activation->kind = fb::ActivationKind::HardSwish;
-  }
-
-  // x * HardSigmoid(x) with alpha 1/6, beta 1/2, or x * relu6(x + 3) / 6: HardSwish.
-  void fuse_hardswish() {
-    for (auto& op : p_.ops) {
-      if (!op.is<fb::BinaryT>() || op.act().kind != fb::ActivationKind::None || dead(op)) continue;
-      if (op.get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && !p_.is_weight(op.inputs[1])) {
-        for (int order = 0; order < 2; ++order) {
-          const std::string& x = op.inputs[static_cast<size_t>(order)];
-          const std::string& y = op.inputs[static_cast<size_t>(1 - order)];
-          Op* hs = sole_producer<fb::ActivationOpT>(y);
-          if (hs && hs->act().kind == fb::ActivationKind::HardSigmoid && hs->inputs[0] == x &&
-              std::abs(hs->act().alpha - 1.0f / 6.0f) < 1e-6f && hs->act().beta == 0.5f) {
-            kill(*hs);
-            to_hardswish(op, x);
-            break;
-          }
-          Op* div = divided_by_6(y);
-          Op* clip = div ? relu6_plus3(div->inputs[0], x) : nullptr;
-          if (clip) {
-            kill(*sole_producer<fb::BinaryT>(clip->inputs[0]));
-            kill(*clip);
-            kill(*div);
-            to_hardswish(op, x);
-            break;
+  // A one-tensor activation spelled with several element-wise ops (x * Sigmoid(x), GELU's erf
+  // form, x * relu6(x + 3) / 6, x * HardSigmoid(x), x * tanh(Softplus(x)), in any order or
+  // grouping) becomes that activation, found by evaluating the subgraph, so that
+  // fuse_activations can move it into the op before. The subgraph grows back from its last op
+  // through values read by one op only; the tensor read several times is its input.
+  void fuse_spelled_activations() {
+    for (size_t last = p_.ops.size(); last-- > 0;) {
+      if (dead(p_.ops[last])) continue;
+      const Shape& shape = p_.shapes.at(p_.ops[last].output);
+      if (!pointwise(p_.ops[last], shape)) continue;
+      std::set<size_t> region{last};
+      std::set<std::string> sources;
+      // Spellings take a handful of ops; the bound keeps long chains linear.
+      constexpr size_t kMaxSpelledOps = 16;
+      for (std::vector<size_t> todo{last}; !todo.empty() && region.size() <= kMaxSpelledOps;) {
+        const Op& op = p_.ops[todo.back()];
+        todo.pop_back();
+        for (const auto& in : op.inputs) {
+          if (p_.is_weight(in)) continue;
+          Op* from = uses(in) == 1 ? producer(in) : nullptr;
+          if (from && pointwise(*from, shape)) {
+            if (region.insert(index_of(*from)).second) todo.push_back(index_of(*from));
+          } else {
+            sources.insert(in);
           }
         }
-        continue;
       }
-      if ((op.get<fb::BinaryT>()->kind == fb::BinaryKind::Div && scalar_weight(op.inputs[1], 6.0f)) ||
-          (op.get<fb::BinaryT>()->kind == fb::BinaryKind::Mul && scalar_weight(op.inputs[1], 1.0f / 6.0f))) {
-        Op* mul = sole_producer<fb::BinaryT>(op.inputs[0]);
-        if (!mul || mul->get<fb::BinaryT>()->kind != fb::BinaryKind::Mul) continue;
-        for (int order = 0; order < 2; ++order) {
-          const std::string x = mul->inputs[static_cast<size_t>(order)];
-          Op* clip = relu6_plus3(mul->inputs[static_cast<size_t>(1 - order)], x);
-          if (!clip) continue;
-          kill(*sole_producer<fb::BinaryT>(clip->inputs[0]));
-          kill(*clip);
-          kill(*mul);
-          to_hardswish(op, x);
-          break;
-        }
-      }
+      if (region.size() < 2 || region.size() > kMaxSpelledOps || sources.size() != 1) continue;
+      const std::vector<size_t> ordered(region.begin(), region.end());
+      const auto kind = spelled_kind(ordered, *sources.begin());
+      if (!kind) continue;
+      for (size_t i : ordered)
+        if (i != last) kill(p_.ops[i]);
+      Op& op = p_.ops[last];
+      op.inputs = {*sources.begin()};
+      op.set(fb::ActivationOpT{}).activation->kind = *kind;
     }
     compact();
   }
@@ -194,7 +218,8 @@ class Rewriter : public GraphEdit {
       Op* producer = nullptr;
       const std::string& x = act.inputs[0];
       for (Op* candidate : {sole_producer<fb::Conv2DT>(x), sole_producer<fb::FullyConnectedT>(x),
-                            sole_producer<fb::ChannelAffineT>(x), sole_producer<fb::BinaryT>(x)})
+                            sole_producer<fb::ChannelAffineT>(x), sole_producer<fb::BinaryT>(x),
+                            sole_producer<fb::ConvTranspose2DT>(x)})
         if (!producer) producer = candidate;
       if (!producer || producer->act().kind != fb::ActivationKind::None) continue;
       producer->set_act(act.act());
@@ -203,6 +228,12 @@ class Rewriter : public GraphEdit {
       ++p_.fused_activations;
     }
     compact();
+  }
+
+  // The Tile and Expand that no Elastic-Link took in copy at run time, as the engine's Tile.
+  void lower_broadcasts() {
+    for (auto& op : p_.ops)
+      if (op.is<pattern::Tile>() || op.is<pattern::Expand>()) op.set(fb::TileT{});
   }
 
   void eliminate_dead() {
@@ -228,9 +259,10 @@ void optimize(Program& program) {
   r.fuse_bias();
   r.fold_channel_scale();
   r.fold_batchnorm();
-  r.fuse_hardswish();
+  r.fuse_spelled_activations();
   r.fuse_activations();
   binarize(program);
+  r.lower_broadcasts();
   r.index();
   r.eliminate_dead();
   r.sort();

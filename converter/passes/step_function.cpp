@@ -22,7 +22,9 @@ bool piecewise_linear(fb::ActivationKind k) {
          k == fb::ActivationKind::LeakyRelu;
 }
 
-double activate(const fb::ActivationT& a, double x) {
+}  // namespace
+
+double evaluate_activation(const fb::ActivationT& a, double x) {
   switch (a.kind) {
     case fb::ActivationKind::None: return x;
     case fb::ActivationKind::Relu: return std::max(x, 0.0);
@@ -40,11 +42,13 @@ double activate(const fb::ActivationT& a, double x) {
     case fb::ActivationKind::Abs: return std::abs(x);
     case fb::ActivationKind::Softplus: return std::log1p(std::exp(x));
     case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
+    case fb::ActivationKind::Silu: return x / (1 + std::exp(-x));
+    case fb::ActivationKind::Gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
   }
   return x;
 }
 
-double combine(fb::BinaryKind kind, double a, double b) {
+double evaluate_binary(fb::BinaryKind kind, double a, double b) {
   switch (kind) {
     case fb::BinaryKind::Add: return a + b;
     case fb::BinaryKind::Sub: return a - b;
@@ -56,6 +60,8 @@ double combine(fb::BinaryKind kind, double a, double b) {
   }
   return a;
 }
+
+namespace {
 
 class Analyzer {
  public:
@@ -188,7 +194,7 @@ class Analyzer {
       double y = 0;
       if (const auto* binary = op.get<fb::BinaryT>()) {
         const double a = in(0), b = in(1);
-        y = combine(binary->kind, a, b);
+        y = evaluate_binary(binary->kind, a, b);
       } else if (op.is<fb::ChannelAffineT>()) {
         y = p_.weights.at(op.inputs[1]).data[static_cast<size_t>(c)] * in(0) +
             p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)];
@@ -217,7 +223,7 @@ class Analyzer {
         y = in(0);  // Reshape, Activation
       }
       pt.pre[op.output] = y;
-      pt.post[op.output] = activate(op.act(), y);
+      pt.post[op.output] = evaluate_activation(op.act(), y);
     }
     return pt;
   }

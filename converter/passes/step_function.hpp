@@ -30,6 +30,10 @@ struct StepAnalysis {
   std::string why_not;          // why it is not a binarization, when spelled_binary and no step
 };
 
+// What an activation and a binary op compute, in double precision (the converter's evaluators).
+double evaluate_activation(const fb::ActivationT& act, double x);
+double evaluate_binary(fb::BinaryKind kind, double a, double b);
+
 using ProducerOf = std::function<const Op*(const std::string&)>;
 
 // The binarization that `value` (rank 2 or 4) computes, if any. The subgraph is evaluated per

@@ -15,8 +15,9 @@ namespace vkbnn::convert {
 inline constexpr uint16_t kFormatMajor = 1;
 // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
 // Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis), the unary
-// activations from Erf on, Min, Max and Pow
-inline constexpr uint16_t kFormatMinor = 4;
+// activations from Erf on, Min, Max and Pow; 1.5: ConvTranspose2D, Gather, Tile, MatMul,
+// and the Silu and Gelu activations
+inline constexpr uint16_t kFormatMinor = 5;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.

@@ -102,6 +102,16 @@ def seeds():
         x_bin, [("y", [1, 8, 8, 8])],
         [numpy_helper.from_array(np.concatenate([signs * alpha, -signs * alpha]), "w8"), ints("reps", [1, 2, 1, 1]),
          ints("shape", [1, 8, 8, 8])])
+    yield "movement_deconv_gather_matmul", model(
+        [node("ConvTranspose", ["x", "wt", "bt"], ["u"], strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1],
+              group=3),
+         node("DepthToSpace", ["u"], ["d"], blocksize=2, mode="CRD"), node("SpaceToDepth", ["d"], ["s"], blocksize=2),
+         node("Gather", ["s", "idx"], ["g"], axis=1), node("Tile", ["g", "reps"], ["t"]),
+         node("Reshape", ["t", "rs"], ["r"]), node("Transpose", ["r"], ["rt"], perm=[0, 2, 1]),
+         node("MatMul", ["r", "rt"], ["y"])],
+        x4, [("y", [1, 4, 4])],
+        [floats("wt", 3, 4, 3, 3), floats("bt", 12), ints("idx", [[0, 2], [11, -1]]), ints("reps", [1, 1, 1, 2, 1]),
+         ints("rs", [1, 4, 512])])
     scale = numpy_helper.from_array(np.float32(0.02), "scale")
     zero = numpy_helper.from_array(np.int8(0), "zero")
     wq = numpy_helper.from_array(rng.integers(-100, 100, (4, 3, 3, 3)).astype(np.int8), "wq")

@@ -1,9 +1,11 @@
 // Feeds files to a fuzz target's entry point without libFuzzer, so that the committed corpus and
 // every crash reproducer run as ordinary tests in any build. Arguments are files or folders
 // (every file inside, sorted); a crash, abort or escaped exception fails the run.
+// Each input's CPU time is printed with its name, so that a slow one shows in the test's log.
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -11,6 +13,16 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace {
+
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::filesystem::path> files;
@@ -32,10 +44,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& file : files) {
-    std::cout << file.string() << std::endl;  // flushed: the last name shows which one crashed
+    std::cout << file.string() << std::flush;  // the last name shows which one crashed
     std::ifstream in(file, std::ios::binary);
     const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const double start = cpu_seconds();
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    const double used = cpu_seconds() - start;
+    std::cout << "  " << used << " s CPU" << std::endl;
   }
   std::cout << files.size() << " inputs replayed\n";
   return 0;

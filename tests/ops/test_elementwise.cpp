@@ -65,6 +65,9 @@ const std::vector<UnaryCase> kUnaryCases = {
     {fb::ActivationKind::Abs, -4.0f, 4.0f, {0.0f, -0.0f, -3e38f}, 0.0f, 0.0f},
     {fb::ActivationKind::Softplus, -30.0f, 30.0f, {0.0f, -9.3f, -9.2f, 2.3f, 2.31f, 90.0f, -90.0f}, 3e-6f, 1e-7f},
     {fb::ActivationKind::Mish, -30.0f, 30.0f, {0.0f, -9.2f, 1e-5f, 90.0f, -90.0f}, 2e-6f, 1e-7f},
+    {fb::ActivationKind::Silu, -30.0f, 30.0f, {0.0f, -87.0f, -89.0f, -100.0f, 1e-5f, 90.0f}, 2e-6f, 1e-7f},
+    {fb::ActivationKind::Gelu, -8.0f, 8.0f, {0.0f, -1.0f / 0.70710678f, 1.414f, 5.66f, -5.66f, -30.0f, 30.0f}, 2e-6f,
+     1e-7f},
 };
 
 TEST(ActivationOp, UnaryMathOverItsDomain) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <functional>
 
 namespace vkbnn::test::ref {
@@ -51,6 +52,8 @@ double activate(double x, const Activation& act) {
     case fb::ActivationKind::Abs: return std::fabs(x);
     case fb::ActivationKind::Softplus: return std::log1p(std::exp(x));
     case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
+    case fb::ActivationKind::Silu: return x / (1 + std::exp(-x));
+    case fb::ActivationKind::Gelu: return x * 0.5 * std::erfc(-x / std::numbers::sqrt2);
   }
   return x;
 }

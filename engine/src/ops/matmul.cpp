@@ -1,0 +1,102 @@
+// MatMul: batched matrix products whose operands are both computed (attention's Q x K^T and
+// softmax x V) or constant tensors of more than two axes; the leading axes broadcast.
+
+#include "ops/elementwise.hpp"
+
+namespace vkbnn::detail {
+namespace {
+
+constexpr size_t kMaxBatchAxes = 4;
+
+// The operand's batch axes right-aligned to `rank` batch axes, 1 where it has none.
+Shape batch_axes(const Shape& operand, size_t rank) {
+  Shape batch(rank, 1);
+  const size_t own = operand.size() - 2;
+  for (size_t d = 0; d < own; ++d) batch[rank - own + d] = operand[d];
+  return batch;
+}
+
+void check_matmul(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 2 && desc.outputs.size() == 1, "expects inputs A and B and 1 output");
+  const Shape& a = desc.inputs[0];
+  const Shape& b = desc.inputs[1];
+  const Shape& y = desc.outputs[0];
+  desc.require(a.size() >= 2 && b.size() >= 2 && a.size() <= kMaxBatchAxes + 2 && b.size() <= kMaxBatchAxes + 2,
+               "operands need 2 to 6 axes, have " + shape_string(a) + " and " + shape_string(b));
+  desc.require(a[a.size() - 1] == b[b.size() - 2],
+               "A " + shape_string(a) + " and B " + shape_string(b) + " disagree on the inner length");
+  const size_t rank = std::max(a.size(), b.size()) - 2;
+  const Shape ba = batch_axes(a, rank), bb = batch_axes(b, rank);
+  Shape expected;
+  for (size_t d = 0; d < rank; ++d) {
+    desc.require(ba[d] == bb[d] || ba[d] == 1 || bb[d] == 1,
+                 "the batch axes of A " + shape_string(a) + " and B " + shape_string(b) + " do not broadcast");
+    expected.push_back(std::max(ba[d], bb[d]));
+  }
+  expected.push_back(a[a.size() - 2]);
+  expected.push_back(b[b.size() - 1]);
+  desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
+  // The shader indexes both operands with 32-bit words.
+  desc.require(element_count(a) <= kMaxTensorElements &&
+                   element_count(b) <= kMaxTensorElements &&
+                   element_count(y) <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
+}
+
+std::vector<Dispatch> lower_matmul(const NodeLowering& l) {
+  const Shape& a = l.inputs[0].shape;
+  const Shape& b = l.inputs[1].shape;
+  const Shape& y = l.outputs[0].shape;
+  const size_t rank = y.size() - 2;
+  const Shape ba = batch_axes(a, rank), bb = batch_axes(b, rank);
+  // Batch axes padded to 4 in front; an operand's stride (in matrices) is 0 where it broadcasts.
+  std::array<uint32_t, kMaxBatchAxes> out{1, 1, 1, 1}, sa{0, 0, 0, 0}, sb{0, 0, 0, 0};
+  uint32_t step_a = 1, step_b = 1;
+  for (size_t d = rank; d-- > 0;) {
+    const size_t k = kMaxBatchAxes - rank + d;
+    out[k] = u32(y[d]);
+    sa[k] = ba[d] == 1 ? 0 : step_a;
+    sb[k] = bb[d] == 1 ? 0 : step_b;
+    step_a *= u32(ba[d]);
+    step_b *= u32(bb[d]);
+  }
+  const Operand pa = place_operand(l, 0), pb = place_operand(l, 1);
+  const size_t count = element_count(y);
+  const Grid grid = grid_for(count);
+  return {make_dispatch<shader::matmul>({.COUNT = u32(static_cast<int64_t>(count)),
+                                         .STRIDE = grid.stride,
+                                         .A_IN_WEIGHTS = pa.in_weights,
+                                         .B_IN_WEIGHTS = pb.in_weights,
+                                         .M = u32(a[a.size() - 2]),
+                                         .K = u32(a[a.size() - 1]),
+                                         .N = u32(b[b.size() - 1]),
+                                         .O1 = out[1],
+                                         .O2 = out[2],
+                                         .O3 = out[3],
+                                         .SA0 = sa[0],
+                                         .SA1 = sa[1],
+                                         .SA2 = sa[2],
+                                         .SA3 = sa[3],
+                                         .SB0 = sb[0],
+                                         .SB1 = sb[1],
+                                         .SB2 = sb[2],
+                                         .SB3 = sb[3]},
+                                        {.A_OFF = pa.offset, .B_OFF = pb.offset, .OUT_OFF = l.outputs[0].offset},
+                                        {grid.groups, 1, 1})};
+}
+
+// One product per output element and inner index.
+uint64_t macs_of(const NodeDesc& desc) {
+  const Shape& a = desc.inputs.at(0);
+  return static_cast<uint64_t>(element_count(desc.outputs.at(0))) * static_cast<uint64_t>(a.back());
+}
+
+}  // namespace
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::MatMul>() {
+  static const OpKind kind{.check = check_matmul, .lower = lower_matmul, .macs = macs_of};
+  return kind;
+}
+
+}  // namespace vkbnn::detail

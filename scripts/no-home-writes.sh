@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs a command with $HOME pointing at a fresh, empty folder and fails when the command left
+# anything in it: the test suite keeps every cache (vkbnn's pipelines, Mesa's shaders, pip's) in
+# the build tree, including in the tools and Python processes the tests start.
+# Usage: scripts/no-home-writes.sh COMMAND [ARGS...]
+set -euo pipefail
+home=$(mktemp -d "${TMPDIR:-/tmp}/vkbnn-test-home.XXXXXX")
+status=0
+HOME="$home" "$@" || status=$?
+if [ -n "$(ls -A "$home")" ]; then
+  echo "error: the tests wrote under \$HOME:" >&2
+  find "$home" -mindepth 1 | sed "s|^$home|\$HOME|" | head -50 >&2
+  [ "$status" -ne 0 ] || status=1
+fi
+rm -rf "$home"
+exit "$status"
