@@ -6,7 +6,9 @@
 // address, so this reuse is what sets the speed. Reads go through the texel views (common.glsl).
 // Weights are packed per block of Q output channels as [ICG][SLICE] with each slice holding
 // [KH][KW][Q] (channels past OCG and the slice's tail are zero), and the bias as [block][Q];
-// block b of group g is number g * BLOCKS + b.
+// block b of group g is number g * BLOCKS + b. A layer whose weights exceed one buffer binding
+// runs as several dispatches over ranges of blocks, the first of them BLOCK0, each binding the
+// weights of its own blocks.
 //
 // With SUBGROUP_WEIGHTS defined, the weights, which are the same for every lane of a workgroup,
 // are loaded once per subgroup instead of once per lane: lane l loads every 8th word of an
@@ -49,6 +51,7 @@ layout(constant_id = 26) const bool PADDED = true;  // some taps may fall outsid
 layout(constant_id = 27) const uint ACT_KIND = 0;
 layout(constant_id = 28) const float ACT_ALPHA = 0.0;
 layout(constant_id = 29) const float ACT_BETA = 0.0;
+layout(constant_id = 30) const uint BLOCK0 = 0;  // the first block of this dispatch
 
 const uint Q4 = Q / 4;
 const uint TAPS = uint(KH * KW);
@@ -61,8 +64,8 @@ void main() {
   const uint ox0 = (item % RUNS) * R;
   const uint oy = (item / RUNS) % OH;
   const uint n = item / (RUNS * OH);
-  const uint group = gl_WorkGroupID.y / BLOCKS;
-  const uint block = gl_WorkGroupID.y % BLOCKS;
+  const uint group = (BLOCK0 + gl_WorkGroupID.y) / BLOCKS;
+  const uint block = (BLOCK0 + gl_WorkGroupID.y) % BLOCKS;
 
   // Clamped input columns of the span and whether each lies inside the input, so that padding
   // is a select rather than a branch.
@@ -87,7 +90,7 @@ void main() {
 
   const uint plane = uint(H * W);
   uint in_base = IN_OFF + (n * C + group * ICG) * plane;
-  uint w_base = WT_OFF + (group * BLOCKS + block) * ICG * SLICE;
+  uint w_base = WT_OFF + gl_WorkGroupID.y * ICG * SLICE;
 #ifdef SUBGROUP_WEIGHTS
   const uint lane = gl_SubgroupInvocationID & 7u;
 #endif
@@ -126,7 +129,7 @@ void main() {
   const bool item_valid = gl_GlobalInvocationID.x < N * OH * RUNS;
   const uint out_row = OUT_OFF + (n * M + group * OCG) * OH * OW + oy * OW + ox0;
   [[unroll]] for (uint q = 0; q < Q4; ++q) {
-    const vec4 bias = HAS_BIAS ? wt4[(BIAS_OFF + (group * BLOCKS + block) * Q) / 4 + q] : vec4(0.0);
+    const vec4 bias = HAS_BIAS ? wt4[(BIAS_OFF + gl_WorkGroupID.y * Q) / 4 + q] : vec4(0.0);
     [[unroll]] for (uint k = 0; k < 4; ++k) {
       const uint oc = block * Q + q * 4 + k;
       [[unroll]] for (uint r = 0; r < R; ++r) {

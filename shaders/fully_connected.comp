@@ -2,7 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 // Y[N, M] = X[N, K] * W^T + B. Each invocation computes one output feature of one row as a dot
 // product of vec4s: its own weight row (packed [M][K4 * 4], zero padded) and the input row,
-// read as vec4 when its offset allows, else as four scalars.
+// read as vec4 when its offset allows, else as four scalars. A layer whose weights exceed one
+// buffer binding runs as several dispatches, each over M of Y's Y_STRIDE features.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -21,6 +22,7 @@ layout(constant_id = 8) const bool X_VEC4 = false;  // rows of X start 16-byte a
 layout(constant_id = 9) const uint ACT_KIND = 0;
 layout(constant_id = 10) const float ACT_ALPHA = 0.0;
 layout(constant_id = 11) const float ACT_BETA = 0.0;
+layout(constant_id = 12) const uint Y_STRIDE = 1;  // features per row of Y
 
 const uint K4 = (K + 3) / 4;
 
@@ -42,5 +44,5 @@ void main() {
   }
   float sum = acc.x + acc.y + acc.z + acc.w;
   if (HAS_BIAS) sum += wt[BIAS_OFF + m];
-  if (gl_GlobalInvocationID.x < M) act[OUT_OFF + row * M + m] = apply_activation(sum, ACT_KIND, ACT_ALPHA, ACT_BETA);
+  if (gl_GlobalInvocationID.x < M) act[OUT_OFF + row * Y_STRIDE + m] = apply_activation(sum, ACT_KIND, ACT_ALPHA, ACT_BETA);
 }

@@ -2,6 +2,7 @@
 
 // Builds one-node models for the op tests and checks load-time rejections.
 
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -57,6 +58,30 @@ inline ::testing::AssertionResult rejected(const std::vector<uint8_t>& model, co
     return ::testing::AssertionFailure() << "rejected, but the message lacks '" << fragment << "': " << e.what();
   }
   return ::testing::AssertionFailure() << "the model loaded; expected an error mentioning '" << fragment << "'";
+}
+
+// One run of a one-node model on `on` (default: context()) with buffer bindings of at most
+// `max_buffer_range` bytes (NetworkOptions), and how the node's weights were split.
+struct LimitedRun {
+  std::vector<float> output;
+  uint32_t dispatches = 0;
+  uint32_t weight_buffers = 0;
+};
+inline LimitedRun run_with_buffer_range(const std::vector<uint8_t>& model, const std::vector<float>& input,
+                                        uint64_t max_buffer_range, Context* on = nullptr) {
+  NetworkOptions options;
+  options.poison_arena = true;
+  options.max_buffer_range = max_buffer_range;
+  Network network(on ? *on : context(), Model::from_bytes(model), options);
+  auto out = network.run(input);
+  return {std::move(out.data), network.layers().at(0).dispatches, network.memory().weight_buffers};
+}
+
+// The same bits, NaNs included.
+inline ::testing::AssertionResult same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the outputs differ (sizes " << a.size() << " and " << b.size() << ")";
 }
 
 inline size_t count_of(const std::vector<int64_t>& shape) { return static_cast<size_t>(element_count(shape)); }

@@ -161,6 +161,55 @@ TEST(Conv2D, Depthwise) {
   EXPECT_EQ(expect_matches_reference(non_square, ++seed, &portable_context()), Shaders{"depthwise_conv2d"});
 }
 
+// Weights beyond one buffer binding (NetworkOptions::max_buffer_range) run as dispatches over
+// runs of output-channel blocks, each binding its own weight buffer, also across group
+// boundaries: the outputs are those of the single dispatch, bit for bit, on both kernels.
+TEST(Conv2D, SplitsWeightsBeyondOneBufferBinding) {
+  struct SplitCase {
+    ConvCase conv;
+    uint64_t limit;
+    uint32_t dispatches;
+  };
+  // The activations must fit the binding too, hence the small images. Blocks of 8 channels of
+  // 32 3x3 inputs take 9216 bytes: 3 to a 32 KiB binding, of 9 blocks. Blocks of 16 channels of
+  // 16 1x1 inputs (1 KiB and a 64-byte bias): 3 to a 4 KiB binding, of 2 per group in 3 groups,
+  // so that the second run starts inside a group. Blocks of 8 channels of 6 3x3 inputs (1728
+  // bytes): one to a 2 KiB binding.
+  const std::vector<SplitCase> cases = {
+      {{{1, 32, 3, 3}, 70, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)}, 32 << 10, 3},
+      {{{1, 48, 2, 2}, 72, conv(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 3)}, 4096, 2},
+      {{{1, 6, 3, 3}, 40, conv(3, 3, 2, 1, 1, 1, 1, 0, 1, 1), false}, 2048, 5},
+  };
+  uint32_t seed = 500;
+  for (Context* on : {&context(), &portable_context()})
+    for (const auto& [c, limit, dispatches] : cases) {
+      const Shape out = output_shape(c), w_shape = weight_shape(c);
+      SCOPED_TRACE(::testing::PrintToString(c.input) + " * " + ::testing::PrintToString(w_shape) + " in " +
+                   std::to_string(limit) + "-byte bindings on " + on->device().name);
+      const auto x = random_vector(count_of(c.input), ++seed);
+      const auto w = random_vector(count_of(w_shape), seed + 1000);
+      const auto b = c.bias ? random_vector(static_cast<size_t>(c.out_channels), seed + 2000) : std::vector<float>{};
+      const auto model = conv_model(c, w, b, out, w_shape);
+      const LimitedRun whole = run_with_buffer_range(model, x, 0, on);
+      const LimitedRun split = run_with_buffer_range(model, x, limit, on);
+      EXPECT_EQ(whole.dispatches, 1u);
+      EXPECT_EQ(split.dispatches, dispatches);
+      EXPECT_EQ(split.weight_buffers, dispatches);
+      EXPECT_TRUE(same_bits(split.output, whole.output));
+      EXPECT_TRUE(all_close(split.output, ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
+    }
+}
+
+// The depthwise kernel does not split its weights: beyond one binding it names the limit.
+TEST(Conv2D, DepthwiseWeightsBeyondOneBufferBindingFailClearly) {
+  const ConvCase c{{1, 64, 5, 5}, 64, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64)};
+  const Shape out = output_shape(c), w_shape = weight_shape(c);
+  const auto model = conv_model(c, random_vector(count_of(w_shape), 1), random_vector(64, 2), out, w_shape);
+  expect_error([&] { run_with_buffer_range(model, random_vector(count_of(c.input), 3), 2048); },
+               "node 'op' (Conv2D): its weights (2560 bytes) exceed NetworkOptions::max_buffer_range (2048 bytes), "
+               "and only FullyConnected and non-depthwise Conv2D layers split theirs");
+}
+
 TEST(Conv2D, FusedActivations) {
   uint32_t seed = 300;
   for (const auto& act : kActivations) {

@@ -60,6 +60,44 @@ TEST(FullyConnected, MatchesReference) {
   }
 }
 
+// Weights beyond one buffer binding (NetworkOptions::max_buffer_range, 64 KiB here against
+// 80-240 KB of weights) run as dispatches over runs of output features, each binding its own
+// weight buffer: the outputs are those of the single dispatch, bit for bit.
+TEST(FullyConnected, SplitsWeightsBeyondOneBufferBinding) {
+  const std::vector<FcCase> cases = {
+      {{3, 301}, 200, true, {fb::ActivationKind::Relu, 0, 0}},  // K not a multiple of 4
+      {{2, 64}, 700, false, {}},
+      {{1, 2, 5, 4}, 500, true, {}},
+  };
+  uint32_t seed = 700;
+  for (const auto& c : cases) {
+    const int64_t n = c.input[0], k = static_cast<int64_t>(count_of(c.input)) / n;
+    SCOPED_TRACE(::testing::PrintToString(c.input) + " -> " + std::to_string(c.outputs));
+    const auto x = random_vector(count_of(c.input), ++seed);
+    const auto w = random_vector(static_cast<size_t>(c.outputs * k), seed + 1000);
+    const auto b = c.bias ? random_vector(static_cast<size_t>(c.outputs), seed + 2000) : std::vector<float>{};
+    const auto model = fc_model(c.input, {c.outputs, k}, w, c.bias ? std::optional(b) : std::nullopt,
+                                {n, c.outputs}, c.activation);
+    const LimitedRun whole = run_with_buffer_range(model, x, 0);
+    const LimitedRun split = run_with_buffer_range(model, x, 64 << 10);
+    EXPECT_EQ(whole.dispatches, 1u);
+    EXPECT_EQ(whole.weight_buffers, 1u);
+    const uint64_t packed = static_cast<uint64_t>(c.outputs) * ((k + 3) / 4 * 4 + (c.bias ? 1 : 0)) * 4;
+    EXPECT_EQ(split.dispatches, (packed + (64 << 10) - 1) / (64 << 10)) << packed << " bytes of weights";
+    EXPECT_EQ(split.weight_buffers, split.dispatches);
+    EXPECT_TRUE(same_bits(split.output, whole.output));
+    EXPECT_TRUE(all_close(split.output, ref::fully_connected(x, n, k, w, c.outputs, b, c.activation), kRtol, kAtol));
+  }
+}
+
+TEST(FullyConnected, RowLargerThanOneBufferBindingFailsClearly) {
+  const auto w = random_vector(4 * 300, 5);
+  const auto model = fc_model({1, 300}, {4, 300}, w, std::nullopt, {1, 4});
+  expect_error([&] { run_with_buffer_range(model, random_vector(300, 6), 1024); },
+               "node 'op' (FullyConnected): one row of its weights takes 1200 bytes, more than one buffer binding "
+               "may span (NetworkOptions::max_buffer_range (1024 bytes))");
+}
+
 TEST(FullyConnected, RejectsBadShapes) {
   const auto w = random_vector(15, 1);
   EXPECT_TRUE(rejected(fc_model({2, 4}, {3, 5}, w, std::nullopt, {2, 3}), "has 4 features per row"));

@@ -37,6 +37,7 @@ struct DeviceInfo {
   uint32_t cpu_vector_registers = 0;
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_texel_buffer_elements = 0;
+  uint64_t max_memory_allocation_size = 0;  // maxMemoryAllocationSize: the largest single allocation
   uint32_t max_shared_memory = 0;
   uint64_t device_local_bytes = 0;
   uint32_t driver_version = 0;

@@ -19,6 +19,13 @@ class ModelError : public Error {
   using Error::Error;
 };
 
+// The network needs more memory, or a larger buffer, than the device (or NetworkOptions) allows;
+// what() names the sizes. Raised before the allocation that could not succeed.
+class MemoryLimitError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A Vulkan call failed; what() names the call's purpose and the VkResult.
 class VulkanError : public Error {
  public:

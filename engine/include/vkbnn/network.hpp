@@ -34,6 +34,17 @@ struct NetworkOptions {
   // batch than the model's needs a model converted with --dynamic-batch (see
   // Model::with_batch); inputs, outputs and every activation then scale with it.
   int64_t batch = 0;
+  // The most bytes one buffer binding may span; 0 keeps the device's limit, the least of
+  // maxStorageBufferRange, maxTexelBufferElements * 4 and maxMemoryAllocationSize, and a value
+  // can only lower it. Weights beyond it go into several buffers (MemoryReport::weight_buffers),
+  // Conv2D and FullyConnected layers whose weights alone exceed it run as several dispatches over
+  // ranges of output channels; activations beyond it fail with MemoryLimitError. For testing
+  // those paths on small models, and for devices that report more than they handle.
+  uint64_t max_buffer_range = 0;
+  // The most device memory the network may allocate (weights, activations and staging); 0 keeps
+  // what the device allows: the heap's budget left (VK_EXT_memory_budget) or else its size. A
+  // network that needs more fails with MemoryLimitError before it allocates anything.
+  uint64_t max_device_memory = 0;
 };
 
 // What a layer computes in.
@@ -105,6 +116,7 @@ struct DeviceTensor {
 
 struct MemoryReport {
   uint64_t weight_bytes = 0;
+  uint32_t weight_buffers = 0;     // buffers the weights are split over (see NetworkOptions::max_buffer_range)
   uint64_t arena_bytes = 0;        // activations as planned
   uint64_t naive_arena_bytes = 0;  // every activation in its own buffer
   uint64_t staging_bytes = 0;

@@ -32,9 +32,11 @@ struct ConvDispatchShape {
 bool is_depthwise(const Shape& x, const Shape& y, int64_t group) { return group == x[1] && group == y[1]; }
 
 // Repacks `weights` ([M, C/group, kH, kW]) and `bias` ([M]) for conv2d.comp and returns its
-// dispatch from input 0 to output 0 of the node.
-Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, const fb::Activation* activation,
-                         std::span<const float> weights, std::optional<std::span<const float>> bias) {
+// dispatches from input 0 to output 0 of the node: one, unless the weights exceed one buffer
+// binding, then one per run of blocks that fits a weight page.
+std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLowering& l,
+                                        const fb::Activation* activation, std::span<const float> weights,
+                                        std::optional<std::span<const float>> bias) {
   // Tiles of R outputs x Q channels: every loaded input feeds Q multiply-adds and every weight
   // R, at the price of R * Q accumulators. Measured on lavapipe (2 cores, AVX2) over ResNet-18
   // and MobileNetV2: Q = 8 with runs of up to 28 outputs for 3x3 kernels, whose row spans
@@ -57,15 +59,28 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
         for (int64_t t = 0; t < taps; ++t)
           packed[static_cast<size_t>(block * block_words + ic * slice + t * q + lane)] = src[ic * taps + t];
     }
-  const uint32_t weight_offset = l.weights.add(packed);
-  uint32_t bias_offset = 0;
+  std::vector<float> padded;
   if (bias) {
-    std::vector<float> padded(static_cast<size_t>(s.group * blocks * q), 0.0f);
+    padded.assign(static_cast<size_t>(s.group * blocks * q), 0.0f);
     for (int64_t g = 0; g < s.group; ++g)
       for (int64_t oc = 0; oc < s.out_per_group; ++oc)
         padded[static_cast<size_t>((g * blocks + oc / q) * q + oc % q)] =
             (*bias)[static_cast<size_t>(g * s.out_per_group + oc)];
-    bias_offset = l.weights.add(padded);
+  }
+  // Blocks are packed one after another, so a run of them is a contiguous range of both.
+  const int64_t total_blocks = s.group * blocks;
+  auto words_for = [&](int64_t count) {
+    const auto c = static_cast<uint64_t>(count);
+    return WeightPacker::footprint(c * static_cast<uint64_t>(block_words)) +
+           (bias ? WeightPacker::footprint(c * static_cast<uint64_t>(q)) : 0);
+  };
+  int64_t run = total_blocks;
+  if (words_for(run) > l.weights.page_words()) {
+    run = static_cast<int64_t>(l.weights.page_words() / static_cast<uint64_t>(block_words + q));
+    while (run > 0 && words_for(run) > l.weights.page_words()) --run;
+    if (run == 0)
+      throw MemoryLimitError("the weights of " + std::to_string(q) + " output channels take " +
+                             std::to_string(words_for(1) * 4) + " bytes, more than one buffer binding may span");
   }
 
   const int64_t items = s.batch * s.out_h * ceil_div(s.out_w, r);
@@ -97,11 +112,29 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
                                                        .ACT_ALPHA = act.alpha,
                                                        .ACT_BETA = act.beta},
                                                       s);
-  const shader::conv2d::Push push{
-      .IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset};
-  const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(s.group * blocks), 1};
-  return subgroup ? make_dispatch<shader::conv2d_subgroup>(spec, push, groups)
-                  : make_dispatch<shader::conv2d>(spec, push, groups);
+  std::vector<Dispatch> dispatches;
+  for (int64_t first = 0; first < total_blocks; first += run) {
+    const int64_t count = std::min(run, total_blocks - first);
+    const uint32_t page = l.weights.reserve(words_for(count));
+    const uint32_t weight_offset = l.weights.add(std::span<const float>(packed).subspan(
+        static_cast<size_t>(first * block_words), static_cast<size_t>(count * block_words)));
+    const uint32_t bias_offset =
+        bias ? l.weights.add(std::span<const float>(padded).subspan(static_cast<size_t>(first * q),
+                                                                     static_cast<size_t>(count * q)))
+             : 0;
+    auto block_spec = spec;
+    block_spec.BLOCK0 = u32(first);
+    const shader::conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                    .OUT_OFF = l.outputs[0].offset,
+                                    .WT_OFF = weight_offset,
+                                    .BIAS_OFF = bias_offset};
+    const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(count), 1};
+    // The runs write disjoint output channels: no barrier between them.
+    dispatches.push_back(subgroup ? make_dispatch<shader::conv2d_subgroup>(block_spec, push, groups, first > 0)
+                                  : make_dispatch<shader::conv2d>(block_spec, push, groups, first > 0));
+    dispatches.back().weight_page = page;
+  }
+  return dispatches;
 }
 
 }  // namespace
@@ -198,7 +231,7 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
     const ConvDispatchShape s{x[0],         x[1],        x[2],       x[3],        y[1],        y[2],
                               y[3],         c.kernel_h,  c.kernel_w, c.stride_h,  c.stride_w,  c.dilation_h,
                               c.dilation_w, c.pad_top,   c.pad_left, c.group,     x[1] / c.group, y[1] / c.group};
-    return {conv2d_dispatch(s, l, p->activation(), weights, bias)};
+    return conv2d_dispatches(s, l, p->activation(), weights, bias);
   }
 
   const uint32_t weight_offset = l.weights.add(weights);

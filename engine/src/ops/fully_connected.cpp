@@ -40,26 +40,53 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
   const int64_t m = l.inputs[1].shape[0], k = l.inputs[1].shape[1];
   const int64_t k4 = (k + 3) / 4;
   const std::span<const float> weights = *l.constants[1];
-  std::vector<float> packed(static_cast<size_t>(m * k4 * 4), 0.0f);
-  for (int64_t row = 0; row < m; ++row)
-    std::copy_n(weights.begin() + row * k, k, packed.begin() + row * k4 * 4);
-  const uint32_t weight_offset = l.weights.add(packed);
   const bool has_bias = l.constants.size() > 2;
-  const uint32_t bias_offset = has_bias ? l.weights.add(*l.constants[2]) : 0;
-  const uint32_t local = static_cast<uint32_t>(std::clamp<int64_t>((m + 7) / 8 * 8, 8, 64));
   const auto act = activation_spec(l.node.params_as_FullyConnected()->activation());
   const uint32_t in = l.inputs[0].offset;
-  return {make_dispatch<shader::fully_connected>(
-      {.local_size_x = local,
-       .HAS_BIAS = has_bias,
-       .K = static_cast<uint32_t>(k),
-       .M = static_cast<uint32_t>(m),
-       .X_VEC4 = k % 4 == 0 && vec4_aligned({in}),
-       .ACT_KIND = act.kind,
-       .ACT_ALPHA = act.alpha,
-       .ACT_BETA = act.beta},
-      {.IN_OFF = in, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
-      {static_cast<uint32_t>((m + local - 1) / local), static_cast<uint32_t>(n), 1})};
+  // Weight rows (and their biases) go to the shader in runs that fit one weight page each:
+  // all of them at once unless they exceed one buffer binding.
+  auto words_for = [&](int64_t rows) {
+    const auto r = static_cast<uint64_t>(rows);
+    return WeightPacker::footprint(r * static_cast<uint64_t>(k4) * 4) + (has_bias ? WeightPacker::footprint(r) : 0);
+  };
+  int64_t rows = m;
+  if (words_for(m) > l.weights.page_words()) {
+    rows = static_cast<int64_t>(l.weights.page_words() / static_cast<uint64_t>(k4 * 4 + 1));
+    while (rows > 0 && words_for(rows) > l.weights.page_words()) --rows;
+    if (rows == 0)
+      throw MemoryLimitError("one row of its weights takes " + std::to_string(words_for(1) * 4) +
+                             " bytes, more than one buffer binding may span");
+  }
+  std::vector<Dispatch> dispatches;
+  for (int64_t first = 0; first < m; first += rows) {
+    const int64_t count = std::min(rows, m - first);
+    const uint32_t page = l.weights.reserve(words_for(count));
+    std::vector<float> packed(static_cast<size_t>(count * k4 * 4), 0.0f);
+    for (int64_t row = 0; row < count; ++row)
+      std::copy_n(weights.begin() + (first + row) * k, k, packed.begin() + row * k4 * 4);
+    const uint32_t weight_offset = l.weights.add(packed);
+    const uint32_t bias_offset =
+        has_bias ? l.weights.add(l.constants[2]->subspan(static_cast<size_t>(first), static_cast<size_t>(count))) : 0;
+    const uint32_t local = static_cast<uint32_t>(std::clamp<int64_t>((count + 7) / 8 * 8, 8, 64));
+    // The runs write disjoint features of Y: no barrier between them.
+    dispatches.push_back(make_dispatch<shader::fully_connected>(
+        {.local_size_x = local,
+         .HAS_BIAS = has_bias,
+         .K = static_cast<uint32_t>(k),
+         .M = static_cast<uint32_t>(count),
+         .X_VEC4 = k % 4 == 0 && vec4_aligned({in}),
+         .ACT_KIND = act.kind,
+         .ACT_ALPHA = act.alpha,
+         .ACT_BETA = act.beta,
+         .Y_STRIDE = static_cast<uint32_t>(m)},
+        {.IN_OFF = in,
+         .OUT_OFF = l.outputs[0].offset + static_cast<uint32_t>(first),
+         .WT_OFF = weight_offset,
+         .BIAS_OFF = bias_offset},
+        {static_cast<uint32_t>((count + local - 1) / local), static_cast<uint32_t>(n), 1}, first > 0));
+    dispatches.back().weight_page = page;
+  }
+  return dispatches;
 }
 
 }  // namespace

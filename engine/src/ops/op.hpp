@@ -108,16 +108,48 @@ struct TensorRef {
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
 // 16 bytes so shaders may read vec4. The words are held as integers, floats by their bit pattern,
 // so packed bits and integer data never pass through a float.
+//
+// A device binds at most so many bytes of one buffer (maxStorageBufferRange and its kin), so the
+// words go into pages of at most page_words() words, each its own buffer, and a dispatch binds the
+// one page it reads (Dispatch::weight_page). Offsets are relative to their page. add() fills the
+// current page; an op whose weights alone may fill a page splits its work into dispatches whose
+// weights fit one each, and calls reserve() before each dispatch's adds. For every other op the
+// network checks after lowering that its weights fit, and lowers it again onto a fresh page when
+// they do not (mark(), rollback(), new_page()).
 class WeightPacker {
  public:
+  // Pages without a size limit beyond the 32-bit offsets'.
+  WeightPacker() = default;
+  explicit WeightPacker(uint64_t page_words);
   uint32_t add(std::span<const float> values);
   // Integer words (packed bits, counts) kept bit for bit.
   uint32_t add_words(std::span<const uint32_t> values);
-  const std::vector<uint32_t>& words() const { return words_; }
+  // Words a block of `values` adds at most, alignment included: what reserve() is given.
+  static uint64_t footprint(uint64_t values) { return (values + 3) / 4 * 4; }
+  // Makes room for `words` words (a sum of footprint()s) in the current page, starting a new
+  // page when it lacks it; returns the page they go to. Throws MemoryLimitError when `words`
+  // exceed a page.
+  uint32_t reserve(uint64_t words);
+  void new_page();
+  uint32_t page() const { return static_cast<uint32_t>(pages_.size() - 1); }
+  uint64_t page_words() const { return page_words_; }
+  // Whether the current page has grown past page_words().
+  bool overfull() const { return pages_.back().size() > page_words_; }
+  const std::vector<std::vector<uint32_t>>& pages() const { return pages_; }
+  uint64_t total_words() const;
+
+  struct Mark {
+    size_t page = 0;
+    size_t words = 0;
+  };
+  Mark mark() const { return {pages_.size() - 1, pages_.back().size()}; }
+  // Drops every word added since `m`.
+  void rollback(const Mark& m);
 
  private:
   void align();
-  std::vector<uint32_t> words_;
+  uint64_t page_words_ = uint64_t{1} << 32;
+  std::vector<std::vector<uint32_t>> pages_ = std::vector<std::vector<uint32_t>>(1);
 };
 
 // One compute dispatch: an embedded shader, the values of its specialization constants and
@@ -132,6 +164,8 @@ struct Dispatch {
   std::vector<uint32_t> push;
   std::array<uint32_t, 3> groups{1, 1, 1};
   bool independent = false;
+  // The weight page it binds (see WeightPacker); unset: the page its node's weights went to.
+  std::optional<uint32_t> weight_page;
 };
 
 // `spec` with its window constants (KH, KW, SH, SW, DH, DW, PT, PL, named alike in every

@@ -76,20 +76,47 @@ uint64_t macs_per_weight_row(const NodeDesc& desc) {
 }
 
 
-void WeightPacker::align() { words_.resize((words_.size() + 3) / 4 * 4, 0); }
+WeightPacker::WeightPacker(uint64_t page_words) : page_words_(std::min(page_words, uint64_t{1} << 32) / 4 * 4) {}
+
+void WeightPacker::align() { pages_.back().resize(footprint(pages_.back().size()), 0); }
 
 uint32_t WeightPacker::add(std::span<const float> values) {
   align();
-  auto offset = static_cast<uint32_t>(words_.size());
-  for (float v : values) words_.push_back(std::bit_cast<uint32_t>(v));
+  auto& words = pages_.back();
+  auto offset = static_cast<uint32_t>(words.size());
+  for (float v : values) words.push_back(std::bit_cast<uint32_t>(v));
   return offset;
 }
 
 uint32_t WeightPacker::add_words(std::span<const uint32_t> values) {
   align();
-  auto offset = static_cast<uint32_t>(words_.size());
-  words_.insert(words_.end(), values.begin(), values.end());
+  auto& words = pages_.back();
+  auto offset = static_cast<uint32_t>(words.size());
+  words.insert(words.end(), values.begin(), values.end());
   return offset;
+}
+
+uint32_t WeightPacker::reserve(uint64_t words) {
+  if (words > page_words_)
+    throw MemoryLimitError(std::to_string(words * 4) + " bytes of weights that one dispatch reads exceed the " +
+                           std::to_string(page_words_ * 4) + " bytes a buffer binding may span");
+  if (footprint(pages_.back().size()) + words > page_words_) new_page();
+  return page();
+}
+
+void WeightPacker::new_page() {
+  if (!pages_.back().empty()) pages_.emplace_back();
+}
+
+uint64_t WeightPacker::total_words() const {
+  uint64_t total = 0;
+  for (const auto& p : pages_) total += p.size();
+  return total;
+}
+
+void WeightPacker::rollback(const Mark& m) {
+  pages_.resize(m.page + 1);
+  pages_.back().resize(m.words);
 }
 
 }  // namespace vkbnn::detail

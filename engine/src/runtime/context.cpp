@@ -184,29 +184,10 @@ const char* type_name(VkPhysicalDeviceType type) {
   }
 }
 
-DeviceMemory describe_memory(VkPhysicalDevice device) {
-  DeviceMemory result;
-  result.budget = has_extension(device_extensions(device), VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
-  VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
-  VkPhysicalDeviceMemoryProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
-  if (result.budget) properties.pNext = &budgets;
-  vkGetPhysicalDeviceMemoryProperties2(device, &properties);
-  const VkPhysicalDeviceMemoryProperties& memory = properties.memoryProperties;
-  std::vector<MemoryHeap>& heaps = result.heaps;
-  heaps.resize(memory.memoryHeapCount);
-  for (uint32_t i = 0; i < memory.memoryHeapCount; ++i) {
-    heaps[i].size = memory.memoryHeaps[i].size;
-    heaps[i].device_local = memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
-    if (result.budget) heaps[i].budget = budgets.heapBudget[i], heaps[i].usage = budgets.heapUsage[i];
-  }
-  for (uint32_t t = 0; t < memory.memoryTypeCount; ++t)
-    if (memory.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
-      heaps[memory.memoryTypes[t].heapIndex].host_visible = true;
-  return result;
-}
-
 DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   VkPhysicalDeviceIDProperties ids{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+  VkPhysicalDeviceMaintenance3Properties maintenance3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+  ids.pNext = &maintenance3;
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   driver.pNext = &ids;
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -266,6 +247,7 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   if (props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) info.cpu_vector_registers = host_vector_registers();
   info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info.max_texel_buffer_elements = props.properties.limits.maxTexelBufferElements;
+  info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
   for (uint32_t i = 0; i < memory.memoryHeapCount; ++i)
     if (memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
@@ -309,6 +291,27 @@ uint32_t choose_device(const std::vector<DeviceInfo>& devices, const ContextOpti
 }
 
 }  // namespace
+
+DeviceMemory describe_memory(VkPhysicalDevice device) {
+  DeviceMemory result;
+  result.budget = has_extension(device_extensions(device), VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budgets{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+  VkPhysicalDeviceMemoryProperties2 properties{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+  if (result.budget) properties.pNext = &budgets;
+  vkGetPhysicalDeviceMemoryProperties2(device, &properties);
+  const VkPhysicalDeviceMemoryProperties& memory = properties.memoryProperties;
+  std::vector<MemoryHeap>& heaps = result.heaps;
+  heaps.resize(memory.memoryHeapCount);
+  for (uint32_t i = 0; i < memory.memoryHeapCount; ++i) {
+    heaps[i].size = memory.memoryHeaps[i].size;
+    heaps[i].device_local = memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
+    if (result.budget) heaps[i].budget = budgets.heapBudget[i], heaps[i].usage = budgets.heapUsage[i];
+  }
+  for (uint32_t t = 0; t < memory.memoryTypeCount; ++t)
+    if (memory.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)
+      heaps[memory.memoryTypes[t].heapIndex].host_visible = true;
+  return result;
+}
 
 UniqueDebugMessenger::UniqueDebugMessenger(VkInstance instance, VkDebugUtilsMessengerEXT messenger)
     : instance_(instance),

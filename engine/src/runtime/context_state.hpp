@@ -8,6 +8,7 @@
 #include <vulkan/vulkan.h>
 
 #include "vkbnn/device.hpp"
+#include "vkbnn/memory.hpp"
 #include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn::detail {
@@ -61,5 +62,8 @@ struct ContextState {
   uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
                             VkMemoryPropertyFlags preferred) const;
 };
+
+// The device's memory heaps now, with their budgets where VK_EXT_memory_budget is.
+DeviceMemory describe_memory(VkPhysicalDevice device);
 
 }  // namespace vkbnn::detail

@@ -26,8 +26,21 @@ double micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 
 // Activation offsets are aligned to 16 words (64 bytes): vec4 access and whole cache lines.
 constexpr uint64_t kArenaAlignment = 16;
-// Texel buffer views bound after the two storage buffers; see shaders/common.glsl.
+// Texel buffer views bound after the two storage buffers, of the arena or of the weights, in
+// the formats shaders/common.glsl reads them in.
 constexpr uint32_t kTexelViews = 7;
+constexpr bool kViewsWeights[kTexelViews] = {false, true, false, true, false, true, true};
+constexpr VkFormat kViewFormats[kTexelViews] = {VK_FORMAT_R32_SFLOAT,          VK_FORMAT_R32_SFLOAT,
+                                                VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
+                                                VK_FORMAT_R32_UINT,            VK_FORMAT_R32_UINT,
+                                                VK_FORMAT_R32G32B32A32_UINT};
+// A smaller NetworkOptions::max_buffer_range could not hold even one small layer's weights.
+constexpr uint64_t kMinBufferRange = 1024;
+
+std::string mib(uint64_t bytes) {
+  return bytes >= (uint64_t{1} << 20) ? std::to_string((bytes + (1 << 19)) >> 20) + " MiB"
+                                      : std::to_string(bytes) + " bytes";
+}
 
 struct Range {
   uint64_t begin = 0, end = 0;
@@ -39,6 +52,7 @@ struct PlannedDispatch {
   std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
   bool independent = false;
+  uint32_t weight_page = 0;
 };
 
 // Every shader's push constants fit the 128 bytes each Vulkan device offers.
@@ -100,9 +114,11 @@ struct NetworkState {
   vk::UniquePipelineLayout pipeline_layout;
   std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
   vk::UniqueDescriptorPool descriptor_pool;
-  VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
-  Buffer weights, arena;
-  vk::UniqueBufferView texel_views[kTexelViews];
+  // One descriptor set per weight page: the arena and that page.
+  std::vector<VkDescriptorSet> descriptor_sets;
+  Buffer arena;
+  std::vector<Buffer> weight_pages;
+  std::vector<vk::UniqueBufferView> texel_views;
   // One-off work (the weight upload, tap read-backs); the run slots' command buffers come from
   // its pool too, which `mutex` guards.
   vk::Submitter submitter;
@@ -130,16 +146,26 @@ struct NetworkState {
   ~NetworkState();
 
   VkDevice device() const { return ctx->device.get(); }
-  // The arena and the weights are bound both as storage buffers and as R32F texel buffers.
+  // The most bytes one buffer (the arena, a weight page) may hold: both are bound as storage
+  // buffers and as R32F texel buffers, each with its own allocation. A multiple of 16 bytes.
   uint64_t buffer_limit() const {
-    return std::min<uint64_t>(ctx->info.max_storage_buffer_range, ctx->info.max_texel_buffer_elements * 4);
+    uint64_t limit = std::min<uint64_t>(ctx->info.max_storage_buffer_range, ctx->info.max_texel_buffer_elements * 4);
+    if (ctx->info.max_memory_allocation_size) limit = std::min(limit, ctx->info.max_memory_allocation_size);
+    if (options.max_buffer_range) limit = std::min(limit, options.max_buffer_range);
+    return limit / 16 * 16;
   }
+  // "the device's buffer limit (N MiB)" or the option's, for errors.
+  std::string buffer_limit_text() const;
   void build();
   void plan();
   void lower(WeightPacker& packer);
   VkPipeline pipeline_for(const Dispatch& d);
-  void create_descriptors();
+  void create_layouts();
+  // Fails with MemoryLimitError before anything is allocated when the network's buffers cannot
+  // fit the device's memory.
+  void check_memory(const WeightPacker& packer, uint64_t arena_bytes, uint64_t staging_bytes) const;
   void upload_weights(const WeightPacker& packer);
+  void create_descriptor_sets();
   VkCommandBuffer record(const RunSlot& slot, bool with_timestamps);
   void submit_to_queue(VkCommandBuffer commands, VkFence fence);
   // Takes a free slot for a new run, waiting for a pending one if none is free; the lock is
@@ -288,11 +314,32 @@ void NetworkState::lower(WeightPacker& packer) {
     }
     std::vector<std::string> shaders;
     if (!kind.alias) {
-      for (const auto& d : kind.lower(lowering)) {
+      auto fail = [&](const std::string& what) -> void {
+        throw MemoryLimitError("node '" + planned.name + "' (" + planned.op + "): " + what);
+      };
+      std::vector<Dispatch> dispatches;
+      try {
+        // Lowering is pure: an op whose weights overran the page they started in is lowered
+        // again onto a page of its own.
+        const auto mark = packer.mark();
+        dispatches = kind.lower(lowering);
+        if (packer.overfull() && mark.words > 0) {
+          packer.rollback(mark);
+          packer.new_page();
+          dispatches = kind.lower(lowering);
+        }
+      } catch (const MemoryLimitError& e) {
+        fail(e.what() + (" (" + buffer_limit_text() + ")"));
+      }
+      if (packer.overfull())
+        fail("its weights (" + mib(packer.pages().back().size() * 4) + ") exceed " + buffer_limit_text() +
+             ", and only FullyConnected and non-depthwise Conv2D layers split theirs");
+      for (const auto& d : dispatches) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
         if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
           throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
-        planned.dispatches.push_back({pipeline_for(d), d.push, d.groups, d.independent});
+        planned.dispatches.push_back(
+            {pipeline_for(d), d.push, d.groups, d.independent, d.weight_page.value_or(packer.page())});
         shaders.push_back(shader_name(d.shader));
       }
     }
@@ -304,7 +351,12 @@ void NetworkState::lower(WeightPacker& packer) {
   }
 }
 
-void NetworkState::create_descriptors() {
+std::string NetworkState::buffer_limit_text() const {
+  const bool option = options.max_buffer_range && options.max_buffer_range / 16 * 16 == buffer_limit();
+  return (option ? "NetworkOptions::max_buffer_range (" : "the device's buffer limit (") + mib(buffer_limit()) + ")";
+}
+
+void NetworkState::create_layouts() {
   // Bindings as in shaders/common.glsl: the arena and the weights as storage buffers, then as
   // texel buffers of one and of four floats (see there for why) and of packed-bit words.
   VkDescriptorSetLayoutBinding bindings[2 + kTexelViews];
@@ -329,41 +381,116 @@ void NetworkState::create_descriptors() {
   vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
             "creating the pipeline layout");
   pipeline_layout = vk::UniquePipelineLayout(device(), pipeline_layout_handle);
+}
 
-  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2},
-                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews}};
+void NetworkState::create_descriptor_sets() {
+  const auto sets = static_cast<uint32_t>(weight_pages.size());
+  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * sets},
+                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews * sets}};
   VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  pool_info.maxSets = 1;
+  pool_info.maxSets = sets;
   pool_info.poolSizeCount = 2;
   pool_info.pPoolSizes = pool_sizes;
   VkDescriptorPool pool = VK_NULL_HANDLE;
   vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
   descriptor_pool = vk::UniqueDescriptorPool(device(), pool);
 
+  const std::vector<VkDescriptorSetLayout> layouts(sets, set_layout.get());
+  VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  set_info.descriptorPool = descriptor_pool.get();
+  set_info.descriptorSetCount = sets;
+  set_info.pSetLayouts = layouts.data();
+  descriptor_sets.resize(sets);
+  vk::check(vkAllocateDescriptorSets(device(), &set_info, descriptor_sets.data()), "allocating the descriptor sets");
+
+  auto view_of = [&](const Buffer& buffer, VkFormat format) {
+    VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    view_info.buffer = buffer.get();
+    view_info.format = format;
+    view_info.range = VK_WHOLE_SIZE;
+    VkBufferView view = VK_NULL_HANDLE;
+    vk::check(vkCreateBufferView(device(), &view_info, nullptr, &view), "creating a texel buffer view");
+    texel_views.emplace_back(device(), view);
+    return view;
+  };
+  VkBufferView arena_views[kTexelViews] = {};
+  for (uint32_t i = 0; i < kTexelViews; ++i)
+    if (!kViewsWeights[i]) arena_views[i] = view_of(arena, kViewFormats[i]);
+  for (uint32_t p = 0; p < sets; ++p) {
+    VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weight_pages[p].get(), 0, VK_WHOLE_SIZE}};
+    VkBufferView views[kTexelViews];
+    VkWriteDescriptorSet writes[2 + kTexelViews];
+    for (uint32_t i = 0; i < 2 + kTexelViews; ++i) {
+      writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      writes[i].dstSet = descriptor_sets[p];
+      writes[i].dstBinding = i;
+      writes[i].descriptorCount = 1;
+      if (i < 2) {
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &buffer_infos[i];
+      } else {
+        const uint32_t v = i - 2;
+        views[v] = kViewsWeights[v] ? view_of(weight_pages[p], kViewFormats[v]) : arena_views[v];
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+        writes[i].pTexelBufferView = &views[v];
+      }
+    }
+    vkUpdateDescriptorSets(device(), 2 + kTexelViews, writes, 0, nullptr);
+  }
+}
+
+void NetworkState::check_memory(const WeightPacker& packer, uint64_t arena_bytes, uint64_t staging_bytes) const {
+  uint64_t weight_bytes = 0, largest_page = 16;
+  for (const auto& page : packer.pages()) {
+    const uint64_t bytes = std::max<uint64_t>(WeightPacker::footprint(page.size()) * 4, 16);
+    weight_bytes += bytes;
+    largest_page = std::max(largest_page, bytes);
+  }
+  // The weights go up through a staging buffer of the largest page, which is freed afterwards.
+  const uint64_t needed = weight_bytes + arena_bytes + staging_bytes + largest_page;
+  const DeviceMemory heaps = describe_memory(ctx->physical_device);
+  const uint32_t heap = ctx->memory.memoryTypes[ctx->find_memory_type(~0u, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)].heapIndex;
+  const MemoryHeap& h = heaps.heaps.at(heap);
+  uint64_t available = heaps.budget ? (h.budget > h.usage ? h.budget - h.usage : 0) : h.size;
+  std::string against = heaps.budget ? "the " + mib(available) + " left of memory heap " + std::to_string(heap) +
+                                           "'s budget (" + mib(h.budget) + ", " + mib(h.usage) + " in use)"
+                                     : "memory heap " + std::to_string(heap) + "'s " + mib(h.size);
+  if (options.max_device_memory && options.max_device_memory < available) {
+    available = options.max_device_memory;
+    against = "NetworkOptions::max_device_memory (" + mib(available) + ")";
+  }
+  if (needed > available)
+    throw MemoryLimitError("the network needs " + mib(needed) + " of device memory (weights " + mib(weight_bytes) +
+                           " in " + std::to_string(packer.pages().size()) + " buffer(s), activations " +
+                           mib(arena_bytes) + ", staging " + mib(staging_bytes + largest_page) + "), more than " +
+                           against);
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
-  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(uint32_t), 16);
-  if (bytes > buffer_limit())
-    throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
-                "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
-  weights = Buffer(*ctx, bytes,
-                   VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-                       VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                   MemoryUse::Device, "weights");
-  Buffer staging(*ctx, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
-  std::memset(staging.mapped(), 0, bytes);
-  // A model without constants packs no words, and memcpy from an empty vector's null data is
-  // undefined even for zero bytes.
-  if (!packer.words().empty())
-    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(uint32_t));
-  staging.flush();
-
-  submitter.run("the weight upload", [&](VkCommandBuffer commands) {
-    VkBufferCopy copy{0, 0, bytes};
-    vkCmdCopyBuffer(commands, staging.get(), weights.get(), 1, &copy);
-  });
-  memory.weight_bytes = bytes;
+  uint64_t largest = 16;
+  for (const auto& page : packer.pages())
+    largest = std::max<uint64_t>(largest, WeightPacker::footprint(page.size()) * 4);
+  if (largest > buffer_limit()) throw std::logic_error("a weight page exceeds the buffer limit");
+  Buffer staging(*ctx, largest, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "weight staging");
+  memory.weight_bytes = 0;
+  for (const auto& page : packer.pages()) {
+    const uint64_t bytes = std::max<uint64_t>(WeightPacker::footprint(page.size()) * 4, 16);
+    weight_pages.emplace_back(*ctx, bytes,
+                              VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+                                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                              MemoryUse::Device, "weights");
+    std::memset(staging.mapped(), 0, bytes);
+    // A model without constants packs no words, and memcpy from an empty vector's null data is
+    // undefined even for zero bytes.
+    if (!page.empty()) std::memcpy(staging.mapped(), page.data(), page.size() * sizeof(uint32_t));
+    staging.flush();
+    submitter.run("the weight upload", [&](VkCommandBuffer commands) {
+      VkBufferCopy copy{0, 0, bytes};
+      vkCmdCopyBuffer(commands, staging.get(), weight_pages.back().get(), 1, &copy);
+    });
+    memory.weight_bytes += bytes;
+  }
+  memory.weight_buffers = static_cast<uint32_t>(weight_pages.size());
 }
 
 void NetworkState::submit_to_queue(VkCommandBuffer commands, VkFence f) {
@@ -485,8 +612,6 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
           VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   stamp(VK_PIPELINE_STAGE_TRANSFER_BIT, 1);
 
-  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout.get(), 0, 1, &descriptor_set, 0,
-                          nullptr);
   // Barriers only where a dispatch touches memory written (or, for writes, read) since the last one.
   std::vector<Range> pending_reads, pending_writes;
   auto conflicts = [](const std::vector<Range>& a, const std::vector<Range>& b) {
@@ -502,6 +627,7 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
     pending_writes.clear();
   };
   VkPipeline bound = VK_NULL_HANDLE;
+  uint32_t bound_page = std::numeric_limits<uint32_t>::max();
   for (uint32_t k = 0; k < nodes.size(); ++k) {
     const auto& node = nodes[k];
     if (!node.dispatches.empty() &&
@@ -520,6 +646,11 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
       if (dispatch.pipeline != bound) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
+      }
+      if (dispatch.weight_page != bound_page) {
+        vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout.get(), 0, 1,
+                                &descriptor_sets[dispatch.weight_page], 0, nullptr);
+        bound_page = dispatch.weight_page;
       }
       if (!dispatch.push.empty())
         vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
@@ -551,13 +682,15 @@ void NetworkState::build() {
   if (options.in_flight < 1 || options.in_flight > kMaxInFlight)
     throw Error("NetworkOptions::in_flight is " + std::to_string(options.in_flight) + "; it must be 1 to " +
                 std::to_string(kMaxInFlight));
+  if (options.max_buffer_range && options.max_buffer_range < kMinBufferRange)
+    throw Error("NetworkOptions::max_buffer_range is " + std::to_string(options.max_buffer_range) +
+                " bytes; it must be 0 (the device's limit) or at least " + std::to_string(kMinBufferRange));
   plan();
 
-  create_descriptors();
-  WeightPacker packer;
+  create_layouts();
+  WeightPacker packer(buffer_limit() / sizeof(uint32_t));
   lower(packer);
   if (load.pipelines) ctx->save_pipeline_cache();
-  upload_weights(packer);
 
   auto io_slots = [&](const flatbuffers::Vector<uint32_t>& list) {
     std::vector<IoSlot> slots;
@@ -577,8 +710,10 @@ void NetworkState::build() {
 
   uint64_t arena_bytes = std::max<uint64_t>(memory.arena_bytes, 64);
   if (arena_bytes > buffer_limit())
-    throw Error("the model's activations (" + std::to_string(arena_bytes >> 20) + " MiB) exceed the device's "
-                "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
+    throw MemoryLimitError("the model's activations (" + mib(arena_bytes) + ") exceed " + buffer_limit_text() +
+                           ": a smaller batch or input needs less");
+  check_memory(packer, arena_bytes, (in_bytes + out_bytes) * options.in_flight);
+  upload_weights(packer);
   arena = Buffer(*ctx, arena_bytes,
                  VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                      VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
@@ -594,46 +729,7 @@ void NetworkState::build() {
   }
   memory.staging_bytes = (in_bytes + out_bytes) * options.in_flight;
 
-  VkDescriptorSetLayout layout = set_layout.get();
-  VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  set_info.descriptorPool = descriptor_pool.get();
-  set_info.descriptorSetCount = 1;
-  set_info.pSetLayouts = &layout;
-  vk::check(vkAllocateDescriptorSets(device(), &set_info, &descriptor_set), "allocating the descriptor set");
-  VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weights.get(), 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet writes[2];
-  for (uint32_t i = 0; i < 2; ++i) {
-    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    writes[i].dstSet = descriptor_set;
-    writes[i].dstBinding = i;
-    writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &buffer_infos[i];
-  }
-  vkUpdateDescriptorSets(device(), 2, writes, 0, nullptr);
-
-  const VkBuffer viewed[kTexelViews] = {arena.get(), weights.get(), arena.get(), weights.get(),
-                                        arena.get(), weights.get(), weights.get()};
-  const VkFormat formats[kTexelViews] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
-                                         VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32_UINT, VK_FORMAT_R32_UINT,
-                                         VK_FORMAT_R32G32B32A32_UINT};
-  VkBufferView views[kTexelViews];
-  VkWriteDescriptorSet view_writes[kTexelViews];
-  for (uint32_t i = 0; i < kTexelViews; ++i) {
-    VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-    view_info.buffer = viewed[i];
-    view_info.format = formats[i];
-    view_info.range = VK_WHOLE_SIZE;
-    vk::check(vkCreateBufferView(device(), &view_info, nullptr, &views[i]), "creating a texel buffer view");
-    texel_views[i] = vk::UniqueBufferView(device(), views[i]);
-    view_writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-    view_writes[i].dstSet = descriptor_set;
-    view_writes[i].dstBinding = 2 + i;
-    view_writes[i].descriptorCount = 1;
-    view_writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-    view_writes[i].pTexelBufferView = &views[i];
-  }
-  vkUpdateDescriptorSets(device(), kTexelViews, view_writes, 0, nullptr);
+  create_descriptor_sets();
 
   query_count = 3 + 2 * static_cast<uint32_t>(nodes.size());
   run_slots.front().plain_commands = record(run_slots.front(), false);

@@ -26,6 +26,9 @@ Buffer::Buffer(const ContextState& context, uint64_t bytes, VkBufferUsageFlags u
     required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
     preferred = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
   }
+  if (context.info.max_memory_allocation_size && req.size > context.info.max_memory_allocation_size)
+    throw MemoryLimitError(doing + ": more than the device allows in one allocation (maxMemoryAllocationSize, " +
+                           std::to_string(context.info.max_memory_allocation_size) + " bytes)");
   uint32_t type = context.find_memory_type(req.memoryTypeBits, required, preferred);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
