@@ -154,6 +154,8 @@ int run_app(const Options& options, std::optional<uint32_t>* restart_on) {
     state.textures = &renderer.textures();
     state.activations = &activations;
     state.enlarged_channel = options.channel;
+    state.show_activations = options.activations;
+    state.max_rate = options.max_rate;
     state.options = options;
     state.context = &context;
     state.worker = &worker;
@@ -308,6 +310,8 @@ int run_app(const Options& options, std::optional<uint32_t>* restart_on) {
                       r.top[i].index);
         std::printf("latency     %.1f us end to end, %.1f us GPU; %.1f runs/s, window %.1f frames/s\n",
                     r.end_to_end_us, r.profile.gpu_us, worker.runs_per_second(), state.fps);
+        std::printf("in flight   %llu runs collected after the next was submitted\n",
+                    static_cast<unsigned long long>(worker.overlapped_runs()));
       } else {
         std::cout << "top-1       (none)\n";
         status = 1;

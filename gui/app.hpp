@@ -31,6 +31,8 @@ struct Options {
   bool validation = false;
   std::string device;                   // a device name (substring), from --device
   std::optional<uint32_t> device_index;  // set when the window's device picker chose one
+  bool activations = true;  // the activation view, at start
+  float max_rate = 30;      // live runs a second at most, at start; 0: no limit
   std::string layer;  // activation layer shown first
   int channel = 0;    // channel enlarged first
   int width = 1400;

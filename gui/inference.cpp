@@ -158,6 +158,48 @@ void InferenceWorker::loop() {
   uint64_t sequence = 0;
   auto rate_window = Clock::now();
   int rate_runs = 0;
+  // A run of an untapped network submitted but not collected yet: it is collected once the next
+  // run is queued behind it (so that preprocessing and upload of frame k+1 overlap the GPU work
+  // of frame k), or before the loop would block, switch to the tapped network or load a model.
+  struct Pending {
+    Network* network = nullptr;
+    Ticket ticket;
+    Result result;  // all but what the outputs and the profile give
+    Clock::time_point start;
+    bool overlapped = false;  // the next run was submitted before this one was collected
+  };
+  std::optional<Pending> pending;
+  auto collect = [&] {
+    if (!pending) return;
+    Pending p = std::move(*pending);
+    pending.reset();
+    try {
+      auto out = p.network->wait(p.ticket);
+      const Slot& slot = *slots_[p.result.model];
+      auto probabilities = io::to_probabilities(out.at(0).data);
+      p.result.top = io::top_k(probabilities, 5);
+      for (const auto& t : p.result.top) p.result.labels.push_back(io::class_label(slot.model->metadata(), t.index));
+      p.result.profile = p.network->last_profile();
+      p.result.end_to_end_us = micros(Clock::now() - p.start);
+      if (p.overlapped) ++overlapped_runs_;
+      std::lock_guard lock(mutex_);
+      latest_ = std::move(p.result);
+      error_.clear();
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      error_ = e.what();
+    }
+  };
+  // Loads the first model not loaded yet (one between two runs); true if there was one.
+  auto load_next = [&] {
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (!slots_[i]->network && !slots_[i]->failed) {
+        collect();
+        ensure_loaded(*slots_[i], i);
+        return true;
+      }
+    return false;
+  };
   for (;;) {
     std::shared_ptr<const io::Image> image;
     std::shared_ptr<const std::vector<float>> tensor;
@@ -181,6 +223,11 @@ void InferenceWorker::loop() {
                 (live_ || force_run_ || generation_ != done_generation || selected_ != done_model)) ||
                pending_load;
       };
+      if (!has_work()) {
+        lock.unlock();
+        collect();
+        lock.lock();
+      }
       wake_.wait(lock, has_work);
       if (stop_) return;
       image = image_;
@@ -196,6 +243,7 @@ void InferenceWorker::loop() {
       force_run_ = false;
     }
     Slot& slot = *slots_[index];
+    if (!slot.network) collect();
     if (!ensure_loaded(slot, index)) {
       // Nothing to run with; load the others and wait for a change.
       for (size_t i = 0; i < slots_.size(); ++i) ensure_loaded(*slots_[i], i);
@@ -210,6 +258,7 @@ void InferenceWorker::loop() {
     };
     if (tensor && !same_layout(tensor_layout, slot.layout)) {
       // Made for another model: wait for the next frame.
+      collect();
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stop_ || generation_ != generation || selected_ != index; });
       if (stop_) return;
@@ -217,11 +266,7 @@ void InferenceWorker::loop() {
     }
     if ((!image && !tensor) || (!live && !forced && generation == done_generation && index == done_model)) {
       // Only here because a model waits to be loaded.
-      for (size_t i = 0; i < slots_.size(); ++i)
-        if (!slots_[i]->network && !slots_[i]->failed) {
-          ensure_loaded(*slots_[i], i);
-          break;
-        }
+      load_next();
       continue;
     }
     if (activations && !slot.tapped && !slot.tapped_failed) {
@@ -236,38 +281,39 @@ void InferenceWorker::loop() {
         error_ = std::string("cannot keep the activations: ") + e.what();
       }
     }
+    // The tapped network's arena is what the activation view draws: its runs stay blocking, so
+    // that no run in flight overwrites the activations being drawn.
     const bool use_tapped = activations && slot.tapped;
     Network& network = use_tapped ? *slot.tapped : *slot.network;
-    auto t0 = Clock::now();
+    if (use_tapped) collect();
+    const auto t0 = Clock::now();
     try {
       auto input = tensor ? std::make_shared<std::vector<float>>(*tensor)
                           : std::make_shared<std::vector<float>>(io::preprocess(*image, slot.layout));
-      auto t1 = Clock::now();
-      Tensor out;
-      if (use_tapped) {
-        std::lock_guard lock(arena_mutex_);
-        out = network.run(std::span<const float>(*input));
-        slot.tapped_has_run = true;
-      } else {
-        out = network.run(std::span<const float>(*input));
-      }
-      auto probabilities = io::to_probabilities(out.data);
-      Result r;
+      Pending next{.network = &network, .start = t0};
+      Result& r = next.result;
+      r.preprocess_us = micros(Clock::now() - t0);
       r.model = index;
       r.input_generation = generation;
       r.origin = origin;
-      r.top = io::top_k(probabilities, 5);
-      for (const auto& t : r.top) r.labels.push_back(io::class_label(slot.model->metadata(), t.index));
-      r.preprocessed = std::move(input);
       r.layout = slot.layout;
-      r.profile = network.last_profile();
       r.tapped = use_tapped;
-      r.preprocess_us = micros(t1 - t0);
-      r.end_to_end_us = micros(Clock::now() - t0);
       r.sequence = ++sequence;
-      std::lock_guard lock(mutex_);
-      latest_ = std::move(r);
-      error_.clear();
+      const std::span<const float> in(*input);
+      r.preprocessed = std::move(input);
+      if (use_tapped) {
+        // Collected under the arena lock, so the view never draws a run half done.
+        std::lock_guard lock(arena_mutex_);
+        next.ticket = network.submit(in);
+        slot.tapped_has_run = true;
+        pending = std::move(next);
+        collect();
+      } else {
+        next.ticket = network.submit(in);
+        if (pending) pending->overlapped = true;
+        collect();
+        pending = std::move(next);
+      }
     } catch (const std::exception& e) {
       std::lock_guard lock(mutex_);
       error_ = e.what();
@@ -281,16 +327,12 @@ void InferenceWorker::loop() {
       rate_runs = 0;
       rate_window = Clock::now();
     }
-    // The other models load in the background, one between two runs.
-    for (size_t i = 0; i < slots_.size(); ++i)
-      if (!slots_[i]->network && !slots_[i]->failed) {
-        ensure_loaded(*slots_[i], i);
-        break;
-      }
+    load_next();
     if (live && max_rate > 0) {
-      auto next = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / max_rate));
+      auto next_run = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / max_rate));
+      if (Clock::now() < next_run) collect();
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next, [&] { return stop_ || generation_ != generation || selected_ != index; });
+      wake_.wait_until(lock, next_run, [&] { return stop_ || generation_ != generation || selected_ != index; });
     }
   }
 }

@@ -44,14 +44,18 @@ struct Result {
   io::InputLayout layout;
   Profile profile;
   double preprocess_us = 0;
-  double end_to_end_us = 0;  // preprocessing + run() + ranking
+  // Preprocessing to ranked result; with a run in flight behind it, that run's preprocessing
+  // and submission too.
+  double end_to_end_us = 0;
   uint64_t sequence = 0;     // counts every run
   bool tapped = false;       // ran on the network that keeps every activation
 };
 
 // Runs the models on a thread of its own so that the window never waits for the GPU. It loads
 // every model (the selected one first) and then classifies the newest input with the selected
-// model, again and again (live: at most max_rate runs a second) or once per new input.
+// model, again and again (live: at most max_rate runs a second, any number for 0) or once per
+// new input. Without the activation view, a run is queued before the previous one is collected
+// (Network::submit), so that the CPU's part of one frame overlaps the GPU's part of the last.
 class InferenceWorker {
  public:
   InferenceWorker(Context& context, std::vector<std::filesystem::path> models);
@@ -88,6 +92,8 @@ class InferenceWorker {
   std::optional<Result> latest() const;
   std::string error() const;
   double runs_per_second() const { return runs_per_second_.load(); }
+  // Runs collected only after the next one had been submitted.
+  uint64_t overlapped_runs() const { return overlapped_runs_.load(); }
 
  private:
   struct Slot;
@@ -115,6 +121,7 @@ class InferenceWorker {
   std::optional<Result> latest_;
   std::string error_;
   std::atomic<double> runs_per_second_{0};
+  std::atomic<uint64_t> overlapped_runs_{0};
   std::thread thread_;
 };
 

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   app.add_option("--cycle-models", options.cycle_models,
                  "switch to the next model every N frames (once the current one has shown a result)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("!--no-activations", options.activations,
+               "start with the activation view off (runs then stay in flight, see Performance)");
+  app.add_option("--max-rate", options.max_rate, "live runs a second at most (0: no limit)")
+      ->check(CLI::Range(0.f, 1000.f));
   app.add_option("--layer", options.layer, "the layer whose activations are shown first");
   app.add_option("--channel", options.channel, "the activation channel enlarged first")->check(CLI::NonNegativeNumber);
   app.add_option("--size", options.width, "window width")->check(CLI::Range(320, 8192));

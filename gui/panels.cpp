@@ -299,7 +299,8 @@ void draw_performance_panel(AppState& state) {
   ImGui::Text("inference   %.1f runs/s", state.worker->runs_per_second());
   ImGui::Checkbox("live (re-run continuously)", &state.live);
   ImGui::SetNextItemWidth(160);
-  ImGui::SliderFloat("max runs/s", &state.max_rate, 1.f, 200.f, "%.0f");
+  ImGui::SliderFloat("max runs/s (0: no limit)", &state.max_rate, 0.f, 200.f, "%.0f");
+  ImGui::Text("in flight   %llu runs overlapped the next", static_cast<unsigned long long>(state.worker->overlapped_runs()));
   if (state.result) {
     const Result& r = *state.result;
     const Profile& p = r.profile;
