@@ -130,6 +130,17 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
 Result convert_model(onnx::ModelProto model, const Options& options = {});
 std::vector<uint8_t> convert(onnx::ModelProto model, const Options& options = {});
 
+// What the converter accepts (vkbnn-convert --list-ops, the README's table): each group of ONNX
+// op types one lowering handles, with what of them is supported.
+struct SupportedOps {
+  std::vector<std::string> onnx_ops;
+  std::string notes;
+};
+std::vector<SupportedOps> supported_ops();
+// The op types evaluated at conversion time when all their inputs are constants and not lowered
+// otherwise (Shape, Gather, ConstantOfShape, ...).
+std::vector<std::string> folded_only_ops();
+
 // The node table and totals vkbnn-convert prints.
 std::string format_summary(const Summary& summary);
 

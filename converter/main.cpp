@@ -72,10 +72,31 @@ void print_progress(size_t done, size_t total) {
             << "/" << total << (done == total ? "\n" : "") << std::flush;
 }
 
+// The README's table of supported ops, as Markdown.
+void print_supported_ops() {
+  auto join = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+    return text;
+  };
+  std::cout << "| ONNX ops | supported |\n|---|---|\n";
+  for (const auto& group : vkbnn::convert::supported_ops())
+    std::cout << "| " << join(group.onnx_ops) << " | " << group.notes << " |\n";
+  std::cout << "\nEvaluated at conversion time when all their inputs are constants: "
+            << join(vkbnn::convert::folded_only_ops()) << ".\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Convert an ONNX model to the vkbnn format"};
+  app.add_flag_callback(
+      "--list-ops",
+      [] {
+        print_supported_ops();
+        throw CLI::Success();
+      },
+      "print the supported ONNX ops as a Markdown table and exit");
   std::string input, output, labels, mean, stdev, size, order, description;
   app.add_option("model", input, "ONNX model")->required();
   app.add_option("-o,--output", output, "output .vkbnn file")->required();

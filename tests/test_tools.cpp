@@ -12,6 +12,7 @@
 #include <stb_image_write.h>
 #include <zlib.h>
 
+#include "converter.hpp"
 #include "writer/model_writer.hpp"
 #include "support/process.hpp"
 #include "support/small_models.hpp"
@@ -586,6 +587,25 @@ TEST_F(ToolRuns, InfoDescribesDevicesAndModel) {
   EXPECT_EQ(report["model"]["nodes"].get<size_t>(), 7u);
   EXPECT_EQ(report["model"]["inputs"][0]["shape"], (std::vector<int64_t>{1, 3, 9, 9}));
   EXPECT_EQ(report["model"]["metadata"]["labels"].size(), 4u);
+}
+
+// The README's op table is what vkbnn-convert --list-ops prints from the converter's own
+// lowering table, and every group of ops says what of them is supported.
+TEST(ToolConvert, ReadmeOpTableIsTheConvertersList) {
+  auto r = test::run_process({test::tool_path("vkbnn-convert"), "--list-ops"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(test::source_dir() + "/README.md");
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string begin = "<!-- vkbnn-convert --list-ops -->\n", end = "<!-- end of vkbnn-convert --list-ops -->";
+  const size_t a = readme.find(begin), b = readme.find(end);
+  ASSERT_NE(a, std::string::npos) << "README.md lacks the marker " << begin;
+  ASSERT_NE(b, std::string::npos) << "README.md lacks the marker " << end;
+  EXPECT_EQ(readme.substr(a + begin.size(), b - a - begin.size()), r.output)
+      << "update README.md's op table with build/converter/vkbnn-convert --list-ops";
+  for (const auto& group : convert::supported_ops()) {
+    EXPECT_FALSE(group.onnx_ops.empty());
+    EXPECT_FALSE(group.notes.empty()) << group.onnx_ops.front() << "'s lowering says nothing of what it supports";
+  }
 }
 
 }  // namespace

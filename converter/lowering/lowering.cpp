@@ -163,46 +163,56 @@ class Lowerer {
   struct Lowering {
     std::vector<std::string> onnx_ops;
     void (Lowerer::*lower)(const onnx::NodeProto&);
+    // What of these ops is supported, for the README's table (vkbnn-convert --list-ops).
+    const char* notes = "";
     bool reads_int8 = false;  // only these read int8 tensors
   };
   static const std::vector<Lowering>& lowerings() {
     static const std::vector<Lowering> table = {
-        {{"Conv"}, &Lowerer::conv},
-        {{"MaxPool", "AveragePool"}, &Lowerer::pool},
-        {{"GlobalAveragePool", "GlobalMaxPool"}, &Lowerer::global_pool},
-        {{"ReduceMean", "ReduceMax", "ReduceSum"}, &Lowerer::reduce},
-        {{"Gemm"}, &Lowerer::gemm},
-        {{"MatMul"}, &Lowerer::matmul},
-        {{"BatchNormalization"}, &Lowerer::batch_norm},
+        {{"Conv"}, &Lowerer::conv, "2-D; groups, dilation, any padding; BatchNormalization, activations and a "
+                                   "residual Add fuse into it"},
+        {{"MaxPool", "AveragePool"}, &Lowerer::pool, "2-D; strides, dilations, any padding, ceil mode, count_include_pad"},
+        {{"GlobalAveragePool", "GlobalMaxPool"}, &Lowerer::global_pool, "over every axis after N and C"},
+        {{"ReduceMean", "ReduceMax", "ReduceSum"}, &Lowerer::reduce,
+         "over H and W (as global pooling), or over channels as the channel matching of an Elastic-Link block"},
+        {{"Gemm"}, &Lowerer::gemm, "2-D; constant B, transB, alpha, beta; C constant or computed"},
+        {{"MatMul"}, &Lowerer::matmul, "constant right-hand side"},
+        {{"BatchNormalization"}, &Lowerer::batch_norm, "inference form; folded into the op before it where one is"},
         {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
           "Reciprocal", "Abs", "Softplus", "Mish"},
-         &Lowerer::activation_op},
-        {{"PRelu"}, &Lowerer::prelu},
-        {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary},
-        {{"Min", "Max"}, &Lowerer::min_max},
-        {{"Neg"}, &Lowerer::neg},
-        {{"Concat"}, &Lowerer::concat},
-        {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape},
-        {{"Softmax"}, &Lowerer::softmax},
-        {{"Pad"}, &Lowerer::pad},
-        {{"Transpose"}, &Lowerer::transpose},
-        {{"Resize", "Upsample"}, &Lowerer::resize},
-        {{"Split"}, &Lowerer::split},
-        {{"Slice"}, &Lowerer::slice},
+         &Lowerer::activation_op, "element-wise; fused into the Conv, Gemm or Add before them (Erf: GELU in either form)"},
+        {{"PRelu"}, &Lowerer::prelu, "slope per channel or shared"},
+        {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary,
+         "two tensors or a tensor and a constant, NumPy broadcasting; Pow: any float exponent, a negative base "
+         "takes integer ones"},
+        {{"Min", "Max"}, &Lowerer::min_max, "any number of inputs"},
+        {{"Neg"}, &Lowerer::neg, "element-wise"},
+        {{"Concat"}, &Lowerer::concat, "any axis"},
+        {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape,
+         "free: the same memory seen with another shape"},
+        {{"Softmax"}, &Lowerer::softmax, "any axis, with each opset's semantics"},
+        {{"Pad"}, &Lowerer::pad, "constant, reflect and edge modes; pads as attribute or input"},
+        {{"Transpose"}, &Lowerer::transpose, "any permutation up to rank 6"},
+        {{"Resize", "Upsample"}, &Lowerer::resize,
+         "of H and W: nearest with every nearest_mode, bilinear, every coordinate_transformation_mode but "
+         "tf_crop_and_resize, by scales or sizes"},
+        {{"Split"}, &Lowerer::split, "any axis; sizes as attribute or input (ShuffleNetV2's channel split)"},
+        {{"Slice"}, &Lowerer::slice, "one axis, step 1"},
         // Binarized networks: signs, the comparisons, selections and casts that spell a sign other
         // than Sign, and the channel matching of Elastic-Link blocks.
-        {{"Sign"}, &Lowerer::sign},
-        {{"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, &Lowerer::compare},
-        {{"Not"}, &Lowerer::not_op},
-        {{"Where"}, &Lowerer::where},
-        {{"Cast"}, &Lowerer::cast},
-        {{"Tile"}, &Lowerer::tile},
-        {{"Expand"}, &Lowerer::expand_op},
+        {{"Sign"}, &Lowerer::sign, "as the activation binarization of a binary convolution"},
+        {{"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, &Lowerer::compare,
+         "as parts of a sign, however spelt (recognised by evaluation)"},
+        {{"Not"}, &Lowerer::not_op, "as part of a sign"},
+        {{"Where"}, &Lowerer::where, "as part of a sign"},
+        {{"Cast"}, &Lowerer::cast, "as part of a sign"},
+        {{"Tile"}, &Lowerer::tile, "as the channel matching of an Elastic-Link block"},
+        {{"Expand"}, &Lowerer::expand_op, "as the channel matching of an Elastic-Link block"},
         // Models quantized elsewhere: int8 activations with per-tensor quantization.
-        {{"QuantizeLinear"}, &Lowerer::quantize_linear},
-        {{"DequantizeLinear"}, &Lowerer::dequantize_linear, true},
-        {{"QLinearConv"}, &Lowerer::qlinear_conv, true},
-        {{"QLinearMatMul"}, &Lowerer::qlinear_matmul, true},
+        {{"QuantizeLinear"}, &Lowerer::quantize_linear, "per-tensor activation scale and zero point"},
+        {{"DequantizeLinear"}, &Lowerer::dequantize_linear, "of int8 activations, per tensor", true},
+        {{"QLinearConv"}, &Lowerer::qlinear_conv, "weights per tensor or per output channel", true},
+        {{"QLinearMatMul"}, &Lowerer::qlinear_matmul, "2-D, constant right-hand side", true},
     };
     return table;
   }
@@ -1067,3 +1077,13 @@ const std::set<std::string>& lowered_onnx_ops() {
 }
 
 }  // namespace vkbnn::convert::detail
+
+namespace vkbnn::convert {
+
+std::vector<SupportedOps> supported_ops() {
+  std::vector<SupportedOps> all;
+  for (const auto& l : detail::Lowerer::lowerings()) all.push_back({l.onnx_ops, l.notes});
+  return all;
+}
+
+}  // namespace vkbnn::convert

@@ -1264,3 +1264,14 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
 }
 
 }  // namespace vkbnn::convert::detail
+
+namespace vkbnn::convert {
+
+std::vector<std::string> folded_only_ops() {
+  std::vector<std::string> ops;
+  for (const auto& op : detail::kFoldedOps)
+    if (!detail::lowered_onnx_ops().count(op)) ops.push_back(op);
+  return ops;
+}
+
+}  // namespace vkbnn::convert
