@@ -190,8 +190,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--profile", options.profile, "Print per-layer GPU times after a warm-up run");
-  auto* inputs = app.add_option("--input", options.inputs, "Raw mode: .npy float32 input, one per model input, in order");
-  auto* outputs = app.add_option("--output", options.outputs, "Raw mode: .npy file to write, one per model output, in order");
+  auto* inputs = app.add_option("--input", options.inputs, "Raw mode: .npy float32 input; one --input per model input, in order");
+  auto* outputs = app.add_option("--output", options.outputs, "Raw mode: .npy file to write; one --output per model output, in order");
   // One file per flag, so that a file name never swallows the positional arguments after it.
   inputs->allow_extra_args(false)->needs(outputs)->excludes(images);
   outputs->allow_extra_args(false);
