@@ -70,53 +70,73 @@ class _Reader:
         return torch.from_numpy(np.where(negative == 1, -1.0, 1.0).astype(np.float32).reshape(shape))
 
 
-def _set_folded_batchnorm(bn, scale, shift):
-    """bn(x) = scale * x + shift in eval mode."""
+def _set_folded_batchnorm(bn, scale, shift, exact=False):
+    """bn(x) = scale * x + shift in eval mode; with exact, eps becomes 0 so that no rounding
+    of sqrt(1 + eps) enters the folded values."""
     with torch.no_grad():
+        if exact:
+            bn.eps = 0.0
         bn.running_mean.zero_()
         bn.running_var.fill_(1.0)
         bn.weight.copy_(scale * float(np.sqrt(1.0 + bn.eps)))
         bn.bias.copy_(shift)
 
 
-def _load_conv_bn(reader, conv, bn, node):
+def _load_conv_bn(reader, conv, bn, node, exact=False):
     weight = reader.floats(node["inputs"][1], conv.weight.shape)
     bias = reader.floats(node["inputs"][2], [conv.out_channels])
     with torch.no_grad():
         conv.weight.copy_(weight)
-    _set_folded_batchnorm(bn, torch.ones_like(bias), bias)
+    _set_folded_batchnorm(bn, torch.ones_like(bias), bias, exact)
 
 
-def load_bnn(model, path, flatc="flatc"):
-    """Loads a binarized network of train_fmnist_bnn.build_model's form (Conv, BatchNorm, Blocks,
-    Flatten, Linear; binary weights on) from its .vkbnn file."""
+def load_bnn(model, path, flatc="flatc", exact=False):
+    """Loads a binarized network of train_fmnist_bnn.build_model's or
+    train_fmnist_bmobilenet.build_model's form (Conv, BatchNorm, Blocks with or without
+    Elastic-Link, grouped or not, Flatten, Linear; binary weights on) from its .vkbnn file.
+    exact=True makes the network's ONNX export convert back into the file's values bit for bit
+    (BatchNorm eps 0, the latent weights' alpha a power of two) rather than keeping the latent
+    weights at a fresh layer's size for training on."""
     reader = _Reader(read_model(path, flatc))
     layers = list(model)
     if not (isinstance(layers[0], nn.Conv2d) and isinstance(layers[1], nn.BatchNorm2d)):
         raise ValueError("the network does not start with Conv2d + BatchNorm2d")
-    _load_conv_bn(reader, layers[0], layers[1], reader.next("Conv2D"))
+    _load_conv_bn(reader, layers[0], layers[1], reader.next("Conv2D"), exact)
+    threshold = None  # of the next block's RSign, when the previous convolution packs its signs
     for block in (layer for layer in layers if isinstance(layer, Block)):
-        binarize = reader.next("Binarize")
+        if threshold is None:
+            threshold = reader.next("Binarize")["inputs"][1]
         conv = reader.next("BinaryConv2D")
-        act = conv["params"]["epilogue"].get("activation")
-        if act != "RPRelu" or block.el is None or "link" not in conv["params"]["epilogue"]:
-            raise ValueError(f"{conv['name']}: expected an RPRelu epilogue with an Elastic-Link")
+        epilogue = conv["params"]["epilogue"]
+        if epilogue.get("activation") != "RPRelu" or (block.el is not None) != ("link" in epilogue):
+            raise ValueError(f"{conv['name']}: expected an RPRelu epilogue "
+                             f"{'with' if block.el is not None else 'without'} an Elastic-Link")
         m = block.conv.out_channels
-        # inputs: X, W, scale, shift, X_real, gamma, shift_in, slope, shift_out
-        x, w, scale, shift, _, gamma, shift_in, slope, shift_out = conv["inputs"]
+        # inputs: X, W, scale, shift, [X_real, gamma with a link], shift_in, slope, shift_out,
+        # [the next RSign's threshold when the output is packed signs]
+        inputs = conv["inputs"]
+        fixed = 4 + 2 * (block.el is not None) + 3
+        if len(inputs) not in (fixed, fixed + 1):
+            raise ValueError(f"{conv['name']}: {len(inputs)} inputs, expected {fixed} or {fixed + 1}")
+        x, w, scale, shift, *link = inputs[:fixed - 3]
+        shift_in, slope, shift_out = inputs[fixed - 3:fixed]
+        own_threshold, threshold = threshold, (inputs[fixed] if len(inputs) > fixed else None)
         signs = reader.signs(w, block.conv.weight.shape)
         # Latent weights of the size a fresh layer's have on average (kaiming-uniform bound
         # 1 / sqrt(fan_in), mean magnitude half of it), so that Adam flips signs at the rate
         # it did in training; their alpha a0 goes back out through the BatchNorm.
         a0 = 0.5 / float(np.sqrt(block.conv.weight[0].numel()))
+        if exact:
+            a0 = float(2.0 ** np.round(np.log2(a0)))
         with torch.no_grad():
-            block.sign.bias.copy_(reader.floats(binarize["inputs"][1], [block.sign.bias.shape[1]]).view(1, -1, 1, 1))
+            block.sign.bias.copy_(reader.floats(own_threshold, [block.sign.bias.shape[1]]).view(1, -1, 1, 1))
             block.conv.weight.copy_(signs * a0)
-            block.el.gamma.copy_(reader.floats(gamma, [m]).view(1, -1, 1, 1))
+            if block.el is not None:
+                block.el.gamma.copy_(reader.floats(link[1], [m]).view(1, -1, 1, 1))
             block.act.shift_in.copy_(reader.floats(shift_in, [m]).view(1, -1, 1, 1))
             block.act.prelu.weight.copy_(reader.floats(slope, [m]))
             block.act.shift_out.copy_(reader.floats(shift_out, [m]).view(1, -1, 1, 1))
-        _set_folded_batchnorm(block.bn, reader.floats(scale, [m]) / a0, reader.floats(shift, [m]))
+        _set_folded_batchnorm(block.bn, reader.floats(scale, [m]) / a0, reader.floats(shift, [m]), exact)
     reader.next("Reshape")
     fc = reader.next("FullyConnected")
     linear = layers[-1]

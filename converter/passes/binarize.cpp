@@ -1,6 +1,7 @@
 // Binarized layers, found by what the graph computes rather than by names:
 //  - a Conv (any group) or fully connected layer whose input is a binarization +-a_c *
-//    sign(x + t_c) of a real tensor x, however spelled (step_function.cpp evaluates the
+//    sign(x + t_c) of a real tensor x (for a fully connected layer also one of [N, C, H, W]
+//    flattened), however spelled (step_function.cpp evaluates the
 //    subgraph), becomes a binary layer when its weights times a_c are +-alpha per output
 //    channel (after alpha and BatchNorm have been folded in); x gets a Binarize, and a max pool
 //    between the two pools the packed signs. A layer that cannot be binary stays real, reads
@@ -32,8 +33,8 @@ using Terms = std::vector<std::pair<int64_t, double>>;
 using TermMap = std::vector<Terms>;
 
 constexpr size_t kMaxLinkOps = 4096;
-// Ops a layer's binarization may add: Binarize, max pool, and for a real layer Reshape, the
-// fp32 sign, Reshape.
+// Ops a layer's binarization may add: the flatten of a classifier's input, Binarize, max pool,
+// and for a real layer Reshape, the fp32 sign, Reshape.
 constexpr size_t kOpsPerLayer = 6;
 constexpr int64_t kMaxLinkElements = int64_t{1} << 22;
 
@@ -278,6 +279,29 @@ class Binarizer : public GraphEdit {
       }
   }
 
+  // A fully connected layer reading the signs of x [N, C, H, W] flattened to [N, C*H*W] (a
+  // binary classifier input) reads the binarization of x flattened, each channel's threshold and
+  // scale repeated over its H*W positions: x gets the flatten (free), its rows the Binarize.
+  std::optional<StepFunction> flattened_step(const Op& layer) {
+    if (!layer.is<fb::FullyConnectedT>()) return std::nullopt;
+    const Op* reshape = producer(layer.inputs[0]);
+    if (!reshape || !reshape->is<fb::ReshapeT>() || p_.is_weight(reshape->inputs[0])) return std::nullopt;
+    const Shape& in = p_.shapes.at(reshape->inputs[0]);
+    const Shape& out = p_.shapes.at(reshape->output);
+    if (in.size() != 4 || out != Shape{in[0], in[1] * in[2] * in[3]}) return std::nullopt;
+    const StepAnalysis& inner = analysis(reshape->inputs[0]);
+    if (!inner.step) return std::nullopt;
+    const int64_t positions = in[2] * in[3];
+    StepFunction step;
+    for (int64_t k = 0; k < out[1]; ++k) {
+      step.threshold.push_back(inner.step->threshold[static_cast<size_t>(k / positions)]);
+      step.scale.push_back(inner.step->scale[static_cast<size_t>(k / positions)]);
+    }
+    step.source = new_value(inner.step->source + "_rows", out);
+    add_reshape(inner.step->source + "_rows", inner.step->source, step.source);
+    return step;
+  }
+
   // A Conv or fully connected layer whose input is a binarization becomes binary when its
   // weights (with the binarization's scale folded in) are +-alpha per output channel; otherwise
   // it stays real, reading the binarization computed in fp32, and the report says why.
@@ -289,12 +313,13 @@ class Binarizer : public GraphEdit {
       pool = nullptr;
     const std::string stepped = pool ? pool->inputs[0] : layer->inputs[0];
     const StepAnalysis& a = analysis(stepped);
-    if (!a.step) {
+    const std::optional<StepFunction> flat = a.step || pool ? std::nullopt : flattened_step(*layer);
+    if (!a.step && !flat) {
       if (a.spelled_binary)
         p_.layer_notes[layer->name] = "stays real: its input is not a binarization: " + a.why_not;
       return;
     }
-    const StepFunction& step = *a.step;
+    const StepFunction& step = flat ? *flat : *a.step;
     Weight w = p_.weights.at(layer->inputs[1]);
     if (w.shape.size() < 2 || !w.bits.empty() || w.data.empty()) return;
     scale_inputs(w, layer->is<fb::Conv2DT>() ? layer->get<fb::Conv2DT>()->group : 1, step.scale);
@@ -310,7 +335,7 @@ class Binarizer : public GraphEdit {
     if (why.empty()) {
       std::string bits = binarized(step);
       if (pool) bits = pooled(*pool, bits, true);
-      to_binary(*layer, bits, w, pool ? std::vector<std::string>{} : a.cuts);
+      to_binary(*layer, bits, w, pool || flat ? std::vector<std::string>{} : a.cuts);
       return;
     }
     p_.layer_notes[layer->name] = "stays real: " + why;

@@ -387,27 +387,38 @@ class Quantizer {
       for (const auto& in : op.inputs) consumers[in].push_back(&op);
     std::set<const Op*> int8_ops;
     std::set<std::string> int8_tensors;
+    // In a binarized network the int8 layers are its real edges (stem, real shortcuts,
+    // classifier). The real tensors between binary layers (their outputs, the residual stream
+    // that the next binarization and Elastic-Link read) stay fp32: an Add there becomes int8 only
+    // when both its inputs are int8 already, so no quantization is added to the stream.
+    const bool binarized = !p_.bit_values.empty();
     for (const auto& op : p_.ops) {
       if (keep.count(op.name) || !p_.shapes.count(op.output)) continue;
       // Pooling follows its input's precision.
       const bool pooling = op.is<fb::Pool2DT>() || op.is<fb::GlobalPoolT>();
-      const bool int8 = has_int8_form(p_, op) && (!pooling || int8_tensors.count(op.inputs[0]));
+      const bool follows_inputs = pooling || (binarized && op.is<fb::BinaryT>());
+      const bool int8 = has_int8_form(p_, op) &&
+                        (!follows_inputs || std::all_of(op.inputs.begin(), op.inputs.end(), [&](const auto& in) {
+                          return int8_tensors.count(in) != 0;
+                        }));
       if (int8) {
         int8_ops.insert(&op);
         int8_tensors.insert(op.output);
       }
     }
-    // A flatten read only by int8 matmuls is skipped: Int8FullyConnected reads NCHW directly.
+    // A flatten read only by int8 matmuls is skipped: Int8FullyConnected reads NCHW directly, so
+    // the 4-D tensor is the one quantized (when it is not int8 already).
     std::map<std::string, std::string> flattened_from;
     std::set<const Op*> skipped;
     for (const auto& op : p_.ops) {
-      if (!op.is<fb::ReshapeT>() || !int8_tensors.count(op.inputs[0]) || p_.shapes.at(op.inputs[0]).size() != 4)
+      if (!op.is<fb::ReshapeT>() || p_.is_weight(op.inputs[0]) || p_.bit_values.count(op.inputs[0]) ||
+          p_.shapes.at(op.inputs[0]).size() != 4)
         continue;
       const Shape& out = p_.shapes.at(op.output);
       const bool all_fc = std::all_of(consumers[op.output].begin(), consumers[op.output].end(), [&](const Op* c) {
         return c->is<fb::FullyConnectedT>() && int8_ops.count(c) && c->inputs[0] == op.output;
       });
-      if (out.size() == 2 && all_fc && !consumers[op.output].empty() &&
+      if (out.size() == 2 && out[0] == p_.shapes.at(op.inputs[0])[0] && all_fc && !consumers[op.output].empty() &&
           std::find(p_.outputs.begin(), p_.outputs.end(), op.output) == p_.outputs.end()) {
         flattened_from[op.output] = op.inputs[0];
         skipped.insert(&op);
@@ -565,8 +576,6 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
   const QuantizeOptions& q = *options.quantize;
   if (!q.calibration) throw Error("int8 quantization needs calibration samples");
   if (program.inputs.size() != 1) throw UnsupportedError("int8 quantization supports models with one input");
-  if (!program.bit_values.empty())
-    throw UnsupportedError("int8 quantization of a model with binarized layers is not supported");
   if (!program.int8_values.empty())
     throw UnsupportedError("the model is already quantized (it has QuantizeLinear/QLinear ops): convert it without "
                            "--quantize");
@@ -577,8 +586,9 @@ Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Opt
   Context context;
 
   std::set<std::string> tensors;
+  // Packed signs have no range to calibrate.
   for (const auto& op : program.ops)
-    if (!op.is<fb::ReshapeT>()) tensors.insert(op.output);
+    if (!op.is<fb::ReshapeT>() && !program.bit_values.count(op.output)) tensors.insert(op.output);
   tensors.insert(program.inputs.begin(), program.inputs.end());
   const auto stats = calibrate(context, fp32_model, tensors, samples, q);
 

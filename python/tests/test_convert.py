@@ -1,6 +1,7 @@
 """vkbnn.convert: graphs exported from PyTorch, converted, run, and compared with PyTorch."""
 
 import shutil
+import sys
 
 import numpy as np
 import onnx
@@ -9,8 +10,11 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 import vkbnn
-from conftest import IMAGES
+from conftest import IMAGES, SOURCE_DIR
 from models import export_small_net
+
+sys.path.insert(0, str(SOURCE_DIR / "training"))
+from bnn_modules import Block, set_binary_weights  # noqa: E402
 
 
 def torch_run(net, x):
@@ -71,6 +75,32 @@ def test_int8_quantization_from_arrays_and_from_an_image_folder(context, tmp_pat
                             calib_count=4, mean=[0.5] * 3, std=[0.25] * 3)
     assert summary.quantization
     assert "int8" in {layer.precision for layer in vkbnn.Network(context, vkbnn.Model.load(tmp_path / "folder.vkbnn")).layers()}
+
+
+def test_int8_edges_of_a_binarized_network(context, tmp_path, rng):
+    """quantize="int8" on a BNN: the binary layers stay binary, the real stem and classifier become int8."""
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.BatchNorm2d(32), torch.nn.ReLU(),
+                              Block(32, 32, 3, 1), Block(32, 64, 3, 2, group_order="strided"),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 5))
+    set_binary_weights(net, True)
+    net.eval()
+    torch.onnx.export(net, torch.randn(1, 3, 16, 16), str(tmp_path / "bnn.onnx"), opset_version=13)
+    samples = rng.standard_normal((24, 1, 3, 16, 16)).astype(np.float32)
+    summary = vkbnn.convert(tmp_path / "bnn.onnx", tmp_path / "int8.vkbnn", quantize="int8", calib=samples[:16])
+    vkbnn.convert(tmp_path / "bnn.onnx", tmp_path / "fp32.vkbnn")
+    assert {q.op for q in summary.quantization} == {"Int8Conv2D", "Int8FullyConnected"}, summary
+    int8 = vkbnn.Network(context, vkbnn.Model.load(tmp_path / "int8.vkbnn"))
+    precisions = {(layer.op, layer.precision) for layer in int8.layers()}
+    assert {("Int8Conv2D", "int8"), ("Int8FullyConnected", "int8"), ("BinaryConv2D", "binary")} <= precisions
+    assert not {op for op, precision in precisions if op in ("Conv2D", "FullyConnected")}, precisions
+    fp32 = vkbnn.Network(context, vkbnn.Model.load(tmp_path / "fp32.vkbnn"))
+    y = np.concatenate([int8.run(x) for x in samples[16:]])
+    expected = np.concatenate([fp32.run(x) for x in samples[16:]])
+    # A value that int8 moves across a binarization threshold flips a sign, which changes the
+    # outputs by a step: the error of an untrained BNN is lumpy (observed 0.016).
+    error = np.linalg.norm(y - expected) / np.linalg.norm(expected)
+    assert error < 0.04, error
 
 
 def test_converter_errors_raise(tmp_path):

@@ -2,8 +2,12 @@
 
 Variants: "mbv2" (inverted residuals: 1x1 expand, depthwise 3x3 at stride 1 and 2, linear 1x1
 projection, residual adds, ReLU6, global average pooling, a classifier), "cnn" (conv, ReLU,
-max pooling, flatten into a classifier) and "mixed" (SqueezeNet fire modules, whose Concat, an
-average pool and a HardSwish have no int8 form, between int8 layers). BatchNorm statistics are randomized so that folding
+max pooling, flatten into a classifier), "mixed" (SqueezeNet fire modules, whose Concat, an
+average pool and a HardSwish have no int8 form, between int8 layers) and "bnn" (a binarized
+network whose real edges become int8: a real stem with max pooling, binary blocks with
+Elastic-Link (training/bnn_modules.py), a Bi-Real downsampling block whose real shortcut is
+average pooling + 1x1 conv + BN, global average pooling and a real classifier; RSign thresholds,
+EL gammas and RPReLU shifts randomized). BatchNorm statistics are randomized so that folding
 them wrongly shows. The input is one-channel so that the IDX calibration images feed it as they
 are.
 
@@ -16,10 +20,16 @@ outputs for them). Prints the variant names, one per line.
 import argparse
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
+from bnn_modules import BinaryConv2d, Block, RPReLU, RSign, set_binary_weights  # noqa: E402
+from make_bnn_onnx import randomize as randomize_bnn  # noqa: E402
 
 SIZE = 24
 CALIBRATION = 48
@@ -83,6 +93,28 @@ def mixed():
                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, 10))
 
 
+class BiRealDown(nn.Module):
+    """RPReLU(BN(BinaryConv_s2(RSign(x))) + BN(Conv1x1(AvgPool(x)))): the real downsampling
+    shortcut of Bi-Real Net / ReActNet, an ordinary residual add the converter keeps real."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.sign = RSign(cin)
+        self.conv = BinaryConv2d(cin, cout, 3, 2, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.act = RPReLU(cout)
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(self.sign(x))) + self.shortcut(x))
+
+
+def bnn():
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                         Block(32, 32, 3, 1), BiRealDown(32, 64), Block(64, 64, 3, 1), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(64, 10))
+
+
 def randomize_batchnorm(model, generator):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -118,9 +150,13 @@ def main():
     images = smooth_images(CALIBRATION + HELD_OUT, generator)
     write_idx(args.out_dir / "calib.idx", images[:CALIBRATION])
     held_out = images[CALIBRATION:].float() / 255.0
-    for name, build in (("mbv2", mbv2), ("cnn", Cnn), ("mixed", mixed)):
+    for name, build in (("mbv2", mbv2), ("cnn", Cnn), ("mixed", mixed), ("bnn", bnn)):
         model = build()
         randomize_batchnorm(model, generator)
+        if name == "bnn":
+            set_binary_weights(model, True)
+            with torch.no_grad():
+                randomize_bnn(model, generator)
         model.eval()
         with torch.no_grad():
             expected = model(held_out)
