@@ -31,13 +31,15 @@ const std::set<std::string> kCoveredOps = {
     "Conv", "Gemm", "MatMul", "Relu", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "Add", "Mul", "Sub", "Div", "PRelu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid",
     "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad", "Transpose",
-    "Resize", "Upsample", "Slice", "Split"};
+    "Resize", "Upsample", "Slice", "Split", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
+    "ReduceL2", "ReduceSumSquare", "LayerNormalization"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
 const std::set<std::string> kConstantOperands = {
     "Conv", "Gemm", "MatMul", "PRelu", "BatchNormalization", "Clip", "Pad", "Reshape", "Squeeze", "Unsqueeze",
-    "Resize", "Upsample", "Slice", "Split"};
+    "Resize", "Upsample", "Slice", "Split", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
+    "ReduceL2", "ReduceSumSquare", "LayerNormalization"};
 const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div"};
 
 fs::path data_dir() {

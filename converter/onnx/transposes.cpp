@@ -41,7 +41,8 @@ Shape permuted(const Shape& s, const Perm& p) {
 
 const std::set<std::string> kUnary = {"Relu", "Sigmoid", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish"};
 const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div"};
-const std::set<std::string> kReduce = {"ReduceMean", "ReduceSum", "ReduceMax"};
+const std::set<std::string> kReduce = {"ReduceMean", "ReduceSum",  "ReduceMax",      "ReduceMin",
+                                       "ReduceL1",   "ReduceL2",   "ReduceSumSquare"};
 
 class Transposes {
  public:

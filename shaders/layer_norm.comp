@@ -1,0 +1,32 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// Layer normalization of ROWS rows of LEN contiguous elements, one row per item. The variance is
+// the mean of squared deviations from the mean (two passes), which stays accurate where
+// E[x^2] - E[x]^2 would cancel.
+#include "common.glsl"
+
+layout(constant_id = 0) const uint ROWS = 1;
+layout(constant_id = 1) const uint STRIDE = 64;
+layout(constant_id = 2) const uint IN_OFF = 0;
+layout(constant_id = 3) const uint OUT_OFF = 0;
+layout(constant_id = 4) const uint LEN = 1;
+layout(constant_id = 5) const uint SCALE_OFF = 0;
+layout(constant_id = 6) const uint BIAS_OFF = 0;
+layout(constant_id = 7) const float EPSILON = 1e-5;
+
+void main() {
+  for (uint r = gl_GlobalInvocationID.x; r < ROWS; r += STRIDE) {
+    const uint base = r * LEN;
+    float sum = 0.0;
+    for (uint k = 0; k < LEN; ++k) sum += act[IN_OFF + base + k];
+    const float mean = sum / float(LEN);
+    float squares = 0.0;
+    for (uint k = 0; k < LEN; ++k) {
+      float d = act[IN_OFF + base + k] - mean;
+      squares += d * d;
+    }
+    const float inv_std = 1.0 / sqrt(squares / float(LEN) + EPSILON);
+    for (uint k = 0; k < LEN; ++k)
+      act[OUT_OFF + base + k] = (act[IN_OFF + base + k] - mean) * inv_std * wt[SCALE_OFF + k] + wt[BIAS_OFF + k];
+  }
+}
