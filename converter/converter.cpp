@@ -79,7 +79,7 @@ std::string format_summary(const Summary& s) {
       << "  " << "params\n";
   for (const auto& n : s.nodes)
     out << std::left << std::setw(static_cast<int>(name_width)) << n.name << "  " << std::setw(20) << n.op << "  "
-        << std::setw(9) << n.precision << "  " << std::setw(18) << detail::shape_string(n.output_shape) << "  "
+        << std::setw(9) << n.precision << "  " << std::setw(18) << shape_string(n.output_shape) << "  "
         << std::setw(20) << (n.activation.empty() ? "-" : n.activation) << "  " << n.params << "\n";
   size_t binary = 0, linked = 0;
   for (const auto& n : s.nodes) {

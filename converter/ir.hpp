@@ -24,17 +24,16 @@
 #include <onnx/onnx_pb.h>
 
 #include "converter.hpp"
+#include "vkbnn/shape.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::convert::detail {
 
 using Shape = std::vector<int64_t>;
 
-int64_t element_count(const Shape& shape);
 // The element count when every dimension is >= 0 and the product is at most `limit`, computed
 // without overflow; shapes read from a file go through this before any other size arithmetic.
 std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit);
-std::string shape_string(const Shape& shape);
 
 // A value known at conversion time. Integer tensors feed shape arithmetic, and the integer
 // weights, zero points and biases of the quantized ops, which lowering turns into engine data.

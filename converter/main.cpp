@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "converter.hpp"
-#include "datasets.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/datasets.hpp"
 
 namespace {
 
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
 
-  return vkbnn::tools::guarded_main("vkbnn-convert", [&] {
+  return vkbnn::cli::guarded_main("vkbnn-convert", [&] {
     vkbnn::convert::Options options;
     if (!labels.empty()) options.labels = read_labels(labels);
     if (!mean.empty()) options.mean = parse_floats(mean, "--mean");
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     if (!quantize.empty()) {
       if (calib.empty()) throw vkbnn::Error("--quantize int8 needs calibration data: --calib FOLDER|IDX_FILE");
       vkbnn::convert::QuantizeOptions q;
-      q.calibration = [&](const vkbnn::Model& fp32) { return vkbnn::tools::calibration_samples(calib, calib_count, fp32); };
+      q.calibration = [&](const vkbnn::Model& fp32) { return vkbnn::io::calibration_samples(calib, calib_count, fp32); };
       using Method = vkbnn::convert::CalibrationMethod;
       const std::map<std::string, Method> methods{{"minmax", Method::MinMax}, {"percentile", Method::Percentile},
                                                   {"entropy", Method::Entropy}, {"mse", Method::Mse},

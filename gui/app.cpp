@@ -14,10 +14,10 @@
 
 #include "activations.hpp"
 #include "gpu_preprocess.hpp"
-#include "npy.hpp"
 #include "panels.hpp"
 #include "renderer.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::studio {
 
@@ -288,9 +288,9 @@ int run_app(const Options& options, std::optional<uint32_t>* restart_on) {
     *restart_on = state.switch_device;
     if (!options.save_input.empty()) {
       if (!state.result || !state.result->preprocessed) throw Error("--save-input: no result to save the input of");
-      const tools::InputLayout& l = state.result->layout;
+      const io::InputLayout& l = state.result->layout;
       const int64_t shape[] = {1, l.channels, l.height, l.width};
-      tools::write_npy(options.save_input, shape, *state.result->preprocessed);
+      io::write_npy(options.save_input, shape, *state.result->preprocessed);
     }
     if (options.print_results) {
       const ModelSummary* m = state.selected_model < state.models.size() ? &state.models[state.selected_model] : nullptr;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "image_input.hpp"
+#include "vkbnn/io/image_input.hpp"
 
 namespace vkbnn::studio {
 

@@ -1,5 +1,5 @@
 // V4L2 capture (Linux) through memory-mapped buffers: YUYV frames handed over as they are (the
-// GPU converts them), MJPEG frames decoded to RGB by libturbojpeg (tools/mjpeg.hpp). Also the
+// GPU converts them), MJPEG frames decoded to RGB by libturbojpeg (vkbnn/io/mjpeg.hpp). Also the
 // image-file stand-in camera.
 #include "camera.hpp"
 
@@ -13,8 +13,8 @@
 
 #include <stb_image_write.h>
 
-#include "mjpeg.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/io/mjpeg.hpp"
 
 #if defined(__linux__)
 #include <fcntl.h>
@@ -35,8 +35,8 @@ const char* kNoJpegDecoder = "MJPEG needs libturbojpeg, which this build lacks (
 class ImageCamera final : public Camera {
  public:
   ImageCamera(const std::filesystem::path& path, bool mjpeg) : path_(path.string()) {
-    if (mjpeg && !tools::jpeg_decoder_available()) throw Error(path_ + ": " + kNoJpegDecoder);
-    tools::Image image = tools::load_image(path);
+    if (mjpeg && !io::jpeg_decoder_available()) throw Error(path_ + ": " + kNoJpegDecoder);
+    io::Image image = io::load_image(path);
     frame_.width = image.width * 4 / 2 * 2;  // even, for 4:2:2
     frame_.height = image.height * 4;
     frame_.stride = frame_.width * 2;
@@ -84,7 +84,7 @@ class ImageCamera final : public Camera {
       frame = frame_;
       return true;
     }
-    tools::Image image = tools::decode_jpeg_rgb(jpeg_, "image camera " + path_);
+    io::Image image = io::decode_jpeg_rgb(jpeg_, "image camera " + path_);
     frame.width = image.width;
     frame.height = image.height;
     frame.stride = image.width * 3;
@@ -139,7 +139,7 @@ bool is_mjpeg(uint32_t fourcc) { return fourcc == V4L2_PIX_FMT_MJPEG || fourcc =
 std::pair<bool, std::string> format_support(uint32_t fourcc) {
   if (fourcc == V4L2_PIX_FMT_YUYV) return {true, ""};
   if (is_mjpeg(fourcc)) {
-    if (tools::jpeg_decoder_available()) return {true, ""};
+    if (io::jpeg_decoder_available()) return {true, ""};
     return {false, kNoJpegDecoder};
   }
   return {false, "vkbnn-studio reads YUYV and MJPEG only"};
@@ -213,7 +213,7 @@ class V4l2Camera final : public Camera {
     if (is_mjpeg(fourcc_)) {
       // A torn or damaged frame is dropped (and counted); the next one may be whole.
       try {
-        tools::Image image = tools::decode_jpeg_rgb(std::span(data, used), path_);
+        io::Image image = io::decode_jpeg_rgb(std::span(data, used), path_);
         frame.width = image.width;
         frame.height = image.height;
         frame.stride = image.width * 3;

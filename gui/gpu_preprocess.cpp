@@ -27,7 +27,7 @@ GpuPreprocess::GpuPreprocess(Context& context, TextureSystem& textures)
       frame_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera frame buffer"),
       tensor_(context, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 256, "a camera tensor buffer") {}
 
-std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const tools::InputLayout& layout,
+std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const io::InputLayout& layout,
                                           const std::function<void()>& wait_all_frames) {
   const int bytes_per_pixel = frame.format == PixelFormat::RGB ? 3 : 2;
   if (frame.width <= 0 || frame.height <= 0 || frame.stride < frame.width * bytes_per_pixel ||

@@ -7,10 +7,10 @@
 #include <vulkan/vulkan.h>
 
 #include "camera.hpp"
-#include "image_input.hpp"
 #include "compute_pass.hpp"
 #include "host_buffer.hpp"
 #include "textures.hpp"
+#include "vkbnn/io/image_input.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn::studio {
@@ -25,7 +25,7 @@ class GpuPreprocess {
   GpuPreprocess& operator=(const GpuPreprocess&) = delete;
 
   // Submits, waits, and returns the CHW tensor (layout.image_elements() values).
-  std::vector<float> process(const CameraFrame& frame, const tools::InputLayout& layout,
+  std::vector<float> process(const CameraFrame& frame, const io::InputLayout& layout,
                              const std::function<void()>& wait_all_frames);
 
  private:

@@ -16,7 +16,7 @@ struct InferenceWorker::Slot {
   std::unique_ptr<Network> tapped;  // tap_all, made when activations are first shown
   bool tapped_has_run = false;
   bool tapped_failed = false;
-  tools::InputLayout layout;
+  io::InputLayout layout;
   bool failed = false;
 };
 
@@ -42,7 +42,7 @@ InferenceWorker::~InferenceWorker() {
   if (thread_.joinable()) thread_.join();
 }
 
-void InferenceWorker::set_input(std::shared_ptr<const tools::Image> image, std::string origin, uint64_t generation) {
+void InferenceWorker::set_input(std::shared_ptr<const io::Image> image, std::string origin, uint64_t generation) {
   {
     std::lock_guard lock(mutex_);
     image_ = std::move(image);
@@ -53,7 +53,7 @@ void InferenceWorker::set_input(std::shared_ptr<const tools::Image> image, std::
   wake_.notify_all();
 }
 
-void InferenceWorker::set_input_tensor(std::shared_ptr<const std::vector<float>> tensor, tools::InputLayout layout,
+void InferenceWorker::set_input_tensor(std::shared_ptr<const std::vector<float>> tensor, io::InputLayout layout,
                                        std::string origin, uint64_t generation) {
   {
     std::lock_guard lock(mutex_);
@@ -127,7 +127,7 @@ bool InferenceWorker::ensure_loaded(Slot& slot, size_t index) {
   }
   try {
     slot.model = std::make_unique<Model>(Model::load(slot.path));
-    slot.layout = tools::input_layout(*slot.model);
+    slot.layout = io::input_layout(*slot.model);
     slot.network = std::make_unique<Network>(context_, *slot.model, NetworkOptions{.profiling = true});
     std::lock_guard lock(mutex_);
     auto& s = summaries_[index];
@@ -159,9 +159,9 @@ void InferenceWorker::loop() {
   auto rate_window = Clock::now();
   int rate_runs = 0;
   for (;;) {
-    std::shared_ptr<const tools::Image> image;
+    std::shared_ptr<const io::Image> image;
     std::shared_ptr<const std::vector<float>> tensor;
-    tools::InputLayout tensor_layout;
+    io::InputLayout tensor_layout;
     std::string origin;
     uint64_t generation = 0;
     size_t index = 0;
@@ -204,7 +204,7 @@ void InferenceWorker::loop() {
       if (stop_) return;
       continue;
     }
-    auto same_layout = [](const tools::InputLayout& a, const tools::InputLayout& b) {
+    auto same_layout = [](const io::InputLayout& a, const io::InputLayout& b) {
       return a.channels == b.channels && a.height == b.height && a.width == b.width && a.order == b.order &&
              a.mean == b.mean && a.std == b.std;
     };
@@ -241,7 +241,7 @@ void InferenceWorker::loop() {
     auto t0 = Clock::now();
     try {
       auto input = tensor ? std::make_shared<std::vector<float>>(*tensor)
-                          : std::make_shared<std::vector<float>>(tools::preprocess(*image, slot.layout));
+                          : std::make_shared<std::vector<float>>(io::preprocess(*image, slot.layout));
       auto t1 = Clock::now();
       Tensor out;
       if (use_tapped) {
@@ -251,13 +251,13 @@ void InferenceWorker::loop() {
       } else {
         out = network.run(std::span<const float>(*input));
       }
-      auto probabilities = tools::to_probabilities(out.data);
+      auto probabilities = io::to_probabilities(out.data);
       Result r;
       r.model = index;
       r.input_generation = generation;
       r.origin = origin;
-      r.top = tools::top_k(probabilities, 5);
-      for (const auto& t : r.top) r.labels.push_back(tools::class_label(slot.model->metadata(), t.index));
+      r.top = io::top_k(probabilities, 5);
+      for (const auto& t : r.top) r.labels.push_back(io::class_label(slot.model->metadata(), t.index));
       r.preprocessed = std::move(input);
       r.layout = slot.layout;
       r.profile = network.last_profile();

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "classify.hpp"
-#include "image_input.hpp"
+#include "vkbnn/io/classify.hpp"
+#include "vkbnn/io/image_input.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn::studio {
@@ -30,7 +30,7 @@ struct ModelSummary {
   uint64_t file_bytes = 0;
   size_t classes = 0;
   std::string description;
-  tools::InputLayout layout;
+  io::InputLayout layout;
 };
 
 // One classification, as the worker publishes it.
@@ -38,10 +38,10 @@ struct Result {
   size_t model = 0;
   uint64_t input_generation = 0;
   std::string origin;
-  std::vector<tools::Ranked> top;  // top 5
+  std::vector<io::Ranked> top;  // top 5
   std::vector<std::string> labels;  // one per entry of top
   std::shared_ptr<const std::vector<float>> preprocessed;  // CHW, normalised
-  tools::InputLayout layout;
+  io::InputLayout layout;
   Profile profile;
   double preprocess_us = 0;
   double end_to_end_us = 0;  // preprocessing + run() + ranking
@@ -59,10 +59,10 @@ class InferenceWorker {
   InferenceWorker(const InferenceWorker&) = delete;
   InferenceWorker& operator=(const InferenceWorker&) = delete;
 
-  void set_input(std::shared_ptr<const tools::Image> image, std::string origin, uint64_t generation);
+  void set_input(std::shared_ptr<const io::Image> image, std::string origin, uint64_t generation);
   // An input already preprocessed (on the GPU) for a model with this layout; models with
   // another layout wait for the next one.
-  void set_input_tensor(std::shared_ptr<const std::vector<float>> tensor, tools::InputLayout layout,
+  void set_input_tensor(std::shared_ptr<const std::vector<float>> tensor, io::InputLayout layout,
                         std::string origin, uint64_t generation);
   void select_model(size_t index);
   size_t selected_model() const;
@@ -99,9 +99,9 @@ class InferenceWorker {
   std::vector<std::unique_ptr<Slot>> slots_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::shared_ptr<const tools::Image> image_;
+  std::shared_ptr<const io::Image> image_;
   std::shared_ptr<const std::vector<float>> tensor_;
-  tools::InputLayout tensor_layout_;
+  io::InputLayout tensor_layout_;
   std::string origin_;
   uint64_t generation_ = 0;
   size_t selected_ = 0;

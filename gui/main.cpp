@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "app.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
 
 namespace {
 
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   app.add_option("--layer", options.layer, "the layer whose activations are shown first");
   app.add_option("--channel", options.channel, "the activation channel enlarged first")->check(CLI::NonNegativeNumber);
   app.add_option("--size", options.width, "window width")->check(CLI::Range(320, 8192));
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
   if (!screenshot.empty() && options.frames == 0) {
     std::cerr << "vkbnn-studio: --screenshot needs --frames N\n";
     return 1;

@@ -49,15 +49,6 @@ void camera_formats(AppState& state) {
   }
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += 'x';
-    s += std::to_string(shape[i]);
-  }
-  return s;
-}
-
 std::string bytes_text(uint64_t bytes) {
   char buf[64];
   if (bytes >= (1u << 20))
@@ -109,7 +100,7 @@ void draw_pixels(int width, int height, float side, PixelFn pixel) {
   ImGui::Dummy(size);
 }
 
-[[maybe_unused]] void draw_image(const tools::Image& image, float side) {
+[[maybe_unused]] void draw_image(const io::Image& image, float side) {
   draw_pixels(image.width, image.height, side, [&](int x, int y) {
     const uint8_t* p = image.pixels.data() + (static_cast<size_t>(y) * image.width + x) * image.channels;
     if (image.channels >= 3) return IM_COL32(p[0], p[1], p[2], 255);
@@ -118,7 +109,7 @@ void draw_pixels(int width, int height, float side, PixelFn pixel) {
 }
 
 // The tensor the model receives, mapped back to [0, 1] per channel.
-[[maybe_unused]] void draw_preprocessed(const std::vector<float>& data, const tools::InputLayout& layout, float side) {
+[[maybe_unused]] void draw_preprocessed(const std::vector<float>& data, const io::InputLayout& layout, float side) {
   const size_t plane = static_cast<size_t>(layout.height) * layout.width;
   if (data.size() < plane * layout.channels) return;
   auto value = [&](int c, int x, int y) {
@@ -148,7 +139,7 @@ void draw_texture(AppState& state, const char* name, float side) {
 
 }  // namespace
 
-std::vector<uint8_t> image_rgba(const tools::Image& image) {
+std::vector<uint8_t> image_rgba(const io::Image& image) {
   std::vector<uint8_t> out(static_cast<size_t>(image.width) * image.height * 4);
   for (size_t i = 0; i < static_cast<size_t>(image.width) * image.height; ++i) {
     const uint8_t* p = image.pixels.data() + i * image.channels;
@@ -165,7 +156,7 @@ std::vector<uint8_t> image_rgba(const tools::Image& image) {
   return out;
 }
 
-std::vector<uint8_t> preprocessed_rgba(const std::vector<float>& data, const tools::InputLayout& layout) {
+std::vector<uint8_t> preprocessed_rgba(const std::vector<float>& data, const io::InputLayout& layout) {
   const size_t plane = static_cast<size_t>(layout.height) * layout.width;
   std::vector<uint8_t> out(plane * 4, 255);
   if (data.size() < plane * layout.channels) return out;
@@ -390,7 +381,7 @@ void draw_layers_panel(AppState& state) {
       ImGui::Text("%zu. %s", k + 1, l.name.c_str());
       ImGui::Text("op        %s", l.op.c_str());
       ImGui::Text("precision %s", to_string(precision));
-      ImGui::Text("output    %s", shape_text(l.output_shape).c_str());
+      ImGui::Text("output    %s", shape_string(l.output_shape).c_str());
       ImGui::Text("GPU       %.2f us (average), %.2f us (last)", l.gpu_us,
                   k < it->second.runs.back().layers.size() ? it->second.runs.back().layers[k].gpu_us : 0.0);
       if (found != info.end() && found->second->macs)
@@ -488,7 +479,7 @@ void draw_model_panel(AppState& state) {
       ImGui::TableNextColumn();
       ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(precision_colour(l.precision)), "%s", to_string(l.precision));
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(shape_text(l.output_shape).c_str());
+      ImGui::TextUnformatted(shape_string(l.output_shape).c_str());
       ImGui::TableNextColumn();
       ImGui::Text("%" PRIu64, l.macs);
     }
@@ -513,7 +504,7 @@ void draw_activations_panel(AppState& state) {
   if (ImGui::BeginCombo("layer", preview.c_str())) {
     for (size_t i = 0; i < model->layers.size(); ++i) {
       const auto& l = model->layers[i];
-      std::string label = l.name + "  " + l.op + "  " + shape_text(l.output_shape) + "  " + to_string(l.precision);
+      std::string label = l.name + "  " + l.op + "  " + shape_string(l.output_shape) + "  " + to_string(l.precision);
       if (ImGui::Selectable(label.c_str(), static_cast<int>(i) == state.activation_layer)) {
         state.activation_layer = static_cast<int>(i);
         state.enlarged_channel = 0;

@@ -17,15 +17,15 @@ bool is_image_file(const std::filesystem::path& p) {
 
 }  // namespace
 
-void InputSource::set_image(tools::Image image, std::string origin) {
-  image_ = std::make_shared<const tools::Image>(std::move(image));
+void InputSource::set_image(io::Image image, std::string origin) {
+  image_ = std::make_shared<const io::Image>(std::move(image));
   origin_ = std::move(origin);
   ++generation_;
 }
 
 void InputSource::load(const std::filesystem::path& path) {
   try {
-    set_image(tools::load_image(path), path.string());
+    set_image(io::load_image(path), path.string());
     error_.clear();
   } catch (const std::exception& e) {
     error_ = e.what();

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "camera.hpp"
-#include "image_input.hpp"
+#include "vkbnn/io/image_input.hpp"
 
 namespace vkbnn::studio {
 
@@ -32,7 +32,7 @@ class InputSource {
   void previous();
 
   Kind kind() const { return kind_; }
-  const std::shared_ptr<const tools::Image>& image() const { return image_; }
+  const std::shared_ptr<const io::Image>& image() const { return image_; }
   const std::string& origin() const { return origin_; }
   void set_origin(std::string origin) { origin_ = std::move(origin); }
   uint64_t generation() const { return generation_; }
@@ -53,10 +53,10 @@ class InputSource {
 
  private:
   void load(const std::filesystem::path& path);
-  void set_image(tools::Image image, std::string origin);
+  void set_image(io::Image image, std::string origin);
 
   Kind kind_ = Kind::File;
-  std::shared_ptr<const tools::Image> image_;
+  std::shared_ptr<const io::Image> image_;
   std::string origin_;
   uint64_t generation_ = 0;
   std::string error_;

@@ -7,8 +7,12 @@
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
-layout(constant_id = 3) const uint IN_OFF = 0;
-layout(constant_id = 4) const uint OUT_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+};
 layout(constant_id = 5) const uint ACT_KIND = 0;
 layout(constant_id = 6) const float ACT_ALPHA = 0.0;
 layout(constant_id = 7) const float ACT_BETA = 0.0;

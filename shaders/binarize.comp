@@ -7,9 +7,13 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output words: N x ceil(C/32) x INNER
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint IN_OFF = 0;
-layout(constant_id = 3) const uint OUT_OFF = 0;
-layout(constant_id = 4) const uint THRESHOLD_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint THRESHOLD_OFF;
+};
 layout(constant_id = 5) const bool HAS_THRESHOLD = false;
 layout(constant_id = 6) const uint C = 1;
 layout(constant_id = 7) const uint INNER = 1;  // elements per channel (H x W, or 1)

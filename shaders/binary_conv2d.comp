@@ -16,11 +16,16 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_OFF = 0;
-layout(constant_id = 2) const uint OUT_OFF = 0;
-layout(constant_id = 3) const uint WT_OFF = 0;
-layout(constant_id = 4) const uint BORDER_OFF = 0;
-layout(constant_id = 5) const uint PARAM_OFF = 0;  // [7][MP] floats, rows as PARAM_* below
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint WT_OFF;
+  uint BORDER_OFF;
+  uint PARAM_OFF;  // [7][MP] floats, rows as PARAM_* below
+  uint LINK_OFF;
+};
 layout(constant_id = 6) const uint N = 1;
 layout(constant_id = 7) const uint C = 1;
 layout(constant_id = 8) const int H = 1;
@@ -43,7 +48,6 @@ layout(constant_id = 24) const bool ZERO_PADDING = true;
 layout(constant_id = 25) const uint ACT_KIND = 0;   // fb::BinaryActivationKind
 layout(constant_id = 26) const bool ACT_AFTER_LINK = true;
 layout(constant_id = 27) const bool LINK = false;
-layout(constant_id = 28) const uint LINK_OFF = 0;
 layout(constant_id = 29) const uint LINK_C = 1;
 layout(constant_id = 30) const int LINK_H = 1;
 layout(constant_id = 31) const int LINK_W = 1;

@@ -8,25 +8,25 @@
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
-layout(constant_id = 3) const uint A_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint A_OFF;
+  uint B_OFF;
+  uint OUT_OFF;
+};
 layout(constant_id = 4) const bool A_IN_WEIGHTS = false;
-layout(constant_id = 5) const uint B_OFF = 0;
 layout(constant_id = 6) const bool B_IN_WEIGHTS = false;
 layout(constant_id = 7) const uint B_INNER = 1;
 layout(constant_id = 8) const uint B_COUNT = 1;
 layout(constant_id = 9) const uint B_FETCH = BCAST_GATHER;
-layout(constant_id = 10) const uint OUT_OFF = 0;
 layout(constant_id = 11) const uint OP = 0;
 layout(constant_id = 12) const uint ACT_KIND = 0;
 layout(constant_id = 13) const float ACT_ALPHA = 0.0;
 layout(constant_id = 14) const float ACT_BETA = 0.0;
 
-// fb::BinaryKind, then PRelu.
-#define OP_ADD 0u
-#define OP_MUL 1u
-#define OP_SUB 2u
-#define OP_DIV 3u
-#define OP_PRELU 4u
+// OP is an fb::BinaryKind (OP_*) or, after those, PRelu.
+#define OP_PRELU (OP_DIV + 1u)
 
 vec4 combine(vec4 a, vec4 b) {
   if (OP == OP_ADD) return a + b;

@@ -2,22 +2,12 @@
 // binary convolutions. The including shader declares ACT_KIND, M and the LINK_* specialization
 // constants first.
 
-#define ACT_PRELU 1u
-#define ACT_RPRELU 2u
-#define LINK_SQUEEZE 1u
-#define LINK_EXPAND 2u
-// Rows of the per-channel parameter table.
-#define PARAM_SCALE 0u
-#define PARAM_SHIFT 1u
-#define PARAM_GAMMA 2u
-#define PARAM_SLOPE 3u
-#define PARAM_SHIFT_IN 4u
-#define PARAM_SHIFT_OUT 5u
-#define PARAM_THRESHOLD 6u
+// ACT_KIND is an fb::BinaryActivationKind (BACT_*), LINK_CHANNELS an fb::LinkChannels (LINK_*);
+// the per-channel parameter table's rows are PARAM_* (all from schema_enums.glsl).
 
 float binary_activate(float y, float slope, float shift_in, float shift_out) {
-  if (ACT_KIND == ACT_PRELU) return y >= 0.0 ? y : y * slope;
-  if (ACT_KIND == ACT_RPRELU) {
+  if (ACT_KIND == BACT_PRELU) return y >= 0.0 ? y : y * slope;
+  if (ACT_KIND == BACT_RPRELU) {
     const float x = y - shift_in;
     return (x >= 0.0 ? x : x * slope) + shift_out;
   }

@@ -12,10 +12,15 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_OFF = 0;
-layout(constant_id = 2) const uint OUT_OFF = 0;
-layout(constant_id = 3) const uint WT_OFF = 0;
-layout(constant_id = 4) const uint PARAM_OFF = 0;  // [7][M] floats, rows as PARAM_*
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint WT_OFF;
+  uint PARAM_OFF;  // [7][M] floats, rows as PARAM_*
+  uint LINK_OFF;
+};
 layout(constant_id = 5) const uint N = 1;
 layout(constant_id = 6) const uint C = 1;
 layout(constant_id = 7) const int H = 1;
@@ -37,7 +42,6 @@ layout(constant_id = 22) const bool ZERO_PADDING = true;
 layout(constant_id = 23) const uint ACT_KIND = 0;  // fb::BinaryActivationKind
 layout(constant_id = 24) const bool ACT_AFTER_LINK = true;
 layout(constant_id = 25) const bool LINK = false;
-layout(constant_id = 26) const uint LINK_OFF = 0;
 layout(constant_id = 27) const uint LINK_C = 1;
 layout(constant_id = 28) const int LINK_H = 1;
 layout(constant_id = 29) const int LINK_W = 1;

@@ -1,7 +1,12 @@
 // Bindings shared by every vkbnn compute shader: one activation arena and one weight buffer,
-// both addressed in 4-byte words. Offsets and shapes arrive as specialization constants, so
-// each layer's pipeline is compiled for its exact shape.
+// both addressed in 4-byte words. Shapes arrive as specialization constants, so each layer's
+// pipeline is compiled for its exact shape; offsets into the two buffers arrive as push
+// constants, so layers that differ only in where their tensors live share a pipeline.
 #extension GL_EXT_control_flow_attributes : require
+
+// The schema's enums (ACT_*, LINK_*, PAD_*, OP_*, ...) and the engine's own codes (BCAST_*,
+// PARAM_*), generated from the C++ definitions by shaders/generator.
+#include "schema_enums.glsl"
 
 layout(std430, set = 0, binding = 0) buffer Arena { float act[]; };
 layout(std430, set = 0, binding = 0) buffer ArenaVec4 { vec4 act4[]; };
@@ -21,15 +26,6 @@ layout(set = 0, binding = 6) uniform usamplerBuffer act_bits;    // R32UI, as ac
 layout(set = 0, binding = 7) uniform usamplerBuffer wt_bits;     // R32UI, as wt[]
 layout(set = 0, binding = 8) uniform usamplerBuffer wt4_bits;    // RGBA32UI, as wt4[]
 layout(std430, set = 0, binding = 0) buffer ArenaBits { uint act_words[]; };
-
-// Fused activation codes, as fb::ActivationKind.
-#define ACT_NONE 0u
-#define ACT_RELU 1u
-#define ACT_CLIP 2u
-#define ACT_LEAKY_RELU 3u
-#define ACT_SIGMOID 4u
-#define ACT_HARD_SIGMOID 5u
-#define ACT_HARD_SWISH 6u
 
 float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_RELU) return max(x, 0.0);

@@ -9,9 +9,13 @@ layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const uint ROW_LEN = 1;
 layout(constant_id = 4) const uint OUT_ROW = 1;
-layout(constant_id = 5) const uint SRC_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint SRC_OFF;
+  uint DST_OFF;
+};
 layout(constant_id = 6) const bool SRC_IN_WEIGHTS = false;
-layout(constant_id = 7) const uint DST_OFF = 0;
 
 void main() {
   if (VEC4) {

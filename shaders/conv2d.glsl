@@ -16,10 +16,14 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_OFF = 0;
-layout(constant_id = 2) const uint OUT_OFF = 0;
-layout(constant_id = 3) const uint WT_OFF = 0;
-layout(constant_id = 4) const uint BIAS_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint WT_OFF;
+  uint BIAS_OFF;
+};
 layout(constant_id = 5) const bool HAS_BIAS = false;
 layout(constant_id = 6) const uint N = 1;
 layout(constant_id = 7) const uint C = 1;

@@ -3,13 +3,8 @@
 // workgroup count stays within device limits; the stride is a specialization constant.
 layout(local_size_x = 64) in;
 
-// How a vec4 of A's elements finds its broadcast operand values (BroadcastFetch in C++).
-#define BCAST_SPLAT 0u   // all four share one value
-#define BCAST_VEC4 1u    // four consecutive, aligned values
-#define BCAST_GATHER 2u  // anything else
-// One plane of INNER elements per row of workgroups (gl_WorkGroupID.y), so the plane's value
-// has a uniform address and is read once per workgroup.
-#define BCAST_PLANE 3u
+// How a vec4 of A's elements finds its broadcast operand values: BCAST_* from schema_enums.glsl,
+// as BroadcastFetch in engine/src/ops/shader_codes.hpp says.
 
 float load_operand(bool in_weights, uint index) { return in_weights ? wt[index] : act[index]; }
 

@@ -8,9 +8,13 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // words
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint A_OFF = 0;
-layout(constant_id = 3) const uint B_OFF = 0;
-layout(constant_id = 4) const uint OUT_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint A_OFF;
+  uint B_OFF;
+  uint OUT_OFF;
+};
 layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint PLANE = 1;
 layout(constant_id = 7) const int ZA = 0;

@@ -11,10 +11,14 @@
 #include "int8.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_OFF = 0;
-layout(constant_id = 2) const uint OUT_OFF = 0;
-layout(constant_id = 3) const uint WT_OFF = 0;
-layout(constant_id = 4) const uint EPI_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint WT_OFF;
+  uint EPI_OFF;
+};
 layout(constant_id = 5) const uint N = 1;
 layout(constant_id = 6) const uint C = 1;
 layout(constant_id = 7) const int H = 1;

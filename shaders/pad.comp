@@ -6,8 +6,12 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint IN_OFF = 0;
-layout(constant_id = 3) const uint OUT_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+};
 layout(constant_id = 4) const uint O0 = 1;
 layout(constant_id = 5) const uint O1 = 1;
 layout(constant_id = 6) const uint O2 = 1;
@@ -20,21 +24,16 @@ layout(constant_id = 12) const int P0 = 0;
 layout(constant_id = 13) const int P1 = 0;
 layout(constant_id = 14) const int P2 = 0;
 layout(constant_id = 15) const int P3 = 0;
-layout(constant_id = 16) const uint MODE = 0;
+layout(constant_id = 16) const uint MODE = 0;  // fb::PadMode (PAD_*)
 layout(constant_id = 17) const float VALUE = 0.0;
-
-// fb::PadMode
-#define MODE_CONSTANT 0u
-#define MODE_REFLECT 1u
-#define MODE_EDGE 2u
 
 // Input coordinate feeding output coordinate `o` on an axis of length n with `pad` in front,
 // or -1 where the constant value goes. The load-time check keeps reflect pads below n.
 int source(uint o, int n, int pad) {
   int c = int(o) - pad;
   if (c >= 0 && c < n) return c;
-  if (MODE == MODE_CONSTANT) return -1;
-  if (MODE == MODE_EDGE) return clamp(c, 0, n - 1);
+  if (MODE == PAD_CONSTANT) return -1;
+  if (MODE == PAD_EDGE) return clamp(c, 0, n - 1);
   return c < 0 ? -c : 2 * (n - 1) - c;
 }
 

@@ -8,16 +8,21 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint IN_OFF = 0;
-layout(constant_id = 3) const uint OUT_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// constants, so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  // The interpolation tables' offsets in the weights.
+  uint ROW_INDICES;
+  uint ROW_WEIGHTS;
+  uint COL_INDICES;
+  uint COL_WEIGHTS;
+};
 layout(constant_id = 4) const uint IH = 1;
 layout(constant_id = 5) const uint IW = 1;
 layout(constant_id = 6) const uint OH = 1;
 layout(constant_id = 7) const uint OW = 1;
-layout(constant_id = 8) const uint ROW_INDICES = 0;
-layout(constant_id = 9) const uint ROW_WEIGHTS = 0;
-layout(constant_id = 10) const uint COL_INDICES = 0;
-layout(constant_id = 11) const uint COL_WEIGHTS = 0;
 
 void main() {
   for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {

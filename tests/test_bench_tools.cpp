@@ -19,7 +19,7 @@
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
 #include "tools/memory_report.hpp"
-#include "tools/npy.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/memory.hpp"
 #include "vkbnn/vkbnn.hpp"
 
@@ -115,9 +115,7 @@ class BenchTool : public ::testing::Test {
     return path(name);
   }
   std::string write_tensor(const std::string& name, const std::vector<int64_t>& shape, uint32_t seed) const {
-    size_t n = 1;
-    for (int64_t d : shape) n *= static_cast<size_t>(d);
-    write_npy(path(name), shape, test::random_vector(n, seed));
+    io::write_npy(path(name), shape, test::random_vector(static_cast<size_t>(element_count(shape)), seed));
     return path(name);
   }
 
@@ -133,11 +131,11 @@ TEST_F(BenchTool, NpyInputsDriveTheOutputsDeterministically) {
         run_tool("vkbnn-bench", {classifier_, "--iters", "2", "--warmup", "1", "--input", input, "--output", output});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("input   input 1x3x9x9: " + input), std::string::npos) << r.output;
-    return read_npy(output);
+    return io::read_npy(output);
   };
-  const NpyArray y1 = bench(x1, path("y1.npy")), y1_again = bench(x1, path("y1b.npy")), y2 = bench(x2, path("y2.npy"));
-  const std::vector<Tensor> e1 = test::run_model(classifier_bytes_, {read_npy(x1).data});
-  const std::vector<Tensor> e2 = test::run_model(classifier_bytes_, {read_npy(x2).data});
+  const io::NpyArray y1 = bench(x1, path("y1.npy")), y1_again = bench(x1, path("y1b.npy")), y2 = bench(x2, path("y2.npy"));
+  const std::vector<Tensor> e1 = test::run_model(classifier_bytes_, {io::read_npy(x1).data});
+  const std::vector<Tensor> e2 = test::run_model(classifier_bytes_, {io::read_npy(x2).data});
   EXPECT_EQ(y1.shape, (std::vector<int64_t>{1, 4}));
   EXPECT_TRUE(test::all_close(y1.data, e1[0].data, 1e-5f, 1e-6f));
   EXPECT_TRUE(test::all_close(y2.data, e2[0].data, 1e-5f, 1e-6f));
@@ -148,7 +146,7 @@ TEST_F(BenchTool, NpyInputsDriveTheOutputsDeterministically) {
 TEST_F(BenchTool, NamedAndPositionalInputsAndTheBatch) {
   const std::vector<int64_t> shape = {2, 3, 4, 4};
   const std::string a = write_tensor("a.npy", shape, 7), b = write_tensor("b.npy", shape, 8);
-  const std::vector<float> av = read_npy(a).data, bv = read_npy(b).data;
+  const std::vector<float> av = io::read_npy(a).data, bv = io::read_npy(b).data;
   std::vector<float> expected(av.size());
   for (size_t i = 0; i < av.size(); ++i) expected[i] = av[i] - bv[i];
 
@@ -160,7 +158,7 @@ TEST_F(BenchTool, NamedAndPositionalInputsAndTheBatch) {
     args.insert(args.end(), inputs.begin(), inputs.end());
     const test::ProcessResult r = run_tool("vkbnn-bench", args);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_TRUE(test::all_close(read_npy(path("y.npy")).data, expected, 0.0f, 0.0f));
+    EXPECT_TRUE(test::all_close(io::read_npy(path("y.npy")).data, expected, 0.0f, 0.0f));
     const nlohmann::json report = json_in(r.output);
     EXPECT_EQ(report["batch"].get<int64_t>(), 2);
     EXPECT_EQ(report["inputs"][0]["source"], a);
@@ -304,10 +302,10 @@ TEST_F(BenchTool, ReportsMemoryAgainstTheHeaps) {
 TEST_F(BenchTool, BadInputsFailWithOneClearError) {
   const std::vector<int64_t> shape = {2, 3, 4, 4};
   const std::string a = write_tensor("a.npy", shape, 1);
-  write_npy(path("small.npy"), std::vector<int64_t>{2, 2}, std::vector<float>(4, 1.0f));
+  io::write_npy(path("small.npy"), std::vector<int64_t>{2, 2}, std::vector<float>(4, 1.0f));
   std::vector<float> with_nan(96, 0.5f);
   with_nan[17] = std::numeric_limits<float>::quiet_NaN();
-  write_npy(path("nan.npy"), shape, with_nan);
+  io::write_npy(path("nan.npy"), shape, with_nan);
   write("text.npy", {'h', 'e', 'l', 'l', 'o'});
 
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "npy.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -37,8 +37,8 @@ TEST(BinarizedNetworks, ConvertToBinaryLayersAndMatchPyTorch) {
     }
     EXPECT_EQ(converted.output.find(" fp32 "), std::string::npos) << "a layer stayed real:\n" << converted.output;
 
-    auto input = tools::read_npy(dir / (name + ".input.npy"));
-    auto expected = tools::read_npy(dir / (name + ".expected.npy"));
+    auto input = io::read_npy(dir / (name + ".input.npy"));
+    auto expected = io::read_npy(dir / (name + ".expected.npy"));
     NetworkOptions options;
     options.poison_arena = true;
     Network network(context(), Model::load(model_path), options);

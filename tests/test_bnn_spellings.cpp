@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "converter/converter.hpp"
-#include "npy.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -60,8 +60,8 @@ TEST(BinarizedSpellings, EveryIntendedLayerBinaryAndMatchesPyTorch) {
     std::ifstream roles_file(dir / (name + ".json"));
     expect_roles(result.summary, nlohmann::json::parse(roles_file));
 
-    auto input = tools::read_npy(dir / (name + ".input.npy"));
-    auto expected = tools::read_npy(dir / (name + ".expected.npy"));
+    auto input = io::read_npy(dir / (name + ".input.npy"));
+    auto expected = io::read_npy(dir / (name + ".expected.npy"));
     NetworkOptions options;
     options.poison_arena = true;
     Network network(context(), Model::from_bytes(result.bytes), options);

@@ -12,10 +12,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "vkbnn_model_generated.h"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
-#include "tools/npy.hpp"
-#include "vkbnn_model_generated.h"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -176,11 +176,11 @@ TEST_F(CompareTool, Int8ModelComparesAtItsInt8Tensors) {
                                                "--calib", (dir / "calib.idx").string()});
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
   // A held-out image: a random input outside the calibrated range would saturate.
-  const tools::NpyArray images = tools::read_npy(dir / "mbv2.input.npy");
+  const io::NpyArray images = io::read_npy(dir / "mbv2.input.npy");
   const size_t per_image = images.data.size() / static_cast<size_t>(images.shape.at(0));
   std::vector<int64_t> shape = images.shape;
   shape[0] = 1;
-  tools::write_npy(dir / "one.npy", shape, std::span<const float>(images.data).first(per_image));
+  io::write_npy(dir / "one.npy", shape, std::span<const float>(images.data).first(per_image));
 
   const ProcessResult r = compare({onnx, model, "--input", (dir / "one.npy").string(), "--tol", "0.05", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -216,14 +216,14 @@ TEST_F(CompareTool, QdqModelMatchesWithinOneStep) {
 TEST_F(CompareTool, InputFromNpyFile) {
   const std::vector<float> values = random_vector(3 * 16 * 16, 21);
   const std::vector<int64_t> shape = {1, 3, 16, 16};
-  tools::write_npy(path("input.npy"), shape, values);
+  io::write_npy(path("input.npy"), shape, values);
   const ProcessResult r = compare({path("compare.onnx"), path("compare.vkbnn"), "--input", path("input.npy")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("all within tolerance"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
 
   const std::vector<int64_t> wrong = {1, 3, 16, 15};
-  tools::write_npy(path("wrong.npy"), wrong, std::vector<float>(3 * 16 * 15, 0.5f));
+  io::write_npy(path("wrong.npy"), wrong, std::vector<float>(3 * 16 * 15, 0.5f));
   const ProcessResult bad = compare({path("compare.onnx"), path("compare.vkbnn"), "--input", path("wrong.npy")});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("wrong.npy"), std::string::npos) << bad.output;

@@ -19,12 +19,12 @@
 
 #include "support/process.hpp"
 #include "support/test_support.hpp"
-#include "tools/classify.hpp"
-#include "tools/datasets.hpp"
-#include "tools/image_input.hpp"
+#include "vkbnn/io/classify.hpp"
+#include "vkbnn/io/datasets.hpp"
+#include "vkbnn/io/image_input.hpp"
 #include "vkbnn/vkbnn.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -245,4 +245,4 @@ TEST_F(EvalFolders, ProgressBarOnlyOnATerminal) {
 #endif
 
 }  // namespace
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

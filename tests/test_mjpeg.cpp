@@ -1,4 +1,4 @@
-// The MJPEG camera-frame decoder (tools/mjpeg.hpp) on JPEGs encoded here, against stb_image's
+// The MJPEG camera-frame decoder (vkbnn/io/mjpeg.hpp) on JPEGs encoded here, against stb_image's
 // decode of the same bytes, and on damaged data.
 #include <algorithm>
 #include <cmath>
@@ -12,8 +12,8 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
-#include "tools/mjpeg.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/io/mjpeg.hpp"
 
 #if VKBNN_HAVE_TURBOJPEG
 #include <turbojpeg.h>
@@ -21,7 +21,7 @@
 
 #include "support/test_support.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 using test::expect_error;
@@ -178,4 +178,4 @@ TEST(Mjpeg, RefusedWithoutLibturbojpeg) {
 #endif
 
 }  // namespace
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

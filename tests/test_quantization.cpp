@@ -12,10 +12,10 @@
 #include <sstream>
 
 #include "converter/converter.hpp"
-#include "npy.hpp"
 #include "support/onnx_graph.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -44,7 +44,7 @@ ProcessResult quantize(const std::string& name, const fs::path& out, std::vector
 // The model's outputs on the held-out images, run on `on`; with `shaders`, the shaders it ran.
 std::vector<float> outputs_on_held_out(const std::string& name, const fs::path& model_path, Context& on,
                                        std::vector<std::string>* shaders = nullptr) {
-  const auto input = tools::read_npy(exported_dir() / (name + ".input.npy"));
+  const auto input = io::read_npy(exported_dir() / (name + ".input.npy"));
   NetworkOptions options;
   options.poison_arena = true;
   Network network(on, Model::load(model_path), options);
@@ -61,7 +61,7 @@ std::vector<float> outputs_on_held_out(const std::string& name, const fs::path& 
 
 // Relative L2 error of the model's outputs on the held-out images against PyTorch's fp32 ones.
 double error_against_pytorch(const std::string& name, const fs::path& model_path) {
-  const auto expected = tools::read_npy(exported_dir() / (name + ".expected.npy"));
+  const auto expected = io::read_npy(exported_dir() / (name + ".expected.npy"));
   const double error = relative_l2(outputs_on_held_out(name, model_path, context()), expected.data);
   std::cout << model_path.filename().string() << ": relative L2 error against PyTorch " << error << "\n";
   ::testing::Test::RecordProperty(model_path.stem().string() + "_relative_l2", std::to_string(error));

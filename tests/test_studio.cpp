@@ -14,8 +14,8 @@
 
 #include "support/process.hpp"
 #include "support/test_support.hpp"
-#include "tools/image_input.hpp"
-#include "tools/npy.hpp"
+#include "vkbnn/io/image_input.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn {
@@ -33,7 +33,7 @@ std::string vkbnn_run_top1(const std::string& model, const std::string& image) {
   return m[1];
 }
 
-double pixel_variance(const tools::Image& image) {
+double pixel_variance(const io::Image& image) {
   double sum = 0, sum2 = 0;
   for (uint8_t v : image.pixels) {
     sum += v;
@@ -79,7 +79,7 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
   {
     Model loaded = Model::load(model);
     Network network(test::context(), loaded, {.taps = {layer}});
-    auto input = tools::preprocess(tools::load_image(image), tools::input_layout(loaded));
+    auto input = io::preprocess(io::load_image(image), io::input_layout(loaded));
     network.run(input);
     Tensor t = network.read_tensor(layer);
     const size_t plane = t.data.size() / static_cast<size_t>(t.shape[1]);
@@ -104,7 +104,7 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
   }
 
   ASSERT_TRUE(fs::exists(png)) << r.output;
-  tools::Image shot = tools::load_image(png);
+  io::Image shot = io::load_image(png);
   EXPECT_GE(shot.width, 640);
   EXPECT_GE(shot.height, 400);
   EXPECT_GT(pixel_variance(shot), 100.0) << "the screenshot is (nearly) blank";
@@ -130,9 +130,9 @@ TEST(StudioCamera, GpuConversionMatchesCpuPreprocessing) {
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex(R"(top-1\s+([^\n]+?) [0-9.]+%)"))) << r.output;
   EXPECT_EQ(std::string(m[1]), vkbnn_run_top1(model, image)) << r.output;
 
-  const tools::InputLayout layout = tools::input_layout(Model::load(model));
-  const std::vector<float> cpu = tools::preprocess(tools::load_image(image), layout);
-  const tools::NpyArray gpu = tools::read_npy(saved);
+  const io::InputLayout layout = io::input_layout(Model::load(model));
+  const std::vector<float> cpu = io::preprocess(io::load_image(image), layout);
+  const io::NpyArray gpu = io::read_npy(saved);
   EXPECT_EQ(gpu.shape, (std::vector<int64_t>{1, layout.channels, layout.height, layout.width}));
   ASSERT_EQ(gpu.data.size(), cpu.size());
   const size_t plane = cpu.size() / static_cast<size_t>(layout.channels);

@@ -16,15 +16,15 @@
 #include "support/process.hpp"
 #include "support/small_models.hpp"
 #include "support/test_support.hpp"
-#include "tools/classify.hpp"
-#include "tools/files.hpp"
-#include "tools/idx.hpp"
-#include "tools/image_input.hpp"
-#include "tools/npy.hpp"
 #include "tools/profile_table.hpp"
+#include "vkbnn/io/classify.hpp"
+#include "vkbnn/io/files.hpp"
+#include "vkbnn/io/idx.hpp"
+#include "vkbnn/io/image_input.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -80,8 +80,7 @@ std::vector<uint8_t> npy_with_header(const std::string& dict, size_t payload_byt
 TEST_F(ToolFiles, NpyRoundTripsShapesAndValues) {
   const std::vector<std::vector<int64_t>> shapes = {{2, 3}, {5}, {}, {1, 1, 2, 2}, {0, 4}};
   for (const auto& shape : shapes) {
-    size_t n = 1;
-    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    const auto n = static_cast<size_t>(element_count(shape));
     std::vector<float> data(n);
     for (size_t i = 0; i < n; ++i) data[i] = 0.25f * static_cast<float>(i) - 1.0f;
     const fs::path file = path("a.npy");
@@ -381,14 +380,14 @@ TEST(ToolProfile, TableReconcilesWithTheClock) {
   profile.readback_us = 2;
   profile.total_us = 64;
   profile.gpu_us = 45;
-  const std::string table = format_profile(profile);
+  const std::string table = tools::format_profile(profile);
   EXPECT_NE(table.find("conv1"), std::string::npos);
   EXPECT_NE(table.find("1x8x28x28"), std::string::npos);
   EXPECT_NE(table.find("75.0%"), std::string::npos);
   EXPECT_NE(table.find("upload + submit + wait + readback = 63.0 us"), std::string::npos) << table;
   EXPECT_NE(table.find("88.9% of the GPU span"), std::string::npos) << table;
 
-  const nlohmann::ordered_json json = profile_json(profile);
+  const nlohmann::ordered_json json = tools::profile_json(profile);
   EXPECT_EQ(json["layers"].size(), 2u);
   EXPECT_DOUBLE_EQ(json["layers_sum_us"].get<double>(), 40.0);
   EXPECT_DOUBLE_EQ(json["layers"][1]["share"].get<double>(), 0.25);
@@ -549,4 +548,4 @@ TEST_F(ToolRuns, InfoDescribesDevicesAndModel) {
 }
 
 }  // namespace
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "npy.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -37,8 +37,8 @@ TEST_P(WholeNetwork, MatchesPyTorch) {
       std::string("folded away, ").append(std::to_string(GetParam().batchnorms)).append(" BatchNormalization folded");
   EXPECT_NE(converted.output.find(folded), std::string::npos) << converted.output;
 
-  auto input = tools::read_npy(dir / (name + ".input.npy"));
-  auto expected = tools::read_npy(dir / (name + ".expected.npy"));
+  auto input = io::read_npy(dir / (name + ".input.npy"));
+  auto expected = io::read_npy(dir / (name + ".expected.npy"));
   auto model = Model::load(model_path);
   NetworkOptions options;
   options.poison_arena = true;

@@ -26,15 +26,6 @@ std::string pad(const std::string& s, size_t width, bool right_align = false) {
 
 }  // namespace
 
-std::string shape_string(std::span<const int64_t> shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += 'x';
-    s += std::to_string(shape[i]);
-  }
-  return s.empty() ? "scalar" : s;
-}
-
 std::string format_profile(const Profile& profile) {
   const double sum = layer_sum(profile);
   size_t name_width = 5, op_width = 2, shape_width = 12;

@@ -10,9 +10,6 @@
 
 namespace vkbnn::tools {
 
-// "1x3x224x224"
-std::string shape_string(std::span<const int64_t> shape);
-
 // The per-layer table (layer, op, output shape, GPU us, share of the layers' sum) followed by the
 // lines that reconcile it with the wall clock: upload, submit, wait, readback and their total
 // end to end, and the layers' sum against the GPU's timestamp span.

@@ -15,14 +15,14 @@
 #include <set>
 
 #include "memory_report.hpp"
-#include "npy.hpp"
 #include "profile_table.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace {
 
-using vkbnn::tools::shape_string;
+using vkbnn::shape_string;
 
 struct Options {
   std::string model;
@@ -108,7 +108,7 @@ Inputs load_inputs(const vkbnn::Model& model, const std::vector<std::string>& sp
       inputs.sources.push_back("random normal values (seed 1)");
       continue;
     }
-    vkbnn::tools::NpyArray array = vkbnn::tools::read_npy(*files[i]);
+    vkbnn::io::NpyArray array = vkbnn::io::read_npy(*files[i]);
     // As in vkbnn-run: any shape with the right element count, since C order makes e.g. [1,784]
     // and [1,1,28,28] the same bytes.
     if (array.data.size() != descs[i].elements())
@@ -493,7 +493,7 @@ int run(const Options& options) {
     r.sampled = samples.size();
     if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
     for (size_t i = 0; i < options.outputs.size(); ++i)
-      vkbnn::tools::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
+      vkbnn::io::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
 
     const auto column = [&](size_t c) {
       std::vector<double> values;
@@ -520,7 +520,7 @@ int run(const Options& options) {
       print_text(options, context, network, inputs, r);
     return 0;
   }();
-  return vkbnn::tools::validated("vkbnn-bench", context, status);
+  return vkbnn::cli::validated("vkbnn-bench", context, status);
 }
 
 }  // namespace
@@ -530,7 +530,7 @@ int main(int argc, char** argv) {
   Options options;
   app.add_option("model", options.model, "Model file (.vkbnn)")->required();
   auto* iters = app.add_option("--iters", options.iters, "Measured runs")->capture_default_str()->check(
-      vkbnn::tools::positive_integer());
+      vkbnn::cli::positive_integer());
   app.add_option("--duration-s", options.duration_s,
                  "Measure for this many seconds instead of --iters runs (at least one run after the warm-up)")
       ->excludes(iters)
@@ -559,6 +559,6 @@ int main(int argc, char** argv) {
   app.add_option("--trace", options.trace, "Write the last run as Chrome trace-event JSON (Perfetto, chrome://tracing)");
   app.add_flag("--limits", options.limits,
                "Measure the device's fp32 rate and memory bandwidth first and show each layer's fraction of them");
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
-  return vkbnn::tools::guarded_main("vkbnn-bench", [&] { return run(options); });
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
+  return vkbnn::cli::guarded_main("vkbnn-bench", [&] { return run(options); });
 }

@@ -29,11 +29,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "npy.hpp"
 #include "profile_table.hpp"
-#include "tool_main.hpp"
-#include "vkbnn/vkbnn.hpp"
 #include "vkbnn_model_generated.h"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/npy.hpp"
+#include "vkbnn/vkbnn.hpp"
 
 extern char** environ;
 
@@ -120,7 +120,7 @@ std::string python_executable(const Options& options) {
 struct ReferenceValue {
   std::string name;
   std::string op;
-  NpyArray array;
+  io::NpyArray array;
 };
 
 // Evaluates the ONNX graph; returns its float values in graph order.
@@ -143,7 +143,7 @@ std::vector<ReferenceValue> run_reference(const Options& options, const fs::path
   for (const auto& entry : manifest.at("values")) {
     const std::string file = entry.at("file").get<std::string>();
     if (file.find('/') != std::string::npos) throw Error("the reference manifest names a file outside its folder");
-    values.push_back({entry.at("name").get<std::string>(), entry.at("op").get<std::string>(), read_npy(out / file)});
+    values.push_back({entry.at("name").get<std::string>(), entry.at("op").get<std::string>(), io::read_npy(out / file)});
   }
   return values;
 }
@@ -268,26 +268,26 @@ int run(const Options& options) {
 
   // The same float32 values go to both sides: the engine's input and the .npy the reference reads.
   ScratchDir scratch;
-  std::vector<NpyArray> arrays;
+  std::vector<io::NpyArray> arrays;
   std::vector<std::pair<std::string, fs::path>> input_files;
   std::mt19937 random(options.seed);
   std::normal_distribution<float> normal;
   for (size_t i = 0; i < model.inputs().size(); ++i) {
     const TensorDesc& desc = model.inputs()[i];
-    NpyArray array;
+    io::NpyArray array;
     if (options.inputs.empty()) {
       array.shape = desc.shape;
       array.data.resize(desc.elements());
       for (float& v : array.data) v = normal(random);
     } else {
-      array = read_npy(options.inputs[i]);
+      array = io::read_npy(options.inputs[i]);
       if (array.data.size() != desc.elements())
         throw Error("'" + options.inputs[i] + "' has shape " + shape_string(array.shape) + " but the input '" +
                     desc.name + "' is " + shape_string(desc.shape));
       array.shape = desc.shape;
     }
     const fs::path file = scratch.path() / ("input" + std::to_string(i) + ".npy");
-    write_npy(file, array.shape, array.data);
+    io::write_npy(file, array.shape, array.data);
     input_files.emplace_back(desc.name, file);
     arrays.push_back(std::move(array));
   }
@@ -300,7 +300,7 @@ int run(const Options& options) {
   network_options.tap_all = true;
   Network network(context, model, network_options);
   std::vector<std::span<const float>> inputs;
-  for (const NpyArray& array : arrays) inputs.emplace_back(array.data);
+  for (const io::NpyArray& array : arrays) inputs.emplace_back(array.data);
   network.run(inputs);
 
   const std::map<std::string, EngineTensor> engine = computed_tensors(model);
@@ -389,5 +389,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
-  return vkbnn::tools::guarded_main("vkbnn-compare", [&] { return vkbnn::tools::run(options); });
+  return vkbnn::cli::guarded_main("vkbnn-compare", [&] { return vkbnn::tools::run(options); });
 }

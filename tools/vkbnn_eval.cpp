@@ -19,11 +19,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "classify.hpp"
-#include "datasets.hpp"
-#include "idx.hpp"
-#include "image_input.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/classify.hpp"
+#include "vkbnn/io/datasets.hpp"
+#include "vkbnn/io/idx.hpp"
+#include "vkbnn/io/image_input.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn::tools {
@@ -37,7 +37,7 @@ struct Options {
   std::string labels;
   std::string folder;
   std::string list;
-  ClassOrder class_order = ClassOrder::Auto;
+  io::ClassOrder class_order = io::ClassOrder::Auto;
   std::optional<size_t> limit;
   std::optional<uint32_t> device;
   bool json = false;
@@ -57,12 +57,12 @@ struct Dataset {
   std::string mapping;
   std::vector<size_t> labels;
   std::vector<std::string> class_names;
-  std::function<Image(size_t)> image;
+  std::function<io::Image(size_t)> image;
 };
 
 Dataset idx_dataset(const Options& options, const Model& model, size_t classes) {
-  auto images = std::make_shared<IdxImages>(read_idx_images(options.images));
-  const std::vector<uint8_t> labels = read_idx_labels(options.labels);
+  auto images = std::make_shared<io::IdxImages>(io::read_idx_images(options.images));
+  const std::vector<uint8_t> labels = io::read_idx_labels(options.labels);
   if (labels.size() != images->count)
     throw Error("'" + options.images + "' has " + std::to_string(images->count) + " images but '" + options.labels +
                 "' has " + std::to_string(labels.size()) + " labels");
@@ -75,24 +75,24 @@ Dataset idx_dataset(const Options& options, const Model& model, size_t classes) 
                   std::to_string(classes) + " classes");
     dataset.labels.push_back(labels[i]);
   }
-  for (size_t c = 0; c < classes; ++c) dataset.class_names.push_back(class_label(model.metadata(), c));
+  for (size_t c = 0; c < classes; ++c) dataset.class_names.push_back(io::class_label(model.metadata(), c));
   dataset.image = [images](size_t i) {
     const std::span<const uint8_t> pixels = images->image(i);
-    return Image{static_cast<int>(images->cols), static_cast<int>(images->rows), 1,
+    return io::Image{static_cast<int>(images->cols), static_cast<int>(images->rows), 1,
                  std::vector<uint8_t>(pixels.begin(), pixels.end())};
   };
   return dataset;
 }
 
 Dataset file_dataset(const Options& options, const Model& model, size_t classes) {
-  LabeledImages files = options.folder.empty() ? image_list(options.list, model.metadata(), classes)
-                                               : image_folder(options.folder, model.metadata(), classes, options.class_order);
+  io::LabeledImages files = options.folder.empty() ? io::image_list(options.list, model.metadata(), classes)
+                                               : io::image_folder(options.folder, model.metadata(), classes, options.class_order);
   Dataset dataset;
   dataset.source = options.folder.empty() ? options.list : options.folder;
   dataset.mapping = std::move(files.mapping);
   dataset.labels = std::move(files.labels);
   dataset.class_names = std::move(files.class_names);
-  dataset.image = [paths = std::move(files.paths)](size_t i) { return load_image(paths[i]); };
+  dataset.image = [paths = std::move(files.paths)](size_t i) { return io::load_image(paths[i]); };
   return dataset;
 }
 
@@ -130,7 +130,7 @@ class Progress {
 
 int run(const Options& options) {
   const Model model = Model::load(options.model);
-  const InputLayout layout = input_layout(model);
+  const io::InputLayout layout = io::input_layout(model);
   if (model.outputs().size() != 1)
     throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs; evaluation needs one");
   const size_t batch = static_cast<size_t>(layout.batch);
@@ -158,7 +158,7 @@ int run(const Options& options) {
       const size_t in_batch = std::min(batch, count - first);
       std::fill(input.begin(), input.end(), 0.0f);
       for (size_t b = 0; b < in_batch; ++b)
-        preprocess(dataset.image(first + b), layout,
+        io::preprocess(dataset.image(first + b), layout,
                    std::span<float>(input).subspan(b * layout.image_elements(), layout.image_elements()));
       const Clock::time_point before = Clock::now();
       const Tensor output = network.run(std::span<const float>(input));
@@ -166,10 +166,10 @@ int run(const Options& options) {
       ++runs;
       for (size_t b = 0; b < in_batch; ++b) {
         const std::span<const float> scores(output.data.data() + b * classes, classes);
-        const std::vector<Ranked> ranked = top_k(scores, 5);
+        const std::vector<io::Ranked> ranked = io::top_k(scores, 5);
         const size_t label = dataset.labels[first + b];
         top1 += ranked[0].index == label;
-        for (const Ranked& r : ranked) top5 += r.index == label;
+        for (const io::Ranked& r : ranked) top5 += r.index == label;
         ++confusion[label][ranked[0].index];
       }
       progress.update(first + in_batch, top1);
@@ -209,14 +209,14 @@ int run(const Options& options) {
     }
     return 0;
   }();
-  return validated("vkbnn-eval", context, status);
+  return cli::validated("vkbnn-eval", context, status);
 }
 
 }  // namespace
 }  // namespace vkbnn::tools
 
 int main(int argc, char** argv) {
-  using vkbnn::tools::ClassOrder;
+  using vkbnn::io::ClassOrder;
   vkbnn::tools::Options options;
   CLI::App app{"Measure a .vkbnn classifier's accuracy and speed on an IDX dataset (e.g. Fashion-MNIST), an image "
                "folder with one subfolder per class, or a list of images and class indices."};
@@ -237,13 +237,13 @@ int main(int argc, char** argv) {
   images->needs(labels)->excludes(folder)->excludes(list);
   labels->needs(images);
   folder->excludes(list);
-  app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::tools::positive_integer());
+  app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::cli::positive_integer());
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object (with the confusion matrix) instead of text");
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
   if (options.images.empty() && options.folder.empty() && options.list.empty()) {
     std::cerr << "vkbnn-eval: error: give --images and --labels, --folder or --list\n";
     return 1;
   }
-  return vkbnn::tools::guarded_main("vkbnn-eval", [&] { return vkbnn::tools::run(options); });
+  return vkbnn::cli::guarded_main("vkbnn-eval", [&] { return vkbnn::tools::run(options); });
 }

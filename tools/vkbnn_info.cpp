@@ -10,7 +10,7 @@
 
 #include "memory_report.hpp"
 #include "profile_table.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn::tools {
@@ -213,6 +213,6 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device,
                  "Device to place --model on for its memory need (see the list); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
-  return vkbnn::tools::guarded_main("vkbnn-info", [&] { return vkbnn::tools::run(options); });
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
+  return vkbnn::cli::guarded_main("vkbnn-info", [&] { return vkbnn::tools::run(options); });
 }

@@ -9,11 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "classify.hpp"
-#include "image_input.hpp"
-#include "npy.hpp"
 #include "profile_table.hpp"
-#include "tool_main.hpp"
+#include "vkbnn/cli.hpp"
+#include "vkbnn/io/classify.hpp"
+#include "vkbnn/io/image_input.hpp"
+#include "vkbnn/io/npy.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace vkbnn::tools {
@@ -50,14 +50,14 @@ void print_profile(const Profile& profile) {
 }
 
 int classify_images(const Options& options, const Model& model, Context& context) {
-  const InputLayout layout = input_layout(model);
+  const io::InputLayout layout = io::input_layout(model);
   if (model.outputs().size() != 1)
     throw Error("the model has " + std::to_string(model.outputs().size()) +
                 " outputs; classifying images needs one (use --input/--output for raw tensors)");
 
   // Decode everything first, so a bad file is reported before any work is done.
   std::vector<std::vector<float>> prepared;
-  for (const std::string& path : options.images) prepared.push_back(preprocess(load_image(path), layout));
+  for (const std::string& path : options.images) prepared.push_back(io::preprocess(io::load_image(path), layout));
 
   Network network(context, model);
   const size_t batch = static_cast<size_t>(layout.batch);
@@ -83,14 +83,14 @@ int classify_images(const Options& options, const Model& model, Context& context
     if (options.profile && !profile) profile = network.last_profile();
     for (size_t b = 0; b < batch && first + b < prepared.size(); ++b) {
       const std::span<const float> raw(output.data.data() + b * per_image, per_image);
-      const std::vector<float> probabilities = to_probabilities(raw);
-      const std::vector<Ranked> ranked = top_k(probabilities, options.top);
+      const std::vector<float> probabilities = io::to_probabilities(raw);
+      const std::vector<io::Ranked> ranked = io::top_k(probabilities, options.top);
       const std::string& name = options.images[first + b];
       if (options.json) {
         nlohmann::ordered_json top = nlohmann::ordered_json::array();
-        for (const Ranked& r : ranked)
+        for (const io::Ranked& r : ranked)
           top.push_back({{"index", r.index},
-                         {"label", class_label(model.metadata(), r.index)},
+                         {"label", io::class_label(model.metadata(), r.index)},
                          {"probability", r.probability}});
         results.push_back({{"image", name},
                            {"top", top},
@@ -130,9 +130,9 @@ int run_raw(const Options& options, const Model& model, Context& context) {
     throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs but " +
                 std::to_string(options.outputs.size()) + " --output files were given");
 
-  std::vector<NpyArray> arrays;
+  std::vector<io::NpyArray> arrays;
   for (size_t i = 0; i < options.inputs.size(); ++i) {
-    arrays.push_back(read_npy(options.inputs[i]));
+    arrays.push_back(io::read_npy(options.inputs[i]));
     const TensorDesc& desc = model.inputs()[i];
     // Any shape with the right element count is accepted: C order makes e.g. [1,784] and
     // [1,1,28,28] the same bytes.
@@ -141,12 +141,12 @@ int run_raw(const Options& options, const Model& model, Context& context) {
                   desc.name + "' is " + shape_string(desc.shape));
   }
   std::vector<std::span<const float>> inputs;
-  for (const NpyArray& array : arrays) inputs.emplace_back(array.data);
+  for (const io::NpyArray& array : arrays) inputs.emplace_back(array.data);
 
   Network network(context, model);
   if (options.profile) warm_up(network, inputs);
   const std::vector<Tensor> outputs = network.run(inputs);
-  for (size_t i = 0; i < outputs.size(); ++i) write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
+  for (size_t i = 0; i < outputs.size(); ++i) io::write_npy(options.outputs[i], outputs[i].shape, outputs[i].data);
 
   if (options.json) {
     nlohmann::ordered_json written = nlohmann::ordered_json::array();
@@ -172,7 +172,7 @@ int run(const Options& options) {
   ContextOptions context_options;
   context_options.device_index = options.device;
   Context context(context_options);
-  return validated("vkbnn-run", context,
+  return cli::validated("vkbnn-run", context,
                    options.inputs.empty() ? classify_images(options, model, context) : run_raw(options, model, context));
 }
 
@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
   auto* images = app.add_option("images", options.images, "Images to classify (PNG, JPEG, BMP, ...)");
   app.add_option("-k,--top", options.top, "How many classes to list per image")
       ->capture_default_str()
-      ->check(vkbnn::tools::positive_integer());
+      ->check(vkbnn::cli::positive_integer());
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
   app.add_flag("--profile", options.profile, "Print per-layer GPU times after a warm-up run");
@@ -199,6 +199,6 @@ int main(int argc, char** argv) {
   app.callback([&] {
     if (options.images.empty() && options.inputs.empty()) throw CLI::RequiredError("IMAGE... or --input/--output");
   });
-  if (const auto status = vkbnn::tools::parse_command_line(app, argc, argv)) return *status;
-  return vkbnn::tools::guarded_main("vkbnn-run", [&] { return vkbnn::tools::run(options); });
+  if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
+  return vkbnn::cli::guarded_main("vkbnn-run", [&] { return vkbnn::tools::run(options); });
 }

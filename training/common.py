@@ -259,3 +259,86 @@ def check_reported_accuracy(model, test_images, test_labels, report_path, state_
     if accuracy != reported:
         raise RuntimeError(f"{state_path} does not give the accuracy of {report_path}")
     return accuracy
+
+
+def add_binary_arguments(parser, epochs1, epochs2, el_help):
+    """The options train_fmnist_bnn.py and train_fmnist_bmobilenet.py share: the two-step recipe
+    (binary activations for epochs1, then binary weights too for epochs2), Elastic-Link, and where
+    the data, the outputs, the converter and the model assets are."""
+    import argparse
+
+    repo_root = Path(__file__).resolve().parent.parent
+    parser.add_argument("--el", action=argparse.BooleanOptionalAction, default=True, help=el_help)
+    parser.add_argument("--epochs1", type=int, default=epochs1, help="epochs of step 1 (binary activations)")
+    parser.add_argument("--epochs2", type=int, default=epochs2, help="epochs of step 2 (binary weights too)")
+    parser.add_argument("--lr1", type=float, default=2e-3)
+    parser.add_argument("--lr2", type=float, default=1e-3)
+    parser.add_argument("--weight-decay1", type=float, default=1e-5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--gamma-init", type=float, default=1.0, help="initial EL scale gamma")
+    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--converter", type=Path, default=repo_root / "build/converter/vkbnn-convert")
+    parser.add_argument("--asset-dir", type=Path, default=repo_root / "assets/models")
+    parser.add_argument("--convert-only", action="store_true",
+                        help="load NAME.pt instead of training, then export and convert")
+
+
+def run_paths(out_dir, name):
+    """Where a training run keeps NAME's state dict, ONNX export and PyTorch accuracy report."""
+    return out_dir / f"{name}.pt", out_dir / f"{name}.onnx", out_dir / f"{name}.pytorch-accuracy.json"
+
+
+def load_binary_state(model, state_path, test_images, test_labels, report_path):
+    """For --convert-only: loads a binary model's trained latent weights (binary weights on) and
+    returns their test accuracy, which must be the one the report records."""
+    import torch
+    from bnn_modules import set_binary_weights
+
+    set_binary_weights(model, True)
+    model.load_state_dict(torch.load(state_path))
+    return check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
+
+
+def check_binary_onnx(path, model):
+    """The export binarizes what the engine expects it to: every binary block
+    reads Sign(Add(x, b)) and convolves it with +-alpha_c weights that are the
+    eval model's binarized weights. Returns the number of binary convolutions."""
+    import onnx
+    from onnx import numpy_helper
+    from bnn_modules import Block, binarize_weight
+
+    graph = onnx.load(str(path)).graph
+    producers = {out: node for node in graph.node for out in node.output}
+    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    binary_convs = [n for n in graph.node if n.op_type == "Conv"
+                    and producers.get(n.input[0]) is not None and producers[n.input[0]].op_type == "Sign"]
+    expected = [block.conv for block in model if isinstance(block, Block)]
+    if len(binary_convs) != len(expected):
+        raise RuntimeError(f"{path}: {len(binary_convs)} Sign -> Conv pairs, expected {len(expected)}")
+    for node, conv in zip(binary_convs, expected):
+        if producers[producers[node.input[0]].input[0]].op_type != "Add":
+            raise RuntimeError(f"{path}: {node.name} does not read Sign(Add(x, b))")
+        weight = initializers[node.input[1]]
+        magnitudes = np.abs(weight.reshape(len(weight), -1))
+        if (magnitudes == 0).any() or (magnitudes != magnitudes[:, :1]).any():
+            raise RuntimeError(f"{path}: {node.name} weights are not +-alpha per output channel")
+        if not np.array_equal(weight, binarize_weight(conv.weight).detach().numpy()):
+            raise RuntimeError(f"{path}: {node.name} weights differ from the eval model's")
+    return len(binary_convs)
+
+
+def export_binary_model(model, paths, report, converter, asset, description):
+    """Exports a trained binary model to ONNX, checks the export (check_binary_onnx), writes the
+    accuracy report unless it is None (--convert-only keeps the old one) and converts the ONNX file
+    into the asset. `paths` are run_paths'."""
+    state_path, onnx_path, report_path = paths
+    export_onnx(model, onnx_path)
+    binary_convs = check_binary_onnx(onnx_path, model)
+    print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
+    if report is not None:
+        report_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {state_path}, {onnx_path} and {report_path}")
+    print(convert(converter, onnx_path, asset, description, capture=True))

@@ -30,8 +30,6 @@ import common
 from bnn_modules import Block, set_binary_weights
 import train_fmnist_bnn
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 # (out channels, stride) of the depthwise-separable blocks, at 14x14 after the
 # stem. Small enough that both runs train side by side on two busy cores in
 # about a quarter of an hour each (the first try, 32 -> 64 -> 128 channels with
@@ -64,24 +62,9 @@ def build_model(use_el, gamma_init=1.0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--el", action=argparse.BooleanOptionalAction, default=True,
-                        help="Elastic-Link shortcuts around every binary convolution (default: on)")
-    parser.add_argument("--epochs1", type=int, default=1, help="epochs of step 1 (binary activations)")
-    parser.add_argument("--epochs2", type=int, default=2, help="epochs of step 2 (binary weights too)")
-    parser.add_argument("--lr1", type=float, default=2e-3)
-    parser.add_argument("--lr2", type=float, default=1e-3)
-    parser.add_argument("--weight-decay1", type=float, default=1e-5)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--gamma-init", type=float, default=1.0, help="initial EL scale gamma")
-    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
+    common.add_binary_arguments(parser, epochs1=1, epochs2=2,
+                                el_help="Elastic-Link shortcuts around every binary convolution (default: on)")
     parser.add_argument("--results-dir", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--converter", type=Path, default=REPO_ROOT / "build/converter/vkbnn-convert")
-    parser.add_argument("--asset-dir", type=Path, default=REPO_ROOT / "assets/models")
-    parser.add_argument("--convert-only", action="store_true",
-                        help="load NAME.pt instead of training, then export and convert")
     args = parser.parse_args()
     # train_fmnist_bnn.train_step distils when given a teacher; this script trains without.
     args.kd_temperature = args.kd_weight = None
@@ -90,16 +73,14 @@ def main():
 
     name = "fmnist-bmobilenet-el" if args.el else "fmnist-bmobilenet"
     variant = "with Elastic-Link" if args.el else "without Elastic-Link"
-    state_path = args.out_dir / f"{name}.pt"
-    onnx_path = args.out_dir / f"{name}.onnx"
-    report_path = args.out_dir / f"{name}.pytorch-accuracy.json"
+    paths = common.run_paths(args.out_dir, name)
+    state_path, onnx_path, report_path = paths
     test_images, test_labels = common.load_split("t10k", args.data_dir)
 
     model = build_model(args.el, args.gamma_init)
+    report = None
     if args.convert_only:
-        set_binary_weights(model, True)
-        model.load_state_dict(torch.load(state_path))
-        accuracy = common.check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
+        common.load_binary_state(model, state_path, test_images, test_labels, report_path)
     else:
         train_images, train_labels = common.load_split("train", args.data_dir)
 
@@ -145,17 +126,11 @@ def main():
             "curve": curve,
         }, indent=2) + "\n")
         print(f"wrote {curve_path}")
-
-    common.export_onnx(model, onnx_path)
-    binary_convs = train_fmnist_bnn.check_onnx(onnx_path, model)
-    print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
-    if not args.convert_only:
         report = common.accuracy_report(onnx_path.name, accuracy, len(test_labels), **recipe)
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {state_path}, {onnx_path} and {report_path}")
-    print(common.convert(args.converter, onnx_path, args.asset_dir / f"{name}.vkbnn",
-                         f"Fashion-MNIST binarized MobileNet, {variant}, "
-                         "trained by training/train_fmnist_bmobilenet.py", capture=True))
+
+    common.export_binary_model(model, paths, report, args.converter, args.asset_dir / f"{name}.vkbnn",
+                               f"Fashion-MNIST binarized MobileNet, {variant}, "
+                               "trained by training/train_fmnist_bmobilenet.py")
 
 
 if __name__ == "__main__":

@@ -18,22 +18,16 @@ re-exports the ONNX file and converts it.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import numpy_helper
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 import common
-from bnn_modules import Block, binarize_weight, set_binary_weights
+from bnn_modules import Block, set_binary_weights
 import train_fmnist_cnn
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # (out channels, kernel, stride) of the binary blocks. The 1x1 blocks change
 # the width in both directions, so the EL shortcuts use Expand and Squeeze.
@@ -106,73 +100,27 @@ def train_step(model, teacher, images, labels, args, lr, weight_decay, epochs, s
                                generator, loss_fn=loss_fn, label=label, after_epoch=after_epoch)
 
 
-def check_onnx(path, model):
-    """The export binarizes what the engine expects it to: every binary block
-    reads Sign(Add(x, b)) and convolves it with +-alpha_c weights that are the
-    eval model's binarized weights."""
-    graph = onnx.load(str(path)).graph
-    producers = {out: node for node in graph.node for out in node.output}
-    initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    binary_convs = [n for n in graph.node if n.op_type == "Conv"
-                    and producers.get(n.input[0]) is not None and producers[n.input[0]].op_type == "Sign"]
-    expected = [block.conv for block in model if isinstance(block, Block)]
-    if len(binary_convs) != len(expected):
-        raise RuntimeError(f"{path}: {len(binary_convs)} Sign -> Conv pairs, expected {len(expected)}")
-    for node, conv in zip(binary_convs, expected):
-        if producers[producers[node.input[0]].input[0]].op_type != "Add":
-            raise RuntimeError(f"{path}: {node.name} does not read Sign(Add(x, b))")
-        weight = initializers[node.input[1]]
-        magnitudes = np.abs(weight.reshape(len(weight), -1))
-        if (magnitudes == 0).any() or (magnitudes != magnitudes[:, :1]).any():
-            raise RuntimeError(f"{path}: {node.name} weights are not +-alpha per output channel")
-        if not np.array_equal(weight, binarize_weight(conv.weight).detach().numpy()):
-            raise RuntimeError(f"{path}: {node.name} weights differ from the eval model's")
-    return len(binary_convs)
-
-
-def convert(converter, onnx_path, asset, variant):
-    common.convert(converter, onnx_path, asset,
-                   f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--el", action=argparse.BooleanOptionalAction, default=True,
-                        help="Elastic-Link shortcuts in every binary block (default: on)")
-    parser.add_argument("--epochs1", type=int, default=3, help="epochs of step 1 (binary activations)")
-    parser.add_argument("--epochs2", type=int, default=3, help="epochs of step 2 (binary weights too)")
-    parser.add_argument("--lr1", type=float, default=2e-3)
-    parser.add_argument("--lr2", type=float, default=1e-3)
-    parser.add_argument("--weight-decay1", type=float, default=1e-5)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--gamma-init", type=float, default=1.0, help="initial EL scale gamma")
+    common.add_binary_arguments(parser, epochs1=3, epochs2=3,
+                                el_help="Elastic-Link shortcuts in every binary block (default: on)")
     parser.add_argument("--teacher", type=Path, help="state dict of train_fmnist_cnn.py's model to distil from")
     parser.add_argument("--kd-temperature", type=float, default=4.0)
     parser.add_argument("--kd-weight", type=float, default=1.0, help="weight of the KL term next to cross-entropy")
-    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "out")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", type=Path, default=common.DEFAULT_DATA_DIR)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--converter", type=Path, default=REPO_ROOT / "build/converter/vkbnn-convert")
-    parser.add_argument("--asset-dir", type=Path, default=REPO_ROOT / "assets/models")
-    parser.add_argument("--convert-only", action="store_true",
-                        help="load NAME.pt instead of training, then export and convert")
     args = parser.parse_args()
 
     common.make_deterministic(args.threads, args.seed)
 
     name = "fmnist-bnn-el" if args.el else "fmnist-bnn"
     variant = "with Elastic-Link" if args.el else "without Elastic-Link"
-    state_path = args.out_dir / f"{name}.pt"
-    onnx_path = args.out_dir / f"{name}.onnx"
-    report_path = args.out_dir / f"{name}.pytorch-accuracy.json"
+    paths = common.run_paths(args.out_dir, name)
+    state_path, onnx_path, report_path = paths
     test_images, test_labels = common.load_split("t10k", args.data_dir)
 
     model = build_model(args.el, args.gamma_init)
+    report = None
     if args.convert_only:
-        set_binary_weights(model, True)
-        model.load_state_dict(torch.load(state_path))
-        accuracy = common.check_reported_accuracy(model, test_images, test_labels, report_path, state_path)
+        common.load_binary_state(model, state_path, test_images, test_labels, report_path)
     else:
         train_images, train_labels = common.load_split("train", args.data_dir)
         teacher = load_teacher(args.teacher) if args.teacher else None
@@ -191,11 +139,6 @@ def main():
         print(f"test top-1 (PyTorch, 10000 images): {accuracy:.4f}; training took {train_seconds:.0f} s")
         args.out_dir.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), state_path)
-
-    common.export_onnx(model, onnx_path)
-    binary_convs = check_onnx(onnx_path, model)
-    print(f"{onnx_path}: {binary_convs} binary convolutions with +-alpha weights")
-    if not args.convert_only:
         report = common.accuracy_report(
             onnx_path.name, accuracy, len(test_labels),
             step1_top1=step1_accuracy,
@@ -209,9 +152,9 @@ def main():
             seed=args.seed,
             train_seconds=round(train_seconds, 1),
         )
-        report_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {state_path}, {onnx_path} and {report_path}")
-    convert(args.converter, onnx_path, args.asset_dir / f"{name}.vkbnn", variant)
+
+    common.export_binary_model(model, paths, report, args.converter, args.asset_dir / f"{name}.vkbnn",
+                               f"Fashion-MNIST binarized ResNet, {variant}, trained by training/train_fmnist_bnn.py")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <numeric>
-#include <sstream>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -1004,10 +1002,6 @@ std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& n
   return {a->ints().begin(), a->ints().end()};
 }
 
-int64_t element_count(const Shape& shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
-}
-
 std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit) {
   int64_t count = 1;
   for (int64_t d : shape) {
@@ -1016,14 +1010,6 @@ std::optional<int64_t> bounded_element_count(const Shape& shape, int64_t limit) 
   }
   if (count > limit) return std::nullopt;
   return count;
-}
-
-std::string shape_string(const Shape& shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? "x" : "") << shape[i];
-  out << ']';
-  return out.str();
 }
 
 std::vector<int64_t> Constant::ints() const {

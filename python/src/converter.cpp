@@ -11,8 +11,8 @@
 
 #include "bindings.hpp"
 #include "converter.hpp"
-#include "datasets.hpp"
-#include "files.hpp"
+#include "vkbnn/io/datasets.hpp"
+#include "vkbnn/io/files.hpp"
 
 namespace vkbnn::python {
 namespace {
@@ -115,7 +115,7 @@ void bind_converter(py::module_& m) {
           if (py::isinstance<py::str>(calib) || py::hasattr(calib, "__fspath__")) {
             const fs::path folder = calib.cast<fs::path>();
             q.calibration = [folder, calib_count](const Model& fp32) {
-              return tools::calibration_samples(folder, calib_count, fp32);
+              return io::calibration_samples(folder, calib_count, fp32);
             };
           } else {
             std::vector<std::vector<float>> samples = samples_from(calib);
@@ -141,7 +141,7 @@ void bind_converter(py::module_& m) {
         {
           py::gil_scoped_release released;
           result = convert::convert_model(convert::load_onnx(onnx_path), options);
-          tools::write_file(out_path, result.bytes);
+          io::write_file(out_path, result.bytes);
         }
         return result.summary;
       },

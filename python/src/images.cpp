@@ -3,15 +3,15 @@
 #include <pybind11/stl/filesystem.h>
 
 #include "bindings.hpp"
-#include "image_input.hpp"
 #include "vkbnn/error.hpp"
+#include "vkbnn/io/image_input.hpp"
 
 namespace vkbnn::python {
 namespace {
 
-py::array_t<float> prepared(const tools::Image& image, const Model& model) {
-  const tools::InputLayout layout = tools::input_layout(model);
-  return to_numpy({1, layout.channels, layout.height, layout.width}, tools::preprocess(image, layout));
+py::array_t<float> prepared(const io::Image& image, const Model& model) {
+  const io::InputLayout layout = io::input_layout(model);
+  return to_numpy({1, layout.channels, layout.height, layout.width}, io::preprocess(image, layout));
 }
 
 }  // namespace
@@ -20,10 +20,10 @@ void bind_images(py::module_& m) {
   m.def(
       "load_image",
       [](const std::filesystem::path& path, const Model& model) {
-        tools::Image image;
+        io::Image image;
         {
           py::gil_scoped_release released;
-          image = tools::load_image(path);
+          image = io::load_image(path);
         }
         return prepared(image, model);
       },
@@ -38,7 +38,7 @@ void bind_images(py::module_& m) {
         const py::ssize_t channels = pixels.ndim() == 3 ? pixels.shape(2) : 1;
         if (channels < 1 || channels > 4) throw Error("preprocess: the pixels have " + std::to_string(channels) +
                                                       " channels; 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA) work");
-        const tools::Image image{static_cast<int>(pixels.shape(1)), static_cast<int>(pixels.shape(0)),
+        const io::Image image{static_cast<int>(pixels.shape(1)), static_cast<int>(pixels.shape(0)),
                                  static_cast<int>(channels),
                                  std::vector<uint8_t>(pixels.data(), pixels.data() + pixels.size())};
         return prepared(image, model);

@@ -9,6 +9,7 @@
 
 #include "converter/writer/model_writer.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/shape.hpp"
 
 namespace vkbnn::test {
 
@@ -58,10 +59,6 @@ inline ::testing::AssertionResult rejected(const std::vector<uint8_t>& model, co
   return ::testing::AssertionFailure() << "the model loaded; expected an error mentioning '" << fragment << "'";
 }
 
-inline size_t count_of(const std::vector<int64_t>& shape) {
-  size_t n = 1;
-  for (int64_t d : shape) n *= static_cast<size_t>(d);
-  return n;
-}
+inline size_t count_of(const std::vector<int64_t>& shape) { return static_cast<size_t>(element_count(shape)); }
 
 }  // namespace vkbnn::test

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/op.hpp"
+#include "ops/shader_codes.hpp"
 #include "ops/single_node.hpp"
 #include "reference/elementwise_reference.hpp"
 
@@ -214,22 +215,29 @@ Lowered lower_binary_node(const Shape& a, const Shape& b, uint32_t out_offset) {
 }
 
 TEST(BinaryLowering, TakesVec4PathsWhereAligned) {
-  constexpr uint32_t kVec4 = 2, kFetch = 9;  // spec constant ids in binary_elementwise.comp
-  auto per_plane = lower_binary_node({2, 32, 8, 8}, {1, 32, 1, 1}, 8192).dispatches.at(0);
-  EXPECT_EQ(per_plane.spec[kVec4], 1u);
-  EXPECT_EQ(per_plane.spec[kFetch], 3u);  // a row of workgroups per plane
+  using detail::BroadcastFetch;
+  auto spec = [](const Shape& a, const Shape& b, uint32_t out_offset) {
+    return detail::spec_of<detail::shader::binary_elementwise>(lower_binary_node(a, b, out_offset).dispatches.at(0));
+  };
+  auto fetch = [](BroadcastFetch f) { return static_cast<uint32_t>(f); };
+  const auto per_plane = lower_binary_node({2, 32, 8, 8}, {1, 32, 1, 1}, 8192).dispatches.at(0);
+  EXPECT_EQ(detail::spec_of<detail::shader::binary_elementwise>(per_plane).VEC4, 1u);
+  // A row of workgroups per plane.
+  EXPECT_EQ(detail::spec_of<detail::shader::binary_elementwise>(per_plane).B_FETCH, fetch(BroadcastFetch::Plane));
   EXPECT_EQ(per_plane.groups, (std::array<uint32_t, 3>{1, 64, 1}));
-  auto per_channel = lower_binary_node({1, 32, 4, 4}, {1, 32, 1, 1}, 8192).dispatches.at(0);
-  EXPECT_EQ(per_channel.spec[kVec4], 1u);
-  EXPECT_EQ(per_channel.spec[kFetch], 0u);  // planes too small for their own workgroups
-  auto full = lower_binary_node({2, 3, 4, 4}, {2, 3, 4, 4}, 8192).dispatches.at(0);
-  EXPECT_EQ(full.spec[kVec4], 1u);
-  EXPECT_EQ(full.spec[kFetch], 1u);  // B read as vec4 too
-  auto odd = lower_binary_node({2, 5, 7, 13}, {5, 1, 1}, 8192).dispatches.at(0);
-  EXPECT_EQ(odd.spec[kVec4], 0u);
-  auto misaligned = lower_binary_node({1, 32, 8, 8}, {1, 32, 1, 1}, 8194).dispatches.at(0);
-  EXPECT_EQ(misaligned.spec[kVec4], 0u);
+  const auto per_channel = lower_binary_node({1, 32, 4, 4}, {1, 32, 1, 1}, 8192).dispatches.at(0);
+  EXPECT_EQ(detail::spec_of<detail::shader::binary_elementwise>(per_channel).VEC4, 1u);
+  // Planes too small for their own workgroups.
+  EXPECT_EQ(detail::spec_of<detail::shader::binary_elementwise>(per_channel).B_FETCH, fetch(BroadcastFetch::Splat));
+  EXPECT_EQ(spec({2, 3, 4, 4}, {2, 3, 4, 4}, 8192).VEC4, 1u);
+  EXPECT_EQ(spec({2, 3, 4, 4}, {2, 3, 4, 4}, 8192).B_FETCH, fetch(BroadcastFetch::Vec4));  // B read as vec4 too
+  EXPECT_EQ(spec({2, 5, 7, 13}, {5, 1, 1}, 8192).VEC4, 0u);
+  EXPECT_EQ(spec({1, 32, 8, 8}, {1, 32, 1, 1}, 8194).VEC4, 0u);
   EXPECT_EQ(per_channel.groups[0], 32u * 16 / 4 / 64);
+  // The offsets travel as push constants, so they do not split pipelines.
+  const auto moved = lower_binary_node({2, 32, 8, 8}, {1, 32, 1, 1}, 8192 + 64).dispatches.at(0);
+  EXPECT_EQ(moved.spec, per_plane.spec);
+  EXPECT_NE(moved.push, per_plane.push);
 }
 
 }  // namespace

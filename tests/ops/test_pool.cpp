@@ -140,12 +140,12 @@ TEST(Pool2D, ResNetStemPoolTakesTheRowPath) {
                                 device};
   auto dispatches = detail::op_kind(fb::OpParams::Pool2D).lower(lowering);
   ASSERT_EQ(dispatches.size(), 1u);
-  constexpr size_t kRows4 = 20, kBlocks = 21, kLead = 22, kOutVec4 = 23;  // spec ids in pool2d.comp
-  EXPECT_EQ(dispatches[0].spec[kRows4], 1u);
-  EXPECT_EQ(dispatches[0].spec[kBlocks], 3u);
-  EXPECT_EQ(dispatches[0].spec[kLead], 3u);
-  EXPECT_EQ(dispatches[0].spec[kOutVec4], 1u);
-  EXPECT_EQ(dispatches[0].spec[0], 64u * 56 * 14);  // four outputs per item
+  const auto spec = detail::spec_of<detail::shader::pool2d>(dispatches[0]);
+  EXPECT_EQ(spec.ROWS4, 1u);
+  EXPECT_EQ(spec.BLOCKS, 3u);
+  EXPECT_EQ(spec.LEAD, 3);
+  EXPECT_EQ(spec.OUT_VEC4, 1u);
+  EXPECT_EQ(spec.COUNT, 64u * 56 * 14);  // four outputs per item
 }
 
 std::vector<uint8_t> global_pool_model(const Shape& in, bool average, const Shape& out) {
@@ -171,7 +171,7 @@ TEST(GlobalPool, AverageAndMax) {
 }
 
 TEST(GlobalPool, RejectsBadShapes) {
-  EXPECT_TRUE(rejected(global_pool_model({1, 3, 4, 4}, true, {1, 3}), "should be [1x3x1x1]"));
+  EXPECT_TRUE(rejected(global_pool_model({1, 3, 4, 4}, true, {1, 3}), "should be 1x3x1x1"));
   EXPECT_TRUE(rejected(global_pool_model({1, 3}, true, {1, 3}), "spatial axes"));
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "vkbnn/shape.hpp"
+
 namespace vkbnn {
 
 namespace fb {
@@ -25,10 +27,6 @@ struct ModelMetadata {
   std::vector<std::string> labels;
   std::string description;
 };
-
-// The most elements one tensor may have. Loading refuses larger ones before any size arithmetic
-// can overflow, and the converter refuses to produce them.
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
 
 struct TensorDesc {
   std::string name;

@@ -4,3 +4,4 @@
 #include "vkbnn/error.hpp"
 #include "vkbnn/model.hpp"
 #include "vkbnn/network.hpp"
+#include "vkbnn/shape.hpp"

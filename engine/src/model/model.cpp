@@ -172,7 +172,7 @@ TensorDesc describe(const fb::Model& model, uint32_t index) {
 
 }  // namespace
 
-size_t TensorDesc::elements() const { return detail::element_count(shape); }
+size_t TensorDesc::elements() const { return static_cast<size_t>(element_count(shape)); }
 
 Model Model::load(const std::filesystem::path& path) {
   std::error_code ec;

@@ -8,18 +8,12 @@
 #include <cmath>
 
 #include "ops/elementwise.hpp"
+#include "ops/shader_codes.hpp"
 
 namespace vkbnn::detail {
 namespace {
 
-constexpr int64_t kMaxGroups = 65535;
-constexpr int64_t kMaxElements = 0x7fffffff;
-constexpr uint32_t kMaxLocalSize = 64;
-// Rows of the per-channel parameter table of binary_conv2d.comp.
-enum ParamRow : size_t { Scale, Shift, Gamma, Slope, ShiftIn, ShiftOut, Threshold, kParamRows };
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+using namespace epilogue;
 
 // Where each epilogue input sits in a binary layer's input list (see BinaryEpilogue in the schema).
 struct EpilogueInputs {
@@ -106,10 +100,10 @@ struct BinaryShape {
 };
 
 void check_dispatch_size(const NodeDesc& desc, const BinaryShape& s) {
-  desc.require(static_cast<int64_t>(element_count(desc.inputs[0])) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(desc.inputs[1])) <= kMaxElements &&
-                   s.batch * s.out_channels * s.out_h * s.out_w <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(desc.inputs[0])) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(desc.inputs[1])) <= kMaxTensorElements &&
+                   s.batch * s.out_channels * s.out_h * s.out_w <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
   desc.require(ceil_div(s.batch * s.out_h * s.out_w, kMaxLocalSize) <= kMaxGroups && ceil_div(s.out_channels, 4) <= kMaxGroups,
                "the output " + shape_string(desc.outputs[0]) + " is too large for one dispatch");
 }
@@ -126,19 +120,20 @@ uint32_t add_param_table(const NodeLowering& l, const EpilogueInputs& in, int64_
   return l.weights.add(params);
 }
 
-// The Elastic-Link constants both binary convolution shaders take, in their order.
-std::vector<uint32_t> link_spec(const NodeLowering& l, const fb::BinaryEpilogue& e, const EpilogueInputs& in) {
+// The Elastic-Link constants, which both binary convolution shaders take by the same names.
+template <typename Spec, typename Push>
+void set_link(Spec& spec, Push& push, const NodeLowering& l, const fb::BinaryEpilogue& e, const EpilogueInputs& in) {
   const auto* link = e.link();
   const TensorRef* real = in.link ? &l.inputs[*in.link] : nullptr;
-  return {link != nullptr,
-          real ? real->offset : 0,
-          real ? u32(real->shape[1]) : 1,
-          real && real->shape.size() == 4 ? u32(real->shape[2]) : 1,
-          real && real->shape.size() == 4 ? u32(real->shape[3]) : 1,
-          link ? static_cast<uint32_t>(link->channels()) : 0,
-          link && link->group_order() == fb::LinkGroupOrder::Strided,
-          !link || link->reduce() == fb::LinkReduce::Mean,
-          link ? u32(link->pool()) : 1};
+  spec.LINK = link != nullptr;
+  push.LINK_OFF = real ? real->offset : 0;
+  spec.LINK_C = real ? u32(real->shape[1]) : 1;
+  spec.LINK_H = real && real->shape.size() == 4 ? i32(real->shape[2]) : 1;
+  spec.LINK_W = real && real->shape.size() == 4 ? i32(real->shape[3]) : 1;
+  spec.LINK_CHANNELS = link ? static_cast<uint32_t>(link->channels()) : 0;
+  spec.LINK_STRIDED = link && link->group_order() == fb::LinkGroupOrder::Strided;
+  spec.LINK_MEAN = !link || link->reduce() == fb::LinkReduce::Mean;
+  spec.LINK_POOL = link ? i32(link->pool()) : 1;
 }
 
 // binary_grouped_conv2d.comp: the Bit weights [M][CW/group][taps] as stored (tail bits cleared).
@@ -155,16 +150,35 @@ Dispatch grouped_dispatch(const BinaryShape& s, const NodeLowering& l, const fb:
   const uint32_t param_offset = add_param_table(l, in, s.out_channels, s.out_channels);
   const int64_t positions = s.batch * s.out_h * s.out_w;
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(positions, 8) * 8, 8, kMaxLocalSize));
-  std::vector<uint32_t> spec{local,           l.inputs[0].offset, l.outputs[0].offset, weight_offset,
-                             param_offset,    u32(s.batch),       u32(s.in_channels),  u32(s.in_h),
-                             u32(s.in_w),     u32(s.out_channels), u32(s.out_h),       u32(s.out_w),
-                             u32(s.kernel_h), u32(s.kernel_w),    u32(s.stride_h),     u32(s.stride_w),
-                             u32(s.dilation_h), u32(s.dilation_w), u32(s.pad_top),     u32(s.pad_left),
-                             u32(s.groups),   u32(q),             s.zero_padding,      static_cast<uint32_t>(e.activation()),
-                             e.activation_after_link()};
-  for (uint32_t v : link_spec(l, e, in)) spec.push_back(v);
-  spec.push_back(bit_output);
-  return {"binary_grouped_conv2d", std::move(spec), {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1}};
+  shader::binary_grouped_conv2d::Spec spec{.local_size_x = local,
+                                           .N = u32(s.batch),
+                                           .C = u32(s.in_channels),
+                                           .H = i32(s.in_h),
+                                           .W = i32(s.in_w),
+                                           .M = u32(s.out_channels),
+                                           .OH = u32(s.out_h),
+                                           .OW = u32(s.out_w),
+                                           .KH = i32(s.kernel_h),
+                                           .KW = i32(s.kernel_w),
+                                           .SH = i32(s.stride_h),
+                                           .SW = i32(s.stride_w),
+                                           .DH = i32(s.dilation_h),
+                                           .DW = i32(s.dilation_w),
+                                           .PT = i32(s.pad_top),
+                                           .PL = i32(s.pad_left),
+                                           .GROUPS = u32(s.groups),
+                                           .Q = u32(q),
+                                           .ZERO_PADDING = s.zero_padding,
+                                           .ACT_KIND = static_cast<uint32_t>(e.activation()),
+                                           .ACT_AFTER_LINK = e.activation_after_link(),
+                                           .BIT_OUTPUT = bit_output};
+  shader::binary_grouped_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                           .OUT_OFF = l.outputs[0].offset,
+                                           .WT_OFF = weight_offset,
+                                           .PARAM_OFF = param_offset};
+  set_link(spec, push, l, e, in);
+  return make_dispatch<shader::binary_grouped_conv2d>(spec, push,
+                                                      {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1});
 }
 
 // Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its dispatch.
@@ -206,39 +220,37 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
                       (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h >= s.in_h + s.pad_top ||
                       (ceil_div(s.out_w, r) - 1) * r * s.stride_w + span > s.in_w + s.pad_left;
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
-  Dispatch dispatch{"binary_conv2d",
-          {local,
-           l.inputs[0].offset,
-           l.outputs[0].offset,
-           weight_offset,
-           border_offset,
-           param_offset,
-           u32(s.batch),
-           u32(s.in_channels),
-           u32(s.in_h),
-           u32(s.in_w),
-           u32(s.out_channels),
-           u32(s.out_h),
-           u32(s.out_w),
-           u32(s.kernel_h),
-           u32(s.kernel_w),
-           u32(s.stride_h),
-           u32(s.stride_w),
-           u32(s.dilation_h),
-           u32(s.dilation_w),
-           u32(s.pad_top),
-           u32(s.pad_left),
-           u32(q),
-           u32(r),
-           padded,
-           s.zero_padding,
-           static_cast<uint32_t>(e.activation()),
-           e.activation_after_link()},
-          {u32(ceil_div(items, local)), u32(blocks), 1}};
-  for (uint32_t v : link_spec(l, e, in)) dispatch.spec.push_back(v);
-  dispatch.spec.push_back(bit_output);
-  dispatch.spec.push_back(u32(mp));
-  return dispatch;
+  shader::binary_conv2d::Spec spec{.local_size_x = local,
+                                   .N = u32(s.batch),
+                                   .C = u32(s.in_channels),
+                                   .H = i32(s.in_h),
+                                   .W = i32(s.in_w),
+                                   .M = u32(s.out_channels),
+                                   .OH = u32(s.out_h),
+                                   .OW = u32(s.out_w),
+                                   .KH = i32(s.kernel_h),
+                                   .KW = i32(s.kernel_w),
+                                   .SH = i32(s.stride_h),
+                                   .SW = i32(s.stride_w),
+                                   .DH = i32(s.dilation_h),
+                                   .DW = i32(s.dilation_w),
+                                   .PT = i32(s.pad_top),
+                                   .PL = i32(s.pad_left),
+                                   .Q = u32(q),
+                                   .R = u32(r),
+                                   .PADDED = padded,
+                                   .ZERO_PADDING = s.zero_padding,
+                                   .ACT_KIND = static_cast<uint32_t>(e.activation()),
+                                   .ACT_AFTER_LINK = e.activation_after_link(),
+                                   .BIT_OUTPUT = bit_output,
+                                   .MP = u32(mp)};
+  shader::binary_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                   .OUT_OFF = l.outputs[0].offset,
+                                   .WT_OFF = weight_offset,
+                                   .BORDER_OFF = border_offset,
+                                   .PARAM_OFF = param_offset};
+  set_link(spec, push, l, e, in);
+  return make_dispatch<shader::binary_conv2d>(spec, push, {u32(ceil_div(items, local)), u32(blocks), 1});
 }
 
 void require_bits(const NodeDesc& desc) {
@@ -262,7 +274,7 @@ void check_binarize(const NodeDesc& desc) {
     desc.require(desc.input_is_constant[1] && desc.input_types[1] == fb::DataType::Float32 &&
                      desc.inputs[1] == Shape{x[1]},
                  "threshold must be a Float32 constant of shape [" + std::to_string(x[1]) + "]");
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements, "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements, "tensors of more than 2^31 - 1 elements are not supported");
 }
 
 std::vector<Dispatch> lower_binarize(const NodeLowering& l) {
@@ -272,10 +284,13 @@ std::vector<Dispatch> lower_binarize(const NodeLowering& l) {
   const bool has_threshold = l.constants.size() > 1;
   const uint32_t threshold = has_threshold ? l.weights.add(*l.constants[1]) : 0;
   const Grid grid = grid_for(count);
-  return {{"binarize",
-           {static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset, threshold, has_threshold,
-            u32(x[1]), static_cast<uint32_t>(inner)},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::binarize>(
+      {.COUNT = static_cast<uint32_t>(count),
+       .STRIDE = grid.stride,
+       .HAS_THRESHOLD = has_threshold,
+       .C = u32(x[1]),
+       .INNER = static_cast<uint32_t>(inner)},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .THRESHOLD_OFF = threshold}, {grid.groups, 1, 1})};
 }
 
 void check_binary_conv2d(const NodeDesc& desc) {

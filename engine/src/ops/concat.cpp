@@ -46,11 +46,15 @@ std::vector<Dispatch> lower_concat(const NodeLowering& l) {
     const size_t count = outer * row_len;
     const bool vec4 = row_len % 4 == 0 && out_row % 4 == 0 && vec4_aligned({src.offset, dst});
     const Grid grid = grid_for(vec4 ? count / 4 : count);
-    Dispatch d{"concat",
-               {static_cast<uint32_t>(count), grid.stride, vec4, row_len, out_row, src.offset, src.in_weights, dst},
-               {grid.groups, 1, 1}};
-    d.independent = i > 0;  // inputs land in disjoint parts of the output
-    dispatches.push_back(std::move(d));
+    // Inputs land in disjoint parts of the output: independent.
+    dispatches.push_back(make_dispatch<shader::concat>({.COUNT = static_cast<uint32_t>(count),
+                                                        .STRIDE = grid.stride,
+                                                        .VEC4 = vec4,
+                                                        .ROW_LEN = row_len,
+                                                        .OUT_ROW = out_row,
+                                                        .SRC_IN_WEIGHTS = src.in_weights},
+                                                       {.SRC_OFF = src.offset, .DST_OFF = dst}, {grid.groups, 1, 1},
+                                                       i > 0));
     position += static_cast<size_t>(l.inputs[i].shape[axis]);
   }
   return dispatches;

@@ -3,7 +3,6 @@
 // conv2d.comp.
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 #include <span>
 
@@ -12,22 +11,12 @@
 namespace vkbnn::detail {
 namespace {
 
-// Every Vulkan device supports this many workgroups per dimension.
-constexpr int64_t kMaxGroups = 65535;
-// Element counts and offsets travel as 32-bit specialization constants.
-constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
-// Invocations per workgroup at most; lanes beyond the work compute clamped copies.
-constexpr uint32_t kMaxLocalSize = 64;
 // Outputs per depthwise invocation along a row.
 constexpr uint32_t kDepthwiseRun = 8;
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
 uint32_t local_size_for(int64_t items) {
   return static_cast<uint32_t>(std::clamp<int64_t>((items + 7) / 8 * 8, 8, kMaxLocalSize));
 }
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 ConvGeometry params_of(const fb::Conv2D& p) {
   return conv_geometry(*p.kernel(), *p.strides(), *p.dilations(), *p.pads(), p.group());
@@ -89,13 +78,39 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
   // conv2d_subgroup needs Vulkan 1.2 and subgroups of at least 8 lanes (see conv2d.glsl).
   const DeviceInfo& d = l.device;
   const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
-  return {subgroup ? "conv2d_subgroup" : "conv2d",
-          {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, bias_offset, bias.has_value(), u32(s.batch),
-           u32(s.in_channels), u32(s.in_h), u32(s.in_w), u32(s.out_channels), u32(s.out_h), u32(s.out_w),
-           u32(s.kernel_h), u32(s.kernel_w), u32(s.stride_h), u32(s.stride_w), u32(s.dilation_h), u32(s.dilation_w),
-           u32(s.pad_top), u32(s.pad_left), u32(s.in_per_group), u32(s.out_per_group), u32(blocks), u32(q), u32(r),
-           padded_taps, act[0], act[1], act[2]},
-          {u32(ceil_div(items, local)), u32(s.group * blocks), 1}};
+  const shader::conv2d::Spec spec{.local_size_x = local,
+                                  .HAS_BIAS = bias.has_value(),
+                                  .N = u32(s.batch),
+                                  .C = u32(s.in_channels),
+                                  .H = i32(s.in_h),
+                                  .W = i32(s.in_w),
+                                  .M = u32(s.out_channels),
+                                  .OH = u32(s.out_h),
+                                  .OW = u32(s.out_w),
+                                  .KH = i32(s.kernel_h),
+                                  .KW = i32(s.kernel_w),
+                                  .SH = i32(s.stride_h),
+                                  .SW = i32(s.stride_w),
+                                  .DH = i32(s.dilation_h),
+                                  .DW = i32(s.dilation_w),
+                                  .PT = i32(s.pad_top),
+                                  .PL = i32(s.pad_left),
+                                  .ICG = u32(s.in_per_group),
+                                  .OCG = u32(s.out_per_group),
+                                  .BLOCKS = u32(blocks),
+                                  .Q = u32(q),
+                                  .R = u32(r),
+                                  .PADDED = padded_taps,
+                                  .ACT_KIND = act.kind,
+                                  .ACT_ALPHA = act.alpha,
+                                  .ACT_BETA = act.beta};
+  const shader::conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                  .OUT_OFF = l.outputs[0].offset,
+                                  .WT_OFF = weight_offset,
+                                  .BIAS_OFF = bias_offset};
+  const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(s.group * blocks), 1};
+  return subgroup ? make_dispatch<shader::conv2d_subgroup>(spec, push, groups)
+                  : make_dispatch<shader::conv2d>(spec, push, groups);
 }
 
 }  // namespace
@@ -146,10 +161,10 @@ void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& c, const Shape&
   desc.require(out_h > 0 && out_w > 0, "the dilated kernel is larger than the padded input " + shape_string(x));
   const Shape expected{x[0], w[0], out_h, out_w};
   desc.require(y == expected, "output shape " + shape_string(y) + " should be " + shape_string(expected));
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(y)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(w)) <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(y)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
 }
 
 namespace {
@@ -200,12 +215,28 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
   const int64_t items = y[2] * ceil_div(y[3], kDepthwiseRun);
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(p->activation());
-  return {{"depthwise_conv2d",
-           {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, bias_offset, bias.has_value(), u32(x[1]),
-            u32(x[2]), u32(x[3]), u32(y[2]), u32(y[3]), u32(c.kernel_h), u32(c.kernel_w), u32(c.stride_h),
-            u32(c.stride_w), u32(c.dilation_h), u32(c.dilation_w), u32(c.pad_top), u32(c.pad_left), kDepthwiseRun,
-            act[0], act[1], act[2]},
-           {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1}}};
+  return {make_dispatch<shader::depthwise_conv2d>(
+      {.local_size_x = local,
+       .HAS_BIAS = bias.has_value(),
+       .C = u32(x[1]),
+       .H = i32(x[2]),
+       .W = i32(x[3]),
+       .OH = u32(y[2]),
+       .OW = u32(y[3]),
+       .KH = i32(c.kernel_h),
+       .KW = i32(c.kernel_w),
+       .SH = i32(c.stride_h),
+       .SW = i32(c.stride_w),
+       .DH = i32(c.dilation_h),
+       .DW = i32(c.dilation_w),
+       .PT = i32(c.pad_top),
+       .PL = i32(c.pad_left),
+       .R = kDepthwiseRun,
+       .ACT_KIND = act.kind,
+       .ACT_ALPHA = act.alpha,
+       .ACT_BETA = act.beta},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
+      {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1})};
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // other non-convolution families share (launch grid, operand placement, broadcasting).
 
 #include "ops/elementwise.hpp"
+#include "ops/shader_codes.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,9 +10,6 @@
 
 namespace vkbnn::detail {
 namespace {
-
-// How a vec4 invocation fetches the broadcast operand (BCAST_* in elementwise.glsl).
-enum class BroadcastFetch : uint32_t { Splat = 0, Vec4 = 1, Gather = 2, Plane = 3 };
 
 // Below this many vec4s per plane, a workgroup per plane would leave most invocations idle.
 constexpr uint64_t kMinPlaneVec4s = 16;
@@ -27,7 +25,7 @@ std::optional<Broadcast> try_broadcast(const Shape& a, const Shape& b) {
     if (!first) first = axis;
     last = axis;
   }
-  if (!first) return Broadcast{element_count(a), 1};
+  if (!first) return Broadcast{static_cast<uint64_t>(element_count(a)), 1};
   Broadcast result;
   for (size_t axis = *first; axis <= *last; ++axis) {
     if (b_dim(axis) != a[axis]) return std::nullopt;
@@ -110,9 +108,9 @@ void check_activation_params(const NodeDesc& desc, const fb::Activation* activat
   }
 }
 
-std::array<uint32_t, 3> activation_spec(const fb::Activation* activation) {
-  if (!activation) return {0, as_spec(0.0f), as_spec(0.0f)};
-  return {static_cast<uint32_t>(activation->kind()), as_spec(activation->alpha()), as_spec(activation->beta())};
+ActivationSpec activation_spec(const fb::Activation* activation) {
+  if (!activation) return {};
+  return {static_cast<uint32_t>(activation->kind()), activation->alpha(), activation->beta()};
 }
 
 Operand place_operand(const NodeLowering& lowering, size_t input) {
@@ -156,17 +154,24 @@ void check_channel_affine(const NodeDesc& desc) {
 
 std::vector<Dispatch> lower_channel_affine(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
-  const Broadcast per_channel{element_count(Shape(x.begin() + 2, x.end())), static_cast<uint64_t>(x[1])};
+  const Broadcast per_channel{static_cast<uint64_t>(element_count(Shape(x.begin() + 2, x.end()))),
+                              static_cast<uint64_t>(x[1])};
   const uint32_t scale = l.weights.add(*l.constants[1]);
   const uint32_t shift = l.weights.add(*l.constants[2]);
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
   auto launch = broadcast_launch(element_count(x), vec4_aligned({in, out}), per_channel, vec4_aligned({scale, shift}));
   auto act = activation_spec(l.node.params_as_ChannelAffine()->activation());
-  return {{"channel_affine",
-           {launch.count, launch.grid.stride, launch.vec4, in, out, scale, shift,
-            static_cast<uint32_t>(per_channel.inner), static_cast<uint32_t>(per_channel.count),
-            static_cast<uint32_t>(launch.fetch), act[0], act[1], act[2]},
-           launch.groups}};
+  return {make_dispatch<shader::channel_affine>(
+      {.COUNT = launch.count,
+       .STRIDE = launch.grid.stride,
+       .VEC4 = launch.vec4,
+       .INNER = static_cast<uint32_t>(per_channel.inner),
+       .CHANNELS = static_cast<uint32_t>(per_channel.count),
+       .FETCH = static_cast<uint32_t>(launch.fetch),
+       .ACT_KIND = act.kind,
+       .ACT_ALPHA = act.alpha,
+       .ACT_BETA = act.beta},
+      {.IN_OFF = in, .OUT_OFF = out, .SCALE_OFF = scale, .SHIFT_OFF = shift}, launch.groups)};
 }
 
 // Activation: any rank, element-wise.
@@ -185,15 +190,19 @@ std::vector<Dispatch> lower_activation(const NodeLowering& l) {
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
   auto launch = elementwise_launch(element_count(l.inputs[0].shape), vec4_aligned({in, out}));
   auto act = activation_spec(l.node.params_as_ActivationOp()->activation());
-  return {{"activation",
-           {launch.count, launch.grid.stride, launch.vec4, in, out, act[0], act[1], act[2]},
-           {launch.grid.groups, 1, 1}}};
+  return {make_dispatch<shader::activation>({.COUNT = launch.count,
+                                              .STRIDE = launch.grid.stride,
+                                              .VEC4 = launch.vec4,
+                                              .ACT_KIND = act.kind,
+                                              .ACT_ALPHA = act.alpha,
+                                              .ACT_BETA = act.beta},
+                                             {.IN_OFF = in, .OUT_OFF = out}, {launch.grid.groups, 1, 1})};
 }
 
 // PRelu and Binary share binary_elementwise.comp: Y = op(A, B) with B broadcast onto A.
 
-// Operation codes of binary_elementwise.comp.
-constexpr uint32_t kOpPRelu = 4;  // after fb::BinaryKind's Add, Mul, Sub, Div
+// Operation codes of binary_elementwise.comp: fb::BinaryKind, then PRelu (OP_PRELU there).
+constexpr uint32_t kOpPRelu = static_cast<uint32_t>(fb::BinaryKind::MAX) + 1;
 
 Dispatch binary_dispatch(const NodeLowering& l, uint32_t op, const fb::Activation* activation) {
   const Shape& out_shape = l.outputs[0].shape;
@@ -204,11 +213,20 @@ Dispatch binary_dispatch(const NodeLowering& l, uint32_t op, const fb::Activatio
   auto launch =
       broadcast_launch(element_count(out_shape), vec4_aligned({a.offset, out}), bcast, vec4_aligned({b.offset}));
   auto act = activation_spec(activation);
-  return {"binary_elementwise",
-          {launch.count, launch.grid.stride, launch.vec4, a.offset, a.in_weights, b.offset, b.in_weights,
-           static_cast<uint32_t>(bcast.inner), static_cast<uint32_t>(bcast.count), static_cast<uint32_t>(launch.fetch),
-           out, op, act[0], act[1], act[2]},
-          launch.groups};
+  return make_dispatch<shader::binary_elementwise>({.COUNT = launch.count,
+                                                   .STRIDE = launch.grid.stride,
+                                                   .VEC4 = launch.vec4,
+                                                   .A_IN_WEIGHTS = a.in_weights,
+                                                   .B_IN_WEIGHTS = b.in_weights,
+                                                   .B_INNER = static_cast<uint32_t>(bcast.inner),
+                                                   .B_COUNT = static_cast<uint32_t>(bcast.count),
+                                                   .B_FETCH = static_cast<uint32_t>(launch.fetch),
+                                                   .OP = op,
+                                                   .ACT_KIND = act.kind,
+                                                   .ACT_ALPHA = act.alpha,
+                                                   .ACT_BETA = act.beta},
+                                                  {.A_OFF = a.offset, .B_OFF = b.offset, .OUT_OFF = out},
+                                                  launch.groups);
 }
 
 // A (input 0) fills the output: the same shape, up to leading axes of length 1 (a constant

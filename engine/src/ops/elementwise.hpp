@@ -25,8 +25,13 @@ Grid grid_for(size_t items);
 // A null table means no activation.
 void check_activation_params(const NodeDesc& desc, const fb::Activation* activation);
 
-// Specialization constants {kind, alpha, beta} for apply_activation in common.glsl.
-std::array<uint32_t, 3> activation_spec(const fb::Activation* activation);
+// The specialization constants ACT_KIND, ACT_ALPHA and ACT_BETA of apply_activation in
+// common.glsl; kind None without an activation.
+struct ActivationSpec {
+  uint32_t kind = static_cast<uint32_t>(fb::ActivationKind::None);
+  float alpha = 0, beta = 0;
+};
+ActivationSpec activation_spec(const fb::Activation* activation);
 
 // Where an operand's words live: in the arena (activation) or the weight buffer (constant,
 // packed here). Shaders take {offset, in_weights} and read act[] or wt[] accordingly.

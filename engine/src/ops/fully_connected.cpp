@@ -28,10 +28,9 @@ void check_fully_connected(const NodeDesc& desc) {
                  "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
   }
   check_activation_params(desc, desc.node.params_as_FullyConnected()->activation());
-  constexpr int64_t kMaxElements = 0x7fffffff, kMaxGroups = 65535;
-  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxElements &&
-                   static_cast<int64_t>(element_count(w)) <= kMaxElements && n * w[0] <= kMaxElements,
-               "tensors larger than 2^31 elements are not supported");
+  desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements &&
+                   static_cast<int64_t>(element_count(w)) <= kMaxTensorElements && n * w[0] <= kMaxTensorElements,
+               "tensors of more than 2^31 - 1 elements are not supported");
   desc.require(n <= kMaxGroups && (w[0] + 7) / 8 <= kMaxGroups,
                "the output " + shape_string(expected) + " is too large for one dispatch");
 }
@@ -50,10 +49,17 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
   const uint32_t local = static_cast<uint32_t>(std::clamp<int64_t>((m + 7) / 8 * 8, 8, 64));
   const auto act = activation_spec(l.node.params_as_FullyConnected()->activation());
   const uint32_t in = l.inputs[0].offset;
-  return {{"fully_connected",
-           {local, in, l.outputs[0].offset, weight_offset, bias_offset, has_bias, static_cast<uint32_t>(k),
-            static_cast<uint32_t>(m), k % 4 == 0 && vec4_aligned({in}), act[0], act[1], act[2]},
-           {static_cast<uint32_t>((m + local - 1) / local), static_cast<uint32_t>(n), 1}}};
+  return {make_dispatch<shader::fully_connected>(
+      {.local_size_x = local,
+       .HAS_BIAS = has_bias,
+       .K = static_cast<uint32_t>(k),
+       .M = static_cast<uint32_t>(m),
+       .X_VEC4 = k % 4 == 0 && vec4_aligned({in}),
+       .ACT_KIND = act.kind,
+       .ACT_ALPHA = act.alpha,
+       .ACT_BETA = act.beta},
+      {.IN_OFF = in, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
+      {static_cast<uint32_t>((m + local - 1) / local), static_cast<uint32_t>(n), 1})};
 }
 
 }  // namespace

@@ -10,12 +10,6 @@
 namespace vkbnn::detail {
 namespace {
 
-constexpr int64_t kMaxGroups = 65535;
-constexpr int64_t kMaxLocalSize = 64;
-
-uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 bool is_int8(const NodeDesc& desc, size_t input) { return desc.input_types[input] == fb::DataType::Int8; }
 
 std::vector<int32_t> int32_values(std::span<const uint8_t> bytes) {
@@ -155,14 +149,39 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const bool padded = g.pad_top > 0 || g.pad_left > 0 || (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
                       (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.w;
   const uint32_t local = local_size(items);
-  return {dot ? "int8_conv2d_dot" : "int8_conv2d",
-          {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, epilogue_offset, u32(j.batch), u32(c4),
-           u32(j.h), u32(j.w), u32(j.out_channels), u32(j.out_h), u32(j.out_w), u32(g.kernel_h), u32(g.kernel_w),
-           u32(g.stride_h), u32(g.stride_w), u32(g.dilation_h), u32(g.dilation_w), u32(g.pad_top), u32(g.pad_left),
-           u32(icg), u32(ocg), u32(words), u32(q), u32(r), zero_point_word(l),
-           static_cast<uint32_t>(l.outputs[0].quant.zero_point),
-           static_cast<uint32_t>(j.clamp_min), static_cast<uint32_t>(j.clamp_max), padded},
-          {u32(ceil_div(items, local)), u32(blocks), 1}};
+  const shader::int8_conv2d::Spec spec{.local_size_x = local,
+                                       .N = u32(j.batch),
+                                       .C4 = u32(c4),
+                                       .H = i32(j.h),
+                                       .W = i32(j.w),
+                                       .M = u32(j.out_channels),
+                                       .OH = u32(j.out_h),
+                                       .OW = u32(j.out_w),
+                                       .KH = i32(g.kernel_h),
+                                       .KW = i32(g.kernel_w),
+                                       .SH = i32(g.stride_h),
+                                       .SW = i32(g.stride_w),
+                                       .DH = i32(g.dilation_h),
+                                       .DW = i32(g.dilation_w),
+                                       .PT = i32(g.pad_top),
+                                       .PL = i32(g.pad_left),
+                                       .ICG = u32(icg),
+                                       .OCG = u32(ocg),
+                                       .WORDS = u32(words),
+                                       .Q = u32(q),
+                                       .R = u32(r),
+                                       .ZP_WORD = zero_point_word(l),
+                                       .ZP_OUT = l.outputs[0].quant.zero_point,
+                                       .CMIN = j.clamp_min,
+                                       .CMAX = j.clamp_max,
+                                       .PADDED = padded};
+  const shader::int8_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                       .OUT_OFF = l.outputs[0].offset,
+                                       .WT_OFF = weight_offset,
+                                       .EPI_OFF = epilogue_offset};
+  const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(blocks), 1};
+  return dot ? make_dispatch<shader::int8_conv2d_dot>(spec, push, groups)
+             : make_dispatch<shader::int8_conv2d>(spec, push, groups);
 }
 
 // A depthwise Int8Conv2D (group = channels in = channels out) on int8_depthwise_conv2d.comp.
@@ -179,13 +198,31 @@ Dispatch int8_depthwise_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const int64_t r = run_length(j.out_w);
   const int64_t items = j.batch * j.out_h * ceil_div(j.out_w, r);
   const uint32_t local = local_size(items);
-  return {"int8_depthwise_conv2d",
-          {local, l.inputs[0].offset, l.outputs[0].offset, weight_offset, epilogue_offset, u32(j.batch),
-           u32(j.channels), u32(j.h), u32(j.w), u32(j.out_h), u32(j.out_w), u32(g.kernel_h), u32(g.kernel_w),
-           u32(g.stride_h), u32(g.stride_w), u32(g.dilation_h), u32(g.dilation_w), u32(g.pad_top), u32(g.pad_left),
-           u32(r), zero_point_word(l), static_cast<uint32_t>(l.outputs[0].quant.zero_point),
-           static_cast<uint32_t>(j.clamp_min), static_cast<uint32_t>(j.clamp_max)},
-          {u32(ceil_div(items, local)), u32(c4), 1}};
+  return make_dispatch<shader::int8_depthwise_conv2d>({.local_size_x = local,
+                                                       .N = u32(j.batch),
+                                                       .C = u32(j.channels),
+                                                       .H = i32(j.h),
+                                                       .W = i32(j.w),
+                                                       .OH = u32(j.out_h),
+                                                       .OW = u32(j.out_w),
+                                                       .KH = i32(g.kernel_h),
+                                                       .KW = i32(g.kernel_w),
+                                                       .SH = i32(g.stride_h),
+                                                       .SW = i32(g.stride_w),
+                                                       .DH = i32(g.dilation_h),
+                                                       .DW = i32(g.dilation_w),
+                                                       .PT = i32(g.pad_top),
+                                                       .PL = i32(g.pad_left),
+                                                       .R = u32(r),
+                                                       .ZP_WORD = zero_point_word(l),
+                                                       .ZP_OUT = l.outputs[0].quant.zero_point,
+                                                       .CMIN = j.clamp_min,
+                                                       .CMAX = j.clamp_max},
+                                                      {.IN_OFF = l.inputs[0].offset,
+                                                       .OUT_OFF = l.outputs[0].offset,
+                                                       .WT_OFF = weight_offset,
+                                                       .EPI_OFF = epilogue_offset},
+                                                      {u32(ceil_div(items, local)), u32(c4), 1});
 }
 
 void check_dispatch_size(const NodeDesc& desc, int64_t pixels, int64_t out_channels) {
@@ -194,12 +231,13 @@ void check_dispatch_size(const NodeDesc& desc, int64_t pixels, int64_t out_chann
 }
 
 // Element-wise int8 launches walk their items (words, or elements for Dequantize) with a grid
-// stride.
-Dispatch grid_dispatch(const char* shader, size_t items, std::vector<uint32_t> spec_after_count) {
+// stride: the lowering fills the rest of `spec`, this its COUNT and STRIDE.
+template <typename S>
+Dispatch grid_dispatch(size_t items, typename S::Spec spec, const typename S::Push& push) {
   const Grid grid = grid_for(items);
-  std::vector<uint32_t> spec{u32(static_cast<int64_t>(items)), grid.stride};
-  spec.insert(spec.end(), spec_after_count.begin(), spec_after_count.end());
-  return {shader, std::move(spec), {grid.groups, 1, 1}};
+  spec.COUNT = u32(static_cast<int64_t>(items));
+  spec.STRIDE = grid.stride;
+  return make_dispatch<S>(spec, push, {grid.groups, 1, 1});
 }
 
 // Quantize and Dequantize: one activation of type `from` in, the same shape of type `to` out.
@@ -218,9 +256,10 @@ void check_quantize(const NodeDesc& desc) { check_conversion(desc, fb::DataType:
 std::vector<Dispatch> lower_quantize(const NodeLowering& l) {
   const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
   const float inv_scale = 1.0f / l.outputs[0].quant.scale;
-  return {grid_dispatch("quantize", storage_words(l.outputs[0].shape, fb::DataType::Int8),
-                        {l.inputs[0].offset, l.outputs[0].offset, u32(channels), u32(plane), as_spec(inv_scale),
-                         static_cast<uint32_t>(l.outputs[0].quant.zero_point)})};
+  return {grid_dispatch<shader::quantize>(
+      storage_words(l.outputs[0].shape, fb::DataType::Int8),
+      {.C = u32(channels), .PLANE = u32(plane), .INV_SCALE = inv_scale, .ZP = l.outputs[0].quant.zero_point},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 void check_dequantize(const NodeDesc& desc) { check_conversion(desc, fb::DataType::Int8, fb::DataType::Float32); }
@@ -228,9 +267,10 @@ void check_dequantize(const NodeDesc& desc) { check_conversion(desc, fb::DataTyp
 std::vector<Dispatch> lower_dequantize(const NodeLowering& l) {
   const auto [channels, plane] = channels_and_plane(l.inputs[0].shape);
   const Quant q = l.inputs[0].quant;
-  return {grid_dispatch("dequantize", element_count(l.outputs[0].shape),
-                        {l.inputs[0].offset, l.outputs[0].offset, u32(channels), u32(plane), as_spec(q.scale),
-                         static_cast<uint32_t>(q.zero_point)})};
+  return {grid_dispatch<shader::dequantize>(
+      element_count(l.outputs[0].shape),
+      {.C = u32(channels), .PLANE = u32(plane), .SCALE = q.scale, .ZP = q.zero_point},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 void check_int8_conv2d(const NodeDesc& desc) {
@@ -305,12 +345,19 @@ void check_int8_add(const NodeDesc& desc) {
 std::vector<Dispatch> lower_int8_add(const NodeLowering& l) {
   const auto* p = l.node.params_as_Int8Add();
   const auto [channels, plane] = channels_and_plane(l.outputs[0].shape);
-  auto s = [](int32_t v) { return static_cast<uint32_t>(v); };
-  return {grid_dispatch("int8_add", storage_words(l.outputs[0].shape, fb::DataType::Int8),
-                        {l.inputs[0].offset, l.inputs[1].offset, l.outputs[0].offset, u32(channels), u32(plane),
-                         s(l.inputs[0].quant.zero_point), s(l.inputs[1].quant.zero_point),
-                         s(l.outputs[0].quant.zero_point), s(p->multiplier_a()), s(p->multiplier_b()), s(p->shift()),
-                         s(p->clamp_min()), s(p->clamp_max())})};
+  return {grid_dispatch<shader::int8_add>(
+      storage_words(l.outputs[0].shape, fb::DataType::Int8),
+      {.C = u32(channels),
+       .PLANE = u32(plane),
+       .ZA = l.inputs[0].quant.zero_point,
+       .ZB = l.inputs[1].quant.zero_point,
+       .ZY = l.outputs[0].quant.zero_point,
+       .MA = i32(p->multiplier_a()),
+       .MB = i32(p->multiplier_b()),
+       .SHIFT = i32(p->shift()),
+       .CMIN = i32(p->clamp_min()),
+       .CMAX = i32(p->clamp_max())},
+      {.A_OFF = l.inputs[0].offset, .B_OFF = l.inputs[1].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 void check_int8_global_average_pool(const NodeDesc& desc) {
@@ -330,11 +377,14 @@ void check_int8_global_average_pool(const NodeDesc& desc) {
 std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const auto* p = l.node.params_as_Int8GlobalAveragePool();
-  return {grid_dispatch("int8_global_avg_pool", storage_words(l.outputs[0].shape, fb::DataType::Int8),
-                        {l.inputs[0].offset, l.outputs[0].offset, u32(x[1]), u32(x[2] * x[3]),
-                         static_cast<uint32_t>(l.inputs[0].quant.zero_point),
-                         static_cast<uint32_t>(l.outputs[0].quant.zero_point), static_cast<uint32_t>(p->multiplier()),
-                         static_cast<uint32_t>(p->shift())})};
+  return {grid_dispatch<shader::int8_global_avg_pool>(storage_words(l.outputs[0].shape, fb::DataType::Int8),
+                                                     {.C = u32(x[1]),
+                                                      .PLANE = u32(x[2] * x[3]),
+                                                      .ZP_IN = l.inputs[0].quant.zero_point,
+                                                      .ZP_OUT = l.outputs[0].quant.zero_point,
+                                                      .MULTIPLIER = i32(p->multiplier()),
+                                                      .SHIFT = i32(p->shift())},
+                                                     {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 }  // namespace
@@ -384,11 +434,21 @@ std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Pool2D();
-  return {grid_dispatch("int8_max_pool2d", storage_words(y, fb::DataType::Int8),
-                        {l.inputs[0].offset, l.outputs[0].offset, u32(x[2]), u32(x[3]), u32(y[2]), u32(y[3]),
-                         u32(p->kernel()->Get(0)), u32(p->kernel()->Get(1)), u32(p->strides()->Get(0)),
-                         u32(p->strides()->Get(1)), u32(p->dilations()->Get(0)), u32(p->dilations()->Get(1)),
-                         u32(p->pads()->Get(0)), u32(p->pads()->Get(1)), u32(x[1])})};
+  return {grid_dispatch<shader::int8_max_pool2d>(storage_words(y, fb::DataType::Int8),
+                                                {.H = i32(x[2]),
+                                                 .W = i32(x[3]),
+                                                 .OH = u32(y[2]),
+                                                 .OW = u32(y[3]),
+                                                 .KH = i32(p->kernel()->Get(0)),
+                                                 .KW = i32(p->kernel()->Get(1)),
+                                                 .SH = i32(p->strides()->Get(0)),
+                                                 .SW = i32(p->strides()->Get(1)),
+                                                 .DH = i32(p->dilations()->Get(0)),
+                                                 .DW = i32(p->dilations()->Get(1)),
+                                                 .PT = i32(p->pads()->Get(0)),
+                                                 .PL = i32(p->pads()->Get(1)),
+                                                 .C = u32(x[1])},
+                                                {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 }  // namespace vkbnn::detail

@@ -7,22 +7,35 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
+#include "shader_interface.hpp"
 #include "vkbnn/network.hpp"
+#include "vkbnn/shape.hpp"
 #include "vkbnn_model_generated.h"
 
 namespace vkbnn::detail {
 
 using Shape = std::vector<int64_t>;
 
-size_t element_count(const Shape& shape);
-std::string shape_string(const Shape& shape);
+// Every Vulkan device supports this many workgroups per dimension (maxComputeWorkGroupCount).
+inline constexpr int64_t kMaxGroups = 65535;
+// Invocations per workgroup at most; lanes beyond the work compute clamped copies.
+inline constexpr uint32_t kMaxLocalSize = 64;
+
+// Sizes and offsets travel to the shaders as 32-bit specialization constants; the load-time
+// checks bound them (kMaxTensorElements, kMaxGroups) first.
+inline uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+inline int32_t i32(int64_t v) { return static_cast<int32_t>(v); }
+inline constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // 4-byte words a tensor occupies: one per element for Float32 and Int32; axis 1 packed 32 to a
 // word for Bit and 4 to a word for Int8.
 size_t storage_words(const Shape& shape, fb::DataType type);
@@ -93,33 +106,54 @@ struct TensorRef {
 };
 
 // Weights as the ops repack them for their shaders; offsets are in 4-byte words and aligned to
-// 16 bytes so shaders may read vec4.
+// 16 bytes so shaders may read vec4. The words are held as integers, floats by their bit pattern,
+// so packed bits and integer data never pass through a float.
 class WeightPacker {
  public:
   uint32_t add(std::span<const float> values);
-  uint32_t add_zeros(size_t count);
   // Integer words (packed bits, counts) kept bit for bit.
   uint32_t add_words(std::span<const uint32_t> values);
-  const std::vector<float>& words() const { return words_; }
+  const std::vector<uint32_t>& words() const { return words_; }
 
  private:
   void align();
-  std::vector<float> words_;
+  std::vector<uint32_t> words_;
 };
 
-// One compute dispatch: an embedded shader by name (the file name in shaders/ without .comp),
-// the values of its specialization constants (constant_id i takes spec[i]; floats are bit-cast
-// with as_spec), and the number of workgroups.
+// One compute dispatch: an embedded shader, the values of its specialization constants and
+// push constants (the shader's generated Spec and Push structs, see shader_interface.hpp, kept
+// as words: the pipeline is keyed by shader and spec), and the number of workgroups.
 // By default a dispatch waits for the node's previous dispatch; `independent` drops that wait
 // when the dispatches touch disjoint memory (e.g. one per Concat input).
 struct Dispatch {
-  std::string shader;
+  ShaderId shader{};
+  std::span<const SpecEntry> spec_entries;
   std::vector<uint32_t> spec;
+  std::vector<uint32_t> push;
   std::array<uint32_t, 3> groups{1, 1, 1};
   bool independent = false;
 };
 
-uint32_t as_spec(float value);
+// A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
+template <typename S>
+Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups,
+                       bool independent = false) {
+  Dispatch d{S::id, S::spec_entries, std::vector<uint32_t>(S::spec_entries.size()),
+             std::vector<uint32_t>(S::push_size / 4), groups, independent};
+  if (!d.spec.empty()) std::memcpy(d.spec.data(), &spec, d.spec.size() * sizeof(uint32_t));
+  if (!d.push.empty()) std::memcpy(d.push.data(), &push, S::push_size);
+  return d;
+}
+
+// The specialization constants a dispatch of shader S carries (for tests of the lowering).
+template <typename S>
+typename S::Spec spec_of(const Dispatch& d) {
+  if (d.shader != S::id) throw std::logic_error(std::string("the dispatch is not one of ") + shader_name(S::id));
+  typename S::Spec spec;
+  static_assert(std::is_trivially_copyable_v<typename S::Spec>);
+  if (!d.spec.empty()) std::memcpy(static_cast<void*>(&spec), d.spec.data(), d.spec.size() * sizeof(uint32_t));
+  return spec;
+}
 
 struct NodeLowering {
   const fb::Node& node;

@@ -1,17 +1,10 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <numeric>
-#include <sstream>
 
 #include "ops/op.hpp"
 
 namespace vkbnn::detail {
-
-size_t element_count(const Shape& shape) {
-  return std::accumulate(shape.begin(), shape.end(), size_t{1},
-                         [](size_t a, int64_t b) { return a * static_cast<size_t>(b); });
-}
 
 size_t storage_words(const Shape& shape, fb::DataType type) {
   const int64_t per_word = type == fb::DataType::Bit ? 32 : type == fb::DataType::Int8 ? 4 : 1;
@@ -40,14 +33,6 @@ void check_data_weights_bias(const NodeDesc& desc) {
   desc.require(!desc.input_is_constant[0], "input X must not be a constant");
   desc.require(desc.input_is_constant[1], "weights W must be a constant");
   if (desc.inputs.size() == 3) desc.require(desc.input_is_constant[2], "bias B must be a constant");
-}
-
-std::string shape_string(const Shape& shape) {
-  std::ostringstream out;
-  out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? "x" : "") << shape[i];
-  out << ']';
-  return out.str();
 }
 
 void NodeDesc::fail(const std::string& what) const {
@@ -90,28 +75,20 @@ uint64_t macs_per_weight_row(const NodeDesc& desc) {
          (element_count(w) / static_cast<uint64_t>(w.at(0)));
 }
 
-uint32_t as_spec(float value) { return std::bit_cast<uint32_t>(value); }
 
-void WeightPacker::align() { words_.resize((words_.size() + 3) / 4 * 4, 0.0f); }
+void WeightPacker::align() { words_.resize((words_.size() + 3) / 4 * 4, 0); }
 
 uint32_t WeightPacker::add(std::span<const float> values) {
   align();
   auto offset = static_cast<uint32_t>(words_.size());
-  words_.insert(words_.end(), values.begin(), values.end());
+  for (float v : values) words_.push_back(std::bit_cast<uint32_t>(v));
   return offset;
 }
 
 uint32_t WeightPacker::add_words(std::span<const uint32_t> values) {
   align();
   auto offset = static_cast<uint32_t>(words_.size());
-  for (uint32_t v : values) words_.push_back(std::bit_cast<float>(v));
-  return offset;
-}
-
-uint32_t WeightPacker::add_zeros(size_t count) {
-  align();
-  auto offset = static_cast<uint32_t>(words_.size());
-  words_.resize(words_.size() + count, 0.0f);
+  words_.insert(words_.end(), values.begin(), values.end());
   return offset;
 }
 

@@ -51,13 +51,25 @@ std::vector<Dispatch> lower_pad(const NodeLowering& l) {
   }
   const size_t count = element_count(y);
   const Grid grid = grid_for(count);
-  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
-  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
-  spec.insert(spec.end(), in_dims.begin(), in_dims.end());
-  spec.insert(spec.end(), begins.begin(), begins.end());
-  spec.push_back(static_cast<uint32_t>(p->mode()));
-  spec.push_back(as_spec(p->value()));
-  return {{"pad", std::move(spec), {grid.groups, 1, 1}}};
+  auto i32 = [](uint32_t v) { return static_cast<int32_t>(v); };
+  return {make_dispatch<shader::pad>({.COUNT = static_cast<uint32_t>(count),
+                                      .STRIDE = grid.stride,
+                                      .O0 = out_dims[0],
+                                      .O1 = out_dims[1],
+                                      .O2 = out_dims[2],
+                                      .O3 = out_dims[3],
+                                      .I0 = i32(in_dims[0]),
+                                      .I1 = i32(in_dims[1]),
+                                      .I2 = i32(in_dims[2]),
+                                      .I3 = i32(in_dims[3]),
+                                      .P0 = i32(begins[0]),
+                                      .P1 = i32(begins[1]),
+                                      .P2 = i32(begins[2]),
+                                      .P3 = i32(begins[3]),
+                                      .MODE = static_cast<uint32_t>(p->mode()),
+                                      .VALUE = p->value()},
+                                     {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset},
+                                     {grid.groups, 1, 1})};
 }
 
 }  // namespace

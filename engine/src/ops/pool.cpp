@@ -76,16 +76,27 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Pool2D();
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
+  auto i = [](int64_t v) { return static_cast<int32_t>(v); };
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
   if (l.inputs[0].type == fb::DataType::Int8) return lower_int8_max_pool2d(l);
   if (l.inputs[0].type == fb::DataType::Bit) {
     const size_t count = static_cast<size_t>(y[0] * ((y[1] + 31) / 32) * y[2] * y[3]);
     const Grid grid = grid_for(count);
-    return {{"binary_max_pool2d",
-             {u(static_cast<int64_t>(count)), grid.stride, in, out, u(x[2]), u(x[3]), u(y[2]), u(y[3]),
-              u(p->kernel()->Get(0)), u(p->kernel()->Get(1)), u(p->strides()->Get(0)), u(p->strides()->Get(1)),
-              u(p->dilations()->Get(0)), u(p->dilations()->Get(1)), u(p->pads()->Get(0)), u(p->pads()->Get(1))},
-             {grid.groups, 1, 1}}};
+    return {make_dispatch<shader::binary_max_pool2d>({.COUNT = u(static_cast<int64_t>(count)),
+                                                      .STRIDE = grid.stride,
+                                                      .H = i(x[2]),
+                                                      .W = i(x[3]),
+                                                      .OH = u(y[2]),
+                                                      .OW = u(y[3]),
+                                                      .KH = i(p->kernel()->Get(0)),
+                                                      .KW = i(p->kernel()->Get(1)),
+                                                      .SH = i(p->strides()->Get(0)),
+                                                      .SW = i(p->strides()->Get(1)),
+                                                      .DH = i(p->dilations()->Get(0)),
+                                                      .DW = i(p->dilations()->Get(1)),
+                                                      .PT = i(p->pads()->Get(0)),
+                                                      .PL = i(p->pads()->Get(1))},
+                                                     {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
   }
   const int64_t kernel_w = p->kernel()->Get(1), stride_w = p->strides()->Get(1), dilation_w = p->dilations()->Get(1);
   const int64_t pad_left = p->pads()->Get(1);
@@ -100,13 +111,29 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const size_t planes_rows = static_cast<size_t>(y[0] * y[1] * y[2]);
   const size_t count = rows4 ? planes_rows * static_cast<size_t>((y[3] + 3) / 4) : element_count(y);
   const Grid grid = grid_for(count);
-  return {{"pool2d",
-           {u(static_cast<int64_t>(count)), grid.stride, in, out, u(x[2]), u(x[3]), u(y[2]), u(y[3]),
-            u(p->kernel()->Get(0)), u(kernel_w), u(p->strides()->Get(0)), u(stride_w), u(p->dilations()->Get(0)),
-            u(dilation_w), u(p->pads()->Get(0)), u(pad_left), u(p->pads()->Get(2)), u(p->pads()->Get(3)),
-            p->kind() == fb::PoolKind::Average, p->count_include_pad(), rows4, u(blocks), u(lead),
-            y[3] % 4 == 0 && vec4_aligned({out})},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::pool2d>({.COUNT = u(static_cast<int64_t>(count)),
+                                         .STRIDE = grid.stride,
+                                         .H = i(x[2]),
+                                         .W = i(x[3]),
+                                         .OH = u(y[2]),
+                                         .OW = u(y[3]),
+                                         .KH = i(p->kernel()->Get(0)),
+                                         .KW = i(kernel_w),
+                                         .SH = i(p->strides()->Get(0)),
+                                         .SW = i(stride_w),
+                                         .DH = i(p->dilations()->Get(0)),
+                                         .DW = i(dilation_w),
+                                         .PT = i(p->pads()->Get(0)),
+                                         .PL = i(pad_left),
+                                         .PB = i(p->pads()->Get(2)),
+                                         .PR = i(p->pads()->Get(3)),
+                                         .AVERAGE = p->kind() == fb::PoolKind::Average,
+                                         .COUNT_PAD = p->count_include_pad(),
+                                         .ROWS4 = rows4,
+                                         .BLOCKS = u(blocks),
+                                         .LEAD = i(lead),
+                                         .OUT_VEC4 = y[3] % 4 == 0 && vec4_aligned({out})},
+                                        {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
 }
 
 void check_global_pool(const NodeDesc& desc) {
@@ -131,10 +158,13 @@ std::vector<Dispatch> lower_global_pool(const NodeLowering& l) {
   const uint32_t in = l.inputs[0].offset;
   const bool vec4 = size % 4 == 0 && vec4_aligned({in});
   const Grid grid = grid_for(channels);
-  return {{"global_pool",
-           {channels, grid.stride, in, l.outputs[0].offset, size, vec4,
-            l.node.params_as_GlobalPool()->kind() == fb::PoolKind::Average},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::global_pool>(
+      {.PLANES = channels,
+       .STRIDE = grid.stride,
+       .SIZE = size,
+       .VEC4 = vec4,
+       .AVERAGE = l.node.params_as_GlobalPool()->kind() == fb::PoolKind::Average},
+      {.IN_OFF = in, .OUT_OFF = l.outputs[0].offset}, {grid.groups, 1, 1})};
 }
 
 }  // namespace

@@ -93,10 +93,19 @@ std::vector<Dispatch> lower_resize(const NodeLowering& l) {
   const size_t count = element_count(y);
   const Grid grid = grid_for(count);
   auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
-  return {{"resize",
-           {u32(static_cast<int64_t>(count)), grid.stride, l.inputs[0].offset, l.outputs[0].offset, u32(x[2]), u32(x[3]),
-            u32(y[2]), u32(y[3]), row_indices, row_weights, col_indices, col_weights},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::resize>({.COUNT = u32(static_cast<int64_t>(count)),
+                                         .STRIDE = grid.stride,
+                                         .IH = u32(x[2]),
+                                         .IW = u32(x[3]),
+                                         .OH = u32(y[2]),
+                                         .OW = u32(y[3])},
+                                        {.IN_OFF = l.inputs[0].offset,
+                                         .OUT_OFF = l.outputs[0].offset,
+                                         .ROW_INDICES = row_indices,
+                                         .ROW_WEIGHTS = row_weights,
+                                         .COL_INDICES = col_indices,
+                                         .COL_WEIGHTS = col_weights},
+                                        {grid.groups, 1, 1})};
 }
 
 }  // namespace

@@ -26,10 +26,12 @@ std::vector<Dispatch> lower_softmax(const NodeLowering& l) {
   const size_t inner = element_count(Shape(x.begin() + axis + 1, x.end()));
   const size_t rows = outer * inner;
   const Grid grid = grid_for(rows);
-  return {{"softmax",
-           {static_cast<uint32_t>(rows), grid.stride, l.inputs[0].offset, l.outputs[0].offset,
-            static_cast<uint32_t>(x[static_cast<size_t>(axis)]), static_cast<uint32_t>(inner)},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::softmax>({.ROWS = static_cast<uint32_t>(rows),
+                                          .STRIDE = grid.stride,
+                                          .LEN = static_cast<uint32_t>(x[static_cast<size_t>(axis)]),
+                                          .INNER = static_cast<uint32_t>(inner)},
+                                         {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset},
+                                         {grid.groups, 1, 1})};
 }
 
 }  // namespace

@@ -9,6 +9,30 @@ namespace vkbnn::detail {
 namespace {
 
 constexpr size_t kMaxTransposeRank = 6;
+using Dims = std::array<uint32_t, kMaxTransposeRank>;
+
+// strided_copy.comp: output element c (coordinates out_dims) reads input element
+// base + sum c_d * strides_d.
+Dispatch strided_copy(const NodeLowering& l, size_t count, const Dims& out_dims, const Dims& strides, uint32_t base) {
+  const Grid grid = grid_for(count);
+  return make_dispatch<shader::strided_copy>({.COUNT = static_cast<uint32_t>(count),
+                                              .STRIDE = grid.stride,
+                                              .O0 = out_dims[0],
+                                              .O1 = out_dims[1],
+                                              .O2 = out_dims[2],
+                                              .O3 = out_dims[3],
+                                              .O4 = out_dims[4],
+                                              .O5 = out_dims[5],
+                                              .S0 = strides[0],
+                                              .S1 = strides[1],
+                                              .S2 = strides[2],
+                                              .S3 = strides[3],
+                                              .S4 = strides[4],
+                                              .S5 = strides[5],
+                                              .BASE = base},
+                                             {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset},
+                                             {grid.groups, 1, 1});
+}
 
 void check_transpose(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
@@ -63,7 +87,7 @@ std::vector<Dispatch> lower_slice(const NodeLowering& l) {
   std::vector<int64_t> in_strides(rank, 1);
   for (size_t d = rank - 1; d-- > 0;) in_strides[d] = in_strides[d + 1] * x[d + 1];
   const size_t lead = kMaxTransposeRank - rank;
-  std::array<uint32_t, kMaxTransposeRank> out_dims{}, strides{};
+  Dims out_dims{}, strides{};
   out_dims.fill(1);
   int64_t base = 0;
   for (size_t d = 0; d < rank; ++d) {
@@ -72,13 +96,7 @@ std::vector<Dispatch> lower_slice(const NodeLowering& l) {
     strides[lead + d] = static_cast<uint32_t>(p->steps()->Get(k) * in_strides[d]);
     base += p->starts()->Get(k) * in_strides[d];
   }
-  const size_t count = element_count(y);
-  const Grid grid = grid_for(count);
-  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
-  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
-  spec.insert(spec.end(), strides.begin(), strides.end());
-  spec.push_back(static_cast<uint32_t>(base));
-  return {{"strided_copy", std::move(spec), {grid.groups, 1, 1}}};
+  return {strided_copy(l, element_count(y), out_dims, strides, static_cast<uint32_t>(base))};
 }
 
 std::vector<Dispatch> lower_transpose(const NodeLowering& l) {
@@ -90,19 +108,13 @@ std::vector<Dispatch> lower_transpose(const NodeLowering& l) {
   for (size_t d = rank - 1; d-- > 0;) in_strides[d] = in_strides[d + 1] * static_cast<uint32_t>(x[d + 1]);
   // Leading output axes of length 1 (stride 0) bring every tensor to rank 6.
   const size_t lead = kMaxTransposeRank - rank;
-  std::array<uint32_t, kMaxTransposeRank> out_dims{}, strides{};
+  Dims out_dims{}, strides{};
   out_dims.fill(1);
   for (size_t d = 0; d < rank; ++d) {
     out_dims[lead + d] = static_cast<uint32_t>(y[d]);
     strides[lead + d] = in_strides[static_cast<size_t>(perm->Get(static_cast<flatbuffers::uoffset_t>(d)))];
   }
-  const size_t count = element_count(y);
-  const Grid grid = grid_for(count);
-  std::vector<uint32_t> spec{static_cast<uint32_t>(count), grid.stride, l.inputs[0].offset, l.outputs[0].offset};
-  spec.insert(spec.end(), out_dims.begin(), out_dims.end());
-  spec.insert(spec.end(), strides.begin(), strides.end());
-  spec.push_back(0);
-  return {{"strided_copy", std::move(spec), {grid.groups, 1, 1}}};
+  return {strided_copy(l, element_count(y), out_dims, strides, 0)};
 }
 
 }  // namespace

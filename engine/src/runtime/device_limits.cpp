@@ -63,10 +63,11 @@ class Bench {
     }
   }
 
-  // Best seconds of one dispatch of `shader` over `groups` workgroups.
-  double time(const char* shader, const std::vector<uint32_t>& spec, VkBuffer destination, VkBufferView source,
-              uint32_t groups) {
-    VkPipeline pipeline = make_pipeline(shader, spec);
+  // Best seconds of one dispatch of shader S over `groups` workgroups.
+  template <typename S>
+  double time(const typename S::Spec& spec, VkBuffer destination, VkBufferView source, uint32_t groups) {
+    static_assert(S::push_size == 0, "the micro-benchmarks take no push constants");
+    VkPipeline pipeline = make_pipeline(S::id, S::spec_entries, &spec, S::spec_entries.size() * sizeof(uint32_t));
     VkDescriptorSet set = make_set(destination, source);
     VkCommandBuffer cmd = submitter_.allocate("a micro-benchmark");
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
@@ -98,13 +99,14 @@ class Bench {
   VkDevice device() const { return ctx_.device.get(); }
 
  private:
-  VkPipeline make_pipeline(const char* shader, const std::vector<uint32_t>& spec) {
+  VkPipeline make_pipeline(detail::ShaderId id, std::span<const detail::SpecEntry> spec_entries, const void* spec,
+                           size_t spec_bytes) {
     std::vector<VkSpecializationMapEntry> entries;
-    for (uint32_t i = 0; i < spec.size(); ++i) entries.push_back({i, i * 4, 4});
-    VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(), spec.size() * 4, spec.data()};
-    pipelines_.push_back(vk::create_compute_pipeline(device(), detail::shader_spirv(shader), pipeline_layout_.get(),
+    for (const auto& e : spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
+    VkSpecializationInfo spec_info{static_cast<uint32_t>(entries.size()), entries.data(), spec_bytes, spec};
+    pipelines_.push_back(vk::create_compute_pipeline(device(), detail::shader_spirv(id), pipeline_layout_.get(),
                                                      &spec_info, ctx_.pipeline_cache.get(),
-                                                     std::string("the pipeline for ") + shader));
+                                                     std::string("the pipeline for ") + detail::shader_name(id)));
     return pipelines_.back().get();
   }
 
@@ -162,17 +164,20 @@ DeviceLimits measure_limits(Context& context) {
   vk::UniqueBufferView owned_view(ctx.device.get(), view);
 
   DeviceLimits limits;
-  const double peak_seconds = bench.time("peak_fp32", {kPeakIterations}, result.get(), view, kPeakGroups);
+  const double peak_seconds = bench.time<detail::shader::peak_fp32>({.ITERATIONS = kPeakIterations}, result.get(), view,
+                                                                  kPeakGroups);
   limits.fp32_gflops =
       double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakFlopPerRound / peak_seconds / 1e9;
   if (ctx.info.integer_dot_product) {
-    const double int8_seconds = bench.time("peak_int8_dot", {kPeakIterations}, result.get(), view, kPeakGroups);
+    const double int8_seconds = bench.time<detail::shader::peak_int8_dot>({.ITERATIONS = kPeakIterations}, result.get(),
+                                                                           view, kPeakGroups);
     limits.int8_gops = double(kPeakGroups) * kLocalSize * kPeakIterations * kPeakInt8OpsPerRound / int8_seconds / 1e9;
   }
   const uint32_t vec4s = static_cast<uint32_t>(copy_bytes / 16);
   const uint32_t groups = std::min<uint32_t>(4096, (vec4s + kLocalSize - 1) / kLocalSize);
   const double copy_seconds =
-      bench.time("memory_bandwidth", {vec4s, groups * kLocalSize}, destination.get(), view, groups);
+      bench.time<detail::shader::memory_bandwidth>({.COUNT = vec4s, .STRIDE = groups * kLocalSize}, destination.get(),
+                                                   view, groups);
   limits.bandwidth_gbps = 2.0 * static_cast<double>(copy_bytes) / copy_seconds / 1e9;
   return limits;
 }

@@ -35,9 +35,13 @@ struct Range {
 
 struct PlannedDispatch {
   VkPipeline pipeline = VK_NULL_HANDLE;
+  std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
   bool independent = false;
 };
+
+// Every shader's push constants fit the 128 bytes each Vulkan device offers.
+constexpr uint32_t kPushConstantBytes = 128;
 
 struct PlannedNode {
   std::string name;
@@ -74,7 +78,7 @@ struct NetworkState {
 
   vk::UniqueDescriptorSetLayout set_layout;
   vk::UniquePipelineLayout pipeline_layout;
-  std::map<std::pair<std::string, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
+  std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
   vk::UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
   Buffer weights, arena, upload, readback;
@@ -205,14 +209,14 @@ void NetworkState::plan() {
 VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   auto key = std::make_pair(d.shader, d.spec);
   if (auto it = pipelines.find(key); it != pipelines.end()) return it->second.get();
-  std::vector<VkSpecializationMapEntry> entries(d.spec.size());
-  for (uint32_t i = 0; i < d.spec.size(); ++i) entries[i] = {i, i * 4, 4};
+  std::vector<VkSpecializationMapEntry> entries;
+  for (const auto& e : d.spec_entries) entries.push_back({e.constant_id, e.offset, sizeof(uint32_t)});
   VkSpecializationInfo spec{static_cast<uint32_t>(entries.size()), entries.data(), d.spec.size() * 4,
                             d.spec.data()};
   const auto start = Clock::now();
   auto pipeline = vk::create_compute_pipeline(device(), shader_spirv(d.shader), pipeline_layout.get(),
                                               d.spec.empty() ? nullptr : &spec, ctx->pipeline_cache.get(),
-                                              "the pipeline for shader " + d.shader);
+                                              std::string("the pipeline for shader ") + shader_name(d.shader));
   load.pipelines_ms += micros(Clock::now() - start) / 1000.0;
   ++load.pipelines;
   return pipelines.emplace(std::move(key), std::move(pipeline)).first->second.get();
@@ -251,8 +255,10 @@ void NetworkState::lower(WeightPacker& packer) {
     if (!kind.alias) {
       for (const auto& d : kind.lower(lowering)) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
-        planned.dispatches.push_back({pipeline_for(d), d.groups, d.independent});
-        shaders.push_back(d.shader);
+        if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
+          throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
+        planned.dispatches.push_back({pipeline_for(d), d.push, d.groups, d.independent});
+        shaders.push_back(shader_name(d.shader));
       }
     }
     const NodeDesc desc = describe_node(m, *node);
@@ -281,6 +287,9 @@ void NetworkState::create_descriptors() {
   VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
   pipeline_layout_info.setLayoutCount = 1;
   pipeline_layout_info.pSetLayouts = &set_layout_handle;
+  const VkPushConstantRange push_range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushConstantBytes};
+  pipeline_layout_info.pushConstantRangeCount = 1;
+  pipeline_layout_info.pPushConstantRanges = &push_range;
   VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
   vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
             "creating the pipeline layout");
@@ -299,7 +308,7 @@ void NetworkState::create_descriptors() {
 }
 
 void NetworkState::upload_weights(const WeightPacker& packer) {
-  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(float), 16);
+  uint64_t bytes = std::max<uint64_t>(packer.words().size() * sizeof(uint32_t), 16);
   if (bytes > buffer_limit())
     throw Error("the model's packed weights (" + std::to_string(bytes >> 20) + " MiB) exceed the device's "
                 "buffer limit (" + std::to_string(buffer_limit() >> 20) + " MiB)");
@@ -312,7 +321,7 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
   // A model without constants packs no words, and memcpy from an empty vector's null data is
   // undefined even for zero bytes.
   if (!packer.words().empty())
-    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(float));
+    std::memcpy(staging.mapped(), packer.words().data(), packer.words().size() * sizeof(uint32_t));
   staging.flush();
 
   submitter.run("the weight upload", [&](VkCommandBuffer commands) {
@@ -389,6 +398,9 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
       }
+      if (!dispatch.push.empty())
+        vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<uint32_t>(dispatch.push.size() * sizeof(uint32_t)), dispatch.push.data());
       vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
@@ -427,7 +439,7 @@ void NetworkState::build() {
     for (uint32_t t : list) {
       const auto* tensor = m.tensors()->Get(t);
       Shape shape(tensor->shape()->begin(), tensor->shape()->end());
-      slots.push_back({t, tensor_offset[t], staging, element_count(shape), shape});
+      slots.push_back({t, tensor_offset[t], staging, static_cast<uint64_t>(element_count(shape)), shape});
       staging += (element_count(shape) + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     }
     return std::make_pair(slots, std::max<uint64_t>(staging, 16) * sizeof(float));
@@ -550,7 +562,7 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].size() != s.inputs[i].elements)
       throw Error("input " + std::to_string(i) + " has " + std::to_string(inputs[i].size()) +
-                  " values but the model expects " + detail::shape_string(s.inputs[i].shape) + " = " +
+                  " values but the model expects " + shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
   std::lock_guard lock(s.mutex);
@@ -636,7 +648,7 @@ Tensor Network::read_tensor(const std::string& name) const {
   const auto* words = static_cast<const uint32_t*>(host.mapped());
   const bool bits = tensor->type() == fb::DataType::Bit;
   const detail::Quant quant = detail::quant_of(*tensor);
-  std::vector<float> values(detail::element_count(shape));
+  std::vector<float> values(static_cast<size_t>(element_count(shape)));
   detail::for_each_packed(shape, bits ? 32 : 4, [&](uint64_t element, uint64_t word, uint64_t at) {
     values[element] = bits ? ((words[word] >> at) & 1u ? -1.0f : 1.0f)
                            : static_cast<float>(static_cast<int8_t>(words[word] >> (8 * at)) - quant.zero_point) *

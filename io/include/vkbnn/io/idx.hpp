@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // Unsigned-byte images in IDX format (MNIST, Fashion-MNIST): count x rows x cols.
 struct IdxImages {
@@ -25,4 +25,4 @@ struct IdxImages {
 IdxImages read_idx_images(const std::filesystem::path& path);  // magic 0x00000803
 std::vector<uint8_t> read_idx_labels(const std::filesystem::path& path);  // magic 0x00000801
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

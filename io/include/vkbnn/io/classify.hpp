@@ -7,7 +7,7 @@
 
 #include "vkbnn/model.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // True when the values already form a probability distribution (each in [0, 1], summing to 1
 // within float rounding), as after a Softmax layer; logits fail this almost surely.
@@ -30,4 +30,4 @@ std::vector<Ranked> top_k(std::span<const float> probabilities, size_t k);
 // The class's label from the metadata, or its index when the model has no labels.
 std::string class_label(const ModelMetadata& metadata, size_t index);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "files.hpp"
+#include "vkbnn/io/files.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "vkbnn/error.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -26,4 +26,4 @@ void write_file(const std::filesystem::path& path, std::span<const uint8_t> byte
   if (!out) throw Error("cannot write '" + path.string() + "': " + std::strerror(errno));
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "mjpeg.hpp"
+#include "vkbnn/io/mjpeg.hpp"
 
 #include <memory>
 
@@ -8,7 +8,7 @@
 #include <turbojpeg.h>
 #endif
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 #if VKBNN_HAVE_TURBOJPEG
 
@@ -53,4 +53,4 @@ Image decode_jpeg_rgb(std::span<const uint8_t>, const std::string& origin, uint6
 
 #endif
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "idx.hpp"
+#include "vkbnn/io/idx.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +11,7 @@
 
 #include "vkbnn/error.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 // Images larger than this per side are not what an IDX classifier dataset holds.
@@ -133,4 +133,4 @@ std::vector<uint8_t> read_idx_labels(const std::filesystem::path& path) {
   return labels;
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

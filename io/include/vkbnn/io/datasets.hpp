@@ -7,7 +7,7 @@
 
 #include "vkbnn/model.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // True for the file extensions stb_image decodes (png, jpg, jpeg, bmp, pgm, ppm, tga, gif), in
 // any case.
@@ -53,4 +53,4 @@ LabeledImages image_list(const std::filesystem::path& list, const ModelMetadata&
 std::vector<std::vector<float>> calibration_samples(const std::filesystem::path& path, size_t count,
                                                     const Model& model);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "image_input.hpp"
+#include "vkbnn/io/image_input.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,10 +7,10 @@
 
 #include <stb_image.h>
 
-#include "files.hpp"
+#include "vkbnn/io/files.hpp"
 #include "vkbnn/error.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 std::vector<float> per_channel(const std::vector<float>& values, int channels, float fallback, const char* what) {
@@ -167,4 +167,4 @@ std::vector<float> preprocess(const Image& image, const InputLayout& layout) {
   return out;
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "npy.hpp"
+#include "vkbnn/io/npy.hpp"
 
 #include <bit>
 #include <cctype>
@@ -6,10 +6,10 @@
 #include <limits>
 #include <optional>
 
-#include "files.hpp"
+#include "vkbnn/io/files.hpp"
 #include "vkbnn/error.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace {
 
 // The payload is copied byte for byte into float32; a big-endian host would need swapping.
@@ -210,4 +210,4 @@ void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape
   write_file(path, format_npy(shape, data));
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

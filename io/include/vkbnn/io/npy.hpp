@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
-// A NumPy array of little-endian float32 in C order: the only kind the tools exchange.
+// A NumPy array of little-endian float32 in C order: the only kind the programs exchange.
 struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<float> data;
@@ -24,4 +24,4 @@ NpyArray read_npy(const std::filesystem::path& path);
 std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const float> data);
 void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -4,9 +4,9 @@
 #include <span>
 #include <string>
 
-#include "image_input.hpp"
+#include "vkbnn/io/image_input.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // The largest frame decode_jpeg_rgb accepts by default: 8K UHD, well above what webcams send.
 inline constexpr uint64_t kMaxJpegPixels = uint64_t{7680} * 4320;
@@ -21,4 +21,4 @@ bool jpeg_decoder_available();
 Image decode_jpeg_rgb(std::span<const uint8_t> jpeg, const std::string& origin,
                       uint64_t max_pixels = kMaxJpegPixels);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -8,7 +8,7 @@
 
 #include "vkbnn/model.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // 8-bit pixels, rows top to bottom, channels interleaved: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
 struct Image {
@@ -41,7 +41,7 @@ struct InputLayout {
   size_t image_elements() const { return static_cast<size_t>(channels) * height * width; }
 };
 
-// Throws vkbnn::Error when the model's input is not an image tensor the tools can fill.
+// Throws vkbnn::Error when the model's input is not an image tensor the programs can fill.
 InputLayout input_layout(const Model& model);
 
 // Converts to the model's channels (alpha dropped, gray replicated, colour to gray by luminance
@@ -51,4 +51,4 @@ InputLayout input_layout(const Model& model);
 void preprocess(const Image& image, const InputLayout& layout, std::span<float> out);
 std::vector<float> preprocess(const Image& image, const InputLayout& layout);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

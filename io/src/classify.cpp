@@ -1,10 +1,10 @@
-#include "classify.hpp"
+#include "vkbnn/io/classify.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 bool is_probability_vector(std::span<const float> values) {
   if (values.empty()) return false;
@@ -52,4 +52,4 @@ std::string class_label(const ModelMetadata& metadata, size_t index) {
   return std::to_string(index);
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

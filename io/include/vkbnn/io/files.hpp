@@ -5,10 +5,10 @@
 #include <span>
 #include <vector>
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 
 // Whole-file reads and writes that fail with one line naming the file and the reason.
 std::vector<uint8_t> read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

@@ -1,4 +1,4 @@
-#include "datasets.hpp"
+#include "vkbnn/io/datasets.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,11 +7,11 @@
 #include <map>
 #include <system_error>
 
-#include "idx.hpp"
-#include "image_input.hpp"
+#include "vkbnn/io/idx.hpp"
+#include "vkbnn/io/image_input.hpp"
 #include "vkbnn/error.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::io {
 namespace fs = std::filesystem;
 
 namespace {
@@ -197,4 +197,4 @@ std::vector<std::vector<float>> calibration_samples(const fs::path& path, size_t
   return samples;
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::io

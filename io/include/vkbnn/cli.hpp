@@ -9,7 +9,7 @@
 
 #include "vkbnn/device.hpp"
 
-namespace vkbnn::tools {
+namespace vkbnn::cli {
 
 // Runs a tool's body after its command line has been parsed: any exception becomes one line
 // "<tool>: error: <what>" on stderr and exit status 1.
@@ -62,4 +62,4 @@ inline CLI::Validator positive_integer() {
       "POSITIVE");
 }
 
-}  // namespace vkbnn::tools
+}  // namespace vkbnn::cli
