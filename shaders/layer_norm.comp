@@ -7,11 +7,15 @@
 
 layout(constant_id = 0) const uint ROWS = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint IN_OFF = 0;
-layout(constant_id = 3) const uint OUT_OFF = 0;
+// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push constants,
+// so that those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+  uint SCALE_OFF;
+  uint BIAS_OFF;
+};
 layout(constant_id = 4) const uint LEN = 1;
-layout(constant_id = 5) const uint SCALE_OFF = 0;
-layout(constant_id = 6) const uint BIAS_OFF = 0;
 layout(constant_id = 7) const float EPSILON = 1e-5;
 
 void main() {

@@ -7,9 +7,13 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-layout(constant_id = 2) const uint IN_OFF = 0;
-layout(constant_id = 3) const uint OUT_OFF = 0;
-layout(constant_id = 4) const uint KIND = 0;  // fb::ReduceKind
+// Arena offsets (4-byte words) vary between otherwise equal layers: push constants, so that
+// those layers share one pipeline.
+layout(push_constant) uniform Push {
+  uint IN_OFF;
+  uint OUT_OFF;
+};
+layout(constant_id = 4) const uint KIND = REDUCE_MEAN;
 layout(constant_id = 5) const uint REDUCED = 1;  // elements per output
 layout(constant_id = 6) const uint MASK = 0;
 layout(constant_id = 7) const uint DIM0 = 1;
@@ -18,8 +22,6 @@ layout(constant_id = 9) const uint DIM2 = 1;
 layout(constant_id = 10) const uint DIM3 = 1;
 layout(constant_id = 11) const uint DIM4 = 1;
 layout(constant_id = 12) const uint DIM5 = 1;
-
-const uint K_MEAN = 0, K_SUM = 1, K_MAX = 2, K_MIN = 3, K_L1 = 4, K_L2 = 5, K_SUM_SQUARE = 6;
 
 void main() {
   const uint dims[6] = uint[6](DIM0, DIM1, DIM2, DIM3, DIM4, DIM5);
@@ -40,7 +42,7 @@ void main() {
         base += (rest % dims[d]) * s;
         rest /= dims[d];
       }
-    float acc = KIND == K_MAX ? -1.0 / 0.0 : KIND == K_MIN ? 1.0 / 0.0 : 0.0;
+    float acc = KIND == REDUCE_MAX ? -1.0 / 0.0 : KIND == REDUCE_MIN ? 1.0 / 0.0 : 0.0;
     for (uint r = 0; r < REDUCED / inner_len; ++r) {
       uint start = base;
       uint left = r;
@@ -51,15 +53,15 @@ void main() {
         }
       for (uint k = 0; k < inner_len; ++k) {
         float v = act[IN_OFF + start + k * inner_stride];
-        if (KIND == K_MAX) acc = max(acc, v);
-        else if (KIND == K_MIN) acc = min(acc, v);
-        else if (KIND == K_L1) acc += abs(v);
-        else if (KIND == K_L2 || KIND == K_SUM_SQUARE) acc += v * v;
+        if (KIND == REDUCE_MAX) acc = max(acc, v);
+        else if (KIND == REDUCE_MIN) acc = min(acc, v);
+        else if (KIND == REDUCE_L1) acc += abs(v);
+        else if (KIND == REDUCE_L2 || KIND == REDUCE_SUM_SQUARE) acc += v * v;
         else acc += v;
       }
     }
-    if (KIND == K_MEAN) acc /= float(REDUCED);
-    else if (KIND == K_L2) acc = sqrt(acc);
+    if (KIND == REDUCE_MEAN) acc /= float(REDUCED);
+    else if (KIND == REDUCE_L2) acc = sqrt(acc);
     act[OUT_OFF + o] = acc;
   }
 }

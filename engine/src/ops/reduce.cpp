@@ -75,13 +75,20 @@ std::vector<Dispatch> lower_reduce(const NodeLowering& l) {
   for (size_t i = 0; i < g.reduced.size(); ++i)
     if (g.reduced[i]) mask |= 1u << (kMaxGroups - g.dims.size() + i);
   const size_t outputs = element_count(l.outputs[0].shape);
-  const size_t reduced = element_count(x) / outputs;
   const Grid grid = grid_for(outputs);
-  std::vector<uint32_t> spec{static_cast<uint32_t>(outputs), grid.stride,  l.inputs[0].offset,
-                             l.outputs[0].offset,             static_cast<uint32_t>(params->kind()),
-                             static_cast<uint32_t>(reduced),  mask};
-  spec.insert(spec.end(), dims.begin(), dims.end());
-  return {{"reduce", spec, {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::reduce>({.COUNT = static_cast<uint32_t>(outputs),
+                                         .STRIDE = grid.stride,
+                                         .KIND = static_cast<uint32_t>(params->kind()),
+                                         .REDUCED = static_cast<uint32_t>(element_count(x) / outputs),
+                                         .MASK = mask,
+                                         .DIM0 = dims[0],
+                                         .DIM1 = dims[1],
+                                         .DIM2 = dims[2],
+                                         .DIM3 = dims[3],
+                                         .DIM4 = dims[4],
+                                         .DIM5 = dims[5]},
+                                        {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset},
+                                        {grid.groups, 1, 1})};
 }
 
 size_t normalized_from(const fb::LayerNorm& params, size_t rank) {
@@ -118,10 +125,11 @@ std::vector<Dispatch> lower_layer_norm(const NodeLowering& l) {
   const uint32_t scale = l.weights.add(*l.constants[1]);
   const uint32_t bias = l.weights.add(*l.constants[2]);
   const Grid grid = grid_for(rows);
-  return {{"layer_norm",
-           {static_cast<uint32_t>(rows), grid.stride, l.inputs[0].offset, l.outputs[0].offset,
-            static_cast<uint32_t>(len), scale, bias, as_spec(params->epsilon())},
-           {grid.groups, 1, 1}}};
+  return {make_dispatch<shader::layer_norm>(
+      {.ROWS = static_cast<uint32_t>(rows), .STRIDE = grid.stride, .LEN = static_cast<uint32_t>(len),
+       .EPSILON = params->epsilon()},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .SCALE_OFF = scale, .BIAS_OFF = bias},
+      {grid.groups, 1, 1})};
 }
 
 uint64_t layer_norm_macs(const NodeDesc& desc) {
