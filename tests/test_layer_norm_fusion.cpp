@@ -2,12 +2,13 @@
 // by tests/python/make_layer_norm_onnx.py at test time) convert with each normalization fused
 // into one LayerNorm and match their references; a near miss is not fused.
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
-#include "npy.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
 
 namespace vkbnn::test {
 namespace {
@@ -37,13 +38,15 @@ TEST(LayerNormFusion, DecomposedSpellingsFuseAndMatch) {
     if (!fused.count(name)) {
       // Not a layer normalization: left as its ops, which run (or are reported) one by one.
       EXPECT_EQ(count_of(converted.output, " LayerNorm "), 0u) << converted.output;
-      if (converted.exit_code != 0) EXPECT_NE(converted.output.find("unsupported op"), std::string::npos);
+      if (converted.exit_code != 0) {
+        EXPECT_NE(converted.output.find("unsupported op"), std::string::npos) << converted.output;
+      }
       continue;
     }
     ASSERT_EQ(converted.exit_code, 0) << converted.output;
     EXPECT_EQ(count_of(converted.output, " LayerNorm "), fused.at(name)) << converted.output;
-    auto input = tools::read_npy(dir / (name + ".input.npy"));
-    auto expected = tools::read_npy(dir / (name + ".expected.npy"));
+    auto input = io::read_npy(dir / (name + ".input.npy"));
+    auto expected = io::read_npy(dir / (name + ".expected.npy"));
     NetworkOptions options;
     options.poison_arena = true;
     Network network(context(), Model::load(model_path), options);
