@@ -1,6 +1,7 @@
 #include "converter.hpp"
 
 #include <fstream>
+#include <optional>
 #include <iomanip>
 #include <sstream>
 
@@ -37,10 +38,13 @@ void bind_inputs(onnx::ModelProto& model, const std::map<std::string, onnx::Tens
 namespace {
 
 Result convert_unchecked(onnx::ModelProto model, const Options& options) {
+  std::optional<onnx::ModelProto> source;
+  if (options.dynamic_batch) source = model;
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
   detail::simplify_transposes(graph);
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
+  if (source) detail::find_batch_axes(program, graph, std::move(*source), options);
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);
   detail::fuse_qdq(program);
   return detail::emit(program, graph, options);

@@ -57,6 +57,11 @@ struct Options {
   std::optional<std::pair<int64_t, int64_t>> input_size;
   // The first dimension of every input where the model leaves it dynamic.
   int64_t batch = 1;
+  // The first dimension of every input is the batch (set to `batch`, dynamic or not), and the
+  // model records which axis of each activation follows it, so that a Network may be built for
+  // another batch (NetworkOptions::batch). The converter checks it by converting again at
+  // batch + 1 and comparing; a model whose ops or constants depend on the batch is refused.
+  bool dynamic_batch = false;
   // Whole shapes of named inputs (multi-input models); they take precedence over input_size and
   // batch, and may replace static dimensions too.
   std::map<std::string, std::vector<int64_t>> input_shapes;

@@ -226,6 +226,10 @@ struct Program {
   std::map<std::string, std::string> layer_notes;
   size_t folded_batchnorms = 0;
   size_t fused_activations = 0;
+  // With Options::dynamic_batch: the batch the shapes are for, and the axis of each activation
+  // that scales with it (absent: none); see passes/dynamic_batch.cpp.
+  int32_t batch = 0;
+  std::map<std::string, int> batch_axes;
 
   bool is_weight(const std::string& name) const { return weights.count(name) != 0; }
   // A name no tensor has yet, derived from base.
@@ -247,5 +251,9 @@ void fuse_qdq(Program& program);
 // fills the summary's quantization table.
 Result quantize_and_emit(Program& program, const ImportedGraph& graph, const Options& options);
 Result emit(const Program& program, const ImportedGraph& graph, const Options& options);
+// For Options::dynamic_batch: converts `source` again at batch + 1, sets program.batch and
+// program.batch_axes from how each activation's shape changed, and checks that the model at
+// batch + 1 is the batch-`batch` one with those axes scaled (passes/dynamic_batch.cpp).
+void find_batch_axes(Program& program, const ImportedGraph& graph, onnx::ModelProto source, const Options& options);
 
 }  // namespace vkbnn::convert::detail

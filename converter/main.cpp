@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   int64_t batch = 1;
   app.add_option("--batch", batch, "batch size where the model leaves it dynamic (default 1)")
       ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  bool dynamic_batch = false;
+  app.add_flag("--dynamic-batch", dynamic_batch,
+               "let the batch be chosen when the model is used (NetworkOptions::batch, vkbnn-eval --batch): the first "
+               "dimension of every input is the batch, --batch the one the file's shapes are for");
   std::vector<std::string> input_shapes;
   app.add_option("--input-shape", input_shapes, "the whole shape of one input, NAME:1x3x224x224 (repeatable)")
       ->allow_extra_args(false)
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
       options.input_size = {h, w};
     }
     options.batch = batch;
+    options.dynamic_batch = dynamic_batch;
     for (const auto& text : input_shapes) {
       auto [name, dims] = parse_input_shape(text);
       if (!options.input_shapes.emplace(name, dims).second)

@@ -11,8 +11,17 @@
 // count as agreeing +1s, which is corrected by counting C rather than CW * 32 channels.
 //
 // Taps outside the input read +1 (a zero word): that is One padding. For Zero padding the
-// contribution of those taps, sum_c w = C - 2 popcount(w) per tap and output channel (BORDER_OFF:
-// [block][TAPS][Q] ints), is taken back out for the outputs whose window leaves the input.
+// contribution of those taps, sum_c w = C - 2 popcount(w) per tap and output channel, is taken
+// back out of the outputs whose window leaves the input. Which taps leave it depends on the row
+// and the column only through a few classes (top, interior, bottom rows; left, interior, right
+// columns for a 3x3 kernel), so the correction is a table (BORDER_OFF) read once per output
+// pixel, as uvec4s over its Q channels:
+//   [OH] row class offsets, [OW] column class offsets, padded to 4 words, then the corrections
+//   [row class][column class][MP] ints (zero for the interior class).
+//
+// On CPU implementations the epilogue costs more than the XOR/popcount loop unless it runs on
+// vectors, so where the rows split into whole runs of 4-aligned outputs (VEC_OUT) the
+// Elastic-Link input is read and the outputs are written as 4-pixel texels and vec4 stores.
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -65,6 +74,11 @@ const uint CW = (C + 31) / 32;
 const uint TAPS = uint(KH * KW);
 const uint RUNS = (OW + R - 1) / R;
 const int SPAN = (int(R) - 1) * SW + (KW - 1) * DW + 1;
+// Whole runs of 4-aligned outputs: every tensor starts at a multiple of 16 words in the arena.
+const bool VEC_OUT = R % 4 + OW % R + uint(BIT_OUTPUT) == 0;
+// (Sums, since glslang 11 mis-emits && between specialization constant expressions.)
+const bool VEC_LINK = R % 4 + OW % R + uint(BIT_OUTPUT) + (1 - uint(LINK)) + uint(LINK_POOL - 1) == 0;
+const uint CORR_START = (OH + OW + 3) / 4 * 4;
 
 // The epilogue's per-channel parameters of this workgroup's block, loaded once per workgroup:
 // every lane reads the same ones, and on CPU implementations a texel fetch per lane and output
@@ -97,7 +111,7 @@ void main() {
   bool column_inside[SPAN];
   [[unroll]] for (int j = 0; j < SPAN; ++j) {
     column[j] = clamp(x0 + j, 0, W - 1);
-    column_inside[j] = x0 + j >= 0 && x0 + j < W;
+    column_inside[j] = !PADDED || (x0 + j >= 0 && x0 + j < W);
   }
 
   ivec4 pop[R][Q4];
@@ -107,7 +121,7 @@ void main() {
   const uint plane = uint(H * W);
   for (int ky = 0; ky < KH; ++ky) {
     const int iy = int(oy) * SH - PT + ky * DH;
-    const bool row_inside = iy >= 0 && iy < H;
+    const bool row_inside = !PADDED || (iy >= 0 && iy < H);
     const uint row = uint(clamp(iy, 0, H - 1) * W);
     uint in_base = IN_OFF + n * CW * plane + row;
     uint w_base = (WT_OFF + (block * TAPS + uint(ky * KW)) * CW * Q) / 4;
@@ -115,7 +129,7 @@ void main() {
       uint span[SPAN];
       [[unroll]] for (int j = 0; j < SPAN; ++j) {
         const uint v = texelFetch(act_bits, int(in_base + uint(column[j]))).x;
-        span[j] = !PADDED || (row_inside && column_inside[j]) ? v : 0u;
+        span[j] = row_inside && column_inside[j] ? v : 0u;
       }
       [[unroll]] for (int kx = 0; kx < KW; ++kx) {
         uvec4 w[Q4];
@@ -130,36 +144,54 @@ void main() {
 
   const bool item_valid = gl_GlobalInvocationID.x < N * OH * RUNS;
   const int full = int(TAPS * C);
-  [[unroll]] for (uint r = 0; r < R; ++r) {
-    const uint ox = ox0 + r;
-    ivec4 acc[Q4];
-    [[unroll]] for (uint q = 0; q < Q4; ++q) acc[q] = full - 2 * pop[r][q];
-    if (PADDED && ZERO_PADDING) {
-      for (int ky = 0; ky < KH; ++ky)
-        for (int kx = 0; kx < KW; ++kx) {
-          const int iy = int(oy) * SH - PT + ky * DH, ix = int(ox) * SW - PL + kx * DW;
-          if (iy >= 0 && iy < H && ix >= 0 && ix < W) continue;
-          const uint at = BORDER_OFF + (block * TAPS + uint(ky * KW + kx)) * Q;
-          [[unroll]] for (uint q = 0; q < Q4; ++q)
-            [[unroll]] for (uint k = 0; k < 4; ++k) acc[q][k] -= int(texelFetch(wt_bits, int(at + q * 4 + k)).x);
-        }
+  [[unroll]] for (uint r = 0; r < R; ++r)
+    [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] = full - 2 * pop[r][q];
+  if (PADDED && ZERO_PADDING) {
+    const uint row_class = texelFetch(wt_bits, int(BORDER_OFF + oy)).x;
+    [[unroll]] for (uint r = 0; r < R; ++r) {
+      const uint column_class = texelFetch(wt_bits, int(BORDER_OFF + OH + min(ox0 + r, OW - 1))).x;
+      const uint at = (BORDER_OFF + CORR_START + row_class + column_class + block * Q) / 4;
+      [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] -= ivec4(texelFetch(wt4_bits, int(at + q)));
     }
-    uint bits = 0;
-    [[unroll]] for (uint q = 0; q < Q4; ++q)
-      [[unroll]] for (uint k = 0; k < 4; ++k) {
-        const uint j = q * 4 + k;
-        const uint oc = min(block * Q + j, M - 1);
-        float y = float(acc[q][k]) * param(PARAM_SCALE, j) + param(PARAM_SHIFT, j);
-        if (!ACT_AFTER_LINK) y = activate(y, j);
-        if (LINK) y += param(PARAM_GAMMA, j) * link_value(n, oc, oy, min(ox, OW - 1));
-        if (ACT_AFTER_LINK) y = activate(y, j);
-        const bool store = item_valid && block * Q + j < M && ox < OW;
-        if (BIT_OUTPUT) {
-          if (store && y + param(PARAM_THRESHOLD, j) < 0.0) bits |= 1u << j;
-        } else if (store) {
-          act[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
+  }
+
+  uint bits[R];
+  [[unroll]] for (uint r = 0; r < R; ++r) bits[r] = 0;
+  [[unroll]] for (uint q = 0; q < Q4; ++q)
+    [[unroll]] for (uint k = 0; k < 4; ++k) {
+      const uint j = q * 4 + k;
+      const uint oc = min(block * Q + j, M - 1);
+      const float scale = param(PARAM_SCALE, j), shift = param(PARAM_SHIFT, j), gamma = param(PARAM_GAMMA, j);
+      const bool store = item_valid && block * Q + j < M;
+      if (VEC_OUT) {
+        const uint out_at = (OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox0) / 4;
+        [[unroll]] for (uint g = 0; g < R / 4; ++g) {
+          vec4 y = vec4(pop[4 * g][q][k], pop[4 * g + 1][q][k], pop[4 * g + 2][q][k], pop[4 * g + 3][q][k]) * scale + shift;
+          if (!ACT_AFTER_LINK) y = binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
+          if (VEC_LINK) {
+            y += gamma * link_value4(n, oc, oy, ox0 + 4 * g);
+          } else if (LINK) {
+            [[unroll]] for (uint i = 0; i < 4; ++i) y[i] += gamma * link_value(n, oc, oy, ox0 + 4 * g + i);
+          }
+          if (ACT_AFTER_LINK) y = binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
+          if (store) act4[out_at + g] = y;
+        }
+      } else {
+        [[unroll]] for (uint r = 0; r < R; ++r) {
+          const uint ox = ox0 + r;
+          float y = float(pop[r][q][k]) * scale + shift;
+          if (!ACT_AFTER_LINK) y = activate(y, j);
+          if (LINK) y += gamma * link_value(n, oc, oy, min(ox, OW - 1));
+          if (ACT_AFTER_LINK) y = activate(y, j);
+          if (BIT_OUTPUT) {
+            if (store && ox < OW && y + param(PARAM_THRESHOLD, j) < 0.0) bits[r] |= 1u << j;
+          } else if (store && ox < OW) {
+            act[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
+          }
         }
       }
-    if (BIT_OUTPUT && item_valid && ox < OW) act_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox] = bits;
-  }
+    }
+  if (BIT_OUTPUT)
+    [[unroll]] for (uint r = 0; r < R; ++r)
+      if (item_valid && ox0 + r < OW) act_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox0 + r] = bits[r];
 }

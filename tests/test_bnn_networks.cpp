@@ -52,5 +52,17 @@ TEST(BinarizedNetworks, ConvertToBinaryLayersAndMatchPyTorch) {
   EXPECT_GE(checked, 15);
 }
 
+// training/vkbnn_weights.py reads a converted model back into PyTorch (to continue training the
+// bundled BNN and to distil from the bundled fp32 CNN): the networks read back from vkbnn-convert's
+// output of randomized originals must compute what those do.
+TEST(BinarizedNetworks, TrainingReadsConvertedModelsBack) {
+  const auto dir = std::filesystem::path(binary_dir()) / "vkbnn_weights";
+  const auto checked = run_process({python(), source_dir() + "/tests/python/check_vkbnn_weights.py", "--converter",
+                                    tool_path("vkbnn-convert"), "--out-dir", dir.string()});
+  ASSERT_EQ(checked.exit_code, 0) << checked.output;
+  EXPECT_NE(checked.output.find("cnn: "), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("BatchNorm frozen in training"), std::string::npos) << checked.output;
+}
+
 }  // namespace
 }  // namespace vkbnn::test

@@ -53,7 +53,9 @@ TEST_P(Studio, ShowsWhatVkbnnRunReportsUnderXvfb) {
   fs::create_directories(dir);
   const fs::path png = dir / "studio.png";
 
-  const std::string layer = GetParam() == "fmnist-bnn-el" ? "/2/sign/Sign" : "/0/Conv";
+  // The BNN's first packed signs: the stem's output binarized (the converter names a Binarize
+  // after the tensor it reads).
+  const std::string layer = GetParam() == "fmnist-bnn-el" ? "/0/Conv_output_0_binarize" : "/0/Conv";
   const int channel = 3;
   auto r = test::run_process({VKBNN_XVFB_RUN, "-a", "-s", "-screen 0 1280x900x24", VKBNN_STUDIO_PATH,
                               model.string(), "--image", image, "--frames", "30", "--screenshot", png.string(),

@@ -496,6 +496,47 @@ TEST_F(ToolRuns, EvalScoresAnIdxDataset) {
   EXPECT_GT(report["images_per_second"].get<double>(), 0.0);
 }
 
+// --batch 3 over 4 images (a full batch, then one image with two padding slots), pipelined and
+// --blocking: the same scores as one image per run; a fixed-batch model refuses the batch.
+TEST_F(ToolRuns, EvalBatchesAndPipelinesRuns) {
+  constexpr uint32_t kCount = 4;
+  const std::vector<uint8_t> bytes = idx_images(kCount, 9, 9, kCount * 81);
+  write("images.idx", bytes);
+  const std::vector<uint8_t> dynamic_bytes = test::small_classifier(11, true);
+  const std::string dynamic = write("dynamic.vkbnn", dynamic_bytes).string();
+  const Model model = Model::from_bytes(dynamic_bytes);
+  std::vector<uint8_t> labels;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    const Image image{9, 9, 1, std::vector<uint8_t>(bytes.begin() + 16 + i * 81, bytes.begin() + 16 + (i + 1) * 81)};
+    const std::vector<float> out = test::run_model(dynamic_bytes, {preprocess(image, input_layout(model))})[0].data;
+    labels.push_back(static_cast<uint8_t>(top_k(out, 4)[i == 1 ? 2 : 0].index));
+  }
+  write_gz("labels.gz", idx_labels(labels));
+  auto eval = [&](const std::string& file, std::vector<std::string> extra) {
+    std::vector<std::string> command = {test::tool_path("vkbnn-eval"), file, "--images", path("images.idx").string(),
+                                        "--labels", path("labels.gz").string(), "--json"};
+    command.insert(command.end(), extra.begin(), extra.end());
+    return test::run_process(command);
+  };
+  std::vector<nlohmann::json> confusions;
+  for (const auto& extra : std::vector<std::vector<std::string>>{{}, {"--batch", "3"}, {"--batch", "3", "--blocking"}}) {
+    const test::ProcessResult r = eval(dynamic, extra);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const nlohmann::json report = json_in(r.output);
+    EXPECT_EQ(report["images"].get<size_t>(), kCount);
+    EXPECT_DOUBLE_EQ(report["top1"].get<double>(), 0.75);
+    EXPECT_EQ(report["batch"].get<size_t>(), extra.empty() ? 1u : 3u);
+    EXPECT_EQ(report["blocking"].get<bool>(), extra.size() == 3);
+    confusions.push_back(report["confusion"]);
+  }
+  EXPECT_EQ(confusions[1], confusions[0]);
+  EXPECT_EQ(confusions[2], confusions[0]);
+  const test::ProcessResult fixed = eval(model_, {"--batch", "3"});
+  EXPECT_EQ(fixed.exit_code, 1) << fixed.output;
+  EXPECT_NE(fixed.output.find("vkbnn-eval: error: "), std::string::npos) << fixed.output;
+  EXPECT_NE(fixed.output.find("--dynamic-batch"), std::string::npos) << fixed.output;
+}
+
 TEST_F(ToolRuns, BenchReportsEveryLayerAndWritesATrace) {
   const std::string trace = path("trace.json").string();
   const test::ProcessResult r = test::run_process(

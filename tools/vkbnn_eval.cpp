@@ -40,6 +40,8 @@ struct Options {
   io::ClassOrder class_order = io::ClassOrder::Auto;
   std::optional<size_t> limit;
   std::optional<uint32_t> device;
+  std::optional<int64_t> batch;
+  bool blocking = false;
   bool json = false;
 };
 
@@ -129,7 +131,7 @@ class Progress {
 };
 
 int run(const Options& options) {
-  const Model model = Model::load(options.model);
+  const Model model = options.batch ? Model::load(options.model).with_batch(*options.batch) : Model::load(options.model);
   const io::InputLayout layout = io::input_layout(model);
   if (model.outputs().size() != 1)
     throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs; evaluation needs one");
@@ -148,22 +150,11 @@ int run(const Options& options) {
   const int status = [&] {
     Network network(context, model);
 
-    std::vector<float> input(batch * layout.image_elements());
     std::vector<std::vector<size_t>> confusion(classes, std::vector<size_t>(classes, 0));
     size_t top1 = 0, top5 = 0, runs = 0;
     Clock::duration inference{};
     Progress progress(count);
-    const Clock::time_point start = Clock::now();
-    for (size_t first = 0; first < count; first += batch) {
-      const size_t in_batch = std::min(batch, count - first);
-      std::fill(input.begin(), input.end(), 0.0f);
-      for (size_t b = 0; b < in_batch; ++b)
-        io::preprocess(dataset.image(first + b), layout,
-                   std::span<float>(input).subspan(b * layout.image_elements(), layout.image_elements()));
-      const Clock::time_point before = Clock::now();
-      const Tensor output = network.run(std::span<const float>(input));
-      inference += Clock::now() - before;
-      ++runs;
+    auto score = [&](const Tensor& output, size_t first, size_t in_batch) {
       for (size_t b = 0; b < in_batch; ++b) {
         const std::span<const float> scores(output.data.data() + b * classes, classes);
         const std::vector<io::Ranked> ranked = io::top_k(scores, 5);
@@ -173,7 +164,42 @@ int run(const Options& options) {
         ++confusion[label][ranked[0].index];
       }
       progress.update(first + in_batch, top1);
+    };
+    // Unless --blocking, batch k+1 is decoded, preprocessed and submitted while the GPU works on
+    // batch k (the Network's two runs in flight), and batch k is scored after that.
+    struct Pending {
+      Ticket ticket;
+      size_t first = 0, in_batch = 0;
+      Clock::time_point submitted;
+    };
+    std::optional<Pending> pending;
+    auto collect = [&](const Pending& p) {
+      const Tensor output = std::move(network.wait(p.ticket).front());
+      inference += Clock::now() - p.submitted;
+      ++runs;
+      score(output, p.first, p.in_batch);
+    };
+    std::vector<float> input(batch * layout.image_elements());
+    const Clock::time_point start = Clock::now();
+    for (size_t first = 0; first < count; first += batch) {
+      const size_t in_batch = std::min(batch, count - first);
+      std::fill(input.begin(), input.end(), 0.0f);
+      for (size_t b = 0; b < in_batch; ++b)
+        io::preprocess(dataset.image(first + b), layout,
+                       std::span<float>(input).subspan(b * layout.image_elements(), layout.image_elements()));
+      const Clock::time_point before = Clock::now();
+      if (options.blocking) {
+        const Tensor output = network.run(std::span<const float>(input));
+        inference += Clock::now() - before;
+        ++runs;
+        score(output, first, in_batch);
+        continue;
+      }
+      Pending next{network.submit(std::span<const float>(input)), first, in_batch, before};
+      if (pending) collect(*pending);
+      pending = next;
     }
+    if (pending) collect(*pending);
     const double wall = seconds(Clock::now() - start);
     const double accuracy1 = static_cast<double>(top1) / count;
     const double accuracy5 = static_cast<double>(top5) / count;
@@ -188,6 +214,7 @@ int run(const Options& options) {
                                        {"class_mapping", dataset.mapping},
                                        {"images", count},
                                        {"batch", batch},
+                                       {"blocking", options.blocking},
                                        {"top1", accuracy1}};
       if (has_top5) report["top5"] = accuracy5;
       report["images_per_second"] = throughput;
@@ -205,7 +232,8 @@ int run(const Options& options) {
                 << "top-1       " << fixed(100.0 * accuracy1, 2) << "% (" << top1 << "/" << count << ")\n";
       if (has_top5) std::cout << "top-5       " << fixed(100.0 * accuracy5, 2) << "% (" << top5 << "/" << count << ")\n";
       std::cout << "throughput  " << fixed(throughput, 1) << " images/s (decoding and preprocessing included)\n"
-                << "latency     " << fixed(latency_ms, 3) << " ms mean per run() call\n";
+                << "latency     " << fixed(latency_ms, 3) << " ms mean per run"
+                << (options.blocking ? " (blocking)" : ", submit to outputs (two in flight)") << "\n";
     }
     return 0;
   }();
@@ -239,6 +267,12 @@ int main(int argc, char** argv) {
   folder->excludes(list);
   app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::cli::positive_integer());
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
+  app.add_option("--batch", options.batch,
+                 "Images per run: builds the network for this batch (a model converted with --dynamic-batch); "
+                 "default: the model's")
+      ->check(CLI::Range(int64_t{1}, int64_t{65536}));
+  app.add_flag("--blocking", options.blocking,
+               "One run at a time (Network::run) instead of preparing the next batch while the GPU works");
   app.add_flag("--json", options.json, "Print one JSON object (with the confusion matrix) instead of text");
   if (const auto status = vkbnn::cli::parse_command_line(app, argc, argv)) return *status;
   if (options.images.empty() && options.folder.empty() && options.list.empty()) {

@@ -67,6 +67,7 @@ nlohmann::ordered_json device_json(const DeviceInfo& d, const DeviceMemory& memo
           {"debug_utils", d.debug_utils},
           {"subgroup_size", d.subgroup_size},
           {"subgroup_broadcast", d.subgroup_broadcast},
+          {"cpu_vector_registers", d.cpu_vector_registers},
           {"max_texel_buffer_elements", d.max_texel_buffer_elements},
           {"max_storage_buffer_range", d.max_storage_buffer_range},
           {"max_shared_memory", d.max_shared_memory},
@@ -90,8 +91,9 @@ void print_device(const DeviceInfo& d, const DeviceMemory& memory) {
             << "  float16 arithmetic        " << yes_no(d.float16) << "\n"
             << "  debug utils               " << yes_no(d.debug_utils) << "\n"
             << "  subgroup size             " << d.subgroup_size << "\n"
-            << "  subgroup broadcast        " << yes_no(d.subgroup_broadcast) << "\n"
-            << "  max texel buffer          " << d.max_texel_buffer_elements << " elements\n"
+            << "  subgroup broadcast        " << yes_no(d.subgroup_broadcast) << "\n";
+  if (d.cpu_vector_registers) std::cout << "  CPU vector registers      " << d.cpu_vector_registers << "\n";
+  std::cout << "  max texel buffer          " << d.max_texel_buffer_elements << " elements\n"
             << "  max storage buffer range  " << mib(d.max_storage_buffer_range) << "\n"
             << "  max shared memory         " << d.max_shared_memory / 1024 << " KiB\n"
             << "  device-local memory       " << mib(d.device_local_bytes) << "\n"

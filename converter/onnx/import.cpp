@@ -797,6 +797,7 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
                          std::to_string(shape->dim_size()) + ", the shape given has rank " +
                          std::to_string(given->second.size()));
       for (size_t d = 0; d < given->second.size(); ++d) shape->mutable_dim(static_cast<int>(d))->set_dim_value(given->second[d]);
+      if (options.dynamic_batch) shape->mutable_dim(0)->set_dim_value(options.batch);
       continue;
     }
     int rank = shape->dim_size();
@@ -812,7 +813,7 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
         dim->set_dim_value(d == first_spatial ? options.input_size->first : options.input_size->second);
       } else if (dim->has_dim_value() && dim->dim_value() == 0) {
         throw UnsupportedError("graph input '" + v.name() + "' is empty (dimension " + std::to_string(d) + " is 0)");
-      } else if (dynamic && d == 0) {
+      } else if (d == 0 && (dynamic || options.dynamic_batch)) {
         dim->set_dim_value(options.batch);
       } else if (dynamic) {
         throw ModelError("graph input '" + v.name() + "' has a dynamic " +

@@ -455,6 +455,7 @@ class Quantizer {
     if (auto it = int8_name_.find(tensor); it != int8_name_.end()) return it->second;
     const std::string name = p_.fresh_name(tensor + "_int8");
     p_.shapes[name] = p_.shapes.at(tensor);
+    if (auto axis = p_.batch_axes.find(tensor); axis != p_.batch_axes.end()) p_.batch_axes[name] = axis->second;
     p_.int8_values[name] = quantization_of(tensor, nullptr);
     Op q;
     q.set(fb::QuantizeT{});
@@ -484,6 +485,7 @@ class Quantizer {
   std::string int8_output(const Op& op, std::optional<Quantization> same_as = std::nullopt) {
     const std::string name = p_.fresh_name(op.output + "_int8");
     p_.shapes[name] = p_.shapes.at(op.output);
+    if (auto axis = p_.batch_axes.find(op.output); axis != p_.batch_axes.end()) p_.batch_axes[name] = axis->second;
     if (same_as) chosen_[op.output] = {Range{0, 0, "input's"}, *same_as};
     p_.int8_values[name] = same_as ? *same_as : quantization_of(op.output, &op);
     int8_name_[op.output] = name;

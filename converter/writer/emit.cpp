@@ -107,11 +107,14 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
         s.weight_bytes += weight.data.size() * sizeof(float);
       }
       s.fp32_weight_bytes += static_cast<size_t>(element_count(weight.shape)) * sizeof(float);
-    } else if (auto q = p.int8_values.find(name); q != p.int8_values.end()) {
-      index = writer.add_int8_tensor(name, p.shapes.at(name), q->second.scale, q->second.zero_point);
     } else {
-      index = writer.add_tensor(name, p.shapes.at(name),
-                                p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32);
+      const auto axis = p.batch_axes.find(name);
+      const auto batch_axis = static_cast<int8_t>(axis == p.batch_axes.end() ? -1 : axis->second);
+      if (auto q = p.int8_values.find(name); q != p.int8_values.end())
+        index = writer.add_int8_tensor(name, p.shapes.at(name), q->second.scale, q->second.zero_point, batch_axis);
+      else
+        index = writer.add_tensor(name, p.shapes.at(name),
+                                  p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32, batch_axis);
     }
     tensors[name] = index;
     return index;
@@ -143,6 +146,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   writer.set_outputs(outputs);
   writer.set_metadata(metadata_for(p, options));
   writer.set_producer(std::string("vkbnn-convert ") + VKBNN_VERSION);
+  writer.set_batch(p.batch);
   result.bytes = writer.finish();
   s.onnx_nodes = graph.onnx_nodes;
   s.folded_constants = graph.folded;

@@ -6,10 +6,11 @@ namespace vkbnn::convert {
 
 ModelWriter::ModelWriter() : builder_(1 << 20) {}
 
-uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type) {
+uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type,
+                                 int8_t batch_axis) {
   auto name_offset = builder_.CreateString(name);
   auto shape_offset = builder_.CreateVector(shape);
-  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, type));
+  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, type, 0, 0, batch_axis));
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 
@@ -19,11 +20,12 @@ uint32_t ModelWriter::add_constant(const std::string& name, const std::vector<in
 }
 
 uint32_t ModelWriter::add_int8_tensor(const std::string& name, const std::vector<int64_t>& shape, float scale,
-                                      int32_t zero_point) {
+                                      int32_t zero_point, int8_t batch_axis) {
   auto name_offset = builder_.CreateString(name);
   auto shape_offset = builder_.CreateVector(shape);
   auto quantization = fb::CreateQuantization(builder_, scale, zero_point);
-  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, fb::DataType::Int8, 0, quantization));
+  tensors_.push_back(
+      fb::CreateTensor(builder_, name_offset, shape_offset, fb::DataType::Int8, 0, quantization, batch_axis));
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 
@@ -82,7 +84,7 @@ std::vector<uint8_t> ModelWriter::finish() {
       static_cast<fb::ChannelOrder>(metadata_.channel_order), &metadata_.mean, &metadata_.std,
       &labels, metadata_.description.c_str());
   auto model = fb::CreateModelDirect(builder_, kFormatMajor, kFormatMinor, producer_.c_str(),
-                                     &tensors_, &nodes_, &inputs_, &outputs_, metadata);
+                                     &tensors_, &nodes_, &inputs_, &outputs_, metadata, batch_);
   fb::FinishModelBuffer(builder_, model);
   return {builder_.GetBufferPointer(), builder_.GetBufferPointer() + builder_.GetSize()};
 }

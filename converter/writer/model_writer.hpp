@@ -14,8 +14,8 @@ namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
 // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
-// Transpose, Resize and Slice
-inline constexpr uint16_t kFormatMinor = 3;
+// Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis)
+inline constexpr uint16_t kFormatMinor = 4;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.
@@ -25,13 +25,14 @@ class ModelWriter {
 
   flatbuffers::FlatBufferBuilder& builder() { return builder_; }
 
+  // An activation; batch_axis as Tensor.batch_axis in the schema.
   uint32_t add_tensor(const std::string& name, const std::vector<int64_t>& shape,
-                      fb::DataType type = fb::DataType::Float32);
+                      fb::DataType type = fb::DataType::Float32, int8_t batch_axis = -1);
   uint32_t add_constant(const std::string& name, const std::vector<int64_t>& shape,
                         std::span<const float> data);
   // An Int8 activation with its quantization (real = scale * (q - zero_point)).
   uint32_t add_int8_tensor(const std::string& name, const std::vector<int64_t>& shape, float scale,
-                           int32_t zero_point);
+                           int32_t zero_point, int8_t batch_axis = -1);
   // An Int8 constant from row-major values; packed here as fb::DataType::Int8 describes.
   uint32_t add_int8_constant(const std::string& name, const std::vector<int64_t>& shape,
                              std::span<const int8_t> values);
@@ -46,6 +47,8 @@ class ModelWriter {
   void set_outputs(std::vector<uint32_t> outputs) { outputs_ = std::move(outputs); }
   void set_metadata(const ModelMetadata& metadata) { metadata_ = metadata; }
   void set_producer(const std::string& producer) { producer_ = producer; }
+  // Model.batch: 0 for a fixed batch.
+  void set_batch(int32_t batch) { batch_ = batch; }
 
   std::vector<uint8_t> finish();
 
@@ -60,6 +63,7 @@ class ModelWriter {
   std::vector<uint32_t> outputs_;
   ModelMetadata metadata_;
   std::string producer_ = "vkbnn";
+  int32_t batch_ = 0;
 };
 
 }  // namespace vkbnn::convert

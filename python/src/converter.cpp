@@ -94,9 +94,11 @@ void bind_converter(py::module_& m) {
          const std::vector<std::string>& keep_fp32, const std::optional<std::pair<int64_t, int64_t>>& input_size,
          const std::vector<float>& mean, const std::vector<float>& std, const std::vector<std::string>& labels,
          const std::optional<ChannelOrder>& channel_order, const std::string& description,
-         const std::optional<std::function<void(size_t, size_t)>>& progress) {
+         const std::optional<std::function<void(size_t, size_t)>>& progress, int64_t batch, bool dynamic_batch) {
         convert::Options options;
         options.input_size = input_size;
+        options.batch = batch;
+        options.dynamic_batch = dynamic_batch;
         options.mean = mean;
         options.std = std;
         options.labels = labels;
@@ -150,11 +152,13 @@ void bind_converter(py::module_& m) {
       py::arg("keep_fp32") = std::vector<std::string>{}, py::arg("input_size") = no_value(),
       py::arg("mean") = std::vector<float>{}, py::arg("std") = std::vector<float>{},
       py::arg("labels") = std::vector<std::string>{}, py::arg("channel_order") = no_value(),
-      py::arg("description") = "", py::arg("progress") = no_value(),
+      py::arg("description") = "", py::arg("progress") = no_value(), py::arg("batch") = 1,
+      py::arg("dynamic_batch") = false,
       "Converts an ONNX model to a .vkbnn file, as vkbnn-convert does, and returns the summary. quantize='int8' "
       "quantizes after training, calibrated on calib: a folder of images or an IDX file (preprocessed as the "
       "model's metadata says, at most calib_count of them), or preprocessed samples (an array whose first axis "
-      "counts them, or a list of arrays). progress(done, total) is called after each calibration run.");
+      "counts them, or a list of arrays). progress(done, total) is called after each calibration run. batch and "
+      "dynamic_batch as vkbnn-convert's --batch and --dynamic-batch.");
 }
 
 }  // namespace vkbnn::python

@@ -34,62 +34,44 @@ class PyNetwork {
   PyNetwork(Context& context, const Model& model, const NetworkOptions& options)
       : network_(context, model, options) {}
 
+  enum class Form { Single, Sequence, Mapping };
+
+  // A run submitted from Python, and how its outputs are to be returned.
+  struct PyTicket {
+    Ticket ticket;
+    Form form = Form::Single;
+  };
+
   // A single array gives a single array for a one-output model; a list or tuple gives a list in
   // the model's output order; a dict keyed by input names gives a dict keyed by output names.
   py::object run(const py::object& inputs) {
-    const Model& model = network_.model();
-    const std::vector<TensorDesc>& wanted = model.inputs();
-    std::vector<FloatArray> arrays;
-    enum class Form { Single, Sequence, Mapping } form = Form::Single;
-    if (py::isinstance<py::dict>(inputs)) {
-      form = Form::Mapping;
-      const py::dict given = inputs.cast<py::dict>();
-      for (const TensorDesc& desc : wanted) {
-        if (!given.contains(desc.name)) throw Error("no array was given for the input '" + desc.name + "'");
-        arrays.push_back(py::cast<FloatArray>(given[py::str(desc.name)]));
-      }
-      if (given.size() != wanted.size())
-        for (const auto& [key, value] : given) {
-          const std::string name = py::str(key);
-          if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorDesc& d) { return d.name == name; }))
-            throw Error("the model has no input named '" + name + "'");
-        }
-    } else if (py::isinstance<py::list>(inputs) || py::isinstance<py::tuple>(inputs)) {
-      form = Form::Sequence;
-      for (const py::handle item : inputs) arrays.push_back(py::cast<FloatArray>(item));
-    } else {
-      arrays.push_back(py::cast<FloatArray>(inputs));
-    }
-    if (arrays.size() != wanted.size())
-      throw Error("the model has " + std::to_string(wanted.size()) + " input(s) but " + std::to_string(arrays.size()) +
-                  " array(s) were given");
-
-    std::vector<std::span<const float>> spans;
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      // Like vkbnn-run, any shape with the input's element count is taken: C order makes e.g.
-      // (1, 784) and (1, 1, 28, 28) the same values.
-      if (static_cast<size_t>(arrays[i].size()) != wanted[i].elements())
-        throw Error("the array for the input '" + wanted[i].name + "' has shape " + shape_text(arrays[i]) +
-                    " but the input is " + shape_text(wanted[i].shape));
-      spans.emplace_back(arrays[i].data(), static_cast<size_t>(arrays[i].size()));
-    }
-
+    Inputs given = parse(inputs);
     std::vector<Tensor> outputs;
     {
       py::gil_scoped_release released;
       std::lock_guard lock(mutex_);
-      outputs = network_.run(spans);
+      outputs = network_.run(given.spans);
     }
-    const std::vector<TensorDesc>& names = model.outputs();
-    if (form == Form::Mapping) {
-      py::dict result;
-      for (size_t i = 0; i < outputs.size(); ++i) result[py::str(names[i].name)] = to_numpy(std::move(outputs[i]));
-      return result;
+    return format(std::move(outputs), given.form);
+  }
+
+  // The inputs are copied into the run's staging memory before submit returns.
+  PyTicket submit(const py::object& inputs) {
+    Inputs given = parse(inputs);
+    py::gil_scoped_release released;
+    std::lock_guard lock(mutex_);
+    return {network_.submit(given.spans), given.form};
+  }
+
+  // Not under this wrapper's lock: the Network lets go of its own while it blocks, so other
+  // threads submit meanwhile.
+  py::object wait(const PyTicket& ticket) {
+    std::vector<Tensor> outputs;
+    {
+      py::gil_scoped_release released;
+      outputs = network_.wait(ticket.ticket);
     }
-    if (form == Form::Single && outputs.size() == 1) return to_numpy(std::move(outputs[0]));
-    py::list result;
-    for (Tensor& output : outputs) result.append(to_numpy(std::move(output)));
-    return result;
+    return format(std::move(outputs), ticket.form);
   }
 
   py::array_t<float> read_tensor(const std::string& name) {
@@ -124,6 +106,62 @@ class PyNetwork {
   const Network& network() const { return network_; }
 
  private:
+  struct Inputs {
+    std::vector<FloatArray> arrays;  // keeps converted arrays alive while `spans` point into them
+    std::vector<std::span<const float>> spans;
+    Form form = Form::Single;
+  };
+
+  Inputs parse(const py::object& inputs) const {
+    const std::vector<TensorDesc>& wanted = network_.model().inputs();
+    Inputs result;
+    auto& arrays = result.arrays;
+    if (py::isinstance<py::dict>(inputs)) {
+      result.form = Form::Mapping;
+      const py::dict given = inputs.cast<py::dict>();
+      for (const TensorDesc& desc : wanted) {
+        if (!given.contains(desc.name)) throw Error("no array was given for the input '" + desc.name + "'");
+        arrays.push_back(py::cast<FloatArray>(given[py::str(desc.name)]));
+      }
+      if (given.size() != wanted.size())
+        for (const auto& [key, value] : given) {
+          const std::string name = py::str(key);
+          if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorDesc& d) { return d.name == name; }))
+            throw Error("the model has no input named '" + name + "'");
+        }
+    } else if (py::isinstance<py::list>(inputs) || py::isinstance<py::tuple>(inputs)) {
+      result.form = Form::Sequence;
+      for (const py::handle item : inputs) arrays.push_back(py::cast<FloatArray>(item));
+    } else {
+      arrays.push_back(py::cast<FloatArray>(inputs));
+    }
+    if (arrays.size() != wanted.size())
+      throw Error("the model has " + std::to_string(wanted.size()) + " input(s) but " + std::to_string(arrays.size()) +
+                  " array(s) were given");
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      // Like vkbnn-run, any shape with the input's element count is taken: C order makes e.g.
+      // (1, 784) and (1, 1, 28, 28) the same values.
+      if (static_cast<size_t>(arrays[i].size()) != wanted[i].elements())
+        throw Error("the array for the input '" + wanted[i].name + "' has shape " + shape_text(arrays[i]) +
+                    " but the input is " + shape_text(wanted[i].shape));
+      result.spans.emplace_back(arrays[i].data(), static_cast<size_t>(arrays[i].size()));
+    }
+    return result;
+  }
+
+  py::object format(std::vector<Tensor> outputs, Form form) const {
+    const std::vector<TensorDesc>& names = network_.model().outputs();
+    if (form == Form::Mapping) {
+      py::dict result;
+      for (size_t i = 0; i < outputs.size(); ++i) result[py::str(names[i].name)] = to_numpy(std::move(outputs[i]));
+      return result;
+    }
+    if (form == Form::Single && outputs.size() == 1) return to_numpy(std::move(outputs[0]));
+    py::list result;
+    for (Tensor& output : outputs) result.append(to_numpy(std::move(output)));
+    return result;
+  }
+
   Network network_;
   std::mutex mutex_;
 };
@@ -253,6 +291,9 @@ void bind_engine(py::module_& m) {
 
   py::class_<Model>(m, "Model", "A verified .vkbnn model file")
       .def_static("load", &Model::load, py::arg("path"), "Loads and verifies a .vkbnn file; raises vkbnn.ModelError")
+      .def_property_readonly("dynamic_batch", &Model::dynamic_batch,
+                             "The batch the shapes are for in a model converted with dynamic_batch, else 0")
+      .def("with_batch", &Model::with_batch, py::arg("batch"), "This model at another batch (needs a dynamic batch)")
       .def_static(
           "from_bytes",
           [](const py::buffer& data, const std::string& origin) {
@@ -274,11 +315,17 @@ void bind_engine(py::module_& m) {
         return "<vkbnn.Model " + model.origin() + ": " + std::to_string(model.node_count()) + " nodes>";
       });
 
+  py::class_<PyNetwork::PyTicket>(m, "Ticket", "A run started by Network.submit, to collect once with Network.wait")
+      .def_property_readonly("id", [](const PyNetwork::PyTicket& t) { return t.ticket.id(); })
+      .def("__repr__", [](const PyNetwork::PyTicket& t) { return "<vkbnn.Ticket " + std::to_string(t.ticket.id()) + ">"; });
+
   py::class_<PyNetwork>(m, "Network",
                         "A model placed on a device. One Network may be shared by threads: their runs take turns.")
       .def(py::init([](Context& context, const Model& model, const std::vector<std::string>& taps, bool tap_all,
-                       bool profiling, bool poison) {
+                       bool profiling, bool poison, uint32_t in_flight, int64_t batch) {
              NetworkOptions options;
+             options.in_flight = in_flight;
+             options.batch = batch;
              options.taps = taps;
              options.tap_all = tap_all;
              options.profiling = profiling;
@@ -288,12 +335,20 @@ void bind_engine(py::module_& m) {
            }),
            py::arg("context"), py::arg("model"), py::kw_only(), py::arg("taps") = std::vector<std::string>{},
            py::arg("tap_all") = false, py::arg("profiling") = false, py::arg("poison_arena") = false,
-           py::keep_alive<1, 2>(),
-           "taps: tensor or layer names to keep readable with read_tensor(); profiling: per-layer GPU timestamps")
+           py::arg("in_flight") = 2, py::arg("batch") = 0, py::keep_alive<1, 2>(),
+           "taps: tensor or layer names to keep readable with read_tensor(); profiling: per-layer GPU timestamps; "
+           "in_flight: runs submit() may have pending; batch: another batch for a model converted with "
+           "--dynamic-batch (0: the model's)")
       .def("run", &PyNetwork::run, py::arg("inputs"),
            "Runs the model. inputs: one array (-> one array, or a list for several outputs), a list of arrays in "
            "the model's input order (-> a list), or a dict input name -> array (-> a dict output name -> array). "
            "float32 C-order arrays are read in place; others are converted once.")
+      .def("submit", &PyNetwork::submit, py::arg("inputs"),
+           "Starts a run (inputs as for run(), copied before it returns) and returns its Ticket; the GIL is "
+           "released meanwhile")
+      .def("wait", &PyNetwork::wait, py::arg("ticket"),
+           "The outputs of a submitted run, in the form run() gives them, blocking (without the GIL) until the "
+           "GPU has done it. Each ticket is waited for once, in any order.")
       .def("read_tensor", &PyNetwork::read_tensor, py::arg("name"),
            "A tapped tensor (or an output) of the latest run, by tensor or layer name")
       .def("last_profile", &PyNetwork::last_profile, "The profile of the latest run (no layers when profiling is off)")

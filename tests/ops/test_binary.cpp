@@ -208,6 +208,9 @@ void expect_matches_reference(const BinaryCase& c, uint32_t seed, Context* on = 
   options.poison_arena = true;
   options.taps = {"y"};
   Network network(on ? *on : context(), Model::from_bytes(b.model), options);
+  const std::string kernel = c.conv.groups > 1 ? "binary_grouped_conv2d" : "binary_conv2d";
+  for (const LayerInfo& layer : network.layers())
+    if (layer.name == "layer") EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
   std::vector<std::span<const float>> inputs(b.inputs.begin(), b.inputs.end());
   network.run(inputs);
   const Tensor y = network.read_tensor("y");
@@ -367,6 +370,49 @@ TEST(BinaryConv2D, ElasticLinkVariants) {
         bc.link = {lc.channels, lc.strided, lc.mean, lc.stride};
         bc.link_channels = lc.real_channels;
         bc.activation = BinaryActivation::RPRelu;
+        expect_matches_reference(bc, seed++);
+      }
+}
+
+// Output rows that split into whole runs of 4 (the epilogue on vec4s, the link read as 4-pixel
+// texels where it is not pooled) and rows that do not; zero-padding classes from asymmetric pads,
+// pads as large as the kernel (windows wholly outside) and dilation; channels that do not fill a
+// block; a batch.
+TEST(BinaryConv2D, VectorAndScalarEpiloguesAndBorderClasses) {
+  struct Case {
+    Shape x;
+    int64_t m;
+    int pad_top, pad_left, pad_bottom, pad_right, stride, dilation;
+    LinkChannels channels;
+    int64_t real_channels;
+    int pool;
+  };
+  const std::vector<Case> cases = {
+      {{1, 40, 16, 16}, 24, 1, 1, 1, 1, 1, 1, LinkChannels::Identity, 24, 1},
+      {{2, 33, 12, 24}, 13, 1, 1, 1, 1, 1, 1, LinkChannels::Identity, 13, 1},
+      {{1, 64, 16, 16}, 32, 1, 1, 1, 1, 1, 1, LinkChannels::Squeeze, 64, 1},
+      {{1, 16, 8, 8}, 48, 1, 1, 1, 1, 1, 1, LinkChannels::Expand, 16, 1},
+      {{1, 40, 16, 16}, 40, 1, 1, 1, 1, 2, 1, LinkChannels::Identity, 40, 2},
+      {{1, 40, 10, 10}, 20, 1, 1, 1, 1, 1, 1, LinkChannels::Identity, 20, 1},
+      {{1, 35, 9, 12}, 20, 0, 2, 2, 0, 1, 1, LinkChannels::Identity, 0, 1},
+      {{1, 35, 6, 8}, 20, 3, 3, 3, 3, 1, 1, LinkChannels::Identity, 0, 1},
+      {{1, 35, 11, 14}, 20, 2, 1, 0, 3, 1, 2, LinkChannels::Identity, 0, 1},
+  };
+  uint32_t seed = 800;
+  for (const auto& k : cases)
+    for (bool zero_padding : {true, false})
+      for (bool after : {true, false}) {
+        BinaryCase bc;
+        bc.x = k.x;
+        bc.out_channels = k.m;
+        bc.conv = conv(3, k.stride, 0, zero_padding, k.dilation);
+        bc.conv.pad_top = k.pad_top, bc.conv.pad_left = k.pad_left;
+        bc.conv.pad_bottom = k.pad_bottom, bc.conv.pad_right = k.pad_right;
+        bc.has_link = k.real_channels > 0;
+        bc.link = {k.channels, false, k.channels != LinkChannels::Squeeze || after, k.pool};
+        bc.link_channels = k.real_channels;
+        bc.activation = BinaryActivation::RPRelu;
+        bc.activation_after_link = after;
         expect_matches_reference(bc, seed++);
       }
 }

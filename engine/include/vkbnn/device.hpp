@@ -31,6 +31,10 @@ struct DeviceInfo {
   bool debug_utils = false;          // VK_EXT_debug_utils on the instance
   uint32_t subgroup_size = 0;
   bool subgroup_broadcast = false;   // subgroup ballot operations in compute shaders, if enabled
+  // On a CPU device (lavapipe), the vector registers of the host CPU that runs the shaders: each
+  // of a shader's values takes one, for as many invocations as its lanes hold (16 with AVX2, 32
+  // with AVX-512 or on AArch64). 0 on other devices.
+  uint32_t cpu_vector_registers = 0;
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_texel_buffer_elements = 0;
   uint32_t max_shared_memory = 0;

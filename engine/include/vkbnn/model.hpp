@@ -48,7 +48,17 @@ class Model {
   size_t node_count() const;
   size_t weight_bytes() const { return weight_bytes_; }
   size_t file_bytes() const { return bytes_->size(); }
+  // The model file's contents.
+  std::span<const uint8_t> bytes() const { return *bytes_; }
   const std::string& origin() const { return origin_; }
+
+  // The batch the shapes are for when the model has a dynamic batch (converted with
+  // --dynamic-batch), else 0: the shapes hold for their batch only.
+  int64_t dynamic_batch() const;
+  // This model at another batch: inputs, outputs and every activation along its batch axis
+  // scaled, checked as a loaded file is. Throws ModelError for a model without a dynamic batch
+  // (unless `batch` is the one it has) and for a batch out of range.
+  Model with_batch(int64_t batch) const;
 
   const fb::Model& schema() const { return *root_; }
 

@@ -25,6 +25,15 @@ struct NetworkOptions {
   // Fill the activation arena with NaN before every run, so a layer that leaves part of its
   // output unwritten cannot pass a comparison by accident. For tests.
   bool poison_arena = false;
+  // Runs that may be pending at once (see Network::submit). Each has its own staging buffers,
+  // command buffers and fence, so the host fills the inputs of run k+1, and reads the outputs of
+  // run k-1, while the GPU works on run k. The runs share the activation arena: their GPU work
+  // still executes one after another, in submission order. 1 to 64.
+  uint32_t in_flight = 2;
+  // The batch (first input dimension) to build the network for; 0 keeps the model's. Another
+  // batch than the model's needs a model converted with --dynamic-batch (see
+  // Model::with_batch); inputs, outputs and every activation then scale with it.
+  int64_t batch = 0;
 };
 
 // What a layer computes in.
@@ -60,8 +69,10 @@ struct LayerTiming {
   double start_us = 0;  // GPU time from the start of the run to the layer's start
 };
 
-// One inference, timed. upload + submit + gpu-side wait + readback add up to total_us;
-// layers' gpu_us sum to at most gpu_us (the GPU time between the first and last timestamp).
+// One inference, timed. upload + submit + gpu-side wait + readback add up to total_us (for a
+// run made with submit() and wait(), total_us also holds what the caller did in between, and
+// wait_us only the time wait() blocked); layers' gpu_us sum to at most gpu_us (the GPU time
+// between the first and last timestamp).
 struct Profile {
   std::vector<LayerTiming> layers;
   double upload_us = 0;    // host copy of inputs into staging memory
@@ -75,7 +86,8 @@ struct Profile {
 };
 
 // Where a tapped tensor lives on the device, for applications that use it on the GPU without a
-// read-back (see Network::device_tensor). Valid until the next run() or the Network's end.
+// read-back (see Network::device_tensor). Valid until the next run() or submit() or the
+// Network's end.
 struct DeviceTensor {
   VkBuffer buffer = VK_NULL_HANDLE;  // the activation arena (a storage buffer)
   VkDeviceSize offset = 0;           // bytes from the buffer's start
@@ -110,15 +122,33 @@ namespace detail {
 struct NetworkState;
 }
 
+// A run started by Network::submit, to be collected once with Network::wait.
+class Ticket {
+ public:
+  Ticket() = default;
+  // 1, 2, 3, ... in the order the network's runs were submitted; 0 for a Ticket not from submit().
+  uint64_t id() const { return id_; }
+
+ private:
+  friend class Network;
+  Ticket(const detail::NetworkState* owner, uint64_t id) : owner_(owner), id_(id) {}
+  const detail::NetworkState* owner_ = nullptr;
+  uint64_t id_ = 0;
+};
+
 // A model placed on a device: weights uploaded, memory planned, pipelines built and the whole
-// graph recorded into one command buffer that every run() replays.
+// graph recorded into a command buffer (one per NetworkOptions::in_flight slot) that every run
+// replays.
 //
-// Threads: one Network may be called from several threads. run(), read_tensor(),
-// set_profiling(), profiling() and last_profile() hold the network's lock, so concurrent calls
-// run one after another and each run() returns the outputs of its own inputs. What a run leaves
-// behind (read_tensor(), device_tensor(), last_profile()) is the latest run's, whichever thread
-// made it: a thread that reads a run's intermediates or profile must keep other threads from
-// running in between (its own lock, or a Network of its own). layers(), memory(),
+// Threads: one Network may be called from several threads. run(), submit(), wait(),
+// read_tensor(), set_profiling(), profiling() and last_profile() hold the network's lock, so
+// concurrent calls run one after another and each run() returns the outputs of its own inputs.
+// wait() lets go of the lock while it blocks on the GPU, so one thread may submit while another
+// waits. A ticket belongs to no thread: any thread may wait for it, once; a second wait() for it,
+// from any thread, throws. What a run leaves behind (read_tensor(), device_tensor()) is the
+// latest submitted run's, and last_profile() the latest waited one's, whichever thread made it:
+// a thread that reads a run's intermediates or profile must keep other threads from running in
+// between (its own lock, or a Network of its own). layers(), memory(),
 // load_report() and model() describe what the constructor built and never change. Runs of one
 // Network never overlap on the GPU; for parallel inference give each thread its own Network, on
 // one shared Context (see Context). Moving or destroying a Network must not race with its use.
@@ -132,23 +162,37 @@ class Network {
   Network& operator=(const Network&) = delete;
 
   // One input tensor per model input, in the model's input order, NCHW float32.
+  // Blocks until the outputs are back: submit() then wait().
   std::vector<Tensor> run(const std::vector<std::span<const float>>& inputs);
   Tensor run(std::span<const float> input);
+
+  // Starts a run and returns once its inputs are copied into the run's staging memory and the
+  // work is queued; the inputs may be reused at once. With NetworkOptions::in_flight runs pending
+  // already, it first waits for the oldest one that no wait() is blocked on and keeps its
+  // outputs for its wait(). Inputs as for run().
+  Ticket submit(const std::vector<std::span<const float>>& inputs);
+  Ticket submit(std::span<const float> input);
+  // The outputs of a submitted run, blocking until the GPU has done it. Tickets may be waited in
+  // any order. Throws for a ticket already waited for (or being waited for by another thread),
+  // an empty one, or one from another Network; the run is then unaffected. Runs not waited for
+  // are finished and dropped when the Network is destroyed.
+  std::vector<Tensor> wait(const Ticket& ticket);
 
   // Per-layer GPU timestamps are recorded when enabled; switching re-records nothing after the
   // first time each variant is used.
   void set_profiling(bool enabled);
   bool profiling() const;
-  // The profile of the latest run() (empty layers when profiling was off), copied.
+  // The profile of the latest run collected by run() or wait() (empty layers when profiling was off), copied.
   Profile last_profile() const;
 
-  // An intermediate tensor from the latest run(), by tensor or layer (node) name. The tensor must
-  // have been requested in NetworkOptions::taps (or tap_all), or be a model output. Binarized
+  // An intermediate tensor from the latest submitted run (waiting for it on the GPU), by tensor
+  // or layer (node) name. The tensor must have been requested in NetworkOptions::taps (or
+  // tap_all), or be a model output. Binarized
   // (packed) tensors are returned as their -1/+1 values, int8 ones dequantized.
   Tensor read_tensor(const std::string& name) const;
   // The same tensor where it lies in device memory, for drawing it straight from the GPU. The
-  // engine's writes are complete when run() returns; a reader in a later submission on the
-  // context's queue needs only a barrier from shader/transfer writes to its own reads.
+  // engine's writes are complete when run() (or the latest submit()'s wait()) returns; a reader
+  // in a later submission on the context's queue needs only a barrier from shader/transfer writes to its own reads.
   DeviceTensor device_tensor(const std::string& name) const;
 
   const std::vector<LayerInfo>& layers() const;

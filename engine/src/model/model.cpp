@@ -81,7 +81,26 @@ class Checker {
              std::to_string(bytes));
       if (t.data() && reinterpret_cast<uintptr_t>(t.data()->data()) % alignof(float) != 0)
         fail("tensor '" + name + "' data is misaligned");
+      check_batch_axis(t);
     }
+    if (model_.batch() > 0)
+      for (uint32_t in : *model_.inputs())
+        if (in < tensors.size() && tensors.Get(in)->batch_axis() < 0)
+          fail("the model has a dynamic batch but graph input '" + tensors.Get(in)->name()->str() + "' has no batch axis");
+  }
+
+  void check_batch_axis(const fb::Tensor& t) const {
+    const std::string name = t.name()->str();
+    if (model_.batch() < 0) fail("the model's batch is " + std::to_string(model_.batch()));
+    const int axis = t.batch_axis();
+    if (axis == -1) return;
+    if (model_.batch() == 0) fail("tensor '" + name + "' has a batch axis but the model has no dynamic batch");
+    if (t.data()) fail("constant tensor '" + name + "' has a batch axis");
+    if (axis < 0 || axis >= static_cast<int>(t.shape()->size()))
+      fail("tensor '" + name + "' has batch axis " + std::to_string(axis) + " of rank " + std::to_string(t.shape()->size()));
+    if (t.shape()->Get(axis) % model_.batch() != 0)
+      fail("tensor '" + name + "' has length " + std::to_string(t.shape()->Get(axis)) + " along its batch axis, not a "
+           "multiple of the model's batch " + std::to_string(model_.batch()));
   }
 
   void check_index(uint32_t index, const std::string& where) const {
@@ -221,5 +240,34 @@ Model Model::from_bytes(std::vector<uint8_t> bytes, const std::string& origin) {
 }
 
 size_t Model::node_count() const { return root_->nodes()->size(); }
+
+int64_t Model::dynamic_batch() const { return root_->batch(); }
+
+Model Model::with_batch(int64_t batch) const {
+  const int64_t from = dynamic_batch();
+  if (from == 0) {
+    const int64_t fixed = inputs_.front().shape.empty() ? 1 : inputs_.front().shape.front();
+    if (batch == fixed) return *this;
+    throw ModelError(origin_ + ": the model was converted for batch " + std::to_string(fixed) +
+                     " only; convert it with --batch " + std::to_string(batch) + ", or with --dynamic-batch to choose "
+                     "the batch when a Network is built");
+  }
+  if (batch == from) return *this;
+  if (batch < 1 || batch > std::numeric_limits<int32_t>::max())
+    throw ModelError(origin_ + ": batch " + std::to_string(batch) + " is out of range (1 to 2^31 - 1)");
+  std::vector<uint8_t> bytes = *bytes_;
+  auto* root = fb::GetMutableModel(bytes.data());
+  // Lengths along batch axes are multiples of `from` (the loader checked it) and at most
+  // kMaxTensorElements, so the product stays far from overflow; the loader below bounds it again.
+  for (uint32_t i = 0; i < root->tensors()->size(); ++i) {
+    auto* tensor = root->mutable_tensors()->GetMutableObject(i);
+    if (tensor->batch_axis() < 0) continue;
+    const auto axis = static_cast<uint32_t>(tensor->batch_axis());
+    tensor->mutable_shape()->Mutate(axis, tensor->shape()->Get(axis) / from * batch);
+  }
+  if (!root->mutate_batch(static_cast<int32_t>(batch)))
+    throw ModelError(origin_ + ": the model's batch field cannot be rewritten");
+  return from_bytes(std::move(bytes), origin_ + " (at batch " + std::to_string(batch) + ")");
+}
 
 }  // namespace vkbnn

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <map>
 
 #include "ops/elementwise.hpp"
 #include "ops/shader_codes.hpp"
@@ -181,21 +182,79 @@ Dispatch grouped_dispatch(const BinaryShape& s, const NodeLowering& l, const fb:
                                                       {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1});
 }
 
+// Zero padding: which kernel taps along one axis leave the input, per output coordinate, as a few
+// classes (for a 3x3 kernel padded by 1: the first, the inner and the last coordinates).
+struct TapClasses {
+  std::vector<uint32_t> of;                // the class of each output coordinate
+  std::vector<std::vector<bool>> outside;  // per class, per tap
+};
+
+TapClasses tap_classes(int64_t out, int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad) {
+  TapClasses classes;
+  std::map<std::vector<bool>, uint32_t> index;
+  for (int64_t o = 0; o < out; ++o) {
+    std::vector<bool> outside(static_cast<size_t>(kernel));
+    for (int64_t k = 0; k < kernel; ++k) {
+      const int64_t i = o * stride - pad + k * dilation;
+      outside[static_cast<size_t>(k)] = i < 0 || i >= in;
+    }
+    const auto [it, added] = index.emplace(outside, static_cast<uint32_t>(classes.outside.size()));
+    if (added) classes.outside.push_back(std::move(outside));
+    classes.of.push_back(it->second);
+  }
+  return classes;
+}
+
+// The padding correction table's words (see binary_conv2d.comp) for mp output channels.
+int64_t border_table_words(const TapClasses& rows, const TapClasses& columns, int64_t mp) {
+  return ceil_div(static_cast<int64_t>(rows.of.size() + columns.of.size()), 4) * 4 +
+         static_cast<int64_t>(rows.outside.size() * columns.outside.size()) * mp;
+}
+
+constexpr int64_t kMaxBorderTableWords = int64_t{1} << 24;
+
+// The tile of accumulators one invocation of binary_conv2d.comp keeps: r outputs along a row
+// times q output channels.
+struct BinaryTile {
+  int64_t r, q;
+};
+
+// As many accumulators as fit in registers beside the input span and the weights. On a CPU
+// device every value of a shader takes a vector register (its lanes are invocations): measured on
+// lavapipe with 32 registers (AVX-512VL), r = 4, q = 8 took 64 channels at 56x56 from 2.2 to
+// 1.2 ms of CPU time against r = 8, q = 8, which spills. A GPU thread has far more registers.
+BinaryTile binary_tile(const BinaryShape& s, bool bit_output, const DeviceInfo& device) {
+  const int64_t registers = device.cpu_vector_registers ? device.cpu_vector_registers : 64;
+  const int64_t qmax = registers >= 32 ? 8 : 4, rmax = std::max<int64_t>(registers / qmax, 4);
+  // A packed output needs whole words (q = 32); its r of 4 was measured on lavapipe.
+  if (bit_output) return {ceil_div(s.out_w, ceil_div(s.out_w, 4)), 32};
+  const int64_t q = std::min<int64_t>(qmax, ceil_div(s.out_channels, 4) * 4);
+  // Whole runs of 4 outputs where the row splits into them, so that the epilogue works on vec4s.
+  if (s.out_w % 4 == 0) {
+    int64_t r = rmax / 4 * 4;
+    while (r > 4 && s.out_w % r != 0) r -= 4;
+    return {r, q};
+  }
+  // Elsewhere (7 or 14 wide) the epilogue is per pixel: fewer, longer runs won there (256 channels
+  // at 14x14: 1.5 ms of CPU time with r = 7 against 2.9 ms with r = 4 on lavapipe).
+  return {ceil_div(s.out_w, ceil_div(s.out_w, 2 * rmax)), q};
+}
+
 // Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its dispatch.
 Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
   const bool bit_output = l.outputs[0].type == fb::DataType::Bit;
-  // Q output channels x R outputs per invocation, measured on lavapipe against Q = 16 and R = 16;
-  // a packed output needs whole words (Q = 32).
-  const int64_t q = bit_output ? 32 : std::min<int64_t>(8, ceil_div(s.out_channels, 4) * 4);
-  const int64_t r = ceil_div(s.out_w, ceil_div(s.out_w, bit_output ? 4 : 8));
+  const BinaryTile tile = binary_tile(s, bit_output, l.device);
+  const int64_t q = tile.q, r = tile.r;
   const int64_t blocks = ceil_div(s.out_channels, q);
+  const int64_t mp = blocks * q;
   const int64_t taps = s.kernel_h * s.kernel_w;
   const int64_t cw = ceil_div(s.in_channels, 32);
   const uint32_t tail = s.in_channels % 32 ? (1u << (s.in_channels % 32)) - 1 : 0xFFFFFFFFu;
 
   const std::vector<uint32_t> words = l.constant_words(1);
   std::vector<uint32_t> packed(static_cast<size_t>(blocks * taps * cw * q), 0);
-  std::vector<uint32_t> border(static_cast<size_t>(blocks * taps * q), 0);
+  // Per tap and output channel, what the tap adds when it reads zeros: sum_c w.
+  std::vector<int64_t> tap_sum(static_cast<size_t>(taps * mp), 0);
   for (int64_t m = 0; m < s.out_channels; ++m)
     for (int64_t t = 0; t < taps; ++t) {
       int64_t negative = 0;
@@ -205,20 +264,39 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
         packed[static_cast<size_t>((((m / q) * taps + t) * cw + c) * q + m % q)] = word;
         negative += std::popcount(word);
       }
-      border[static_cast<size_t>(((m / q) * taps + t) * q + m % q)] = static_cast<uint32_t>(s.in_channels - 2 * negative);
+      tap_sum[static_cast<size_t>(t * mp + m)] = s.in_channels - 2 * negative;
     }
   const uint32_t weight_offset = l.weights.add_words(packed);
-  const uint32_t border_offset = l.weights.add_words(border);
-
-  const EpilogueInputs in = epilogue_inputs(e, bit_output);
-  const int64_t mp = blocks * q;
-  const uint32_t param_offset = add_param_table(l, in, s.out_channels, mp);
 
   const int64_t items = s.batch * s.out_h * ceil_div(s.out_w, r);
   const int64_t span = (r - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
   const bool padded = s.pad_top > 0 || s.pad_left > 0 ||
                       (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h >= s.in_h + s.pad_top ||
                       (ceil_div(s.out_w, r) - 1) * r * s.stride_w + span > s.in_w + s.pad_left;
+  uint32_t border_offset = 0;
+  if (padded && s.zero_padding) {
+    const TapClasses rows = tap_classes(s.out_h, s.in_h, s.kernel_h, s.stride_h, s.dilation_h, s.pad_top);
+    const TapClasses columns = tap_classes(s.out_w, s.in_w, s.kernel_w, s.stride_w, s.dilation_w, s.pad_left);
+    std::vector<uint32_t> table(static_cast<size_t>(border_table_words(rows, columns, mp)), 0);
+    const size_t row_stride = columns.outside.size() * static_cast<size_t>(mp);
+    for (size_t y = 0; y < rows.of.size(); ++y) table[y] = rows.of[y] * static_cast<uint32_t>(row_stride);
+    for (size_t x = 0; x < columns.of.size(); ++x)
+      table[rows.of.size() + x] = columns.of[x] * static_cast<uint32_t>(mp);
+    const size_t start = static_cast<size_t>(ceil_div(static_cast<int64_t>(rows.of.size() + columns.of.size()), 4) * 4);
+    for (size_t rc = 0; rc < rows.outside.size(); ++rc)
+      for (size_t cc = 0; cc < columns.outside.size(); ++cc)
+        for (int64_t ky = 0; ky < s.kernel_h; ++ky)
+          for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
+            if (!rows.outside[rc][static_cast<size_t>(ky)] && !columns.outside[cc][static_cast<size_t>(kx)]) continue;
+            uint32_t* correction = &table[start + rc * row_stride + cc * static_cast<size_t>(mp)];
+            const int64_t* sums = &tap_sum[static_cast<size_t>((ky * s.kernel_w + kx) * mp)];
+            for (int64_t m = 0; m < mp; ++m) correction[m] += static_cast<uint32_t>(sums[m]);
+          }
+    border_offset = l.weights.add_words(table);
+  }
+
+  const EpilogueInputs in = epilogue_inputs(e, bit_output);
+  const uint32_t param_offset = add_param_table(l, in, s.out_channels, mp);
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
   shader::binary_conv2d::Spec spec{.local_size_x = local,
                                    .N = u32(s.batch),
@@ -330,6 +408,13 @@ void check_binary_conv2d(const NodeDesc& desc) {
   s.out_h = y[2], s.out_w = y[3];
   check_epilogue(desc, *p->epilogue(), y[0], y[1], y[2], y[3]);
   check_dispatch_size(desc, s);
+  if (p->padding() == fb::BinaryPadding::Zero && groups == 1) {
+    const TapClasses rows = tap_classes(s.out_h, s.in_h, s.kernel_h, s.stride_h, s.dilation_h, s.pad_top);
+    const TapClasses columns = tap_classes(s.out_w, s.in_w, s.kernel_w, s.stride_w, s.dilation_w, s.pad_left);
+    desc.require(border_table_words(rows, columns, ceil_div(s.out_channels, 32) * 32) <= kMaxBorderTableWords,
+                 "the zero-padding correction table of this layer (" + std::to_string(rows.outside.size()) + " x " +
+                     std::to_string(columns.outside.size()) + " border classes) is too large");
+  }
 }
 
 std::vector<Dispatch> lower_binary_conv2d(const NodeLowering& l) {

@@ -162,6 +162,18 @@ std::optional<uint32_t> compute_queue_family(VkPhysicalDevice device, uint32_t* 
   return chosen;
 }
 
+// The vector registers a CPU implementation's shader code can use: LLVM (lavapipe) targets the
+// host, where AVX-512VL adds ymm16-31 to AVX2's 16.
+uint32_t host_vector_registers() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx512vl") ? 32 : 16;
+#elif defined(__aarch64__)
+  return 32;
+#else
+  return 16;
+#endif
+}
+
 const char* type_name(VkPhysicalDeviceType type) {
   switch (type) {
     case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete";
@@ -251,6 +263,7 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   info.subgroup_size = subgroup.subgroupSize;
   info.subgroup_broadcast = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                             (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT);
+  if (props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) info.cpu_vector_registers = host_vector_registers();
   info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info.max_texel_buffer_elements = props.properties.limits.maxTexelBufferElements;
   info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -60,7 +61,26 @@ struct IoSlot {
   Shape shape;
 };
 
+constexpr uint32_t kMaxInFlight = 64;
+
 }  // namespace
+
+// What one pending run owns, so that runs in flight never share host-visible memory or a
+// command buffer the GPU may still be reading.
+struct RunSlot {
+  Buffer upload, readback;
+  vk::UniqueFence fence;
+  VkCommandBuffer plain_commands = VK_NULL_HANDLE;     // recorded on first use
+  VkCommandBuffer profiled_commands = VK_NULL_HANDLE;  // recorded on first profiled use
+  vk::UniqueQueryPool queries;
+  uint64_t ticket = 0;  // the run it holds, 0 when free
+  // Who is blocked on its fence: wait() for the ticket, or submit() freeing the slot (and
+  // keeping the outputs for the ticket's wait()).
+  enum class Claim { None, Wait, Submit } claim = Claim::None;
+  bool timed = false;
+  Profile profile;       // the host-side times of submit()
+  std::chrono::steady_clock::time_point submitted_at;
+};
 
 struct NetworkState {
   ContextState* ctx = nullptr;
@@ -81,26 +101,33 @@ struct NetworkState {
   std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
   vk::UniqueDescriptorPool descriptor_pool;
   VkDescriptorSet descriptor_set = VK_NULL_HANDLE;
-  Buffer weights, arena, upload, readback;
+  Buffer weights, arena;
   vk::UniqueBufferView texel_views[kTexelViews];
+  // One-off work (the weight upload, tap read-backs); the run slots' command buffers come from
+  // its pool too, which `mutex` guards.
   vk::Submitter submitter;
-  VkCommandBuffer plain_commands = VK_NULL_HANDLE;
-  VkCommandBuffer profiled_commands = VK_NULL_HANDLE;
-  vk::UniqueQueryPool queries;
   uint32_t query_count = 0;
+  std::vector<RunSlot> run_slots;
+  uint64_t submitted = 0;  // tickets issued
+  // Outputs of runs whose slot submit() needed before their wait(), by ticket. `slot_freed` is
+  // notified whenever a slot becomes free, and with it whenever an entry is added here.
+  std::map<uint64_t, std::pair<std::vector<Tensor>, Profile>> collected;
   bool profiling = false;
   bool has_run = false;
   Profile last;
   LoadReport load;
-  // Serializes what a run touches (the command buffers, the submitter's pool and fence, the staging
-  // buffers, `last`): see the threading note on Network.
+  // Serializes what a run touches (the command buffers, the submitter's pool and fence, the slots,
+  // `collected`, `last`): see the threading note on Network.
   mutable std::mutex mutex;
+  std::condition_variable slot_freed;
 
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
       : ctx(&context),
-        model(m),
+        model(opts.batch ? m.with_batch(opts.batch) : m),
         options(opts),
         submitter(context.device.get(), context.queue_family, context.queue, context.queue_mutex) {}
+  // The GPU may still be working on runs nobody waited for: their buffers must outlive that.
+  ~NetworkState();
 
   VkDevice device() const { return ctx->device.get(); }
   // The arena and the weights are bound both as storage buffers and as R32F texel buffers.
@@ -113,7 +140,15 @@ struct NetworkState {
   VkPipeline pipeline_for(const Dispatch& d);
   void create_descriptors();
   void upload_weights(const WeightPacker& packer);
-  VkCommandBuffer record(bool with_timestamps);
+  VkCommandBuffer record(const RunSlot& slot, bool with_timestamps);
+  void submit_to_queue(VkCommandBuffer commands, VkFence fence);
+  // Takes a free slot for a new run, waiting for a pending one if none is free; the lock is
+  // let go meanwhile.
+  RunSlot& acquire_slot(std::unique_lock<std::mutex>& lock);
+  // Blocks, without the lock, until the GPU has done the run in `slot` (claimed by the caller).
+  void wait_for_slot(RunSlot& slot, std::unique_lock<std::mutex>& lock);
+  // The outputs and profile of the finished run in `slot`, which is free afterwards.
+  std::pair<std::vector<Tensor>, Profile> collect(RunSlot& slot);
   Range range_of(uint32_t tensor) const;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
@@ -331,7 +366,89 @@ void NetworkState::upload_weights(const WeightPacker& packer) {
   memory.weight_bytes = bytes;
 }
 
-VkCommandBuffer NetworkState::record(bool with_timestamps) {
+void NetworkState::submit_to_queue(VkCommandBuffer commands, VkFence f) {
+  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &commands;
+  std::lock_guard lock(ctx->queue_mutex);
+  vk::check(vkQueueSubmit(ctx->queue, 1, &submit, f), "submitting work to the GPU");
+}
+
+NetworkState::~NetworkState() {
+  for (auto& slot : run_slots) {
+    VkFence f = slot.fence.get();
+    if (slot.ticket && f) vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max());
+  }
+}
+
+RunSlot& NetworkState::acquire_slot(std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    RunSlot* oldest = nullptr;
+    for (auto& slot : run_slots) {
+      if (!slot.ticket) return slot;
+      if (slot.claim == RunSlot::Claim::None && (!oldest || slot.ticket < oldest->ticket)) oldest = &slot;
+    }
+    if (!oldest) {
+      slot_freed.wait(lock);
+      continue;
+    }
+    const uint64_t ticket = oldest->ticket;
+    oldest->claim = RunSlot::Claim::Submit;
+    wait_for_slot(*oldest, lock);
+    auto done = collect(*oldest);
+    done.second.wait_us = 0;  // submit() waited, not the ticket's owner
+    collected.emplace(ticket, std::move(done));
+    return *oldest;
+  }
+}
+
+void NetworkState::wait_for_slot(RunSlot& slot, std::unique_lock<std::mutex>& lock) {
+  VkFence f = slot.fence.get();
+  const auto t0 = Clock::now();
+  lock.unlock();
+  // vkWaitForFences needs no external synchronization; the claim keeps every other thread off
+  // the slot meanwhile.
+  const VkResult waited = vkWaitForFences(device(), 1, &f, VK_TRUE, std::numeric_limits<uint64_t>::max());
+  lock.lock();
+  slot.claim = RunSlot::Claim::None;
+  vk::check(waited, "waiting for the GPU");
+  slot.profile.wait_us = micros(Clock::now() - t0);
+}
+
+std::pair<std::vector<Tensor>, Profile> NetworkState::collect(RunSlot& slot) {
+  VkFence f = slot.fence.get();
+  vk::check(vkResetFences(device(), 1, &f), "resetting a fence");
+  Profile profile = std::move(slot.profile);
+  const auto start = Clock::now();
+  slot.readback.invalidate();
+  std::vector<Tensor> results;
+  const auto* out = static_cast<const float*>(slot.readback.mapped());
+  for (const auto& o : outputs)
+    results.push_back({o.shape, std::vector<float>(out + o.staging_offset, out + o.staging_offset + o.elements)});
+  const auto finished = Clock::now();
+  profile.readback_us = micros(finished - start);
+  profile.total_us = micros(finished - slot.submitted_at);
+  if (slot.timed) {
+    std::vector<uint64_t> stamps(query_count);
+    vk::check(vkGetQueryPoolResults(device(), slot.queries.get(), 0, query_count, stamps.size() * 8, stamps.data(), 8,
+                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "reading GPU timestamps");
+    const double ns = ctx->info.timestamp_period_ns;
+    auto us = [&](uint32_t a, uint32_t b) { return stamps[b] >= stamps[a] ? (stamps[b] - stamps[a]) * ns / 1000.0 : 0.0; };
+    const uint32_t end = query_count - 1;
+    profile.gpu_us = us(0, end);
+    profile.gpu_upload_us = us(0, 1);
+    profile.gpu_readback_us = us(end - 1, end);
+    for (uint32_t k = 0; k < nodes.size(); ++k)
+      profile.layers.push_back(
+          {nodes[k].name, nodes[k].op, nodes[k].output_shape, us(2 + 2 * k, 3 + 2 * k), us(0, 2 + 2 * k)});
+  }
+  slot.ticket = 0;
+  slot_freed.notify_all();
+  return {std::move(results), std::move(profile)};
+}
+
+VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) {
   VkCommandBuffer cmd = submitter.allocate("the inference command buffer");
   VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   vk::check(vkBeginCommandBuffer(cmd, &begin), "recording the inference command buffer");
@@ -339,14 +456,20 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
   // Query layout: 0 start, 1 inputs copied, 2+2k / 3+2k around node k, then outputs copied.
   const uint32_t end_query = 2 + 2 * static_cast<uint32_t>(nodes.size());
   auto stamp = [&](VkPipelineStageFlagBits stage, uint32_t query) {
-    if (with_timestamps) vkCmdWriteTimestamp(cmd, stage, queries.get(), query);
+    if (with_timestamps) vkCmdWriteTimestamp(cmd, stage, slot.queries.get(), query);
   };
   auto barrier = [&](VkPipelineStageFlags src, VkAccessFlags src_access, VkPipelineStageFlags dst,
                      VkAccessFlags dst_access) {
     VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, src_access, dst_access};
     vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, nullptr, 0, nullptr);
   };
-  if (with_timestamps) vkCmdResetQueryPool(cmd, queries.get(), 0, query_count);
+  if (with_timestamps) vkCmdResetQueryPool(cmd, slot.queries.get(), 0, query_count);
+  // Runs in flight share the arena: this run's writes wait for the previous run's shader and
+  // copy accesses, which the queue's submission order puts in this barrier's first scope.
+  barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+          VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+          VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
   stamp(VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0);
 
   if (options.poison_arena) {
@@ -357,7 +480,7 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
   std::vector<VkBufferCopy> copies;
   for (const auto& in : inputs)
     copies.push_back({in.staging_offset * 4, in.arena_offset * 4, in.elements * 4});
-  vkCmdCopyBuffer(cmd, upload.get(), arena.get(), static_cast<uint32_t>(copies.size()), copies.data());
+  vkCmdCopyBuffer(cmd, slot.upload.get(), arena.get(), static_cast<uint32_t>(copies.size()), copies.data());
   barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
           VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   stamp(VK_PIPELINE_STAGE_TRANSFER_BIT, 1);
@@ -414,7 +537,7 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
   copies.clear();
   for (const auto& out : outputs)
     copies.push_back({out.arena_offset * 4, out.staging_offset * 4, out.elements * 4});
-  vkCmdCopyBuffer(cmd, arena.get(), readback.get(), static_cast<uint32_t>(copies.size()), copies.data());
+  vkCmdCopyBuffer(cmd, arena.get(), slot.readback.get(), static_cast<uint32_t>(copies.size()), copies.data());
   barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
           VK_ACCESS_HOST_READ_BIT);
   stamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, end_query);
@@ -425,6 +548,9 @@ VkCommandBuffer NetworkState::record(bool with_timestamps) {
 void NetworkState::build() {
   const auto start = Clock::now();
   const auto& m = model.schema();
+  if (options.in_flight < 1 || options.in_flight > kMaxInFlight)
+    throw Error("NetworkOptions::in_flight is " + std::to_string(options.in_flight) + "; it must be 1 to " +
+                std::to_string(kMaxInFlight));
   plan();
 
   create_descriptors();
@@ -457,9 +583,14 @@ void NetworkState::build() {
                  VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                      VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                  MemoryUse::Device, "the activation arena");
-  upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
-  readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
-  memory.staging_bytes = in_bytes + out_bytes;
+  run_slots.resize(options.in_flight);
+  for (auto& slot : run_slots) {
+    slot.upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
+    slot.readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
+    vk::check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
+    slot.fence = vk::UniqueFence(device(), f);
+  }
+  memory.staging_bytes = (in_bytes + out_bytes) * options.in_flight;
 
   VkDescriptorSetLayout layout = set_layout.get();
   VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
@@ -502,7 +633,8 @@ void NetworkState::build() {
   }
   vkUpdateDescriptorSets(device(), kTexelViews, view_writes, 0, nullptr);
 
-  plain_commands = record(false);
+  query_count = 3 + 2 * static_cast<uint32_t>(nodes.size());
+  run_slots.front().plain_commands = record(run_slots.front(), false);
   profiling = options.profiling;
   load.total_ms = micros(Clock::now() - start) / 1000.0;
 }
@@ -553,7 +685,15 @@ Tensor Network::run(std::span<const float> input) {
   return std::move(results.front());
 }
 
-std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inputs) {
+std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inputs) { return wait(submit(inputs)); }
+
+Ticket Network::submit(std::span<const float> input) {
+  if (state_->inputs.size() != 1)
+    throw Error("the model has " + std::to_string(state_->inputs.size()) + " inputs; pass one tensor for each");
+  return submit(std::vector<std::span<const float>>{input});
+}
+
+Ticket Network::submit(const std::vector<std::span<const float>>& inputs) {
   auto& s = *state_;
   using detail::Clock;
   if (inputs.size() != s.inputs.size())
@@ -565,62 +705,67 @@ std::vector<Tensor> Network::run(const std::vector<std::span<const float>>& inpu
                   " values but the model expects " + shape_string(s.inputs[i].shape) + " = " +
                   std::to_string(s.inputs[i].elements));
 
-  std::lock_guard lock(s.mutex);
-  VkCommandBuffer commands = s.plain_commands;
+  std::unique_lock lock(s.mutex);
+  detail::RunSlot& slot = s.acquire_slot(lock);
   const bool timed = s.profiling && s.ctx->info.timestamps;
-  if (timed) {
-    if (!s.profiled_commands) {
-      s.query_count = 3 + 2 * static_cast<uint32_t>(s.nodes.size());
-      VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-      info.queryType = VK_QUERY_TYPE_TIMESTAMP;
-      info.queryCount = s.query_count;
-      VkQueryPool pool = VK_NULL_HANDLE;
-      vk::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
-      s.queries = vk::UniqueQueryPool(s.device(), pool);
-      s.profiled_commands = s.record(true);
-    }
-    commands = s.profiled_commands;
+  if (timed && !slot.profiled_commands) {
+    VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    info.queryCount = s.query_count;
+    VkQueryPool pool = VK_NULL_HANDLE;
+    vk::check(vkCreateQueryPool(s.device(), &info, nullptr, &pool), "creating the timestamp query pool");
+    slot.queries = vk::UniqueQueryPool(s.device(), pool);
+    slot.profiled_commands = s.record(slot, true);
   }
+  if (!timed && !slot.plain_commands) slot.plain_commands = s.record(slot, false);
 
   Profile profile;
-  auto start = Clock::now();
-  auto* staging = static_cast<float*>(s.upload.mapped());
+  const auto start = Clock::now();
+  auto* staging = static_cast<float*>(slot.upload.mapped());
   for (size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(staging + s.inputs[i].staging_offset, inputs[i].data(), inputs[i].size_bytes());
-  s.upload.flush();
-  auto uploaded = Clock::now();
-  const auto times = s.submitter.submit_and_wait(commands, "the network's run");
-  profile.submit_us = times.submit_us;
-  profile.wait_us = times.wait_us;
-  auto waited = Clock::now();
-  s.readback.invalidate();
-  std::vector<Tensor> results;
-  const auto* out = static_cast<const float*>(s.readback.mapped());
-  for (const auto& slot : s.outputs)
-    results.push_back({slot.shape, std::vector<float>(out + slot.staging_offset, out + slot.staging_offset + slot.elements)});
-  auto finished = Clock::now();
-  s.has_run = true;
-
+  slot.upload.flush();
+  const auto uploaded = Clock::now();
+  s.submit_to_queue(timed ? slot.profiled_commands : slot.plain_commands, slot.fence.get());
   profile.upload_us = detail::micros(uploaded - start);
-  profile.readback_us = detail::micros(finished - waited);
-  profile.total_us = detail::micros(finished - start);
-  if (timed) {
-    std::vector<uint64_t> stamps(s.query_count);
-    vk::check(vkGetQueryPoolResults(s.device(), s.queries.get(), 0, s.query_count, stamps.size() * 8,
-                                        stamps.data(), 8, VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
-                  "reading GPU timestamps");
-    const double ns = s.ctx->info.timestamp_period_ns;
-    auto us = [&](uint32_t a, uint32_t b) { return stamps[b] >= stamps[a] ? (stamps[b] - stamps[a]) * ns / 1000.0 : 0.0; };
-    const uint32_t last = s.query_count - 1;
-    profile.gpu_us = us(0, last);
-    profile.gpu_upload_us = us(0, 1);
-    profile.gpu_readback_us = us(last - 1, last);
-    for (uint32_t k = 0; k < s.nodes.size(); ++k)
-      profile.layers.push_back(
-          {s.nodes[k].name, s.nodes[k].op, s.nodes[k].output_shape, us(2 + 2 * k, 3 + 2 * k), us(0, 2 + 2 * k)});
+  profile.submit_us = detail::micros(Clock::now() - uploaded);
+  slot.profile = std::move(profile);
+  slot.submitted_at = start;
+  slot.timed = timed;
+  slot.ticket = ++s.submitted;
+  s.has_run = true;
+  return Ticket(state_.get(), slot.ticket);
+}
+
+std::vector<Tensor> Network::wait(const Ticket& ticket) {
+  auto& s = *state_;
+  std::unique_lock lock(s.mutex);
+  if (ticket.owner_ != state_.get())
+    throw Error(ticket.id_ ? "ticket " + std::to_string(ticket.id_) + " was issued by another Network"
+                           : std::string("an empty ticket: only the tickets submit() returns can be waited for"));
+  std::pair<std::vector<Tensor>, Profile> outputs;
+  for (;;) {
+    if (auto done = s.collected.find(ticket.id_); done != s.collected.end()) {
+      outputs = std::move(done->second);
+      s.collected.erase(done);
+      break;
+    }
+    auto slot = std::find_if(s.run_slots.begin(), s.run_slots.end(), [&](const auto& x) { return x.ticket == ticket.id_; });
+    if (slot == s.run_slots.end())
+      throw Error("ticket " + std::to_string(ticket.id_) + " was already waited for: each run's outputs are returned once");
+    if (slot->claim == detail::RunSlot::Claim::Wait)
+      throw Error("ticket " + std::to_string(ticket.id_) + " is being waited for by another thread");
+    if (slot->claim == detail::RunSlot::Claim::Submit) {
+      s.slot_freed.wait(lock);  // a submit() is collecting it
+      continue;
+    }
+    slot->claim = detail::RunSlot::Claim::Wait;
+    s.wait_for_slot(*slot, lock);
+    outputs = s.collect(*slot);
+    break;
   }
-  s.last = std::move(profile);
-  return results;
+  s.last = std::move(outputs.second);
+  return std::move(outputs.first);
 }
 
 Tensor Network::read_tensor(const std::string& name) const {
@@ -632,6 +777,11 @@ Tensor Network::read_tensor(const std::string& name) const {
   uint64_t bytes = (range.end - range.begin) * sizeof(float);
   detail::Buffer host(*s.ctx, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, detail::MemoryUse::Readback, "a tap readback");
   state_->submitter.run("a tap readback", [&](VkCommandBuffer cmd) {
+    // The latest submitted run may still be in flight: the copy waits for its writes.
+    VkMemoryBarrier after_run{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
+                              VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT};
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &after_run, 0, nullptr, 0, nullptr);
     VkBufferCopy copy{range.begin * 4, 0, bytes};
     vkCmdCopyBuffer(cmd, s.arena.get(), host.get(), 1, &copy);
     VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_HOST_READ_BIT};
