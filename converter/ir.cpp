@@ -53,6 +53,15 @@ std::string activation_string(const fb::ActivationT& act) {
     case fb::ActivationKind::Sigmoid: return "Sigmoid";
     case fb::ActivationKind::HardSigmoid: return "HardSigmoid(" + number(act.alpha) + "," + number(act.beta) + ")";
     case fb::ActivationKind::HardSwish: return "HardSwish";
+    case fb::ActivationKind::Erf:
+    case fb::ActivationKind::Tanh:
+    case fb::ActivationKind::Exp:
+    case fb::ActivationKind::Log:
+    case fb::ActivationKind::Sqrt:
+    case fb::ActivationKind::Reciprocal:
+    case fb::ActivationKind::Abs:
+    case fb::ActivationKind::Softplus:
+    case fb::ActivationKind::Mish: return fb::EnumNameActivationKind(act.kind);
   }
   return "?";
 }

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div and PRelu (B = slope).
+// out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div, Min, Max, Pow and PRelu
+// (B = slope).
 // Either operand may be an activation or a packed constant.
 #include "common.glsl"
 #include "elementwise.glsl"
@@ -26,14 +27,20 @@ layout(constant_id = 13) const float ACT_ALPHA = 0.0;
 layout(constant_id = 14) const float ACT_BETA = 0.0;
 
 // OP is an fb::BinaryKind (OP_*) or, after those, PRelu.
-#define OP_PRELU (OP_DIV + 1u)
+#define OP_PRELU (OP_POW + 1u)
 
-vec4 combine(vec4 a, vec4 b) {
-  if (OP == OP_ADD) return a + b;
-  if (OP == OP_MUL) return a * b;
-  if (OP == OP_SUB) return a - b;
-  if (OP == OP_DIV) return a / b;
-  return mix(a * b, a, greaterThanEqual(a, vec4(0.0)));
+// ONNX's Pow on floats. GLSL's pow is undefined for a base <= 0, so the sign is taken apart: a
+// negative base raised to an integer exponent is |a|^b with the sign of a when b is odd, and NaN
+// for any other exponent; x^0 = 1 for every x. Squares (LayerNorm's variance) are exact products.
+float onnx_pow(float a, float b) {
+  if (b == 0.0) return 1.0;
+  if (b == 1.0) return a;
+  if (b == 2.0) return a * a;
+  if (a == 0.0) return b > 0.0 ? 0.0 : uintBitsToFloat(0x7f800000u);
+  const float magnitude = exp2(b * log2(abs(a)));
+  if (a > 0.0) return magnitude;
+  if (floor(b) != b) return uintBitsToFloat(0x7fc00000u);
+  return mod(b, 2.0) == 1.0 ? -magnitude : magnitude;
 }
 
 float combine(float a, float b) {
@@ -41,7 +48,21 @@ float combine(float a, float b) {
   if (OP == OP_MUL) return a * b;
   if (OP == OP_SUB) return a - b;
   if (OP == OP_DIV) return a / b;
+  if (OP == OP_MIN) return min(a, b);
+  if (OP == OP_MAX) return max(a, b);
+  if (OP == OP_POW) return onnx_pow(a, b);
   return a >= 0.0 ? a : a * b;
+}
+
+vec4 combine(vec4 a, vec4 b) {
+  if (OP == OP_ADD) return a + b;
+  if (OP == OP_MUL) return a * b;
+  if (OP == OP_SUB) return a - b;
+  if (OP == OP_DIV) return a / b;
+  if (OP == OP_MIN) return min(a, b);
+  if (OP == OP_MAX) return max(a, b);
+  if (OP == OP_POW) return vec4(onnx_pow(a.x, b.x), onnx_pow(a.y, b.y), onnx_pow(a.z, b.z), onnx_pow(a.w, b.w));
+  return mix(a * b, a, greaterThanEqual(a, vec4(0.0)));
 }
 
 void main() {

@@ -27,6 +27,53 @@ layout(set = 0, binding = 7) uniform usamplerBuffer wt_bits;     // R32UI, as wt
 layout(set = 0, binding = 8) uniform usamplerBuffer wt4_bits;    // RGBA32UI, as wt4[]
 layout(std430, set = 0, binding = 0) buffer ArenaBits { uint act_words[]; };
 
+// GLSL has no erf. Below |x| = 1 its Maclaurin series (alternating, terms below 2e-9 by the 12th)
+// keeps the relative error near float's even for tiny x, where GELU's erf(x / sqrt 2) lives;
+// above, 1 - erfc(x) with erfc from Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), and
+// erf is 1 in float from |x| = 4 on.
+float erf_approx(float x) {
+  const float a = abs(x);
+  if (a < 1.0) {
+    const float x2 = x * x;
+    float term = x, sum = x;
+    [[unroll]] for (int n = 1; n < 12; ++n) {
+      term *= -x2 / float(n);
+      sum += term / float(2 * n + 1);
+    }
+    return 1.1283791670955126 * sum;
+  }
+  if (a >= 4.0) return sign(x);
+  const float t = 1.0 / (1.0 + 0.3275911 * a);
+  const float poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(x) * (1.0 - poly * exp(-a * a));
+}
+
+// log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)), log1p by its series below 0.1
+// (8 terms leave < 1e-9 relative), where 1 + e would round off e's low bits.
+float softplus(float x) {
+  const float e = exp(-abs(x));
+  float log1p_e;
+  if (e < 0.1) {
+    log1p_e = 0.0;
+    [[unroll]] for (int n = 8; n >= 1; --n) log1p_e = e * (1.0 / float(n) - log1p_e);
+  } else {
+    log1p_e = log(1.0 + e);
+  }
+  return max(x, 0.0) + log1p_e;
+}
+
+// tanh from exp(-2|x|), which cannot overflow; the series below |x| = 2^-4 avoids 1 - t's
+// cancellation.
+float tanh_stable(float x) {
+  const float a = abs(x);
+  if (a < 0.0625) {
+    const float x2 = x * x;
+    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 - x2 * 17.0 / 315.0)));
+  }
+  const float t = exp(-2.0 * a);
+  return sign(x) * (1.0 - t) / (1.0 + t);
+}
+
 float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_RELU) return max(x, 0.0);
   if (kind == ACT_CLIP) return clamp(x, alpha, beta);
@@ -34,5 +81,14 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_SIGMOID) return 1.0 / (1.0 + exp(-x));
   if (kind == ACT_HARD_SIGMOID) return clamp(alpha * x + beta, 0.0, 1.0);
   if (kind == ACT_HARD_SWISH) return x * clamp(x / 6.0 + 0.5, 0.0, 1.0);
+  if (kind == ACT_ERF) return erf_approx(x);
+  if (kind == ACT_TANH) return tanh_stable(x);
+  if (kind == ACT_EXP) return exp(x);
+  if (kind == ACT_LOG) return log(x);
+  if (kind == ACT_SQRT) return sqrt(x);
+  if (kind == ACT_RECIPROCAL) return 1.0 / x;
+  if (kind == ACT_ABS) return abs(x);
+  if (kind == ACT_SOFTPLUS) return softplus(x);
+  if (kind == ACT_MISH) return x * tanh_stable(softplus(x));
   return x;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 
 #include <gtest/gtest.h>
 
@@ -260,9 +261,9 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
   OnnxGraph unnamed;
   unnamed.input("x", {1, 3});
   unnamed.node("Relu", {"x"}, {"r"});
-  unnamed.node("Erf", {"r"}, {"y"});
+  unnamed.node("Hardmax", {"r"}, {"y"});
   unnamed.output("y", {1, 3});
-  EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Erf' at node #1");
+  EXPECT_EQ(conversion_error(unnamed.model()), "unsupported op 'Hardmax' at node #1");
 }
 
 // Every op the model lacks, with counts and nodes, in one message: unknown ops, the rejected
@@ -270,16 +271,17 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
 TEST(Converter, UnsupportedOpsAreListedTogether) {
   OnnxGraph b;
   b.input("x", {1, 3});
-  b.node("Erf", {"x"}, {"e1"}, "erf_a");
-  b.node("Erf", {"e1"}, {"e2"});
+  b.node("Hardmax", {"x"}, {"e1"}, "hardmax_a");
+  b.node("Hardmax", {"e1"}, {"e2"});
   b.node("Mod", {"e2", "e2"}, {"m"}, "mod");
-  for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Erf", {"m"}, {"out_" + k}, "erf_" + k);
+  for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Hardmax", {"m"}, {"out_" + k}, "hardmax_" + k);
   b.node("ConvInteger", {"m", "m"}, {"ci"}, "conv_int");
   b.node("Relu", {"out_5"}, {"y"});
   b.output("y", {1, 3});
   b.output("ci", {1, 3}, onnx::TensorProto_DataType_INT32);
   EXPECT_EQ(conversion_error(b.model()),
-            "unsupported ops in 10 nodes: 'Erf' x8 at nodes 'erf_a', #1, 'erf_0', 'erf_1', 'erf_2' and 3 more; "
+            "unsupported ops in 10 nodes: 'Hardmax' x8 at nodes 'hardmax_a', #1, 'hardmax_0', 'hardmax_1', "
+            "'hardmax_2' and 3 more; "
             "'Mod' x1 at node 'mod'; 'ConvInteger' x1 at node 'conv_int': it produces int32 values, and vkbnn has no "
             "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
             "with QLinearConv or QuantizeLinear/DequantizeLinear instead");
@@ -597,6 +599,55 @@ TEST(Converter, BindInputsTurnsInputsIntoConstants) {
   ASSERT_EQ(converted.inputs().size(), 1u);
   auto out = run_model(convert::convert(model), {{-1.0f, -1.0f, 2.0f, -10.0f}});
   EXPECT_TRUE(all_close(out.at(0).data, std::vector<float>{-0.1f, -0.2f, 2.0f, -4.0f}, 1e-6f, 1e-6f));
+}
+
+// GELU as PyTorch exports it in both forms (erf, and tanh with a cube), Mish spelled out, and a
+// three-input Min against a constant: each runs and matches the formulas evaluated in double.
+TEST(Converter, GeluFormsMishAndVariadicMinRun) {
+  const std::vector<int64_t> dims{1, 8, 4, 4};
+  OnnxGraph b;
+  b.input("x", dims);
+  b.floats("sqrt2", {}, {std::sqrt(2.0f)});
+  b.floats("one", {}, {1.0f});
+  b.floats("half", {}, {0.5f});
+  b.floats("three", {}, {3.0f});
+  b.floats("k", {}, {0.044715f});
+  b.floats("c", {}, {std::sqrt(2.0f / std::numbers::pi_v<float>)});
+  b.floats("cap", {1, 8, 1, 1}, {0.5f, 1.0f, 1.5f, 2.0f, -0.5f, -1.0f, 0.0f, 3.0f});
+  b.node("Div", {"x", "sqrt2"}, {"e1"});
+  b.node("Erf", {"e1"}, {"e2"});
+  b.node("Add", {"e2", "one"}, {"e3"});
+  b.node("Mul", {"x", "e3"}, {"e4"});
+  b.node("Mul", {"e4", "half"}, {"gelu"});
+  b.node("Pow", {"x", "three"}, {"t1"});
+  b.node("Mul", {"t1", "k"}, {"t2"});
+  b.node("Add", {"x", "t2"}, {"t3"});
+  b.node("Mul", {"t3", "c"}, {"t4"});
+  b.node("Tanh", {"t4"}, {"t5"});
+  b.node("Add", {"t5", "one"}, {"t6"});
+  b.node("Mul", {"x", "t6"}, {"t7"});
+  b.node("Mul", {"t7", "half"}, {"gelu_tanh"});
+  b.node("Softplus", {"x"}, {"m1"});
+  b.node("Tanh", {"m1"}, {"m2"});
+  b.node("Mul", {"x", "m2"}, {"mish"});
+  b.node("Min", {"gelu", "cap", "mish"}, {"low"});
+  for (const char* name : {"gelu", "gelu_tanh", "mish", "low"}) b.output(name, dims);
+  auto x = random_vector(128, 77, -6.0f, 6.0f);
+  auto out = run_model(convert::convert(b.model()), {x});
+  ASSERT_EQ(out.size(), 4u);
+  std::vector<float> gelu, gelu_tanh, mish, low;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    gelu.push_back(static_cast<float>(0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))));
+    gelu_tanh.push_back(static_cast<float>(0.5 * v * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (v + 0.044715 * v * v * v)))));
+    mish.push_back(static_cast<float>(v * std::tanh(std::log1p(std::exp(v)))));
+    const double cap = std::vector<double>{0.5, 1.0, 1.5, 2.0, -0.5, -1.0, 0.0, 3.0}[i / 16];
+    low.push_back(static_cast<float>(std::min({double(gelu.back()), cap, double(mish.back())})));
+  }
+  EXPECT_TRUE(all_close(out[0].data, gelu, 1e-5f, 1e-6f));
+  EXPECT_TRUE(all_close(out[1].data, gelu_tanh, 1e-5f, 1e-6f));
+  EXPECT_TRUE(all_close(out[2].data, mish, 1e-5f, 1e-6f));
+  EXPECT_TRUE(all_close(out[3].data, low, 1e-5f, 1e-6f));
 }
 
 }  // namespace

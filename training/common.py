@@ -240,6 +240,22 @@ def accuracy_report(onnx_name, accuracy, total, **extra):
     }
 
 
+def write_curve(results_dir, name, script, test_images, recipe, accuracy, curve1, curve2):
+    """Writes <results_dir>/<name>.curve.json: the recipe and per-epoch stats of both steps."""
+    curve = [{"step": step, "epoch": i + 1, **stats}
+             for step, history in ((1, curve1), (2, curve2)) for i, stats in enumerate(history)]
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}.curve.json"
+    path.write_text(json.dumps({
+        "model": f"{name} ({script})",
+        "test_images": test_images,
+        **recipe,
+        "final_test_top1": accuracy,
+        "curve": curve,
+    }, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def make_deterministic(threads, seed):
     """Same seed, same result: seeds torch and numpy and makes torch's kernels deterministic."""
     import torch

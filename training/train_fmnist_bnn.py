@@ -26,7 +26,6 @@ re-exports the ONNX file and converts it.
 """
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -228,18 +227,7 @@ def main():
             "threads": args.threads,
             "train_seconds": round(train_seconds, 1),
         }
-        curve = [{"step": step, "epoch": i + 1, **stats}
-                 for step, history in ((1, curve1), (2, curve2)) for i, stats in enumerate(history)]
-        args.results_dir.mkdir(parents=True, exist_ok=True)
-        curve_path = args.results_dir / f"{name}.curve.json"
-        curve_path.write_text(json.dumps({
-            "model": f"{name} (training/train_fmnist_bnn.py)",
-            "test_images": len(test_labels),
-            **recipe,
-            "final_test_top1": accuracy,
-            "curve": curve,
-        }, indent=2) + "\n")
-        print(f"wrote {curve_path}")
+        common.write_curve(args.results_dir, name, "training/train_fmnist_bnn.py", len(test_labels), recipe, accuracy, curve1, curve2)
 
         report = common.accuracy_report(onnx_path.name, accuracy, len(test_labels), **recipe)
 

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -173,14 +174,18 @@ class Lowerer {
         {{"Gemm"}, &Lowerer::gemm},
         {{"MatMul"}, &Lowerer::matmul},
         {{"BatchNormalization"}, &Lowerer::batch_norm},
-        {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish"}, &Lowerer::activation_op},
+        {{"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
+          "Reciprocal", "Abs", "Softplus", "Mish"},
+         &Lowerer::activation_op},
         {{"PRelu"}, &Lowerer::prelu},
-        {{"Add", "Sub", "Mul", "Div"}, &Lowerer::binary},
+        {{"Add", "Sub", "Mul", "Div", "Pow"}, &Lowerer::binary},
+        {{"Min", "Max"}, &Lowerer::min_max},
         {{"Neg"}, &Lowerer::neg},
         {{"Concat"}, &Lowerer::concat},
         {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape},
         {{"Softmax"}, &Lowerer::softmax},
         {{"LayerNormalization"}, &Lowerer::layer_norm},
+        {{"InstanceNormalization", "GroupNormalization"}, &Lowerer::group_norm},
         {{"Pad"}, &Lowerer::pad},
         {{"Transpose"}, &Lowerer::transpose},
         {{"Resize", "Upsample"}, &Lowerer::resize},
@@ -381,6 +386,37 @@ class Lowerer {
     const std::string bias = add_weight(name + "_bias", norm, full(2, 0.0f));
     auto& op = add_op<fb::LayerNormT>(name, {x, scale, bias}, node.output(0));
     op.axis = static_cast<int32_t>(axis);
+    op.epsilon = attr_float(node, "epsilon", 1e-5f);
+  }
+
+  // InstanceNormalization (scale and B per channel) and GroupNormalization (scale and bias per
+  // group at opset 18, per channel from 21; the length says which) as one GroupNorm op with its
+  // affine per channel.
+  void group_norm(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& xs = shape(x);
+    if (xs.size() < 3) fail(node, "an input of rank " + std::to_string(xs.size()) + " (it needs N, C and more)");
+    const int64_t channels = xs[1];
+    const bool instance = node.op_type() == "InstanceNormalization";
+    const int64_t groups = instance ? channels : attr_int(node, "num_groups", 0);
+    if (groups < 1 || channels % groups != 0)
+      fail(node, std::to_string(groups) + " groups of " + std::to_string(channels) + " channels");
+    auto per_channel = [&](int k, const char* what) {
+      const Constant& c = require_constant(node, k, what);
+      const int64_t n = static_cast<int64_t>(c.size());
+      if (!c.is_float || c.dims.size() != 1 || (n != channels && n != groups))
+        fail(node, std::string("a ") + what + " of shape " + shape_string(c.dims) + " (it needs " +
+                       std::to_string(channels) + (instance ? "" : " or " + std::to_string(groups)) + ")");
+      if (n == channels) return c.f;
+      std::vector<float> out(static_cast<size_t>(channels));
+      for (size_t ch = 0; ch < out.size(); ++ch) out[ch] = c.f[ch / static_cast<size_t>(channels / groups)];
+      return out;
+    };
+    const std::string name = op_name(node);
+    const std::string scale = add_weight(name + "_scale", {channels}, per_channel(1, "scale"));
+    const std::string bias = add_weight(name + "_bias", {channels}, per_channel(2, "bias"));
+    auto& op = add_op<fb::GroupNormT>(name, {x, scale, bias}, node.output(0));
+    op.groups = static_cast<int32_t>(groups);
     op.epsilon = attr_float(node, "epsilon", 1e-5f);
   }
 
@@ -629,8 +665,17 @@ class Lowerer {
       act.kind = fb::ActivationKind::HardSigmoid;
       act.alpha = attr_float(node, "alpha", 0.2f);
       act.beta = attr_float(node, "beta", 0.5f);
-    } else {
+    } else if (op_type == "HardSwish") {
       act.kind = fb::ActivationKind::HardSwish;
+    } else {
+      // The parameterless unary ops carry their ONNX names.
+      static const std::map<std::string, fb::ActivationKind> kUnary = {
+          {"Erf", fb::ActivationKind::Erf},         {"Tanh", fb::ActivationKind::Tanh},
+          {"Exp", fb::ActivationKind::Exp},         {"Log", fb::ActivationKind::Log},
+          {"Sqrt", fb::ActivationKind::Sqrt},       {"Reciprocal", fb::ActivationKind::Reciprocal},
+          {"Abs", fb::ActivationKind::Abs},         {"Softplus", fb::ActivationKind::Softplus},
+          {"Mish", fb::ActivationKind::Mish}};
+      act.kind = kUnary.at(op_type);
     }
     *add_op<fb::ActivationOpT>(op_name(node), {activation(node, 0)}, node.output(0)).activation = act;
   }
@@ -660,7 +705,8 @@ class Lowerer {
           fb::BinaryKind::Mul;
       return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
     }
-    bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul;
+    bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul || kind == fb::BinaryKind::Min ||
+                       kind == fb::BinaryKind::Max;
     bool a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
     if (commutative && (!a_full || p_.is_weight(a))) std::swap(a, b);
     a_full = kind_of(a) == Broadcast::Same && (p_.is_weight(a) || shape(a) == out);
@@ -688,8 +734,28 @@ class Lowerer {
     fb::BinaryKind kind = op == "Add"   ? fb::BinaryKind::Add
                           : op == "Sub" ? fb::BinaryKind::Sub
                           : op == "Mul" ? fb::BinaryKind::Mul
-                                        : fb::BinaryKind::Div;
+                          : op == "Div" ? fb::BinaryKind::Div
+                                        : fb::BinaryKind::Pow;
     add_binary(node, op_name(node), kind, operand(node, 0), operand(node, 1), node.output(0));
+  }
+
+  // Min and Max take one or more inputs: a chain of pairs, each broadcast to the output.
+  void min_max(const onnx::NodeProto& node) {
+    const fb::BinaryKind kind = node.op_type() == "Min" ? fb::BinaryKind::Min : fb::BinaryKind::Max;
+    const std::string name = op_name(node);
+    const Shape& out = shape(node.output(0));
+    if (node.input_size() == 1) {
+      add_reshape(name, activation(node, 0), node.output(0), out);
+      return;
+    }
+    std::string acc = operand(node, 0);
+    for (int k = 1; k < node.input_size(); ++k) {
+      const bool last = k + 1 == node.input_size();
+      std::string partial = last ? node.output(0) : p_.fresh_name(node.output(0) + "_" + std::to_string(k));
+      if (!last) p_.shapes[partial] = out;
+      add_binary(node, last ? name : name + "_" + std::to_string(k), kind, acc, operand(node, k), partial);
+      acc = partial;
+    }
   }
 
   void concat(const onnx::NodeProto& node) {

@@ -39,8 +39,10 @@ Shape permuted(const Shape& s, const Perm& p) {
   return out;
 }
 
-const std::set<std::string> kUnary = {"Relu", "Sigmoid", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish"};
-const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div"};
+const std::set<std::string> kUnary = {"Relu", "Sigmoid", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish",
+                                      "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
+                                      "Softplus", "Mish"};
+const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div", "Pow"};
 const std::set<std::string> kReduce = {"ReduceMean", "ReduceSum",  "ReduceMax",      "ReduceMin",
                                        "ReduceL1",   "ReduceL2",   "ReduceSumSquare"};
 

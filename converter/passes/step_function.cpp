@@ -31,8 +31,30 @@ double activate(const fb::ActivationT& a, double x) {
     case fb::ActivationKind::Sigmoid: return 1 / (1 + std::exp(-x));
     case fb::ActivationKind::HardSigmoid: return std::clamp(a.alpha * x + a.beta, 0.0, 1.0);
     case fb::ActivationKind::HardSwish: return x * std::clamp(x / 6 + 0.5, 0.0, 1.0);
+    case fb::ActivationKind::Erf: return std::erf(x);
+    case fb::ActivationKind::Tanh: return std::tanh(x);
+    case fb::ActivationKind::Exp: return std::exp(x);
+    case fb::ActivationKind::Log: return std::log(x);
+    case fb::ActivationKind::Sqrt: return std::sqrt(x);
+    case fb::ActivationKind::Reciprocal: return 1 / x;
+    case fb::ActivationKind::Abs: return std::abs(x);
+    case fb::ActivationKind::Softplus: return std::log1p(std::exp(x));
+    case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
   }
   return x;
+}
+
+double combine(fb::BinaryKind kind, double a, double b) {
+  switch (kind) {
+    case fb::BinaryKind::Add: return a + b;
+    case fb::BinaryKind::Sub: return a - b;
+    case fb::BinaryKind::Mul: return a * b;
+    case fb::BinaryKind::Div: return a / b;
+    case fb::BinaryKind::Min: return std::min(a, b);
+    case fb::BinaryKind::Max: return std::max(a, b);
+    case fb::BinaryKind::Pow: return std::pow(a, b);
+  }
+  return a;
 }
 
 class Analyzer {
@@ -166,10 +188,7 @@ class Analyzer {
       double y = 0;
       if (const auto* binary = op.get<fb::BinaryT>()) {
         const double a = in(0), b = in(1);
-        y = binary->kind == fb::BinaryKind::Add   ? a + b
-            : binary->kind == fb::BinaryKind::Sub ? a - b
-            : binary->kind == fb::BinaryKind::Mul ? a * b
-                                                  : a / b;
+        y = combine(binary->kind, a, b);
       } else if (op.is<fb::ChannelAffineT>()) {
         y = p_.weights.at(op.inputs[1]).data[static_cast<size_t>(c)] * in(0) +
             p_.weights.at(op.inputs[2]).data[static_cast<size_t>(c)];
@@ -274,6 +293,10 @@ class Analyzer {
         if ((binary->kind == fb::BinaryKind::Mul && kind_of(0) != Kind::Constant && kind_of(1) != Kind::Constant) ||
             (binary->kind == fb::BinaryKind::Div && kind_of(1) != Kind::Constant))
           out.kind = Kind::Nonlinear;
+        // Their breakpoints are not tracked, so they count as curves unless constant.
+        const bool curve = binary->kind == fb::BinaryKind::Min || binary->kind == fb::BinaryKind::Max ||
+                           binary->kind == fb::BinaryKind::Pow;
+        if (curve && out.kind != Kind::Constant) out.kind = Kind::Nonlinear;
       } else if (op.is<fb::ChannelAffineT>() || op.is<fb::ReshapeT>() || op.is<fb::ActivationOpT>()) {
         out.kind = kind_of(0);
       } else if (op.is<fb::PReluT>()) {

@@ -14,7 +14,8 @@ namespace vkbnn::convert {
 
 inline constexpr uint16_t kFormatMajor = 1;
 // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
-// Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis)
+// Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis), the unary
+// activations from Erf on, Min, Max and Pow
 inline constexpr uint16_t kFormatMinor = 4;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the

@@ -1,6 +1,5 @@
 """submit()/wait() from Python, and a batch chosen when the Network is built."""
 
-import threading
 import time
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 import torch
 
 import vkbnn
+from counting_thread import counting_thread, windows_with_ticks_inside
 from models import export_deep_convs, export_small_net
 
 
@@ -43,28 +43,15 @@ def test_a_python_thread_progresses_during_wait(context, rng, tmp_path):
     x = rng.standard_normal(model.inputs[0].shape).astype(np.float32)
     expected = network.run(x)
 
-    ticks = []
-    done = threading.Event()
-
-    def count():
-        while not done.is_set():
-            ticks.append(time.perf_counter())
-
-    counter = threading.Thread(target=count)
-    counter.start()
     windows = []
-    try:
+    with counting_thread() as ticks:
         for _ in range(6):
             ticket = network.submit(x)
             start = time.perf_counter()
             y = network.wait(ticket)
             windows.append((start, time.perf_counter()))
             assert np.array_equal(y, expected)
-    finally:
-        done.set()
-        counter.join()
-    ticks = np.array(ticks)
-    inside = sum(np.any((ticks > s + (e - s) / 4) & (ticks < e - (e - s) / 4)) for s, e in windows)
+    inside = windows_with_ticks_inside(ticks, windows)
     assert min(e - s for s, e in windows) > 0.005, "the waits are too short to tell"
     assert inside >= len(windows) // 2, f"ticks in the middle of {inside} of {len(windows)} waits"
 

@@ -1,11 +1,11 @@
 """The GIL is let go while the GPU works: another Python thread keeps running during run()."""
 
-import threading
 import time
 
 import numpy as np
 
 import vkbnn
+from counting_thread import counting_thread, windows_with_ticks_inside
 from models import export_deep_convs
 
 
@@ -17,32 +17,14 @@ def test_a_python_thread_progresses_during_runs(context, tmp_path, rng):
     x = rng.standard_normal(model.inputs[0].shape).astype(np.float32)
     network.run(x)
 
-    ticks = []
     windows = []
-    done = threading.Event()
-
-    def count():
-        while not done.is_set():
-            ticks.append(time.perf_counter())
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
+    with counting_thread() as ticks:
         for _ in range(8):
             start = time.perf_counter()
             network.run(x)
             windows.append((start, time.perf_counter()))
-    finally:
-        done.set()
-        counter.join()
 
-    ticks = np.array(ticks)
-    # Holding the GIL through run() would leave no tick at all in the middle half of any run:
-    # the counting thread could only run between runs.
-    inside = 0
-    for start, end in windows:
-        quarter = (end - start) / 4
-        inside += np.any((ticks > start + quarter) & (ticks < end - quarter))
+    inside = windows_with_ticks_inside(ticks, windows)
     durations = [end - start for start, end in windows]
     assert min(durations) > 0.005, f"the runs are too short to tell: {durations}"
     assert inside >= len(windows) // 2, f"ticks in the middle of {inside} of {len(windows)} runs"

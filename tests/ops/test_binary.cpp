@@ -209,8 +209,11 @@ void expect_matches_reference(const BinaryCase& c, uint32_t seed, Context* on = 
   options.taps = {"y"};
   Network network(on ? *on : context(), Model::from_bytes(b.model), options);
   const std::string kernel = c.conv.groups > 1 ? "binary_grouped_conv2d" : "binary_conv2d";
-  for (const LayerInfo& layer : network.layers())
-    if (layer.name == "layer") EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
+  for (const LayerInfo& layer : network.layers()) {
+    if (layer.name == "layer") {
+      EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
+    }
+  }
   std::vector<std::span<const float>> inputs(b.inputs.begin(), b.inputs.end());
   network.run(inputs);
   const Tensor y = network.read_tensor("y");

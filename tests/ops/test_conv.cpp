@@ -195,7 +195,7 @@ TEST(Conv2D, RejectsBadParameters) {
   };
   EXPECT_NO_THROW(Model::from_bytes(model(good, {1, 6, 8, 8}, {6, 2, 3, 3}, 6)));
   EXPECT_TRUE(rejected(model(good, {1, 6, 7, 8}, {6, 2, 3, 3}, 6), "output shape 1x6x7x8 should be 1x6x8x8"));
-  EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 2, 3, 3}, 5), "bias [5] should be [6]"));
+  EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 2, 3, 3}, 5), "bias 5 should be 6"));
   EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 4, 3, 3}, 0), "input channels per group"));
   EXPECT_TRUE(rejected(model(good, {1, 6, 8, 8}, {6, 2, 2, 3}, 0), "do not match the kernel"));
   auto bad = good;

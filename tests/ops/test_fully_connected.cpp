@@ -64,7 +64,7 @@ TEST(FullyConnected, RejectsBadShapes) {
   const auto w = random_vector(15, 1);
   EXPECT_TRUE(rejected(fc_model({2, 4}, {3, 5}, w, std::nullopt, {2, 3}), "has 4 features per row"));
   EXPECT_TRUE(rejected(fc_model({2, 5}, {3, 5}, w, std::nullopt, {2, 4}), "output shape 2x4 should be 2x3"));
-  EXPECT_TRUE(rejected(fc_model({2, 5}, {3, 5}, w, std::vector<float>{1, 2}, {2, 3}), "bias [2] should be [3]"));
+  EXPECT_TRUE(rejected(fc_model({2, 5}, {3, 5}, w, std::vector<float>{1, 2}, {2, 3}), "bias 2 should be 3"));
   EXPECT_TRUE(rejected(fc_model({2, 5}, {15}, w, std::nullopt, {2, 3}), "weights must be [M, K]"));
   EXPECT_TRUE(rejected(fc_model({5}, {3, 5}, w, std::nullopt, {3}), "input must be [N, K]"));
   EXPECT_TRUE(rejected(fc_model({2, 5}, {3, 5}, w, std::nullopt, {2, 3}, {fb::ActivationKind::Clip, 1, -1}),

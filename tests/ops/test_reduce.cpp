@@ -1,4 +1,4 @@
-// Reduce and LayerNorm against the CPU references.
+// Reduce, LayerNorm and GroupNorm against the CPU references.
 
 #include <algorithm>
 
@@ -108,6 +108,48 @@ TEST(LayerNorm, RejectsBadAxisOrShape) {
   EXPECT_TRUE(rejected(layer_norm_model({2, 10}, 2, 1e-5f, ten, ten, {10}), "axis 2 is out of range"));
   EXPECT_TRUE(rejected(layer_norm_model({2, 10}, 0, 1e-5f, ten, ten, {10}), "scale must have shape 2x10"));
   EXPECT_TRUE(rejected(layer_norm_model({2, 10}, -1, -1.0f, ten, ten, {10}), "epsilon"));
+}
+
+std::vector<uint8_t> group_norm_model(const Shape& in, int32_t groups, float epsilon, const std::vector<float>& scale,
+                                      const std::vector<float>& bias) {
+  const Shape per_channel{static_cast<int64_t>(scale.size())};
+  return single_node_model(
+      fb::OpParams::GroupNorm, [&](auto& b) { return fb::CreateGroupNorm(b, groups, epsilon).Union(); },
+      {{in, {}}, {per_channel, scale}, {per_channel, bias}}, in);
+}
+
+TEST(GroupNorm, GroupsAndInstances) {
+  struct Case {
+    Shape shape;
+    int32_t groups;  // = C: InstanceNormalization
+    float epsilon;
+    float offset;
+  };
+  const std::vector<Case> cases = {
+      {{2, 6, 5, 7}, 3, 1e-5f, 0.0f},  {{2, 6, 5, 7}, 6, 1e-5f, 0.0f},  {{2, 6, 5, 7}, 1, 1e-3f, 0.0f},
+      {{1, 32, 9, 9}, 8, 1e-5f, 50.0f}, {{3, 4, 20}, 2, 1e-6f, 0.0f},   {{2, 5, 2, 3, 4}, 5, 1e-5f, 0.0f},
+      {{1, 3, 1, 1}, 3, 1e-2f, 0.0f},
+  };
+  uint32_t seed = 1400;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.shape) + " groups " + std::to_string(c.groups));
+    const auto channels = static_cast<size_t>(c.shape[1]);
+    auto x = random_vector(count_of(c.shape), ++seed, c.offset - 3.0f, c.offset + 3.0f);
+    auto scale = random_vector(channels, ++seed, -2.0f, 2.0f);
+    auto bias = random_vector(channels, ++seed, -1.0f, 1.0f);
+    const auto expected = ref::group_norm(x, c.shape, static_cast<size_t>(c.groups), scale, bias, c.epsilon);
+    EXPECT_TRUE(all_close(run_single(group_norm_model(c.shape, c.groups, c.epsilon, scale, bias), {x}), expected,
+                          1e-4f, 2e-5f));
+  }
+}
+
+TEST(GroupNorm, RejectsBadGroupsOrShape) {
+  const std::vector<float> six(6, 1.0f), four(4, 1.0f);
+  EXPECT_TRUE(rejected(group_norm_model({2, 6, 3, 3}, 4, 1e-5f, six, six), "4 groups do not divide 6 channels"));
+  EXPECT_TRUE(rejected(group_norm_model({2, 6, 3, 3}, 0, 1e-5f, six, six), "0 groups"));
+  EXPECT_TRUE(rejected(group_norm_model({2, 6, 3, 3}, 2, 1e-5f, four, four), "scale must have shape 6, has 4"));
+  EXPECT_TRUE(rejected(group_norm_model({2, 6, 3, 3}, 2, -1.0f, six, six), "epsilon"));
+  EXPECT_TRUE(rejected(group_norm_model({6}, 1, 1e-5f, six, six), "no channel axis"));
 }
 
 }  // namespace

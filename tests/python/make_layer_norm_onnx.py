@@ -1,4 +1,4 @@
-"""Writes models with layer normalizations and reductions, with their reference outputs.
+"""Writes models with layer, group and instance normalizations and reductions, with their reference outputs.
 
   torch_layer_norm: a PyTorch module exported by torch.onnx.export at opset 13, which spells
       nn.LayerNorm as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: a ConvNeXt-style
@@ -8,8 +8,15 @@
       (Mul(d, d) for the square, Reciprocal(Sqrt) and Mul for the division, the epsilon added
       on the left, the affine as Add(Mul(scale, n), bias) with a scale of shape [1, C]); the
       reference is NumPy's.
+  torch_layer_norm_17: the same module exported at opset 17, where nn.LayerNorm is one
+      LayerNormalization node.
   helper_not_layer_norm: a near miss, (x - mean) / (sqrt(var) + eps) with eps = 0.01, which must
-      not be fused.
+      not be fused and must still run as its ops.
+  helper_not_layer_norm_axis: another, the variance's mean taken over axis 1 instead of the last.
+  torch_group_norm: nn.GroupNorm, nn.InstanceNorm2d (affine) and nn.InstanceNorm1d exported at
+      opset 13 (GroupNorm as Reshape, InstanceNormalization, Reshape, Mul, Add).
+  helper_group_norm: one GroupNormalization node of opset 18 (scale and bias per group); the
+      reference is NumPy's.
 
 Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and prints the names.
 """
@@ -43,29 +50,76 @@ class Blocks(torch.nn.Module):
         return self.conv2(h)
 
 
-def torch_layer_norm(out_dir):
-    torch.manual_seed(12)
-    model = Blocks().eval()
-    x = torch.randn(1, 3, 8, 8)
-    torch.onnx.export(model, x, str(out_dir / "torch_layer_norm.onnx"), opset_version=13)
+class Groups(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 12, 3, padding=1)
+        self.group = torch.nn.GroupNorm(4, 12, eps=1e-4)
+        self.instance = torch.nn.InstanceNorm2d(12, affine=True)
+        self.instance_1d = torch.nn.InstanceNorm1d(12)
+        with torch.no_grad():
+            for norm in (self.group, self.instance):
+                norm.weight.copy_(torch.randn_like(norm.weight))
+                norm.bias.copy_(torch.randn_like(norm.bias))
+
+    def forward(self, x):
+        h = self.instance(self.group(self.conv(x)) * 2 + 1)
+        return self.instance_1d(h.flatten(2) * 3)
+
+
+def torch_export(out_dir, name, model, x, opset):
+    model.eval()
+    torch.onnx.export(model, x, str(out_dir / (name + ".onnx")), opset_version=opset)
     with torch.no_grad():
         y = model(x)
     return x.numpy(), y.numpy()
 
 
-def helper_graph(out_dir, name, fused_spelling, rng):
+def torch_layer_norm(out_dir, name, opset):
+    torch.manual_seed(12)
+    return torch_export(out_dir, name, Blocks(), torch.randn(1, 3, 8, 8), opset)
+
+
+def torch_group_norm(out_dir):
+    torch.manual_seed(13)
+    return torch_export(out_dir, "torch_group_norm", Groups(), torch.randn(2, 3, 7, 9), 13)
+
+
+def helper_group_norm(out_dir, rng):
+    groups, c = 3, 6
+    x = rng.standard_normal((2, c, 4, 5)).astype(np.float32) * 2 - 1
+    scale = rng.standard_normal((groups,)).astype(np.float32)
+    bias = rng.standard_normal((groups,)).astype(np.float32)
+    eps = 1e-3
+    node = helper.make_node("GroupNormalization", ["x", "scale", "bias"], ["y"], num_groups=groups, epsilon=eps)
+    graph = helper.make_graph([node], "helper_group_norm",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(x.shape))],
+                              [numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(bias, "bias")])
+    # ONNX 1.12 predates opset 18, so the checker cannot check this model.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.save(model, str(out_dir / "helper_group_norm.onnx"))
+    g = x.astype(np.float64).reshape(2, groups, -1)
+    n = (g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + eps)
+    per_channel = (n.reshape(x.shape) * np.repeat(scale, c // groups)[None, :, None, None] +
+                   np.repeat(bias, c // groups)[None, :, None, None])
+    return x, per_channel.astype(np.float32)
+
+
+def helper_graph(out_dir, name, spelling, rng):
+    """spelling: "fused" (a layer normalization), "eps_outside" or "var_axis" (near misses)."""
     c = 24
     x = rng.standard_normal((2, 5, c)).astype(np.float32) * 3 + 1
     scale = rng.standard_normal((1, c)).astype(np.float32)
     bias = rng.standard_normal((c,)).astype(np.float32)
-    eps = np.float32(1e-3 if fused_spelling else 1e-2)
+    eps = np.float32(1e-3 if spelling != "eps_outside" else 1e-2)
     inits = [numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(bias, "bias"),
              numpy_helper.from_array(np.array(eps, np.float32), "eps")]
     nodes = [helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
              helper.make_node("Sub", ["x", "mean"], ["d"]),
              helper.make_node("Mul", ["d", "d"], ["sq"]),
-             helper.make_node("ReduceMean", ["sq"], ["var"], axes=[2])]
-    if fused_spelling:
+             helper.make_node("ReduceMean", ["sq"], ["var"], axes=[1 if spelling == "var_axis" else 2])]
+    if spelling != "eps_outside":
         nodes += [helper.make_node("Add", ["eps", "var"], ["var_eps"]),
                   helper.make_node("Sqrt", ["var_eps"], ["std"])]
     else:
@@ -82,8 +136,8 @@ def helper_graph(out_dir, name, fused_spelling, rng):
     onnx.save(model, str(out_dir / (name + ".onnx")))
     x64 = x.astype(np.float64)
     d = x64 - x64.mean(axis=-1, keepdims=True)
-    var = (d * d).mean(axis=-1, keepdims=True)
-    std = np.sqrt(var + eps) if fused_spelling else np.sqrt(var) + eps
+    var = (d * d).mean(axis=1 if spelling == "var_axis" else -1, keepdims=True)
+    std = np.sqrt(var) + eps if spelling == "eps_outside" else np.sqrt(var + eps)
     return x, (d / std * scale + bias).astype(np.float32)
 
 
@@ -94,9 +148,13 @@ def main():
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(1201)
-    made = {"torch_layer_norm": torch_layer_norm(out_dir),
-            "helper_layer_norm": helper_graph(out_dir, "helper_layer_norm", True, rng),
-            "helper_not_layer_norm": helper_graph(out_dir, "helper_not_layer_norm", False, rng)}
+    made = {"torch_layer_norm": torch_layer_norm(out_dir, "torch_layer_norm", 13),
+            "torch_layer_norm_17": torch_layer_norm(out_dir, "torch_layer_norm_17", 17),
+            "helper_layer_norm": helper_graph(out_dir, "helper_layer_norm", "fused", rng),
+            "helper_not_layer_norm": helper_graph(out_dir, "helper_not_layer_norm", "eps_outside", rng),
+            "helper_not_layer_norm_axis": helper_graph(out_dir, "helper_not_layer_norm_axis", "var_axis", rng),
+            "torch_group_norm": torch_group_norm(out_dir),
+            "helper_group_norm": helper_group_norm(out_dir, rng)}
     for name, (x, y) in made.items():
         np.save(out_dir / (name + ".input.npy"), x)
         np.save(out_dir / (name + ".expected.npy"), y)

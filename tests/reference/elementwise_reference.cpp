@@ -42,6 +42,15 @@ double activate(double x, const Activation& act) {
     case fb::ActivationKind::Sigmoid: return 1 / (1 + std::exp(-x));
     case fb::ActivationKind::HardSigmoid: return std::max(0.0, std::min(1.0, act.alpha * x + act.beta));
     case fb::ActivationKind::HardSwish: return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+    case fb::ActivationKind::Erf: return std::erf(x);
+    case fb::ActivationKind::Tanh: return std::tanh(x);
+    case fb::ActivationKind::Exp: return std::exp(x);
+    case fb::ActivationKind::Log: return std::log(x);
+    case fb::ActivationKind::Sqrt: return std::sqrt(x);
+    case fb::ActivationKind::Reciprocal: return 1 / x;
+    case fb::ActivationKind::Abs: return std::fabs(x);
+    case fb::ActivationKind::Softplus: return std::log1p(std::exp(x));
+    case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
   }
   return x;
 }
@@ -74,6 +83,9 @@ std::vector<float> binary(fb::BinaryKind kind, std::span<const float> a, const S
       case fb::BinaryKind::Mul: r = u * v; break;
       case fb::BinaryKind::Sub: r = u - v; break;
       case fb::BinaryKind::Div: r = u / v; break;
+      case fb::BinaryKind::Min: r = std::min(u, v); break;
+      case fb::BinaryKind::Max: r = std::max(u, v); break;
+      case fb::BinaryKind::Pow: r = std::pow(u, v); break;
     }
     return activate(r, act);
   });

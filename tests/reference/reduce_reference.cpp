@@ -66,4 +66,28 @@ std::vector<float> layer_norm(std::span<const float> x, const std::vector<int64_
   return y;
 }
 
+std::vector<float> group_norm(std::span<const float> x, const std::vector<int64_t>& shape, size_t groups,
+                              std::span<const float> scale, std::span<const float> bias, double epsilon) {
+  const auto batch = static_cast<size_t>(shape[0]), channels = static_cast<size_t>(shape[1]);
+  size_t spatial = 1;
+  for (size_t d = 2; d < shape.size(); ++d) spatial *= static_cast<size_t>(shape[d]);
+  const size_t per_group = channels / groups;
+  auto at = [&](size_t n, size_t c, size_t s) { return (n * channels + c) * spatial + s; };
+  std::vector<float> y(x.size());
+  for (size_t n = 0; n < batch; ++n)
+    for (size_t g = 0; g < groups; ++g) {
+      double mean = 0, var = 0;
+      for (size_t c = g * per_group; c < (g + 1) * per_group; ++c)
+        for (size_t s = 0; s < spatial; ++s) mean += x[at(n, c, s)];
+      mean /= static_cast<double>(per_group * spatial);
+      for (size_t c = g * per_group; c < (g + 1) * per_group; ++c)
+        for (size_t s = 0; s < spatial; ++s) var += (x[at(n, c, s)] - mean) * (x[at(n, c, s)] - mean);
+      var /= static_cast<double>(per_group * spatial);
+      for (size_t c = g * per_group; c < (g + 1) * per_group; ++c)
+        for (size_t s = 0; s < spatial; ++s)
+          y[at(n, c, s)] = static_cast<float>((x[at(n, c, s)] - mean) / std::sqrt(var + epsilon) * scale[c] + bias[c]);
+    }
+  return y;
+}
+
 }  // namespace vkbnn::test::ref

@@ -78,36 +78,27 @@ Dispatch conv2d_dispatch(const ConvDispatchShape& s, const NodeLowering& l, cons
   // conv2d_subgroup needs Vulkan 1.2 and subgroups of at least 8 lanes (see conv2d.glsl).
   const DeviceInfo& d = l.device;
   const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
-  const shader::conv2d::Spec spec{.local_size_x = local,
-                                  .HAS_BIAS = bias.has_value(),
-                                  .N = u32(s.batch),
-                                  .C = u32(s.in_channels),
-                                  .H = i32(s.in_h),
-                                  .W = i32(s.in_w),
-                                  .M = u32(s.out_channels),
-                                  .OH = u32(s.out_h),
-                                  .OW = u32(s.out_w),
-                                  .KH = i32(s.kernel_h),
-                                  .KW = i32(s.kernel_w),
-                                  .SH = i32(s.stride_h),
-                                  .SW = i32(s.stride_w),
-                                  .DH = i32(s.dilation_h),
-                                  .DW = i32(s.dilation_w),
-                                  .PT = i32(s.pad_top),
-                                  .PL = i32(s.pad_left),
-                                  .ICG = u32(s.in_per_group),
-                                  .OCG = u32(s.out_per_group),
-                                  .BLOCKS = u32(blocks),
-                                  .Q = u32(q),
-                                  .R = u32(r),
-                                  .PADDED = padded_taps,
-                                  .ACT_KIND = act.kind,
-                                  .ACT_ALPHA = act.alpha,
-                                  .ACT_BETA = act.beta};
-  const shader::conv2d::Push push{.IN_OFF = l.inputs[0].offset,
-                                  .OUT_OFF = l.outputs[0].offset,
-                                  .WT_OFF = weight_offset,
-                                  .BIAS_OFF = bias_offset};
+  const auto spec = with_window<shader::conv2d::Spec>({.local_size_x = local,
+                                                       .HAS_BIAS = bias.has_value(),
+                                                       .N = u32(s.batch),
+                                                       .C = u32(s.in_channels),
+                                                       .H = i32(s.in_h),
+                                                       .W = i32(s.in_w),
+                                                       .M = u32(s.out_channels),
+                                                       .OH = u32(s.out_h),
+                                                       .OW = u32(s.out_w),
+                                                       .ICG = u32(s.in_per_group),
+                                                       .OCG = u32(s.out_per_group),
+                                                       .BLOCKS = u32(blocks),
+                                                       .Q = u32(q),
+                                                       .R = u32(r),
+                                                       .PADDED = padded_taps,
+                                                       .ACT_KIND = act.kind,
+                                                       .ACT_ALPHA = act.alpha,
+                                                       .ACT_BETA = act.beta},
+                                                      s);
+  const shader::conv2d::Push push{
+      .IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset};
   const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(s.group * blocks), 1};
   return subgroup ? make_dispatch<shader::conv2d_subgroup>(spec, push, groups)
                   : make_dispatch<shader::conv2d>(spec, push, groups);
@@ -179,7 +170,7 @@ void check_conv2d(const NodeDesc& desc) {
   check_conv_shapes(desc, c, x, w, y);
   if (desc.inputs.size() == 3) {
     desc.require(desc.inputs[2] == Shape{w[0]},
-                 "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
+                 "bias " + shape_string(desc.inputs[2]) + " should be " + std::to_string(w[0]));
   }
   check_activation_params(desc, p->activation());
 
@@ -216,25 +207,18 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(p->activation());
   return {make_dispatch<shader::depthwise_conv2d>(
-      {.local_size_x = local,
-       .HAS_BIAS = bias.has_value(),
-       .C = u32(x[1]),
-       .H = i32(x[2]),
-       .W = i32(x[3]),
-       .OH = u32(y[2]),
-       .OW = u32(y[3]),
-       .KH = i32(c.kernel_h),
-       .KW = i32(c.kernel_w),
-       .SH = i32(c.stride_h),
-       .SW = i32(c.stride_w),
-       .DH = i32(c.dilation_h),
-       .DW = i32(c.dilation_w),
-       .PT = i32(c.pad_top),
-       .PL = i32(c.pad_left),
-       .R = kDepthwiseRun,
-       .ACT_KIND = act.kind,
-       .ACT_ALPHA = act.alpha,
-       .ACT_BETA = act.beta},
+      with_window<shader::depthwise_conv2d::Spec>({.local_size_x = local,
+                                                   .HAS_BIAS = bias.has_value(),
+                                                   .C = u32(x[1]),
+                                                   .H = i32(x[2]),
+                                                   .W = i32(x[3]),
+                                                   .OH = u32(y[2]),
+                                                   .OW = u32(y[3]),
+                                                   .R = kDepthwiseRun,
+                                                   .ACT_KIND = act.kind,
+                                                   .ACT_ALPHA = act.alpha,
+                                                   .ACT_BETA = act.beta},
+                                                  c),
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
       {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1})};
 }

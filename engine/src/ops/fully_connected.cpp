@@ -25,7 +25,7 @@ void check_fully_connected(const NodeDesc& desc) {
                "output shape " + shape_string(desc.outputs[0]) + " should be " + shape_string(expected));
   if (desc.inputs.size() == 3) {
     desc.require(desc.inputs[2] == Shape{w[0]},
-                 "bias " + shape_string(desc.inputs[2]) + " should be [" + std::to_string(w[0]) + "]");
+                 "bias " + shape_string(desc.inputs[2]) + " should be " + std::to_string(w[0]));
   }
   check_activation_params(desc, desc.node.params_as_FullyConnected()->activation());
   desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements &&

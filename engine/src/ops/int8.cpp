@@ -146,35 +146,29 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
 
   const int64_t runs = ceil_div(j.out_w, r);
   const int64_t items = j.batch * j.out_h * runs;
-  const bool padded = g.pad_top > 0 || g.pad_left > 0 || (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
+  const bool padded = g.pad_top > 0 || g.pad_left > 0 ||
+                      (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
                       (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.w;
   const uint32_t local = local_size(items);
-  const shader::int8_conv2d::Spec spec{.local_size_x = local,
-                                       .N = u32(j.batch),
-                                       .C4 = u32(c4),
-                                       .H = i32(j.h),
-                                       .W = i32(j.w),
-                                       .M = u32(j.out_channels),
-                                       .OH = u32(j.out_h),
-                                       .OW = u32(j.out_w),
-                                       .KH = i32(g.kernel_h),
-                                       .KW = i32(g.kernel_w),
-                                       .SH = i32(g.stride_h),
-                                       .SW = i32(g.stride_w),
-                                       .DH = i32(g.dilation_h),
-                                       .DW = i32(g.dilation_w),
-                                       .PT = i32(g.pad_top),
-                                       .PL = i32(g.pad_left),
-                                       .ICG = u32(icg),
-                                       .OCG = u32(ocg),
-                                       .WORDS = u32(words),
-                                       .Q = u32(q),
-                                       .R = u32(r),
-                                       .ZP_WORD = zero_point_word(l),
-                                       .ZP_OUT = l.outputs[0].quant.zero_point,
-                                       .CMIN = j.clamp_min,
-                                       .CMAX = j.clamp_max,
-                                       .PADDED = padded};
+  const auto spec = with_window<shader::int8_conv2d::Spec>({.local_size_x = local,
+                                                            .N = u32(j.batch),
+                                                            .C4 = u32(c4),
+                                                            .H = i32(j.h),
+                                                            .W = i32(j.w),
+                                                            .M = u32(j.out_channels),
+                                                            .OH = u32(j.out_h),
+                                                            .OW = u32(j.out_w),
+                                                            .ICG = u32(icg),
+                                                            .OCG = u32(ocg),
+                                                            .WORDS = u32(words),
+                                                            .Q = u32(q),
+                                                            .R = u32(r),
+                                                            .ZP_WORD = zero_point_word(l),
+                                                            .ZP_OUT = l.outputs[0].quant.zero_point,
+                                                            .CMIN = j.clamp_min,
+                                                            .CMAX = j.clamp_max,
+                                                            .PADDED = padded},
+                                                           g);
   const shader::int8_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
                                        .OUT_OFF = l.outputs[0].offset,
                                        .WT_OFF = weight_offset,
@@ -198,31 +192,25 @@ Dispatch int8_depthwise_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const int64_t r = run_length(j.out_w);
   const int64_t items = j.batch * j.out_h * ceil_div(j.out_w, r);
   const uint32_t local = local_size(items);
-  return make_dispatch<shader::int8_depthwise_conv2d>({.local_size_x = local,
-                                                       .N = u32(j.batch),
-                                                       .C = u32(j.channels),
-                                                       .H = i32(j.h),
-                                                       .W = i32(j.w),
-                                                       .OH = u32(j.out_h),
-                                                       .OW = u32(j.out_w),
-                                                       .KH = i32(g.kernel_h),
-                                                       .KW = i32(g.kernel_w),
-                                                       .SH = i32(g.stride_h),
-                                                       .SW = i32(g.stride_w),
-                                                       .DH = i32(g.dilation_h),
-                                                       .DW = i32(g.dilation_w),
-                                                       .PT = i32(g.pad_top),
-                                                       .PL = i32(g.pad_left),
-                                                       .R = u32(r),
-                                                       .ZP_WORD = zero_point_word(l),
-                                                       .ZP_OUT = l.outputs[0].quant.zero_point,
-                                                       .CMIN = j.clamp_min,
-                                                       .CMAX = j.clamp_max},
-                                                      {.IN_OFF = l.inputs[0].offset,
-                                                       .OUT_OFF = l.outputs[0].offset,
-                                                       .WT_OFF = weight_offset,
-                                                       .EPI_OFF = epilogue_offset},
-                                                      {u32(ceil_div(items, local)), u32(c4), 1});
+  return make_dispatch<shader::int8_depthwise_conv2d>(
+      with_window<shader::int8_depthwise_conv2d::Spec>({.local_size_x = local,
+                                                        .N = u32(j.batch),
+                                                        .C = u32(j.channels),
+                                                        .H = i32(j.h),
+                                                        .W = i32(j.w),
+                                                        .OH = u32(j.out_h),
+                                                        .OW = u32(j.out_w),
+                                                        .R = u32(r),
+                                                        .ZP_WORD = zero_point_word(l),
+                                                        .ZP_OUT = l.outputs[0].quant.zero_point,
+                                                        .CMIN = j.clamp_min,
+                                                        .CMAX = j.clamp_max},
+                                                       g),
+      {.IN_OFF = l.inputs[0].offset,
+       .OUT_OFF = l.outputs[0].offset,
+       .WT_OFF = weight_offset,
+       .EPI_OFF = epilogue_offset},
+      {u32(ceil_div(items, local)), u32(c4), 1});
 }
 
 void check_dispatch_size(const NodeDesc& desc, int64_t pixels, int64_t out_channels) {
@@ -434,21 +422,12 @@ std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Pool2D();
-  return {grid_dispatch<shader::int8_max_pool2d>(storage_words(y, fb::DataType::Int8),
-                                                {.H = i32(x[2]),
-                                                 .W = i32(x[3]),
-                                                 .OH = u32(y[2]),
-                                                 .OW = u32(y[3]),
-                                                 .KH = i32(p->kernel()->Get(0)),
-                                                 .KW = i32(p->kernel()->Get(1)),
-                                                 .SH = i32(p->strides()->Get(0)),
-                                                 .SW = i32(p->strides()->Get(1)),
-                                                 .DH = i32(p->dilations()->Get(0)),
-                                                 .DW = i32(p->dilations()->Get(1)),
-                                                 .PT = i32(p->pads()->Get(0)),
-                                                 .PL = i32(p->pads()->Get(1)),
-                                                 .C = u32(x[1])},
-                                                {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), 1);
+  return {grid_dispatch<shader::int8_max_pool2d>(
+      storage_words(y, fb::DataType::Int8),
+      with_window<shader::int8_max_pool2d::Spec>(
+          {.H = i32(x[2]), .W = i32(x[3]), .OH = u32(y[2]), .OW = u32(y[3]), .C = u32(x[1])}, g),
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 
 }  // namespace vkbnn::detail

@@ -134,6 +134,21 @@ struct Dispatch {
   bool independent = false;
 };
 
+// `spec` with its window constants (KH, KW, SH, SW, DH, DW, PT, PL, named alike in every
+// convolution and pooling shader) taken from `g` (a ConvGeometry or a struct with its field names).
+template <typename Spec, typename Geometry>
+Spec with_window(Spec spec, const Geometry& g) {
+  spec.KH = i32(g.kernel_h);
+  spec.KW = i32(g.kernel_w);
+  spec.SH = i32(g.stride_h);
+  spec.SW = i32(g.stride_w);
+  spec.DH = i32(g.dilation_h);
+  spec.DW = i32(g.dilation_w);
+  spec.PT = i32(g.pad_top);
+  spec.PL = i32(g.pad_left);
+  return spec;
+}
+
 // A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
 template <typename S>
 Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups,

@@ -75,65 +75,49 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const Shape& y = l.outputs[0].shape;
   const auto* p = l.node.params_as_Pool2D();
-  auto u = [](int64_t v) { return static_cast<uint32_t>(v); };
-  auto i = [](int64_t v) { return static_cast<int32_t>(v); };
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), 1);
   const uint32_t in = l.inputs[0].offset, out = l.outputs[0].offset;
   if (l.inputs[0].type == fb::DataType::Int8) return lower_int8_max_pool2d(l);
   if (l.inputs[0].type == fb::DataType::Bit) {
     const size_t count = static_cast<size_t>(y[0] * ((y[1] + 31) / 32) * y[2] * y[3]);
     const Grid grid = grid_for(count);
-    return {make_dispatch<shader::binary_max_pool2d>({.COUNT = u(static_cast<int64_t>(count)),
+    return {make_dispatch<shader::binary_max_pool2d>(
+        with_window<shader::binary_max_pool2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
                                                       .STRIDE = grid.stride,
-                                                      .H = i(x[2]),
-                                                      .W = i(x[3]),
-                                                      .OH = u(y[2]),
-                                                      .OW = u(y[3]),
-                                                      .KH = i(p->kernel()->Get(0)),
-                                                      .KW = i(p->kernel()->Get(1)),
-                                                      .SH = i(p->strides()->Get(0)),
-                                                      .SW = i(p->strides()->Get(1)),
-                                                      .DH = i(p->dilations()->Get(0)),
-                                                      .DW = i(p->dilations()->Get(1)),
-                                                      .PT = i(p->pads()->Get(0)),
-                                                      .PL = i(p->pads()->Get(1))},
-                                                     {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
+                                                      .H = i32(x[2]),
+                                                      .W = i32(x[3]),
+                                                      .OH = u32(y[2]),
+                                                      .OW = u32(y[3])},
+                                                     g),
+        {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
   }
-  const int64_t kernel_w = p->kernel()->Get(1), stride_w = p->strides()->Get(1), dilation_w = p->dilations()->Get(1);
-  const int64_t pad_left = p->pads()->Get(1);
   // The row path (pool2d.comp) covers four outputs' taps with at most kMaxBlocks aligned vec4s
   // per input row, and unrolls rows, so it is kept to small windows.
   constexpr int64_t kMaxBlocks = 4, kMaxRows = 7;
-  const int64_t lead = (4 - pad_left % 4) % 4;
-  const int64_t span = 3 * stride_w + (kernel_w - 1) * dilation_w + 1;
+  const int64_t lead = (4 - g.pad_left % 4) % 4;
+  const int64_t span = 3 * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1;
   const int64_t blocks = (lead + span + 3) / 4;
-  const bool rows4 =
-      x[3] % 4 == 0 && vec4_aligned({in}) && blocks <= kMaxBlocks && p->kernel()->Get(0) <= kMaxRows;
+  const bool rows4 = x[3] % 4 == 0 && vec4_aligned({in}) && blocks <= kMaxBlocks && g.kernel_h <= kMaxRows;
   const size_t planes_rows = static_cast<size_t>(y[0] * y[1] * y[2]);
   const size_t count = rows4 ? planes_rows * static_cast<size_t>((y[3] + 3) / 4) : element_count(y);
   const Grid grid = grid_for(count);
-  return {make_dispatch<shader::pool2d>({.COUNT = u(static_cast<int64_t>(count)),
+  return {make_dispatch<shader::pool2d>(
+      with_window<shader::pool2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
                                          .STRIDE = grid.stride,
-                                         .H = i(x[2]),
-                                         .W = i(x[3]),
-                                         .OH = u(y[2]),
-                                         .OW = u(y[3]),
-                                         .KH = i(p->kernel()->Get(0)),
-                                         .KW = i(kernel_w),
-                                         .SH = i(p->strides()->Get(0)),
-                                         .SW = i(stride_w),
-                                         .DH = i(p->dilations()->Get(0)),
-                                         .DW = i(dilation_w),
-                                         .PT = i(p->pads()->Get(0)),
-                                         .PL = i(pad_left),
-                                         .PB = i(p->pads()->Get(2)),
-                                         .PR = i(p->pads()->Get(3)),
+                                         .H = i32(x[2]),
+                                         .W = i32(x[3]),
+                                         .OH = u32(y[2]),
+                                         .OW = u32(y[3]),
+                                         .PB = i32(g.pad_bottom),
+                                         .PR = i32(g.pad_right),
                                          .AVERAGE = p->kind() == fb::PoolKind::Average,
                                          .COUNT_PAD = p->count_include_pad(),
                                          .ROWS4 = rows4,
-                                         .BLOCKS = u(blocks),
-                                         .LEAD = i(lead),
+                                         .BLOCKS = u32(blocks),
+                                         .LEAD = i32(lead),
                                          .OUT_VEC4 = y[3] % 4 == 0 && vec4_aligned({out})},
-                                        {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
+                                        g),
+      {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
 }
 
 void check_global_pool(const NodeDesc& desc) {

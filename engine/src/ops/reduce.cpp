@@ -1,4 +1,5 @@
-// Reductions over any set of axes (Reduce) and the normalization built on them (LayerNorm).
+// Reductions over any set of axes (Reduce) and the normalizations built on them (LayerNorm,
+// GroupNorm and so InstanceNorm), which share normalize.comp.
 
 #include <algorithm>
 #include <cmath>
@@ -125,16 +126,53 @@ std::vector<Dispatch> lower_layer_norm(const NodeLowering& l) {
   const uint32_t scale = l.weights.add(*l.constants[1]);
   const uint32_t bias = l.weights.add(*l.constants[2]);
   const Grid grid = grid_for(rows);
-  return {make_dispatch<shader::layer_norm>(
+  return {make_dispatch<shader::normalize>(
       {.ROWS = static_cast<uint32_t>(rows), .STRIDE = grid.stride, .LEN = static_cast<uint32_t>(len),
-       .EPSILON = params->epsilon()},
+       .INNER = 1, .CHANNELS = static_cast<uint32_t>(len), .EPSILON = params->epsilon()},
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .SCALE_OFF = scale, .BIAS_OFF = bias},
       {grid.groups, 1, 1})};
 }
 
-uint64_t layer_norm_macs(const NodeDesc& desc) {
-  // Two passes for the moments and one multiply-add per element for the output.
-  return 3 * element_count(desc.inputs[0]);
+// Two passes for the moments and one multiply-add per element for the output.
+uint64_t normalize_macs(const NodeDesc& desc) { return 3 * element_count(desc.inputs[0]); }
+
+void check_group_norm(const NodeDesc& desc) {
+  desc.require(desc.inputs.size() == 3 && desc.outputs.size() == 1, "expects inputs X, scale, bias and 1 output");
+  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
+  const auto* params = desc.node.params_as_GroupNorm();
+  const Shape& x = desc.inputs[0];
+  desc.require(x.size() >= 2, "input " + shape_string(x) + " has no channel axis");
+  const int64_t channels = x[1];
+  desc.require(params->groups() >= 1 && channels % params->groups() == 0,
+               std::to_string(params->groups()) + " groups do not divide " + std::to_string(channels) + " channels");
+  desc.require(params->epsilon() >= 0 && std::isfinite(params->epsilon()), "epsilon must be finite and >= 0");
+  for (size_t i : {1, 2}) {
+    const char* name = i == 1 ? "scale" : "bias";
+    desc.require(desc.input_is_constant[i], std::string(name) + " must be a constant");
+    desc.require(desc.inputs[i] == Shape{channels}, std::string(name) + " must have shape " +
+                                                        std::to_string(channels) + ", has " +
+                                                        shape_string(desc.inputs[i]));
+  }
+  desc.require(desc.outputs[0] == x,
+               "output shape " + shape_string(desc.outputs[0]) + " differs from input " + shape_string(x));
+}
+
+std::vector<Dispatch> lower_group_norm(const NodeLowering& l) {
+  const auto* params = l.node.params_as_GroupNorm();
+  const Shape& x = l.inputs[0].shape;
+  const auto groups = static_cast<size_t>(params->groups());
+  const auto channels = static_cast<size_t>(x[1]);
+  const size_t spatial = element_count(Shape(x.begin() + 2, x.end()));
+  const size_t rows = static_cast<size_t>(x[0]) * groups;
+  const uint32_t scale = l.weights.add(*l.constants[1]);
+  const uint32_t bias = l.weights.add(*l.constants[2]);
+  const Grid grid = grid_for(rows);
+  return {make_dispatch<shader::normalize>(
+      {.ROWS = static_cast<uint32_t>(rows), .STRIDE = grid.stride,
+       .LEN = static_cast<uint32_t>(channels / groups * spatial), .INNER = static_cast<uint32_t>(spatial),
+       .CHANNELS = static_cast<uint32_t>(channels), .EPSILON = params->epsilon()},
+      {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .SCALE_OFF = scale, .BIAS_OFF = bias},
+      {grid.groups, 1, 1})};
 }
 
 }  // namespace
@@ -147,7 +185,13 @@ const OpKind& op_kind_of<fb::OpParams::Reduce>() {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::LayerNorm>() {
-  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .macs = layer_norm_macs};
+  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .macs = normalize_macs};
+  return kind;
+}
+
+template <>
+const OpKind& op_kind_of<fb::OpParams::GroupNorm>() {
+  static const OpKind kind{.check = check_group_norm, .lower = lower_group_norm, .macs = normalize_macs};
   return kind;
 }
 

@@ -584,7 +584,9 @@ void NetworkState::build() {
                      VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                  MemoryUse::Device, "the activation arena");
   run_slots.resize(options.in_flight);
+  const VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   for (auto& slot : run_slots) {
+    VkFence f = VK_NULL_HANDLE;
     slot.upload = Buffer(*ctx, in_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
     slot.readback = Buffer(*ctx, out_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output staging");
     vk::check(vkCreateFence(device(), &fence_info, nullptr, &f), "creating a fence");
