@@ -7,6 +7,7 @@
 // The variance is the mean of squared deviations from the mean (two passes), which stays
 // accurate where E[x^2] - E[x]^2 would cancel.
 #include "common.glsl"
+#include "elementwise.glsl"
 
 layout(constant_id = 0) const uint ROWS = 1;
 layout(constant_id = 1) const uint STRIDE = 64;

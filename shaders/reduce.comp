@@ -4,6 +4,7 @@
 // (outermost first) where bit d of MASK marks DIMd as reduced; the innermost reduced axis is
 // walked with one stride and the others are decomposed from a counter.
 #include "common.glsl"
+#include "elementwise.glsl"
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;

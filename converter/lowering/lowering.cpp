@@ -185,7 +185,7 @@ class Lowerer {
         {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape},
         {{"Softmax"}, &Lowerer::softmax},
         {{"LayerNormalization"}, &Lowerer::layer_norm},
-        {{"InstanceNormalization", "GroupNormalization"}, &Lowerer::group_norm},
+        {{"InstanceNormalization"}, &Lowerer::instance_norm},
         {{"Pad"}, &Lowerer::pad},
         {{"Transpose"}, &Lowerer::transpose},
         {{"Resize", "Upsample"}, &Lowerer::resize},
@@ -389,34 +389,26 @@ class Lowerer {
     op.epsilon = attr_float(node, "epsilon", 1e-5f);
   }
 
-  // InstanceNormalization (scale and B per channel) and GroupNormalization (scale and bias per
-  // group at opset 18, per channel from 21; the length says which) as one GroupNorm op with its
-  // affine per channel.
-  void group_norm(const onnx::NodeProto& node) {
+  // InstanceNormalization: a GroupNorm of one channel per group. (GroupNormalization is an opset-18
+  // op, which Debian's ONNX library cannot read; PyTorch's opset-13 nn.GroupNorm is a Reshape to
+  // [N, groups, -1], an InstanceNormalization and a per-channel Mul and Add, which run as they are.)
+  void instance_norm(const onnx::NodeProto& node) {
     const std::string& x = activation(node, 0);
     const Shape& xs = shape(x);
     if (xs.size() < 3) fail(node, "an input of rank " + std::to_string(xs.size()) + " (it needs N, C and more)");
     const int64_t channels = xs[1];
-    const bool instance = node.op_type() == "InstanceNormalization";
-    const int64_t groups = instance ? channels : attr_int(node, "num_groups", 0);
-    if (groups < 1 || channels % groups != 0)
-      fail(node, std::to_string(groups) + " groups of " + std::to_string(channels) + " channels");
     auto per_channel = [&](int k, const char* what) {
       const Constant& c = require_constant(node, k, what);
-      const int64_t n = static_cast<int64_t>(c.size());
-      if (!c.is_float || c.dims.size() != 1 || (n != channels && n != groups))
+      if (!c.is_float || c.dims != Shape{channels})
         fail(node, std::string("a ") + what + " of shape " + shape_string(c.dims) + " (it needs " +
-                       std::to_string(channels) + (instance ? "" : " or " + std::to_string(groups)) + ")");
-      if (n == channels) return c.f;
-      std::vector<float> out(static_cast<size_t>(channels));
-      for (size_t ch = 0; ch < out.size(); ++ch) out[ch] = c.f[ch / static_cast<size_t>(channels / groups)];
-      return out;
+                       std::to_string(channels) + ")");
+      return c.f;
     };
     const std::string name = op_name(node);
     const std::string scale = add_weight(name + "_scale", {channels}, per_channel(1, "scale"));
     const std::string bias = add_weight(name + "_bias", {channels}, per_channel(2, "bias"));
     auto& op = add_op<fb::GroupNormT>(name, {x, scale, bias}, node.output(0));
-    op.groups = static_cast<int32_t>(groups);
+    op.groups = static_cast<int32_t>(channels);
     op.epsilon = attr_float(node, "epsilon", 1e-5f);
   }
 
