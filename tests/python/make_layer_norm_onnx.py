@@ -21,6 +21,7 @@ Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and pr
 """
 
 import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,9 @@ class Groups(torch.nn.Module):
 
 def torch_export(out_dir, name, model, x, opset):
     model.eval()
+    # InstanceNorm without running statistics always normalizes by the batch's own; the exporter
+    # warns that it exports it as in training mode, which is what eval mode computes too.
+    warnings.filterwarnings("ignore", message=".*'instance_norm' is set to train=True")
     torch.onnx.export(model, x, str(out_dir / (name + ".onnx")), opset_version=opset)
     with torch.no_grad():
         y = model(x)
