@@ -79,6 +79,19 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
 // NHWC input read only through a Transpose to NCHW as NCHW (onnx/transposes.cpp).
 void simplify_transposes(ImportedGraph& graph);
 
+// Evaluates `nodes` in order (ops the folding stage evaluates) from `values`, which hold every
+// value they read; all values after, or nullopt when a node cannot be evaluated or the results
+// would exceed `budget` elements.
+std::optional<std::map<std::string, Constant>> evaluate_nodes(const std::vector<const onnx::NodeProto*>& nodes,
+                                                              std::map<std::string, Constant> values, int64_t opset,
+                                                              int64_t budget);
+// Replaces each subgraph that computes a layer normalization over trailing axes (ReduceMean, Sub,
+// Pow, ReduceMean, Add, Sqrt, Div, Mul, Add, or any other spelling of it) by one
+// LayerNormalization node, found by evaluating candidates (onnx/layer_norm.cpp).
+void fuse_layer_norms(onnx::GraphProto& graph, const std::map<std::string, Shape>& shapes,
+                      std::map<std::string, Constant>& constants, int64_t opset,
+                      const std::set<std::string>& graph_outputs);
+
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
 int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback);
 float attr_float(const onnx::NodeProto& node, const std::string& name, float fallback);
@@ -91,8 +104,8 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
                               const ImportedGraph& graph);
 
 // Ops that exist only as parts of patterns the binarization pass fuses (signs and the
-// comparisons, selections and casts that spell them; Tile, Expand and Reduce as Elastic-Link
-// channel matching). They never reach the file: emit rejects any left over.
+// comparisons, selections and casts that spell them; Tile and Expand as Elastic-Link channel
+// matching). They never reach the file: emit rejects any left over.
 namespace pattern {
 struct Sign {
   static constexpr const char* kName = "Sign";
@@ -123,17 +136,10 @@ struct Tile {
 struct Expand {
   static constexpr const char* kName = "Expand";
 };
-// Mean or sum over sorted, non-negative axes.
-struct Reduce {
-  static constexpr const char* kName = "Reduce";
-  std::vector<int64_t> axes;
-  bool keep_dims = true;
-  bool mean = true;
-};
 }  // namespace pattern
 
 using PatternParams = std::variant<std::monostate, pattern::Sign, pattern::Compare, pattern::Not, pattern::Where,
-                                   pattern::Cast, pattern::Tile, pattern::Expand, pattern::Reduce>;
+                                   pattern::Cast, pattern::Tile, pattern::Expand>;
 
 template <class T>
 concept FileParams = fb::OpParamsUnionTraits<T>::enum_value != fb::OpParams::NONE;

@@ -314,8 +314,8 @@ TEST(ConverterPasses, OpNamesComeFromTheSchema) {
   op.set(fb::Int8GlobalAveragePoolT{});
   EXPECT_EQ(op.type_name(), "Int8GlobalAveragePool");
   EXPECT_FALSE(op.is_pattern());
-  op.set(pattern::Reduce{});
-  EXPECT_EQ(op.type_name(), "Reduce");
+  op.set(pattern::Tile{});
+  EXPECT_EQ(op.type_name(), "Tile");
   EXPECT_TRUE(op.is_pattern());
   EXPECT_EQ(op.params.type, fb::OpParams::NONE);
   op.set(fb::BinaryT{});

@@ -33,13 +33,16 @@ const std::set<std::string> kCoveredOps = {
     "HardSwish", "Concat", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Softmax", "Pad", "Transpose",
     "Resize", "Upsample", "Slice", "Split", "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
     "Softplus", "Mish", "Pow", "Min", "Max", "ConvTranspose", "Gather", "DepthToSpace", "SpaceToDepth", "Expand",
-    "Tile"};
+    "Tile", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+    "LayerNormalization", "InstanceNormalization"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
 const std::set<std::string> kConstantOperands = {
     "Conv", "Gemm", "MatMul", "PRelu", "BatchNormalization", "Clip", "Pad", "Reshape", "Squeeze", "Unsqueeze",
-    "Resize", "Upsample", "Slice", "Split", "ConvTranspose", "Gather", "Expand", "Tile"};
+    "Resize", "Upsample", "Slice", "Split", "ConvTranspose", "Gather", "Expand", "Tile", "ReduceMean", "ReduceSum",
+    "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare", "LayerNormalization",
+    "InstanceNormalization"};
 const std::set<std::string> kElementwise = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max"};
 
 fs::path data_dir() {
@@ -139,6 +142,9 @@ CaseResult run_case(const fs::path& dir, const onnx::ModelProto& model) {
     std::map<std::string, onnx::TensorProto> bindings;
     for (const auto& b : bound) bindings[b] = fed.at(b);
     convert::bind_inputs(prepared, bindings);
+    // Before IR version 4 an initializer had to be a graph input too (the InstanceNormalization
+    // cases are IR 3); the bound inputs are initializers only.
+    if (!bindings.empty() && prepared.ir_version() < 4) prepared.set_ir_version(4);
 
     std::vector<uint8_t> bytes;
     try {
@@ -179,6 +185,26 @@ CaseResult run_case(const fs::path& dir, const onnx::ModelProto& model) {
 // The covered cases the converter rejects, each with what its message must say. Adding support
 // for one means removing it here (the test says so).
 const std::map<std::string, std::string> kUnsupportedCases = {
+    // vkbnn's LayerNorm has one output; these cases also ask for the statistics.
+    {"test_layer_normalization_2d_axis0", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_2d_axis1", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_2d_axis_negative_1", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_2d_axis_negative_2", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis0_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis1_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis2_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis_negative_1_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis_negative_2_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_3d_axis_negative_3_epsilon", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis0", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis1", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis2", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis3", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis_negative_1", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis_negative_2", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis_negative_3", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_4d_axis_negative_4", "the Mean and InvStdDev outputs"},
+    {"test_layer_normalization_default_axis", "the Mean and InvStdDev outputs"},
     {"test_add_uint8", "has type UINT8; only float inputs"},
     {"test_averagepool_1d_default", "pooling that is not 2-D"},
     {"test_averagepool_3d_default", "pooling that is not 2-D"},
@@ -193,6 +219,7 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     {"test_edge_pad", "has type INT32; only float inputs"},
     {"test_gemm_all_attributes", "transA=1 on a computed input"},
     {"test_gemm_transposeA", "transA=1 on a computed input"},
+    {"test_logsoftmax_axis_1_expanded", "broadcasting a computed operand of shape 3x1x5 to 3x4x5"},
     {"test_max_float16", "has type FLOAT16; only float inputs"},
     {"test_max_float64", "has type DOUBLE; only float inputs"},
     {"test_max_int16", "has type INT16; only float inputs"},
@@ -243,12 +270,15 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     {"test_resize_upsample_sizes_cubic", "mode=cubic"},
     {"test_slice_neg_steps", "steps other than 1"},
     {"test_slice_start_out_of_bounds", "vkbnn has no empty tensors"},
+    // Softmax expanded: x - ReduceMax(x, axis 1) broadcasts a computed [3, 1, 5] over axis 1,
+    // which the Binary op's broadcasts (same shape, per channel, one value) do not cover.
+    {"test_softmax_axis_1_expanded", "broadcasting a computed operand of shape 3x1x5 to 3x4x5"},
     {"test_split_zero_size_splits", "is empty (dimension 0 is 0)"},
     {"test_sub_uint8", "has type UINT8; only float inputs"}};
 
-// How many covered cases pass: the suite's record of what the engine runs (208 of ONNX 1.12's
+// How many covered cases pass: the suite's record of what the engine runs (281 of ONNX 1.12's
 // node tests for the ops in kCoveredOps). Raise it with every op added.
-constexpr size_t kPassedCases = 208;
+constexpr size_t kPassedCases = 281;
 
 TEST(OnnxConformance, NodeTests) {
   const fs::path root = data_dir();
@@ -341,13 +371,13 @@ const std::map<std::string, std::string> kRejectedQuantizedCases = {
     {"test_dynamicquantizelinear", "run time"},
     {"test_dynamicquantizelinear_max_adjusted", "run time"},
     {"test_dynamicquantizelinear_min_adjusted", "run time"},
-    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the two ops vkbnn lacks, both named.
+    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: Round is the op vkbnn lacks.
     {"test_dynamicquantizelinear_expanded",
-     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
+     "unsupported op 'Round' at node #11"},
     {"test_dynamicquantizelinear_max_adjusted_expanded",
-     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
+     "unsupported op 'Round' at node #11"},
     {"test_dynamicquantizelinear_min_adjusted_expanded",
-     "unsupported ops in 2 nodes: 'ReduceMin' x1 at node #2; 'Round' x1 at node #11"},
+     "unsupported op 'Round' at node #11"},
     // b - b_zero_point reaches 141, beyond the int8 weights of the engine's int8 matmul.
     {"test_qlinearmatmul_2D", "weight minus zero point as int8"},
     {"test_qlinearmatmul_3D", "the engine's int8 matmul is 2-D"}};

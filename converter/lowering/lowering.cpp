@@ -173,8 +173,8 @@ class Lowerer {
                                    "residual Add fuse into it"},
         {{"MaxPool", "AveragePool"}, &Lowerer::pool, "2-D; strides, dilations, any padding, ceil mode, count_include_pad"},
         {{"GlobalAveragePool", "GlobalMaxPool"}, &Lowerer::global_pool, "over every axis after N and C"},
-        {{"ReduceMean", "ReduceMax", "ReduceSum"}, &Lowerer::reduce,
-         "over H and W (as global pooling), or over channels as the channel matching of an Elastic-Link block"},
+        {{"ReduceMean", "ReduceMax", "ReduceSum", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare"},
+         &Lowerer::reduce, "any axes (attribute or input), keepdims; over H and W as global pooling"},
         {{"Gemm"}, &Lowerer::gemm, "2-D; constant B, transB, alpha, beta; C constant or computed"},
         {{"MatMul"}, &Lowerer::matmul,
          "batched, broadcasting; either operand computed or constant (attention's products)"},
@@ -193,6 +193,11 @@ class Lowerer {
         {{"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"}, &Lowerer::reshape,
          "free: the same memory seen with another shape"},
         {{"Softmax"}, &Lowerer::softmax, "any axis, with each opset's semantics"},
+        {{"LayerNormalization"}, &Lowerer::layer_norm,
+         "any axis (the Mean and InvStdDev outputs not); the decomposed ReduceMean/Sub/Pow/Sqrt/Div spelling "
+         "fuses into one op, found by evaluating it"},
+        {{"InstanceNormalization"}, &Lowerer::instance_norm,
+         "any rank; also PyTorch's GroupNorm spelling (Reshape, InstanceNormalization, Reshape, Mul, Add)"},
         {{"Pad"}, &Lowerer::pad, "constant, reflect and edge modes; pads as attribute or input"},
         {{"Transpose"}, &Lowerer::transpose, "any permutation up to rank 6"},
         {{"Resize", "Upsample"}, &Lowerer::resize,
@@ -440,35 +445,106 @@ class Lowerer {
     add_op<fb::GlobalPoolT>(op_name(node), {x}, node.output(0)).kind = node.op_type() == "GlobalMaxPool" ? fb::PoolKind::Max : fb::PoolKind::Average;
   }
 
-  // x.mean((2, 3)) and the like: global pooling over every axis after N and C. Other mean or
-  // sum reductions are kept for the binarization pass (Elastic-Link Squeeze).
+  // ReduceMean/ReduceMax over every axis after N and C is global pooling; any other reduction a
+  // Reduce op. Axes are an attribute up to opset 12 and an input from opset 13 (ReduceSum) or 18
+  // (the others); no axes reduce all of them unless noop_with_empty_axes says they reduce none.
   void reduce(const onnx::NodeProto& node) {
     const std::string& x = activation(node, 0);
     const auto rank = static_cast<int64_t>(shape(x).size());
     std::vector<int64_t> axes = has(node, 1) ? require_constant(node, 1, "axes").ints() : attr_ints(node, "axes");
+    const bool keep = attr_int(node, "keepdims", 1) != 0;
+    if (axes.empty()) {
+      if (attr_int(node, "noop_with_empty_axes", 0) != 0)
+        return add_reshape(op_name(node), x, node.output(0), shape(node.output(0)));
+      axes.resize(static_cast<size_t>(rank));
+      std::iota(axes.begin(), axes.end(), 0);
+    }
     for (auto& a : axes) {
       if (a < -rank || a >= rank) fail(node, "axis " + std::to_string(a) + " out of range");
       if (a < 0) a += rank;
     }
     std::sort(axes.begin(), axes.end());
-    std::vector<int64_t> spatial;
-    for (int64_t a = 2; a < rank; ++a) spatial.push_back(a);
-    if (rank < 3 || axes != spatial || node.op_type() == "ReduceSum") {
-      if (node.op_type() == "ReduceMax" || axes.empty()) fail(node, "reducing axes other than all those after N and C");
-      auto& op = add_op<pattern::Reduce>(op_name(node), {x}, node.output(0));
-      op.axes = axes;
-      op.keep_dims = attr_int(node, "keepdims", 1) != 0;
-      op.mean = node.op_type() == "ReduceMean";
+    if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) fail(node, "an axis named twice");
+    const std::string& type = node.op_type();
+    std::vector<int64_t> spatial(static_cast<size_t>(std::max<int64_t>(rank - 2, 0)));
+    std::iota(spatial.begin(), spatial.end(), 2);
+    const std::string name = op_name(node);
+    if (rank >= 3 && axes == spatial && (type == "ReduceMean" || type == "ReduceMax")) {
+      Shape pooled(shape(x).begin(), shape(x).begin() + 2);
+      pooled.resize(static_cast<size_t>(rank), 1);
+      std::string out = keep ? node.output(0) : p_.fresh_name(node.output(0) + "_pooled");
+      p_.shapes[out] = pooled;
+      add_op<fb::GlobalPoolT>(name, {x}, out).kind = type == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
+      if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
       return;
     }
-    Shape pooled(shape(x).begin(), shape(x).begin() + 2);
-    pooled.resize(static_cast<size_t>(rank), 1);
-    bool keep = attr_int(node, "keepdims", 1) != 0;
-    std::string name = op_name(node);
-    std::string out = keep ? node.output(0) : p_.fresh_name(node.output(0) + "_pooled");
-    p_.shapes[out] = pooled;
-    add_op<fb::GlobalPoolT>(name, {x}, out).kind = node.op_type() == "ReduceMax" ? fb::PoolKind::Max : fb::PoolKind::Average;
-    if (!keep) add_reshape(name + "_squeeze", out, node.output(0), shape(node.output(0)));
+    static const std::map<std::string, fb::ReduceKind> kinds = {
+        {"ReduceMean", fb::ReduceKind::Mean}, {"ReduceSum", fb::ReduceKind::Sum},
+        {"ReduceMax", fb::ReduceKind::Max},   {"ReduceMin", fb::ReduceKind::Min},
+        {"ReduceL1", fb::ReduceKind::L1},     {"ReduceL2", fb::ReduceKind::L2},
+        {"ReduceSumSquare", fb::ReduceKind::SumSquare}};
+    auto& op = add_op<fb::ReduceT>(name, {x}, node.output(0));
+    op.kind = kinds.at(type);
+    op.axes.assign(axes.begin(), axes.end());
+    op.keep_dims = keep;
+  }
+
+  // ONNX LayerNormalization (opset 17), and what onnx/layer_norm.cpp fuses into it. Scale and
+  // bias broadcast to the normalized axes; they are stored at their full shape.
+  void layer_norm(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    for (int k = 1; k < node.output_size(); ++k)
+      if (!node.output(k).empty()) fail(node, "the Mean and InvStdDev outputs");
+    const auto rank = static_cast<int64_t>(shape(x).size());
+    int64_t axis = attr_int(node, "axis", -1);
+    if (axis < -rank || axis >= rank) fail(node, "axis " + std::to_string(axis) + " out of range");
+    if (axis < 0) axis += rank;
+    const Shape norm(shape(x).begin() + axis, shape(x).end());
+    auto full = [&](int k, float fallback) {
+      if (!has(node, k)) return std::vector<float>(static_cast<size_t>(element_count(norm)), fallback);
+      const Constant& c = require_constant(node, k, k == 1 ? "scale" : "bias");
+      Shape dims = c.dims;
+      while (dims.size() > norm.size() && dims.front() == 1) dims.erase(dims.begin());
+      bool fits = c.is_float && dims.size() <= norm.size();
+      for (size_t d = 0; fits && d < dims.size(); ++d) {
+        const int64_t target = norm[norm.size() - dims.size() + d];
+        fits = dims[d] == 1 || dims[d] == target;
+      }
+      if (!fits)
+        fail(node, std::string(k == 1 ? "a scale" : "a bias") + " that does not broadcast to " + shape_string(norm));
+      Constant squeezed = c;
+      squeezed.dims = dims;
+      return expand(squeezed, norm);
+    };
+    const std::string name = op_name(node);
+    const std::string scale = add_weight(name + "_scale", norm, full(1, 1.0f));
+    const std::string bias = add_weight(name + "_bias", norm, full(2, 0.0f));
+    auto& op = add_op<fb::LayerNormT>(name, {x, scale, bias}, node.output(0));
+    op.axis = static_cast<int32_t>(axis);
+    op.epsilon = attr_float(node, "epsilon", 1e-5f);
+  }
+
+  // InstanceNormalization: a GroupNorm of one channel per group. (GroupNormalization is an opset-18
+  // op, which Debian's ONNX library cannot read; PyTorch's opset-13 nn.GroupNorm is a Reshape to
+  // [N, groups, -1], an InstanceNormalization and a per-channel Mul and Add, which run as they are.)
+  void instance_norm(const onnx::NodeProto& node) {
+    const std::string& x = activation(node, 0);
+    const Shape& xs = shape(x);
+    if (xs.size() < 3) fail(node, "an input of rank " + std::to_string(xs.size()) + " (it needs N, C and more)");
+    const int64_t channels = xs[1];
+    auto per_channel = [&](int k, const char* what) {
+      const Constant& c = require_constant(node, k, what);
+      if (!c.is_float || c.dims != Shape{channels})
+        fail(node, std::string("a ") + what + " of shape " + shape_string(c.dims) + " (it needs " +
+                       std::to_string(channels) + ")");
+      return c.f;
+    };
+    const std::string name = op_name(node);
+    const std::string scale = add_weight(name + "_scale", {channels}, per_channel(1, "scale"));
+    const std::string bias = add_weight(name + "_bias", {channels}, per_channel(2, "bias"));
+    auto& op = add_op<fb::GroupNormT>(name, {x, scale, bias}, node.output(0));
+    op.groups = static_cast<int32_t>(channels);
+    op.epsilon = attr_float(node, "epsilon", 1e-5f);
   }
 
   // Comparisons, Not, Where and Cast of activations are what spell a binarization other than

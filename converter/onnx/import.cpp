@@ -980,6 +980,22 @@ void note_type_conflicts(const onnx::GraphProto& g, ImportedGraph& graph, const 
 
 }  // namespace
 
+std::optional<std::map<std::string, Constant>> evaluate_nodes(const std::vector<const onnx::NodeProto*>& nodes,
+                                                              std::map<std::string, Constant> values, int64_t opset,
+                                                              int64_t budget) {
+  ImportedGraph scratch;
+  scratch.constants = std::move(values);
+  const std::map<std::string, Shape> no_shapes;
+  Folder folder(scratch, no_shapes, opset, budget);
+  try {
+    for (const auto* node : nodes)
+      if (!folder.fold(*node)) return std::nullopt;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  return std::move(scratch.constants);
+}
+
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name) {
   for (const auto& a : node.attribute())
     if (a.name() == name) return &a;
@@ -1243,6 +1259,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   for (const auto& out : graph.outputs)
     if (graph.constants.count(out))
       throw UnsupportedError("graph output '" + out + "' is a constant (the graph computes nothing from its inputs)");
+  fuse_layer_norms(*g, shapes, graph.constants, graph.opset, graph_outputs);
   std::vector<const onnx::NodeProto*> unfolded;
   for (const auto& node : g->node())
     if (!lowered_onnx_ops().count(node.op_type())) unfolded.push_back(&node);

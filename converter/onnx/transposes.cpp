@@ -43,7 +43,8 @@ const std::set<std::string> kUnary = {"Relu", "Sigmoid", "Clip", "LeakyRelu", "H
                                       "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
                                       "Softplus", "Mish"};
 const std::set<std::string> kBinary = {"Add", "Sub", "Mul", "Div", "Pow"};
-const std::set<std::string> kReduce = {"ReduceMean", "ReduceSum", "ReduceMax"};
+const std::set<std::string> kReduce = {"ReduceMean", "ReduceSum",  "ReduceMax",      "ReduceMin",
+                                       "ReduceL1",   "ReduceL2",   "ReduceSumSquare"};
 
 class Transposes {
  public:

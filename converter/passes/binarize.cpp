@@ -530,6 +530,12 @@ class Binarizer : public GraphEdit {
     return match;
   }
 
+  // Means and sums are the reductions a channel matching is made of (the others are not linear).
+  static bool is_linear_reduce(const Op& op) {
+    const auto* reduce = op.get<fb::ReduceT>();
+    return reduce && (reduce->kind == fb::ReduceKind::Mean || reduce->kind == fb::ReduceKind::Sum);
+  }
+
   // Symbolic evaluation of the data-movement ops between `real` and `value`.
   std::optional<TermMap> evaluate(const std::string& value, const std::string& real) {
     std::vector<size_t> ops;
@@ -542,7 +548,7 @@ class Binarizer : public GraphEdit {
       Op* op = producer(v);
       if (!op || p_.is_weight(v) || ops.size() >= kMaxLinkOps) return std::nullopt;
       const bool movement = op->is<fb::ReshapeT>() || op->is<fb::ConcatT>() || op->is<pattern::Tile>() ||
-                            op->is<pattern::Expand>() || op->is<fb::SliceT>() || op->is<pattern::Reduce>() ||
+                            op->is<pattern::Expand>() || op->is<fb::SliceT>() || is_linear_reduce(*op) ||
                             (op->is<fb::Pool2DT>() && op->get<fb::Pool2DT>()->kind == fb::PoolKind::Average);
       if (!movement || op->act().kind != fb::ActivationKind::None ||
           element_count(p_.shapes.at(v)) > kMaxLinkElements)
@@ -586,12 +592,12 @@ class Binarizer : public GraphEdit {
           }
           idx[axis] -= ps[axis];
         }
-      } else if (const auto* reduce = op.get<pattern::Reduce>()) {
+      } else if (const auto* reduce = op.get<fb::ReduceT>()) {
         // Walk every input element that lands on this output.
         Shape full(in.size(), 0);
         size_t o = 0;
         for (size_t d = 0; d < in.size(); ++d) {
-          const bool reduced = std::count(reduce->axes.begin(), reduce->axes.end(), static_cast<int64_t>(d)) > 0;
+          const bool reduced = std::count(reduce->axes.begin(), reduce->axes.end(), static_cast<int32_t>(d)) > 0;
           if (reduced && !reduce->keep_dims) continue;
           full[d] = reduced ? 0 : idx[o];
           ++o;
@@ -606,7 +612,7 @@ class Binarizer : public GraphEdit {
             rest /= in[axis];
           }
           for (const auto& [i, w] : x[static_cast<size_t>(ravel(full, in))])
-            y[k].emplace_back(i, reduce->mean ? w / static_cast<double>(count) : w);
+            y[k].emplace_back(i, reduce->kind == fb::ReduceKind::Mean ? w / static_cast<double>(count) : w);
         }
       } else if (const auto* pool = op.get<fb::Pool2DT>()) {
         const int64_t oy = idx[2], ox = idx[3];

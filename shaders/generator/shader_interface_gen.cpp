@@ -74,6 +74,7 @@ int write_enums(const std::string& path) {
   write_enum(out, "ResizeCoordinates", "COORD_", fb::EnumValuesResizeCoordinates(),
              fb::EnumNamesResizeCoordinates());
   write_enum(out, "ResizeNearest", "NEAREST_", fb::EnumValuesResizeNearest(), fb::EnumNamesResizeNearest());
+  write_enum(out, "ReduceKind", "REDUCE_", fb::EnumValuesReduceKind(), fb::EnumNamesReduceKind());
   using vkbnn::detail::BroadcastFetch;
   using namespace vkbnn::detail::epilogue;
   const std::pair<const char*, uint32_t> codes[] = {
