@@ -37,12 +37,8 @@ TEST(BinarizedNetworks, ConvertToBinaryLayersAndMatchPyTorch) {
     }
     EXPECT_EQ(converted.output.find(" fp32 "), std::string::npos) << "a layer stayed real:\n" << converted.output;
 
-    auto input = io::read_npy(dir / (name + ".input.npy"));
     auto expected = io::read_npy(dir / (name + ".expected.npy"));
-    NetworkOptions options;
-    options.poison_arena = true;
-    Network network(context(), Model::load(model_path), options);
-    auto output = network.run(input.data);
+    const Tensor output = run_exported(dir, name).at(0);
     ASSERT_EQ(output.data.size(), expected.data.size());
     const double error = relative_l2(output.data, expected.data);
     std::cout << name << ": relative L2 error " << error << "\n";

@@ -482,8 +482,11 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   EXPECT_NE(error.find("'Sign' at node 'the_sign'"), std::string::npos) << error;
   EXPECT_NE(error.find("sign(x - t)"), std::string::npos) << error;
   EXPECT_NE(error.find("layer 'conv' stays real: its input is not a binarization"), std::string::npos) << error;
+}
 
-  // Binary weights, but a channel sum whose result no binary layer adds (a Tile would run alone).
+// A channel sum beside a binary layer that no Elastic-Link adds back is no pattern to refuse: it
+// runs as a Reduce, and the binary layer stays binary.
+TEST(Converter, ChannelSumBesideABinaryLayerRunsAsReduce) {
   OnnxGraph reduce;
   reduce.input("x", {1, 2, 4, 4});
   reduce.floats("w", {3, 2, 1, 1}, {0.5f, -0.5f, 0.25f, 0.25f, -2.0f, -2.0f});
@@ -493,9 +496,16 @@ TEST(Converter, UnfusableBinaryPatternsNameOpAndNode) {
   reduce.node("ReduceSum", {"x", "axes"}, {"t"}, "lonely_reduce");
   reduce.output("y", {1, 3, 4, 4});
   reduce.output("t", {1, 1, 4, 4});
-  error = conversion_error(reduce.model());
-  EXPECT_NE(error.find("'Reduce' at node 'lonely_reduce'"), std::string::npos) << error;
-  EXPECT_NE(error.find("Elastic-Link"), std::string::npos) << error;
+  Result r = convert::convert_model(reduce.model());
+  const std::string summary = convert::format_summary(r.summary);
+  EXPECT_NE(summary.find("BinaryConv2D"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("Reduce"), std::string::npos) << summary;
+  const auto x = random_vector(32, 21);
+  auto out = run_model(r.bytes, {x});
+  ASSERT_EQ(out.size(), 2u);
+  std::vector<float> sum(16);
+  for (size_t i = 0; i < 16; ++i) sum[i] = x[i] + x[16 + i];
+  EXPECT_TRUE(all_close(out[1].data, sum, 1e-6f, 1e-6f));
 }
 
 // Where(x > t, 1, -1) into a convolution with real weights: the layer stays real, reads the

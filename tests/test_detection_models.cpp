@@ -26,11 +26,8 @@ void expect_matches_pytorch(const fs::path& dir, const std::string& name, const 
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
   EXPECT_NE(converted.output.find(summary), std::string::npos) << converted.output;
 
-  const auto input = io::read_npy(dir / (name + ".input.npy"));
-  const Model model = Model::load(model_path);
-  ASSERT_EQ(model.outputs().size(), expected.size());
-  Network network(context(), model, {.poison_arena = true});
-  const std::vector<Tensor> outputs = network.run(std::vector<std::span<const float>>{input.data});
+  const std::vector<Tensor> outputs = run_exported(dir, name);
+  ASSERT_EQ(outputs.size(), expected.size());
 
   std::vector<std::string> argv{tool_path("vkbnn-run"), model_path.string(), "--input",
                                 (dir / (name + ".input.npy")).string()};

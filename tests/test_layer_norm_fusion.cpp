@@ -45,12 +45,8 @@ TEST(LayerNormFusion, NormalizationsConvertAndMatch) {
     ASSERT_EQ(converted.exit_code, 0) << converted.output;
     EXPECT_EQ(count_of(converted.output, " LayerNorm "), expected_ops.at(name).layer_norms) << converted.output;
     EXPECT_EQ(count_of(converted.output, " GroupNorm "), expected_ops.at(name).group_norms) << converted.output;
-    auto input = io::read_npy(dir / (name + ".input.npy"));
     auto expected = io::read_npy(dir / (name + ".expected.npy"));
-    NetworkOptions options;
-    options.poison_arena = true;
-    Network network(context(), Model::load(model_path), options);
-    auto output = network.run(input.data);
+    const Tensor output = run_exported(dir, name).at(0);
     ASSERT_EQ(output.shape, expected.shape);
     EXPECT_LT(relative_l2(output.data, expected.data), 1e-5) << name;
     EXPECT_TRUE(all_close(output.data, expected.data, 1e-4f, 1e-4f));

@@ -55,12 +55,8 @@ TEST(TorchMovement, ConvertAndMatchPyTorch) {
       EXPECT_NE(converted.output.find("1 activations fused"), std::string::npos) << converted.output;
     }
 
-    auto input = io::read_npy(dir / (name + ".input.npy"));
     auto expected = io::read_npy(dir / (name + ".expected.npy"));
-    NetworkOptions options;
-    options.poison_arena = true;
-    Network network(context(), Model::load(model_path), options);
-    auto output = network.run(input.data);
+    const Tensor output = run_exported(dir, name).at(0);
     ASSERT_EQ(output.shape, expected.shape);
     // Copies are exact; the products are within float rounding of PyTorch's (observed on lavapipe:
     // 2.1e-7 relative L2 at most, the small ViT 1.6e-7).

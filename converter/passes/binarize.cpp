@@ -206,7 +206,10 @@ class Binarizer : public GraphEdit {
   // The packed signs of step.source + threshold: one Binarize per source and threshold.
   std::string binarized(const StepFunction& step) {
     std::string key = step.source;
-    for (float t : step.threshold) key += "," + std::to_string(std::bit_cast<uint32_t>(t));
+    for (float t : step.threshold) {
+      key += ',';
+      key += std::to_string(std::bit_cast<uint32_t>(t));
+    }
     if (auto it = binarized_.find(key); it != binarized_.end()) return it->second;
     Op op;
     op.set(fb::BinarizeT{});

@@ -20,10 +20,9 @@ void reject_unfused(const Op& op, const Program& p) {
                            "a convolution or Gemm/MatMul, and it feeds something else or computes something else" +
                            why);
   }
+  // Tile and Expand left over from Elastic-Link matching were made engine Tiles.
   if (op.is_pattern())
-    throw UnsupportedError("op '" + op.type_name() + "' at node '" + op.name +
-                           "' is supported only as the channel matching of an Elastic-Link add after a binary "
-                           "convolution (reducing axes other than all those after N and C)");
+    throw InternalError("pattern op '" + op.type_name() + "' at node '" + op.name + "' left after the passes");
 }
 
 const char* precision_of(const Op& op, const Program& p) {

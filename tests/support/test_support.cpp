@@ -1,5 +1,7 @@
 #include "support/test_support.hpp"
 
+#include "vkbnn/io/npy.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -130,6 +132,14 @@ double relative_l2(std::span<const float> actual, std::span<const float> expecte
 
 std::string source_dir() { return VKBNN_SOURCE_DIR; }
 std::string binary_dir() { return VKBNN_BINARY_DIR; }
+
+std::vector<Tensor> run_exported(const std::filesystem::path& dir, const std::string& name) {
+  const auto input = io::read_npy(dir / (name + ".input.npy"));
+  NetworkOptions options;
+  options.poison_arena = true;
+  Network network(context(), Model::load(dir / (name + ".vkbnn")), options);
+  return network.run(std::vector<std::span<const float>>{input.data});
+}
 
 }  // namespace vkbnn::test
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ std::vector<std::string> shaders_of(const std::vector<LayerInfo>& layers);
 
 // Relative L2 error ||a - e|| / ||e||.
 double relative_l2(std::span<const float> actual, std::span<const float> expected);
+
+// What a test that exported a model with its input (tests/python/*.py) and converted it needs:
+// the outputs of dir/name.vkbnn on dir/name.input.npy, run with a poisoned arena.
+std::vector<Tensor> run_exported(const std::filesystem::path& dir, const std::string& name);
 
 // Where test data lives: the source tree, the build tree.
 std::string source_dir();
