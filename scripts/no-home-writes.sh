@@ -4,6 +4,9 @@
 # the build tree, including in the tools and Python processes the tests start.
 # Usage: scripts/no-home-writes.sh COMMAND [ARGS...]
 set -euo pipefail
+# Toolchains installed in the caller's home keep their own homes: on a machine with rustup's
+# proxies on PATH, Python.PipInstall's `pip install .` runs one, which writes rustup's settings.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 home=$(mktemp -d "${TMPDIR:-/tmp}/vkbnn-test-home.XXXXXX")
 status=0
 HOME="$home" "$@" || status=$?
