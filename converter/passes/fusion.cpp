@@ -26,12 +26,6 @@ class Rewriter : public GraphEdit {
   using GraphEdit::index;
   using GraphEdit::sort;
 
-  bool scalar_weight(const std::string& name, float value) const {
-    auto it = p_.weights.find(name);
-    return it != p_.weights.end() && it->second.data.size() == 1 &&
-           std::abs(it->second.data[0] - value) <= 1e-6f * std::max(1.0f, std::abs(value));
-  }
-
   // MatMul/Gemm/Conv without bias followed by Add of one value per channel: the Add is the bias.
   void fuse_bias() {
     for (auto& add : p_.ops) {
