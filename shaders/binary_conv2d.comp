@@ -19,12 +19,6 @@
 //   [OH] row class offsets, [OW] column class offsets, padded to 4 words, then the corrections
 //   [row class][column class][MP] ints (zero for the interior class).
 //
-// Where some outputs' windows leave the input and others do not, the layer runs as two dispatches
-// of this shader (REGION): the interior, a rectangle of rows [IY0, IY1) and runs [IU0, IU1) whose
-// windows lie inside the input, without clamps, masks or correction (PADDED is false), and the
-// border, the frame around it, with them. (The lanes of a CPU vector run neighbouring runs, so a
-// branch on the column would still execute both sides.)
-//
 // On CPU implementations the epilogue costs more than the XOR/popcount loop unless it runs on
 // vectors, so where the rows split into whole runs of 4-aligned outputs (VEC_OUT) the
 // Elastic-Link input is read and the outputs are written as 4-pixel texels and vec4 stores.
@@ -72,11 +66,6 @@ layout(constant_id = 34) const bool LINK_MEAN = true;
 layout(constant_id = 35) const int LINK_POOL = 1;
 layout(constant_id = 36) const bool BIT_OUTPUT = false;  // then Q = 32 and blocks are output words
 layout(constant_id = 37) const uint MP = 8;               // M rounded up to Q
-layout(constant_id = 38) const uint REGION = REGION_WHOLE;
-layout(constant_id = 39) const uint IY0 = 0;
-layout(constant_id = 40) const uint IY1 = 0;
-layout(constant_id = 41) const uint IU0 = 0;
-layout(constant_id = 42) const uint IU1 = 0;
 
 #include "binary_epilogue.glsl"
 
@@ -109,34 +98,11 @@ float activate(float y, uint j) {
   return binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
 }
 
-const uint INTERIOR = (IY1 - IY0) * (IU1 - IU0);
-
-// Items per image (a function: constants once specialized, and no ?: between spec constants).
-uint region_items() {
-  if (REGION == REGION_INTERIOR) return INTERIOR;
-  return REGION == REGION_BORDER ? OH * RUNS - INTERIOR : OH * RUNS;
-}
-
-// The image, output row and run of this dispatch's item i: the border lists per image the rows
-// above the interior, the runs left and right of it on its rows, then the rows below it.
-uvec3 locate(uint i) {
-  const uint n = i / region_items();
-  i %= region_items();
-  if (REGION == REGION_INTERIOR) return uvec3(n, IY0 + i / (IU1 - IU0), IU0 + i % (IU1 - IU0));
-  if (REGION == REGION_WHOLE) return uvec3(n, i / RUNS, i % RUNS);
-  const uint top = IY0 * RUNS, sides = RUNS - (IU1 - IU0), middle = (IY1 - IY0) * sides;
-  if (i < top) return uvec3(n, i / RUNS, i % RUNS);
-  if (i < top + middle) {
-    const uint j = i - top, s = j % max(sides, 1);
-    return uvec3(n, IY0 + j / max(sides, 1), s < IU0 ? s : s + (IU1 - IU0));
-  }
-  const uint j = i - top - middle;
-  return uvec3(n, IY1 + j / RUNS, j % RUNS);
-}
-
 void main() {
-  const uvec3 at_item = locate(min(gl_GlobalInvocationID.x, N * region_items() - 1));
-  const uint n = at_item.x, oy = at_item.y, ox0 = at_item.z * R;
+  const uint item = min(gl_GlobalInvocationID.x, N * OH * RUNS - 1);
+  const uint ox0 = (item % RUNS) * R;
+  const uint oy = (item / RUNS) % OH;
+  const uint n = item / (RUNS * OH);
   const uint block = gl_WorkGroupID.y;
   load_block_params(block);
 
@@ -176,7 +142,7 @@ void main() {
     }
   }
 
-  const bool item_valid = gl_GlobalInvocationID.x < N * region_items();
+  const bool item_valid = gl_GlobalInvocationID.x < N * OH * RUNS;
   const int full = int(TAPS * C);
   [[unroll]] for (uint r = 0; r < R; ++r)
     [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] = full - 2 * pop[r][q];

@@ -75,7 +75,6 @@ int write_enums(const std::string& path) {
              fb::EnumNamesResizeCoordinates());
   write_enum(out, "ResizeNearest", "NEAREST_", fb::EnumValuesResizeNearest(), fb::EnumNamesResizeNearest());
   write_enum(out, "ReduceKind", "REDUCE_", fb::EnumValuesReduceKind(), fb::EnumNamesReduceKind());
-  using vkbnn::detail::BinaryRegion;
   using vkbnn::detail::BroadcastFetch;
   using namespace vkbnn::detail::epilogue;
   const std::pair<const char*, uint32_t> codes[] = {
@@ -83,9 +82,6 @@ int write_enums(const std::string& path) {
       {"BCAST_VEC4", static_cast<uint32_t>(BroadcastFetch::Vec4)},
       {"BCAST_GATHER", static_cast<uint32_t>(BroadcastFetch::Gather)},
       {"BCAST_PLANE", static_cast<uint32_t>(BroadcastFetch::Plane)},
-      {"REGION_WHOLE", static_cast<uint32_t>(BinaryRegion::Whole)},
-      {"REGION_INTERIOR", static_cast<uint32_t>(BinaryRegion::Interior)},
-      {"REGION_BORDER", static_cast<uint32_t>(BinaryRegion::Border)},
       {"PARAM_SCALE", Scale},
       {"PARAM_SHIFT", Shift},
       {"PARAM_GAMMA", Gamma},

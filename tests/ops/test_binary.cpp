@@ -26,9 +26,6 @@ struct BinaryCase {
   bool activation_after_link = true;
   bool bit_output = false;
   bool integer_output = false;  // scale 1, shift 0, nothing else: the output is the dot product
-  // binary_conv2d's dispatches for the layer where they do not depend on the device's tile (0:
-  // one, or the interior and the border).
-  size_t dispatches = 0;
 };
 
 ref::BinaryConv2D conv(int k, int stride, int pad, bool zero_padding = true, int dilation = 1) {
@@ -214,14 +211,7 @@ void expect_matches_reference(const BinaryCase& c, uint32_t seed, Context* on = 
   const std::string kernel = c.conv.groups > 1 ? "binary_grouped_conv2d" : "binary_conv2d";
   for (const LayerInfo& layer : network.layers()) {
     if (layer.name == "layer") {
-      const size_t expected = c.conv.groups > 1 ? 1 : c.dispatches;
-      if (expected) {
-        EXPECT_EQ(layer.shaders, std::vector<std::string>(expected, kernel));
-      } else {
-        EXPECT_TRUE(layer.shaders == std::vector<std::string>{kernel} ||
-                    layer.shaders == std::vector<std::string>(2, kernel))
-            << ::testing::PrintToString(layer.shaders);
-      }
+      EXPECT_EQ(layer.shaders, std::vector<std::string>{kernel});
     }
   }
   std::vector<std::span<const float>> inputs(b.inputs.begin(), b.inputs.end());
@@ -430,34 +420,32 @@ TEST(BinaryConv2D, VectorAndScalarEpiloguesAndBorderClasses) {
       }
 }
 
-// Zero-padded layers run as an interior dispatch without padding logic and a border dispatch
-// around it: borders on every side, on some sides only (stride 2, asymmetric pads), odd and even
-// sizes, 1x1 outputs and outputs without interior (one dispatch), ResNet's 7- and 14-wide rows,
-// with the vec4 and the scalar epilogues, pooled and unpooled links, packed outputs and a batch.
-// Where the split depends on the device's tile (the run length), only the kernel is asserted.
-TEST(BinaryConv2D, InteriorAndBorderDispatches) {
+// The zero-padding correction on every border (its table of row and column classes): borders on
+// every side and on some sides only (stride 2, asymmetric pads), odd and even sizes, 1x1 outputs
+// and outputs without an interior, ResNet's 7- and 14-wide rows, with the vec4 and the scalar
+// epilogues, pooled and unpooled links, packed outputs and a batch; one padding alike.
+TEST(BinaryConv2D, BordersOnEverySide) {
   struct Case {
     Shape x;
     int64_t m;
     int stride, pad_top, pad_left, pad_bottom, pad_right, dilation;
-    size_t dispatches;  // 0: depends on the tile
     bool link, bit_output;
   };
   const std::vector<Case> cases = {
-      {{2, 40, 32, 32}, 24, 1, 1, 1, 1, 1, 1, 2, true, false},   // every side, vec4 runs
-      {{1, 40, 33, 45}, 20, 1, 1, 1, 1, 1, 1, 2, true, false},   // odd sizes, scalar runs
-      {{1, 40, 33, 45}, 40, 1, 1, 1, 1, 1, 1, 2, false, true},   // packed output
-      {{1, 40, 32, 32}, 24, 2, 1, 1, 1, 1, 1, 2, true, false},   // stride 2: top and left only
-      {{1, 40, 45, 45}, 24, 2, 1, 1, 1, 1, 1, 0, true, false},   // stride 2, odd: every side
-      {{1, 35, 20, 40}, 20, 1, 2, 0, 0, 1, 1, 2, false, false},  // top and right only
-      {{1, 35, 24, 24}, 20, 1, 2, 2, 2, 2, 2, 2, true, false},   // dilation 2
-      {{2, 35, 1, 1}, 20, 1, 1, 1, 1, 1, 1, 1, true, false},     // 1x1 output
-      {{1, 35, 2, 3}, 20, 1, 1, 1, 1, 1, 1, 1, true, false},     // no interior
-      {{1, 35, 3, 3}, 20, 2, 1, 1, 1, 1, 1, 1, true, false},     // stride 2 to 2x2, no interior
-      {{1, 64, 14, 14}, 64, 1, 1, 1, 1, 1, 1, 0, true, false},   // ResNet's 14-wide rows
-      {{1, 64, 7, 7}, 64, 1, 1, 1, 1, 1, 1, 0, true, false},     // and 7-wide
-      {{1, 64, 14, 14}, 64, 2, 1, 1, 1, 1, 1, 0, true, false},   // 14 to 7, stride 2
-      {{1, 40, 16, 16}, 24, 1, 0, 0, 0, 0, 1, 1, false, false},  // no padding: one dispatch
+      {{2, 40, 32, 32}, 24, 1, 1, 1, 1, 1, 1, true, false},   // every side, vec4 runs
+      {{1, 40, 33, 45}, 20, 1, 1, 1, 1, 1, 1, true, false},   // odd sizes, scalar runs
+      {{1, 40, 33, 45}, 40, 1, 1, 1, 1, 1, 1, false, true},   // packed output
+      {{1, 40, 32, 32}, 24, 2, 1, 1, 1, 1, 1, true, false},   // stride 2: top and left only
+      {{1, 40, 45, 45}, 24, 2, 1, 1, 1, 1, 1, true, false},   // stride 2, odd: every side
+      {{1, 35, 20, 40}, 20, 1, 2, 0, 0, 1, 1, false, false},  // top and right only
+      {{1, 35, 24, 24}, 20, 1, 2, 2, 2, 2, 2, true, false},   // dilation 2
+      {{2, 35, 1, 1}, 20, 1, 1, 1, 1, 1, 1, true, false},     // 1x1 output
+      {{1, 35, 2, 3}, 20, 1, 1, 1, 1, 1, 1, true, false},     // no interior
+      {{1, 35, 3, 3}, 20, 2, 1, 1, 1, 1, 1, true, false},     // stride 2 to 2x2, no interior
+      {{1, 64, 14, 14}, 64, 1, 1, 1, 1, 1, 1, true, false},   // ResNet's 14-wide rows
+      {{1, 64, 7, 7}, 64, 1, 1, 1, 1, 1, 1, true, false},     // and 7-wide
+      {{1, 64, 14, 14}, 64, 2, 1, 1, 1, 1, 1, true, false},   // 14 to 7, stride 2
+      {{1, 40, 16, 16}, 24, 1, 0, 0, 0, 0, 1, false, false},  // no padding
   };
   uint32_t seed = 900;
   for (const auto& k : cases)
@@ -473,7 +461,6 @@ TEST(BinaryConv2D, InteriorAndBorderDispatches) {
       bc.link_channels = k.m;
       bc.activation = BinaryActivation::RPRelu;
       bc.bit_output = k.bit_output;
-      bc.dispatches = k.dispatches;
       expect_matches_reference(bc, seed++);
     }
 }

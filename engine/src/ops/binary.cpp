@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <functional>
 #include <map>
 
 #include "ops/elementwise.hpp"
@@ -232,20 +231,8 @@ BinaryTile binary_tile(const BinaryShape& s, bool bit_output, const DeviceInfo& 
   return {ceil_div(s.out_w, ceil_div(s.out_w, 2 * rmax)), q};
 }
 
-// The outputs whose windows lie inside the input along one axis, [lo, hi) (lo == hi: none):
-// those whose window of `extent` starting at first(o) does.
-std::pair<int64_t, int64_t> inside_range(int64_t count, int64_t size, int64_t extent,
-                                         const std::function<int64_t(int64_t)>& first) {
-  int64_t lo = 0;
-  while (lo < count && first(lo) < 0) ++lo;
-  int64_t hi = lo;
-  while (hi < count && first(hi) + extent <= size) ++hi;
-  return {lo, hi};
-}
-
-// Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its
-// dispatches: one, or the interior and the border where both have outputs.
-std::vector<Dispatch> binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
+// Repacks the Bit weights [M][CW][taps] into binary_conv2d.comp's blocks and returns its dispatch.
+Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::BinaryEpilogue& e) {
   const bool bit_output = l.outputs[0].type == fb::DataType::Bit;
   const BinaryTile tile = binary_tile(s, bit_output, l.device);
   const int64_t q = tile.q, r = tile.r;
@@ -301,7 +288,8 @@ std::vector<Dispatch> binary_dispatch(const BinaryShape& s, const NodeLowering& 
 
   const EpilogueInputs in = epilogue_inputs(e, bit_output);
   const uint32_t param_offset = add_param_table(l, in, s.out_channels, mp);
-  auto spec = with_window<shader::binary_conv2d::Spec>({
+  const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
+  auto spec = with_window<shader::binary_conv2d::Spec>({.local_size_x = local,
                                                         .N = u32(s.batch),
                                                         .C = u32(s.in_channels),
                                                         .H = i32(s.in_h),
@@ -324,27 +312,7 @@ std::vector<Dispatch> binary_dispatch(const BinaryShape& s, const NodeLowering& 
                                    .BORDER_OFF = border_offset,
                                    .PARAM_OFF = param_offset};
   set_link(spec, push, l, e, in);
-  auto dispatch = [&](shader::binary_conv2d::Spec region, int64_t region_items) {
-    region.local_size_x = u32(std::clamp<int64_t>(ceil_div(region_items, 8) * 8, 8, kMaxLocalSize));
-    return make_dispatch<shader::binary_conv2d>(region, push,
-                                                {u32(ceil_div(region_items, region.local_size_x)), u32(blocks), 1},
-                                                /*independent=*/true);
-  };
-  const auto [y0, y1] = inside_range(s.out_h, s.in_h, (s.kernel_h - 1) * s.dilation_h + 1,
-                                     [&](int64_t oy) { return oy * s.stride_h - s.pad_top; });
-  const int64_t runs = ceil_div(s.out_w, r);
-  const auto [u0, u1] = inside_range(runs, s.in_w, span, [&](int64_t u) { return u * r * s.stride_w - s.pad_left; });
-  const int64_t interior = (y1 - y0) * (u1 - u0);
-  if (!padded || interior == 0) return {dispatch(spec, items)};
-  auto region = [&](BinaryRegion kind) {
-    shader::binary_conv2d::Spec part = spec;
-    part.REGION = static_cast<uint32_t>(kind);
-    part.PADDED = kind == BinaryRegion::Border;
-    part.IY0 = u32(y0), part.IY1 = u32(y1), part.IU0 = u32(u0), part.IU1 = u32(u1);
-    return part;
-  };
-  return {dispatch(region(BinaryRegion::Interior), s.batch * interior),
-          dispatch(region(BinaryRegion::Border), items - s.batch * interior)};
+  return make_dispatch<shader::binary_conv2d>(spec, push, {u32(ceil_div(items, local)), u32(blocks), 1});
 }
 
 void require_bits(const NodeDesc& desc) {
@@ -455,7 +423,7 @@ std::vector<Dispatch> lower_binary_conv2d(const NodeLowering& l) {
                       p->padding() == fb::BinaryPadding::Zero,
                       p->group()};
   if (s.groups > 1) return {grouped_dispatch(s, l, *p->epilogue())};
-  return binary_dispatch(s, l, *p->epilogue());
+  return {binary_dispatch(s, l, *p->epilogue())};
 }
 
 void check_binary_fully_connected(const NodeDesc& desc) {
@@ -477,7 +445,7 @@ void check_binary_fully_connected(const NodeDesc& desc) {
 std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const BinaryShape s{x[0], x[1], 1, 1, l.inputs[1].shape[0], 1, 1};
-  return binary_dispatch(s, l, *l.node.params_as_BinaryFullyConnected()->epilogue());
+  return {binary_dispatch(s, l, *l.node.params_as_BinaryFullyConnected()->epilogue())};
 }
 
 Precision binary_precision(const NodeDesc&) { return Precision::Binary; }

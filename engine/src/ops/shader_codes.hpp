@@ -17,13 +17,6 @@ enum class BroadcastFetch : uint32_t {
   Plane = 3,
 };
 
-// Which outputs a dispatch of binary_conv2d covers (GLSL REGION_*).
-enum class BinaryRegion : uint32_t {
-  Whole = 0,
-  Interior = 1,  // the outputs whose windows lie inside the input
-  Border = 2,    // the others
-};
-
 // Rows of the binary epilogue's per-channel parameter table (GLSL PARAM_*).
 namespace epilogue {
 enum ParamRow : uint32_t { Scale, Shift, Gamma, Slope, ShiftIn, ShiftOut, Threshold, kParamRows };
