@@ -66,6 +66,7 @@ layout(constant_id = 34) const bool LINK_MEAN = true;
 layout(constant_id = 35) const int LINK_POOL = 1;
 layout(constant_id = 36) const bool BIT_OUTPUT = false;  // then Q = 32 and blocks are output words
 layout(constant_id = 37) const uint MP = 8;               // M rounded up to Q
+layout(constant_id = 38) const bool SWAR_POPCOUNT = false;  // nibble_counts/byte_sums, not bitCount
 
 #include "binary_epilogue.glsl"
 
@@ -96,6 +97,20 @@ void load_block_params(uint block) {
 
 float activate(float y, uint j) {
   return binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
+}
+
+// Popcount by SWAR with the horizontal sum deferred (LLVM lowers bitCount on AVX2 to a nibble
+// lookup per word): per word the bit counts of its nibbles (at most 4 each), summed over up to 3
+// taps, then the nibbles' sums added up once. It costs registers (a tap's weights for all KW taps
+// at once): binary.cpp picks it where the channel words outweigh that (SWAR_POPCOUNT).
+uvec4 nibble_counts(uvec4 x) {
+  x -= (x >> 1) & 0x55555555u;
+  return (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+}
+
+ivec4 byte_sums(uvec4 nibbles) {
+  const uvec4 bytes = (nibbles & 0x0F0F0F0Fu) + ((nibbles >> 4) & 0x0F0F0F0Fu);
+  return ivec4((bytes * 0x01010101u) >> 24);
 }
 
 void main() {
@@ -131,11 +146,28 @@ void main() {
         const uint v = texelFetch(act_bits, int(in_base + uint(column[j]))).x;
         span[j] = row_inside && column_inside[j] ? v : 0u;
       }
-      [[unroll]] for (int kx = 0; kx < KW; ++kx) {
-        uvec4 w[Q4];
-        [[unroll]] for (uint q = 0; q < Q4; ++q) w[q] = texelFetch(wt4_bits, int(w_base + uint(kx) * CW * Q4 + q));
-        [[unroll]] for (uint r = 0; r < R; ++r)
-          [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] += bitCount(span[int(r) * SW + kx * DW] ^ w[q]);
+      if (SWAR_POPCOUNT) {
+        [[unroll]] for (uint q = 0; q < Q4; ++q) {
+          uvec4 w[KW];
+          [[unroll]] for (int kx = 0; kx < KW; ++kx) w[kx] = texelFetch(wt4_bits, int(w_base + uint(kx) * CW * Q4 + q));
+          [[unroll]] for (uint r = 0; r < R; ++r) {
+            uvec4 nibbles = uvec4(0);
+            [[unroll]] for (int kx = 0; kx < KW; ++kx) {
+              nibbles += nibble_counts(span[int(r) * SW + kx * DW] ^ w[kx]);
+              if (kx % 3 == 2 || kx == KW - 1) {
+                pop[r][q] += byte_sums(nibbles);
+                nibbles = uvec4(0);
+              }
+            }
+          }
+        }
+      } else {
+        [[unroll]] for (int kx = 0; kx < KW; ++kx) {
+          uvec4 w[Q4];
+          [[unroll]] for (uint q = 0; q < Q4; ++q) w[q] = texelFetch(wt4_bits, int(w_base + uint(kx) * CW * Q4 + q));
+          [[unroll]] for (uint r = 0; r < R; ++r)
+            [[unroll]] for (uint q = 0; q < Q4; ++q) pop[r][q] += bitCount(span[int(r) * SW + kx * DW] ^ w[q]);
+        }
       }
       in_base += plane;
       w_base += Q4;

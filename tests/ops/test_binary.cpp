@@ -443,7 +443,7 @@ TEST(BinaryConv2D, BordersOnEverySide) {
       {{1, 35, 2, 3}, 20, 1, 1, 1, 1, 1, 1, true, false},     // no interior
       {{1, 35, 3, 3}, 20, 2, 1, 1, 1, 1, 1, true, false},     // stride 2 to 2x2, no interior
       {{1, 64, 14, 14}, 64, 1, 1, 1, 1, 1, 1, true, false},   // ResNet's 14-wide rows
-      {{1, 64, 7, 7}, 64, 1, 1, 1, 1, 1, 1, true, false},     // and 7-wide
+      {{1, 128, 7, 7}, 128, 1, 1, 1, 1, 1, 1, true, false},   // and 7-wide (SWAR popcount on CPUs)
       {{1, 64, 14, 14}, 64, 2, 1, 1, 1, 1, 1, true, false},   // 14 to 7, stride 2
       {{1, 40, 16, 16}, 24, 1, 0, 0, 0, 0, 1, false, false},  // no padding
   };
