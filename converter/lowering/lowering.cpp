@@ -8,6 +8,7 @@
 
 #include "quantize/fixed_point.hpp"
 #include "ir.hpp"
+#include "lowering/context.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -54,15 +55,9 @@ std::vector<float> expand(const Constant& c, const Shape& out) {
   return values;
 }
 
-class Lowerer {
+class Lowerer : public LoweringContext {
  public:
-  explicit Lowerer(const ImportedGraph& graph) : g_(graph) {
-    p_.shapes = graph.shapes;
-    p_.notes = graph.notes;
-    p_.inputs = graph.inputs;
-    p_.outputs = graph.outputs;
-    for (const auto& [name, value] : graph.constants) p_.reserved.insert(name);
-  }
+  explicit Lowerer(const ImportedGraph& graph) : LoweringContext(graph) {}
 
   Program run() {
     for (size_t n = 0; n < g_.nodes.size(); ++n) lower(g_.nodes[n]);
@@ -75,74 +70,6 @@ class Lowerer {
   }
 
  private:
-  [[noreturn]] void fail(const onnx::NodeProto& node, const std::string& what) const {
-    unsupported(what, node, g_);
-  }
-
-  std::string op_name(const onnx::NodeProto& node) const {
-    if (!node.name().empty()) return node.name();
-    return node.op_type() + "_" + node.output(0);
-  }
-
-  bool has(const onnx::NodeProto& node, int k) const {
-    return node.input_size() > k && !node.input(k).empty();
-  }
-
-  const Constant* constant(const onnx::NodeProto& node, int k) const {
-    if (!has(node, k)) return nullptr;
-    auto it = g_.constants.find(node.input(k));
-    return it == g_.constants.end() ? nullptr : &it->second;
-  }
-
-  const Constant& require_constant(const onnx::NodeProto& node, int k, const std::string& what) const {
-    const Constant* c = constant(node, k);
-    if (!c) fail(node, "a non-constant " + what);
-    return *c;
-  }
-
-  const std::string& activation(const onnx::NodeProto& node, int k) const {
-    if (!has(node, k) || !p_.shapes.count(node.input(k)))
-      fail(node, "a constant where a computed input " + std::to_string(k) + " is expected");
-    return node.input(k);
-  }
-
-  const Shape& shape(const std::string& name) const { return p_.shapes.at(name); }
-
-  std::string add_weight(const std::string& base, Shape dims, std::vector<float> data) {
-    std::string name = p_.fresh_name(base);
-    p_.weights[name] = {std::move(dims), std::move(data)};
-    return name;
-  }
-
-  // A constant input used as is, under its ONNX name.
-  std::string weight_input(const onnx::NodeProto& node, int k) {
-    const std::string& name = node.input(k);
-    if (!p_.weights.count(name)) {
-      const Constant& c = *constant(node, k);
-      if (!c.is_float) fail(node, "an integer tensor operand '" + name + "'");
-      // Scalars are stored as [1]: every engine tensor has at least one axis.
-      p_.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.f};
-    }
-    return name;
-  }
-
-  // A new op of type T (see Op::get); the parameters returned are valid until the next op.
-  template <class T>
-  T& add_op(const std::string& name, std::vector<std::string> inputs, const std::string& output) {
-    Op op;
-    op.name = name;
-    op.inputs = std::move(inputs);
-    op.output = output;
-    op.set(T{});
-    p_.ops.push_back(std::move(op));
-    return *p_.ops.back().get<T>();
-  }
-
-  void add_reshape(const std::string& name, const std::string& input, const std::string& output, Shape out_shape) {
-    p_.shapes[output] = std::move(out_shape);
-    add_op<fb::ReshapeT>(name, {input}, output);
-  }
-
   void lower(const onnx::NodeProto& node) {
     const auto& by_type = lowering_of();
     const auto it = by_type.find(node.op_type());
@@ -154,7 +81,8 @@ class Lowerer {
         if (int8_.count(in))
           fail(node, "the int8 tensor '" + in +
                          "' as an input (only DequantizeLinear, QLinearConv and QLinearMatMul read int8 tensors)");
-    (this->*it->second->lower)(node);
+    if (const auto* member = std::get_if<0>(&it->second->lower)) (this->*(*member))(node);
+    else std::get<1>(it->second->lower)(*this, node);
   }
 
  public:
@@ -162,16 +90,17 @@ class Lowerer {
   // it folds). A new op is one entry here and its member function below.
   struct Lowering {
     std::vector<std::string> onnx_ops;
-    void (Lowerer::*lower)(const onnx::NodeProto&);
+    // A member of Lowerer, or a lowering in a file of its own (context.hpp).
+    std::variant<void (Lowerer::*)(const onnx::NodeProto&), void (*)(LoweringContext&, const onnx::NodeProto&)> lower;
     // What of these ops is supported, for the README's table (vkbnn-convert --list-ops).
     const char* notes = "";
     bool reads_int8 = false;  // only these read int8 tensors
   };
   static const std::vector<Lowering>& lowerings() {
     static const std::vector<Lowering> table = {
-        {{"Conv"}, &Lowerer::conv, "2-D; groups, dilation, any padding; BatchNormalization, activations and a "
+        {{"Conv"}, &Lowerer::conv, "1-D and 2-D; groups, dilation, any padding; BatchNormalization, activations and a "
                                    "residual Add fuse into it"},
-        {{"MaxPool", "AveragePool"}, &Lowerer::pool, "2-D; strides, dilations, any padding, ceil mode, count_include_pad"},
+        {{"MaxPool", "AveragePool"}, &Lowerer::pool, "1-D and 2-D; strides, dilations, any padding, ceil mode, count_include_pad"},
         {{"GlobalAveragePool", "GlobalMaxPool"}, &Lowerer::global_pool, "over every axis after N and C"},
         {{"ReduceMean", "ReduceMax", "ReduceSum", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare"},
          &Lowerer::reduce, "any axes (attribute or input), keepdims; over H and W as global pooling"},
@@ -206,8 +135,12 @@ class Lowerer {
         {{"Split"}, &Lowerer::split, "any axis; sizes as attribute or input (ShuffleNetV2's channel split)"},
         {{"Slice"}, &Lowerer::slice, "one axis, step 1"},
         {{"ConvTranspose"}, &Lowerer::conv_transpose,
-         "2-D; strides, dilations, groups, pads, output_padding, output_shape, auto_pad; activations fuse into it"},
-        {{"Gather"}, &Lowerer::gather, "constant indices, any axis (a scalar index drops the axis)"},
+         "1-D and 2-D; strides, dilations, groups, pads, output_padding, output_shape, auto_pad; activations fuse "
+         "into it"},
+        {{"Gather"}, &lower_gather,
+         "any axis; constant indices, or computed ones (ArgMax's), negative ones counting from the end and "
+         "computed ones outside the axis clamped into it"},
+        {{"ArgMax", "ArgMin"}, &lower_arg_reduce, "any axis, keepdims, select_last_index; int64 indices"},
         {{"DepthToSpace", "SpaceToDepth"}, &Lowerer::depth_space, "NCHW; DCR and CRD modes"},
         {{"Tile"}, &Lowerer::tile, "up to rank 6; also the channel matching of an Elastic-Link block"},
         {{"Expand"}, &Lowerer::expand_op, "up to rank 6; also the channel matching of an Elastic-Link block"},
@@ -357,39 +290,6 @@ class Lowerer {
     if (pads.empty()) return {0, 0, 0, 0};
     if (pads.size() != 4) fail(node, "pads of length " + std::to_string(pads.size()));
     return {pads.begin(), pads.end()};
-  }
-
-  // Gather of an activation at constant indices: the engine gathers along the axis into one
-  // axis as long as the indices, which a Reshape turns into the indices' own shape (a scalar
-  // index drops the axis).
-  void gather(const onnx::NodeProto& node) {
-    const std::string& x = activation(node, 0);
-    const Shape& in = shape(x);
-    const auto rank = static_cast<int64_t>(in.size());
-    int64_t axis = attr_int(node, "axis", 0);
-    if (axis < -rank || axis >= rank) fail(node, "axis " + std::to_string(axis) + " out of range");
-    if (axis < 0) axis += rank;
-    const Constant& c = require_constant(node, 1, "indices");
-    if (c.is_float) fail(node, "float indices");
-    const int64_t length = in[static_cast<size_t>(axis)];
-    std::vector<int32_t> indices;
-    for (int64_t index : c.ints()) {
-      if (index < -length || index >= length)
-        fail(node, "index " + std::to_string(index) + " outside axis " + std::to_string(axis) + " of length " +
-                       std::to_string(length));
-      indices.push_back(static_cast<int32_t>(index < 0 ? index + length : index));
-    }
-    if (indices.empty()) fail(node, "no indices (vkbnn has no empty tensors)");
-    Shape gathered = in;
-    gathered[static_cast<size_t>(axis)] = static_cast<int64_t>(indices.size());
-    const std::string name = op_name(node);
-    const bool same = gathered == shape(node.output(0));
-    const std::string out = same ? node.output(0) : p_.fresh_name(node.output(0) + "_gathered");
-    if (!same) p_.shapes[out] = gathered;
-    auto& op = add_op<fb::GatherT>(name, {x}, out);
-    op.axis = static_cast<int32_t>(axis);
-    op.indices = std::move(indices);
-    if (!same) add_reshape(name + "_shape", out, node.output(0), shape(node.output(0)));
   }
 
   // DepthToSpace and SpaceToDepth of NCHW tensors as the Reshape, Transpose, Reshape that define
@@ -1310,8 +1210,6 @@ class Lowerer {
     std::string op, node;
   };
 
-  const ImportedGraph& g_;
-  Program p_;
   std::map<std::string, Int8Value> int8_;
 };
 
