@@ -151,7 +151,7 @@ class Lowerer : public LoweringContext {
          "as parts of a sign, however spelt (recognised by evaluation)"},
         {{"Not"}, &Lowerer::not_op, "as part of a sign"},
         {{"Where"}, &Lowerer::where, "as part of a sign"},
-        {{"Cast"}, &Lowerer::cast, "as part of a sign"},
+        {{"Cast"}, &Lowerer::cast, "as part of a sign; of integers (ArgMax's indices) to float or 32-/64-bit integer types"},
         // Models quantized elsewhere: int8 activations with per-tensor quantization.
         {{"QuantizeLinear"}, &Lowerer::quantize_linear, "per-tensor activation scale and zero point"},
         {{"DequantizeLinear"}, &Lowerer::dequantize_linear, "of int8 activations, per tensor", true},
@@ -477,6 +477,14 @@ class Lowerer : public LoweringContext {
 
   void cast(const onnx::NodeProto& node) {
     const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
+    // Integers (ArgMax's indices, below 2^24) are floats in the engine already: to a float or an
+    // integer type of 32 bits or more they stay what they are.
+    static const std::set<int64_t> kWide = {
+        onnx::TensorProto_DataType_FLOAT, onnx::TensorProto_DataType_DOUBLE, onnx::TensorProto_DataType_FLOAT16,
+        onnx::TensorProto_DataType_BFLOAT16, onnx::TensorProto_DataType_INT32, onnx::TensorProto_DataType_UINT32,
+        onnx::TensorProto_DataType_INT64, onnx::TensorProto_DataType_UINT64};
+    if (p_.integer_values.count(node.input(0)) && kWide.count(to))
+      return add_reshape(op_name(node), activation(node, 0), node.output(0), shape(node.output(0)));
     using pattern::CastKind;
     auto& op = add_op<pattern::Cast>(op_name(node), {activation(node, 0)}, node.output(0));
     if (to == onnx::TensorProto_DataType_BOOL) op.kind = CastKind::Bool;

@@ -83,6 +83,19 @@ class ClassScale(nn.Module):
         return self.table[cls]
 
 
+class Detections(nn.Module):
+    """Per anchor: its box and its best class as a float, side by side (Cast of the indices)."""
+
+    def __init__(self, classes=4):
+        super().__init__()
+        self.head = nn.Conv2d(3, 4 + classes, 1)
+
+    def forward(self, x):
+        anchors = self.head(x).flatten(2).transpose(1, 2)          # [N, A, 4 + C]
+        cls = anchors[..., 4:].argmax(dim=-1, keepdim=True)        # [N, A, 1]
+        return torch.cat([anchors[..., :4], cls.float()], dim=-1)
+
+
 class KeywordSpotter(nn.Module):
     """A small 1-D CNN over audio features [N, 10, L]: strided and dilated Conv1d with BatchNorm,
     depthwise Conv1d, MaxPool1d and AvgPool1d (ceil mode), and a ConvTranspose1d back up."""
@@ -118,6 +131,7 @@ def modules():
         "best_box": (BestBox(), (1, 3, 6, 5)),
         "best_per_row": (BestPerRow(), (4, 6)),
         "class_scale": (ClassScale(), (3, 3, 4, 4)),
+        "detections": (Detections(), (2, 3, 3, 4)),
         "keyword_spotter": (KeywordSpotter(), (2, 10, 49)),
         "deconv1d_output_size": (Deconv1d(), (1, 4, 7)),
     }
