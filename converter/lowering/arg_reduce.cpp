@@ -1,12 +1,13 @@
 // ONNX ArgMax and ArgMin as the engine's ArgReduce, whose int64 indices the engine carries as
 // exact floats (the output is an integer value of the Program, marked so in the file).
 
-#include "lowering/context.hpp"
+#include "lowering/lowerer.hpp"
 
 namespace vkbnn::convert::detail {
+namespace {
 
-void lower_arg_reduce(LoweringContext& l, const onnx::NodeProto& node) {
-  Program& p = l.program();
+void arg_reduce(Lowerer& l, const onnx::NodeProto& node) {
+  Program& p = l.p;
   const std::string& x = l.activation(node, 0);
   const Shape& in = l.shape(x);
   const int64_t axis = l.axis_in(node, attr_int(node, "axis", 0), in.size());
@@ -33,6 +34,12 @@ void lower_arg_reduce(LoweringContext& l, const onnx::NodeProto& node) {
   op.keep_dims = keepdims != 0;
   op.select_last_index = last != 0;
   if (!same) l.add_reshape(name + "_shape", out, node.output(0), l.shape(node.output(0)));
+}
+
+}  // namespace
+
+void register_arg_reduce_lowerings(LoweringTable& table) {
+  table.add({"ArgMax", "ArgMin"}, arg_reduce, "any axis, keepdims, select_last_index; int64 indices");
 }
 
 }  // namespace vkbnn::convert::detail

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "lowering/context.hpp"
+#include "lowering/lowerer.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -13,9 +13,9 @@ constexpr int64_t kMaxExactInteger = int64_t{1} << 24;
 
 // The engine gathers along the axis into one axis as long as the indices, which a Reshape turns
 // into the indices' own shape (a scalar index drops the axis).
-void gather_constant(LoweringContext& l, const onnx::NodeProto& node, const std::string& x, int64_t axis,
+void gather_constant(Lowerer& l, const onnx::NodeProto& node, const std::string& x, int64_t axis,
                      const Constant& c) {
-  Program& p = l.program();
+  Program& p = l.p;
   const Shape& in = l.shape(x);
   if (c.is_float) l.fail(node, "float indices");
   const int64_t length = in[static_cast<size_t>(axis)];
@@ -41,7 +41,7 @@ void gather_constant(LoweringContext& l, const onnx::NodeProto& node, const std:
 
 // The data as an engine operand: an activation, or a constant table (integer tables as the
 // floats the engine carries integers as).
-std::string data_operand(LoweringContext& l, const onnx::NodeProto& node) {
+std::string data_operand(Lowerer& l, const onnx::NodeProto& node) {
   const Constant* c = l.constant(node, 0);
   if (!c) return l.activation(node, 0);
   if (c->dims.empty()) l.fail(node, "scalar data");
@@ -57,9 +57,9 @@ std::string data_operand(LoweringContext& l, const onnx::NodeProto& node) {
 
 // Computed indices of any shape; the engine's tensors have at least one axis, so a scalar index
 // is gathered as one of shape [1] and the axis it leaves dropped by a Reshape.
-void gather_computed(LoweringContext& l, const onnx::NodeProto& node, const std::string& x, const Shape& in,
+void gather_computed(Lowerer& l, const onnx::NodeProto& node, const std::string& x, const Shape& in,
                      int64_t axis) {
-  Program& p = l.program();
+  Program& p = l.p;
   const std::string name = l.op_name(node);
   std::string indices = l.activation(node, 1);
   if (in[static_cast<size_t>(axis)] > kMaxExactInteger)
@@ -82,9 +82,7 @@ void gather_computed(LoweringContext& l, const onnx::NodeProto& node, const std:
   if (!same) l.add_reshape(name + "_shape", out, node.output(0), l.shape(node.output(0)));
 }
 
-}  // namespace
-
-void lower_gather(LoweringContext& l, const onnx::NodeProto& node) {
+void gather(Lowerer& l, const onnx::NodeProto& node) {
   const Constant* indices = l.constant(node, 1);
   if (indices) {
     const std::string& x = l.activation(node, 0);
@@ -92,9 +90,17 @@ void lower_gather(LoweringContext& l, const onnx::NodeProto& node) {
     return;
   }
   const std::string x = data_operand(l, node);
-  const Program& p = l.program();
+  const Program& p = l.p;
   const Shape& in = p.is_weight(x) ? p.weights.at(x).shape : l.shape(x);
   gather_computed(l, node, x, in, l.axis_in(node, attr_int(node, "axis", 0), in.size()));
+}
+
+}  // namespace
+
+void register_gather_lowerings(LoweringTable& table) {
+  table.add({"Gather"}, gather,
+            "any axis; constant indices, or computed ones (ArgMax's), negative ones counting from the end and "
+            "computed ones outside the axis clamped into it");
 }
 
 }  // namespace vkbnn::convert::detail
