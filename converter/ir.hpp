@@ -65,6 +65,7 @@ struct ImportedGraph {
   std::vector<onnx::NodeProto> nodes;        // topological order, Identity/Dropout removed
   std::map<std::string, Shape> shapes;       // every non-constant value
   std::map<std::string, Constant> constants;
+  std::set<std::string> integer_values;      // non-constant values of an ONNX integer type
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   std::map<std::string, size_t> node_index;  // first output -> index in the original graph
@@ -78,6 +79,9 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options);
 // Moves Transposes past element-wise ops and reductions until inverse pairs cancel, and takes an
 // NHWC input read only through a Transpose to NCHW as NCHW (onnx/transposes.cpp).
 void simplify_transposes(ImportedGraph& graph);
+// Rewrites 1-D Conv, ConvTranspose, MaxPool and AveragePool into their 2-D forms over a unit
+// height between Reshapes (onnx/lift_1d.cpp); import_onnx does it last.
+void lift_1d_ops(ImportedGraph& graph);
 
 // Evaluates `nodes` in order (ops the folding stage evaluates) from `values`, which hold every
 // value they read; all values after, or nullopt when a node cannot be evaluated or the results
@@ -220,6 +224,9 @@ struct Program {
   std::vector<std::string> outputs;
   std::set<std::string> reserved;  // ONNX constant names, which may become weights later
   std::set<std::string> bit_values;  // activations stored as packed signs (fb::DataType::Bit)
+  // Activations of an ONNX integer type (ArgMax's indices and what moves them), which the engine
+  // carries as exact floats (fb::Tensor::integer).
+  std::set<std::string> integer_values;
   std::map<std::string, Quantization> int8_values;  // activations stored as int8
   std::vector<std::string> notes;    // what the user should know about the conversion
   // Layers that look binarized but stay real: op name -> why (NodeSummary::note).

@@ -145,7 +145,8 @@ void print_model(const Model& model) {
             << "  weights         " << model.weight_bytes() << " bytes\n"
             << "  nodes           " << model.node_count() << "\n";
   for (const TensorDesc& t : model.inputs()) std::cout << "  input           " << t.name << " " << shape_string(t.shape) << "\n";
-  for (const TensorDesc& t : model.outputs()) std::cout << "  output          " << t.name << " " << shape_string(t.shape) << "\n";
+  for (const TensorDesc& t : model.outputs())
+    std::cout << "  output          " << t.name << " " << shape_string(t.shape) << (t.integer ? " int64" : "") << "\n";
   std::cout << "  image size      " << m.input_height << "x" << m.input_width << "\n"
             << "  layout          " << m.layout << "\n"
             << "  channel order   " << order_name(m.channel_order) << "\n"

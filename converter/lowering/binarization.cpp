@@ -42,6 +42,14 @@ void where(Lowerer& l, const onnx::NodeProto& node) {
 
 void cast(Lowerer& l, const onnx::NodeProto& node) {
   const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
+  // Integers (ArgMax's indices, below 2^24) are floats in the engine already: to a float or an
+  // integer type of 32 bits or more they stay what they are.
+  static const std::set<int64_t> kWide = {
+      onnx::TensorProto_DataType_FLOAT, onnx::TensorProto_DataType_DOUBLE, onnx::TensorProto_DataType_FLOAT16,
+      onnx::TensorProto_DataType_BFLOAT16, onnx::TensorProto_DataType_INT32, onnx::TensorProto_DataType_UINT32,
+      onnx::TensorProto_DataType_INT64, onnx::TensorProto_DataType_UINT64};
+  if (l.p.integer_values.count(node.input(0)) && kWide.count(to))
+    return l.add_reshape(l.op_name(node), l.activation(node, 0), node.output(0), l.shape(node.output(0)));
   using pattern::CastKind;
   auto& op = l.add_op<pattern::Cast>(l.op_name(node), {l.activation(node, 0)}, node.output(0));
   if (to == onnx::TensorProto_DataType_BOOL)
@@ -61,7 +69,7 @@ void register_binarization_lowerings(LoweringTable& table) {
   table.add({"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, compare,
             "as parts of a sign, however spelt (recognised by evaluation)");
   table.add({"Where"}, where, "as part of a sign");
-  table.add({"Cast"}, cast, "as part of a sign");
+  table.add({"Cast"}, cast, "as part of a sign; of integers (ArgMax's indices) to float or 32-/64-bit integer types");
 }
 
 }  // namespace vkbnn::convert::detail

@@ -19,7 +19,7 @@ void conv(Lowerer& l, const onnx::NodeProto& node) {
 
 void register_conv_lowerings(LoweringTable& table) {
   table.add({"Conv"}, conv,
-            "2-D; groups, dilation, any padding; BatchNormalization, activations and a "
+            "1-D and 2-D; groups, dilation, any padding; BatchNormalization, activations and a "
             "residual Add fuse into it");
 }
 

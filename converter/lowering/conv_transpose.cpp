@@ -53,7 +53,8 @@ void conv_transpose(Lowerer& l, const onnx::NodeProto& node) {
 
 void register_conv_transpose_lowerings(LoweringTable& table) {
   table.add({"ConvTranspose"}, conv_transpose,
-            "2-D; strides, dilations, groups, pads, output_padding, output_shape, auto_pad; activations fuse into it");
+            "1-D and 2-D; strides, dilations, groups, pads, output_padding, output_shape, auto_pad; activations "
+            "fuse into it");
 }
 
 }  // namespace vkbnn::convert::detail

@@ -74,8 +74,15 @@ std::vector<float> expand(const Constant& c, const Shape& out) {
   return values;
 }
 
+int64_t Lowerer::axis_in(const onnx::NodeProto& node, int64_t axis, size_t rank) const {
+  const auto r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r) fail(node, "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+  return axis < 0 ? axis + r : axis;
+}
+
 Lowerer::Lowerer(const ImportedGraph& graph) : g(graph) {
   p.shapes = graph.shapes;
+  p.integer_values = graph.integer_values;
   p.notes = graph.notes;
   p.inputs = graph.inputs;
   p.outputs = graph.outputs;

@@ -39,6 +39,8 @@ class Lowerer {
   // Input k, which must be computed (not a constant).
   const std::string& activation(const onnx::NodeProto& node, int k) const;
   const Shape& shape(const std::string& name) const { return p.shapes.at(name); }
+  // An axis attribute of a tensor of rank `rank` in [0, rank); one outside [-rank, rank) fails.
+  int64_t axis_in(const onnx::NodeProto& node, int64_t axis, size_t rank) const;
   // A scalar constant input k, or fallback where it is absent.
   float scalar_input(const onnx::NodeProto& node, int k, float fallback) const;
 

@@ -27,7 +27,8 @@ void global_pool(Lowerer& l, const onnx::NodeProto& node) {
 }  // namespace
 
 void register_pool_lowerings(LoweringTable& table) {
-  table.add({"MaxPool", "AveragePool"}, pool, "2-D; strides, dilations, any padding, ceil mode, count_include_pad");
+  table.add({"MaxPool", "AveragePool"}, pool,
+            "1-D and 2-D; strides, dilations, any padding, ceil mode, count_include_pad");
   table.add({"GlobalAveragePool", "GlobalMaxPool"}, global_pool, "over every axis after N and C");
 }
 

@@ -1293,10 +1293,17 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     }
   }
   for (const auto& name : graph.inputs) graph.shapes[name] = shapes.at(name);
+  for (const auto* list : {&g->value_info(), &g->output()})
+    for (const auto& v : *list)
+      if (v.type().has_tensor_type() && is_integer_type(v.type().tensor_type().elem_type()) &&
+          v.type().tensor_type().elem_type() != TensorProto_DataType::TensorProto_DataType_BOOL &&
+          !graph.constants.count(v.name()))
+        graph.integer_values.insert(v.name());
   for (const auto& node : g->node())
     for (const auto& name : node.output())
       if (!name.empty()) graph.shapes[name] = shapes.at(name);
   graph.nodes.assign(g->node().begin(), g->node().end());
+  lift_1d_ops(graph);
   return graph;
 }
 

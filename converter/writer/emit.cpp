@@ -113,7 +113,8 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
         index = writer.add_int8_tensor(name, p.shapes.at(name), q->second.scale, q->second.zero_point, batch_axis);
       else
         index = writer.add_tensor(name, p.shapes.at(name),
-                                  p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32, batch_axis);
+                                  p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32, batch_axis,
+                                  !p.bit_values.count(name) && p.integer_values.count(name));
     }
     tensors[name] = index;
     return index;

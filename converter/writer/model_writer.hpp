@@ -16,8 +16,8 @@ inline constexpr uint16_t kFormatMajor = 1;
 // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
 // Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis), the unary
 // activations from Erf on, Min, Max and Pow; 1.5: ConvTranspose2D, Gather, Tile, MatMul,
-// and the Silu and Gelu activations
-inline constexpr uint16_t kFormatMinor = 5;
+// and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed and Tensor.integer
+inline constexpr uint16_t kFormatMinor = 6;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.
@@ -27,9 +27,9 @@ class ModelWriter {
 
   flatbuffers::FlatBufferBuilder& builder() { return builder_; }
 
-  // An activation; batch_axis as Tensor.batch_axis in the schema.
+  // An activation; batch_axis and integer as Tensor.batch_axis and Tensor.integer in the schema.
   uint32_t add_tensor(const std::string& name, const std::vector<int64_t>& shape,
-                      fb::DataType type = fb::DataType::Float32, int8_t batch_axis = -1);
+                      fb::DataType type = fb::DataType::Float32, int8_t batch_axis = -1, bool integer = false);
   uint32_t add_constant(const std::string& name, const std::vector<int64_t>& shape,
                         std::span<const float> data);
   // An Int8 activation with its quantization (real = scale * (q - zero_point)).

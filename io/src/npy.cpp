@@ -178,7 +178,11 @@ NpyArray parse_npy(std::span<const uint8_t> bytes, const std::string& origin) {
 
 NpyArray read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
 
-std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const float> data) {
+namespace {
+
+// The .npy bytes of `data` (little-endian elements of dtype `descr`) in C order.
+template <typename T>
+std::vector<uint8_t> format_array(std::span<const int64_t> shape, std::span<const T> data, const std::string& descr) {
   uint64_t elements = 1;
   for (int64_t d : shape) {
     if (d < 0) throw Error("cannot write a .npy array with a negative dimension");
@@ -188,7 +192,7 @@ std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const 
     throw Error("cannot write a .npy array of shape " + shape_text(shape) + " from " + std::to_string(data.size()) +
                 " values");
 
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
   // numpy pads the header with spaces and a newline so that the data starts 64-byte aligned.
   const uint8_t major = dict.size() + 1 + kMagicSize + 4 > 0xffff ? 2 : 1;
   const size_t prefix = kMagicSize + 2 + (major == 1 ? 2 : 4);
@@ -206,8 +210,30 @@ std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const 
   return bytes;
 }
 
+}  // namespace
+
+std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const float> data) {
+  return format_array(shape, data, "<f4");
+}
+
+std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const int64_t> data) {
+  return format_array(shape, data, "<i8");
+}
+
 void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data) {
   write_file(path, format_npy(shape, data));
+}
+
+void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const int64_t> data) {
+  write_file(path, format_npy(shape, data));
+}
+
+void write_output_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data,
+                      bool integer) {
+  if (!integer) return write_npy(path, shape, data);
+  std::vector<int64_t> values(data.size());
+  for (size_t i = 0; i < data.size(); ++i) values[i] = static_cast<int64_t>(data[i]);
+  write_npy(path, shape, std::span<const int64_t>(values));
 }
 
 }  // namespace vkbnn::io

@@ -150,15 +150,23 @@ class PyNetwork {
   }
 
   py::object format(std::vector<Tensor> outputs, Form form) const {
-    const std::vector<TensorDesc>& names = network_.model().outputs();
+    const std::vector<TensorDesc>& descs = network_.model().outputs();
+    // float32 arrays, and int64 ones for the outputs the model marks integer (ArgMax's indices).
+    auto array = [&](size_t i) -> py::object {
+      if (!descs[i].integer) return to_numpy(std::move(outputs[i]));
+      py::array_t<int64_t> values(std::vector<py::ssize_t>(outputs[i].shape.begin(), outputs[i].shape.end()));
+      int64_t* out = values.mutable_data();
+      for (size_t k = 0; k < outputs[i].data.size(); ++k) out[k] = static_cast<int64_t>(outputs[i].data[k]);
+      return values;
+    };
     if (form == Form::Mapping) {
       py::dict result;
-      for (size_t i = 0; i < outputs.size(); ++i) result[py::str(names[i].name)] = to_numpy(std::move(outputs[i]));
+      for (size_t i = 0; i < outputs.size(); ++i) result[py::str(descs[i].name)] = array(i);
       return result;
     }
-    if (form == Form::Single && outputs.size() == 1) return to_numpy(std::move(outputs[0]));
+    if (form == Form::Single && outputs.size() == 1) return array(0);
     py::list result;
-    for (Tensor& output : outputs) result.append(to_numpy(std::move(output)));
+    for (size_t i = 0; i < outputs.size(); ++i) result.append(array(i));
     return result;
   }
 
@@ -202,6 +210,8 @@ void bind_info_types(py::module_& m) {
   py::class_<TensorDesc>(m, "TensorDesc", "A model input or output: its name and shape")
       .def_readonly("name", &TensorDesc::name)
       .def_property_readonly("shape", [](const TensorDesc& t) { return py::tuple(py::cast(t.shape)); })
+      .def_readonly("integer", &TensorDesc::integer,
+                    "Whether the values are integers (run() returns them as int64, e.g. ArgMax's indices)")
       .def("__repr__", [](const TensorDesc& t) { return "<vkbnn.TensorDesc '" + t.name + "' " + shape_text(t.shape) + ">"; });
 
   py::class_<LayerInfo>(m, "LayerInfo", "A layer of a Network as it was planned")

@@ -127,3 +127,28 @@ def test_converter_errors_raise(tmp_path):
         vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", quantize="int8", calib=[np.zeros(5)])
     with pytest.raises(vkbnn.Error, match="apply only with"):
         vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", calib=[np.zeros(5)])
+
+
+def test_argmax_outputs_come_back_as_int64(context, tmp_path, rng):
+    class Segmenter(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 5, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return y.argmax(dim=1), y
+
+    net = Segmenter().eval()
+    x = rng.standard_normal((1, 3, 6, 7)).astype(np.float32)
+    torch.onnx.export(net, torch.from_numpy(x), str(tmp_path / "seg.onnx"), opset_version=13,
+                      input_names=["image"], output_names=["classes", "scores"])
+    vkbnn.convert(tmp_path / "seg.onnx", tmp_path / "seg.vkbnn")
+    model = vkbnn.Model.load(tmp_path / "seg.vkbnn")
+    assert [t.integer for t in model.outputs] == [True, False]
+    classes, scores = vkbnn.Network(context, model, poison_arena=True).run([x])
+    with torch.no_grad():
+        expected_classes, expected_scores = (t.numpy() for t in net(torch.from_numpy(x)))
+    assert classes.dtype == np.int64 and scores.dtype == np.float32
+    assert np.array_equal(classes, expected_classes)
+    assert np.allclose(scores, expected_scores, rtol=1e-4, atol=1e-5)

@@ -75,6 +75,7 @@ int write_enums(const std::string& path) {
              fb::EnumNamesResizeCoordinates());
   write_enum(out, "ResizeNearest", "NEAREST_", fb::EnumValuesResizeNearest(), fb::EnumNamesResizeNearest());
   write_enum(out, "ReduceKind", "REDUCE_", fb::EnumValuesReduceKind(), fb::EnumNamesReduceKind());
+  write_enum(out, "ArgKind", "ARG_", fb::EnumValuesArgKind(), fb::EnumNamesArgKind());
   using vkbnn::detail::BroadcastFetch;
   using namespace vkbnn::detail::epilogue;
   const std::pair<const char*, uint32_t> codes[] = {

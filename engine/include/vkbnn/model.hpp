@@ -31,6 +31,9 @@ struct ModelMetadata {
 struct TensorDesc {
   std::string name;
   std::vector<int64_t> shape;
+  // The values are integers carried as exact floats (an ONNX int64 output such as ArgMax's
+  // indices): what a client hands out as an integer array.
+  bool integer = false;
   size_t elements() const;
 };
 

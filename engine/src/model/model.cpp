@@ -75,6 +75,8 @@ class Checker {
                std::to_string(q->zero_point()) + " (needs a finite scale > 0 and a zero point in [-128, 127])");
       }
       if (t.type() == fb::DataType::Int32 && !t.data()) fail("Int32 tensor '" + name + "' is not a constant");
+      if (t.integer() && (t.type() != fb::DataType::Float32 || t.data()))
+        fail("tensor '" + name + "' is marked integer but is not a Float32 activation");
       const size_t bytes = detail::storage_words(shape_of(t), t.type()) * sizeof(float);
       if (t.data() && t.data()->size() != bytes)
         fail("tensor '" + name + "' holds " + std::to_string(t.data()->size()) + " bytes but its shape needs " +
@@ -186,7 +188,7 @@ class Checker {
 
 TensorDesc describe(const fb::Model& model, uint32_t index) {
   const auto& t = *model.tensors()->Get(index);
-  return {t.name()->str(), shape_of(t)};
+  return {t.name()->str(), shape_of(t), t.integer()};
 }
 
 }  // namespace

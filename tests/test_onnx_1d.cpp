@@ -1,0 +1,129 @@
+// 1-D ConvTranspose, Conv, MaxPool and AveragePool, which the converter runs as their 2-D forms
+// over a unit height: single-node graphs with every attribute (tests/python/make_1d_onnx.py,
+// onnx.helper) against a naive NumPy reference of ONNX's definitions; the attributes of such a
+// node that do not fit a 1-D input are refused naming the node. Computed ArgMax/Gather models
+// whose attributes are out of range are refused the same way.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "converter/converter.hpp"
+#include "support/onnx_graph.hpp"
+#include "support/process.hpp"
+#include "support/test_support.hpp"
+#include "vkbnn/io/npy.hpp"
+
+namespace vkbnn::test {
+namespace {
+
+// Why the converter refuses the model (any vkbnn::Error), or "(converted)".
+std::string refusal(const onnx::ModelProto& model) {
+  try {
+    convert::convert(model);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(converted)";
+}
+
+TEST(Onnx1d, MatchesNumpyReference) {
+  const auto dir = std::filesystem::path(binary_dir()) / "onnx_1d";
+  auto made = run_process({python(), source_dir() + "/tests/python/make_1d_onnx.py", "--out-dir", dir.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::istringstream names(made.output);
+  size_t checked = 0;
+  for (std::string name; std::getline(names, name);) {
+    if (name.empty()) continue;
+    SCOPED_TRACE(name);
+    const auto bytes = convert::convert(convert::load_onnx(dir / (name + ".onnx")));
+    const auto input = io::read_npy(dir / (name + ".input.npy"));
+    const auto expected = io::read_npy(dir / (name + ".expected.npy"));
+    const auto outputs = run_model(bytes, {input.data});
+    ASSERT_EQ(outputs.at(0).shape, expected.shape);
+    // Float rounding of the sums only (observed on lavapipe: 2.4e-7 relative L2 at most).
+    const double error = relative_l2(outputs[0].data, expected.data);
+    std::cout << name << ": relative L2 error " << error << "\n";
+    EXPECT_LT(error, 2e-6);
+    EXPECT_TRUE(all_close(outputs[0].data, expected.data, 1e-5f, 1e-5f));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 12u);
+}
+
+// A 1-D node of `op` with the given attributes on X [1, 2, 8] (weights [2, 2, 3] for the
+// convolutions).
+onnx::ModelProto one_d(const std::string& op, const std::string& attribute, const std::vector<int64_t>& values,
+                       const std::vector<int64_t>& out) {
+  OnnxGraph g;
+  g.input("x", {1, 2, 8});
+  std::vector<std::string> inputs{"x"};
+  if (op == "Conv" || op == "ConvTranspose") {
+    g.floats("w", {2, 2, 3}, random_vector(12, 3));
+    inputs.push_back("w");
+  }
+  auto& node = g.node(op, inputs, {"y"}, "the_node");
+  if (op != "Conv" && op != "ConvTranspose") ints_attribute(node, "kernel_shape", {3});
+  ints_attribute(node, attribute, values);
+  g.output("y", out);
+  return g.model();
+}
+
+TEST(Onnx1d, RefusesAttributesOfAnotherRank) {
+  // Each refusal names the node and the attribute (ONNX's shape inference finds most of these).
+  const std::vector<std::pair<onnx::ModelProto, std::string>> cases = {
+      {one_d("Conv", "pads", {1, 1, 1, 1}, {1, 2, 8}), "pads"},
+      {one_d("Conv", "strides", {1, 2}, {1, 2, 6}), "strides"},
+      {one_d("ConvTranspose", "output_shape", {1, 2, 10}, {1, 2, 10}), "the_node"},
+      {one_d("MaxPool", "dilations", {1, 1}, {1, 2, 6}), "dilations"}};
+  for (const auto& [model, attribute] : cases) {
+    const std::string error = refusal(model);
+    EXPECT_NE(error.find("the_node"), std::string::npos) << error;
+    EXPECT_NE(error.find(attribute), std::string::npos) << error;
+  }
+}
+
+TEST(OnnxArgMax, RefusesBadAttributesNamingTheNode) {
+  auto model = [](const std::string& op, int64_t axis, int64_t keepdims, int64_t last) {
+    OnnxGraph g;
+    g.input("x", {2, 5});
+    auto& node = g.node(op, {"x"}, {"y"}, "the_arg");
+    int_attribute(node, "axis", axis);
+    int_attribute(node, "keepdims", keepdims);
+    int_attribute(node, "select_last_index", last);
+    g.output("y", {2, 1}, onnx::TensorProto_DataType_INT64);
+    return g.model();
+  };
+  EXPECT_EQ(refusal(model("ArgMax", 1, 1, 0)), "(converted)");
+  EXPECT_EQ(refusal(model("ArgMin", -1, 1, 1)), "(converted)");
+  for (const auto& bad : {model("ArgMax", 1, 2, 0), model("ArgMax", 1, 1, 5), model("ArgMin", 2, 1, 0)}) {
+    const std::string error = refusal(bad);
+    EXPECT_NE(error.find("the_arg"), std::string::npos) << error;
+  }
+}
+
+TEST(OnnxGather, ComputedIndicesOfAnyShape) {
+  // Gather of a [4, 3] activation at ArgMax's [2, 1] indices (keepdims) along axis 0: [2, 1, 3].
+  OnnxGraph g;
+  g.input("x", {4, 3});
+  g.input("s", {2, 6});
+  int_attribute(g.node("ArgMax", {"s"}, {"i"}, "arg"), "axis", 1);
+  g.node("Gather", {"x", "i"}, {"y"}, "pick");
+  g.output("y", {2, 1, 3});
+  const auto bytes = convert::convert(g.model());
+  const auto x = random_vector(12, 41), s = random_vector(12, 42);
+  const auto out = run_model(bytes, {x, s}).at(0);
+  ASSERT_EQ(out.shape, (std::vector<int64_t>{2, 1, 3}));
+  for (int64_t r = 0; r < 2; ++r) {
+    // The row of s's largest element; the arg max uses indices up to 5, so 4 and 5 are clamped to 3.
+    int64_t best = 0;
+    for (int64_t k = 1; k < 6; ++k)
+      if (s[static_cast<size_t>(r * 6 + k)] > s[static_cast<size_t>(r * 6 + best)]) best = k;
+    const int64_t row = std::min<int64_t>(best, 3);
+    for (int64_t c = 0; c < 3; ++c)
+      EXPECT_EQ(out.data[static_cast<size_t>(r * 3 + c)], x[static_cast<size_t>(row * 3 + c)]);
+  }
+}
+
+}  // namespace
+}  // namespace vkbnn::test
