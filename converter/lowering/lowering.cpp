@@ -436,6 +436,7 @@ class Lowerer {
     op.strides = pair_attr(node, "strides", 1);
     op.dilations = pair_attr(node, "dilations", 1);
     op.count_include_pad = attr_int(node, "count_include_pad", 0) != 0;
+    op.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
     op.pads = resolve_pads(node, shape(x), op.kernel, op.strides, op.dilations);
   }
 
