@@ -68,7 +68,8 @@ std::vector<Shape> concat_shapes(const ShapeQuery& q) {
   for (const Shape& x : q.inputs) {
     if (x.size() != y.size()) q.pins("its inputs' ranks differ");
     for (size_t d = 0; d < x.size(); ++d)
-      if (d != axis && x[d] != y[d]) q.pins("its inputs no longer agree outside axis " + std::to_string(axis));
+      if (d != axis && x[d] != y[d]) q.desc.fail("its inputs " + shape_string(x) + " and " + shape_string(q.inputs[0]) +
+                          " no longer agree outside axis " + std::to_string(axis) + " at this input size");
     y[axis] += x[axis];
   }
   return {y};

@@ -39,11 +39,26 @@ void NodeDesc::fail(const std::string& what) const {
   throw ModelError("node '" + node.name()->str() + "' (" + fb::EnumNameOpParams(node.params_type()) + "): " + what);
 }
 
+namespace {
+
+// The node's activation inputs at the new size, for messages.
+std::string inputs_now(const ShapeQuery& q) {
+  std::string shapes;
+  for (size_t k = 0; k < q.inputs.size(); ++k)
+    if (!q.desc.input_is_constant.at(k)) shapes += (shapes.empty() ? "" : ", ") + shape_string(q.inputs[k]);
+  return shapes;
+}
+
+// The node's inputs no longer fit together at this size (e.g. the two sides of a skip connection
+// after an odd size was halved and doubled).
+[[noreturn]] void mismatch(const ShapeQuery& q, const std::string& why) {
+  q.desc.fail(why + " (input now " + inputs_now(q) + "): the model cannot run at this input size");
+}
+
+}  // namespace
+
 void ShapeQuery::pins(const std::string& why) const {
-  std::string inputs_now;
-  for (size_t k = 0; k < inputs.size(); ++k)
-    if (!desc.input_is_constant.at(k)) inputs_now += (inputs_now.empty() ? "" : ", ") + shape_string(inputs[k]);
-  desc.fail(why + " (input now " + inputs_now + "): it pins the input size");
+  desc.fail(why + " (input now " + inputs_now(*this) + "): it pins the input size");
 }
 
 std::vector<Shape> fixed_shapes(const ShapeQuery& q) {
@@ -85,7 +100,7 @@ Shape broadcast_inputs(const ShapeQuery& q) {
     for (size_t d = 0; d < s.size(); ++d) {
       int64_t& o = out[rank - s.size() + d];
       if (s[d] == o || s[d] == 1) continue;
-      if (o != 1) q.pins("its inputs no longer broadcast");
+      if (o != 1) mismatch(q, "its inputs no longer broadcast");
       o = s[d];
     }
   return out;
