@@ -12,10 +12,10 @@ def test_network_at_another_input_size(context, rng, tmp_path):
     net = export_deep_convs(tmp_path / "deep.onnx", size=32)
     vkbnn.convert(tmp_path / "deep.onnx", tmp_path / "deep.vkbnn", dynamic_size=True)
     model = vkbnn.Model.load(tmp_path / "deep.vkbnn")
-    assert model.dynamic_size and model.inputs[0].shape == [1, 3, 32, 32]
-    assert model.with_input_sizes([[24, 40]]).outputs[0].shape == [1, 32, 24, 40]
+    assert model.dynamic_size and tuple(model.inputs[0].shape) == (1, 3, 32, 32)
+    assert tuple(model.with_input_sizes([[24, 40]]).outputs[0].shape) == (1, 32, 24, 40)
     network = vkbnn.Network(context, model, input_size=(24, 40), poison_arena=True)
-    assert network.inputs[0].shape == [1, 3, 24, 40]
+    assert tuple(network.inputs[0].shape) == (1, 3, 24, 40)
     x = rng.standard_normal((1, 3, 24, 40)).astype(np.float32)
     y = network.run(x)
     with torch.no_grad():
