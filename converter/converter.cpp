@@ -40,12 +40,13 @@ namespace {
 
 Result convert_unchecked(onnx::ModelProto model, const Options& options) {
   std::optional<onnx::ModelProto> source;
-  if (options.dynamic_batch) source = model;
+  if (options.dynamic_batch || options.dynamic_size) source = model;
   detail::ImportedGraph graph = detail::import_onnx(std::move(model), options);
   detail::simplify_transposes(graph);
   detail::Program program = detail::lower(graph);
   detail::optimize(program);
-  if (source) detail::find_batch_axes(program, graph, std::move(*source), options);
+  if (options.dynamic_batch) detail::find_batch_axes(program, graph, *source, options);
+  if (options.dynamic_size) detail::check_dynamic_size(program, graph, std::move(*source), options);
   if (options.quantize) return detail::quantize_and_emit(program, graph, options);
   detail::fuse_qdq(program);
   return detail::emit(program, graph, options);

@@ -62,6 +62,13 @@ struct Options {
   // another batch (NetworkOptions::batch). The converter checks it by converting again at
   // batch + 1 and comparing; a model whose ops or constants depend on the batch is refused.
   bool dynamic_batch = false;
+  // The model is converted at its given or declared input size, and marked size-generic, so that
+  // a Network may be built for other lengths of the inputs' axes after N and C
+  // (NetworkOptions::input_sizes). The converter checks it by converting again at twice the size
+  // and comparing with what the engine derives; a model that pins the size (a Reshape to fixed
+  // lengths, a Resize to fixed sizes, a fully connected layer on flattened spatial features) is
+  // refused, naming the node.
+  bool dynamic_size = false;
   // Whole shapes of named inputs (multi-input models); they take precedence over input_size and
   // batch, and may replace static dimensions too.
   std::map<std::string, std::vector<int64_t>> input_shapes;

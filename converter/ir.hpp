@@ -237,6 +237,8 @@ struct Program {
   // that scales with it (absent: none); see passes/dynamic_batch.cpp.
   int32_t batch = 0;
   std::map<std::string, int> batch_axes;
+  // With Options::dynamic_size: the model is size-generic (passes/dynamic_size.cpp checked it).
+  bool dynamic_size = false;
 
   bool is_weight(const std::string& name) const { return weights.count(name) != 0; }
   // A name no tensor has yet, derived from base.
@@ -262,5 +264,9 @@ Result emit(const Program& program, const ImportedGraph& graph, const Options& o
 // program.batch_axes from how each activation's shape changed, and checks that the model at
 // batch + 1 is the batch-`batch` one with those axes scaled (passes/dynamic_batch.cpp).
 void find_batch_axes(Program& program, const ImportedGraph& graph, onnx::ModelProto source, const Options& options);
+// For Options::dynamic_size: converts `source` again at twice the input size and checks that the
+// model there is the engine's shape functions applied to this one (Model::with_input_sizes), then
+// sets program.dynamic_size; refuses naming the node that pins the size (passes/dynamic_size.cpp).
+void check_dynamic_size(Program& program, const ImportedGraph& graph, onnx::ModelProto source, const Options& options);
 
 }  // namespace vkbnn::convert::detail

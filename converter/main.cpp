@@ -111,6 +111,11 @@ int main(int argc, char** argv) {
   app.add_flag("--dynamic-batch", dynamic_batch,
                "let the batch be chosen when the model is used (NetworkOptions::batch, vkbnn-eval --batch): the first "
                "dimension of every input is the batch, --batch the one the file's shapes are for");
+  bool dynamic_size = false;
+  app.add_flag("--dynamic-size", dynamic_size,
+               "let the input size (the axes after N and C) be chosen when the model is used (NetworkOptions::"
+               "input_sizes, --input-size of vkbnn-run, vkbnn-bench and vkbnn-eval); the file's shapes are for "
+               "--input-size or the declared size, and a model whose computation pins the size is refused");
   std::vector<std::string> input_shapes;
   app.add_option("--input-shape", input_shapes, "the whole shape of one input, NAME:1x3x224x224 (repeatable)")
       ->allow_extra_args(false)
@@ -140,16 +145,10 @@ int main(int argc, char** argv) {
     if (!labels.empty()) options.labels = read_labels(labels);
     if (!mean.empty()) options.mean = parse_floats(mean, "--mean");
     if (!stdev.empty()) options.std = parse_floats(stdev, "--std");
-    if (!size.empty()) {
-      int64_t h = 0, w = 0;
-      char x = 0, rest = 0;
-      std::istringstream in(size);
-      if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || in >> rest || h <= 0 || w <= 0)
-        throw vkbnn::Error("--input-size: expected HxW, e.g. 224x224, got '" + size + "'");
-      options.input_size = {h, w};
-    }
+    if (!size.empty()) options.input_size = vkbnn::cli::parse_input_size(size);
     options.batch = batch;
     options.dynamic_batch = dynamic_batch;
+    options.dynamic_size = dynamic_size;
     for (const auto& text : input_shapes) {
       auto [name, dims] = parse_input_shape(text);
       if (!options.input_shapes.emplace(name, dims).second)

@@ -26,6 +26,7 @@ using vkbnn::shape_string;
 
 struct Options {
   std::string model;
+  std::string input_size;  // --input-size HxW, empty: the model's
   uint32_t iters = 50;
   uint32_t warmup = 5;
   std::optional<double> duration_s;
@@ -443,7 +444,7 @@ void print_text(const Options& options, const vkbnn::Context& context, const vkb
 
 int run(const Options& options) {
   // Bad input files are reported before any device work.
-  auto model = vkbnn::Model::load(options.model);
+  auto model = vkbnn::cli::at_input_size(vkbnn::Model::load(options.model), options.input_size);
   const Inputs inputs = load_inputs(model, options.inputs);
   if (!options.outputs.empty() && options.outputs.size() != model.outputs().size())
     throw vkbnn::Error("the model has " + std::to_string(model.outputs().size()) + " output(s) but " +
@@ -546,6 +547,7 @@ int main(int argc, char** argv) {
             return "'" + value + "' is not a number of seconds in (0, 86400]";
           },
           "SECONDS"));
+  vkbnn::cli::add_input_size_option(app, options.input_size);
   app.add_option("--warmup", options.warmup, "Runs before measuring")->capture_default_str();
   app.add_option("--input", options.inputs,
                  "Input data as float32 .npy: FILE, one per model input in order, or NAME=FILE for some of them "

@@ -33,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string model;
+  std::string input_size;  // --input-size HxW, empty: the model's
   std::string images;
   std::string labels;
   std::string folder;
@@ -131,7 +132,8 @@ class Progress {
 };
 
 int run(const Options& options) {
-  const Model model = options.batch ? Model::load(options.model).with_batch(*options.batch) : Model::load(options.model);
+  const Model loaded = vkbnn::cli::at_input_size(Model::load(options.model), options.input_size);
+  const Model model = options.batch ? loaded.with_batch(*options.batch) : loaded;
   const io::InputLayout layout = io::input_layout(model);
   if (model.outputs().size() != 1)
     throw Error("the model has " + std::to_string(model.outputs().size()) + " outputs; evaluation needs one");
@@ -267,6 +269,7 @@ int main(int argc, char** argv) {
   folder->excludes(list);
   app.add_option("--limit", options.limit, "Evaluate only the first N images")->check(vkbnn::cli::positive_integer());
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
+  vkbnn::cli::add_input_size_option(app, options.input_size);
   app.add_option("--batch", options.batch,
                  "Images per run: builds the network for this batch (a model converted with --dynamic-batch); "
                  "default: the model's")

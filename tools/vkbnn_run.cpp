@@ -21,6 +21,7 @@ namespace {
 
 struct Options {
   std::string model;
+  std::string input_size;  // --input-size HxW, empty: the model's
   std::vector<std::string> images;
   size_t top = 5;
   bool json = false;
@@ -169,7 +170,7 @@ int run_raw(const Options& options, const Model& model, Context& context) {
 }
 
 int run(const Options& options) {
-  const Model model = Model::load(options.model);
+  const Model model = vkbnn::cli::at_input_size(Model::load(options.model), options.input_size);
   ContextOptions context_options;
   context_options.device_index = options.device;
   Context context(context_options);
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
       ->check(vkbnn::cli::positive_integer());
   app.add_flag("--json", options.json, "Print one JSON object instead of text");
   app.add_option("--device", options.device, "Vulkan device index (see vkbnn-info); default: VKBNN_DEVICE or the best GPU");
+  vkbnn::cli::add_input_size_option(app, options.input_size);
   app.add_flag("--profile", options.profile, "Print per-layer GPU times after a warm-up run");
   auto* inputs = app.add_option("--input", options.inputs, "Raw mode: .npy float32 input; one --input per model input, in order");
   auto* outputs = app.add_option("--output", options.outputs, "Raw mode: .npy file to write; one --output per model output, in order");

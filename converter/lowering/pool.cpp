@@ -14,6 +14,7 @@ void pool(Lowerer& l, const onnx::NodeProto& node) {
   op.strides = l.pair_attr(node, "strides", 1);
   op.dilations = l.pair_attr(node, "dilations", 1);
   op.count_include_pad = attr_int(node, "count_include_pad", 0) != 0;
+  op.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
   op.pads = l.resolve_pads(node, l.shape(x), op.kernel, op.strides, op.dilations);
 }
 

@@ -147,6 +147,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   writer.set_metadata(metadata_for(p, options));
   writer.set_producer(std::string("vkbnn-convert ") + VKBNN_VERSION);
   writer.set_batch(p.batch);
+  writer.set_dynamic_size(p.dynamic_size);
   result.bytes = writer.finish();
   s.onnx_nodes = graph.onnx_nodes;
   s.folded_constants = graph.folded;

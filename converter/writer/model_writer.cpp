@@ -84,7 +84,8 @@ std::vector<uint8_t> ModelWriter::finish() {
       static_cast<fb::ChannelOrder>(metadata_.channel_order), &metadata_.mean, &metadata_.std,
       &labels, metadata_.description.c_str());
   auto model = fb::CreateModelDirect(builder_, kFormatMajor, kFormatMinor, producer_.c_str(),
-                                     &tensors_, &nodes_, &inputs_, &outputs_, metadata, batch_);
+                                     &tensors_, &nodes_, &inputs_, &outputs_, metadata, batch_,
+                                     dynamic_size_);
   fb::FinishModelBuffer(builder_, model);
   return {builder_.GetBufferPointer(), builder_.GetBufferPointer() + builder_.GetSize()};
 }

@@ -16,7 +16,8 @@ inline constexpr uint16_t kFormatMajor = 1;
 // 1.1: Bit tensors and the binary ops; 1.2: Int8 and the int8 ops; 1.3: grouped BinaryConv2D,
 // Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis), the unary
 // activations from Erf on, Min, Max and Pow; 1.5: ConvTranspose2D, Gather, Tile, MatMul,
-// and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed and Tensor.integer
+// and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed, Tensor.integer and dynamic input
+// size (Model.dynamic_size, Pool2D.ceil_mode)
 inline constexpr uint16_t kFormatMinor = 6;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
@@ -51,6 +52,7 @@ class ModelWriter {
   void set_producer(const std::string& producer) { producer_ = producer; }
   // Model.batch: 0 for a fixed batch.
   void set_batch(int32_t batch) { batch_ = batch; }
+  void set_dynamic_size(bool dynamic) { dynamic_size_ = dynamic; }
 
   std::vector<uint8_t> finish();
 
@@ -66,6 +68,7 @@ class ModelWriter {
   ModelMetadata metadata_;
   std::string producer_ = "vkbnn";
   int32_t batch_ = 0;
+  bool dynamic_size_ = false;
 };
 
 }  // namespace vkbnn::convert

@@ -94,11 +94,13 @@ void bind_converter(py::module_& m) {
          const std::vector<std::string>& keep_fp32, const std::optional<std::pair<int64_t, int64_t>>& input_size,
          const std::vector<float>& mean, const std::vector<float>& std, const std::vector<std::string>& labels,
          const std::optional<ChannelOrder>& channel_order, const std::string& description,
-         const std::optional<std::function<void(size_t, size_t)>>& progress, int64_t batch, bool dynamic_batch) {
+         const std::optional<std::function<void(size_t, size_t)>>& progress, int64_t batch, bool dynamic_batch,
+         bool dynamic_size) {
         convert::Options options;
         options.input_size = input_size;
         options.batch = batch;
         options.dynamic_batch = dynamic_batch;
+        options.dynamic_size = dynamic_size;
         options.mean = mean;
         options.std = std;
         options.labels = labels;
@@ -153,12 +155,12 @@ void bind_converter(py::module_& m) {
       py::arg("mean") = std::vector<float>{}, py::arg("std") = std::vector<float>{},
       py::arg("labels") = std::vector<std::string>{}, py::arg("channel_order") = no_value(),
       py::arg("description") = "", py::arg("progress") = no_value(), py::arg("batch") = 1,
-      py::arg("dynamic_batch") = false,
+      py::arg("dynamic_batch") = false, py::arg("dynamic_size") = false,
       "Converts an ONNX model to a .vkbnn file, as vkbnn-convert does, and returns the summary. quantize='int8' "
       "quantizes after training, calibrated on calib: a folder of images or an IDX file (preprocessed as the "
       "model's metadata says, at most calib_count of them), or preprocessed samples (an array whose first axis "
       "counts them, or a list of arrays). progress(done, total) is called after each calibration run. batch and "
-      "dynamic_batch as vkbnn-convert's --batch and --dynamic-batch.");
+      "dynamic_batch as vkbnn-convert's --batch and --dynamic-batch, dynamic_size as --dynamic-size.");
 }
 
 }  // namespace vkbnn::python

@@ -305,6 +305,11 @@ void bind_engine(py::module_& m) {
       .def_property_readonly("dynamic_batch", &Model::dynamic_batch,
                              "The batch the shapes are for in a model converted with dynamic_batch, else 0")
       .def("with_batch", &Model::with_batch, py::arg("batch"), "This model at another batch (needs a dynamic batch)")
+      .def_property_readonly("dynamic_size", &Model::dynamic_size,
+                             "Whether the model was converted with dynamic_size (runs at other input sizes)")
+      .def("with_input_sizes", &Model::with_input_sizes, py::arg("sizes"),
+           "This model at other input sizes: per input, the lengths of its axes after N and C ([] keeps its own); "
+           "needs a model converted with dynamic_size")
       .def_static(
           "from_bytes",
           [](const py::buffer& data, const std::string& origin) {
@@ -334,12 +339,17 @@ void bind_engine(py::module_& m) {
                         "A model placed on a device. One Network may be shared by threads: their runs take turns.")
       .def(py::init([](Context& context, const Model& model, const std::vector<std::string>& taps, bool tap_all,
                        bool profiling, bool poison, uint32_t in_flight, int64_t batch, uint64_t max_buffer_range,
-                       uint64_t max_device_memory) {
+                       uint64_t max_device_memory, const std::optional<std::pair<int64_t, int64_t>>& input_size) {
              NetworkOptions options;
              options.in_flight = in_flight;
              options.batch = batch;
              options.max_buffer_range = max_buffer_range;
              options.max_device_memory = max_device_memory;
+             if (input_size)
+               for (const TensorDesc& input : model.inputs())
+                 options.input_sizes.push_back(input.shape.size() == 4
+                                                   ? std::vector<int64_t>{input_size->first, input_size->second}
+                                                   : std::vector<int64_t>{});
              options.taps = taps;
              options.tap_all = tap_all;
              options.profiling = profiling;
@@ -350,12 +360,13 @@ void bind_engine(py::module_& m) {
            py::arg("context"), py::arg("model"), py::kw_only(), py::arg("taps") = std::vector<std::string>{},
            py::arg("tap_all") = false, py::arg("profiling") = false, py::arg("poison_arena") = false,
            py::arg("in_flight") = 2, py::arg("batch") = 0, py::arg("max_buffer_range") = 0,
-           py::arg("max_device_memory") = 0, py::keep_alive<1, 2>(),
+           py::arg("max_device_memory") = 0, py::arg("input_size") = py::none(), py::keep_alive<1, 2>(),
            "taps: tensor or layer names to keep readable with read_tensor(); profiling: per-layer GPU timestamps; "
            "in_flight: runs submit() may have pending; batch: another batch for a model converted with "
            "--dynamic-batch (0: the model's); max_buffer_range: bytes one buffer binding may span (0: the "
            "device's limit; weights beyond it are split over buffers); max_device_memory: bytes the network may "
-           "allocate (0: what the device has left), beyond which it raises MemoryLimitError")
+           "allocate (0: what the device has left), beyond which it raises MemoryLimitError; input_size: (H, W) "
+           "of every 4-D input, for a model converted with dynamic_size (None: the model's)")
       .def("run", &PyNetwork::run, py::arg("inputs"),
            "Runs the model. inputs: one array (-> one array, or a list for several outputs), a list of arrays in "
            "the model's input order (-> a list), or a dict input name -> array (-> a dict output name -> array). "

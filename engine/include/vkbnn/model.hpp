@@ -63,6 +63,18 @@ class Model {
   // (unless `batch` is the one it has) and for a batch out of range.
   Model with_batch(int64_t batch) const;
 
+  // Whether the model is size-generic (converted with --dynamic-size): a Network may be built for
+  // other lengths of the inputs' axes after N and C (with_input_sizes).
+  bool dynamic_size() const;
+  // This model at other input sizes: `sizes` holds, per model input in order, the lengths of its
+  // axes after N and C (H and W of an NCHW image); an empty entry keeps that input's. Every
+  // activation's shape is derived by its op's shape function and the result is checked as a
+  // loaded file is (so a size too small for a kernel fails), and the metadata's input size
+  // follows the first 4-D input. Throws ModelError, naming the node that pins the size where one
+  // does, for a model without dynamic_size (unless the sizes are its own), a count or rank of
+  // sizes that does not match the inputs, and lengths outside 1 to kMaxTensorElements.
+  Model with_input_sizes(const std::vector<std::vector<int64_t>>& sizes) const;
+
   const fb::Model& schema() const { return *root_; }
 
  private:

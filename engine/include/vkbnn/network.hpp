@@ -34,6 +34,14 @@ struct NetworkOptions {
   // batch than the model's needs a model converted with --dynamic-batch (see
   // Model::with_batch); inputs, outputs and every activation then scale with it.
   int64_t batch = 0;
+  // The input size to build the network for: per model input, in order, the lengths of its axes
+  // after N and C (H and W of an NCHW image); empty keeps the model's, as does an empty entry
+  // that input's. Another size than the model's needs a model converted with --dynamic-size (see
+  // Model::with_input_sizes): every activation's shape is derived anew, the arena planned for
+  // them and the pipelines specialized for them (the pipeline cache keeps each size's). A size
+  // too small for a layer's window, or one that a layer pins (a fully connected layer on the
+  // flattened image), fails with ModelError naming the layer.
+  std::vector<std::vector<int64_t>> input_sizes;
   // The most bytes one buffer binding may span; 0 keeps the device's limit, the least of
   // maxStorageBufferRange, maxTexelBufferElements * 4 and maxMemoryAllocationSize, and a value
   // can only lower it. Weights beyond it go into several buffers (MemoryReport::weight_buffers),

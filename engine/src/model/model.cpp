@@ -273,3 +273,87 @@ Model Model::with_batch(int64_t batch) const {
 }
 
 }  // namespace vkbnn
+
+namespace vkbnn {
+
+bool Model::dynamic_size() const { return root_->dynamic_size(); }
+
+Model Model::with_input_sizes(const std::vector<std::vector<int64_t>>& sizes) const {
+  const auto& root = *root_;
+  const auto& tensors = *root.tensors();
+  if (sizes.size() != inputs_.size())
+    throw ModelError(origin_ + ": " + std::to_string(sizes.size()) + " input sizes given for the model's " +
+                     std::to_string(inputs_.size()) + " inputs");
+  std::vector<detail::Shape> shapes(tensors.size());
+  for (uint32_t i = 0; i < tensors.size(); ++i) shapes[i] = shape_of(*tensors.Get(i));
+  bool changed = false;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    if (sizes[k].empty()) continue;
+    const TensorDesc& input = inputs_[k];
+    const std::string what = origin_ + ": input '" + input.name + "'";
+    if (input.shape.size() < 2 || sizes[k].size() != input.shape.size() - 2)
+      throw ModelError(what + " of shape " + shape_string(input.shape) + " has " +
+                       std::to_string(input.shape.size() < 2 ? 0 : input.shape.size() - 2) +
+                       " axes after N and C, the size given has " + std::to_string(sizes[k].size()));
+    detail::Shape& shape = shapes[root.inputs()->Get(static_cast<flatbuffers::uoffset_t>(k))];
+    int64_t elements = shape[0] * shape[1];
+    for (size_t d = 0; d < sizes[k].size(); ++d) {
+      const int64_t length = sizes[k][d];
+      if (length < 1 || length > kMaxTensorElements || (elements *= length) > kMaxTensorElements)
+        throw ModelError(what + ": size " + shape_string(sizes[k]) + " is out of range (each length at least 1, " +
+                         "at most 2^31 - 1 elements in all)");
+      changed |= shape[2 + d] != length;
+      shape[2 + d] = length;
+    }
+  }
+  if (!changed) return *this;
+  if (!dynamic_size())
+    throw ModelError(origin_ + ": the model was converted for input " + shape_string(inputs_.front().shape) +
+                     " only; convert it at the size wanted (--input-size), or with --dynamic-size to choose the size "
+                     "when a Network is built");
+
+  for (const auto* node : *root.nodes()) {
+    const auto desc = detail::describe_node(root, *node);
+    detail::ShapeQuery query{desc, {}};
+    for (uint32_t in : *node->inputs()) query.inputs.push_back(shapes[in]);
+    if (query.inputs == desc.inputs) continue;
+    const auto& kind = detail::op_kind(node->params_type());
+    if (!kind.shapes) desc.fail("the engine cannot derive its output shapes at another input size");
+    const std::vector<detail::Shape> outputs = kind.shapes(query);
+    if (outputs.size() != desc.outputs.size()) desc.fail("its shape function gives the wrong number of outputs");
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      const detail::Shape& converted = desc.outputs[k];
+      if (outputs[k].size() != converted.size())
+        desc.fail("output " + std::to_string(k) + " would change rank from " + shape_string(converted) + " to " +
+                  shape_string(outputs[k]));
+      int64_t elements = 1;
+      for (int64_t d : outputs[k])
+        if (d < 1 || d > kMaxTensorElements || (elements *= d) > kMaxTensorElements)
+          desc.fail("output shape " + shape_string(outputs[k]) + " at this input size is empty or too large");
+      shapes[node->outputs()->Get(static_cast<flatbuffers::uoffset_t>(k))] = outputs[k];
+    }
+  }
+
+  std::vector<uint8_t> bytes = *bytes_;
+  auto* mutable_root = fb::GetMutableModel(bytes.data());
+  for (uint32_t i = 0; i < tensors.size(); ++i) {
+    auto* shape = mutable_root->mutable_tensors()->GetMutableObject(i)->mutable_shape();
+    for (uint32_t d = 0; d < shape->size(); ++d) shape->Mutate(d, shapes[i][d]);
+  }
+  // Clients preprocess to the metadata's size, so it follows the first image input.
+  auto* meta = mutable_root->mutable_metadata();
+  for (uint32_t in : *root.inputs())
+    if (shapes[in].size() == 4) {
+      if (meta && (!meta->mutate_input_height(static_cast<int32_t>(shapes[in][2])) ||
+                   !meta->mutate_input_width(static_cast<int32_t>(shapes[in][3]))) &&
+          (meta->input_height() != shapes[in][2] || meta->input_width() != shapes[in][3]))
+        throw ModelError(origin_ + ": the model's metadata input size cannot be rewritten");
+      break;
+    }
+  std::string size;
+  for (const auto& s : sizes)
+    if (!s.empty()) size += (size.empty() ? "" : ", ") + shape_string(s);
+  return from_bytes(std::move(bytes), origin_ + " (at input size " + size + ")");
+}
+
+}  // namespace vkbnn

@@ -11,6 +11,14 @@ constexpr int64_t kMaxIndexedLength = int64_t{1} << 24;
 
 size_t axis_of(const fb::ArgReduce& p) { return static_cast<size_t>(p.axis()); }
 
+// X's shape with the reduced axis kept as 1 or dropped (a scalar result as [1]).
+Shape reduced_shape(const fb::ArgReduce& p, Shape x) {
+  if (p.keep_dims()) x[axis_of(p)] = 1;
+  else x.erase(x.begin() + p.axis());
+  if (x.empty()) x.push_back(1);
+  return x;
+}
+
 void check_arg_reduce(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
   desc.require(!desc.input_is_constant[0], "input must not be a constant");
@@ -22,10 +30,7 @@ void check_arg_reduce(const NodeDesc& desc) {
                "axis " + std::to_string(p->axis()) + " is out of range for input " + shape_string(x));
   desc.require(x[axis_of(*p)] <= kMaxIndexedLength, "axis " + std::to_string(p->axis()) + " of " + shape_string(x) +
                                                         " is longer than the 2^24 indices a float holds exactly");
-  Shape expected = x;
-  if (p->keep_dims()) expected[axis_of(*p)] = 1;
-  else expected.erase(expected.begin() + p->axis());
-  if (expected.empty()) expected.push_back(1);
+  const Shape expected = reduced_shape(*p, x);
   desc.require(desc.outputs[0] == expected, "output shape " + shape_string(desc.outputs[0]) + " should be " +
                                                 shape_string(expected));
 }
@@ -52,7 +57,9 @@ std::vector<Dispatch> lower_arg_reduce(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ArgReduce>() {
-  static const OpKind kind{.check = check_arg_reduce, .lower = lower_arg_reduce};
+  static const OpKind kind{.check = check_arg_reduce, .lower = lower_arg_reduce, .shapes = [](const ShapeQuery& q) {
+                             return std::vector<Shape>{reduced_shape(*q.desc.node.params_as_ArgReduce(), q.inputs.at(0))};
+                           }};
   return kind;
 }
 

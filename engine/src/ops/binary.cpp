@@ -459,11 +459,17 @@ std::vector<Dispatch> lower_binary_fully_connected(const NodeLowering& l) {
 
 Precision binary_precision(const NodeDesc&) { return Precision::Binary; }
 
+std::vector<Shape> binary_conv2d_shapes(const ShapeQuery& q) {
+  const auto* p = q.desc.node.params_as_BinaryConv2D();
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
+  return {conv_output_shape(q, g, q.desc.inputs.at(1).at(0))};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Binarize>() {
-  static const OpKind kind{.check = check_binarize, .lower = lower_binarize, .typed = true};
+  static const OpKind kind{.check = check_binarize, .lower = lower_binarize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
@@ -473,7 +479,8 @@ const OpKind& op_kind_of<fb::OpParams::BinaryConv2D>() {
                            .lower = lower_binary_conv2d,
                            .typed = true,
                            .precision = binary_precision,
-                           .macs = macs_per_weight_row};
+                           .macs = macs_per_weight_row,
+                           .shapes = binary_conv2d_shapes};
   return kind;
 }
 
@@ -483,7 +490,8 @@ const OpKind& op_kind_of<fb::OpParams::BinaryFullyConnected>() {
                            .lower = lower_binary_fully_connected,
                            .typed = true,
                            .precision = binary_precision,
-                           .macs = macs_per_weight_row};
+                           .macs = macs_per_weight_row,
+                           .shapes = fully_connected_shapes};
   return kind;
 }
 

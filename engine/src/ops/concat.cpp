@@ -60,11 +60,26 @@ std::vector<Dispatch> lower_concat(const NodeLowering& l) {
   return dispatches;
 }
 
+// The inputs' new lengths along the axis add up; every other axis must still agree.
+std::vector<Shape> concat_shapes(const ShapeQuery& q) {
+  const size_t axis = normalized_axis(q.desc.node.params_as_Concat()->axis(), q.desc.outputs.at(0).size());
+  Shape y = q.inputs.at(0);
+  y.at(axis) = 0;
+  for (const Shape& x : q.inputs) {
+    if (x.size() != y.size()) q.pins("its inputs' ranks differ");
+    for (size_t d = 0; d < x.size(); ++d)
+      if (d != axis && x[d] != y[d]) q.desc.fail("its inputs " + shape_string(x) + " and " + shape_string(q.inputs[0]) +
+                          " no longer agree outside axis " + std::to_string(axis) + " at this input size");
+    y[axis] += x[axis];
+  }
+  return {y};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Concat>() {
-  static const OpKind kind{.check = check_concat, .lower = lower_concat};
+  static const OpKind kind{.check = check_concat, .lower = lower_concat, .shapes = concat_shapes};
   return kind;
 }
 

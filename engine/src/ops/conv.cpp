@@ -260,7 +260,13 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Conv2D>() {
-  static const OpKind kind{.check = check_conv2d, .lower = lower_conv2d, .macs = macs_per_weight_row};
+  static const OpKind kind{.check = check_conv2d,
+                           .lower = lower_conv2d,
+                           .macs = macs_per_weight_row,
+                           .shapes = [](const ShapeQuery& q) {
+                             return std::vector<Shape>{conv_output_shape(
+                                 q, params_of(*q.desc.node.params_as_Conv2D()), q.desc.inputs.at(1).at(0))};
+                           }};
   return kind;
 }
 

@@ -103,11 +103,25 @@ uint64_t macs_of(const NodeDesc& desc) {
   return static_cast<uint64_t>(element_count(desc.inputs.at(0))) * (element_count(w) / static_cast<uint64_t>(w.at(0)));
 }
 
+std::vector<Shape> shapes_of(const ShapeQuery& q) {
+  const Shape& x = q.inputs.at(0);
+  if (x.size() != 4) q.desc.fail("input must be NCHW (rank 4), has " + shape_string(x));
+  const ConvGeometry c = params_of(*q.desc.node.params_as_ConvTranspose2D());
+  auto length = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t begin, int64_t end) {
+    return (in - 1) * s + (k - 1) * d + 1 - begin - end;
+  };
+  const int64_t h = length(x[2], c.kernel_h, c.stride_h, c.dilation_h, c.pad_top, c.pad_bottom);
+  const int64_t w = length(x[3], c.kernel_w, c.stride_w, c.dilation_w, c.pad_left, c.pad_right);
+  if (h < 1 || w < 1) q.desc.fail("input " + shape_string(x) + " is too small for the pads it crops");
+  return {{x[0], q.desc.outputs.at(0).at(1), h, w}};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ConvTranspose2D>() {
-  static const OpKind kind{.check = check_conv_transpose2d, .lower = lower_conv_transpose2d, .macs = macs_of};
+  static const OpKind kind{
+      .check = check_conv_transpose2d, .lower = lower_conv_transpose2d, .macs = macs_of, .shapes = shapes_of};
   return kind;
 }
 

@@ -265,25 +265,25 @@ std::vector<Dispatch> lower_binary(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ChannelAffine>() {
-  static const OpKind kind{.check = check_channel_affine, .lower = lower_channel_affine};
+  static const OpKind kind{.check = check_channel_affine, .lower = lower_channel_affine, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ActivationOp>() {
-  static const OpKind kind{.check = check_activation, .lower = lower_activation};
+  static const OpKind kind{.check = check_activation, .lower = lower_activation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::PRelu>() {
-  static const OpKind kind{.check = check_prelu, .lower = lower_prelu};
+  static const OpKind kind{.check = check_prelu, .lower = lower_prelu, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Binary>() {
-  static const OpKind kind{.check = check_binary, .lower = lower_binary};
+  static const OpKind kind{.check = check_binary, .lower = lower_binary, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
   return kind;
 }
 

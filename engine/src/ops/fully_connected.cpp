@@ -93,7 +93,10 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::FullyConnected>() {
-  static const OpKind kind{.check = check_fully_connected, .lower = lower_fully_connected, .macs = macs_per_weight_row};
+  static const OpKind kind{.check = check_fully_connected,
+                           .lower = lower_fully_connected,
+                           .macs = macs_per_weight_row,
+                           .shapes = fully_connected_shapes};
   return kind;
 }
 

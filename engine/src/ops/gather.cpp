@@ -94,13 +94,29 @@ std::vector<Dispatch> lower_tile(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Gather>() {
-  static const OpKind kind{.check = check_gather, .lower = lower_gather};
+  static const OpKind kind{.check = check_gather, .lower = lower_gather, .shapes = [](const ShapeQuery& q) {
+                             const auto axis = static_cast<size_t>(q.desc.node.params_as_Gather()->axis());
+                             Shape y = q.inputs.at(0);
+                             if (axis >= y.size()) q.desc.fail("axis outside the input");
+                             if (y[axis] != q.desc.inputs.at(0).at(axis))
+                               q.pins("its indices pick from axis " + std::to_string(axis) + " at its converted length");
+                             y[axis] = q.desc.outputs.at(0).at(axis);
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Tile>() {
-  static const OpKind kind{.check = check_tile, .lower = lower_tile};
+  static const OpKind kind{.check = check_tile, .lower = lower_tile, .shapes = [](const ShapeQuery& q) {
+                             // Each axis keeps its number of copies (1 for Expand's broadcast axes of length 1).
+                             const Shape& x = q.inputs.at(0);
+                             const Shape& from = q.desc.inputs.at(0);
+                             Shape y = q.desc.outputs.at(0);
+                             if (x.size() != y.size()) q.desc.fail("input rank changed");
+                             for (size_t d = 0; d < y.size(); ++d) y[d] = y[d] / from[d] * x[d];
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 

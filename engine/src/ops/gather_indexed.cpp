@@ -9,6 +9,14 @@ namespace {
 // The indices arrive as floats, which hold every integer up to 2^24 exactly.
 constexpr int64_t kMaxIndexedLength = int64_t{1} << 24;
 
+// X's axes before `axis`, the indices' axes, then X's axes after `axis`.
+Shape gathered_shape(const Shape& x, const Shape& indices, int64_t axis) {
+  Shape y(x.begin(), x.begin() + axis);
+  y.insert(y.end(), indices.begin(), indices.end());
+  y.insert(y.end(), x.begin() + axis + 1, x.end());
+  return y;
+}
+
 void check_gather_indexed(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 2 && desc.outputs.size() == 1, "expects inputs X, Indices and 1 output");
   desc.require(!desc.input_is_constant[1], "Indices must be computed (constant indices are a Gather)");
@@ -20,9 +28,7 @@ void check_gather_indexed(const NodeDesc& desc) {
   desc.require(x[static_cast<size_t>(axis)] <= kMaxIndexedLength,
                "axis " + std::to_string(axis) + " of " + shape_string(x) +
                    " is longer than the 2^24 positions float indices address exactly");
-  Shape expected(x.begin(), x.begin() + axis);
-  expected.insert(expected.end(), indices.begin(), indices.end());
-  expected.insert(expected.end(), x.begin() + axis + 1, x.end());
+  const Shape expected = gathered_shape(x, indices, axis);
   desc.require(desc.outputs[0] == expected, "output shape " + shape_string(desc.outputs[0]) + " should be " +
                                                 shape_string(expected) + " (" + shape_string(x) + " gathered at " +
                                                 shape_string(indices) + " along axis " + std::to_string(axis) + ")");
@@ -51,7 +57,11 @@ std::vector<Dispatch> lower_gather_indexed(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GatherIndexed>() {
-  static const OpKind kind{.check = check_gather_indexed, .lower = lower_gather_indexed};
+  static const OpKind kind{.check = check_gather_indexed, .lower = lower_gather_indexed, .shapes = [](const ShapeQuery& q) {
+                             // The indices' values, not the size, say where they read: any length of the axis works.
+                             return std::vector<Shape>{gathered_shape(q.inputs.at(0), q.inputs.at(1),
+                                                                      q.desc.node.params_as_GatherIndexed()->axis())};
+                           }};
   return kind;
 }
 

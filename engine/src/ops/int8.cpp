@@ -272,6 +272,22 @@ void check_int8_conv2d(const NodeDesc& desc) {
   check_dispatch_size(desc, y[0] * y[2] * y[3], y[1]);
 }
 
+std::vector<Shape> int8_conv2d_shapes(const ShapeQuery& q) {
+  const auto* p = q.desc.node.params_as_Int8Conv2D();
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
+  return {conv_output_shape(q, g, q.desc.inputs.at(1).at(0))};
+}
+
+// The requantization multiplier divides by the plane's positions, so the plane is fixed.
+std::vector<Shape> int8_global_average_pool_shapes(const ShapeQuery& q) {
+  const Shape& x = q.inputs.at(0);
+  const Shape& converted = q.desc.inputs.at(0);
+  if (x.size() != converted.size() || !std::equal(x.begin() + 2, x.end(), converted.begin() + 2))
+    q.pins("its requantization multiplier averages " + std::to_string(element_count(converted) / (converted[0] * converted[1])) +
+           " positions");
+  return {{x[0], x[1], 1, 1}};
+}
+
 std::vector<Dispatch> lower_int8_conv2d(const NodeLowering& l) {
   const Shape& x = l.inputs[0].shape;
   const Shape& y = l.outputs[0].shape;
@@ -379,19 +395,23 @@ std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Quantize>() {
-  static const OpKind kind{.check = check_quantize, .lower = lower_quantize, .typed = true};
+  static const OpKind kind{.check = check_quantize, .lower = lower_quantize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Dequantize>() {
-  static const OpKind kind{.check = check_dequantize, .lower = lower_dequantize, .typed = true};
+  static const OpKind kind{.check = check_dequantize, .lower = lower_dequantize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Int8Conv2D>() {
-  static const OpKind kind{.check = check_int8_conv2d, .lower = lower_int8_conv2d, .typed = true, .macs = macs_per_weight_row};
+  static const OpKind kind{.check = check_int8_conv2d,
+                           .lower = lower_int8_conv2d,
+                           .typed = true,
+                           .macs = macs_per_weight_row,
+                           .shapes = int8_conv2d_shapes};
   return kind;
 }
 
@@ -400,13 +420,14 @@ const OpKind& op_kind_of<fb::OpParams::Int8FullyConnected>() {
   static const OpKind kind{.check = check_int8_fully_connected,
                            .lower = lower_int8_fully_connected,
                            .typed = true,
-                           .macs = macs_per_weight_row};
+                           .macs = macs_per_weight_row,
+                           .shapes = fully_connected_shapes};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Int8Add>() {
-  static const OpKind kind{.check = check_int8_add, .lower = lower_int8_add, .typed = true};
+  static const OpKind kind{.check = check_int8_add, .lower = lower_int8_add, .typed = true, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
   return kind;
 }
 
@@ -414,7 +435,8 @@ template <>
 const OpKind& op_kind_of<fb::OpParams::Int8GlobalAveragePool>() {
   static const OpKind kind{.check = check_int8_global_average_pool,
                            .lower = lower_int8_global_average_pool,
-                           .typed = true};
+                           .typed = true,
+                           .shapes = int8_global_average_pool_shapes};
   return kind;
 }
 

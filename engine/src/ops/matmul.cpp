@@ -95,7 +95,22 @@ uint64_t macs_of(const NodeDesc& desc) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::MatMul>() {
-  static const OpKind kind{.check = check_matmul, .lower = lower_matmul, .macs = macs_of};
+  static const OpKind kind{.check = check_matmul, .lower = lower_matmul, .macs = macs_of, .shapes = [](const ShapeQuery& q) {
+                             const Shape& a = q.inputs.at(0);
+                             const Shape& b = q.inputs.at(1);
+                             if (a.size() < 2 || b.size() < 2) q.desc.fail("operands need 2 axes or more");
+                             if (a.back() != b[b.size() - 2]) q.desc.fail("A " + shape_string(a) + " and B " + shape_string(b) + " no longer agree on the inner length");
+                             const size_t rank = std::max(a.size(), b.size()) - 2;
+                             const Shape ba = batch_axes(a, rank), bb = batch_axes(b, rank);
+                             Shape y;
+                             for (size_t d = 0; d < rank; ++d) {
+                               if (ba[d] != bb[d] && ba[d] != 1 && bb[d] != 1) q.desc.fail("the batch axes of A " + shape_string(a) + " and B " + shape_string(b) + " no longer broadcast");
+                               y.push_back(std::max(ba[d], bb[d]));
+                             }
+                             y.push_back(a[a.size() - 2]);
+                             y.push_back(b.back());
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 

@@ -223,6 +223,26 @@ Precision precision_of_tensors(const NodeDesc& desc);
 // one product per weight of its output channel.
 uint64_t macs_per_weight_row(const NodeDesc& desc);
 
+// A node's output shapes at other input shapes, for a model converted with --dynamic-size that
+// a Network is built for at another input size (Model::with_input_sizes).
+struct ShapeQuery {
+  const NodeDesc& desc;       // the node at the size it was converted at
+  std::vector<Shape> inputs;  // its input shapes at the new size; constants keep theirs
+  // Throws ModelError naming the node and saying why its output cannot follow the input size.
+  [[noreturn]] void pins(const std::string& why) const;
+  // The shape of input `index` with its new lengths, for ops whose output is that input's shape.
+  std::vector<Shape> same_as(size_t index) const { return {inputs.at(index)}; }
+};
+// Output shapes of an op that keeps its outputs' shapes while its inputs keep theirs, and cannot
+// follow other input shapes (e.g. a fixed-size Resize): fails naming the node otherwise.
+std::vector<Shape> fixed_shapes(const ShapeQuery& q);
+// [N, M, OH, OW] of a 2-D convolution (or pooling window, out_channels = C) at the new X.
+Shape conv_output_shape(const ShapeQuery& q, const ConvGeometry& g, int64_t out_channels);
+// [N, M] of a layer whose weights take X's features (every axis after N): they must not change.
+std::vector<Shape> fully_connected_shapes(const ShapeQuery& q);
+// The numpy broadcast of the inputs' new shapes.
+Shape broadcast_inputs(const ShapeQuery& q);
+
 // What the engine knows of one schema op. Each op family's file defines op_kind_of<> for its ops
 // (below); the engine's table of them is built from flatc's OpParams enum, so the schema is the
 // one list of ops and an op without a definition fails to link.
@@ -236,6 +256,9 @@ struct OpKind {
   Precision (*precision)(const NodeDesc&) = precision_of_tensors;
   // Multiply-accumulates per run; none counted where null.
   uint64_t (*macs)(const NodeDesc&) = nullptr;
+  // The output shapes at other input shapes (ShapeQuery). Every op has one: tests walk the
+  // registry for it, and a model with an op lacking it cannot be built for another input size.
+  std::vector<Shape> (*shapes)(const ShapeQuery&) = nullptr;
 };
 
 template <fb::OpParams Op>

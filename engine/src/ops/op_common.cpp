@@ -39,6 +39,73 @@ void NodeDesc::fail(const std::string& what) const {
   throw ModelError("node '" + node.name()->str() + "' (" + fb::EnumNameOpParams(node.params_type()) + "): " + what);
 }
 
+namespace {
+
+// The node's activation inputs at the new size, for messages.
+std::string inputs_now(const ShapeQuery& q) {
+  std::string shapes;
+  for (size_t k = 0; k < q.inputs.size(); ++k)
+    if (!q.desc.input_is_constant.at(k)) shapes += (shapes.empty() ? "" : ", ") + shape_string(q.inputs[k]);
+  return shapes;
+}
+
+// The node's inputs no longer fit together at this size (e.g. the two sides of a skip connection
+// after an odd size was halved and doubled).
+[[noreturn]] void mismatch(const ShapeQuery& q, const std::string& why) {
+  q.desc.fail(why + " (input now " + inputs_now(q) + "): the model cannot run at this input size");
+}
+
+}  // namespace
+
+void ShapeQuery::pins(const std::string& why) const {
+  desc.fail(why + " (input now " + inputs_now(*this) + "): it pins the input size");
+}
+
+std::vector<Shape> fixed_shapes(const ShapeQuery& q) {
+  if (q.inputs != q.desc.inputs) q.pins("its output shapes are fixed");
+  return q.desc.outputs;
+}
+
+Shape conv_output_shape(const ShapeQuery& q, const ConvGeometry& g, int64_t out_channels) {
+  const Shape& x = q.inputs.at(0);
+  if (x.size() != 4) q.desc.fail("input must be NCHW (rank 4), has " + shape_string(x));
+  if (g.kernel_h <= 0 || g.kernel_w <= 0 || g.stride_h <= 0 || g.stride_w <= 0 || g.dilation_h <= 0 ||
+      g.dilation_w <= 0)
+    q.desc.fail("needs positive kernel sizes, strides and dilations");
+  const int64_t h = conv_output_length(x[2], g.kernel_h, g.stride_h, g.dilation_h, g.pad_top, g.pad_bottom);
+  const int64_t w = conv_output_length(x[3], g.kernel_w, g.stride_w, g.dilation_w, g.pad_left, g.pad_right);
+  if (h < 1 || w < 1)
+    q.desc.fail("input " + shape_string(x) + " is too small for the " + std::to_string(g.kernel_h) + "x" +
+                std::to_string(g.kernel_w) + " window (dilation " + std::to_string(g.dilation_h) + "x" +
+                std::to_string(g.dilation_w) + ", pads " + std::to_string(g.pad_top) + "," +
+                std::to_string(g.pad_left) + "," + std::to_string(g.pad_bottom) + "," + std::to_string(g.pad_right) +
+                ")");
+  return {x[0], out_channels, h, w};
+}
+
+std::vector<Shape> fully_connected_shapes(const ShapeQuery& q) {
+  const Shape& x = q.inputs.at(0);
+  const Shape& converted = q.desc.inputs.at(0);
+  if (x.size() != converted.size() || !std::equal(x.begin() + 1, x.end(), converted.begin() + 1))
+    q.pins("its weights take the " + std::to_string(element_count(converted) / converted.at(0)) +
+           " features of input " + shape_string(converted));
+  return {{x[0], q.desc.outputs.at(0).at(1)}};
+}
+
+Shape broadcast_inputs(const ShapeQuery& q) {
+  size_t rank = 0;
+  for (const Shape& s : q.inputs) rank = std::max(rank, s.size());
+  Shape out(rank, 1);
+  for (const Shape& s : q.inputs)
+    for (size_t d = 0; d < s.size(); ++d) {
+      int64_t& o = out[rank - s.size() + d];
+      if (s[d] == o || s[d] == 1) continue;
+      if (o != 1) mismatch(q, "its inputs no longer broadcast");
+      o = s[d];
+    }
+  return out;
+}
+
 NodeDesc describe_node(const fb::Model& model, const fb::Node& node) {
   const auto& tensors = *model.tensors();
   auto shape = [](const fb::Tensor& t) { return Shape(t.shape()->begin(), t.shape()->end()); };

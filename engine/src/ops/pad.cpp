@@ -76,7 +76,16 @@ std::vector<Dispatch> lower_pad(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Pad>() {
-  static const OpKind kind{.check = check_pad, .lower = lower_pad};
+  static const OpKind kind{.check = check_pad, .lower = lower_pad, .shapes = [](const ShapeQuery& q) {
+                             const auto& pads = *q.desc.node.params_as_Pad()->pads();
+                             Shape y = q.inputs.at(0);
+                             if (pads.size() != 2 * y.size()) q.desc.fail("needs a begin and end pad per axis");
+                             // The loaded model bounds each pad by its output length, so the sums stay small.
+                             for (size_t d = 0; d < y.size(); ++d)
+                               y[d] += pads.Get(static_cast<flatbuffers::uoffset_t>(d)) +
+                                       pads.Get(static_cast<flatbuffers::uoffset_t>(y.size() + d));
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 

@@ -151,17 +151,44 @@ std::vector<Dispatch> lower_global_pool(const NodeLowering& l) {
       {.IN_OFF = in, .OUT_OFF = l.outputs[0].offset}, {grid.groups, 1, 1})};
 }
 
+// Floor or ceil mode as the model records it (Pool2D.ceil_mode, since format 1.6).
+std::vector<Shape> pool2d_shapes(const ShapeQuery& q) {
+  const auto* p = q.desc.node.params_as_Pool2D();
+  const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), 1);
+  Shape y = conv_output_shape(q, g, q.inputs.at(0).at(1));
+  if (p->ceil_mode()) {
+    const Shape& x = q.inputs[0];
+    const std::array<PoolAxis, 2> axes{PoolAxis{x[2], g.kernel_h, g.stride_h, g.dilation_h, g.pad_top, g.pad_bottom},
+                                       PoolAxis{x[3], g.kernel_w, g.stride_w, g.dilation_w, g.pad_left, g.pad_right}};
+    for (size_t i = 0; i < 2; ++i) {
+      const PoolAxis& a = axes[i];
+      int64_t ceil_out = (a.size + a.pad_begin + a.pad_end - a.extent() + a.stride - 1) / a.stride + 1;
+      if ((ceil_out - 1) * a.stride >= a.size + a.pad_begin) --ceil_out;
+      y[2 + i] = std::max(y[2 + i], ceil_out);
+    }
+  }
+  return {y};
+}
+
+std::vector<Shape> global_pool_shapes(const ShapeQuery& q) {
+  Shape y(q.inputs.at(0).size(), 1);
+  if (y.size() < 3) q.desc.fail("input must have spatial axes after N and C");
+  y[0] = q.inputs[0][0];
+  y[1] = q.inputs[0][1];
+  return {y};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Pool2D>() {
-  static const OpKind kind{.check = check_pool2d, .lower = lower_pool2d, .typed = true};
+  static const OpKind kind{.check = check_pool2d, .lower = lower_pool2d, .typed = true, .shapes = pool2d_shapes};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GlobalPool>() {
-  static const OpKind kind{.check = check_global_pool, .lower = lower_global_pool};
+  static const OpKind kind{.check = check_global_pool, .lower = lower_global_pool, .shapes = global_pool_shapes};
   return kind;
 }
 

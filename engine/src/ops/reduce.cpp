@@ -179,19 +179,29 @@ std::vector<Dispatch> lower_group_norm(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Reduce>() {
-  static const OpKind kind{.check = check_reduce, .lower = lower_reduce};
+  static const OpKind kind{.check = check_reduce, .lower = lower_reduce, .shapes = [](const ShapeQuery& q) {
+                             const auto& params = *q.desc.node.params_as_Reduce();
+                             const Shape& x = q.inputs.at(0);
+                             const std::vector<bool> reduced = reduced_axes(params, x.size());
+                             Shape y;
+                             for (size_t d = 0; d < x.size(); ++d)
+                               if (!reduced[d]) y.push_back(x[d]);
+                               else if (params.keep_dims()) y.push_back(1);
+                             if (y.empty()) y.push_back(1);
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::LayerNorm>() {
-  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .macs = normalize_macs};
+  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GroupNorm>() {
-  static const OpKind kind{.check = check_group_norm, .lower = lower_group_norm, .macs = normalize_macs};
+  static const OpKind kind{.check = check_group_norm, .lower = lower_group_norm, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 

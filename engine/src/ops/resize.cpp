@@ -108,11 +108,32 @@ std::vector<Dispatch> lower_resize(const NodeLowering& l) {
                                         {grid.groups, 1, 1})};
 }
 
+// With scales the output is floor(length * scale), as ONNX computes it; a Resize to sizes has a
+// fixed output.
+std::vector<Shape> resize_shapes(const ShapeQuery& q) {
+  const auto* scales = q.desc.node.params_as_Resize()->scales();
+  if (!scales) {
+    if (q.inputs != q.desc.inputs)
+      q.pins("it resizes to the fixed size " + shape_string(q.desc.outputs.at(0)) + " (sizes, not scales)");
+    return q.desc.outputs;
+  }
+  Shape y = q.inputs.at(0);
+  if (y.size() != 4 || scales->size() != 2) q.desc.fail("resizes H and W of NCHW tensors");
+  for (size_t i = 0; i < 2; ++i) {
+    const double length = std::floor(static_cast<double>(y[2 + i]) * scales->Get(static_cast<flatbuffers::uoffset_t>(i)));
+    if (!(length >= 1 && length <= kMaxResizeLength))
+      q.desc.fail("input " + shape_string(q.inputs[0]) + " resizes to a length outside 1 to " +
+                  std::to_string(kMaxResizeLength));
+    y[2 + i] = static_cast<int64_t>(length);
+  }
+  return {y};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Resize>() {
-  static const OpKind kind{.check = check_resize, .lower = lower_resize};
+  static const OpKind kind{.check = check_resize, .lower = lower_resize, .shapes = resize_shapes};
   return kind;
 }
 

@@ -38,7 +38,7 @@ std::vector<Dispatch> lower_softmax(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Softmax>() {
-  static const OpKind kind{.check = check_softmax, .lower = lower_softmax};
+  static const OpKind kind{.check = check_softmax, .lower = lower_softmax, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 

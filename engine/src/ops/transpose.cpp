@@ -117,17 +117,43 @@ std::vector<Dispatch> lower_transpose(const NodeLowering& l) {
   return {strided_copy(l, element_count(y), out_dims, strides, 0)};
 }
 
+// An axis whose length changed keeps being sliced only where the slice took all of it; starts
+// and steps that pick part of an axis are fixed for its converted length.
+std::vector<Shape> slice_shapes(const ShapeQuery& q) {
+  const auto* p = q.desc.node.params_as_Slice();
+  const Shape& x = q.inputs.at(0);
+  const Shape& converted = q.desc.inputs.at(0);
+  Shape y = q.desc.outputs.at(0);
+  if (x.size() != converted.size()) q.desc.fail("input rank changed");
+  for (size_t d = 0; d < x.size(); ++d) {
+    if (x[d] == converted[d]) continue;
+    const auto i = static_cast<flatbuffers::uoffset_t>(d);
+    if (p->starts()->Get(i) != 0 || p->steps()->Get(i) != 1 || y[d] != converted[d])
+      q.pins("it takes " + std::to_string(y[d]) + " of the " + std::to_string(converted[d]) + " elements of axis " +
+             std::to_string(d));
+    y[d] = x[d];
+  }
+  return {y};
+}
+
 }  // namespace
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Transpose>() {
-  static const OpKind kind{.check = check_transpose, .lower = lower_transpose};
+  static const OpKind kind{.check = check_transpose, .lower = lower_transpose, .shapes = [](const ShapeQuery& q) {
+                             const auto& perm = *q.desc.node.params_as_Transpose()->perm();
+                             const Shape& x = q.inputs.at(0);
+                             if (perm.size() != x.size()) q.desc.fail("perm and input rank differ");
+                             Shape y;
+                             for (int32_t p : perm) y.push_back(x.at(static_cast<size_t>(p)));
+                             return std::vector<Shape>{y};
+                           }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Slice>() {
-  static const OpKind kind{.check = check_slice, .lower = lower_slice};
+  static const OpKind kind{.check = check_slice, .lower = lower_slice, .shapes = slice_shapes};
   return kind;
 }
 

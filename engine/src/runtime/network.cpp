@@ -137,9 +137,13 @@ struct NetworkState {
   mutable std::mutex mutex;
   std::condition_variable slot_freed;
 
+  static Model sized(const Model& m, const std::vector<std::vector<int64_t>>& sizes) {
+    return sizes.empty() ? m : m.with_input_sizes(sizes);
+  }
+
   NetworkState(ContextState& context, const Model& m, const NetworkOptions& opts)
       : ctx(&context),
-        model(opts.batch ? m.with_batch(opts.batch) : m),
+        model(sized(opts.batch ? m.with_batch(opts.batch) : m, opts.input_sizes)),
         options(opts),
         submitter(context.device.get(), context.queue_family, context.queue, context.queue_mutex) {}
   // The GPU may still be working on runs nobody waited for: their buffers must outlive that.

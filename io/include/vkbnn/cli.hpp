@@ -3,11 +3,16 @@
 #include <exception>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "vkbnn/device.hpp"
+#include "vkbnn/error.hpp"
+#include "vkbnn/model.hpp"
 
 namespace vkbnn::cli {
 
@@ -60,6 +65,34 @@ inline CLI::Validator positive_integer() {
         return "'" + value + "' is not a positive integer";
       },
       "POSITIVE");
+}
+
+// "HxW" as --input-size takes it: two positive integers. Throws Error naming `option` otherwise.
+inline std::pair<int64_t, int64_t> parse_input_size(const std::string& text, const std::string& option = "--input-size") {
+  int64_t h = 0, w = 0;
+  char x = 0, rest = 0;
+  std::istringstream in(text);
+  if (!(in >> h >> x >> w) || (x != 'x' && x != 'X') || in >> rest || h <= 0 || w <= 0)
+    throw Error(option + ": expected HxW, e.g. 224x224, got '" + text + "'");
+  return {h, w};
+}
+
+// The tools' --input-size for a model converted with --dynamic-size: every 4-D input at H x W
+// (Model::with_input_sizes, which refuses a model that cannot run at that size); the model
+// itself when `size` is empty. The metadata's input size follows, so images are resized to it.
+inline Model at_input_size(const Model& model, const std::string& size) {
+  if (size.empty()) return model;
+  const auto [h, w] = parse_input_size(size);
+  std::vector<std::vector<int64_t>> sizes;
+  for (const TensorDesc& input : model.inputs())
+    sizes.push_back(input.shape.size() == 4 ? std::vector<int64_t>{h, w} : std::vector<int64_t>{});
+  return model.with_input_sizes(sizes);
+}
+
+// Adds --input-size to a tool that runs models.
+inline void add_input_size_option(CLI::App& app, std::string& size) {
+  app.add_option("--input-size", size,
+                 "Run at this input size, HxW, a model converted with --dynamic-size (default: the model's)");
 }
 
 }  // namespace vkbnn::cli
