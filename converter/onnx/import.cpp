@@ -29,6 +29,8 @@ const std::set<std::string> kFoldedOps = {
     // (Where(W >= 0, 1, -1), Cast(W >= 0) * 2 - 1, clamp(W, -1, 1) in front).
     "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
     "Not", "Clip",
+    // Swin's shifted-window mask: the padding arithmetic (Mod) and the regions written into it.
+    "Mod", "ScatterND",
     // repeat_interleave's export splits its repeat counts.
     "Split",
     // Quantized weights stored as integers (QDQ format) or quantized in the graph.
@@ -396,6 +398,8 @@ class Folder {
       result.is_bool = comparison;
       return {result};
     }
+    if (op == "Mod") return {mod(node)};
+    if (op == "ScatterND") return {scatter_nd(node)};
     if (op == "Not") {
       Constant result = broadcast({&in(node, 0)}, false, budget_, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
       result.is_bool = true;
@@ -578,6 +582,79 @@ class Folder {
       return {out};
     }
     throw ModelError("constant folding has no rule for op '" + op + "'");
+  }
+
+  // fmod=1: C's fmod, the sign of the dividend; fmod=0 (integers only, as ONNX requires): the
+  // sign of the divisor, like Python's %.
+  Constant mod(const onnx::NodeProto& node) {
+    const Constant& a = in(node, 0);
+    const Constant& b = in(node, 1);
+    const bool is_float = a.is_float || b.is_float;
+    const bool c_style = attr_int(node, "fmod", 0) != 0;
+    if (is_float && !c_style) throw ModelError("fmod=0 on floating-point inputs (ONNX requires fmod=1 for them)");
+    return broadcast({&a, &b}, is_float, budget_, [&](const std::vector<double>& v) {
+      if (is_float) return std::fmod(v[0], v[1]);
+      const int64_t x = to_integer(v[0]), y = to_integer(v[1]);
+      if (y == 0) throw ModelError("an integer division by zero");
+      // -2^63 % -1 overflows in C++; its remainder is 0.
+      int64_t r = y == -1 ? 0 : x % y;
+      if (!c_style && r != 0 && (r < 0) != (y < 0)) r += y;
+      return static_cast<double>(r);
+    });
+  }
+
+  // ScatterND: a copy of data with the slices named by the last axis of `indices` replaced by (or,
+  // with a reduction, combined with) `updates`.
+  Constant scatter_nd(const onnx::NodeProto& node) {
+    const Constant& data = in(node, 0);
+    const Constant& indices = in(node, 1);
+    const Constant& updates = in(node, 2);
+    const std::string reduction = attr_string(node, "reduction", "none");
+    if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min")
+      throw ModelError("its reduction '" + reduction + "' is none of none, add, mul, max and min");
+    if (indices.is_float) throw ModelError("its indices are not integers");
+    const size_t rank = data.dims.size(), q = indices.dims.size();
+    if (q == 0 || indices.dims.back() < 1 || indices.dims.back() > static_cast<int64_t>(rank))
+      throw ModelError("its indices " + shape_string(indices.dims) + " do not index data of rank " +
+                       std::to_string(rank));
+    const auto k = static_cast<size_t>(indices.dims.back());
+    // updates = indices.shape[:-1] + data.shape[k:]
+    Shape expected(indices.dims.begin(), indices.dims.end() - 1);
+    expected.insert(expected.end(), data.dims.begin() + static_cast<int64_t>(k), data.dims.end());
+    if (updates.dims != expected)
+      throw ModelError("its updates " + shape_string(updates.dims) + " should be " + shape_string(expected));
+    if (static_cast<int64_t>(data.size()) != element_count(data.dims) ||
+        static_cast<int64_t>(indices.size()) != element_count(indices.dims) ||
+        static_cast<int64_t>(updates.size()) != element_count(updates.dims))
+      throw ModelError("an input's values do not fill its shape");
+    Constant out = make_like(data.is_float, data.dims, budget_);
+    for (size_t e = 0; e < data.size(); ++e) set_value(out, e, data.at(e));
+    const Shape strides = strides_of(data.dims);
+    const auto slice = static_cast<size_t>(strides[k - 1]);  // the elements of data.shape[k:]
+    const size_t count = indices.size() / k;
+    for (size_t n = 0; n < count; ++n) {
+      size_t base = 0;
+      for (size_t d = 0; d < k; ++d) {
+        int64_t index = indices.i[n * k + d];
+        if (index < -data.dims[d] || index >= data.dims[d])
+          throw ModelError("index " + std::to_string(index) + " is out of range for axis " + std::to_string(d) +
+                           " of size " + std::to_string(data.dims[d]));
+        if (index < 0) index += data.dims[d];
+        base += static_cast<size_t>(index * strides[d]);
+      }
+      for (size_t e = 0; e < slice; ++e) {
+        const double u = updates.at(n * slice + e), old = out.at(base + e);
+        set_value(out, base + e,
+                  reduction == "add"   ? old + u
+                  : reduction == "mul" ? old * u
+                  : reduction == "max" ? std::max(old, u)
+                  : reduction == "min" ? std::min(old, u)
+                                       : u);
+      }
+    }
+    out.is_bool = data.is_bool;
+    out.int8_type = data.int8_type;
+    return out;
   }
 
   std::vector<Constant> split(const onnx::NodeProto& node) {
@@ -1225,10 +1302,26 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     bool changed = false;
     Folder folder(graph, shapes, graph.opset, fold_budget);
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    std::set<std::string> read;
+    for (const auto& node : g->node()) read.insert(node.input().begin(), node.input().end());
+    // Dropout outside training, or of ratio 0 in training: an identity, with a mask of all ones
+    // that torch.onnx.export names even where nothing reads it. (torchvision's Swin attention
+    // drops with ratio 0 in training mode, in eval mode too.)
+    auto scalar_is = [&](const onnx::NodeProto& node, int k, double value) {
+      const auto c = graph.constants.find(node.input(k));
+      return c != graph.constants.end() && c->second.size() == 1 && c->second.at(0) == value;
+    };
+    auto identity_dropout = [&](const onnx::NodeProto& node) {
+      const bool mask_unused = node.output_size() < 2 || node.output(1).empty() ||
+                               (!read.count(node.output(1)) && !graph_outputs.count(node.output(1)));
+      const bool training = node.input_size() > 2 && !node.input(2).empty() && !scalar_is(node, 2, 0);
+      const bool drops = !(node.input_size() > 1 && !node.input(1).empty() && scalar_is(node, 1, 0));  // 0.5 if absent
+      return mask_unused && (!training || !drops);
+    };
     for (auto& node : *g->mutable_node()) {
       for (auto& in : *node.mutable_input()) in = resolve(in);
       const std::string& op = node.op_type();
-      bool pass_through = op == "Identity" || (op == "Dropout" && (node.output_size() < 2 || node.output(1).empty()));
+      bool pass_through = op == "Identity" || (op == "Dropout" && identity_dropout(node));
       if (pass_through && !graph_outputs.count(node.output(0)) && !graph.constants.count(node.input(0))) {
         renamed[node.output(0)] = node.input(0);
         changed = true;
