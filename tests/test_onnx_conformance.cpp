@@ -34,7 +34,7 @@ const std::set<std::string> kCoveredOps = {
     "Resize", "Upsample", "Slice", "Split", "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
     "Softplus", "Mish", "Pow", "Min", "Max", "ConvTranspose", "Gather", "DepthToSpace", "SpaceToDepth", "Expand",
     "Tile", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare",
-    "LayerNormalization", "InstanceNormalization"};
+    "LayerNormalization", "InstanceNormalization", "Einsum"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
@@ -217,6 +217,12 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     {"test_clip_default_int8_min", "has type INT8; only float inputs"},
     {"test_div_uint8", "has type UINT8; only float inputs"},
     {"test_edge_pad", "has type INT32; only float inputs"},
+    // ONNX's Einsum cases are all float64.
+    {"test_einsum_batch_diagonal", "has type DOUBLE; only float inputs"},
+    {"test_einsum_batch_matmul", "has type DOUBLE; only float inputs"},
+    {"test_einsum_inner_prod", "has type DOUBLE; only float inputs"},
+    {"test_einsum_sum", "has type DOUBLE; only float inputs"},
+    {"test_einsum_transpose", "has type DOUBLE; only float inputs"},
     {"test_gemm_all_attributes", "transA=1 on a computed input"},
     {"test_gemm_transposeA", "transA=1 on a computed input"},
     {"test_logsoftmax_axis_1_expanded", "broadcasting a computed operand of shape 3x1x5 to 3x4x5"},

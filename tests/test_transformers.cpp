@@ -1,8 +1,8 @@
 // What the vision transformers need beyond the CNNs: Mod and ScatterND on constants folded with
-// ONNX's semantics (graphs and NumPy references from tests/python/make_fold_onnx.py), and Swin's
-// shifted windows (torch.roll, the region mask, relative position bias) end to end against
-// PyTorch (tests/python/make_swin_onnx.py), all written at test time, converted with
-// vkbnn-convert and run.
+// ONNX's semantics (graphs and NumPy references from tests/python/make_fold_onnx.py); Swin's
+// shifted windows (torch.roll, the region mask, relative position bias, patch merging) and
+// MaxViT's einsum attention end to end against PyTorch (tests/python/make_transformer_onnx.py),
+// all written at test time, converted with vkbnn-convert and run.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -60,17 +60,24 @@ TEST(Transformers, ModAndScatterNDFoldLikeNumPy) {
                                             "scatter_nd_add", "scatter_nd_mul"}));
 }
 
-TEST(Transformers, ShiftedWindowsMatchPyTorch) {
-  const auto dir = std::filesystem::path(binary_dir()) / "transformers_swin";
+// The ONNX ops each export must hold.
+const std::map<std::string, std::vector<std::string>> kTransformerOps = {
+    {"shifted_windows", {"Mod", "ScatterND"}},
+    {"swin_tiny", {"Mod", "ScatterND", "Dropout"}},
+    {"einsum_attention", {"Einsum"}},
+    {"maxvit_tiny", {"Einsum"}}};
+
+TEST(Transformers, SwinAndMaxVitBlocksMatchPyTorch) {
+  const auto dir = std::filesystem::path(binary_dir()) / "transformers";
   std::filesystem::create_directories(dir);
-  auto made = run_process({python(), source_dir() + "/tests/python/make_swin_onnx.py", "--out-dir", dir.string(),
-                           "--seed", "2"});
+  auto made = run_process({python(), source_dir() + "/tests/python/make_transformer_onnx.py", "--out-dir",
+                           dir.string(), "--seed", "2"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
   std::set<std::string> checked;
   for (const auto& [name, ops] : models_printed(made.output)) {
     SCOPED_TRACE(name);
-    // Each export must hold the ops of the shifted-window mask.
-    EXPECT_TRUE(ops.count("Mod") && ops.count("ScatterND")) << made.output;
+    ASSERT_TRUE(kTransformerOps.count(name)) << "an export the test does not know";
+    for (const std::string& op : kTransformerOps.at(name)) EXPECT_TRUE(ops.count(op)) << op << " in " << made.output;
     ASSERT_NO_FATAL_FAILURE(convert(dir, name));
     const auto expected = io::read_npy(dir / (name + ".expected.npy"));
     const Tensor output = run_exported(dir, name).at(0);
@@ -82,7 +89,9 @@ TEST(Transformers, ShiftedWindowsMatchPyTorch) {
     EXPECT_TRUE(all_close(output.data, expected.data, 1e-4f, 1e-5f));
     checked.insert(name);
   }
-  EXPECT_EQ(checked, (std::set<std::string>{"shifted_windows", "swin_tiny"}));
+  std::set<std::string> all;
+  for (const auto& entry : kTransformerOps) all.insert(entry.first);
+  EXPECT_EQ(checked, all);
 }
 
 }  // namespace

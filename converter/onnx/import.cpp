@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -842,6 +843,63 @@ void collect_shapes(const onnx::GraphProto& g, std::map<std::string, Shape>& sha
   for (const auto& v : g.output()) shapes[v.name()] = shape_of_type(v.type());
 }
 
+// ONNX 1.12's shape inference gives an Einsum's output its rank only; its lengths are those of the
+// operands' axes that the equation's output indices name. Declares them (as value_info) where
+// inference left them unknown and the operands' shapes are known; returns whether it declared any.
+bool declare_einsum_shapes(onnx::GraphProto& g, const std::map<std::string, Shape>& shapes) {
+  auto is_static = [](const Shape& s) { return s != Shape{-1} && std::all_of(s.begin(), s.end(), [](int64_t d) { return d > 0; }); };
+  std::map<std::string, int32_t> elem_types;
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()})
+    for (const auto& v : *list) elem_types[v.name()] = v.type().tensor_type().elem_type();
+  bool declared = false;
+  for (const auto& node : g.node()) {
+    if (node.op_type() != "Einsum" || node.output_size() != 1) continue;
+    const auto known = shapes.find(node.output(0));
+    if (known != shapes.end() && is_static(known->second)) continue;
+    std::string equation;
+    for (char ch : attr_string(node, "equation", ""))
+      if (ch != ' ') equation += ch;
+    const auto arrow = equation.find("->");
+    if (arrow == std::string::npos || equation.find('.') != std::string::npos) continue;
+    std::vector<std::string> terms;
+    std::stringstream operands(equation.substr(0, arrow));
+    for (std::string t; std::getline(operands, t, ',');) terms.push_back(t);
+    if (static_cast<int>(terms.size()) != node.input_size()) continue;
+    std::map<char, int64_t> length;
+    bool ok = elem_types.count(node.input(0)) > 0;
+    for (size_t k = 0; k < terms.size() && ok; ++k) {
+      const auto s = shapes.find(node.input(static_cast<int>(k)));
+      ok = s != shapes.end() && is_static(s->second) && s->second.size() == terms[k].size();
+      for (size_t d = 0; ok && d < terms[k].size(); ++d) {
+        int64_t& n = length.emplace(terms[k][d], s->second[d]).first->second;
+        // Lengths of 1 broadcast.
+        ok = n == s->second[d] || n == 1 || s->second[d] == 1;
+        n = std::max(n, s->second[d]);
+      }
+    }
+    Shape out;
+    for (char ch : equation.substr(arrow + 2)) {
+      if (!length.count(ch)) ok = false;
+      else out.push_back(length.at(ch));
+    }
+    if (!ok) continue;
+    onnx::ValueInfoProto* v = nullptr;
+    for (auto* list : {g.mutable_value_info(), g.mutable_output()})
+      for (auto& entry : *list)
+        if (entry.name() == node.output(0)) v = &entry;
+    if (!v) {
+      v = g.add_value_info();
+      v->set_name(node.output(0));
+    }
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(elem_types.at(node.input(0)));
+    auto* dims = v->mutable_type()->mutable_tensor_type()->mutable_shape();
+    dims->clear_dim();
+    for (int64_t n : out) dims->add_dim()->set_dim_value(n);
+    declared = true;
+  }
+  return declared;
+}
+
 // An example --input-shape for an input: its static dimensions, and 1 or 224 for the others.
 std::string shape_hint(const onnx::TensorShapeProto& shape, int first_spatial) {
   std::string hint;
@@ -1346,6 +1404,11 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     g->clear_value_info();
     infer_shapes(model);
     collect_shapes(*g, shapes);
+    // Each pass declares at least one more Einsum's shape (inference keeps declared shapes).
+    for (int pass = 0; pass < g->node_size() && declare_einsum_shapes(*g, shapes); ++pass) {
+      infer_shapes(model);
+      collect_shapes(*g, shapes);
+    }
     if (!changed && round > 0) break;
   }
 

@@ -1,4 +1,4 @@
-"""Exports small Swin-style networks to ONNX (torch.onnx.export, opset 13) with random weights and
+"""Exports small Swin- and MaxViT-style networks to ONNX (torch.onnx.export, opset 13) with random weights and
 input and PyTorch's output.
 
 - "shifted_windows": two transformer blocks written out here (not torchvision's code): LayerNorm,
@@ -8,6 +8,10 @@ input and PyTorch's output.
   assignment (ScatterND), the reverse shift and crop, a GELU MLP.
 - "swin_tiny": torchvision's SwinTransformer with two stages of two blocks (patch merging between
   them) on a 32x32 image.
+- "einsum_attention": attention whose products are torch.einsum over [batch, groups, heads,
+  tokens, dim] tensors, as MaxViT writes them, and a product whose output axes are permuted.
+- "maxvit_tiny": torchvision's MaxVit, one stage of one block (MBConv, window and grid
+  attention) on a 64x64 image.
 
 Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and prints one line per
 model: its name, then the ONNX op types its graph holds.
@@ -101,6 +105,28 @@ class ShiftedWindows(nn.Module):
         return self.head(self.blocks(tokens).mean(dim=(1, 2)))
 
 
+class EinsumAttention(nn.Module):
+    """Tokens [B, G, T, C] (G groups of T tokens) through multi-head attention written with einsum."""
+
+    def __init__(self, dim=16, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.mix = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        batch, groups, tokens, dim = x.shape
+        qkv = self.qkv(x).view(batch, groups, tokens, 3, self.heads, dim // self.heads).permute(3, 0, 1, 4, 2, 5)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = torch.einsum("bghid,bghjd->bghij", q, k) * (dim // self.heads) ** -0.5
+        attention = scores.softmax(-1)
+        heads_first = torch.einsum("bghij,bghjd->bghid", attention, v)
+        # The same product with its output axes in another order than the MatMul's.
+        tokens_first = torch.einsum("bghij,bghjd->bgihd", attention, v)
+        out = heads_first.transpose(2, 3) + 0.5 * tokens_first.flip(-1)
+        return self.mix(out.reshape(batch, groups, tokens, dim))
+
+
 def randomize_vectors(model):
     """The 1-D parameters (biases, LayerNorm affines), zero or one at initialisation, random."""
     for p in model.parameters():
@@ -115,10 +141,18 @@ def swin_tiny():
                            num_classes=10)
 
 
+def maxvit_tiny():
+    from torchvision.models.maxvit import MaxVit
+    return MaxVit(input_size=(64, 64), stem_channels=8, partition_size=4, block_channels=[16], block_layers=[1],
+                  head_dim=8, stochastic_depth_prob=0.0, num_classes=10)
+
+
 def models():
     return {
         "shifted_windows": (ShiftedWindows(), (1, 3, 28, 28)),
         "swin_tiny": (swin_tiny(), (1, 3, 32, 32)),
+        "einsum_attention": (EinsumAttention(), (2, 3, 5, 16)),
+        "maxvit_tiny": (maxvit_tiny(), (1, 3, 64, 64)),
     }
 
 
