@@ -49,7 +49,8 @@ def step(command, timeout):
 def check(name, size, build, work, timeout):
     started = time.time()
     ok, out = step([sys.executable, str(ROOT / "tests/python/export_torchvision.py"), "--model", name,
-                    "--out-dir", str(work), "--size", str(size), "--keep-batchnorm"], timeout)
+                    "--out-dir", str(work), "--size", str(size), "--keep-batchnorm",
+                    "--randomize-constant-parameters"], timeout)
     if not ok:
         return {"model": name, "stage": "export", "detail": first_line(out)}
     model = work / f"{name}.vkbnn"

@@ -254,9 +254,9 @@ TEST(Converter, UnsupportedOpNamesOpAndNode) {
   OnnxGraph b;
   b.input("x", {1, 3});
   b.node("Relu", {"x"}, {"r"});
-  b.node("Einsum", {"r"}, {"y"}, "my_unsupported_node");
+  b.node("LpNormalization", {"r"}, {"y"}, "my_unsupported_node");
   b.output("y", {1, 3});
-  EXPECT_EQ(conversion_error(b.model()), "unsupported op 'Einsum' at node 'my_unsupported_node'");
+  EXPECT_EQ(conversion_error(b.model()), "unsupported op 'LpNormalization' at node 'my_unsupported_node'");
 
   OnnxGraph unnamed;
   unnamed.input("x", {1, 3});
@@ -273,7 +273,7 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
   b.input("x", {1, 3});
   b.node("Hardmax", {"x"}, {"e1"}, "hardmax_a");
   b.node("Hardmax", {"e1"}, {"e2"});
-  b.node("Mod", {"e2", "e2"}, {"m"}, "mod");
+  b.node("LpNormalization", {"e2"}, {"m"}, "lp_norm");
   for (const std::string k : {"0", "1", "2", "3", "4", "5"}) b.node("Hardmax", {"m"}, {"out_" + k}, "hardmax_" + k);
   b.node("ConvInteger", {"m", "m"}, {"ci"}, "conv_int");
   b.node("Relu", {"out_5"}, {"y"});
@@ -282,7 +282,7 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
   EXPECT_EQ(conversion_error(b.model()),
             "unsupported ops in 10 nodes: 'Hardmax' x8 at nodes 'hardmax_a', #1, 'hardmax_0', 'hardmax_1', "
             "'hardmax_2' and 3 more; "
-            "'Mod' x1 at node 'mod'; 'ConvInteger' x1 at node 'conv_int': it produces int32 values, and vkbnn has no "
+            "'LpNormalization' x1 at node 'lp_norm'; 'ConvInteger' x1 at node 'conv_int': it produces int32 values, and vkbnn has no "
             "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
             "with QLinearConv or QuantizeLinear/DequantizeLinear instead");
 

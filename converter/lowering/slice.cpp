@@ -29,7 +29,8 @@ void split(Lowerer& l, const onnx::NodeProto& node) {
   }
 }
 
-// A Slice that cuts one axis with step 1, from constant starts, ends, axes and steps.
+// A Slice from constant starts, ends, axes and steps, on any axes and with any steps (Swin's
+// patch merging takes every second row and column); its output shape is inferred.
 void slice(Lowerer& l, const onnx::NodeProto& node) {
   const std::string& x = l.activation(node, 0);
   const Shape& in = l.shape(x);
@@ -46,28 +47,38 @@ void slice(Lowerer& l, const onnx::NodeProto& node) {
   }
   if (axes.empty())
     for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
-  if (std::any_of(steps.begin(), steps.end(), [](int64_t s) { return s != 1; })) l.fail(node, "steps other than 1");
-  std::vector<int64_t> cut;
-  for (size_t d = 0; d < in.size(); ++d)
-    if (out[d] != in[d]) cut.push_back(static_cast<int64_t>(d));
-  if (cut.size() > 1) l.fail(node, "a slice of several axes");
-  if (cut.empty()) return l.add_reshape(l.op_name(node), x, node.output(0), out);
-  const int64_t axis = cut[0], rank = static_cast<int64_t>(in.size());
-  int64_t start = 0;
-  for (size_t k = 0; k < axes.size() && k < starts.size(); ++k)
-    if ((axes[k] < 0 ? axes[k] + rank : axes[k]) == axis) start = starts[k];
-  // As ONNX clamps: negative counts from the end, then into [0, length].
-  const int64_t length = in[static_cast<size_t>(axis)];
-  if (start < 0) start += length;
-  start = std::clamp<int64_t>(start, 0, length);
-  add_slice(l, l.op_name(node), x, node.output(0), axis, start);
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size() || out.size() != in.size())
+    l.fail(node, "starts, axes and steps of different lengths");
+  const auto rank = static_cast<int64_t>(in.size());
+  std::vector<int64_t> first(in.size(), 0), step(in.size(), 1);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    const int64_t axis = axes[k] < 0 ? axes[k] + rank : axes[k];
+    if (axis < 0 || axis >= rank) l.fail(node, "axis " + std::to_string(axes[k]) + " out of range");
+    if (steps[k] == 0) l.fail(node, "a step of 0");
+    const auto a = static_cast<size_t>(axis);
+    // As ONNX clamps: negative counts from the end, then into [0, length] ([0, length - 1]
+    // stepping backwards).
+    const int64_t length = in[a];
+    int64_t start = starts[k] < 0 ? starts[k] + length : starts[k];
+    start = std::clamp<int64_t>(start, 0, steps[k] > 0 ? length : length - 1);
+    first[a] = start;
+    // One element read: any step reads it.
+    step[a] = out[a] == 1 ? 1 : steps[k];
+  }
+  bool copies = true;
+  for (size_t d = 0; d < in.size(); ++d) copies = copies && first[d] == 0 && step[d] == 1 && out[d] == in[d];
+  if (copies) return l.add_reshape(l.op_name(node), x, node.output(0), out);
+  auto& op = l.add_op<fb::SliceT>(l.op_name(node), {x}, node.output(0));
+  op.starts = first;
+  op.steps = step;
 }
 
 }  // namespace
 
 void register_slice_lowerings(LoweringTable& table) {
   table.add({"Split"}, split, "any axis; sizes as attribute or input (ShuffleNetV2's channel split)");
-  table.add({"Slice"}, slice, "one axis, step 1");
+  table.add({"Slice"}, slice, "any axes, any steps (constant starts, ends, axes, steps)");
 }
 
 }  // namespace vkbnn::convert::detail

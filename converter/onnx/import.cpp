@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -29,6 +30,8 @@ const std::set<std::string> kFoldedOps = {
     // (Where(W >= 0, 1, -1), Cast(W >= 0) * 2 - 1, clamp(W, -1, 1) in front).
     "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
     "Not", "Clip",
+    // Swin's shifted-window mask: the padding arithmetic (Mod) and the regions written into it.
+    "Mod", "ScatterND",
     // repeat_interleave's export splits its repeat counts.
     "Split",
     // Quantized weights stored as integers (QDQ format) or quantized in the graph.
@@ -396,6 +399,8 @@ class Folder {
       result.is_bool = comparison;
       return {result};
     }
+    if (op == "Mod") return {mod(node)};
+    if (op == "ScatterND") return {scatter_nd(node)};
     if (op == "Not") {
       Constant result = broadcast({&in(node, 0)}, false, budget_, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
       result.is_bool = true;
@@ -578,6 +583,79 @@ class Folder {
       return {out};
     }
     throw ModelError("constant folding has no rule for op '" + op + "'");
+  }
+
+  // fmod=1: C's fmod, the sign of the dividend; fmod=0 (integers only, as ONNX requires): the
+  // sign of the divisor, like Python's %.
+  Constant mod(const onnx::NodeProto& node) {
+    const Constant& a = in(node, 0);
+    const Constant& b = in(node, 1);
+    const bool is_float = a.is_float || b.is_float;
+    const bool c_style = attr_int(node, "fmod", 0) != 0;
+    if (is_float && !c_style) throw ModelError("fmod=0 on floating-point inputs (ONNX requires fmod=1 for them)");
+    return broadcast({&a, &b}, is_float, budget_, [&](const std::vector<double>& v) {
+      if (is_float) return std::fmod(v[0], v[1]);
+      const int64_t x = to_integer(v[0]), y = to_integer(v[1]);
+      if (y == 0) throw ModelError("an integer division by zero");
+      // -2^63 % -1 overflows in C++; its remainder is 0.
+      int64_t r = y == -1 ? 0 : x % y;
+      if (!c_style && r != 0 && (r < 0) != (y < 0)) r += y;
+      return static_cast<double>(r);
+    });
+  }
+
+  // ScatterND: a copy of data with the slices named by the last axis of `indices` replaced by (or,
+  // with a reduction, combined with) `updates`.
+  Constant scatter_nd(const onnx::NodeProto& node) {
+    const Constant& data = in(node, 0);
+    const Constant& indices = in(node, 1);
+    const Constant& updates = in(node, 2);
+    const std::string reduction = attr_string(node, "reduction", "none");
+    if (reduction != "none" && reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min")
+      throw ModelError("its reduction '" + reduction + "' is none of none, add, mul, max and min");
+    if (indices.is_float) throw ModelError("its indices are not integers");
+    const size_t rank = data.dims.size(), q = indices.dims.size();
+    if (q == 0 || indices.dims.back() < 1 || indices.dims.back() > static_cast<int64_t>(rank))
+      throw ModelError("its indices " + shape_string(indices.dims) + " do not index data of rank " +
+                       std::to_string(rank));
+    const auto k = static_cast<size_t>(indices.dims.back());
+    // updates = indices.shape[:-1] + data.shape[k:]
+    Shape expected(indices.dims.begin(), indices.dims.end() - 1);
+    expected.insert(expected.end(), data.dims.begin() + static_cast<int64_t>(k), data.dims.end());
+    if (updates.dims != expected)
+      throw ModelError("its updates " + shape_string(updates.dims) + " should be " + shape_string(expected));
+    if (static_cast<int64_t>(data.size()) != element_count(data.dims) ||
+        static_cast<int64_t>(indices.size()) != element_count(indices.dims) ||
+        static_cast<int64_t>(updates.size()) != element_count(updates.dims))
+      throw ModelError("an input's values do not fill its shape");
+    Constant out = make_like(data.is_float, data.dims, budget_);
+    for (size_t e = 0; e < data.size(); ++e) set_value(out, e, data.at(e));
+    const Shape strides = strides_of(data.dims);
+    const auto slice = static_cast<size_t>(strides[k - 1]);  // the elements of data.shape[k:]
+    const size_t count = indices.size() / k;
+    for (size_t n = 0; n < count; ++n) {
+      size_t base = 0;
+      for (size_t d = 0; d < k; ++d) {
+        int64_t index = indices.i[n * k + d];
+        if (index < -data.dims[d] || index >= data.dims[d])
+          throw ModelError("index " + std::to_string(index) + " is out of range for axis " + std::to_string(d) +
+                           " of size " + std::to_string(data.dims[d]));
+        if (index < 0) index += data.dims[d];
+        base += static_cast<size_t>(index * strides[d]);
+      }
+      for (size_t e = 0; e < slice; ++e) {
+        const double u = updates.at(n * slice + e), old = out.at(base + e);
+        set_value(out, base + e,
+                  reduction == "add"   ? old + u
+                  : reduction == "mul" ? old * u
+                  : reduction == "max" ? std::max(old, u)
+                  : reduction == "min" ? std::min(old, u)
+                                       : u);
+      }
+    }
+    out.is_bool = data.is_bool;
+    out.int8_type = data.int8_type;
+    return out;
   }
 
   std::vector<Constant> split(const onnx::NodeProto& node) {
@@ -763,6 +841,63 @@ void collect_shapes(const onnx::GraphProto& g, std::map<std::string, Shape>& sha
   for (const auto& v : g.input()) shapes[v.name()] = shape_of_type(v.type());
   for (const auto& v : g.value_info()) shapes[v.name()] = shape_of_type(v.type());
   for (const auto& v : g.output()) shapes[v.name()] = shape_of_type(v.type());
+}
+
+// ONNX 1.12's shape inference gives an Einsum's output its rank only; its lengths are those of the
+// operands' axes that the equation's output indices name. Declares them (as value_info) where
+// inference left them unknown and the operands' shapes are known; returns whether it declared any.
+bool declare_einsum_shapes(onnx::GraphProto& g, const std::map<std::string, Shape>& shapes) {
+  auto is_static = [](const Shape& s) { return s != Shape{-1} && std::all_of(s.begin(), s.end(), [](int64_t d) { return d > 0; }); };
+  std::map<std::string, int32_t> elem_types;
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()})
+    for (const auto& v : *list) elem_types[v.name()] = v.type().tensor_type().elem_type();
+  bool declared = false;
+  for (const auto& node : g.node()) {
+    if (node.op_type() != "Einsum" || node.output_size() != 1) continue;
+    const auto known = shapes.find(node.output(0));
+    if (known != shapes.end() && is_static(known->second)) continue;
+    std::string equation;
+    for (char ch : attr_string(node, "equation", ""))
+      if (ch != ' ') equation += ch;
+    const auto arrow = equation.find("->");
+    if (arrow == std::string::npos || equation.find('.') != std::string::npos) continue;
+    std::vector<std::string> terms;
+    std::stringstream operands(equation.substr(0, arrow));
+    for (std::string t; std::getline(operands, t, ',');) terms.push_back(t);
+    if (static_cast<int>(terms.size()) != node.input_size()) continue;
+    std::map<char, int64_t> length;
+    bool ok = elem_types.count(node.input(0)) > 0;
+    for (size_t k = 0; k < terms.size() && ok; ++k) {
+      const auto s = shapes.find(node.input(static_cast<int>(k)));
+      ok = s != shapes.end() && is_static(s->second) && s->second.size() == terms[k].size();
+      for (size_t d = 0; ok && d < terms[k].size(); ++d) {
+        int64_t& n = length.emplace(terms[k][d], s->second[d]).first->second;
+        // Lengths of 1 broadcast.
+        ok = n == s->second[d] || n == 1 || s->second[d] == 1;
+        n = std::max(n, s->second[d]);
+      }
+    }
+    Shape out;
+    for (char ch : equation.substr(arrow + 2)) {
+      if (!length.count(ch)) ok = false;
+      else out.push_back(length.at(ch));
+    }
+    if (!ok) continue;
+    onnx::ValueInfoProto* v = nullptr;
+    for (auto* list : {g.mutable_value_info(), g.mutable_output()})
+      for (auto& entry : *list)
+        if (entry.name() == node.output(0)) v = &entry;
+    if (!v) {
+      v = g.add_value_info();
+      v->set_name(node.output(0));
+    }
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(elem_types.at(node.input(0)));
+    auto* dims = v->mutable_type()->mutable_tensor_type()->mutable_shape();
+    dims->clear_dim();
+    for (int64_t n : out) dims->add_dim()->set_dim_value(n);
+    declared = true;
+  }
+  return declared;
 }
 
 // An example --input-shape for an input: its static dimensions, and 1 or 224 for the others.
@@ -1225,10 +1360,26 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     bool changed = false;
     Folder folder(graph, shapes, graph.opset, fold_budget);
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    std::set<std::string> read;
+    for (const auto& node : g->node()) read.insert(node.input().begin(), node.input().end());
+    // Dropout outside training, or of ratio 0 in training: an identity, with a mask of all ones
+    // that torch.onnx.export names even where nothing reads it. (torchvision's Swin attention
+    // drops with ratio 0 in training mode, in eval mode too.)
+    auto scalar_is = [&](const onnx::NodeProto& node, int k, double value) {
+      const auto c = graph.constants.find(node.input(k));
+      return c != graph.constants.end() && c->second.size() == 1 && c->second.at(0) == value;
+    };
+    auto identity_dropout = [&](const onnx::NodeProto& node) {
+      const bool mask_unused = node.output_size() < 2 || node.output(1).empty() ||
+                               (!read.count(node.output(1)) && !graph_outputs.count(node.output(1)));
+      const bool training = node.input_size() > 2 && !node.input(2).empty() && !scalar_is(node, 2, 0);
+      const bool drops = !(node.input_size() > 1 && !node.input(1).empty() && scalar_is(node, 1, 0));  // 0.5 if absent
+      return mask_unused && (!training || !drops);
+    };
     for (auto& node : *g->mutable_node()) {
       for (auto& in : *node.mutable_input()) in = resolve(in);
       const std::string& op = node.op_type();
-      bool pass_through = op == "Identity" || (op == "Dropout" && (node.output_size() < 2 || node.output(1).empty()));
+      bool pass_through = op == "Identity" || (op == "Dropout" && identity_dropout(node));
       if (pass_through && !graph_outputs.count(node.output(0)) && !graph.constants.count(node.input(0))) {
         renamed[node.output(0)] = node.input(0);
         changed = true;
@@ -1253,6 +1404,11 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     g->clear_value_info();
     infer_shapes(model);
     collect_shapes(*g, shapes);
+    // Each pass declares at least one more Einsum's shape (inference keeps declared shapes).
+    for (int pass = 0; pass < g->node_size() && declare_einsum_shapes(*g, shapes); ++pass) {
+      infer_shapes(model);
+      collect_shapes(*g, shapes);
+    }
     if (!changed && round > 0) break;
   }
 

@@ -41,15 +41,26 @@ class SegmentationOutput(torch.nn.Module):
         return self.model(x)["out"]
 
 
-def build(name):
+def randomize_constant_parameters(model, generator):
+    """Parameters their initialisation leaves constant (ViT's zero classifier head, which makes the
+    output all zero, LayerNorm's unit weights and zero biases, zero attention biases) random too."""
+    for p in model.parameters():
+        if p.numel() > 1 and bool((p == p.flatten()[0]).all()):
+            p.data.copy_(torch.randn(p.shape, generator=generator) * (0.5 if p.dim() == 1 else 0.02))
+
+
+def build(name, size):
     if name in torchvision.models.list_models(module=torchvision.models.segmentation):
         kwargs = {"weights_backbone": None, "aux_loss": False} if not name.startswith("lraspp") else {
             "weights_backbone": None}
         return SegmentationOutput(torchvision.models.get_model(name, weights=None, **kwargs))
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise SystemExit(f"{name} is not a torchvision classification or segmentation model")
-    # GoogLeNet and Inception v3 return their auxiliary logits only in training mode.
-    return torchvision.models.get_model(name, weights=None)
+    # The vision transformers take their image size as a parameter (their position embeddings and
+    # window masks depend on it). GoogLeNet and Inception v3 return their auxiliary logits only in
+    # training mode.
+    kwargs = {"image_size": size} if name.startswith("vit_") else {}
+    return torchvision.models.get_model(name, weights=None, **kwargs)
 
 
 def main():
@@ -60,12 +71,16 @@ def main():
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--keep-batchnorm", action="store_true",
                         help="export BatchNormalization nodes instead of folding them into the convolutions")
+    parser.add_argument("--randomize-constant-parameters", action="store_true",
+                        help="also randomize parameters initialised to one value (e.g. ViT's zero head)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    model = build(args.model)
+    model = build(args.model, args.size)
     randomize_batchnorm(model, generator)
+    if args.randomize_constant_parameters:
+        randomize_constant_parameters(model, generator)
     model.eval()
 
     x = torch.randn(1, 3, args.size, args.size, generator=generator)

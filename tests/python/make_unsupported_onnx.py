@@ -1,4 +1,4 @@
-"""Writes a valid ONNX model whose second node (Einsum, named my_unsupported_node) vkbnn lacks."""
+"""Writes a valid ONNX model whose second node (LpNormalization, named my_unsupported_node) vkbnn lacks."""
 
 import sys
 
@@ -11,7 +11,7 @@ def main():
     weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "weight")
     nodes = [
         helper.make_node("Conv", ["input", "weight"], ["conv"], name="conv0", pads=[1, 1, 1, 1]),
-        helper.make_node("Einsum", ["conv"], ["output"], name="my_unsupported_node", equation="nchw->nchw"),
+        helper.make_node("LpNormalization", ["conv"], ["output"], name="my_unsupported_node"),
     ]
     graph = helper.make_graph(
         nodes, "unsupported",
