@@ -95,9 +95,8 @@ InstanceSetup create_instance(bool validation, bool synchronization, const std::
 
   std::vector<const char*> layers;
   // On lavapipe (and many GPUs) a missing barrier does not show as a wrong result; only the
-  // synchronization checks see one. They are opt-in (VKBNN_VALIDATION=sync) because they take
-  // each descriptor's whole range (the arena) as accessed, and so report every barrier the
-  // recorder leaves out between dispatches that touch disjoint tensors.
+  // synchronization checks see one (VKBNN_VALIDATION=sync). They take each descriptor's range
+  // as accessed, which is why every dispatch binds only the tensors it touches.
   const VkValidationFeatureEnableEXT enabled_checks[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
   VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
   features.enabledValidationFeatureCount = 1;
@@ -247,6 +246,8 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   if (props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) info.cpu_vector_registers = host_vector_registers();
   info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info.max_texel_buffer_elements = props.properties.limits.maxTexelBufferElements;
+  info.min_storage_buffer_offset_alignment = props.properties.limits.minStorageBufferOffsetAlignment;
+  info.min_texel_buffer_offset_alignment = props.properties.limits.minTexelBufferOffsetAlignment;
   info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
   for (uint32_t i = 0; i < memory.memoryHeapCount; ++i)
@@ -366,6 +367,7 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   const bool validation = options.validation || synchronization || env == "1";
   auto setup = detail::create_instance(validation, synchronization, options.instance_extensions);
   s.instance = vk::UniqueInstance(setup.instance);
+  s.synchronization_validation = synchronization;
 
   if (setup.debug_utils) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
@@ -450,6 +452,7 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return state_->info; }
 uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
+bool Context::synchronization_validation() const { return state_->synchronization_validation; }
 const std::filesystem::path& Context::pipeline_cache_file() const { return state_->pipeline_cache_file; }
 bool Context::pipeline_cache_loaded() const { return state_->pipeline_cache_loaded; }
 VkInstance Context::instance() const { return state_->instance.get(); }
