@@ -37,9 +37,6 @@ struct DeviceInfo {
   uint32_t cpu_vector_registers = 0;
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_texel_buffer_elements = 0;
-  // Where a storage buffer binding and a texel buffer view may start (bytes).
-  uint64_t min_storage_buffer_offset_alignment = 0;
-  uint64_t min_texel_buffer_offset_alignment = 0;
   uint64_t max_memory_allocation_size = 0;  // maxMemoryAllocationSize: the largest single allocation
   uint32_t max_shared_memory = 0;
   uint64_t device_local_bytes = 0;
@@ -56,8 +53,9 @@ struct ContextOptions {
   std::string device_name;
   // Enable VK_LAYER_KHRONOS_validation; also on when VKBNN_VALIDATION=1.
   bool validation = false;
-  // Validation with its synchronization checks (also VKBNN_VALIDATION=sync): a missing barrier
-  // between dispatches is reported as a hazard. They slow recording and submission.
+  // Validation with its synchronization checks (also VKBNN_VALIDATION=sync). They count every
+  // dispatch's descriptors as touching the whole arena, so a network whose independent layers run
+  // without a barrier between them draws hazard reports that are not real.
   bool synchronization_validation = false;
   // Use kernels built on subgroup operations where the device has them; off forces the
   // portable kernels (for comparison and testing).
@@ -114,8 +112,6 @@ class Context {
   const DeviceInfo& device() const;
   // Validation messages seen so far (warnings and errors); tests require none.
   uint32_t validation_message_count() const;
-  // Whether the validation layer runs with its synchronization checks (see ContextOptions).
-  bool synchronization_validation() const;
   // The pipeline cache file in use (empty when off) and whether it held valid data at start.
   const std::filesystem::path& pipeline_cache_file() const;
   bool pipeline_cache_loaded() const;

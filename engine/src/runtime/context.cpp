@@ -246,8 +246,6 @@ DeviceInfo describe(VkPhysicalDevice device, uint32_t index, bool debug_utils) {
   if (props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) info.cpu_vector_registers = host_vector_registers();
   info.max_storage_buffer_range = props.properties.limits.maxStorageBufferRange;
   info.max_texel_buffer_elements = props.properties.limits.maxTexelBufferElements;
-  info.min_storage_buffer_offset_alignment = props.properties.limits.minStorageBufferOffsetAlignment;
-  info.min_texel_buffer_offset_alignment = props.properties.limits.minTexelBufferOffsetAlignment;
   info.max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
   info.max_shared_memory = props.properties.limits.maxComputeSharedMemorySize;
   for (uint32_t i = 0; i < memory.memoryHeapCount; ++i)
@@ -367,7 +365,6 @@ Context::Context(const ContextOptions& options) : state_(std::make_unique<detail
   const bool validation = options.validation || synchronization || env == "1";
   auto setup = detail::create_instance(validation, synchronization, options.instance_extensions);
   s.instance = vk::UniqueInstance(setup.instance);
-  s.synchronization_validation = synchronization;
 
   if (setup.debug_utils) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
@@ -452,7 +449,7 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return state_->info; }
 uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
-bool Context::synchronization_validation() const { return state_->synchronization_validation; }
+
 const std::filesystem::path& Context::pipeline_cache_file() const { return state_->pipeline_cache_file; }
 bool Context::pipeline_cache_loaded() const { return state_->pipeline_cache_loaded; }
 VkInstance Context::instance() const { return state_->instance.get(); }

@@ -40,7 +40,6 @@ struct ContextState {
   DeviceInfo info;
   VkPhysicalDeviceMemoryProperties memory{};
   std::atomic<uint32_t> validation_messages{0};
-  bool synchronization_validation = false;
   std::mutex queue_mutex;  // see Context::queue_mutex()
 
   // Shared by every Network on this device; see ContextOptions::pipeline_cache.

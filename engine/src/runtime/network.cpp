@@ -186,8 +186,8 @@ struct NetworkState {
   // The words a descriptor binds for `tensor`: its range, rounded up to whole RGBA texels.
   Range bound_range(uint32_t tensor) const;
   // Where a binding may start in the arena, in words: a multiple of kArenaAlignment and of the
-  // device's storage and texel buffer offset alignments.
-  uint64_t binding_alignment() const;
+  // device's storage and texel buffer offset alignments (set by plan()).
+  uint64_t binding_alignment = kArenaAlignment;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
   uint64_t bytes_of(const fb::Node& node) const;
@@ -228,14 +228,12 @@ Range NetworkState::bound_range(uint32_t tensor) const {
   return {r.begin, r.begin + std::max<uint64_t>((r.end - r.begin + 3) / 4 * 4, 4)};
 }
 
-uint64_t NetworkState::binding_alignment() const {
-  const uint64_t bytes = std::max({kArenaAlignment * 4, ctx->info.min_storage_buffer_offset_alignment,
-                                   ctx->info.min_texel_buffer_offset_alignment});
-  // Vulkan's alignments are powers of two, so the largest is a multiple of the others.
-  return (bytes + 3) / 4;
-}
-
 void NetworkState::plan() {
+  VkPhysicalDeviceProperties props{};
+  vkGetPhysicalDeviceProperties(ctx->physical_device, &props);
+  // Vulkan's alignments are powers of two, so the largest is a multiple of the others.
+  binding_alignment = (std::max({kArenaAlignment * 4, props.limits.minStorageBufferOffsetAlignment,
+                                 props.limits.minTexelBufferOffsetAlignment}) + 3) / 4;
   const auto& m = model.schema();
   const auto& tensors = *m.tensors();
   const int n_nodes = static_cast<int>(m.nodes()->size());
@@ -285,7 +283,7 @@ void NetworkState::plan() {
   }
   // Each tensor is bound from its start; the planner's rounding of sizes to the alignment leaves
   // room for bound_range()'s.
-  auto result = plan_memory(lifetimes, binding_alignment());
+  auto result = plan_memory(lifetimes, binding_alignment);
   tensor_offset.assign(tensors.size(), 0);
   for (size_t k = 0; k < planned.size(); ++k) tensor_offset[planned[k]] = result.offsets[k];
   for (uint32_t i = 0; i < tensors.size(); ++i) tensor_offset[i] = tensor_offset[root[i]];
@@ -336,7 +334,7 @@ void NetworkState::lower(WeightPacker& packer) {
     planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
-    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info, binding_alignment()};
+    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info, binding_alignment};
     for (uint32_t in : *node->inputs()) {
       const auto* t = tensors.Get(in);
       Shape shape(t->shape()->begin(), t->shape()->end());
@@ -381,7 +379,7 @@ void NetworkState::lower(WeightPacker& packer) {
         planned.dispatches.push_back(
             {pipeline_for(d), d.push, d.groups, d.weight_page.value_or(packer.page()), bind_operands(*node, d), {}});
         const uint32_t out = node->outputs()->Get(0);
-        if (d.written && (d.written->begin % binding_alignment() || d.written->begin >= d.written->end ||
+        if (d.written && (d.written->begin % binding_alignment || d.written->begin >= d.written->end ||
                           d.written->end > bound_range(out).end - tensor_offset[out]))
           throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " writes a misplaced part of its output");
         planned.dispatches.back().written =
