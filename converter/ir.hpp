@@ -237,7 +237,7 @@ struct Program {
 };
 
 Program lower(const ImportedGraph& graph);
-// The ONNX op types lowering turns into vkbnn ops (lowering/lowering.cpp's table).
+// The ONNX op types lowering turns into vkbnn ops (the registrations of lowering/'s families).
 const std::set<std::string>& lowered_onnx_ops();
 void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues

@@ -2,6 +2,7 @@
 // model need, run as the user runs them (subprocesses under the validation layer).
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -354,13 +355,21 @@ TEST_F(BenchTool, InfoShowsHeapsAndWhatTheModelNeeds) {
       << text.output;
   EXPECT_NE(text.output.find("  on heap "), std::string::npos) << text.output;
 
+  const DeviceInfo& used = test::context().device();
   for (const auto& d : report["devices"]) {
+    if (d["name"] == used.name) {
+      EXPECT_EQ(d["max_memory_allocation_size"].get<uint64_t>(), used.max_memory_allocation_size);
+    }
     ASSERT_FALSE(d["heaps"].empty());
     for (const auto& h : d["heaps"]) {
       EXPECT_GT(h["size_bytes"].get<uint64_t>(), 0u);
       EXPECT_EQ(h.contains("budget_bytes"), d["memory_budget"].get<bool>());
     }
   }
+  char allocation[64];
+  std::snprintf(allocation, sizeof allocation, "  max memory allocation     %.1f MiB\n",
+                static_cast<double>(used.max_memory_allocation_size) / (1 << 20));
+  EXPECT_NE(text.output.find(allocation), std::string::npos) << text.output;
   const DeviceMemory device = memory_heaps(test::context());
   ASSERT_FALSE(device.heaps.empty());
   EXPECT_NE(text.output.find("    heap 0  " + bytes_string(device.heaps[0].size)), std::string::npos) << text.output;

@@ -70,6 +70,7 @@ nlohmann::ordered_json device_json(const DeviceInfo& d, const DeviceMemory& memo
           {"cpu_vector_registers", d.cpu_vector_registers},
           {"max_texel_buffer_elements", d.max_texel_buffer_elements},
           {"max_storage_buffer_range", d.max_storage_buffer_range},
+          {"max_memory_allocation_size", d.max_memory_allocation_size},
           {"max_shared_memory", d.max_shared_memory},
           {"device_local_bytes", d.device_local_bytes},
           {"memory_budget", memory.budget},
@@ -95,6 +96,7 @@ void print_device(const DeviceInfo& d, const DeviceMemory& memory) {
   if (d.cpu_vector_registers) std::cout << "  CPU vector registers      " << d.cpu_vector_registers << "\n";
   std::cout << "  max texel buffer          " << d.max_texel_buffer_elements << " elements\n"
             << "  max storage buffer range  " << mib(d.max_storage_buffer_range) << "\n"
+            << "  max memory allocation     " << mib(d.max_memory_allocation_size) << "\n"
             << "  max shared memory         " << d.max_shared_memory / 1024 << " KiB\n"
             << "  device-local memory       " << mib(d.device_local_bytes) << "\n"
             << "  memory heaps\n"

@@ -248,6 +248,7 @@ void bind_info_types(py::module_& m) {
 
   py::class_<MemoryReport>(m, "MemoryReport")
       .def_readonly("weight_bytes", &MemoryReport::weight_bytes)
+      .def_readonly("weight_buffers", &MemoryReport::weight_buffers)
       .def_readonly("arena_bytes", &MemoryReport::arena_bytes)
       .def_readonly("naive_arena_bytes", &MemoryReport::naive_arena_bytes)
       .def_readonly("staging_bytes", &MemoryReport::staging_bytes);
@@ -322,10 +323,13 @@ void bind_engine(py::module_& m) {
   py::class_<PyNetwork>(m, "Network",
                         "A model placed on a device. One Network may be shared by threads: their runs take turns.")
       .def(py::init([](Context& context, const Model& model, const std::vector<std::string>& taps, bool tap_all,
-                       bool profiling, bool poison, uint32_t in_flight, int64_t batch) {
+                       bool profiling, bool poison, uint32_t in_flight, int64_t batch, uint64_t max_buffer_range,
+                       uint64_t max_device_memory) {
              NetworkOptions options;
              options.in_flight = in_flight;
              options.batch = batch;
+             options.max_buffer_range = max_buffer_range;
+             options.max_device_memory = max_device_memory;
              options.taps = taps;
              options.tap_all = tap_all;
              options.profiling = profiling;
@@ -335,10 +339,13 @@ void bind_engine(py::module_& m) {
            }),
            py::arg("context"), py::arg("model"), py::kw_only(), py::arg("taps") = std::vector<std::string>{},
            py::arg("tap_all") = false, py::arg("profiling") = false, py::arg("poison_arena") = false,
-           py::arg("in_flight") = 2, py::arg("batch") = 0, py::keep_alive<1, 2>(),
+           py::arg("in_flight") = 2, py::arg("batch") = 0, py::arg("max_buffer_range") = 0,
+           py::arg("max_device_memory") = 0, py::keep_alive<1, 2>(),
            "taps: tensor or layer names to keep readable with read_tensor(); profiling: per-layer GPU timestamps; "
            "in_flight: runs submit() may have pending; batch: another batch for a model converted with "
-           "--dynamic-batch (0: the model's)")
+           "--dynamic-batch (0: the model's); max_buffer_range: bytes one buffer binding may span (0: the "
+           "device's limit; weights beyond it are split over buffers); max_device_memory: bytes the network may "
+           "allocate (0: what the device has left), beyond which it raises MemoryLimitError")
       .def("run", &PyNetwork::run, py::arg("inputs"),
            "Runs the model. inputs: one array (-> one array, or a list for several outputs), a list of arrays in "
            "the model's input order (-> a list), or a dict input name -> array (-> a dict output name -> array). "

@@ -28,6 +28,7 @@ PYBIND11_MODULE(_vkbnn, m) {
   auto& model_error = py::register_local_exception<vkbnn::ModelError>(m, "ModelError", error.ptr());
   py::register_local_exception<vkbnn::convert::UnsupportedError>(m, "UnsupportedError", model_error.ptr());
   py::register_local_exception<vkbnn::VulkanError>(m, "VulkanError", error.ptr());
+  py::register_local_exception<vkbnn::MemoryLimitError>(m, "MemoryLimitError", error.ptr());
 
   vkbnn::python::bind_engine(m);
   vkbnn::python::bind_converter(m);

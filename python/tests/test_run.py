@@ -160,3 +160,20 @@ def test_corrupted_models_load_or_raise_never_crash(context, rng):
         except vkbnn.Error:
             outcomes["raised"] += 1
     assert outcomes["raised"] > 0 and outcomes["ran"] + outcomes["raised"] == 20, outcomes
+
+
+def test_buffer_and_memory_limits(context, rng):
+    model = vkbnn.Model.load(MODELS / "fmnist-cnn-fp32.vkbnn")
+    x = rng.standard_normal(model.inputs[0].shape).astype(np.float32)
+    whole = vkbnn.Network(context, model, poison_arena=True)
+    expected = whole.run(x)
+    memory = whole.memory()
+    assert memory.weight_buffers == 1
+    # Bindings just above the activations: the weights go over several buffers, the same bits out.
+    limit = (memory.arena_bytes + 64 + 1023) // 1024 * 1024
+    assert limit < memory.weight_bytes
+    split = vkbnn.Network(context, model, poison_arena=True, max_buffer_range=limit)
+    assert split.memory().weight_buffers > 1
+    assert np.array_equal(split.run(x), expected)
+    with pytest.raises(vkbnn.MemoryLimitError, match="max_device_memory"):
+        vkbnn.Network(context, model, max_device_memory=memory.arena_bytes)

@@ -7,7 +7,8 @@
     scores = network.run(vkbnn.load_image("cat.png", model))
 
 Engine failures raise vkbnn.Error (vkbnn.ModelError for a bad model file, vkbnn.UnsupportedError
-for an ONNX graph the converter cannot map, vkbnn.VulkanError for a failed Vulkan call).
+for an ONNX graph the converter cannot map, vkbnn.VulkanError for a failed Vulkan call,
+vkbnn.MemoryLimitError for a network larger than the device or its limits allow).
 """
 
 from ._vkbnn import (  # noqa: F401
@@ -21,6 +22,7 @@ from ._vkbnn import (  # noqa: F401
     LayerQuantization,
     LayerTiming,
     LoadReport,
+    MemoryLimitError,
     MemoryReport,
     Model,
     ModelError,

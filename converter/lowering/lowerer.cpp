@@ -1,0 +1,252 @@
+#include "lowering/lowerer.hpp"
+
+#include <algorithm>
+
+namespace vkbnn::convert::detail {
+
+// One registration function per family file, named by CMake from the files in this folder.
+#define VKBNN_LOWERING_FAMILY(family) void register_##family##_lowerings(LoweringTable& table);
+#include "lowering_families.inc"
+#undef VKBNN_LOWERING_FAMILY
+
+const std::vector<Lowering>& lowerings() {
+  static const LoweringTable table = [] {
+    LoweringTable t;
+#define VKBNN_LOWERING_FAMILY(family) register_##family##_lowerings(t);
+#include "lowering_families.inc"
+#undef VKBNN_LOWERING_FAMILY
+    return t;
+  }();
+  return table.entries();
+}
+
+namespace {
+
+const std::map<std::string, const Lowering*>& lowering_of() {
+  static const std::map<std::string, const Lowering*> by_type = [] {
+    std::map<std::string, const Lowering*> m;
+    for (const auto& l : lowerings())
+      for (const auto& type : l.onnx_ops)
+        if (!m.emplace(type, &l).second) throw InternalError("ONNX op '" + type + "' has two lowerings");
+    return m;
+  }();
+  return by_type;
+}
+
+}  // namespace
+
+Broadcast classify(const Shape& operand, const Shape& out) {
+  if (operand.size() > out.size()) return Broadcast::Other;
+  Shape padded(out.size() - operand.size(), 1);
+  padded.insert(padded.end(), operand.begin(), operand.end());
+  if (padded == out) return Broadcast::Same;
+  bool in_run = false, run_done = false;
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (padded[d] == out[d] && out[d] != 1) {
+      if (run_done) return Broadcast::Other;
+      in_run = true;
+    } else if (padded[d] == 1) {
+      run_done = run_done || in_run;
+    } else {
+      return Broadcast::Other;
+    }
+  }
+  return Broadcast::Run;
+}
+
+// Repeats a broadcastable constant to the full output shape.
+std::vector<float> expand(const Constant& c, const Shape& out) {
+  Shape padded(out.size() - c.dims.size(), 1);
+  padded.insert(padded.end(), c.dims.begin(), c.dims.end());
+  std::vector<float> values(static_cast<size_t>(element_count(out)));
+  for (size_t k = 0; k < values.size(); ++k) {
+    int64_t rest = static_cast<int64_t>(k), src = 0, out_stride = element_count(out),
+            src_stride = element_count(padded);
+    for (size_t d = 0; d < out.size(); ++d) {
+      out_stride /= out[d];
+      src_stride /= padded[d];
+      int64_t idx = rest / out_stride;
+      rest %= out_stride;
+      if (padded[d] != 1) src += idx * src_stride;
+    }
+    values[k] = static_cast<float>(c.at(static_cast<size_t>(src)));
+  }
+  return values;
+}
+
+Lowerer::Lowerer(const ImportedGraph& graph) : g(graph) {
+  p.shapes = graph.shapes;
+  p.notes = graph.notes;
+  p.inputs = graph.inputs;
+  p.outputs = graph.outputs;
+  for (const auto& [name, value] : graph.constants) p.reserved.insert(name);
+}
+
+Program Lowerer::run() {
+  for (const auto& node : g.nodes) lower(node);
+  for (const auto& out : p.outputs)
+    if (auto it = int8.find(out); it != int8.end())
+      throw UnsupportedError("graph output '" + out + "' is an int8 tensor (computed by op '" + it->second.op +
+                             "' at node " + it->second.node +
+                             "), and vkbnn graph outputs are float: end the graph with DequantizeLinear");
+  return std::move(p);
+}
+
+void Lowerer::lower(const onnx::NodeProto& node) {
+  const auto& by_type = lowering_of();
+  const auto it = by_type.find(node.op_type());
+  if (it == by_type.end())
+    throw UnsupportedError("unsupported op '" + node.op_type() + "' at node " + node_label(g, node) +
+                           " (it is only evaluated when all its inputs are constants)");
+  if (!it->second->reads_int8)
+    for (const auto& in : node.input())
+      if (int8.count(in))
+        fail(node, "the int8 tensor '" + in +
+                       "' as an input (only DequantizeLinear, QLinearConv and QLinearMatMul read int8 tensors)");
+  it->second->lower(*this, node);
+}
+
+const Constant* Lowerer::constant(const onnx::NodeProto& node, int k) const {
+  if (!has(node, k)) return nullptr;
+  auto it = g.constants.find(node.input(k));
+  return it == g.constants.end() ? nullptr : &it->second;
+}
+
+const Constant& Lowerer::require_constant(const onnx::NodeProto& node, int k, const std::string& what) const {
+  const Constant* c = constant(node, k);
+  if (!c) fail(node, "a non-constant " + what);
+  return *c;
+}
+
+const std::string& Lowerer::activation(const onnx::NodeProto& node, int k) const {
+  if (!has(node, k) || !p.shapes.count(node.input(k)))
+    fail(node, "a constant where a computed input " + std::to_string(k) + " is expected");
+  return node.input(k);
+}
+
+float Lowerer::scalar_input(const onnx::NodeProto& node, int k, float fallback) const {
+  if (!has(node, k)) return fallback;
+  const Constant& c = require_constant(node, k, "bound");
+  if (c.size() != 1) fail(node, "a bound that is not a scalar");
+  return static_cast<float>(c.at(0));
+}
+
+std::string Lowerer::add_weight(const std::string& base, Shape dims, std::vector<float> data) {
+  std::string name = p.fresh_name(base);
+  p.weights[name] = {std::move(dims), std::move(data)};
+  return name;
+}
+
+std::string Lowerer::weight_input(const onnx::NodeProto& node, int k) {
+  const std::string& name = node.input(k);
+  if (!p.weights.count(name)) {
+    const Constant& c = *constant(node, k);
+    if (!c.is_float) fail(node, "an integer tensor operand '" + name + "'");
+    // Scalars are stored as [1]: every engine tensor has at least one axis.
+    p.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.f};
+  }
+  return name;
+}
+
+void Lowerer::add_reshape(const std::string& name, const std::string& input, const std::string& output,
+                          Shape out_shape) {
+  p.shapes[output] = std::move(out_shape);
+  add_op<fb::ReshapeT>(name, {input}, output);
+}
+
+std::vector<int32_t> Lowerer::pair_attr(const onnx::NodeProto& node, const std::string& name, int32_t fallback) const {
+  auto v = attr_ints(node, name);
+  if (v.empty()) return {fallback, fallback};
+  if (v.size() != 2) fail(node, name + " of length " + std::to_string(v.size()));
+  return {static_cast<int32_t>(v[0]), static_cast<int32_t>(v[1])};
+}
+
+std::vector<int32_t> Lowerer::pair_pads(const onnx::NodeProto& node) const {
+  auto pads = attr_ints(node, "pads");
+  if (pads.empty()) return {0, 0, 0, 0};
+  if (pads.size() != 4) fail(node, "pads of length " + std::to_string(pads.size()));
+  return {pads.begin(), pads.end()};
+}
+
+std::vector<int32_t> Lowerer::resolve_pads(const onnx::NodeProto& node, const Shape& in,
+                                           const std::vector<int32_t>& kernel, const std::vector<int32_t>& strides,
+                                           const std::vector<int32_t>& dilations) const {
+  std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") return pair_pads(node);
+  if (auto_pad == "VALID") return {0, 0, 0, 0};
+  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") fail(node, "auto_pad=" + auto_pad);
+  std::vector<int32_t> pads(4);
+  for (size_t d = 0; d < 2; ++d) {
+    int64_t size = in[2 + d], s = strides[d];
+    int64_t out = (size + s - 1) / s;
+    int64_t total = std::max<int64_t>(0, (out - 1) * s + (kernel[d] - 1) * dilations[d] + 1 - size);
+    int64_t small = total / 2;
+    pads[d] = static_cast<int32_t>(auto_pad == "SAME_UPPER" ? small : total - small);
+    pads[d + 2] = static_cast<int32_t>(total - pads[d]);
+  }
+  return pads;
+}
+
+void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
+                         std::string b, const std::string& output) {
+  const Shape& out = shape(output);
+  auto kind_of = [&](const std::string& v) { return classify(p.is_weight(v) ? p.weights.at(v).shape : shape(v), out); };
+  if (kind == fb::BinaryKind::Sub && p.is_weight(a) && !p.is_weight(b) && shape(b) == out &&
+      kind_of(a) != Broadcast::Same) {
+    // c - x (1 - mask in straight-through surrogates) as x * -1 + c: the engine broadcasts
+    // only the second operand.
+    const std::string negated = p.fresh_name(output + "_negated");
+    p.shapes[negated] = out;
+    add_op<fb::BinaryT>(name + "_negate", {b, add_weight(name + "_minus_one", {1}, {-1.0f})}, negated).kind =
+        fb::BinaryKind::Mul;
+    return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
+  }
+  bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul || kind == fb::BinaryKind::Min ||
+                     kind == fb::BinaryKind::Max;
+  bool a_full = kind_of(a) == Broadcast::Same && (p.is_weight(a) || shape(a) == out);
+  if (commutative && (!a_full || p.is_weight(a))) std::swap(a, b);
+  a_full = kind_of(a) == Broadcast::Same && (p.is_weight(a) || shape(a) == out);
+  if (!a_full)
+    fail(node, "broadcasting the first operand (" + a + ") of a non-commutative op to shape " + shape_string(out));
+  auto b_kind = kind_of(b);
+  if (p.is_weight(b) && b_kind == Broadcast::Other) {
+    // A constant the engine cannot broadcast is stored repeated to the full shape.
+    Constant c;
+    c.dims = p.weights.at(b).shape;
+    c.f = p.weights.at(b).data;
+    b = add_weight(name + "_operand", out, expand(c, out));
+  } else if (!p.is_weight(b) && b_kind == Broadcast::Other) {
+    fail(node, "broadcasting a computed operand of shape " + shape_string(shape(b)) + " to " + shape_string(out));
+  }
+  add_op<fb::BinaryT>(name, {a, b}, output).kind = kind;
+}
+
+std::string Program::fresh_name(const std::string& base) {
+  std::string name = base;
+  for (int k = 1; shapes.count(name) || weights.count(name) || reserved.count(name); ++k)
+    name = base + "_" + std::to_string(k);
+  return name;
+}
+
+Program lower(const ImportedGraph& graph) { return Lowerer(graph).run(); }
+
+const std::set<std::string>& lowered_onnx_ops() {
+  static const std::set<std::string> types = [] {
+    std::set<std::string> all;
+    for (const auto& l : lowerings()) all.insert(l.onnx_ops.begin(), l.onnx_ops.end());
+    return all;
+  }();
+  return types;
+}
+
+}  // namespace vkbnn::convert::detail
+
+namespace vkbnn::convert {
+
+std::vector<SupportedOps> supported_ops() {
+  std::vector<SupportedOps> all;
+  for (const auto& l : detail::lowerings()) all.push_back({l.onnx_ops, l.notes});
+  return all;
+}
+
+}  // namespace vkbnn::convert
