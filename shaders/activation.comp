@@ -7,7 +7,7 @@
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -20,9 +20,9 @@ layout(constant_id = 7) const float ACT_BETA = 0.0;
 void main() {
   if (VEC4) {
     for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE)
-      act4[OUT_OFF / 4 + q] = apply_activation4(act4[IN_OFF / 4 + q], ACT_KIND, ACT_ALPHA, ACT_BETA);
+      dst4[OUT_OFF / 4 + q] = apply_activation4(in_act4[0].v[IN_OFF / 4 + q], ACT_KIND, ACT_ALPHA, ACT_BETA);
   } else {
     for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE)
-      act[OUT_OFF + i] = apply_activation(act[IN_OFF + i], ACT_KIND, ACT_ALPHA, ACT_BETA);
+      dst[OUT_OFF + i] = apply_activation(in_act[0].v[IN_OFF + i], ACT_KIND, ACT_ALPHA, ACT_BETA);
   }
 }

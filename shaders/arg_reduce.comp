@@ -23,10 +23,10 @@ layout(constant_id = 7) const uint INNER = 1;  // elements after the axis
 void main() {
   for (uint o = gl_GlobalInvocationID.x; o < COUNT; o += STRIDE) {
     const uint base = IN_OFF + (o / INNER) * AXIS * INNER + o % INNER;
-    float best = texelFetch(act_texels, int(base)).x;
+    float best = texelFetch(in_texels[0], int(base)).x;
     uint index = 0;
     for (uint k = 1; k < AXIS; ++k) {
-      const float v = texelFetch(act_texels, int(base + k * INNER)).x;
+      const float v = texelFetch(in_texels[0], int(base + k * INNER)).x;
       bool take;
       if (isnan(best)) take = LAST && isnan(v);
       else if (isnan(v)) take = true;
@@ -37,6 +37,6 @@ void main() {
         index = k;
       }
     }
-    act[OUT_OFF + o] = float(index);
+    dst[OUT_OFF + o] = float(index);
   }
 }

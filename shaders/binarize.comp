@@ -7,7 +7,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output words: N x ceil(C/32) x INNER
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -28,10 +28,10 @@ void main() {
     const uint c0 = cw * 32;
     uint word = 0;
     for (uint j = 0; j < min(32u, C - c0); ++j) {
-      float x = texelFetch(act_texels, int(IN_OFF + (n * C + c0 + j) * INNER + i)).x;
+      float x = texelFetch(in_texels[0], int(IN_OFF + (n * C + c0 + j) * INNER + i)).x;
       if (HAS_THRESHOLD) x += texelFetch(wt_texels, int(THRESHOLD_OFF + c0 + j)).x;
       if (x < 0.0) word |= 1u << j;
     }
-    act_words[OUT_OFF + item] = word;
+    dst_words[OUT_OFF + item] = word;
   }
 }

@@ -25,7 +25,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -75,7 +75,7 @@ const uint CW = (C + 31) / 32;
 const uint TAPS = uint(KH * KW);
 const uint RUNS = (OW + R - 1) / R;
 const int SPAN = (int(R) - 1) * SW + (KW - 1) * DW + 1;
-// Whole runs of 4-aligned outputs: every tensor starts at a multiple of 16 words in the arena.
+// Whole runs of 4-aligned outputs: the output is bound from its start.
 const bool VEC_OUT = R % 4 + OW % R + uint(BIT_OUTPUT) == 0;
 // (Sums, since glslang 11 mis-emits && between specialization constant expressions.)
 const bool VEC_LINK = R % 4 + OW % R + uint(BIT_OUTPUT) + (1 - uint(LINK)) + uint(LINK_POOL - 1) == 0;
@@ -143,7 +143,7 @@ void main() {
     for (uint cw = 0; cw < CW; ++cw) {
       uint span[SPAN];
       [[unroll]] for (int j = 0; j < SPAN; ++j) {
-        const uint v = texelFetch(act_bits, int(in_base + uint(column[j]))).x;
+        const uint v = texelFetch(in_bits[0], int(in_base + uint(column[j]))).x;
         span[j] = row_inside && column_inside[j] ? v : 0u;
       }
       if (SWAR_POPCOUNT) {
@@ -206,7 +206,7 @@ void main() {
             [[unroll]] for (uint i = 0; i < 4; ++i) y[i] += gamma * link_value(n, oc, oy, ox0 + 4 * g + i);
           }
           if (ACT_AFTER_LINK) y = binary_activate(y, param(PARAM_SLOPE, j), param(PARAM_SHIFT_IN, j), param(PARAM_SHIFT_OUT, j));
-          if (store) act4[out_at + g] = y;
+          if (store) dst4[out_at + g] = y;
         }
       } else {
         [[unroll]] for (uint r = 0; r < R; ++r) {
@@ -218,12 +218,12 @@ void main() {
           if (BIT_OUTPUT) {
             if (store && ox < OW && y + param(PARAM_THRESHOLD, j) < 0.0) bits[r] |= 1u << j;
           } else if (store && ox < OW) {
-            act[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
+            dst[OUT_OFF + ((n * M + oc) * OH + oy) * OW + ox] = y;
           }
         }
       }
     }
   if (BIT_OUTPUT)
     [[unroll]] for (uint r = 0; r < R; ++r)
-      if (item_valid && ox0 + r < OW) act_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox0 + r] = bits[r];
+      if (item_valid && ox0 + r < OW) dst_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox0 + r] = bits[r];
 }

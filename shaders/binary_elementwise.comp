@@ -9,7 +9,7 @@
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint A_OFF;
@@ -68,23 +68,23 @@ vec4 combine(vec4 a, vec4 b) {
 void main() {
   if (VEC4 && B_FETCH == BCAST_PLANE) {
     const uint plane = gl_WorkGroupID.y;
-    const vec4 b = vec4(load_operand(B_IN_WEIGHTS, B_OFF + plane % B_COUNT));
+    const vec4 b = vec4(load_operand(B_IN_WEIGHTS, 1, B_OFF + plane % B_COUNT));
     for (uint q = gl_GlobalInvocationID.x; q < B_INNER / 4; q += STRIDE) {
       uint v = plane * (B_INNER / 4) + q;
-      act4[OUT_OFF / 4 + v] = apply_activation4(combine(load_operand4(A_IN_WEIGHTS, A_OFF / 4 + v), b), ACT_KIND,
+      dst4[OUT_OFF / 4 + v] = apply_activation4(combine(load_operand4(A_IN_WEIGHTS, 0, A_OFF / 4 + v), b), ACT_KIND,
                                                 ACT_ALPHA, ACT_BETA);
     }
   } else if (VEC4) {
     for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE) {
-      vec4 a = load_operand4(A_IN_WEIGHTS, A_OFF / 4 + q);
-      vec4 b = load_broadcast4(B_IN_WEIGHTS, B_OFF, q * 4, B_INNER, B_COUNT, B_FETCH);
-      act4[OUT_OFF / 4 + q] = apply_activation4(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
+      vec4 a = load_operand4(A_IN_WEIGHTS, 0, A_OFF / 4 + q);
+      vec4 b = load_broadcast4(B_IN_WEIGHTS, 1, B_OFF, q * 4, B_INNER, B_COUNT, B_FETCH);
+      dst4[OUT_OFF / 4 + q] = apply_activation4(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
     }
   } else {
     for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {
-      float a = load_operand(A_IN_WEIGHTS, A_OFF + i);
-      float b = load_broadcast(B_IN_WEIGHTS, B_OFF, i, B_INNER, B_COUNT);
-      act[OUT_OFF + i] = apply_activation(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
+      float a = load_operand(A_IN_WEIGHTS, 0, A_OFF + i);
+      float b = load_broadcast(B_IN_WEIGHTS, 1, B_OFF, i, B_INNER, B_COUNT);
+      dst[OUT_OFF + i] = apply_activation(combine(a, b), ACT_KIND, ACT_ALPHA, ACT_BETA);
     }
   }
 }

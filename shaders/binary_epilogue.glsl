@@ -43,7 +43,7 @@ float link_value(uint n, uint oc, uint oy, uint ox) {
   if (LINK_POOL == 1) {
     float sum = 0.0;
     for (uint j = 0; j < LINK_GROUP; ++j)
-      sum += texelFetch(act_texels, int(LINK_OFF + (n * LINK_C + ch.x + j * ch.y) * LINK_PLANE + oy * LINK_W + ox)).x;
+      sum += texelFetch(in_texels[1], int(LINK_OFF + (n * LINK_C + ch.x + j * ch.y) * LINK_PLANE + oy * LINK_W + ox)).x;
     return LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN ? sum / float(LINK_GROUP) : sum;
   }
   const int y0 = int(oy) * LINK_POOL, x0 = int(ox) * LINK_POOL;
@@ -53,7 +53,7 @@ float link_value(uint n, uint oc, uint oy, uint ox) {
     [[unroll]] for (int dy = 0; dy < LINK_POOL; ++dy)
       [[unroll]] for (int dx = 0; dx < LINK_POOL; ++dx) {
         const int y = min(y0 + dy, LINK_H - 1), x = min(x0 + dx, LINK_W - 1);
-        const float v = texelFetch(act_texels, int(base + uint(y * LINK_W + x))).x;
+        const float v = texelFetch(in_texels[1], int(base + uint(y * LINK_W + x))).x;
         sum += y0 + dy < LINK_H && x0 + dx < LINK_W ? v : 0.0;
       }
   }
@@ -64,11 +64,11 @@ float link_value(uint n, uint oc, uint oy, uint ox) {
 
 // The same without pooling for the four neighbouring outputs (oy, ox..ox+3), one RGBA texel per
 // channel: the including shader ensures LINK_POOL == 1 and that ox and LINK_W are multiples of 4
-// (the arena places every tensor at a multiple of 16 words).
+// (the link tensor is bound from its start).
 vec4 link_value4(uint n, uint oc, uint oy, uint ox) {
   const uvec2 ch = link_channels(oc);
   vec4 sum = vec4(0.0);
   for (uint j = 0; j < LINK_GROUP; ++j)
-    sum += texelFetch(act4_texels, int((LINK_OFF + (n * LINK_C + ch.x + j * ch.y) * LINK_PLANE + oy * LINK_W + ox) / 4));
+    sum += texelFetch(in4_texels[1], int((LINK_OFF + (n * LINK_C + ch.x + j * ch.y) * LINK_PLANE + oy * LINK_W + ox) / 4));
   return LINK_CHANNELS == LINK_SQUEEZE && LINK_MEAN ? sum / float(LINK_GROUP) : sum;
 }

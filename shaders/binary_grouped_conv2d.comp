@@ -12,7 +12,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -64,8 +64,8 @@ float param(uint row, uint m) { return texelFetch(wt_texels, int(PARAM_OFF + row
 // Input channels first .. first + 31 at one position (base: its word in channel word 0).
 uint channel_word(uint base, uint plane, uint first) {
   const uint word = first / 32, shift = first % 32;
-  uint v = texelFetch(act_bits, int(base + word * plane)).x >> shift;
-  if (shift != 0 && word + 1 < CW) v |= texelFetch(act_bits, int(base + (word + 1) * plane)).x << (32 - shift);
+  uint v = texelFetch(in_bits[0], int(base + word * plane)).x >> shift;
+  if (shift != 0 && word + 1 < CW) v |= texelFetch(in_bits[0], int(base + (word + 1) * plane)).x << (32 - shift);
   return v;
 }
 
@@ -107,8 +107,8 @@ void main() {
     if (BIT_OUTPUT) {
       if (y + param(PARAM_THRESHOLD, m) < 0.0) bits |= 1u << j;
     } else if (valid) {
-      act[OUT_OFF + ((n * M + m) * OH + oy) * OW + ox] = y;
+      dst[OUT_OFF + ((n * M + m) * OH + oy) * OW + ox] = y;
     }
   }
-  if (BIT_OUTPUT && valid) act_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox] = bits;
+  if (BIT_OUTPUT && valid) dst_words[OUT_OFF + ((n * ((M + 31) / 32) + block) * OH + oy) * OW + ox] = bits;
 }

@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output words
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -40,9 +40,9 @@ void main() {
       if (y < 0 || y >= H) continue;
       for (int kx = 0; kx < KW; ++kx) {
         const int x = x0 + kx * DW;
-        if (x >= 0 && x < W) word &= texelFetch(act_bits, int(IN_OFF + plane * uint(H * W) + uint(y * W + x))).x;
+        if (x >= 0 && x < W) word &= texelFetch(in_bits[0], int(IN_OFF + plane * uint(H * W) + uint(y * W + x))).x;
       }
     }
-    act_words[OUT_OFF + item] = word;
+    dst_words[OUT_OFF + item] = word;
   }
 }

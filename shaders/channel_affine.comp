@@ -8,7 +8,7 @@
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -30,20 +30,20 @@ void main() {
     const float shift = wt[SHIFT_OFF + c];
     for (uint q = gl_GlobalInvocationID.x; q < INNER / 4; q += STRIDE) {
       uint v = gl_WorkGroupID.y * (INNER / 4) + q;
-      act4[OUT_OFF / 4 + v] = apply_activation4(act4[IN_OFF / 4 + v] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
+      dst4[OUT_OFF / 4 + v] = apply_activation4(in_act4[0].v[IN_OFF / 4 + v] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
     }
   } else if (VEC4) {
     for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE) {
       uint i = q * 4;
-      vec4 scale = load_broadcast4(true, SCALE_OFF, i, INNER, CHANNELS, FETCH);
-      vec4 shift = load_broadcast4(true, SHIFT_OFF, i, INNER, CHANNELS, FETCH);
-      act4[OUT_OFF / 4 + q] = apply_activation4(act4[IN_OFF / 4 + q] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
+      vec4 scale = load_broadcast4(true, 0, SCALE_OFF, i, INNER, CHANNELS, FETCH);
+      vec4 shift = load_broadcast4(true, 0, SHIFT_OFF, i, INNER, CHANNELS, FETCH);
+      dst4[OUT_OFF / 4 + q] = apply_activation4(in_act4[0].v[IN_OFF / 4 + q] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
     }
   } else {
     for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE) {
-      float scale = load_broadcast(true, SCALE_OFF, i, INNER, CHANNELS);
-      float shift = load_broadcast(true, SHIFT_OFF, i, INNER, CHANNELS);
-      act[OUT_OFF + i] = apply_activation(act[IN_OFF + i] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
+      float scale = load_broadcast(true, 0, SCALE_OFF, i, INNER, CHANNELS);
+      float shift = load_broadcast(true, 0, SHIFT_OFF, i, INNER, CHANNELS);
+      dst[OUT_OFF + i] = apply_activation(in_act[0].v[IN_OFF + i] * scale + shift, ACT_KIND, ACT_ALPHA, ACT_BETA);
     }
   }
 }

@@ -1,31 +1,41 @@
-// Bindings shared by every vkbnn compute shader: one activation arena and one weight buffer,
-// both addressed in 4-byte words. Shapes arrive as specialization constants, so each layer's
-// pipeline is compiled for its exact shape; offsets into the two buffers arrive as push
-// constants, so layers that differ only in where their tensors live share a pipeline.
+// Bindings shared by every vkbnn compute shader, all addressed in 4-byte words. Each dispatch has
+// its own descriptor set that binds only what it touches: the tensor it writes (dst, from the
+// tensor's start or from the part it writes), the activation tensors it reads (operand slots
+// in_*[k], each bound from the tensor's start) and the weight page it reads. Synchronization
+// validation then sees each dispatch's real accesses, and the recorder's barriers follow the same
+// ranges. Shapes arrive as specialization constants, so each layer's pipeline is compiled for its
+// exact shape; offsets within the bindings arrive as push constants.
 #extension GL_EXT_control_flow_attributes : require
 
 // The schema's enums (ACT_*, LINK_*, PAD_*, OP_*, ...) and the engine's own codes (BCAST_*,
 // PARAM_*), generated from the C++ definitions by shaders/generator.
 #include "schema_enums.glsl"
 
-layout(std430, set = 0, binding = 0) buffer Arena { float act[]; };
-layout(std430, set = 0, binding = 0) buffer ArenaVec4 { vec4 act4[]; };
+// kOperandSlots in engine/src/ops/op.hpp. Index the slot arrays with literal constants only
+// (dynamic indexing is an optional device feature).
+#define OPERAND_SLOTS 3
+
+layout(std430, set = 0, binding = 0) buffer Dst { float dst[]; };
+layout(std430, set = 0, binding = 0) buffer Dst4 { vec4 dst4[]; };
+layout(std430, set = 0, binding = 0) buffer DstWords { uint dst_words[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Weights { float wt[]; };
 layout(std430, set = 0, binding = 1) readonly buffer WeightsVec4 { vec4 wt4[]; };
+// Read-only: a writable binding would count as a write of the whole tensor.
+layout(std430, set = 0, binding = 2) readonly buffer InAct { float v[]; } in_act[OPERAND_SLOTS];
+layout(std430, set = 0, binding = 2) readonly buffer InAct4 { vec4 v[]; } in_act4[OPERAND_SLOTS];
 
-// The same two buffers as texel buffers, for reading. lavapipe (Mesa 22.3) loads from a storage
-// buffer with a loop over the lanes, but fetches texels with vector code: reading the hot
+// The operands and weights as texel buffers, for reading. lavapipe (Mesa 22.3) loads from a
+// storage buffer with a loop over the lanes, but fetches texels with vector code: reading the hot
 // operands this way took ResNet-18 from ~170 to ~110 ms there. Real GPUs read either at the same speed.
-layout(set = 0, binding = 2) uniform samplerBuffer act_texels;   // R32F, as act[]
-layout(set = 0, binding = 3) uniform samplerBuffer wt_texels;    // R32F, as wt[]
-layout(set = 0, binding = 4) uniform samplerBuffer act4_texels;  // RGBA32F, as act4[]
-layout(set = 0, binding = 5) uniform samplerBuffer wt4_texels;   // RGBA32F, as wt4[]
+layout(set = 0, binding = 3) uniform samplerBuffer in_texels[OPERAND_SLOTS];   // R32F, as in_act[k].v
+layout(set = 0, binding = 4) uniform samplerBuffer in4_texels[OPERAND_SLOTS];  // RGBA32F, as in_act4[k].v
 // Packed-bit tensors (and integer tables) read as integers: a float view could quieten a word
 // whose bits happen to spell a signalling NaN.
-layout(set = 0, binding = 6) uniform usamplerBuffer act_bits;    // R32UI, as act[]
-layout(set = 0, binding = 7) uniform usamplerBuffer wt_bits;     // R32UI, as wt[]
-layout(set = 0, binding = 8) uniform usamplerBuffer wt4_bits;    // RGBA32UI, as wt4[]
-layout(std430, set = 0, binding = 0) buffer ArenaBits { uint act_words[]; };
+layout(set = 0, binding = 5) uniform usamplerBuffer in_bits[OPERAND_SLOTS];    // R32UI
+layout(set = 0, binding = 6) uniform samplerBuffer wt_texels;    // R32F, as wt[]
+layout(set = 0, binding = 7) uniform samplerBuffer wt4_texels;   // RGBA32F, as wt4[]
+layout(set = 0, binding = 8) uniform usamplerBuffer wt_bits;     // R32UI, as wt[]
+layout(set = 0, binding = 9) uniform usamplerBuffer wt4_bits;    // RGBA32UI, as wt4[]
 
 // GLSL has no erf. Below |x| = 1 its Maclaurin series (alternating, terms below 2e-9 by the 12th)
 // keeps the relative error near float's even for tiny x, where GELU's erf(x / sqrt 2) lives;

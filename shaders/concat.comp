@@ -9,7 +9,7 @@ layout(constant_id = 1) const uint STRIDE = 64;
 layout(constant_id = 2) const bool VEC4 = false;
 layout(constant_id = 3) const uint ROW_LEN = 1;
 layout(constant_id = 4) const uint OUT_ROW = 1;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint SRC_OFF;
@@ -21,10 +21,10 @@ void main() {
   if (VEC4) {
     for (uint q = gl_GlobalInvocationID.x; q < COUNT / 4; q += STRIDE) {
       uint i = q * 4;
-      act4[(DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN) / 4] = load_operand4(SRC_IN_WEIGHTS, SRC_OFF / 4 + q);
+      dst4[(DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN) / 4] = load_operand4(SRC_IN_WEIGHTS, 0, SRC_OFF / 4 + q);
     }
   } else {
     for (uint i = gl_GlobalInvocationID.x; i < COUNT; i += STRIDE)
-      act[DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN] = load_operand(SRC_IN_WEIGHTS, SRC_OFF + i);
+      dst[DST_OFF + (i / ROW_LEN) * OUT_ROW + i % ROW_LEN] = load_operand(SRC_IN_WEIGHTS, 0, SRC_OFF + i);
   }
 }

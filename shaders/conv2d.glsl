@@ -18,7 +18,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -102,7 +102,7 @@ void main() {
     [[unroll]] for (int ky = 0; ky < KH; ++ky) {
       float span[SPAN];
       [[unroll]] for (int j = 0; j < SPAN; ++j) {
-        const float v = texelFetch(act_texels, int(in_base + uint(row[ky] + column[j]))).x;
+        const float v = texelFetch(in_texels[0], int(in_base + uint(row[ky] + column[j]))).x;
         span[j] = !PADDED || (row_inside[ky] && column_inside[j]) ? v : 0.0;
       }
       [[unroll]] for (int kx = 0; kx < KW; ++kx) {
@@ -134,7 +134,7 @@ void main() {
       const uint oc = block * Q + q * 4 + k;
       [[unroll]] for (uint r = 0; r < R; ++r) {
         if (item_valid && oc < OCG && ox0 + r < OW)
-          act[out_row + oc * OH * OW + r] = apply_activation(acc[r][q][k] + bias[k], ACT_KIND, ACT_ALPHA, ACT_BETA);
+          dst[out_row + oc * OH * OW + r] = apply_activation(acc[r][q][k] + bias[k], ACT_KIND, ACT_ALPHA, ACT_BETA);
       }
     }
   }

@@ -9,7 +9,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -57,10 +57,10 @@ void main() {
         const uint pixel = uint((ty / SH) * W + tx / SW);
         const uint tap = uint(ky * KW + kx);
         for (uint ic = 0; ic < ICG; ++ic)
-          acc += texelFetch(act_texels, int(in_base + ic * plane + pixel)).x *
+          acc += texelFetch(in_texels[0], int(in_base + ic * plane + pixel)).x *
                  texelFetch(wt_texels, int(w_base + ic * uint(KH * KW) + tap)).x;
       }
     }
-    act[OUT_OFF + i] = apply_activation(acc, ACT_KIND, ACT_ALPHA, ACT_BETA);
+    dst[OUT_OFF + i] = apply_activation(acc, ACT_KIND, ACT_ALPHA, ACT_BETA);
   }
 }

@@ -7,7 +7,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -55,7 +55,7 @@ void main() {
     float span[SPAN];
     [[unroll]] for (int j = 0; j < SPAN; ++j) {
       const int ix = x0 + j;
-      const float v = texelFetch(act_texels, int(row + uint(clamp(ix, 0, W - 1)))).x;
+      const float v = texelFetch(in_texels[0], int(row + uint(clamp(ix, 0, W - 1)))).x;
       span[j] = row_inside && ix >= 0 && ix < W ? v : 0.0;
     }
     [[unroll]] for (int kx = 0; kx < KW; ++kx) {
@@ -69,6 +69,6 @@ void main() {
   const bool item_valid = gl_GlobalInvocationID.x < OH * RUNS;
   [[unroll]] for (uint r = 0; r < R; ++r) {
     if (item_valid && ox0 + r < OW)
-      act[out_row + ox0 + r] = apply_activation(acc[r] + bias, ACT_KIND, ACT_ALPHA, ACT_BETA);
+      dst[out_row + ox0 + r] = apply_activation(acc[r] + bias, ACT_KIND, ACT_ALPHA, ACT_BETA);
   }
 }

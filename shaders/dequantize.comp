@@ -7,7 +7,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output elements
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -25,7 +25,7 @@ void main() {
     const uint p = item % PLANE;
     const uint c = (item / PLANE) % C;
     const uint n = item / (PLANE * C);
-    const uint word = texelFetch(act_bits, int(IN_OFF + (n * C4 + c / 4u) * PLANE + p)).x;
-    act[OUT_OFF + item] = float(bitfieldExtract(int(word), int(8u * (c % 4u)), 8) - ZP) * SCALE;
+    const uint word = texelFetch(in_bits[0], int(IN_OFF + (n * C4 + c / 4u) * PLANE + p)).x;
+    dst[OUT_OFF + item] = float(bitfieldExtract(int(word), int(8u * (c % 4u)), 8) - ZP) * SCALE;
   }
 }

@@ -7,7 +7,7 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -35,14 +35,14 @@ void main() {
   for (uint k4 = 0; k4 < K4; ++k4) {
     vec4 x;
     if (X_VEC4) {
-      x = texelFetch(act4_texels, int(x_base / 4 + k4));
+      x = texelFetch(in4_texels[0], int(x_base / 4 + k4));
     } else {
       // The padded tail reads clamped X and multiplies it by zero weights.
-      [[unroll]] for (uint j = 0; j < 4; ++j) x[j] = texelFetch(act_texels, int(x_base + min(k4 * 4 + j, K - 1))).x;
+      [[unroll]] for (uint j = 0; j < 4; ++j) x[j] = texelFetch(in_texels[0], int(x_base + min(k4 * 4 + j, K - 1))).x;
     }
     acc += x * texelFetch(wt4_texels, int(w_base + k4));
   }
   float sum = acc.x + acc.y + acc.z + acc.w;
   if (HAS_BIAS) sum += wt[BIAS_OFF + m];
-  if (gl_GlobalInvocationID.x < M) act[OUT_OFF + row * Y_STRIDE + m] = apply_activation(sum, ACT_KIND, ACT_ALPHA, ACT_BETA);
+  if (gl_GlobalInvocationID.x < M) dst[OUT_OFF + row * Y_STRIDE + m] = apply_activation(sum, ACT_KIND, ACT_ALPHA, ACT_BETA);
 }

@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -25,6 +25,6 @@ void main() {
     const uint k = (i / INNER) % K;
     const uint outer = i / (INNER * K);
     const uint index = texelFetch(wt_bits, int(INDEX_OFF + k)).x;
-    act[OUT_OFF + i] = act[IN_OFF + (outer * AXIS + index) * INNER + j];
+    dst[OUT_OFF + i] = in_act[0].v[IN_OFF + (outer * AXIS + index) * INNER + j];
   }
 }

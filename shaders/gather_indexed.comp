@@ -34,7 +34,7 @@ void main() {
     const uint j = i % INNER;
     const uint k = (i / INNER) % K;
     const uint outer = i / (INNER * K);
-    const uint index = slice_of(act[INDEX_OFF + k]);
-    act[OUT_OFF + i] = load_operand(X_IN_WEIGHTS, IN_OFF + (outer * AXIS + index) * INNER + j);
+    const uint index = slice_of(in_act[1].v[INDEX_OFF + k]);
+    dst[OUT_OFF + i] = load_operand(X_IN_WEIGHTS, 0, IN_OFF + (outer * AXIS + index) * INNER + j);
   }
 }

@@ -7,7 +7,7 @@
 
 layout(constant_id = 0) const uint PLANES = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -22,16 +22,16 @@ void main() {
     uint base = IN_OFF + p * SIZE;
     float result;
     if (VEC4) {
-      vec4 acc = act4[base / 4];
+      vec4 acc = in_act4[0].v[base / 4];
       for (uint q = 1; q < SIZE / 4; ++q) {
-        vec4 v = act4[base / 4 + q];
+        vec4 v = in_act4[0].v[base / 4 + q];
         acc = AVERAGE ? acc + v : max(acc, v);
       }
       result = AVERAGE ? (acc.x + acc.y) + (acc.z + acc.w) : max(max(acc.x, acc.y), max(acc.z, acc.w));
     } else {
-      result = act[base];
-      for (uint k = 1; k < SIZE; ++k) result = AVERAGE ? result + act[base + k] : max(result, act[base + k]);
+      result = in_act[0].v[base];
+      for (uint k = 1; k < SIZE; ++k) result = AVERAGE ? result + in_act[0].v[base + k] : max(result, in_act[0].v[base + k]);
     }
-    act[OUT_OFF + p] = AVERAGE ? result / float(SIZE) : result;
+    dst[OUT_OFF + p] = AVERAGE ? result / float(SIZE) : result;
   }
 }

@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // words
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint A_OFF;
@@ -30,10 +30,10 @@ const uint C4 = (C + 3u) / 4u;
 
 void main() {
   for (uint item = gl_GlobalInvocationID.x; item < COUNT; item += STRIDE) {
-    const ivec4 a = unpack_int8x4(texelFetch(act_bits, int(A_OFF + item)).x) - ZA;
-    const ivec4 b = unpack_int8x4(texelFetch(act_bits, int(B_OFF + item)).x) - ZB;
+    const ivec4 a = unpack_int8x4(texelFetch(in_bits[0], int(A_OFF + item)).x) - ZA;
+    const ivec4 b = unpack_int8x4(texelFetch(in_bits[1], int(B_OFF + item)).x) - ZB;
     const ivec4 sum = (a * MA + b * MB + (1 << (SHIFT - 1))) >> SHIFT;
     const uint valid = min(4u, C - ((item / PLANE) % C4) * 4u);
-    act_words[OUT_OFF + item] = pack_int8x4(clamp(sum + ZY, CMIN, CMAX), valid);
+    dst_words[OUT_OFF + item] = pack_int8x4(clamp(sum + ZY, CMIN, CMAX), valid);
   }
 }

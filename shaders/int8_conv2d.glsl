@@ -29,7 +29,7 @@ int sdot_packed(uint a, uint b, spirv_literal int format);
 #include "int8.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -94,7 +94,7 @@ void main() {
       [[unroll]] for (uint r = 0u; r < R; ++r) {
         const int ix = ix0 + int(r) * SW;
         const bool inside = !PADDED || (row_inside && ix >= 0 && ix < W);
-        a[r] = inside ? texelFetch(act_bits, int(IN_OFF + row + uint(ix))).x : ZP_WORD;
+        a[r] = inside ? texelFetch(in_bits[0], int(IN_OFF + row + uint(ix))).x : ZP_WORD;
       }
       const uint wbase = WT_OFF / 4u + ((block * TAPS + t) * WORDS + j) * Q4;
 #ifndef INT8_DOT_PRODUCT
@@ -137,7 +137,7 @@ void main() {
     [[unroll]] for (uint r = 0u; r < R; ++r) {
       const uint ox = ox0 + r;
       if (ox >= OW) break;
-      act_words[OUT_OFF + ((n * M4 + ow) * OH + oy) * OW + ox] =
+      dst_words[OUT_OFF + ((n * M4 + ow) * OH + oy) * OW + ox] =
           requantize_word(acc[r * Q4 + qv], epi, ZP_OUT, CMIN, CMAX, min(4u, M - ow * 4u));
     }
   }

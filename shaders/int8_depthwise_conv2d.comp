@@ -11,7 +11,7 @@
 #include "int8.glsl"
 
 layout(local_size_x_id = 0) in;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -62,7 +62,7 @@ void main() {
     [[unroll]] for (uint r = 0u; r < R; ++r) {
       const int ix = ix0 + int(r) * SW;
       const vec4 a = row_inside && ix >= 0 && ix < W
-                         ? vec4(unpack_int8x4(texelFetch(act_bits, int(IN_OFF + (plane + uint(iy)) * uint(W) + uint(ix))).x))
+                         ? vec4(unpack_int8x4(texelFetch(in_bits[0], int(IN_OFF + (plane + uint(iy)) * uint(W) + uint(ix))).x))
                          : padded;
       acc[r] = fma(a, w, acc[r]);
     }
@@ -74,7 +74,7 @@ void main() {
   [[unroll]] for (uint r = 0u; r < R; ++r) {
     const uint ox = ox0 + r;
     if (ox >= OW) break;
-    act_words[OUT_OFF + ((n * C4 + cw) * OH + oy) * OW + ox] =
+    dst_words[OUT_OFF + ((n * C4 + cw) * OH + oy) * OW + ox] =
         requantize_word(ivec4(acc[r]), epi, ZP_OUT, CMIN, CMAX, min(4u, C - cw * 4u));
   }
 }

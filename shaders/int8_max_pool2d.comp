@@ -9,7 +9,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output words
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -45,9 +45,9 @@ void main() {
       for (int kx = 0; kx < KW; ++kx) {
         const int x = x0 + kx * DW;
         if (x >= 0 && x < W)
-          best = max(best, unpack_int8x4(texelFetch(act_bits, int(IN_OFF + plane * uint(H * W) + uint(y * W + x))).x));
+          best = max(best, unpack_int8x4(texelFetch(in_bits[0], int(IN_OFF + plane * uint(H * W) + uint(y * W + x))).x));
       }
     }
-    act_words[OUT_OFF + item] = pack_int8x4(best, min(4u, C - (plane % C4) * 4u));
+    dst_words[OUT_OFF + item] = pack_int8x4(best, min(4u, C - (plane % C4) * 4u));
   }
 }

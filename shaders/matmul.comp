@@ -9,7 +9,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint A_OFF;
@@ -47,7 +47,7 @@ void main() {
     const uint a = A_OFF + (c0 * SA0 + c1 * SA1 + c2 * SA2 + c3 * SA3) * M * K + m * K;
     const uint b = B_OFF + (c0 * SB0 + c1 * SB1 + c2 * SB2 + c3 * SB3) * K * N + n;
     float acc = 0.0;
-    for (uint k = 0; k < K; ++k) acc += load_operand(A_IN_WEIGHTS, a + k) * load_operand(B_IN_WEIGHTS, b + k * N);
-    act[OUT_OFF + i] = acc;
+    for (uint k = 0; k < K; ++k) acc += load_operand(A_IN_WEIGHTS, 0, a + k) * load_operand(B_IN_WEIGHTS, 1, b + k * N);
+    dst[OUT_OFF + i] = acc;
   }
 }

@@ -11,7 +11,7 @@
 
 layout(constant_id = 0) const uint ROWS = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push constants,
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push constants,
 // so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -28,17 +28,17 @@ void main() {
   for (uint r = gl_GlobalInvocationID.x; r < ROWS; r += STRIDE) {
     const uint base = r * LEN;
     float sum = 0.0;
-    for (uint k = 0; k < LEN; ++k) sum += act[IN_OFF + base + k];
+    for (uint k = 0; k < LEN; ++k) sum += in_act[0].v[IN_OFF + base + k];
     const float mean = sum / float(LEN);
     float squares = 0.0;
     for (uint k = 0; k < LEN; ++k) {
-      float d = act[IN_OFF + base + k] - mean;
+      float d = in_act[0].v[IN_OFF + base + k] - mean;
       squares += d * d;
     }
     const float inv_std = 1.0 / sqrt(squares / float(LEN) + EPSILON);
     for (uint k = 0; k < LEN; ++k) {
       const uint c = ((base + k) / INNER) % CHANNELS;
-      act[OUT_OFF + base + k] = (act[IN_OFF + base + k] - mean) * inv_std * wt[SCALE_OFF + c] + wt[BIAS_OFF + c];
+      dst[OUT_OFF + base + k] = (in_act[0].v[IN_OFF + base + k] - mean) * inv_std * wt[SCALE_OFF + c] + wt[BIAS_OFF + c];
     }
   }
 }

@@ -6,7 +6,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -42,7 +42,7 @@ void main() {
     ivec4 c = ivec4(source(i / (O1 * O2 * O3), I0, P0), source((i / (O2 * O3)) % O1, I1, P1),
                     source((i / O3) % O2, I2, P2), source(i % O3, I3, P3));
     float v = VALUE;
-    if (all(greaterThanEqual(c, ivec4(0)))) v = act[IN_OFF + uint(((c.x * I1 + c.y) * I2 + c.z) * I3 + c.w)];
-    act[OUT_OFF + i] = v;
+    if (all(greaterThanEqual(c, ivec4(0)))) v = in_act[0].v[IN_OFF + uint(((c.x * I1 + c.y) * I2 + c.z) * I3 + c.w)];
+    dst[OUT_OFF + i] = v;
   }
 }

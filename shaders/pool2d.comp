@@ -12,7 +12,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -67,7 +67,7 @@ void pool_rows4() {
       uint row4 = (IN_OFF + plane * uint(H * W) + uint(clamp(y, 0, H - 1) * W)) / 4;
       float row[BLOCKS * 4];
       [[unroll]] for (int b = 0; b < int(BLOCKS); ++b) {
-        vec4 v = act4[row4 + uint(clamp(block0 + b, 0, W / 4 - 1))];
+        vec4 v = in_act4[0].v[row4 + uint(clamp(block0 + b, 0, W / 4 - 1))];
         row[4 * b] = v.x;
         row[4 * b + 1] = v.y;
         row[4 * b + 2] = v.z;
@@ -92,10 +92,10 @@ void pool_rows4() {
     if (AVERAGE) acc /= max(taps, vec4(1.0));
     uint first = OUT_OFF + (plane * OH + oy) * OW + gx * 4;
     if (OUT_VEC4) {
-      act4[first / 4] = acc;
+      dst4[first / 4] = acc;
     } else {
       [[unroll]] for (uint k = 0; k < 4; ++k)
-        if (gx * 4 + k < OW) act[first + k] = acc[k];
+        if (gx * 4 + k < OW) dst[first + k] = acc[k];
     }
   }
 }
@@ -120,7 +120,7 @@ void main() {
       float sum = 0.0;
       for (int ky = ty.x; ky < ty.y; ++ky) {
         uint row = base + uint((y0 + ky * DH) * W + x0);
-        for (int kx = tx.x; kx < tx.y; ++kx) sum += act[row + uint(kx * DW)];
+        for (int kx = tx.x; kx < tx.y; ++kx) sum += in_act[0].v[row + uint(kx * DW)];
       }
       int taps;
       if (COUNT_PAD) {
@@ -133,9 +133,9 @@ void main() {
       result = -uintBitsToFloat(0x7f800000u);
       for (int ky = ty.x; ky < ty.y; ++ky) {
         uint row = base + uint((y0 + ky * DH) * W + x0);
-        for (int kx = tx.x; kx < tx.y; ++kx) result = max(result, act[row + uint(kx * DW)]);
+        for (int kx = tx.x; kx < tx.y; ++kx) result = max(result, in_act[0].v[row + uint(kx * DW)]);
       }
     }
-    act[OUT_OFF + i] = result;
+    dst[OUT_OFF + i] = result;
   }
 }

@@ -9,7 +9,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;  // output words
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -31,11 +31,11 @@ void main() {
     ivec4 q = ivec4(0);
     [[unroll]] for (uint k = 0u; k < 4u; ++k) {
       if (k < valid) {
-        const float x = texelFetch(act_texels, int(IN_OFF + (n * C + cw * 4u + k) * PLANE + p)).x;
+        const float x = texelFetch(in_texels[0], int(IN_OFF + (n * C + cw * 4u + k) * PLANE + p)).x;
         // Clamped while still a float, so that huge values and infinities saturate.
         q[k] = int(clamp(roundEven(x * INV_SCALE), -512.0, 512.0)) + ZP;
       }
     }
-    act_words[OUT_OFF + item] = pack_int8x4(clamp(q, -128, 127), valid);
+    dst_words[OUT_OFF + item] = pack_int8x4(clamp(q, -128, 127), valid);
   }
 }

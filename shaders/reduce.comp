@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena offsets (4-byte words) vary between otherwise equal layers: push constants, so that
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push constants, so that
 // those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -53,7 +53,7 @@ void main() {
           left /= dims[d];
         }
       for (uint k = 0; k < inner_len; ++k) {
-        float v = act[IN_OFF + start + k * inner_stride];
+        float v = in_act[0].v[IN_OFF + start + k * inner_stride];
         if (KIND == REDUCE_MAX) acc = max(acc, v);
         else if (KIND == REDUCE_MIN) acc = min(acc, v);
         else if (KIND == REDUCE_L1) acc += abs(v);
@@ -63,6 +63,6 @@ void main() {
     }
     if (KIND == REDUCE_MEAN) acc /= float(REDUCED);
     else if (KIND == REDUCE_L2) acc = sqrt(acc);
-    act[OUT_OFF + o] = acc;
+    dst[OUT_OFF + o] = acc;
   }
 }

@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -31,8 +31,8 @@ void main() {
     const uint x0 = texelFetch(wt_bits, int(COL_INDICES + 2 * ox)).x, x1 = texelFetch(wt_bits, int(COL_INDICES + 2 * ox + 1)).x;
     const float wy = wt[ROW_WEIGHTS + oy], wx = wt[COL_WEIGHTS + ox];
     const uint base = IN_OFF + plane * IH * IW;
-    const float top = mix(act[base + y0 * IW + x0], act[base + y0 * IW + x1], wx);
-    const float bottom = mix(act[base + y1 * IW + x0], act[base + y1 * IW + x1], wx);
-    act[OUT_OFF + i] = mix(top, bottom, wy);
+    const float top = mix(in_act[0].v[base + y0 * IW + x0], in_act[0].v[base + y0 * IW + x1], wx);
+    const float bottom = mix(in_act[0].v[base + y1 * IW + x0], in_act[0].v[base + y1 * IW + x1], wx);
+    dst[OUT_OFF + i] = mix(top, bottom, wy);
   }
 }

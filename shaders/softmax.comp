@@ -7,7 +7,7 @@
 
 layout(constant_id = 0) const uint ROWS = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -19,15 +19,15 @@ layout(constant_id = 5) const uint INNER = 1;
 void main() {
   for (uint r = gl_GlobalInvocationID.x; r < ROWS; r += STRIDE) {
     uint base = (r / INNER) * LEN * INNER + r % INNER;
-    float m = act[IN_OFF + base];
-    for (uint k = 1; k < LEN; ++k) m = max(m, act[IN_OFF + base + k * INNER]);
+    float m = in_act[0].v[IN_OFF + base];
+    for (uint k = 1; k < LEN; ++k) m = max(m, in_act[0].v[IN_OFF + base + k * INNER]);
     float sum = 0.0;
     for (uint k = 0; k < LEN; ++k) {
-      float e = exp(act[IN_OFF + base + k * INNER] - m);
-      act[OUT_OFF + base + k * INNER] = e;
+      float e = exp(in_act[0].v[IN_OFF + base + k * INNER] - m);
+      dst[OUT_OFF + base + k * INNER] = e;
       sum += e;
     }
     float scale = 1.0 / sum;
-    for (uint k = 0; k < LEN; ++k) act[OUT_OFF + base + k * INNER] *= scale;
+    for (uint k = 0; k < LEN; ++k) dst[OUT_OFF + base + k * INNER] *= scale;
   }
 }

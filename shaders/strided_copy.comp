@@ -9,7 +9,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -43,6 +43,6 @@ void main() {
     src += (rest % O1) * S1;
     rest /= O1;
     src += rest * S0;
-    act[OUT_OFF + i] = act[IN_OFF + src];
+    dst[OUT_OFF + i] = in_act[0].v[IN_OFF + src];
   }
 }

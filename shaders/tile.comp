@@ -8,7 +8,7 @@
 
 layout(constant_id = 0) const uint COUNT = 1;
 layout(constant_id = 1) const uint STRIDE = 64;
-// Arena and weight offsets (4-byte words) vary between otherwise equal layers: push
+// Offsets (4-byte words) into the bindings vary between otherwise equal layers: push
 // constants, so that those layers share one pipeline.
 layout(push_constant) uniform Push {
   uint IN_OFF;
@@ -41,6 +41,6 @@ void main() {
     const uint c1 = rest % O1;
     const uint c0 = rest / O1;
     const uint src = (((((c0 % I0) * I1 + c1 % I1) * I2 + c2 % I2) * I3 + c3 % I3) * I4 + c4 % I4) * I5 + c5 % I5;
-    act[OUT_OFF + i] = act[IN_OFF + src];
+    dst[OUT_OFF + i] = in_act[0].v[IN_OFF + src];
   }
 }

@@ -45,7 +45,7 @@ std::vector<uint8_t> difference_model() {
 
 // Tools run with the validation layer on; any message it prints fails the test.
 test::ProcessResult run_tool(const std::string& tool, std::vector<std::string> args) {
-  args.insert(args.begin(), {"env", "VKBNN_VALIDATION=1", test::tool_path(tool)});
+  args.insert(args.begin(), {"env", "VKBNN_VALIDATION=sync", test::tool_path(tool)});
   test::ProcessResult r = test::run_process(args);
   EXPECT_EQ(r.output.find("Vulkan validation"), std::string::npos) << r.output;
   return r;

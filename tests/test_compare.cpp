@@ -49,7 +49,7 @@ class CompareTool : public ::testing::Test {
   // Under the validation layer (a message lands in the output, which then fails to parse as JSON),
   // with the Python that has torch and onnx unless a test names its own.
   static ProcessResult compare(std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"env", "VKBNN_VALIDATION=1", tool_path("vkbnn-compare")};
+    std::vector<std::string> argv = {"env", "VKBNN_VALIDATION=sync", tool_path("vkbnn-compare")};
     if (std::find(extra.begin(), extra.end(), "--python") == extra.end()) argv.insert(argv.end(), {"--python", python()});
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run_process(argv);

@@ -53,9 +53,9 @@ struct ContextOptions {
   std::string device_name;
   // Enable VK_LAYER_KHRONOS_validation; also on when VKBNN_VALIDATION=1.
   bool validation = false;
-  // Validation with its synchronization checks (also VKBNN_VALIDATION=sync). They count every
-  // dispatch's descriptors as touching the whole arena, so a network whose independent layers run
-  // without a barrier between them draws hazard reports that are not real.
+  // Validation with its synchronization checks (also VKBNN_VALIDATION=sync): a missing barrier
+  // between dispatches whose bound ranges meet is reported (each dispatch binds only the tensors
+  // it touches). The test suite runs with them on.
   bool synchronization_validation = false;
   // Use kernels built on subgroup operations where the device has them; off forces the
   // portable kernels (for comparison and testing).

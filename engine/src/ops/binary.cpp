@@ -121,6 +121,12 @@ uint32_t add_param_table(const NodeLowering& l, const EpilogueInputs& in, int64_
   return l.weights.add(params);
 }
 
+// Both binary convolution shaders read X in operand slot 0 and the Elastic-Link input in slot 1.
+Dispatch with_link_operand(Dispatch d, const EpilogueInputs& in) {
+  if (in.link) d.operands = std::vector<uint32_t>{0, static_cast<uint32_t>(*in.link)};
+  return d;
+}
+
 // The Elastic-Link constants, which both binary convolution shaders take by the same names.
 template <typename Spec, typename Push>
 void set_link(Spec& spec, Push& push, const NodeLowering& l, const fb::BinaryEpilogue& e, const EpilogueInputs& in) {
@@ -169,8 +175,9 @@ Dispatch grouped_dispatch(const BinaryShape& s, const NodeLowering& l, const fb:
   shader::binary_grouped_conv2d::Push push{
       .IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .PARAM_OFF = param_offset};
   set_link(spec, push, l, e, in);
-  return make_dispatch<shader::binary_grouped_conv2d>(spec, push,
-                                                      {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1});
+  return with_link_operand(make_dispatch<shader::binary_grouped_conv2d>(
+                               spec, push, {u32(ceil_div(positions, local)), u32(ceil_div(s.out_channels, q)), 1}),
+                           in);
 }
 
 // Zero padding: which kernel taps along one axis leave the input, per output coordinate, as a few
@@ -321,7 +328,8 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
                                    .BORDER_OFF = border_offset,
                                    .PARAM_OFF = param_offset};
   set_link(spec, push, l, e, in);
-  return make_dispatch<shader::binary_conv2d>(spec, push, {u32(ceil_div(items, local)), u32(blocks), 1});
+  return with_link_operand(
+      make_dispatch<shader::binary_conv2d>(spec, push, {u32(ceil_div(items, local)), u32(blocks), 1}), in);
 }
 
 void require_bits(const NodeDesc& desc) {

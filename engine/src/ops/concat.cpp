@@ -42,19 +42,23 @@ std::vector<Dispatch> lower_concat(const NodeLowering& l) {
   for (size_t i = 0; i < l.inputs.size(); ++i) {
     const auto row_len = static_cast<uint32_t>(static_cast<size_t>(l.inputs[i].shape[axis]) * inner);
     const Operand src = place_operand(l, i);
-    const auto dst = static_cast<uint32_t>(l.outputs[0].offset + position * inner);
     const size_t count = outer * row_len;
+    // Each input lands in its own part of the output: bound alone, the parts need no barrier
+    // between them where they do not interleave (concatenation along axis 0, or with one row).
+    const uint64_t first = l.outputs[0].offset + position * inner;
+    const WordRange part = output_part(l, first, first + (outer - 1) * out_row + row_len);
+    const auto dst = static_cast<uint32_t>(first - part.begin);
     const bool vec4 = row_len % 4 == 0 && out_row % 4 == 0 && vec4_aligned({src.offset, dst});
     const Grid grid = grid_for(vec4 ? count / 4 : count);
-    // Inputs land in disjoint parts of the output: independent.
     dispatches.push_back(make_dispatch<shader::concat>({.COUNT = static_cast<uint32_t>(count),
                                                         .STRIDE = grid.stride,
                                                         .VEC4 = vec4,
                                                         .ROW_LEN = row_len,
                                                         .OUT_ROW = out_row,
                                                         .SRC_IN_WEIGHTS = src.in_weights},
-                                                       {.SRC_OFF = src.offset, .DST_OFF = dst}, {grid.groups, 1, 1},
-                                                       i > 0));
+                                                       {.SRC_OFF = src.offset, .DST_OFF = dst}, {grid.groups, 1, 1}));
+    dispatches.back().operands = std::vector<uint32_t>{static_cast<uint32_t>(i)};
+    dispatches.back().written = part;
     position += static_cast<size_t>(l.inputs[i].shape[axis]);
   }
   return dispatches;

@@ -129,9 +129,10 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
                                     .WT_OFF = weight_offset,
                                     .BIAS_OFF = bias_offset};
     const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(count), 1};
-    // The runs write disjoint output channels: no barrier between them.
-    dispatches.push_back(subgroup ? make_dispatch<shader::conv2d_subgroup>(block_spec, push, groups, first > 0)
-                                  : make_dispatch<shader::conv2d>(block_spec, push, groups, first > 0));
+    // The runs write disjoint output channels, but each binds the whole output (the channels of
+    // a batch interleave), so they run one after the other; only weights beyond a buffer page split.
+    dispatches.push_back(subgroup ? make_dispatch<shader::conv2d_subgroup>(block_spec, push, groups)
+                                  : make_dispatch<shader::conv2d>(block_spec, push, groups));
     dispatches.back().weight_page = page;
   }
   return dispatches;

@@ -33,8 +33,8 @@ struct ActivationSpec {
 };
 ActivationSpec activation_spec(const fb::Activation* activation);
 
-// Where an operand's words live: in the arena (activation) or the weight buffer (constant,
-// packed here). Shaders take {offset, in_weights} and read act[] or wt[] accordingly.
+// Where an operand's words live: in its operand slot (activation) or the weight buffer (constant,
+// packed here). Shaders take {offset, in_weights} and read in_act[slot] or wt[] accordingly.
 struct Operand {
   uint32_t offset = 0;
   bool in_weights = false;

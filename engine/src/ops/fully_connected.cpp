@@ -68,7 +68,10 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
     const uint32_t bias_offset =
         has_bias ? l.weights.add(l.constants[2]->subspan(static_cast<size_t>(first), static_cast<size_t>(count))) : 0;
     const uint32_t local = static_cast<uint32_t>(std::clamp<int64_t>((count + 7) / 8 * 8, 8, 64));
-    // The runs write disjoint features of Y: no barrier between them.
+    // The runs write disjoint features of Y, each bound alone: no barrier between them where the
+    // rows of a batch do not interleave them (batch 1).
+    const uint64_t begin = l.outputs[0].offset + static_cast<uint64_t>(first);
+    const WordRange part = output_part(l, begin, begin + static_cast<uint64_t>((n - 1) * m + count));
     dispatches.push_back(make_dispatch<shader::fully_connected>(
         {.local_size_x = local,
          .HAS_BIAS = has_bias,
@@ -80,11 +83,12 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
          .ACT_BETA = act.beta,
          .Y_STRIDE = static_cast<uint32_t>(m)},
         {.IN_OFF = in,
-         .OUT_OFF = l.outputs[0].offset + static_cast<uint32_t>(first),
+         .OUT_OFF = static_cast<uint32_t>(begin - part.begin),
          .WT_OFF = weight_offset,
          .BIAS_OFF = bias_offset},
-        {static_cast<uint32_t>((count + local - 1) / local), static_cast<uint32_t>(n), 1}, first > 0));
+        {static_cast<uint32_t>((count + local - 1) / local), static_cast<uint32_t>(n), 1}));
     dispatches.back().weight_page = page;
+    dispatches.back().written = part;
   }
   return dispatches;
 }

@@ -97,7 +97,9 @@ int64_t conv_output_length(int64_t size, int64_t kernel, int64_t stride, int64_t
 void check_conv_shapes(const NodeDesc& desc, const ConvGeometry& geometry, const Shape& x, const Shape& w,
                        const Shape& y);
 
-// An activation tensor once memory is planned: offset in float elements in the arena.
+// An activation tensor as a dispatch sees it. Each dispatch binds the tensors it reads and
+// writes from their starts (see Dispatch), so `offset` (4-byte words into the binding) is 0; an
+// op adds to it where it addresses a part.
 struct TensorRef {
   uint32_t offset = 0;
   Shape shape;
@@ -152,18 +154,34 @@ class WeightPacker {
   std::vector<std::vector<uint32_t>> pages_ = std::vector<std::vector<uint32_t>>(1);
 };
 
+// Activation tensors one dispatch reads at most: the operand slots in_*[k] of shaders/common.glsl.
+inline constexpr uint32_t kOperandSlots = 3;
+
+// Words [begin, end) of a tensor.
+struct WordRange {
+  uint64_t begin = 0, end = 0;
+};
+
 // One compute dispatch: an embedded shader, the values of its specialization constants and
 // push constants (the shader's generated Spec and Push structs, see shader_interface.hpp, kept
 // as words: the pipeline is keyed by shader and spec), and the number of workgroups.
-// By default a dispatch waits for the node's previous dispatch; `independent` drops that wait
-// when the dispatches touch disjoint memory (e.g. one per Concat input).
+//
+// Its descriptor set binds only what it touches (shaders/common.glsl): output 0 for writing
+// (dst), the node inputs in `operands` for reading, the weight page. The recorder puts a barrier
+// before a dispatch exactly where these ranges meet those of the dispatches since the last one,
+// and synchronization validation checks the same ranges.
 struct Dispatch {
   ShaderId shader{};
   std::span<const SpecEntry> spec_entries;
   std::vector<uint32_t> spec;
   std::vector<uint32_t> push;
   std::array<uint32_t, 3> groups{1, 1, 1};
-  bool independent = false;
+  // The node inputs bound to operand slots 0, 1, ... (at most kOperandSlots); constants bind
+  // nothing. Unset: input k in slot k, for every activation input.
+  std::optional<std::vector<uint32_t>> operands;
+  // The part of output 0 it writes (words from the output's start; see output_part()); unset:
+  // all of it.
+  std::optional<WordRange> written;
   // The weight page it binds (see WeightPacker); unset: the page its node's weights went to.
   std::optional<uint32_t> weight_page;
 };
@@ -185,10 +203,9 @@ Spec with_window(Spec spec, const Geometry& g) {
 
 // A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
 template <typename S>
-Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups,
-                       bool independent = false) {
+Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups) {
   Dispatch d{S::id, S::spec_entries, std::vector<uint32_t>(S::spec_entries.size()),
-             std::vector<uint32_t>(S::push_size / 4), groups, independent};
+             std::vector<uint32_t>(S::push_size / 4), groups};
   if (!d.spec.empty()) std::memcpy(d.spec.data(), &spec, d.spec.size() * sizeof(uint32_t));
   if (!d.push.empty()) std::memcpy(d.push.data(), &push, S::push_size);
   return d;
@@ -211,10 +228,19 @@ struct NodeLowering {
   std::vector<TensorRef> outputs;
   WeightPacker& weights;
   const DeviceInfo& device;
+  // Where a binding may start, in words: tensors are planned at multiples of it.
+  uint64_t binding_alignment = 16;
 
   // The words of constant input `index` (Bit constants are read this way).
   std::vector<uint32_t> constant_words(size_t index) const;
 };
+
+// What a dispatch that writes only words [begin, end) of output 0 binds (Dispatch::written), so
+// that dispatches writing other parts need no barrier between them: from the aligned word at or
+// below `begin`, which the shader then addresses at begin - part.begin.
+inline WordRange output_part(const NodeLowering& l, uint64_t begin, uint64_t end) {
+  return {begin / l.binding_alignment * l.binding_alignment, end};
+}
 
 // Layer metadata (LayerInfo). The precision of layers that compute in the type of their tensors: int8 when any tensor is
 // Int8, bits when the output is Bit, else fp32.

@@ -95,9 +95,8 @@ InstanceSetup create_instance(bool validation, bool synchronization, const std::
 
   std::vector<const char*> layers;
   // On lavapipe (and many GPUs) a missing barrier does not show as a wrong result; only the
-  // synchronization checks see one. They are opt-in (VKBNN_VALIDATION=sync) because they take
-  // each descriptor's whole range (the arena) as accessed, and so report every barrier the
-  // recorder leaves out between dispatches that touch disjoint tensors.
+  // synchronization checks see one (VKBNN_VALIDATION=sync). They take each descriptor's range
+  // as accessed, which is why every dispatch binds only the tensors it touches.
   const VkValidationFeatureEnableEXT enabled_checks[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
   VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
   features.enabledValidationFeatureCount = 1;
@@ -450,6 +449,7 @@ Context& Context::operator=(Context&&) noexcept = default;
 
 const DeviceInfo& Context::device() const { return state_->info; }
 uint32_t Context::validation_message_count() const { return state_->validation_messages.load(); }
+
 const std::filesystem::path& Context::pipeline_cache_file() const { return state_->pipeline_cache_file; }
 bool Context::pipeline_cache_loaded() const { return state_->pipeline_cache_loaded; }
 VkInstance Context::instance() const { return state_->instance.get(); }

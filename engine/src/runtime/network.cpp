@@ -24,16 +24,18 @@ using Clock = std::chrono::steady_clock;
 
 double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
-// Activation offsets are aligned to 16 words (64 bytes): vec4 access and whole cache lines.
+// Activation offsets are aligned to at least 16 words (64 bytes): vec4 access and whole cache
+// lines; staging offsets to 16 words.
 constexpr uint64_t kArenaAlignment = 16;
-// Texel buffer views bound after the two storage buffers, of the arena or of the weights, in
-// the formats shaders/common.glsl reads them in.
-constexpr uint32_t kTexelViews = 7;
-constexpr bool kViewsWeights[kTexelViews] = {false, true, false, true, false, true, true};
-constexpr VkFormat kViewFormats[kTexelViews] = {VK_FORMAT_R32_SFLOAT,          VK_FORMAT_R32_SFLOAT,
-                                                VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
-                                                VK_FORMAT_R32_UINT,            VK_FORMAT_R32_UINT,
-                                                VK_FORMAT_R32G32B32A32_UINT};
+// A dispatch's descriptor set, as shaders/common.glsl declares it: the part of the arena it
+// writes; the weight page; the operand slots as storage buffers and as texel buffers of
+// kOperandFormats; the weight page as texel buffers of kWeightFormats.
+enum Binding : uint32_t { kDst, kWeights, kOperands, kOperandTexels, kWeightTexels = kOperandTexels + 3, kBindings = kWeightTexels + 4 };
+constexpr VkFormat kOperandFormats[] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32_UINT};
+constexpr VkFormat kWeightFormats[] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT, VK_FORMAT_R32_UINT,
+                                       VK_FORMAT_R32G32B32A32_UINT};
+static_assert(std::size(kOperandFormats) == kWeightTexels - kOperandTexels &&
+              std::size(kWeightFormats) == kBindings - kWeightTexels);
 // A smaller NetworkOptions::max_buffer_range could not hold even one small layer's weights.
 constexpr uint64_t kMinBufferRange = 1024;
 
@@ -42,17 +44,23 @@ std::string mib(uint64_t bytes) {
                                       : std::to_string(bytes) + " bytes";
 }
 
+// Words of the arena.
 struct Range {
   uint64_t begin = 0, end = 0;
   bool overlaps(const Range& o) const { return begin < o.end && o.begin < end; }
+  bool operator<(const Range& o) const { return std::pair(begin, end) < std::pair(o.begin, o.end); }
 };
 
 struct PlannedDispatch {
   VkPipeline pipeline = VK_NULL_HANDLE;
   std::vector<uint32_t> push;  // push-constant words from offset 0
   std::array<uint32_t, 3> groups{};
-  bool independent = false;
   uint32_t weight_page = 0;
+  // What its descriptor set binds of the arena: the tensors in its operand slots (none: the
+  // slot holds the weight page) and the part it writes.
+  std::array<std::optional<Range>, kOperandSlots> operands;
+  Range written;
+  VkDescriptorSet set = VK_NULL_HANDLE;
 };
 
 // Every shader's push constants fit the 128 bytes each Vulkan device offers.
@@ -62,8 +70,6 @@ struct PlannedNode {
   std::string name;
   std::string op;
   Shape output_shape;
-  std::vector<Range> reads;
-  std::vector<Range> writes;
   std::vector<PlannedDispatch> dispatches;
 };
 
@@ -113,9 +119,8 @@ struct NetworkState {
   vk::UniqueDescriptorSetLayout set_layout;
   vk::UniquePipelineLayout pipeline_layout;
   std::map<std::pair<ShaderId, std::vector<uint32_t>>, vk::UniquePipeline> pipelines;
+  // One descriptor set per dispatch (PlannedDispatch::set).
   vk::UniqueDescriptorPool descriptor_pool;
-  // One descriptor set per weight page: the arena and that page.
-  std::vector<VkDescriptorSet> descriptor_sets;
   Buffer arena;
   std::vector<Buffer> weight_pages;
   std::vector<vk::UniqueBufferView> texel_views;
@@ -164,6 +169,8 @@ struct NetworkState {
   void plan();
   void lower(WeightPacker& packer);
   VkPipeline pipeline_for(const Dispatch& d);
+  // The arena ranges of the inputs `d` of `node` reads, by operand slot.
+  std::array<std::optional<Range>, kOperandSlots> bind_operands(const fb::Node& node, const Dispatch& d) const;
   void create_layouts();
   // Fails with MemoryLimitError before anything is allocated when the network's buffers cannot
   // fit the device's memory.
@@ -180,6 +187,11 @@ struct NetworkState {
   // The outputs and profile of the finished run in `slot`, which is free afterwards.
   std::pair<std::vector<Tensor>, Profile> collect(RunSlot& slot);
   Range range_of(uint32_t tensor) const;
+  // The words a descriptor binds for `tensor`: its range, rounded up to whole RGBA texels.
+  Range bound_range(uint32_t tensor) const;
+  // Where a binding may start in the arena, in words: a multiple of kArenaAlignment and of the
+  // device's storage and texel buffer offset alignments (set by plan()).
+  uint64_t binding_alignment = kArenaAlignment;
   // The tensor a tensor or layer name refers to, when it was tapped (else an Error).
   uint32_t tapped_tensor(const std::string& name) const;
   uint64_t bytes_of(const fb::Node& node) const;
@@ -215,7 +227,17 @@ Range NetworkState::range_of(uint32_t tensor) const {
   return {tensor_offset[tensor], tensor_offset[tensor] + storage_words(shape, t->type())};
 }
 
+Range NetworkState::bound_range(uint32_t tensor) const {
+  const Range r = range_of(tensor);
+  return {r.begin, r.begin + std::max<uint64_t>((r.end - r.begin + 3) / 4 * 4, 4)};
+}
+
 void NetworkState::plan() {
+  VkPhysicalDeviceProperties props{};
+  vkGetPhysicalDeviceProperties(ctx->physical_device, &props);
+  // Vulkan's alignments are powers of two, so the largest is a multiple of the others.
+  binding_alignment = (std::max({kArenaAlignment * 4, props.limits.minStorageBufferOffsetAlignment,
+                                 props.limits.minTexelBufferOffsetAlignment}) + 3) / 4;
   const auto& m = model.schema();
   const auto& tensors = *m.tensors();
   const int n_nodes = static_cast<int>(m.nodes()->size());
@@ -263,7 +285,9 @@ void NetworkState::plan() {
     planned.push_back(i);
     lifetimes.push_back({storage_words(shape, tensors.Get(i)->type()), first[i], last_use[i]});
   }
-  auto result = plan_memory(lifetimes, kArenaAlignment);
+  // Each tensor is bound from its start; the planner's rounding of sizes to the alignment leaves
+  // room for bound_range()'s.
+  auto result = plan_memory(lifetimes, binding_alignment);
   tensor_offset.assign(tensors.size(), 0);
   for (size_t k = 0; k < planned.size(); ++k) tensor_offset[planned[k]] = result.offsets[k];
   for (uint32_t i = 0; i < tensors.size(); ++i) tensor_offset[i] = tensor_offset[root[i]];
@@ -287,6 +311,23 @@ VkPipeline NetworkState::pipeline_for(const Dispatch& d) {
   return pipelines.emplace(std::move(key), std::move(pipeline)).first->second.get();
 }
 
+std::array<std::optional<Range>, kOperandSlots> NetworkState::bind_operands(const fb::Node& node,
+                                                                           const Dispatch& d) const {
+  std::vector<uint32_t> read = d.operands.value_or(std::vector<uint32_t>{});
+  if (!d.operands)
+    for (uint32_t k = 0; k < std::min<uint32_t>(node.inputs()->size(), kOperandSlots); ++k) read.push_back(k);
+  if (read.size() > kOperandSlots)
+    throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " reads more operands than there are slots");
+  std::array<std::optional<Range>, kOperandSlots> slots;
+  for (size_t k = 0; k < read.size(); ++k) {
+    if (read[k] >= node.inputs()->size())
+      throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " reads an input its node lacks");
+    const uint32_t tensor = node.inputs()->Get(read[k]);
+    if (!model.schema().tensors()->Get(tensor)->data()) slots[k] = bound_range(tensor);
+  }
+  return slots;
+}
+
 void NetworkState::lower(WeightPacker& packer) {
   const auto& m = model.schema();
   const auto& tensors = *m.tensors();
@@ -297,24 +338,21 @@ void NetworkState::lower(WeightPacker& packer) {
     planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
-    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info};
+    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info, binding_alignment};
     for (uint32_t in : *node->inputs()) {
       const auto* t = tensors.Get(in);
       Shape shape(t->shape()->begin(), t->shape()->end());
-      lowering.inputs.push_back({static_cast<uint32_t>(tensor_offset[in]), shape, t->type(), quant_of(*t)});
+      lowering.inputs.push_back({0, shape, t->type(), quant_of(*t)});
       if (t->data()) {
         lowering.constants.emplace_back(std::span<const float>(
             reinterpret_cast<const float*>(t->data()->data()), t->data()->size() / sizeof(float)));
       } else {
         lowering.constants.emplace_back(std::nullopt);
-        planned.reads.push_back(range_of(in));
       }
     }
     for (uint32_t out : *node->outputs()) {
       const auto* t = tensors.Get(out);
-      lowering.outputs.push_back({static_cast<uint32_t>(tensor_offset[out]), Shape(t->shape()->begin(), t->shape()->end()),
-                                  t->type(), quant_of(*t)});
-      planned.writes.push_back(range_of(out));
+      lowering.outputs.push_back({0, Shape(t->shape()->begin(), t->shape()->end()), t->type(), quant_of(*t)});
     }
     std::vector<std::string> shaders;
     if (!kind.alias) {
@@ -343,7 +381,13 @@ void NetworkState::lower(WeightPacker& packer) {
         if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
           throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " has too many push constants");
         planned.dispatches.push_back(
-            {pipeline_for(d), d.push, d.groups, d.independent, d.weight_page.value_or(packer.page())});
+            {pipeline_for(d), d.push, d.groups, d.weight_page.value_or(packer.page()), bind_operands(*node, d), {}});
+        const uint32_t out = node->outputs()->Get(0);
+        if (d.written && (d.written->begin % binding_alignment || d.written->begin >= d.written->end ||
+                          d.written->end > bound_range(out).end - tensor_offset[out]))
+          throw std::logic_error(std::string("shader ") + shader_name(d.shader) + " writes a misplaced part of its output");
+        planned.dispatches.back().written =
+            d.written ? Range{tensor_offset[out] + d.written->begin, tensor_offset[out] + d.written->end} : bound_range(out);
         shaders.push_back(shader_name(d.shader));
       }
     }
@@ -361,14 +405,15 @@ std::string NetworkState::buffer_limit_text() const {
 }
 
 void NetworkState::create_layouts() {
-  // Bindings as in shaders/common.glsl: the arena and the weights as storage buffers, then as
-  // texel buffers of one and of four floats (see there for why) and of packed-bit words.
-  VkDescriptorSetLayoutBinding bindings[2 + kTexelViews];
-  for (uint32_t i = 0; i < 2 + kTexelViews; ++i)
-    bindings[i] = {i, i < 2 ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1,
+  VkDescriptorSetLayoutBinding bindings[kBindings];
+  for (uint32_t i = 0; i < kBindings; ++i) {
+    const bool storage = i <= kOperands;
+    bindings[i] = {i, storage ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                   i == kOperands || (i >= kOperandTexels && i < kWeightTexels) ? kOperandSlots : 1,
                    VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  }
   VkDescriptorSetLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  layout_info.bindingCount = 2 + kTexelViews;
+  layout_info.bindingCount = kBindings;
   layout_info.pBindings = bindings;
   VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
   vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
@@ -388,9 +433,12 @@ void NetworkState::create_layouts() {
 }
 
 void NetworkState::create_descriptor_sets() {
-  const auto sets = static_cast<uint32_t>(weight_pages.size());
-  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * sets},
-                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexelViews * sets}};
+  uint32_t sets = 0;
+  for (const auto& node : nodes) sets += static_cast<uint32_t>(node.dispatches.size());
+  sets = std::max(sets, 1u);
+  constexpr uint32_t kStorage = 2 + kOperandSlots, kTexels = std::size(kOperandFormats) * kOperandSlots + std::size(kWeightFormats);
+  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kStorage * sets},
+                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexels * sets}};
   VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pool_info.maxSets = sets;
   pool_info.poolSizeCount = 2;
@@ -399,48 +447,74 @@ void NetworkState::create_descriptor_sets() {
   vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
   descriptor_pool = vk::UniqueDescriptorPool(device(), pool);
 
-  const std::vector<VkDescriptorSetLayout> layouts(sets, set_layout.get());
-  VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  set_info.descriptorPool = descriptor_pool.get();
-  set_info.descriptorSetCount = sets;
-  set_info.pSetLayouts = layouts.data();
-  descriptor_sets.resize(sets);
-  vk::check(vkAllocateDescriptorSets(device(), &set_info, descriptor_sets.data()), "allocating the descriptor sets");
-
-  auto view_of = [&](const Buffer& buffer, VkFormat format) {
+  auto view_of = [&](VkBuffer buffer, VkFormat format, uint64_t offset, uint64_t range) {
     VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-    view_info.buffer = buffer.get();
+    view_info.buffer = buffer;
     view_info.format = format;
-    view_info.range = VK_WHOLE_SIZE;
+    view_info.offset = offset;
+    view_info.range = range;
     VkBufferView view = VK_NULL_HANDLE;
     vk::check(vkCreateBufferView(device(), &view_info, nullptr, &view), "creating a texel buffer view");
     texel_views.emplace_back(device(), view);
     return view;
   };
-  VkBufferView arena_views[kTexelViews] = {};
-  for (uint32_t i = 0; i < kTexelViews; ++i)
-    if (!kViewsWeights[i]) arena_views[i] = view_of(arena, kViewFormats[i]);
-  for (uint32_t p = 0; p < sets; ++p) {
-    VkDescriptorBufferInfo buffer_infos[2] = {{arena.get(), 0, VK_WHOLE_SIZE}, {weight_pages[p].get(), 0, VK_WHOLE_SIZE}};
-    VkBufferView views[kTexelViews];
-    VkWriteDescriptorSet writes[2 + kTexelViews];
-    for (uint32_t i = 0; i < 2 + kTexelViews; ++i) {
-      writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[i].dstSet = descriptor_sets[p];
-      writes[i].dstBinding = i;
-      writes[i].descriptorCount = 1;
-      if (i < 2) {
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[i].pBufferInfo = &buffer_infos[i];
-      } else {
-        const uint32_t v = i - 2;
-        views[v] = kViewsWeights[v] ? view_of(weight_pages[p], kViewFormats[v]) : arena_views[v];
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-        writes[i].pTexelBufferView = &views[v];
+  // Views of the weight pages, which also fill the operand slots a dispatch leaves empty (the
+  // weights are never written during a run), and of each operand tensor, by range.
+  std::vector<std::array<VkBufferView, std::size(kWeightFormats)>> page_views(weight_pages.size());
+  for (size_t p = 0; p < weight_pages.size(); ++p)
+    for (size_t f = 0; f < std::size(kWeightFormats); ++f)
+      page_views[p][f] = view_of(weight_pages[p].get(), kWeightFormats[f], 0, VK_WHOLE_SIZE);
+  std::map<Range, std::array<VkBufferView, std::size(kOperandFormats)>> operand_views;
+
+  for (auto& node : nodes)
+    for (auto& d : node.dispatches) {
+      VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+      set_info.descriptorPool = descriptor_pool.get();
+      set_info.descriptorSetCount = 1;
+      const VkDescriptorSetLayout layout = set_layout.get();
+      set_info.pSetLayouts = &layout;
+      vk::check(vkAllocateDescriptorSets(device(), &set_info, &d.set), "allocating a descriptor set");
+
+      const VkBuffer page = weight_pages[d.weight_page].get();
+      VkDescriptorBufferInfo storage[kStorage] = {
+          {arena.get(), d.written.begin * 4, (d.written.end - d.written.begin) * 4}, {page, 0, VK_WHOLE_SIZE}};
+      VkBufferView texels[kTexels];
+      for (uint32_t k = 0; k < kOperandSlots; ++k) {
+        const auto& r = d.operands[k];
+        storage[2 + k] = r ? VkDescriptorBufferInfo{arena.get(), r->begin * 4, (r->end - r->begin) * 4}
+                           : VkDescriptorBufferInfo{page, 0, VK_WHOLE_SIZE};
+        auto views = r ? operand_views.find(*r) : operand_views.end();
+        if (r && views == operand_views.end()) {
+          std::array<VkBufferView, std::size(kOperandFormats)> made{};
+          for (size_t f = 0; f < made.size(); ++f)
+            made[f] = view_of(arena.get(), kOperandFormats[f], r->begin * 4, (r->end - r->begin) * 4);
+          views = operand_views.emplace(*r, made).first;
+        }
+        for (size_t f = 0; f < std::size(kOperandFormats); ++f)
+          texels[f * kOperandSlots + k] = r ? views->second[f] : page_views[d.weight_page][f];
       }
+      for (size_t f = 0; f < std::size(kWeightFormats); ++f)
+        texels[std::size(kOperandFormats) * kOperandSlots + f] = page_views[d.weight_page][f];
+
+      VkWriteDescriptorSet writes[kBindings];
+      for (uint32_t i = 0; i < kBindings; ++i) {
+        writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        writes[i].dstSet = d.set;
+        writes[i].dstBinding = i;
+        if (i <= kOperands) {
+          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+          writes[i].descriptorCount = i == kOperands ? kOperandSlots : 1;
+          writes[i].pBufferInfo = &storage[i];
+        } else {
+          const bool operand = i < kWeightTexels;
+          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+          writes[i].descriptorCount = operand ? kOperandSlots : 1;
+          writes[i].pTexelBufferView = operand ? &texels[(i - kOperandTexels) * kOperandSlots]
+                                               : &texels[std::size(kOperandFormats) * kOperandSlots + i - kWeightTexels];
+        }
+      }
+      vkUpdateDescriptorSets(device(), kBindings, writes, 0, nullptr);
     }
-    vkUpdateDescriptorSets(device(), 2 + kTexelViews, writes, 0, nullptr);
-  }
 }
 
 void NetworkState::check_memory(const WeightPacker& packer, uint64_t arena_bytes, uint64_t staging_bytes) const {
@@ -616,13 +690,16 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
           VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   stamp(VK_PIPELINE_STAGE_TRANSFER_BIT, 1);
 
-  // Barriers only where a dispatch touches memory written (or, for writes, read) since the last one.
+  // A barrier only before a dispatch whose bound ranges meet what the dispatches since the last
+  // one wrote (or, for its writes, read): its descriptors bind all that it may touch.
   std::vector<Range> pending_reads, pending_writes;
-  auto conflicts = [](const std::vector<Range>& a, const std::vector<Range>& b) {
-    for (const auto& x : a)
-      for (const auto& y : b)
-        if (x.overlaps(y)) return true;
-    return false;
+  auto meets = [](const Range& r, const std::vector<Range>& list) {
+    return std::any_of(list.begin(), list.end(), [&](const Range& x) { return x.overlaps(r); });
+  };
+  auto needs_barrier = [&](const PlannedDispatch& d) {
+    if (meets(d.written, pending_writes) || meets(d.written, pending_reads)) return true;
+    return std::any_of(d.operands.begin(), d.operands.end(),
+                       [&](const std::optional<Range>& r) { return r && meets(*r, pending_writes); });
   };
   auto compute_barrier = [&] {
     barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
@@ -631,40 +708,34 @@ VkCommandBuffer NetworkState::record(const RunSlot& slot, bool with_timestamps) 
     pending_writes.clear();
   };
   VkPipeline bound = VK_NULL_HANDLE;
-  uint32_t bound_page = std::numeric_limits<uint32_t>::max();
   for (uint32_t k = 0; k < nodes.size(); ++k) {
     const auto& node = nodes[k];
-    if (!node.dispatches.empty() &&
-        (conflicts(node.reads, pending_writes) || conflicts(node.writes, pending_writes) ||
-         conflicts(node.writes, pending_reads)))
-      compute_barrier();
+    // The first dispatch's barrier goes before the node's timestamp, which then times the node alone.
+    if (!node.dispatches.empty() && needs_barrier(node.dispatches.front())) compute_barrier();
     if (ctx->begin_label) {
       VkDebugUtilsLabelEXT label{VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT};
       label.pLabelName = node.name.c_str();
       ctx->begin_label(cmd, &label);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 2 + 2 * k);
-    for (size_t d = 0; d < node.dispatches.size(); ++d) {
-      const auto& dispatch = node.dispatches[d];
-      if (d > 0 && !dispatch.independent) compute_barrier();
+    for (const auto& dispatch : node.dispatches) {
+      if (needs_barrier(dispatch)) compute_barrier();
       if (dispatch.pipeline != bound) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, dispatch.pipeline);
         bound = dispatch.pipeline;
       }
-      if (dispatch.weight_page != bound_page) {
-        vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout.get(), 0, 1,
-                                &descriptor_sets[dispatch.weight_page], 0, nullptr);
-        bound_page = dispatch.weight_page;
-      }
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout.get(), 0, 1, &dispatch.set, 0,
+                              nullptr);
       if (!dispatch.push.empty())
         vkCmdPushConstants(cmd, pipeline_layout.get(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
                            static_cast<uint32_t>(dispatch.push.size() * sizeof(uint32_t)), dispatch.push.data());
       vkCmdDispatch(cmd, dispatch.groups[0], dispatch.groups[1], dispatch.groups[2]);
+      for (const auto& r : dispatch.operands)
+        if (r) pending_reads.push_back(*r);
+      pending_writes.push_back(dispatch.written);
     }
     stamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 3 + 2 * k);
     if (ctx->end_label) ctx->end_label(cmd);
-    pending_reads.insert(pending_reads.end(), node.reads.begin(), node.reads.end());
-    pending_writes.insert(pending_writes.end(), node.writes.begin(), node.writes.end());
   }
 
   barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
