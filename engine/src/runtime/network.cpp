@@ -405,6 +405,17 @@ std::string NetworkState::buffer_limit_text() const {
 }
 
 void NetworkState::create_layouts() {
+  // Vulkan guarantees 4 storage buffers per stage; the operand slots need 2 + kOperandSlots.
+  VkPhysicalDeviceProperties props{};
+  vkGetPhysicalDeviceProperties(ctx->physical_device, &props);
+  const uint32_t storage_needed = kOperands + kOperandSlots,
+                 texels_needed = (kWeightTexels - kOperandTexels) * kOperandSlots + (kBindings - kWeightTexels);
+  if (props.limits.maxPerStageDescriptorStorageBuffers < storage_needed ||
+      props.limits.maxPerStageDescriptorSampledImages < texels_needed)
+    throw Error("the device binds " + std::to_string(props.limits.maxPerStageDescriptorStorageBuffers) +
+                " storage buffers and " + std::to_string(props.limits.maxPerStageDescriptorSampledImages) +
+                " texel buffers per shader stage; vkbnn's shaders need " + std::to_string(storage_needed) + " and " +
+                std::to_string(texels_needed));
   VkDescriptorSetLayoutBinding bindings[kBindings];
   for (uint32_t i = 0; i < kBindings; ++i) {
     const bool storage = i <= kOperands;
