@@ -23,8 +23,9 @@ layout(constant_id = 7) const uint K = 1;                 // indices
 layout(constant_id = 8) const uint AXIS = 1;              // X's length along the axis
 
 uint slice_of(float value) {
-  float v = round(value);
-  if (isnan(v)) return 0u;
+  if (isnan(value)) return 0u;
+  // Into range before rounding: lavapipe's round() of a float beyond int range (1e20) is garbage.
+  float v = round(clamp(value, -float(AXIS), float(AXIS)));
   if (v < 0.0) v += float(AXIS);
   return uint(clamp(v, 0.0, float(AXIS - 1u)));
 }

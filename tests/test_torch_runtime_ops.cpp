@@ -121,7 +121,8 @@ TEST(TorchRuntimeOps, RunWritesIntegerOutputsAsInt64) {
   std::memcpy(&value, index_bytes.data() + index_bytes.size() - sizeof(value), sizeof(value));
   const auto expected = io::read_npy(dir / "best_box.expected1.npy");
   EXPECT_EQ(value, static_cast<int64_t>(expected.data.at(0)));
-  EXPECT_EQ(io::read_npy(box).data, io::read_npy(dir / "best_box.expected0.npy").data);
+  // The box comes out of two convolutions, as in the in-process run: float rounding, not bits.
+  EXPECT_TRUE(all_close(io::read_npy(box).data, io::read_npy(dir / "best_box.expected0.npy").data, 1e-5f, 1e-6f));
 }
 
 }  // namespace

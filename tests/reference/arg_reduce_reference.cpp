@@ -40,9 +40,10 @@ std::vector<float> gather_clamped(std::span<const float> x, const std::vector<in
   std::vector<float> out;
   for (int64_t o = 0; o < outer; ++o)
     for (float value : indices) {
-      auto index = static_cast<int64_t>(std::llround(value));
-      if (index < 0) index += length;
-      index = std::clamp<int64_t>(index, 0, length - 1);
+      // In double, which holds every float index (1e20 too) without an overflowing integer conversion.
+      double position = std::round(static_cast<double>(value));
+      if (position < 0) position += static_cast<double>(length);
+      const auto index = static_cast<int64_t>(std::clamp(position, 0.0, static_cast<double>(length - 1)));
       for (int64_t i = 0; i < inner; ++i) out.push_back(x[static_cast<size_t>((o * length + index) * inner + i)]);
     }
   return out;
