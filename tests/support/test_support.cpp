@@ -31,7 +31,6 @@ class VulkanEnvironment : public ::testing::Environment {
   static std::unique_ptr<Context> make(bool device_features) {
     ContextOptions options;
     options.validation = true;
-    options.synchronization_validation = true;
     options.subgroup_operations = device_features;
     options.integer_dot_product = device_features;
     return std::make_unique<Context>(options);
@@ -146,7 +145,9 @@ std::vector<Tensor> run_exported(const std::filesystem::path& dir, const std::st
 
 int main(int argc, char** argv) {
   // What tests/CMakeLists.txt puts in the environment, also for a direct run: the validation layer
-  // with its synchronization checks in the tools the tests start (and in every Context), and every cache in the build tree rather than under $HOME.
+  // with its synchronization checks in the tools the tests start and in every Context (unless the
+  // environment says otherwise, as the sanitizer run does), and every cache in the build tree
+  // rather than under $HOME.
   const std::string cache = vkbnn::test::binary_dir() + "/tests/cache";
   setenv("VKBNN_VALIDATION", "sync", 0);
   setenv("VKBNN_CACHE_DIR", (cache + "/vkbnn").c_str(), 1);
