@@ -3,7 +3,6 @@
 // with vkbnn-convert and run: each must match its NumPy reference.
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "support/process.hpp"
 #include "support/test_support.hpp"
@@ -17,18 +16,11 @@ TEST(ExporterStyles, ConvertAndMatchNumPy) {
   std::filesystem::create_directories(dir);
   auto made = run_process({python(), source_dir() + "/tests/python/make_exporter_onnx.py", "--out-dir", dir.string()});
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  std::istringstream lines(made.output);
   std::set<std::string> checked;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::string name;
-    if (!(words >> name)) continue;
+  for (const auto& [name, arguments] : printed_models(made.output)) {
     SCOPED_TRACE(name);
     const auto model_path = dir / (name + ".vkbnn");
-    std::vector<std::string> argv{tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o",
-                                  model_path.string()};
-    for (std::string arg; words >> arg;) argv.push_back(arg);
-    auto converted = run_process(argv);
+    auto converted = convert_exported(dir, name, arguments);
     ASSERT_EQ(converted.exit_code, 0) << converted.output;
     if (name.starts_with("tf2onnx")) {
       // The Transposes around the convolutions cancel; the NHWC input is taken as NCHW.

@@ -4,11 +4,11 @@
 // VisionTransformer end to end, exported with
 // torch.onnx.export by tests/python/make_torch_movement_onnx.py at test time, converted with
 // vkbnn-convert and run: each must match PyTorch's output.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "support/process.hpp"
 #include "support/test_support.hpp"
@@ -35,20 +35,12 @@ TEST(TorchMovement, ConvertAndMatchPyTorch) {
   auto made = run_process({python(), source_dir() + "/tests/python/make_torch_movement_onnx.py", "--out-dir",
                            dir.string(), "--seed", "3"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  std::istringstream lines(made.output);
   std::set<std::string> checked;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::string name;
-    if (!(words >> name)) continue;
+  for (const auto& [name, words] : printed_models(made.output)) {
     SCOPED_TRACE(name);
-    std::set<std::string> ops;
-    for (std::string op; words >> op;) ops.insert(op);
     ASSERT_TRUE(kExpectedOps.count(name)) << "an export the test does not know";
-    EXPECT_TRUE(ops.count(kExpectedOps.at(name))) << line;
-    const auto model_path = dir / (name + ".vkbnn");
-    auto converted = run_process({tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o",
-                                  model_path.string()});
+    EXPECT_NE(std::find(words.begin(), words.end(), kExpectedOps.at(name)), words.end()) << made.output;
+    auto converted = convert_exported(dir, name);
     ASSERT_EQ(converted.exit_code, 0) << converted.output;
     // A ReLU, LeakyReLU or Sigmoid after a ConvTranspose runs inside it.
     if (name == "deconv_k4s2p1" || name == "deconv_all_attributes" || name == "deconv_depthwise_no_bias") {

@@ -46,23 +46,19 @@ TEST(TorchRuntimeOps, ConvertAndMatchPyTorch) {
   auto made = run_process({python(), source_dir() + "/tests/python/make_runtime_ops_onnx.py", "--out-dir",
                            dir.string(), "--seed", "7"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  std::istringstream lines(made.output);
   std::set<std::string> checked;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::string name, dtypes;
-    if (!(words >> name >> dtypes)) continue;
+  for (const auto& [name, words] : printed_models(made.output)) {
     SCOPED_TRACE(name);
-    std::set<std::string> ops;
-    for (std::string op; words >> op;) ops.insert(op);
+    // The output types, then the ONNX ops the export holds.
+    ASSERT_FALSE(words.empty()) << made.output;
+    const std::set<std::string> ops(words.begin() + 1, words.end());
     ASSERT_TRUE(kExpectedOps.count(name)) << "an export the test does not know";
-    for (const auto& op : kExpectedOps.at(name)) EXPECT_TRUE(ops.count(op)) << op << " missing: " << line;
+    for (const auto& op : kExpectedOps.at(name)) EXPECT_TRUE(ops.count(op)) << op << " missing: " << made.output;
     const auto model_path = dir / (name + ".vkbnn");
-    auto converted = run_process({tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o",
-                                  model_path.string()});
+    auto converted = convert_exported(dir, name);
     ASSERT_EQ(converted.exit_code, 0) << converted.output;
 
-    const std::vector<std::string> types = split(dtypes, ',');
+    const std::vector<std::string> types = split(words[0], ',');
     const Model model = Model::load(model_path);
     ASSERT_EQ(model.outputs().size(), types.size());
     const std::vector<Tensor> outputs = run_exported(dir, name);

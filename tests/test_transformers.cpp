@@ -7,7 +7,6 @@
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "support/process.hpp"
 #include "support/test_support.hpp"
@@ -16,23 +15,8 @@
 namespace vkbnn::test {
 namespace {
 
-// Each line the script printed: a model's name, then words about it (the ONNX ops it holds).
-std::map<std::string, std::set<std::string>> models_printed(const std::string& output) {
-  std::istringstream lines(output);
-  std::map<std::string, std::set<std::string>> models;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::string name;
-    if (!(words >> name)) continue;
-    auto& rest = models[name];
-    for (std::string word; words >> word;) rest.insert(word);
-  }
-  return models;
-}
-
 void convert(const std::filesystem::path& dir, const std::string& name) {
-  auto converted = run_process({tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o",
-                                (dir / (name + ".vkbnn")).string()});
+  auto converted = convert_exported(dir, name);
   ASSERT_EQ(converted.exit_code, 0) << converted.output;
 }
 
@@ -43,8 +27,7 @@ TEST(Transformers, ModAndScatterNDFoldLikeNumPy) {
                            "--seed", "5"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
   std::set<std::string> checked;
-  for (const auto& model : models_printed(made.output)) {
-    const std::string& name = model.first;
+  for (const auto& [name, words] : printed_models(made.output)) {
     SCOPED_TRACE(name);
     // Neither op has a lowering: the conversion succeeds only when they fold.
     ASSERT_NO_FATAL_FAILURE(convert(dir, name));
@@ -74,9 +57,10 @@ TEST(Transformers, SwinAndMaxVitBlocksMatchPyTorch) {
                            dir.string(), "--seed", "2"});
   ASSERT_EQ(made.exit_code, 0) << made.output;
   std::set<std::string> checked;
-  for (const auto& [name, ops] : models_printed(made.output)) {
+  for (const auto& [name, words] : printed_models(made.output)) {
     SCOPED_TRACE(name);
     ASSERT_TRUE(kTransformerOps.count(name)) << "an export the test does not know";
+    const std::set<std::string> ops(words.begin(), words.end());
     for (const std::string& op : kTransformerOps.at(name)) EXPECT_TRUE(ops.count(op)) << op << " in " << made.output;
     ASSERT_NO_FATAL_FAILURE(convert(dir, name));
     const auto expected = io::read_npy(dir / (name + ".expected.npy"));

@@ -6,13 +6,13 @@ random weights and input and a naive NumPy reference of ONNX's definition of eac
 Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and prints the names.
 """
 
-import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import case_files
 
 RNG = np.random.default_rng(11)
 
@@ -172,16 +172,12 @@ MODELS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    args = case_files.arguments(__doc__)
     for name, make in MODELS.items():
         model, x, expected = make()
         onnx.checker.check_model(model)
         onnx.save(model, str(args.out_dir / f"{name}.onnx"))
-        np.save(args.out_dir / f"{name}.input.npy", np.ascontiguousarray(x, np.float32))
-        np.save(args.out_dir / f"{name}.expected.npy", np.ascontiguousarray(expected, np.float32))
+        case_files.save_arrays(args.out_dir, name, x, expected)
         print(name)
 
 

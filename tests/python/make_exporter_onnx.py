@@ -22,12 +22,11 @@ Writes <name>.onnx, <name>.input.npy (the input as the vkbnn model takes it: NCH
 vkbnn-convert arguments it needs.
 """
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import case_files
 
 
 def conv2d(x, w, b, stride, pads):
@@ -269,15 +268,11 @@ MODELS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    args = case_files.arguments(__doc__)
     for name, make in MODELS.items():
         model, x, expected, convert_args = make()
         onnx.save(model, str(args.out_dir / f"{name}.onnx"))
-        np.save(args.out_dir / f"{name}.input.npy", np.ascontiguousarray(x, np.float32))
-        np.save(args.out_dir / f"{name}.expected.npy", np.ascontiguousarray(expected, np.float32))
+        case_files.save_arrays(args.out_dir, name, x, expected)
         print(" ".join([name] + convert_args))
 
 

@@ -17,12 +17,11 @@ Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and pr
 graph: its name.
 """
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import case_files
 
 
 def scatter_nd(data, indices, updates, reduction):
@@ -95,17 +94,12 @@ def graphs(rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    args = case_files.arguments(__doc__, seed=True)
     rng = np.random.default_rng(args.seed)
     for name, (m, folded) in graphs(rng).items():
         x = rng.standard_normal(folded.shape).astype(np.float32)
         onnx.save(m, str(args.out_dir / f"{name}.onnx"))
-        np.save(args.out_dir / f"{name}.input.npy", x)
-        np.save(args.out_dir / f"{name}.expected.npy", (x + folded).astype(np.float32))
+        case_files.save_arrays(args.out_dir, name, x, x + folded)
         print(name)
 
 

@@ -9,14 +9,11 @@ model: its name, the dtype of each output ("float32" or "int64") joined by comma
 op types its graph holds.
 """
 
-import argparse
-import warnings
-from pathlib import Path
-
 import numpy as np
-import onnx
 import torch
 from torch import nn
+
+import case_files
 
 
 class Segmenter(nn.Module):
@@ -138,12 +135,7 @@ def modules():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    warnings.filterwarnings("ignore")
+    args = case_files.arguments(__doc__, seed=True)
     torch.manual_seed(args.seed)
     for name, (module, shape) in modules().items():
         module.eval()
@@ -163,8 +155,7 @@ def main():
         for k, y in enumerate(ys):
             dtypes.append("int64" if y.dtype == torch.int64 else "float32")
             np.save(args.out_dir / f"{name}.expected{k}.npy", y.numpy().astype(np.float32))
-        ops = sorted({n.op_type for n in onnx.load(str(path)).graph.node})
-        print(name, ",".join(dtypes), *ops)
+        print(name, ",".join(dtypes), *case_files.op_types(path))
 
 
 if __name__ == "__main__":

@@ -7,14 +7,10 @@ model: its name, then the ONNX op types its graph holds (so the test can tell wh
 export exercises).
 """
 
-import argparse
-import warnings
-from pathlib import Path
-
-import numpy as np
-import onnx
 import torch
 from torch import nn
+
+import case_files
 
 
 class Deconv(nn.Module):
@@ -107,24 +103,9 @@ def modules():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    warnings.filterwarnings("ignore")
+    args = case_files.arguments(__doc__, seed=True)
     torch.manual_seed(args.seed)
-    for name, (module, shape) in modules().items():
-        module.eval()
-        x = torch.randn(*shape)
-        with torch.no_grad():
-            y = module(x)
-        path = args.out_dir / f"{name}.onnx"
-        torch.onnx.export(module, x, str(path), opset_version=13, input_names=["input"], output_names=["output"])
-        np.save(args.out_dir / f"{name}.input.npy", x.numpy())
-        np.save(args.out_dir / f"{name}.expected.npy", y.numpy())
-        ops = sorted({n.op_type for n in onnx.load(str(path)).graph.node})
-        print(name, *ops)
+    case_files.export_torch_modules(modules(), args.out_dir)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,11 @@ Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir and pr
 model: its name, then the ONNX op types its graph holds.
 """
 
-import argparse
-import warnings
-from pathlib import Path
-
-import numpy as np
-import onnx
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+import case_files
 
 
 class ShiftedWindowBlock(nn.Module):
@@ -157,24 +153,9 @@ def models():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", required=True, type=Path)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    warnings.filterwarnings("ignore")
+    args = case_files.arguments(__doc__, seed=True)
     torch.manual_seed(args.seed)
-    for name, (module, shape) in models().items():
-        module = randomize_vectors(module).eval()
-        x = torch.randn(*shape)
-        with torch.no_grad():
-            y = module(x)
-        path = args.out_dir / f"{name}.onnx"
-        torch.onnx.export(module, x, str(path), opset_version=13, input_names=["input"], output_names=["output"])
-        np.save(args.out_dir / f"{name}.input.npy", x.numpy())
-        np.save(args.out_dir / f"{name}.expected.npy", y.numpy())
-        ops = sorted({n.op_type for n in onnx.load(str(path)).graph.node})
-        print(name, *ops)
+    case_files.export_torch_modules(models(), args.out_dir, prepare=randomize_vectors)
 
 
 if __name__ == "__main__":

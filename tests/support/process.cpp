@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <sys/wait.h>
 
 #include "support/test_support.hpp"
@@ -40,6 +41,27 @@ std::string tool_path(const std::string& name) {
 std::string python() {
   const char* env = std::getenv("VKBNN_PYTHON");
   return env && *env ? env : "/usr/bin/python3";
+}
+
+std::vector<PrintedModel> printed_models(const std::string& output) {
+  std::istringstream lines(output);
+  std::vector<PrintedModel> models;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    PrintedModel model;
+    if (!(words >> model.name)) continue;
+    for (std::string word; words >> word;) model.words.push_back(word);
+    models.push_back(std::move(model));
+  }
+  return models;
+}
+
+ProcessResult convert_exported(const std::filesystem::path& dir, const std::string& name,
+                               const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{tool_path("vkbnn-convert"), (dir / (name + ".onnx")).string(), "-o",
+                                (dir / (name + ".vkbnn")).string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return run_process(argv);
 }
 
 }  // namespace vkbnn::test
