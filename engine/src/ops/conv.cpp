@@ -93,15 +93,8 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
   // conv2d_subgroup needs Vulkan 1.2 and subgroups of at least 8 lanes (see conv2d.glsl).
   const DeviceInfo& d = l.device;
   const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
-  const auto spec = with_window<shader::conv2d::Spec>({.local_size_x = local,
+  const auto spec = with_sizes(with_window<shader::conv2d::Spec>({.local_size_x = local,
                                                        .HAS_BIAS = bias.has_value(),
-                                                       .N = u32(s.batch),
-                                                       .C = u32(s.in_channels),
-                                                       .H = i32(s.in_h),
-                                                       .W = i32(s.in_w),
-                                                       .M = u32(s.out_channels),
-                                                       .OH = u32(s.out_h),
-                                                       .OW = u32(s.out_w),
                                                        .ICG = u32(s.in_per_group),
                                                        .OCG = u32(s.out_per_group),
                                                        .BLOCKS = u32(blocks),
@@ -111,7 +104,7 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
                                                        .ACT_KIND = act.kind,
                                                        .ACT_ALPHA = act.alpha,
                                                        .ACT_BETA = act.beta},
-                                                      s);
+                                                      s), s);
   std::vector<Dispatch> dispatches;
   for (int64_t first = 0; first < total_blocks; first += run) {
     const int64_t count = std::min(run, total_blocks - first);
@@ -241,18 +234,13 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(p->activation());
   return {make_dispatch<shader::depthwise_conv2d>(
-      with_window<shader::depthwise_conv2d::Spec>({.local_size_x = local,
+      with_sizes(with_window<shader::depthwise_conv2d::Spec>({.local_size_x = local,
                                                    .HAS_BIAS = bias.has_value(),
-                                                   .C = u32(x[1]),
-                                                   .H = i32(x[2]),
-                                                   .W = i32(x[3]),
-                                                   .OH = u32(y[2]),
-                                                   .OW = u32(y[3]),
                                                    .R = kDepthwiseRun,
                                                    .ACT_KIND = act.kind,
                                                    .ACT_ALPHA = act.alpha,
                                                    .ACT_BETA = act.beta},
-                                                  c),
+                                                  c), sizes_of(x, y)),
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
       {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1})};
 }
@@ -262,7 +250,7 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
 template <>
 const OpKind& op_kind_of<fb::OpParams::Conv2D>() {
   static const OpKind kind{.check = check_conv2d,
-                           .lower = lower_conv2d,
+                           .lower = lower_conv2d, .inputs = kDataWeightsBias,
                            .macs = macs_per_weight_row,
                            .shapes = [](const ShapeQuery& q) {
                              return std::vector<Shape>{conv_output_shape(
