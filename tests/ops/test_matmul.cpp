@@ -25,6 +25,13 @@ const std::vector<std::pair<Shape, Shape>> kShapes = {
     {{2, 1, 3, 6}, {5, 6, 2}},              // batch axes broadcast both ways
     {{1, 3, 70}, {4, 2, 70, 3}},            // an operand with fewer axes
     {{2, 1, 3, 1, 2, 5}, {3, 1, 5, 4}},     // 4 batch axes
+    // Register tiles of rows x 4 columns (see matmul.cpp): rows and columns not multiples of the
+    // tile, K a multiple of 4 (vec4 reads of A) or not, N a multiple of 4 (vec4 reads of B).
+    {{3, 19, 36}, {3, 36, 44}},
+    {{2, 17, 13}, {2, 13, 7}},
+    {{12, 9, 64}, {12, 64, 9}},             // attention's Q x K^T
+    {{12, 9, 9}, {12, 9, 64}},              // and softmax x V
+    {{1, 33}, {33, 1}},
 };
 
 TEST(MatMul, BatchedAndBroadcastComputedOperands) {
