@@ -1,5 +1,6 @@
 // FullyConnected against the CPU reference.
 
+#include "ops/op.hpp"
 #include "ops/single_node.hpp"
 #include "reference/conv_reference.hpp"
 
@@ -102,6 +103,35 @@ TEST(FullyConnected, SplitsWeightsBeyondOneBufferBinding) {
     EXPECT_TRUE(same_bits(split.output, whole.output));
     EXPECT_TRUE(all_close(split.output, ref::fully_connected(x, n, k, w, c.outputs, b, c.activation), kRtol, kAtol));
   }
+}
+
+// The tile (rows x features per invocation) of the lowering alone, for a device as described.
+std::pair<uint32_t, uint32_t> fc_tile_on(const DeviceInfo& device, int64_t n, int64_t k, int64_t m) {
+  const auto w = random_vector(static_cast<size_t>(m * k), 9);
+  const auto bytes = fc_model({n, k}, {m, k}, w, std::nullopt, {n, m});
+  const fb::Node& node = *fb::GetModel(bytes.data())->nodes()->Get(0);
+  detail::WeightPacker packer;
+  detail::NodeLowering lowering{node,   {{0, {n, k}}, {0, {m, k}}}, {std::nullopt, std::span<const float>(w)},
+                                {{0, {n, m}}}, packer, device};
+  const auto dispatches = detail::op_kind(fb::OpParams::FullyConnected).lower(lowering);
+  const auto spec = detail::spec_of<detail::shader::fully_connected>(dispatches.at(0));
+  return {spec.R, spec.F};
+}
+
+// Tiles follow the device: large on CPU devices (sized by their vector registers), 4x4 on GPUs,
+// one feature per invocation on a GPU at one row; rows split evenly.
+TEST(FullyConnected, TileFollowsTheDevice) {
+  DeviceInfo gpu, avx2, avx512;
+  avx2.cpu_vector_registers = 16;
+  avx512.cpu_vector_registers = 32;
+  using Tile = std::pair<uint32_t, uint32_t>;
+  EXPECT_EQ(fc_tile_on(gpu, 197, 8, 64), Tile(4, 4));
+  EXPECT_EQ(fc_tile_on(gpu, 1, 8, 64), Tile(1, 1));
+  EXPECT_EQ(fc_tile_on(avx2, 197, 8, 64), Tile(8, 8));
+  EXPECT_EQ(fc_tile_on(avx512, 197, 8, 64), Tile(8, 16));
+  EXPECT_EQ(fc_tile_on(avx2, 17, 8, 64), Tile(6, 8));
+  EXPECT_EQ(fc_tile_on(avx2, 1, 8, 64), Tile(1, 4));
+  EXPECT_EQ(fc_tile_on(avx2, 5, 8, 3), Tile(5, 3));
 }
 
 TEST(FullyConnected, RowLargerThanOneBufferBindingFailsClearly) {

@@ -73,7 +73,8 @@ std::vector<Dispatch> lower_matmul(const NodeLowering& l) {
   const Operand pa = place_operand(l, 0), pb = place_operand(l, 1);
   const int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
   const int64_t r = matmul_rows(m, l.device);
-  const size_t items = element_count(y) / static_cast<size_t>(m * n) * static_cast<size_t>(ceil_div(m, r) * ceil_div(n, 4));
+  const size_t batches = element_count(y) / static_cast<size_t>(m * n);
+  const size_t items = batches * static_cast<size_t>(ceil_div(m, r) * ceil_div(n, 4));
   const Grid grid = grid_for(items);
   return {make_dispatch<shader::matmul>({.COUNT = u32(static_cast<int64_t>(items)),
                                          .STRIDE = grid.stride,
