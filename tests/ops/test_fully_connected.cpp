@@ -1,5 +1,6 @@
 // FullyConnected against the CPU reference.
 
+#include "ops/op.hpp"
 #include "ops/single_node.hpp"
 #include "reference/conv_reference.hpp"
 
@@ -44,6 +45,15 @@ TEST(FullyConnected, MatchesReference) {
       {{2, 9}, 6, true, {fb::ActivationKind::Sigmoid, 0, 0}},
       {{2, 9}, 6, true, {fb::ActivationKind::HardSigmoid, 0.2, 0.5}},
       {{2, 9}, 6, true, {fb::ActivationKind::HardSwish, 0, 0}},
+      // Register tiles (rows x features per invocation, see fully_connected.cpp): rows and
+      // features not multiples of the tile, K a multiple of 4 (vec4 reads of X) or not.
+      {{19, 36}, 45, true, {fb::ActivationKind::Gelu, 0, 0}},
+      {{17, 30}, 77, false, {}},
+      {{9, 2, 3, 5}, 33, true, {fb::ActivationKind::Relu, 0, 0}},  // K = 30 from trailing dims
+      {{16, 64}, 64, true, {}},                                    // whole tiles
+      {{1, 1000}, 35, true, {fb::ActivationKind::Silu, 0, 0}},    // one row, features not a multiple of 4
+      {{8, 3}, 2, true, {}},                                       // fewer features than a tile
+      {{33, 257}, 129, true, {fb::ActivationKind::Clip, -0.5, 0.5}},
   };
   uint32_t seed = 400;
   for (const auto& c : cases) {
@@ -68,6 +78,8 @@ TEST(FullyConnected, SplitsWeightsBeyondOneBufferBinding) {
       {{3, 301}, 200, true, {fb::ActivationKind::Relu, 0, 0}},  // K not a multiple of 4
       {{2, 64}, 700, false, {}},
       {{1, 2, 5, 4}, 500, true, {}},
+      {{19, 64}, 300, true, {fb::ActivationKind::Gelu, 0, 0}},  // tiles of rows, pages of tiles
+      {{21, 150}, 250, false, {fb::ActivationKind::LeakyRelu, 0.1, 0}},
   };
   uint32_t seed = 700;
   for (const auto& c : cases) {
@@ -82,12 +94,44 @@ TEST(FullyConnected, SplitsWeightsBeyondOneBufferBinding) {
     const LimitedRun split = run_with_buffer_range(model, x, 64 << 10);
     EXPECT_EQ(whole.dispatches, 1u);
     EXPECT_EQ(whole.weight_buffers, 1u);
+    // Runs hold whole tiles of features, so they may need one dispatch more than the bytes.
     const uint64_t packed = static_cast<uint64_t>(c.outputs) * ((k + 3) / 4 * 4 + (c.bias ? 1 : 0)) * 4;
-    EXPECT_EQ(split.dispatches, (packed + (64 << 10) - 1) / (64 << 10)) << packed << " bytes of weights";
+    const uint64_t pages = (packed + (64 << 10) - 1) / (64 << 10);
+    EXPECT_GE(split.dispatches, pages) << packed << " bytes of weights";
+    EXPECT_LE(split.dispatches, pages + 1) << packed << " bytes of weights";
     EXPECT_EQ(split.weight_buffers, split.dispatches);
     EXPECT_TRUE(same_bits(split.output, whole.output));
     EXPECT_TRUE(all_close(split.output, ref::fully_connected(x, n, k, w, c.outputs, b, c.activation), kRtol, kAtol));
   }
+}
+
+// The tile (rows x features per invocation) of the lowering alone, for a device as described.
+std::pair<uint32_t, uint32_t> fc_tile_on(const DeviceInfo& device, int64_t n, int64_t k, int64_t m) {
+  const auto w = random_vector(static_cast<size_t>(m * k), 9);
+  const auto bytes = fc_model({n, k}, {m, k}, w, std::nullopt, {n, m});
+  const fb::Node& node = *fb::GetModel(bytes.data())->nodes()->Get(0);
+  detail::WeightPacker packer;
+  detail::NodeLowering lowering{node,   {{0, {n, k}}, {0, {m, k}}}, {std::nullopt, std::span<const float>(w)},
+                                {{0, {n, m}}}, packer, device};
+  const auto dispatches = detail::op_kind(fb::OpParams::FullyConnected).lower(lowering);
+  const auto spec = detail::spec_of<detail::shader::fully_connected>(dispatches.at(0));
+  return {spec.R, spec.F};
+}
+
+// Tiles follow the device: large on CPU devices (sized by their vector registers), 4x4 on GPUs,
+// one feature per invocation on a GPU at one row; rows split evenly.
+TEST(FullyConnected, TileFollowsTheDevice) {
+  DeviceInfo gpu, avx2, avx512;
+  avx2.cpu_vector_registers = 16;
+  avx512.cpu_vector_registers = 32;
+  using Tile = std::pair<uint32_t, uint32_t>;
+  EXPECT_EQ(fc_tile_on(gpu, 197, 8, 64), Tile(4, 4));
+  EXPECT_EQ(fc_tile_on(gpu, 1, 8, 64), Tile(1, 1));
+  EXPECT_EQ(fc_tile_on(avx2, 197, 8, 64), Tile(8, 8));
+  EXPECT_EQ(fc_tile_on(avx512, 197, 8, 64), Tile(8, 16));
+  EXPECT_EQ(fc_tile_on(avx2, 17, 8, 64), Tile(6, 8));
+  EXPECT_EQ(fc_tile_on(avx2, 1, 8, 64), Tile(1, 4));
+  EXPECT_EQ(fc_tile_on(avx2, 5, 8, 3), Tile(5, 3));
 }
 
 TEST(FullyConnected, RowLargerThanOneBufferBindingFailsClearly) {
