@@ -148,9 +148,14 @@ std::string Lowerer::weight_input(const onnx::NodeProto& node, int k) {
   const std::string& name = node.input(k);
   if (!p.weights.count(name)) {
     const Constant& c = *constant(node, k);
-    if (!c.is_float) fail(node, "an integer tensor operand '" + name + "'");
+    // Integer constants (the W of idx // W) become the floats that hold them exactly.
+    if (!c.is_float)
+      for (int64_t v : c.i)
+        if (v > kExactIntegerLimit || v < -kExactIntegerLimit)
+          fail(node, "the integer constant '" + name + "' holding " + std::to_string(v) + ", beyond the 2^24 " +
+                         "that the engine's float words hold exactly");
     // Scalars are stored as [1]: every engine tensor has at least one axis.
-    p.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.f};
+    p.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.floats()};
   }
   return name;
 }
