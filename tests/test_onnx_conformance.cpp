@@ -99,13 +99,14 @@ std::vector<float> values_of(const onnx::TensorProto& t, const Field& field) {
 std::vector<float> floats_of(const onnx::TensorProto& t) {
   switch (t.data_type()) {
     case onnx::TensorProto_DataType_FLOAT: return values_of<float>(t, t.float_data());
+    case onnx::TensorProto_DataType_DOUBLE: return values_of<double>(t, t.double_data());
     case onnx::TensorProto_DataType_INT64: return values_of<int64_t>(t, t.int64_data());
     case onnx::TensorProto_DataType_UINT64: return values_of<uint64_t>(t, t.uint64_data());
     case onnx::TensorProto_DataType_UINT32: return values_of<uint32_t>(t, t.uint64_data());
     case onnx::TensorProto_DataType_INT32: return values_of<int32_t>(t, t.int32_data());
     case onnx::TensorProto_DataType_INT16: return values_of<int16_t>(t, t.int32_data());
     case onnx::TensorProto_DataType_UINT16: return values_of<uint16_t>(t, t.int32_data());
-    default: throw Error("tensor '" + t.name() + "' is neither float nor a 16- to 64-bit integer");
+    default: throw Error("tensor '" + t.name() + "' is neither float32/64 nor a 16- to 64-bit integer");
   }
 }
 

@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "converter/converter.hpp"
+#include "support/onnx_graph.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
 #include "vkbnn/io/npy.hpp"
@@ -65,6 +67,37 @@ TEST(TorchIntegerOps, ConvertAndMatchPyTorchExactly) {
   std::set<std::string> all;
   for (const auto& [name, op] : kExpectedOps) all.insert(name);
   EXPECT_EQ(checked, all);
+}
+
+// Integers are exact below 2^24 only: an integer constant beyond it is refused, and a computed
+// value whose bound passes it is noted.
+TEST(IntegerArithmetic, TheExactLimitIsEnforcedOrNoted) {
+  auto model = [](int64_t factor, int64_t offset) {
+    OnnxGraph g;
+    g.input("x", {1, 5000});
+    int_attribute(g.node("ArgMax", {"x"}, {"i"}, "arg"), "axis", 1);
+    g.int64s("factor", {1}, {factor});
+    g.int64s("offset", {1}, {offset});
+    g.node("Mul", {"i", "factor"}, {"m"}, "scale");
+    g.node("Add", {"m", "offset"}, {"y"}, "shift");
+    g.output("y", {1, 1}, onnx::TensorProto_DataType_INT64);
+    return g.model();
+  };
+  auto notes = [](const convert::Result& r) {
+    std::string all;
+    for (const auto& n : r.summary.notes) all += n + "\n";
+    return all;
+  };
+  EXPECT_EQ(notes(convert::convert_model(model(3000, 7))).find("2^24"), std::string::npos);
+  // 4999 * 4000 + 7 may pass 2^24 = 16777216.
+  const std::string noted = notes(convert::convert_model(model(4000, 7)));
+  EXPECT_NE(noted.find("'y' (op 'shift') may reach 19996007"), std::string::npos) << noted;
+  try {
+    convert::convert_model(model(3, 20000001));
+    ADD_FAILURE() << "an integer constant beyond 2^24 converted";
+  } catch (const convert::UnsupportedError& e) {
+    EXPECT_NE(std::string(e.what()).find("20000001, beyond the 2^24"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -59,7 +59,16 @@ void cast(Lowerer& l, const onnx::NodeProto& node) {
   const auto producer = std::find_if(l.p.ops.rbegin(), l.p.ops.rend(), [&](const Op& op) { return op.output == x; });
   const bool of_pattern = producer != l.p.ops.rend() && producer->is_pattern();
   if (!of_pattern && !to_bool) {
-    if (l.p.integer_values.count(x) || is_float_type(to))
+    const bool to_integer = to == onnx::TensorProto_DataType_INT8 || to == onnx::TensorProto_DataType_UINT8 ||
+                            to == onnx::TensorProto_DataType_INT16 || to == onnx::TensorProto_DataType_UINT16 ||
+                            to == onnx::TensorProto_DataType_INT32 || to == onnx::TensorProto_DataType_UINT32 ||
+                            to == onnx::TensorProto_DataType_INT64 || to == onnx::TensorProto_DataType_UINT64;
+    const bool to_wide_float = to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE;
+    // 16-bit floats would round the values, which the engine keeps in float32.
+    if (!to_integer && !to_wide_float)
+      l.fail(node, "a Cast to " + onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(to)) +
+                       " (run-time Casts are to float32, float64 and integer types)");
+    if (l.p.integer_values.count(x) || to_wide_float)
       return l.add_reshape(l.op_name(node), x, node.output(0), l.shape(node.output(0)));
     fb::ActivationT trunc;
     trunc.kind = fb::ActivationKind::Trunc;
@@ -85,8 +94,8 @@ void register_binarization_lowerings(LoweringTable& table) {
             "as parts of a sign, however spelt (recognised by evaluation)");
   table.add({"Where"}, where, "as part of a sign");
   table.add({"Cast"}, cast,
-            "between float and integer types (float to integer truncates toward zero; integers are exact below "
-            "2^24 and not wrapped into a narrower type); to BOOL as part of a sign");
+            "between float32/float64 and integer types (float to integer truncates toward zero; integers are exact "
+            "below 2^24 and not wrapped into a narrower type); to BOOL as part of a sign");
 }
 
 }  // namespace vkbnn::convert::detail

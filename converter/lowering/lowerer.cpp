@@ -1,6 +1,8 @@
 #include "lowering/lowerer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 namespace vkbnn::convert::detail {
 
@@ -89,8 +91,64 @@ Lowerer::Lowerer(const ImportedGraph& graph) : g(graph) {
   for (const auto& [name, value] : graph.constants) p.reserved.insert(name);
 }
 
+namespace {
+
+// Bounds on the magnitude of the integer values that the program computes from ArgMax's indices
+// and integer constants, derived op by op; a value with none (a Cast of a float, an integer graph
+// input) is not followed. Where a bound passes 2^24 the values may not be exact, which the
+// conversion notes.
+void note_integer_bounds(Program& p) {
+  std::map<std::string, double> bound;
+  auto of = [&](const std::string& name) -> std::optional<double> {
+    if (auto w = p.weights.find(name); w != p.weights.end()) {
+      double m = 0;
+      for (float v : w->second.data) m = std::max(m, std::abs(double{v}));
+      return m;
+    }
+    if (auto it = bound.find(name); it != bound.end()) return it->second;
+    return std::nullopt;
+  };
+  for (const auto& op : p.ops) {
+    if (!p.integer_values.count(op.output)) continue;
+    std::optional<double> b;
+    if (const auto* arg = op.get<fb::ArgReduceT>()) {
+      b = double(p.shapes.at(op.inputs[0])[static_cast<size_t>(arg->axis)] - 1);
+    } else if (const auto* binary = op.get<fb::BinaryT>()) {
+      const auto x = of(op.inputs[0]), y = of(op.inputs[1]);
+      if (!x || !y) continue;
+      switch (binary->kind) {
+        case fb::BinaryKind::Add: case fb::BinaryKind::Sub: b = *x + *y; break;
+        case fb::BinaryKind::Mul: b = *x * *y; break;
+        case fb::BinaryKind::TruncDiv: case fb::BinaryKind::Div: b = *x; break;
+        case fb::BinaryKind::Mod: case fb::BinaryKind::Fmod: b = std::min(*x, *y); break;
+        case fb::BinaryKind::Min: case fb::BinaryKind::Max: b = std::max(*x, *y); break;
+        case fb::BinaryKind::Pow: break;
+      }
+    } else if (op.is<fb::ReshapeT>() || op.is<fb::TransposeT>() || op.is<fb::SliceT>() || op.is<fb::GatherT>() ||
+               op.is<fb::TileT>() || op.is<fb::GatherIndexedT>() || op.is<fb::ConcatT>() ||
+               (op.is<fb::ActivationOpT>() && op.act().kind == fb::ActivationKind::Abs)) {
+      // Data movement: the largest of what it moves (GatherIndexed moves its input 0).
+      const size_t moved = op.is<fb::ConcatT>() ? op.inputs.size() : 1;
+      b = 0.0;
+      for (size_t k = 0; k < moved && b; ++k) {
+        const auto in = of(op.inputs[k]);
+        b = in ? std::optional(std::max(*b, *in)) : std::nullopt;
+      }
+    }
+    if (!b) continue;
+    bound[op.output] = *b;
+    if (*b > double(kExactIntegerLimit))
+      p.notes.push_back("the integer values of '" + op.output + "' (op '" + op.name + "') may reach " +
+                        std::to_string(static_cast<int64_t>(*b)) +
+                        ", beyond the 2^24 that the engine's float words hold exactly: such values are rounded");
+  }
+}
+
+}  // namespace
+
 Program Lowerer::run() {
   for (const auto& node : g.nodes) lower(node);
+  note_integer_bounds(p);
   for (const auto& out : p.outputs)
     if (auto it = int8.find(out); it != int8.end())
       throw UnsupportedError("graph output '" + out + "' is an int8 tensor (computed by op '" + it->second.op +

@@ -338,6 +338,8 @@ void optimize(Program& program) {
   r.fold_channel_scale();
   r.fold_batchnorm();
   r.fuse_spelled_activations();
+  // An activation spelled with several ops (SiLU reads its input twice) is one op only now.
+  r.hoist_past_unit_reshapes();
   r.fuse_activations();
   r.merge_reshapes();
   binarize(program);

@@ -250,7 +250,9 @@ TEST(Binary, IntegerDivisionAndRemainders) {
           auto model = single_node_model(
               fb::OpParams::Binary, [&](auto& fbb) { return fb::CreateBinary(fbb, kind).Union(); },
               {{shape, {}}, {b_shape, constant ? std::optional(b) : std::nullopt}}, shape);
-          std::vector<float> out = run_single(model, constant ? std::vector{a} : std::vector{a, b});
+          std::vector<std::vector<float>> inputs{a};
+          if (!constant) inputs.push_back(b);
+          const std::vector<float> out = run_single(model, inputs);
           EXPECT_TRUE(all_close(out, ref::binary(kind, a, shape, b, b_shape), 0.0f, 0.0f));
         }
   // Known values, independent of the reference: ONNX's test_mod_mixed_sign_int64 and C's fmod.
@@ -339,7 +341,7 @@ TEST(Binary, RejectsUnsupportedBroadcasts) {
   EXPECT_TRUE(rejected(add({2, 3, 1}, {2, 3, 1}, {1, 2, 3}), "differs from input 0"));
   auto bad_kind = single_node_model(
       fb::OpParams::Binary,
-      [](auto& fbb) { return fb::CreateBinary(fbb, static_cast<fb::BinaryKind>(9)).Union(); },
+      [](auto& fbb) { return fb::CreateBinary(fbb, static_cast<fb::BinaryKind>(42)).Union(); },
       {{{2, 3}, {}}, {{2, 3}, {}}}, {2, 3});
   EXPECT_TRUE(rejected(bad_kind, "unknown binary kind"));
 }
