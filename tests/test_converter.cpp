@@ -295,8 +295,7 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
   run_time.node("Relu", {"g"}, {"y"});
   run_time.output("y", {2, 3});
   EXPECT_EQ(conversion_error(run_time.model()),
-            "unsupported ops in 1 node: 'ScatterND' x1 at node 'scatter' (evaluated only when all its inputs are "
-            "constants)");
+            "unsupported op 'ScatterND' at node 'scatter' (evaluated only when all its inputs are constants)");
 }
 
 // What another exporter writes before its classifier (opset 9): the batch size from Shape, cast

@@ -51,7 +51,7 @@ class Rewriter : public GraphEdit {
       if (op.inputs.empty()) continue;
       Op* reshape = sole_producer<fb::ReshapeT>(op.inputs[0]);
       if (!reshape || p_.is_weight(reshape->inputs[0])) continue;
-      const std::string& before = reshape->inputs[0];
+      const std::string before = reshape->inputs[0];
       const Op* source = uses(before) == 1 ? producer(before) : nullptr;
       if (!source || !(source->is<fb::Conv2DT>() || source->is<fb::ConvTranspose2DT>() ||
                        source->is<fb::ChannelAffineT>() || source->is<fb::ActivationOpT>() || source->is<fb::BinaryT>()))
@@ -99,7 +99,7 @@ class Rewriter : public GraphEdit {
         op.inputs[0] = first->inputs[0];
         kill(*first);
       }
-      const std::string& in = op.inputs[0];
+      const std::string in = op.inputs[0];
       if (p_.shapes.at(in) != p_.shapes.at(op.output) || outputs_.count(op.output) || p_.is_weight(in)) continue;
       for (auto& reader : p_.ops)
         for (auto& x : reader.inputs)
