@@ -409,13 +409,11 @@ const std::map<std::string, std::string> kRejectedQuantizedCases = {
     {"test_dynamicquantizelinear", "run time"},
     {"test_dynamicquantizelinear_max_adjusted", "run time"},
     {"test_dynamicquantizelinear_min_adjusted", "run time"},
-    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: Round is the op vkbnn lacks.
-    {"test_dynamicquantizelinear_expanded",
-     "unsupported op 'Round' at node #11"},
-    {"test_dynamicquantizelinear_max_adjusted_expanded",
-     "unsupported op 'Round' at node #11"},
-    {"test_dynamicquantizelinear_min_adjusted_expanded",
-     "unsupported op 'Round' at node #11"},
+    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the scale QuantizeLinear
+    // gets is computed at run time.
+    {"test_dynamicquantizelinear_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
+    {"test_dynamicquantizelinear_max_adjusted_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
+    {"test_dynamicquantizelinear_min_adjusted_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
     // b - b_zero_point reaches 141, beyond the int8 weights of the engine's int8 matmul.
     {"test_qlinearmatmul_2D", "weight minus zero point as int8"},
     {"test_qlinearmatmul_3D", "the engine's int8 matmul is 2-D"}};

@@ -37,7 +37,19 @@ const std::map<std::string, const Lowering*>& lowering_of() {
 
 }  // namespace
 
-Broadcast classify(const Shape& operand, const Shape& out) {
+namespace {
+
+// The shape without the leading axes of length 1 that it has beyond `rank` (a scalar constant
+// stored as [1] for a scalar output).
+Shape trimmed_to(Shape shape, size_t rank) {
+  while (shape.size() > rank && shape.front() == 1) shape.erase(shape.begin());
+  return shape;
+}
+
+}  // namespace
+
+Broadcast classify(const Shape& full_operand, const Shape& out) {
+  const Shape operand = trimmed_to(full_operand, out.size());
   if (operand.size() > out.size()) return Broadcast::Other;
   Shape padded(out.size() - operand.size(), 1);
   padded.insert(padded.end(), operand.begin(), operand.end());
@@ -58,8 +70,10 @@ Broadcast classify(const Shape& operand, const Shape& out) {
 
 // Repeats a broadcastable constant to the full output shape.
 std::vector<float> expand(const Constant& c, const Shape& out) {
-  Shape padded(out.size() - c.dims.size(), 1);
-  padded.insert(padded.end(), c.dims.begin(), c.dims.end());
+  const Shape dims = trimmed_to(c.dims, out.size());
+  if (dims.size() > out.size()) throw InternalError("expanding a constant of shape " + shape_string(c.dims) + " to " + shape_string(out));
+  Shape padded(out.size() - dims.size(), 1);
+  padded.insert(padded.end(), dims.begin(), dims.end());
   std::vector<float> values(static_cast<size_t>(element_count(out)));
   for (size_t k = 0; k < values.size(); ++k) {
     int64_t rest = static_cast<int64_t>(k), src = 0, out_stride = element_count(out),
