@@ -64,7 +64,11 @@ std::string activation_string(const fb::ActivationT& act) {
     case fb::ActivationKind::Softplus:
     case fb::ActivationKind::Mish:
     case fb::ActivationKind::Silu:
-    case fb::ActivationKind::Gelu: return fb::EnumNameActivationKind(act.kind);
+    case fb::ActivationKind::Gelu:
+    case fb::ActivationKind::Floor:
+    case fb::ActivationKind::Ceil:
+    case fb::ActivationKind::Round:
+    case fb::ActivationKind::Trunc: return fb::EnumNameActivationKind(act.kind);
   }
   return "?";
 }

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div, Min, Max, Pow and PRelu
-// (B = slope).
+// out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div, Min, Max, Pow, the
+// integer TruncDiv, Mod and Fmod, and PRelu (B = slope).
 // Either operand may be an activation or a packed constant.
 #include "common.glsl"
 #include "elementwise.glsl"
@@ -26,8 +26,8 @@ layout(constant_id = 12) const uint ACT_KIND = 0;
 layout(constant_id = 13) const float ACT_ALPHA = 0.0;
 layout(constant_id = 14) const float ACT_BETA = 0.0;
 
-// OP is an fb::BinaryKind (OP_*) or, after those, PRelu.
-#define OP_PRELU (OP_POW + 1u)
+// OP is an fb::BinaryKind (OP_*) or, after the last of those, PRelu.
+#define OP_PRELU (OP_FMOD + 1u)
 
 // ONNX's Pow on floats. GLSL's pow is undefined for a base <= 0, so the sign is taken apart: a
 // negative base raised to an integer exponent is |a|^b with the sign of a when b is odd, and NaN
@@ -43,6 +43,35 @@ float onnx_pow(float a, float b) {
   return mod(b, 2.0) == 1.0 ? -magnitude : magnitude;
 }
 
+// Integer Div and Mod on the int32 values of the operands (exact floats below 2^24). A float
+// beyond int32's range converts to an undefined value, so it is clamped (to the largest floats
+// inside it) first. The magnitudes are divided as unsigned numbers and the signs put back, since
+// GLSL leaves / and % of negative ints undefined; a divisor of 0 gives 0.
+int as_int(float x) { return int(clamp(x, -2147483520.0, 2147483520.0)); }
+
+float trunc_div(float a, float b) {
+  const int x = as_int(a), y = as_int(b);
+  if (y == 0) return 0.0;
+  const float q = float(uint(abs(x)) / uint(abs(y)));
+  return (x < 0) != (y < 0) ? -q : q;
+}
+
+// The remainder with the dividend's sign (C's fmod); with the divisor's when floored (Python's %).
+float int_mod(float a, float b, bool floored) {
+  const int x = as_int(a), y = as_int(b);
+  if (y == 0) return 0.0;
+  int r = int(uint(abs(x)) % uint(abs(y)));
+  if (x < 0) r = -r;
+  if (floored && r != 0 && (r < 0) != (y < 0)) r += y;
+  return float(r);
+}
+
+// ONNX Mod with fmod=1: exact on integer operands, a - b * trunc(a / b) on other floats.
+float onnx_fmod(float a, float b) {
+  if (a == trunc(a) && b == trunc(b)) return int_mod(a, b, false);
+  return a - b * trunc(a / b);
+}
+
 float combine(float a, float b) {
   if (OP == OP_ADD) return a + b;
   if (OP == OP_MUL) return a * b;
@@ -51,6 +80,9 @@ float combine(float a, float b) {
   if (OP == OP_MIN) return min(a, b);
   if (OP == OP_MAX) return max(a, b);
   if (OP == OP_POW) return onnx_pow(a, b);
+  if (OP == OP_TRUNC_DIV) return trunc_div(a, b);
+  if (OP == OP_MOD) return int_mod(a, b, true);
+  if (OP == OP_FMOD) return onnx_fmod(a, b);
   return a >= 0.0 ? a : a * b;
 }
 
@@ -61,7 +93,8 @@ vec4 combine(vec4 a, vec4 b) {
   if (OP == OP_DIV) return a / b;
   if (OP == OP_MIN) return min(a, b);
   if (OP == OP_MAX) return max(a, b);
-  if (OP == OP_POW) return vec4(onnx_pow(a.x, b.x), onnx_pow(a.y, b.y), onnx_pow(a.z, b.z), onnx_pow(a.w, b.w));
+  if (OP == OP_POW || OP == OP_TRUNC_DIV || OP == OP_MOD || OP == OP_FMOD)
+    return vec4(combine(a.x, b.x), combine(a.y, b.y), combine(a.z, b.z), combine(a.w, b.w));
   return mix(a * b, a, greaterThanEqual(a, vec4(0.0)));
 }
 

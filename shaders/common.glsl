@@ -116,5 +116,9 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   // exp(-x) overflows to +inf below x = -88, and x / inf is the -0 the limit is.
   if (kind == ACT_SILU) return x / (1.0 + exp(-x));
   if (kind == ACT_GELU) return 0.5 * x * erfc_approx(-x * 0.70710678118654752);
+  if (kind == ACT_FLOOR) return floor(x);
+  if (kind == ACT_CEIL) return ceil(x);
+  if (kind == ACT_ROUND) return roundEven(x);
+  if (kind == ACT_TRUNC) return trunc(x);
   return x;
 }

@@ -286,16 +286,16 @@ TEST(Converter, UnsupportedOpsAreListedTogether) {
             "int32 activations (its int8 layers requantize their int32 accumulators to int8 inside the op); quantize "
             "with QLinearConv or QuantizeLinear/DequantizeLinear instead");
 
-  // Ceil and Floor are only folded; here they read the input.
+  // ScatterND is only folded; here it reads the input.
   OnnxGraph run_time;
   run_time.input("x", {2, 3});
-  run_time.node("Ceil", {"x"}, {"g"}, "ceil");
-  run_time.node("Floor", {"g"}, {"f"});
-  run_time.node("Relu", {"f"}, {"y"});
+  run_time.int64s("at", {1, 1}, {1});
+  run_time.floats("row", {1, 3}, {1, 2, 3});
+  run_time.node("ScatterND", {"x", "at", "row"}, {"g"}, "scatter");
+  run_time.node("Relu", {"g"}, {"y"});
   run_time.output("y", {2, 3});
   EXPECT_EQ(conversion_error(run_time.model()),
-            "unsupported ops in 2 nodes: 'Ceil' x1 at node 'ceil' (evaluated only when all its inputs are "
-            "constants); 'Floor' x1 at node #1 (evaluated only when all its inputs are constants)");
+            "unsupported op 'ScatterND' at node 'scatter' (evaluated only when all its inputs are constants)");
 }
 
 // What another exporter writes before its classifier (opset 9): the batch size from Shape, cast

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "converter/converter.hpp"
@@ -49,6 +50,43 @@ TEST(Onnx1d, MatchesNumpyReference) {
     ++checked;
   }
   EXPECT_EQ(checked, 12u);
+}
+
+// PyTorch's Conv1d with BatchNorm1d and activations after it (tests/python/make_conv1d_fusion_onnx.py):
+// the BatchNorm and the activation fuse into the lifted convolution through the Reshapes around
+// it, as they do into a 2-D one, and the Reshapes between two lifted ops cancel; the model
+// matches PyTorch.
+TEST(Onnx1d, BatchNormAndActivationsFuseIntoLiftedConvolutions) {
+  const auto dir = std::filesystem::path(binary_dir()) / "onnx_1d_fusion";
+  auto made = run_process({python(), source_dir() + "/tests/python/make_conv1d_fusion_onnx.py", "--out-dir",
+                           dir.string(), "--seed", "3"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  // The layers each model must become: a Reshape to 2-D, the convolutions (with what is fused
+  // into each) and pools, a Reshape back.
+  const std::map<std::string, std::vector<std::string>> expected_layers = {
+      {"conv1d_bn_relu", {"Reshape", "Conv2D Relu", "Conv2D Clip(0,6)", "Pool2D", "Conv2D Sigmoid", "Reshape"}},
+      {"conv1d_bn_silu", {"Reshape", "Conv2D Silu", "Reshape"}}};
+  size_t checked = 0;
+  for (const auto& [name, ops] : printed_models(made.output)) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(expected_layers.count(name)) << made.output;
+    EXPECT_NE(std::find(ops.begin(), ops.end(), "BatchNormalization"), ops.end());
+    const auto result = convert::convert_model(convert::load_onnx(dir / (name + ".onnx")));
+    std::vector<std::string> layers;
+    for (const auto& node : result.summary.nodes)
+      layers.push_back(node.activation.empty() ? node.op : node.op + " " + node.activation);
+    EXPECT_EQ(layers, expected_layers.at(name));
+    const auto input = io::read_npy(dir / (name + ".input.npy"));
+    const auto expected = io::read_npy(dir / (name + ".expected.npy"));
+    const auto outputs = run_model(result.bytes, {input.data});
+    ASSERT_EQ(outputs.at(0).shape, expected.shape);
+    const double error = relative_l2(outputs[0].data, expected.data);
+    std::cout << name << ": relative L2 error " << error << "\n";
+    EXPECT_LT(error, 2e-6);
+    EXPECT_TRUE(all_close(outputs[0].data, expected.data, 1e-5f, 1e-5f));
+    ++checked;
+  }
+  EXPECT_EQ(checked, expected_layers.size());
 }
 
 // A 1-D node of `op` with the given attributes on X [1, 2, 8] (weights [2, 2, 3] for the

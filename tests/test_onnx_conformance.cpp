@@ -34,7 +34,8 @@ const std::set<std::string> kCoveredOps = {
     "Resize", "Upsample", "Slice", "Split", "Erf", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Neg",
     "Softplus", "Mish", "Pow", "Min", "Max", "ConvTranspose", "Gather", "DepthToSpace", "SpaceToDepth", "Expand",
     "Tile", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare",
-    "LayerNormalization", "InstanceNormalization", "ArgMax", "ArgMin", "Einsum"};
+    "LayerNormalization", "InstanceNormalization", "ArgMax", "ArgMin", "Einsum", "Mod", "Floor", "Ceil", "Round",
+    "Cast"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
@@ -73,24 +74,40 @@ std::vector<fs::path> numbered(const fs::path& dir, const std::string& prefix) {
 
 std::vector<int64_t> dims_of(const onnx::TensorProto& t) { return {t.dims().begin(), t.dims().end()}; }
 
+bool is_integer(const onnx::TensorProto& t) {
+  switch (t.data_type()) {
+    case onnx::TensorProto_DataType_INT16: case onnx::TensorProto_DataType_UINT16:
+    case onnx::TensorProto_DataType_INT32: case onnx::TensorProto_DataType_UINT32:
+    case onnx::TensorProto_DataType_INT64: case onnx::TensorProto_DataType_UINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The values of raw_data as T, or of the typed field.
+template <typename T, typename Field>
+std::vector<float> values_of(const onnx::TensorProto& t, const Field& field) {
+  if (!t.has_raw_data()) return {field.begin(), field.end()};
+  std::vector<T> values(t.raw_data().size() / sizeof(T));
+  std::memcpy(values.data(), t.raw_data().data(), values.size() * sizeof(T));
+  return {values.begin(), values.end()};
+}
+
+// Float tensors, and integer ones (ArgMax's indices, the operands and results of integer
+// arithmetic), which the engine carries as exact floats.
 std::vector<float> floats_of(const onnx::TensorProto& t) {
-  if (t.data_type() == onnx::TensorProto_DataType_INT64) {
-    // Integer results (ArgMax's indices), which the engine carries as exact floats.
-    std::vector<int64_t> values(t.int64_data().begin(), t.int64_data().end());
-    if (t.has_raw_data()) {
-      values.resize(t.raw_data().size() / sizeof(int64_t));
-      std::memcpy(values.data(), t.raw_data().data(), values.size() * sizeof(int64_t));
-    }
-    return {values.begin(), values.end()};
+  switch (t.data_type()) {
+    case onnx::TensorProto_DataType_FLOAT: return values_of<float>(t, t.float_data());
+    case onnx::TensorProto_DataType_DOUBLE: return values_of<double>(t, t.double_data());
+    case onnx::TensorProto_DataType_INT64: return values_of<int64_t>(t, t.int64_data());
+    case onnx::TensorProto_DataType_UINT64: return values_of<uint64_t>(t, t.uint64_data());
+    case onnx::TensorProto_DataType_UINT32: return values_of<uint32_t>(t, t.uint64_data());
+    case onnx::TensorProto_DataType_INT32: return values_of<int32_t>(t, t.int32_data());
+    case onnx::TensorProto_DataType_INT16: return values_of<int16_t>(t, t.int32_data());
+    case onnx::TensorProto_DataType_UINT16: return values_of<uint16_t>(t, t.int32_data());
+    default: throw Error("tensor '" + t.name() + "' is neither float32/64 nor a 16- to 64-bit integer");
   }
-  if (t.data_type() != onnx::TensorProto_DataType_FLOAT)
-    throw Error("tensor '" + t.name() + "' is not float");
-  if (t.has_raw_data()) {
-    std::vector<float> values(t.raw_data().size() / sizeof(float));
-    std::memcpy(values.data(), t.raw_data().data(), values.size() * sizeof(float));
-    return values;
-  }
-  return {t.float_data().begin(), t.float_data().end()};
 }
 
 // Graph inputs that the converter must see as constants, by the op that consumes them.
@@ -176,10 +193,10 @@ CaseResult run_case(const fs::path& dir, const onnx::ModelProto& model) {
       for (size_t o = 0; o < outputs.size(); ++o) {
         auto expected = read_tensor(output_files[o]);
         auto expected_values = floats_of(expected);
-        const bool integer = expected.data_type() == onnx::TensorProto_DataType_INT64;
+        const bool integer = is_integer(expected);
         if (converted.outputs()[o].integer != integer)
           return {name, Outcome::Failed, "output " + std::to_string(o) + (integer ? " is" : " is not") +
-                                             " int64, but the model marks it otherwise"};
+                                             " an integer, but the model marks it otherwise"};
         if (outputs[o].data.size() != expected_values.size())
           return {name, Outcome::Failed, "output " + std::to_string(o) + " has " +
                                              std::to_string(outputs[o].data.size()) + " values, expected " +
@@ -219,61 +236,37 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     {"test_layer_normalization_4d_axis_negative_3", "the Mean and InvStdDev outputs"},
     {"test_layer_normalization_4d_axis_negative_4", "the Mean and InvStdDev outputs"},
     {"test_layer_normalization_default_axis", "the Mean and InvStdDev outputs"},
-    {"test_add_uint8", "has type UINT8; only float inputs"},
+    {"test_add_uint8", "has type UINT8; only float and integer"},
     {"test_averagepool_3d_default", "pooling that is not 2-D"},
     {"test_batchnorm_epsilon_training_mode", "training_mode=1"},
     {"test_batchnorm_example_training_mode", "training_mode=1"},
-    {"test_clip_default_int8_inbounds", "has type INT8; only float inputs"},
+    {"test_clip_default_int8_inbounds", "has type INT8; only float and integer"},
     {"test_convtranspose_3d", "a transposed convolution that is not 2-D"},
-    {"test_clip_default_int8_max", "has type INT8; only float inputs"},
-    {"test_clip_default_int8_min", "has type INT8; only float inputs"},
-    {"test_div_uint8", "has type UINT8; only float inputs"},
-    {"test_edge_pad", "has type INT32; only float inputs"},
+    {"test_clip_default_int8_max", "has type INT8; only float and integer"},
+    {"test_clip_default_int8_min", "has type INT8; only float and integer"},
+    {"test_div_uint8", "has type UINT8; only float and integer"},
     // ONNX's Einsum cases are all float64.
-    {"test_einsum_batch_diagonal", "has type DOUBLE; only float inputs"},
-    {"test_einsum_batch_matmul", "has type DOUBLE; only float inputs"},
-    {"test_einsum_inner_prod", "has type DOUBLE; only float inputs"},
-    {"test_einsum_sum", "has type DOUBLE; only float inputs"},
-    {"test_einsum_transpose", "has type DOUBLE; only float inputs"},
+    {"test_einsum_batch_diagonal", "has type DOUBLE; only float and integer"},
+    {"test_einsum_batch_matmul", "has type DOUBLE; only float and integer"},
+    {"test_einsum_inner_prod", "has type DOUBLE; only float and integer"},
+    {"test_einsum_sum", "has type DOUBLE; only float and integer"},
+    {"test_einsum_transpose", "has type DOUBLE; only float and integer"},
     {"test_gemm_all_attributes", "transA=1 on a computed input"},
     {"test_gemm_transposeA", "transA=1 on a computed input"},
     {"test_logsoftmax_axis_1_expanded", "broadcasting a computed operand of shape 3x1x5 to 3x4x5"},
-    {"test_max_float16", "has type FLOAT16; only float inputs"},
-    {"test_max_float64", "has type DOUBLE; only float inputs"},
-    {"test_max_int16", "has type INT16; only float inputs"},
-    {"test_max_int32", "has type INT32; only float inputs"},
-    {"test_max_int64", "has type INT64; only float inputs"},
-    {"test_max_int8", "has type INT8; only float inputs"},
-    {"test_max_uint16", "has type UINT16; only float inputs"},
-    {"test_max_uint32", "has type UINT32; only float inputs"},
-    {"test_max_uint64", "has type UINT64; only float inputs"},
-    {"test_max_uint8", "has type UINT8; only float inputs"},
-    {"test_maxpool_2d_uint8", "has type UINT8; only float inputs"},
+    {"test_max_float16", "has type FLOAT16; only float and integer"},
+    {"test_max_float64", "has type DOUBLE; only float and integer"},
+    {"test_max_int8", "has type INT8; only float and integer"},
+    {"test_max_uint8", "has type UINT8; only float and integer"},
+    {"test_maxpool_2d_uint8", "has type UINT8; only float and integer"},
     {"test_maxpool_3d_default", "pooling that is not 2-D"},
     {"test_maxpool_with_argmax_2d_precomputed_pads", "the Indices output"},
     {"test_maxpool_with_argmax_2d_precomputed_strides", "the Indices output"},
-    {"test_min_float16", "has type FLOAT16; only float inputs"},
-    {"test_min_float64", "has type DOUBLE; only float inputs"},
-    {"test_min_int16", "has type INT16; only float inputs"},
-    {"test_min_int32", "has type INT32; only float inputs"},
-    {"test_min_int64", "has type INT64; only float inputs"},
-    {"test_min_int8", "has type INT8; only float inputs"},
-    {"test_min_uint16", "has type UINT16; only float inputs"},
-    {"test_min_uint32", "has type UINT32; only float inputs"},
-    {"test_min_uint64", "has type UINT64; only float inputs"},
-    {"test_min_uint8", "has type UINT8; only float inputs"},
-    {"test_mul_uint8", "has type UINT8; only float inputs"},
-    {"test_pow_types_float", "has type INT64; only float inputs"},
-    {"test_pow_types_float32_int32", "has type INT32; only float inputs"},
-    {"test_pow_types_float32_int64", "has type INT64; only float inputs"},
-    {"test_pow_types_float32_uint32", "has type UINT32; only float inputs"},
-    {"test_pow_types_float32_uint64", "has type UINT64; only float inputs"},
-    {"test_pow_types_int", "has type INT64; only float inputs"},
-    {"test_pow_types_int32_float32", "has type INT32; only float inputs"},
-    {"test_pow_types_int32_int32", "has type INT32; only float inputs"},
-    {"test_pow_types_int64_float32", "has type INT64; only float inputs"},
-    {"test_pow_types_int64_int64", "has type INT64; only float inputs"},
-    {"test_reflect_pad", "has type INT32; only float inputs"},
+    {"test_min_float16", "has type FLOAT16; only float and integer"},
+    {"test_min_float64", "has type DOUBLE; only float and integer"},
+    {"test_min_int8", "has type INT8; only float and integer"},
+    {"test_min_uint8", "has type UINT8; only float and integer"},
+    {"test_mul_uint8", "has type UINT8; only float and integer"},
     {"test_reshape_allowzero_reordered", "is empty (dimension 0 is 0)"},
     {"test_resize_downsample_scales_cubic", "mode=cubic"},
     {"test_resize_downsample_scales_cubic_A_n0p5_exclude_outside", "mode=cubic"},
@@ -290,12 +283,40 @@ const std::map<std::string, std::string> kUnsupportedCases = {
     // which the Binary op's broadcasts (same shape, per channel, one value) do not cover.
     {"test_softmax_axis_1_expanded", "broadcasting a computed operand of shape 3x1x5 to 3x4x5"},
     {"test_split_zero_size_splits", "is empty (dimension 0 is 0)"},
-    {"test_sub_uint8", "has type UINT8; only float inputs"}};
+    {"test_sub_uint8", "has type UINT8; only float and integer"},
+    // Casts to or from 16-bit floats, float64 or strings, and the Mod cases of those and of the
+    // 8-bit integers (quantized data to vkbnn).
+    {"test_cast_BFLOAT16_to_FLOAT", "has type BFLOAT16; only float and integer"},
+    {"test_cast_DOUBLE_to_FLOAT", "has type DOUBLE; only float and integer"},
+    {"test_cast_DOUBLE_to_FLOAT16", "has type DOUBLE; only float and integer"},
+    {"test_cast_FLOAT16_to_DOUBLE", "has type FLOAT16; only float and integer"},
+    {"test_cast_FLOAT16_to_FLOAT", "has type FLOAT16; only float and integer"},
+    {"test_cast_FLOAT_to_BFLOAT16", "a Cast to BFLOAT16"},
+    {"test_cast_FLOAT_to_FLOAT16", "a Cast to FLOAT16"},
+    {"test_cast_FLOAT_to_STRING", "a Cast to STRING"},
+    {"test_cast_STRING_to_FLOAT", "has type STRING; only float and integer"},
+    {"test_castlike_BFLOAT16_to_FLOAT_expanded", "has type BFLOAT16; only float and integer"},
+    {"test_castlike_DOUBLE_to_FLOAT16_expanded", "has type DOUBLE; only float and integer"},
+    {"test_castlike_DOUBLE_to_FLOAT_expanded", "has type DOUBLE; only float and integer"},
+    {"test_castlike_FLOAT16_to_DOUBLE_expanded", "has type FLOAT16; only float and integer"},
+    {"test_castlike_FLOAT16_to_FLOAT_expanded", "has type FLOAT16; only float and integer"},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", "has type BFLOAT16; only float and integer"},
+    {"test_castlike_FLOAT_to_DOUBLE_expanded", "has type DOUBLE; only float and integer"},
+    {"test_castlike_FLOAT_to_FLOAT16_expanded", "has type FLOAT16; only float and integer"},
+    {"test_castlike_FLOAT_to_STRING_expanded", "has type STRING; only float and integer"},
+    {"test_castlike_STRING_to_FLOAT_expanded", "has type STRING; only float and integer"},
+    {"test_mod_mixed_sign_float16", "has type FLOAT16; only float and integer"},
+    {"test_mod_mixed_sign_float64", "has type DOUBLE; only float and integer"},
+    {"test_mod_mixed_sign_int8", "has type INT8; only float and integer"},
+    {"test_mod_uint8", "has type UINT8; only float and integer"}};
 
-// How many covered cases pass: the suite's record of what the engine runs (317 of ONNX 1.12's
+// How many covered cases pass: the suite's record of what the engine runs (356 of ONNX 1.12's
 // node tests for the ops in kCoveredOps: 281, then the 32 ArgMax/ArgMin cases, the 1-D
-// ConvTranspose, MaxPool and AveragePool ones and test_slice_neg_steps). Raise it with every op added.
-constexpr size_t kPassedCases = 317;
+// ConvTranspose, MaxPool and AveragePool ones and test_slice_neg_steps; then with integer inputs
+// and arithmetic 24 cases of Max, Min, Pow and Pad on 16- to 64-bit integers, the 9 Mod cases of
+// float32 and 16- to 64-bit integers, Floor, Ceil and Round (5) and test_cast_FLOAT_to_DOUBLE).
+// Raise it with every op added.
+constexpr size_t kPassedCases = 356;
 
 TEST(OnnxConformance, NodeTests) {
   const fs::path root = data_dir();
@@ -388,13 +409,11 @@ const std::map<std::string, std::string> kRejectedQuantizedCases = {
     {"test_dynamicquantizelinear", "run time"},
     {"test_dynamicquantizelinear_max_adjusted", "run time"},
     {"test_dynamicquantizelinear_min_adjusted", "run time"},
-    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: Round is the op vkbnn lacks.
-    {"test_dynamicquantizelinear_expanded",
-     "unsupported op 'Round' at node #11"},
-    {"test_dynamicquantizelinear_max_adjusted_expanded",
-     "unsupported op 'Round' at node #11"},
-    {"test_dynamicquantizelinear_min_adjusted_expanded",
-     "unsupported op 'Round' at node #11"},
+    // Expanded into ReduceMin/ReduceMax and arithmetic on the data: the scale QuantizeLinear
+    // gets is computed at run time.
+    {"test_dynamicquantizelinear_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
+    {"test_dynamicquantizelinear_max_adjusted_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
+    {"test_dynamicquantizelinear_min_adjusted_expanded", "a non-constant y_scale in op 'QuantizeLinear'"},
     // b - b_zero_point reaches 141, beyond the int8 weights of the engine's int8 matmul.
     {"test_qlinearmatmul_2D", "weight minus zero point as int8"},
     {"test_qlinearmatmul_3D", "the engine's int8 matmul is 2-D"}};

@@ -29,7 +29,8 @@ TEST(Transformers, ModAndScatterNDFoldLikeNumPy) {
   std::set<std::string> checked;
   for (const auto& [name, words] : printed_models(made.output)) {
     SCOPED_TRACE(name);
-    // Neither op has a lowering: the conversion succeeds only when they fold.
+    // ScatterND has no lowering, so its cases convert only when it folds; Mod's fold must agree
+    // with NumPy as exactly as its run-time form does.
     ASSERT_NO_FATAL_FAILURE(convert(dir, name));
     const auto expected = io::read_npy(dir / (name + ".expected.npy"));
     const Tensor output = run_exported(dir, name).at(0);

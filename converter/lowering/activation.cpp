@@ -39,7 +39,8 @@ void activation_op(Lowerer& l, const onnx::NodeProto& node) {
         {"Exp", fb::ActivationKind::Exp},   {"Log", fb::ActivationKind::Log},
         {"Sqrt", fb::ActivationKind::Sqrt}, {"Reciprocal", fb::ActivationKind::Reciprocal},
         {"Abs", fb::ActivationKind::Abs},   {"Softplus", fb::ActivationKind::Softplus},
-        {"Mish", fb::ActivationKind::Mish}};
+        {"Mish", fb::ActivationKind::Mish}, {"Floor", fb::ActivationKind::Floor},
+        {"Ceil", fb::ActivationKind::Ceil}, {"Round", fb::ActivationKind::Round}};
     act.kind = kUnary.at(op_type);
   }
   *l.add_op<fb::ActivationOpT>(l.op_name(node), {l.activation(node, 0)}, node.output(0)).activation = act;
@@ -58,10 +59,11 @@ void prelu(Lowerer& l, const onnx::NodeProto& node) {
 
 void register_activation_lowerings(LoweringTable& table) {
   table.add({"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Erf", "Tanh", "Exp", "Log", "Sqrt",
-             "Reciprocal", "Abs", "Softplus", "Mish"},
+             "Reciprocal", "Abs", "Softplus", "Mish", "Floor", "Ceil", "Round"},
             activation_op,
             "element-wise; fused into the Conv, Gemm or Add before them; SiLU (x * Sigmoid(x)), GELU's erf form, "
-            "Mish and HardSwish spelled with several ops become one activation, found by evaluating them");
+            "Mish and HardSwish spelled with several ops become one activation, found by evaluating them; Round "
+            "halves to even");
   table.add({"PRelu"}, prelu, "slope per channel or shared");
 }
 

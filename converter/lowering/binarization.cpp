@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "lowering/lowerer.hpp"
 
 namespace vkbnn::convert::detail {
@@ -40,22 +42,44 @@ void where(Lowerer& l, const onnx::NodeProto& node) {
                            node.output(0));
 }
 
+bool is_float_type(int64_t type) {
+  return type == onnx::TensorProto_DataType_FLOAT || type == onnx::TensorProto_DataType_DOUBLE ||
+         type == onnx::TensorProto_DataType_FLOAT16 || type == onnx::TensorProto_DataType_BFLOAT16;
+}
+
+// A Cast of a comparison's (or another sign pattern's) result is part of a sign spelling; any
+// other Cast converts values the engine carries as floats: integers (exact floats) to a float or
+// integer type and floats to a float type stay what they are, and floats to an integer type
+// are truncated toward zero, as ONNX casts them. Integers beyond the target type's range are
+// not wrapped into it (ONNX leaves such float casts undefined).
 void cast(Lowerer& l, const onnx::NodeProto& node) {
   const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
-  // Integers (ArgMax's indices, below 2^24) are floats in the engine already: to a float or an
-  // integer type of 32 bits or more they stay what they are.
-  static const std::set<int64_t> kWide = {
-      onnx::TensorProto_DataType_FLOAT, onnx::TensorProto_DataType_DOUBLE, onnx::TensorProto_DataType_FLOAT16,
-      onnx::TensorProto_DataType_BFLOAT16, onnx::TensorProto_DataType_INT32, onnx::TensorProto_DataType_UINT32,
-      onnx::TensorProto_DataType_INT64, onnx::TensorProto_DataType_UINT64};
-  if (l.p.integer_values.count(node.input(0)) && kWide.count(to))
-    return l.add_reshape(l.op_name(node), l.activation(node, 0), node.output(0), l.shape(node.output(0)));
+  const std::string& x = l.activation(node, 0);
+  const bool to_bool = to == onnx::TensorProto_DataType_BOOL;
+  const auto producer = std::find_if(l.p.ops.rbegin(), l.p.ops.rend(), [&](const Op& op) { return op.output == x; });
+  const bool of_pattern = producer != l.p.ops.rend() && producer->is_pattern();
+  if (!of_pattern && !to_bool) {
+    const bool to_integer = to == onnx::TensorProto_DataType_INT8 || to == onnx::TensorProto_DataType_UINT8 ||
+                            to == onnx::TensorProto_DataType_INT16 || to == onnx::TensorProto_DataType_UINT16 ||
+                            to == onnx::TensorProto_DataType_INT32 || to == onnx::TensorProto_DataType_UINT32 ||
+                            to == onnx::TensorProto_DataType_INT64 || to == onnx::TensorProto_DataType_UINT64;
+    const bool to_wide_float = to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE;
+    // 16-bit floats would round the values, which the engine keeps in float32.
+    if (!to_integer && !to_wide_float)
+      l.fail(node, "a Cast to " + onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(to)) +
+                       " (run-time Casts are to float32, float64 and integer types)");
+    if (l.p.integer_values.count(x) || to_wide_float)
+      return l.add_reshape(l.op_name(node), x, node.output(0), l.shape(node.output(0)));
+    fb::ActivationT trunc;
+    trunc.kind = fb::ActivationKind::Trunc;
+    *l.add_op<fb::ActivationOpT>(l.op_name(node), {x}, node.output(0)).activation = trunc;
+    return;
+  }
   using pattern::CastKind;
-  auto& op = l.add_op<pattern::Cast>(l.op_name(node), {l.activation(node, 0)}, node.output(0));
-  if (to == onnx::TensorProto_DataType_BOOL)
+  auto& op = l.add_op<pattern::Cast>(l.op_name(node), {x}, node.output(0));
+  if (to_bool)
     op.kind = CastKind::Bool;
-  else if (to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE ||
-           to == onnx::TensorProto_DataType_FLOAT16 || to == onnx::TensorProto_DataType_BFLOAT16)
+  else if (is_float_type(to))
     op.kind = CastKind::Float;
   else
     op.kind = CastKind::Integer;
@@ -69,7 +93,9 @@ void register_binarization_lowerings(LoweringTable& table) {
   table.add({"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, compare,
             "as parts of a sign, however spelt (recognised by evaluation)");
   table.add({"Where"}, where, "as part of a sign");
-  table.add({"Cast"}, cast, "as part of a sign; of integers (ArgMax's indices) to float or 32-/64-bit integer types");
+  table.add({"Cast"}, cast,
+            "between float32/float64 and integer types (float to integer truncates toward zero; integers are exact "
+            "below 2^24 and not wrapped into a narrower type); to BOOL as part of a sign");
 }
 
 }  // namespace vkbnn::convert::detail

@@ -10,14 +10,34 @@ void neg(Lowerer& l, const onnx::NodeProto& node) {
                l.add_weight(l.op_name(node) + "_minus_one", {1}, {-1.0f}), node.output(0));
 }
 
+// Integer operands (Tensor.integer) are exact floats: Add, Sub and Mul of them are exact as
+// float arithmetic is, while ONNX's integer Div truncates, and an integer Pow is the float power
+// rounded to the integer it approximates.
 void binary(Lowerer& l, const onnx::NodeProto& node) {
   const std::string& op = node.op_type();
+  const bool integer = l.p.integer_values.count(node.output(0)) != 0;
   fb::BinaryKind kind = op == "Add"   ? fb::BinaryKind::Add
                         : op == "Sub" ? fb::BinaryKind::Sub
                         : op == "Mul" ? fb::BinaryKind::Mul
-                        : op == "Div" ? fb::BinaryKind::Div
+                        : op == "Div" ? (integer ? fb::BinaryKind::TruncDiv : fb::BinaryKind::Div)
                                       : fb::BinaryKind::Pow;
   l.add_binary(node, l.op_name(node), kind, l.operand(node, 0), l.operand(node, 1), node.output(0));
+  if (integer && kind == fb::BinaryKind::Pow) {
+    fb::ActivationT round;
+    round.kind = fb::ActivationKind::Round;
+    l.p.ops.back().set_act(round);
+  }
+}
+
+// ONNX Mod: the remainder with the divisor's sign (fmod=0, integers only) or the dividend's
+// (fmod=1, integers or floats).
+void mod(Lowerer& l, const onnx::NodeProto& node) {
+  const int64_t fmod = attr_int(node, "fmod", 0);
+  if (fmod != 0 && fmod != 1) l.fail(node, "fmod=" + std::to_string(fmod));
+  if (fmod == 0 && !l.p.integer_values.count(node.output(0)))
+    l.fail(node, "fmod=0 on floats (ONNX defines Mod of floats only with fmod=1)");
+  l.add_binary(node, l.op_name(node), fmod ? fb::BinaryKind::Fmod : fb::BinaryKind::Mod, l.operand(node, 0),
+               l.operand(node, 1), node.output(0));
 }
 
 // Min and Max take one or more inputs: a chain of pairs, each broadcast to the output.
@@ -45,7 +65,8 @@ void register_elementwise_lowerings(LoweringTable& table) {
   table.add({"Neg"}, neg, "element-wise");
   table.add({"Add", "Sub", "Mul", "Div", "Pow"}, binary,
             "two tensors or a tensor and a constant, NumPy broadcasting; Pow: any float exponent, a negative base "
-            "takes integer ones");
+            "takes integer ones; on integers (exact below 2^24) Div truncates toward zero");
+  table.add({"Mod"}, mod, "fmod=0 (the divisor's sign) on integers, fmod=1 (the dividend's) on integers and floats");
   table.add({"Min", "Max"}, min_max, "any number of inputs");
 }
 

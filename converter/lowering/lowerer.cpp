@@ -1,6 +1,8 @@
 #include "lowering/lowerer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 namespace vkbnn::convert::detail {
 
@@ -35,7 +37,19 @@ const std::map<std::string, const Lowering*>& lowering_of() {
 
 }  // namespace
 
-Broadcast classify(const Shape& operand, const Shape& out) {
+namespace {
+
+// The shape without the leading axes of length 1 that it has beyond `rank` (a scalar constant
+// stored as [1] for a scalar output).
+Shape trimmed_to(Shape shape, size_t rank) {
+  while (shape.size() > rank && shape.front() == 1) shape.erase(shape.begin());
+  return shape;
+}
+
+}  // namespace
+
+Broadcast classify(const Shape& full_operand, const Shape& out) {
+  const Shape operand = trimmed_to(full_operand, out.size());
   if (operand.size() > out.size()) return Broadcast::Other;
   Shape padded(out.size() - operand.size(), 1);
   padded.insert(padded.end(), operand.begin(), operand.end());
@@ -56,8 +70,10 @@ Broadcast classify(const Shape& operand, const Shape& out) {
 
 // Repeats a broadcastable constant to the full output shape.
 std::vector<float> expand(const Constant& c, const Shape& out) {
-  Shape padded(out.size() - c.dims.size(), 1);
-  padded.insert(padded.end(), c.dims.begin(), c.dims.end());
+  const Shape dims = trimmed_to(c.dims, out.size());
+  if (dims.size() > out.size()) throw InternalError("expanding a constant of shape " + shape_string(c.dims) + " to " + shape_string(out));
+  Shape padded(out.size() - dims.size(), 1);
+  padded.insert(padded.end(), dims.begin(), dims.end());
   std::vector<float> values(static_cast<size_t>(element_count(out)));
   for (size_t k = 0; k < values.size(); ++k) {
     int64_t rest = static_cast<int64_t>(k), src = 0, out_stride = element_count(out),
@@ -89,8 +105,64 @@ Lowerer::Lowerer(const ImportedGraph& graph) : g(graph) {
   for (const auto& [name, value] : graph.constants) p.reserved.insert(name);
 }
 
+namespace {
+
+// Bounds on the magnitude of the integer values that the program computes from ArgMax's indices
+// and integer constants, derived op by op; a value with none (a Cast of a float, an integer graph
+// input) is not followed. Where a bound passes 2^24 the values may not be exact, which the
+// conversion notes.
+void note_integer_bounds(Program& p) {
+  std::map<std::string, double> bound;
+  auto of = [&](const std::string& name) -> std::optional<double> {
+    if (auto w = p.weights.find(name); w != p.weights.end()) {
+      double m = 0;
+      for (float v : w->second.data) m = std::max(m, std::abs(double{v}));
+      return m;
+    }
+    if (auto it = bound.find(name); it != bound.end()) return it->second;
+    return std::nullopt;
+  };
+  for (const auto& op : p.ops) {
+    if (!p.integer_values.count(op.output)) continue;
+    std::optional<double> b;
+    if (const auto* arg = op.get<fb::ArgReduceT>()) {
+      b = double(p.shapes.at(op.inputs[0])[static_cast<size_t>(arg->axis)] - 1);
+    } else if (const auto* binary = op.get<fb::BinaryT>()) {
+      const auto x = of(op.inputs[0]), y = of(op.inputs[1]);
+      if (!x || !y) continue;
+      switch (binary->kind) {
+        case fb::BinaryKind::Add: case fb::BinaryKind::Sub: b = *x + *y; break;
+        case fb::BinaryKind::Mul: b = *x * *y; break;
+        case fb::BinaryKind::TruncDiv: case fb::BinaryKind::Div: b = *x; break;
+        case fb::BinaryKind::Mod: case fb::BinaryKind::Fmod: b = std::min(*x, *y); break;
+        case fb::BinaryKind::Min: case fb::BinaryKind::Max: b = std::max(*x, *y); break;
+        case fb::BinaryKind::Pow: break;
+      }
+    } else if (op.is<fb::ReshapeT>() || op.is<fb::TransposeT>() || op.is<fb::SliceT>() || op.is<fb::GatherT>() ||
+               op.is<fb::TileT>() || op.is<fb::GatherIndexedT>() || op.is<fb::ConcatT>() ||
+               (op.is<fb::ActivationOpT>() && op.act().kind == fb::ActivationKind::Abs)) {
+      // Data movement: the largest of what it moves (GatherIndexed moves its input 0).
+      const size_t moved = op.is<fb::ConcatT>() ? op.inputs.size() : 1;
+      b = 0.0;
+      for (size_t k = 0; k < moved && b; ++k) {
+        const auto in = of(op.inputs[k]);
+        b = in ? std::optional(std::max(*b, *in)) : std::nullopt;
+      }
+    }
+    if (!b) continue;
+    bound[op.output] = *b;
+    if (*b > double(kExactIntegerLimit))
+      p.notes.push_back("the integer values of '" + op.output + "' (op '" + op.name + "') may reach " +
+                        std::to_string(static_cast<int64_t>(*b)) +
+                        ", beyond the 2^24 that the engine's float words hold exactly: such values are rounded");
+  }
+}
+
+}  // namespace
+
 Program Lowerer::run() {
   for (const auto& node : g.nodes) lower(node);
+  note_integer_bounds(p);
   for (const auto& out : p.outputs)
     if (auto it = int8.find(out); it != int8.end())
       throw UnsupportedError("graph output '" + out + "' is an int8 tensor (computed by op '" + it->second.op +
@@ -148,9 +220,14 @@ std::string Lowerer::weight_input(const onnx::NodeProto& node, int k) {
   const std::string& name = node.input(k);
   if (!p.weights.count(name)) {
     const Constant& c = *constant(node, k);
-    if (!c.is_float) fail(node, "an integer tensor operand '" + name + "'");
+    // Integer constants (the W of idx // W) become the floats that hold them exactly.
+    if (!c.is_float)
+      for (int64_t v : c.i)
+        if (v > kExactIntegerLimit || v < -kExactIntegerLimit)
+          fail(node, "the integer constant '" + name + "' holding " + std::to_string(v) + ", beyond the 2^24 " +
+                         "that the engine's float words hold exactly");
     // Scalars are stored as [1]: every engine tensor has at least one axis.
-    p.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.f};
+    p.weights[name] = {c.dims.empty() ? Shape{1} : c.dims, c.floats()};
   }
   return name;
 }

@@ -13,6 +13,9 @@
 
 namespace vkbnn::convert::detail {
 
+// Integers of at most this magnitude are exact in the engine's float words (Tensor.integer).
+inline constexpr int64_t kExactIntegerLimit = int64_t{1} << 24;
+
 // How an operand of an element-wise op lines up with the output. The engine broadcasts an
 // operand that, aligned to the right, matches the output on one run of axes and is 1 elsewhere.
 enum class Broadcast { Same, Run, Other };

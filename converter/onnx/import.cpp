@@ -935,14 +935,16 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
     if (!v.type().has_tensor_type())
       throw UnsupportedError("graph input '" + v.name() + "' is not a tensor");
     int32_t elem = v.type().tensor_type().elem_type();
-    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT) {
-      const bool quantized = elem == TensorProto_DataType::TensorProto_DataType_INT8 ||
-                             elem == TensorProto_DataType::TensorProto_DataType_UINT8;
+    const bool quantized = elem == TensorProto_DataType::TensorProto_DataType_INT8 ||
+                           elem == TensorProto_DataType::TensorProto_DataType_UINT8;
+    // Integers of 16 bits or more are fed as the floats that hold them (exactly below 2^24) and
+    // marked integer; 8-bit ones are quantized data, which vkbnn takes as float.
+    const bool integer = is_integer_type(elem) && !quantized && elem != TensorProto_DataType::TensorProto_DataType_BOOL;
+    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT && !integer)
       throw UnsupportedError("graph input '" + v.name() + "' has type " + type_name(elem) +
-                             "; only float inputs are supported" +
+                             "; only float and integer (16 to 64-bit) inputs are supported" +
                              (quantized ? " (a quantized model takes float input and quantizes it with QuantizeLinear)"
                                         : ""));
-    }
     if (!v.type().tensor_type().has_shape())
       throw ModelError("graph input '" + v.name() + "' has no shape");
     auto* shape = v.mutable_type()->mutable_tensor_type()->mutable_shape();
@@ -1337,7 +1339,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   // or wrong (exporters declare INT32 for INT64 shapes, which onnxruntime ignores): the graph's
   // own inference decides, and a declared type it contradicts is reported.
   std::map<std::string, int32_t> declared;
-  for (const auto* list : {&g->value_info(), &g->output()})
+  for (const auto* list : {&g->value_info(), &g->output(), &g->input()})
     for (const auto& v : *list)
       if (v.type().has_tensor_type() && v.type().tensor_type().elem_type() != 0)
         declared[v.name()] = v.type().tensor_type().elem_type();
@@ -1449,7 +1451,7 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     }
   }
   for (const auto& name : graph.inputs) graph.shapes[name] = shapes.at(name);
-  for (const auto* list : {&g->value_info(), &g->output()})
+  for (const auto* list : {&g->value_info(), &g->output(), &g->input()})
     for (const auto& v : *list)
       if (v.type().has_tensor_type() && is_integer_type(v.type().tensor_type().elem_type()) &&
           v.type().tensor_type().elem_type() != TensorProto_DataType::TensorProto_DataType_BOOL &&

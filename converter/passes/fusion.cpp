@@ -19,12 +19,95 @@ bool one_per_channel(const Shape& b, const Shape& out) {
   return true;
 }
 
+// A Reshape from `from` to `to` that keeps axes 0 and 1 and only drops or adds axes of length 1
+// after them: each channel's values stay in their order.
+bool keeps_channels(const Shape& from, const Shape& to) {
+  if (from.size() < 2 || to.size() < 2 || from[0] != to[0] || from[1] != to[1]) return false;
+  auto squeezed = [](const Shape& s) {
+    Shape rest;
+    for (size_t d = 2; d < s.size(); ++d)
+      if (s[d] != 1) rest.push_back(s[d]);
+    return rest;
+  };
+  return squeezed(from) == squeezed(to);
+}
+
 class Rewriter : public GraphEdit {
  public:
   using GraphEdit::GraphEdit;
   using GraphEdit::compact;
   using GraphEdit::index;
   using GraphEdit::sort;
+
+  // A per-channel op (an activation, BatchNormalization's ChannelAffine, a Binary with one value
+  // or one per channel) that reads a Reshape keeping axes 0 and 1 and dropping or adding only
+  // axes of length 1 after them computes the same before it. 1-D Conv and ConvTranspose run
+  // lifted to 2-D between such Reshapes (onnx/lift_1d.cpp); moved above the Reshape, the op is
+  // next to the convolution, which fuses it.
+  void hoist_past_unit_reshapes() {
+    bool moved = false;
+    for (size_t i = 0; i < p_.ops.size(); ++i) {
+      Op& op = p_.ops[i];
+      if (op.inputs.empty()) continue;
+      Op* reshape = sole_producer<fb::ReshapeT>(op.inputs[0]);
+      if (!reshape || p_.is_weight(reshape->inputs[0])) continue;
+      const std::string before = reshape->inputs[0];
+      const Op* source = uses(before) == 1 ? producer(before) : nullptr;
+      if (!source || !(source->is<fb::Conv2DT>() || source->is<fb::ConvTranspose2DT>() ||
+                       source->is<fb::ChannelAffineT>() || source->is<fb::ActivationOpT>() || source->is<fb::BinaryT>()))
+        continue;
+      const Shape& from = p_.shapes.at(before);
+      const Shape& to = p_.shapes.at(reshape->output);
+      if (!keeps_channels(from, to) || p_.shapes.at(op.output) != to) continue;
+      std::optional<std::string> operand;
+      if (op.is<fb::BinaryT>()) {
+        if (op.inputs.size() != 2 || !p_.is_weight(op.inputs[1])) continue;
+        const Weight& w = p_.weights.at(op.inputs[1]);
+        if (w.data.size() == 1) {
+          operand = op.inputs[1];
+        } else if (one_per_channel(w.shape, to)) {
+          Shape per_channel(from.size(), 1);
+          per_channel[1] = from[1];
+          operand = p_.fresh_name(op.inputs[1] + "_per_channel");
+          p_.weights[*operand] = {per_channel, w.data};
+        } else {
+          continue;
+        }
+      } else if (!op.is<fb::ActivationOpT>() && !op.is<fb::ChannelAffineT>()) {
+        continue;
+      }
+      const std::string value = p_.fresh_name(op.output + "_unreshaped");
+      p_.shapes[value] = from;
+      if (p_.integer_values.count(op.output)) p_.integer_values.insert(value);
+      reshape->inputs[0] = value;
+      reshape->output = op.output;
+      op.inputs[0] = before;
+      if (operand) op.inputs[1] = *operand;
+      op.output = value;
+      moved = true;
+      index();
+    }
+    if (moved) sort();
+  }
+
+  // Reshape of a Reshape read by nothing else is one Reshape, and one to the shape it reads is
+  // none (the lifted 1-D ops leave such pairs between them).
+  void merge_reshapes() {
+    for (auto& op : p_.ops) {
+      if (!op.is<fb::ReshapeT>() || p_.is_weight(op.inputs[0])) continue;
+      if (Op* first = sole_producer<fb::ReshapeT>(op.inputs[0]); first && !p_.is_weight(first->inputs[0])) {
+        op.inputs[0] = first->inputs[0];
+        kill(*first);
+      }
+      const std::string in = op.inputs[0];
+      if (p_.shapes.at(in) != p_.shapes.at(op.output) || outputs_.count(op.output) || p_.is_weight(in)) continue;
+      for (auto& reader : p_.ops)
+        for (auto& x : reader.inputs)
+          if (x == op.output) x = in;
+      kill(op);
+    }
+    compact();
+  }
 
   // MatMul/Gemm/Conv without bias followed by Add of one value per channel: the Add is the bias.
   void fuse_bias() {
@@ -250,11 +333,15 @@ class Rewriter : public GraphEdit {
 
 void optimize(Program& program) {
   Rewriter r(program);
+  r.hoist_past_unit_reshapes();
   r.fuse_bias();
   r.fold_channel_scale();
   r.fold_batchnorm();
   r.fuse_spelled_activations();
+  // An activation spelled with several ops (SiLU reads its input twice) is one op only now.
+  r.hoist_past_unit_reshapes();
   r.fuse_activations();
+  r.merge_reshapes();
   binarize(program);
   r.lower_broadcasts();
   r.index();

@@ -44,6 +44,10 @@ double evaluate_activation(const fb::ActivationT& a, double x) {
     case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
     case fb::ActivationKind::Silu: return x / (1 + std::exp(-x));
     case fb::ActivationKind::Gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case fb::ActivationKind::Floor: return std::floor(x);
+    case fb::ActivationKind::Ceil: return std::ceil(x);
+    case fb::ActivationKind::Round: return std::nearbyint(x);
+    case fb::ActivationKind::Trunc: return std::trunc(x);
   }
   return x;
 }
@@ -57,6 +61,13 @@ double evaluate_binary(fb::BinaryKind kind, double a, double b) {
     case fb::BinaryKind::Min: return std::min(a, b);
     case fb::BinaryKind::Max: return std::max(a, b);
     case fb::BinaryKind::Pow: return std::pow(a, b);
+    case fb::BinaryKind::TruncDiv: return b == 0 ? 0 : std::trunc(a / b);
+    case fb::BinaryKind::Mod: {
+      if (b == 0) return 0;
+      const double r = std::fmod(a, b);
+      return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+    }
+    case fb::BinaryKind::Fmod: return b == 0 ? 0 : std::fmod(a, b);
   }
   return a;
 }
@@ -301,7 +312,8 @@ class Analyzer {
           out.kind = Kind::Nonlinear;
         // Their breakpoints are not tracked, so they count as curves unless constant.
         const bool curve = binary->kind == fb::BinaryKind::Min || binary->kind == fb::BinaryKind::Max ||
-                           binary->kind == fb::BinaryKind::Pow;
+                           binary->kind == fb::BinaryKind::Pow || binary->kind == fb::BinaryKind::TruncDiv ||
+                           binary->kind == fb::BinaryKind::Mod || binary->kind == fb::BinaryKind::Fmod;
         if (curve && out.kind != Kind::Constant) out.kind = Kind::Nonlinear;
       } else if (op.is<fb::ChannelAffineT>() || op.is<fb::ReshapeT>() || op.is<fb::ActivationOpT>()) {
         out.kind = kind_of(0);

@@ -17,8 +17,9 @@ inline constexpr uint16_t kFormatMajor = 1;
 // Transpose, Resize and Slice; 1.4: dynamic batch (Model.batch, Tensor.batch_axis), the unary
 // activations from Erf on, Min, Max and Pow; 1.5: ConvTranspose2D, Gather, Tile, MatMul,
 // and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed, Tensor.integer and dynamic input
-// size (Model.dynamic_size, Pool2D.ceil_mode)
-inline constexpr uint16_t kFormatMinor = 6;
+// size (Model.dynamic_size, Pool2D.ceil_mode); 1.7: integer arithmetic (BinaryKind TruncDiv, Mod,
+// Fmod; ActivationKind Floor, Ceil, Round, Trunc)
+inline constexpr uint16_t kFormatMinor = 7;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.

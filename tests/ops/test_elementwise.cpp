@@ -222,6 +222,85 @@ TEST(Binary, PowEdgeCases) {
   EXPECT_TRUE(std::isnan(run_single(pow_model({1}, std::vector<float>{0.5f}), {negative})[0]));
 }
 
+// Random integers of both signs as floats, within +-range.
+std::vector<float> random_integers(size_t n, uint32_t seed, float range) {
+  auto v = random_vector(n, seed, -range - 0.5f, range + 0.5f);
+  for (float& x : v) x = std::nearbyint(x);
+  return v;
+}
+
+// ONNX's integer Div (truncating) and Mod (either sign convention) on integers of both signs:
+// around zero, at multiples of the divisor, against divisors of either sign (constant, per
+// channel or computed), up to the 2^24 the float words hold exactly; they must be exact.
+TEST(Binary, IntegerDivisionAndRemainders) {
+  uint32_t seed = 470;
+  for (auto kind : {fb::BinaryKind::TruncDiv, fb::BinaryKind::Mod, fb::BinaryKind::Fmod})
+    for (const Shape& shape : {Shape{2, 3, 5, 8}, Shape{1, 5, 3, 3}})
+      for (const Shape& b_shape : {shape, Shape{1, shape[1], 1, 1}, Shape{1}})
+        for (bool constant : {true, false}) {
+          SCOPED_TRACE(std::string(fb::EnumNameBinaryKind(kind)) + " " + ::testing::PrintToString(shape) + " by " +
+                       ::testing::PrintToString(b_shape) + (constant ? " constant" : " activation"));
+          auto a = random_integers(count_of(shape), ++seed, 40.0f);
+          auto b = random_integers(count_of(b_shape), ++seed, 9.0f);
+          for (float& v : b)
+            if (v == 0.0f) v = -7.0f;
+          if (b.size() == 1) b[0] = -7.0f;
+          // Exact multiples, zero, and magnitudes near the exact limit.
+          a[0] = 0.0f, a[1] = b[b.size() > 1 ? 1 : 0] * 3, a[2] = -a[1], a[3] = 16777215.0f, a[4] = -16777215.0f;
+          auto model = single_node_model(
+              fb::OpParams::Binary, [&](auto& fbb) { return fb::CreateBinary(fbb, kind).Union(); },
+              {{shape, {}}, {b_shape, constant ? std::optional(b) : std::nullopt}}, shape);
+          std::vector<std::vector<float>> inputs{a};
+          if (!constant) inputs.push_back(b);
+          const std::vector<float> out = run_single(model, inputs);
+          EXPECT_TRUE(all_close(out, ref::binary(kind, a, shape, b, b_shape), 0.0f, 0.0f));
+        }
+  // Known values, independent of the reference: ONNX's test_mod_mixed_sign_int64 and C's fmod.
+  const Shape s{6};
+  const std::vector<float> a{-4, 7, 5, 4, -7, 8}, b{2, -3, 8, -2, 3, 5};
+  auto run = [&](fb::BinaryKind kind) {
+    return run_single(single_node_model(
+                          fb::OpParams::Binary, [&](auto& fbb) { return fb::CreateBinary(fbb, kind).Union(); },
+                          {{s, {}}, {s, {}}}, s),
+                      {a, b});
+  };
+  EXPECT_EQ(run(fb::BinaryKind::Mod), (std::vector<float>{0, -2, 5, 0, 2, 3}));
+  EXPECT_EQ(run(fb::BinaryKind::Fmod), (std::vector<float>{0, 1, 5, 0, -1, 3}));
+  EXPECT_EQ(run(fb::BinaryKind::TruncDiv), (std::vector<float>{-2, -2, 0, -2, -2, 1}));
+}
+
+// Fmod of floats (ONNX Mod with fmod=1): the remainder with the dividend's sign.
+TEST(Binary, FloatFmod) {
+  const Shape shape{2, 3, 4, 5};
+  auto a = random_vector(count_of(shape), 480, -20.0f, 20.0f);
+  auto b = random_vector(count_of(shape), 481, 0.5f, 4.0f);
+  for (size_t k = 0; k < b.size(); k += 2) b[k] = -b[k];
+  auto model = single_node_model(
+      fb::OpParams::Binary, [](auto& fbb) { return fb::CreateBinary(fbb, fb::BinaryKind::Fmod).Union(); },
+      {{shape, {}}, {shape, {}}}, shape);
+  // a - b * trunc(a / b) is within a few ulps of a of the exact remainder.
+  EXPECT_TRUE(all_close(run_single(model, {a, b}), ref::binary(fb::BinaryKind::Fmod, a, shape, b, shape), 0.0f, 1e-5f));
+}
+
+// Floor, Ceil, Round (halves to even) and Trunc (toward zero), at halves and integers of both
+// signs and on random values: exact.
+TEST(ActivationOp, Rounding) {
+  const Shape shape{2, 3, 7, 5};
+  for (auto kind : {fb::ActivationKind::Floor, fb::ActivationKind::Ceil, fb::ActivationKind::Round,
+                    fb::ActivationKind::Trunc}) {
+    const ref::Activation act{kind};
+    SCOPED_TRACE(name_of(act));
+    auto x = random_vector(count_of(shape), 490, -6.0f, 6.0f);
+    const std::vector<float> placed{0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.0f, -0.0f, 3.0f, -3.0f, 1e-3f, -1e-3f,
+                                    8388607.5f, -8388607.5f, 16777216.0f};
+    std::copy(placed.begin(), placed.end(), x.begin());
+    auto model = single_node_model(
+        fb::OpParams::ActivationOp,
+        [&](auto& b) { return fb::CreateActivationOp(b, make_activation(b, act)).Union(); }, {{shape, {}}}, shape);
+    EXPECT_TRUE(all_close(run_single(model, {x}), ref::activation(x, act), 0.0f, 0.0f));
+  }
+}
+
 TEST(Binary, FusedActivations) {
   uint32_t seed = 500;
   const Shape shape{2, 3, 7, 13};
@@ -262,7 +341,7 @@ TEST(Binary, RejectsUnsupportedBroadcasts) {
   EXPECT_TRUE(rejected(add({2, 3, 1}, {2, 3, 1}, {1, 2, 3}), "differs from input 0"));
   auto bad_kind = single_node_model(
       fb::OpParams::Binary,
-      [](auto& fbb) { return fb::CreateBinary(fbb, static_cast<fb::BinaryKind>(9)).Union(); },
+      [](auto& fbb) { return fb::CreateBinary(fbb, static_cast<fb::BinaryKind>(42)).Union(); },
       {{{2, 3}, {}}, {{2, 3}, {}}}, {2, 3});
   EXPECT_TRUE(rejected(bad_kind, "unknown binary kind"));
 }

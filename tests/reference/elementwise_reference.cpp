@@ -54,6 +54,15 @@ double activate(double x, const Activation& act) {
     case fb::ActivationKind::Mish: return x * std::tanh(std::log1p(std::exp(x)));
     case fb::ActivationKind::Silu: return x / (1 + std::exp(-x));
     case fb::ActivationKind::Gelu: return x * 0.5 * std::erfc(-x / std::numbers::sqrt2);
+    case fb::ActivationKind::Floor: return std::floor(x);
+    case fb::ActivationKind::Ceil: return std::ceil(x);
+    case fb::ActivationKind::Round: {
+      // Halves to the even neighbour.
+      const double down = std::floor(x), frac = x - down;
+      if (frac != 0.5) return frac < 0.5 ? down : down + 1;
+      return std::fmod(down, 2.0) == 0 ? down : down + 1;
+    }
+    case fb::ActivationKind::Trunc: return x < 0 ? std::ceil(x) : std::floor(x);
   }
   return x;
 }
@@ -89,6 +98,22 @@ std::vector<float> binary(fb::BinaryKind kind, std::span<const float> a, const S
       case fb::BinaryKind::Min: r = std::min(u, v); break;
       case fb::BinaryKind::Max: r = std::max(u, v); break;
       case fb::BinaryKind::Pow: r = std::pow(u, v); break;
+      // The integer kinds on the operands' int64 values; a zero divisor gives 0.
+      case fb::BinaryKind::TruncDiv:
+      case fb::BinaryKind::Mod:
+      case fb::BinaryKind::Fmod: {
+        const auto x = static_cast<int64_t>(u), y = static_cast<int64_t>(v);
+        if (kind == fb::BinaryKind::Fmod && (double(x) != u || double(y) != v)) {
+          r = v == 0 ? 0 : std::fmod(u, v);
+          break;
+        }
+        if (y == 0) break;
+        if (kind == fb::BinaryKind::TruncDiv) r = double(x / y);
+        // x - y * floor(x / y), the floored quotient found without division of negatives.
+        else if (kind == fb::BinaryKind::Mod) r = double(x - y * static_cast<int64_t>(std::floor(double(x) / double(y))));
+        else r = double(x % y);
+        break;
+      }
     }
     return activate(r, act);
   });
