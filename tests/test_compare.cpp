@@ -220,7 +220,7 @@ TEST_F(CompareTool, InputFromNpyFile) {
   const ProcessResult r = compare({path("compare.onnx"), path("compare.vkbnn"), "--input", path("input.npy")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("all within tolerance"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("validation"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Vulkan validation:"), std::string::npos) << r.output;
 
   const std::vector<int64_t> wrong = {1, 3, 16, 15};
   io::write_npy(path("wrong.npy"), wrong, std::vector<float>(3 * 16 * 15, 0.5f));

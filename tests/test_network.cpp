@@ -247,15 +247,16 @@ TEST(Network, LayersCarryEachOpsNameAndMetadata) {
     Precision precision;
     const char* precision_name;
     uint64_t macs;
+    uint64_t weight_floats;
   };
-  // MACs by hand: output elements times the weights of one output channel.
-  const std::vector<Expected> expected = {{"Conv2D", Precision::Fp32, "fp32", 8 * 9 * 9 * (3 * 3 * 3)},
-                                          {"Pool2D", Precision::Fp32, "fp32", 0},
-                                          {"Conv2D", Precision::Fp32, "fp32", 5 * 4 * 4 * 8},
-                                          {"GlobalPool", Precision::Fp32, "fp32", 0},
-                                          {"Reshape", Precision::None, "-", 0},
-                                          {"FullyConnected", Precision::Fp32, "fp32", 4 * 5},
-                                          {"Softmax", Precision::Fp32, "fp32", 0}};
+  // MACs by hand: output elements times the weights of one output channel. Weights: W and B.
+  const std::vector<Expected> expected = {{"Conv2D", Precision::Fp32, "fp32", 8 * 9 * 9 * (3 * 3 * 3), 8 * 27 + 8},
+                                          {"Pool2D", Precision::Fp32, "fp32", 0, 0},
+                                          {"Conv2D", Precision::Fp32, "fp32", 5 * 4 * 4 * 8, 5 * 8},
+                                          {"GlobalPool", Precision::Fp32, "fp32", 0, 0},
+                                          {"Reshape", Precision::None, "-", 0, 0},
+                                          {"FullyConnected", Precision::Fp32, "fp32", 4 * 5, 20 + 4},
+                                          {"Softmax", Precision::Fp32, "fp32", 0, 0}};
   const auto& layers = network.layers();
   ASSERT_EQ(layers.size(), expected.size());
   for (size_t k = 0; k < layers.size(); ++k) {
@@ -263,6 +264,7 @@ TEST(Network, LayersCarryEachOpsNameAndMetadata) {
     EXPECT_EQ(layers[k].precision, expected[k].precision) << layers[k].name;
     EXPECT_STREQ(to_string(layers[k].precision), expected[k].precision_name) << layers[k].name;
     EXPECT_EQ(layers[k].macs, expected[k].macs) << layers[k].name;
+    EXPECT_EQ(layers[k].weight_bytes, expected[k].weight_floats * sizeof(float)) << layers[k].name;
   }
 }
 

@@ -318,6 +318,7 @@ void print_json(const Options& options, const vkbnn::Context& context, const vkb
                                 {"p90_us", s.p90},
                                 {"mean_us", s.mean},
                                 {"bytes", l.bytes},
+                                {"weight_bytes", l.weight_bytes},
                                 {"gmacs_per_s", rate(l.macs, s.median)}});
     if (r.limits) {
       const Fraction f = fraction(l, s.median, *r.limits);

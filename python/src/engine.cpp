@@ -224,6 +224,7 @@ void bind_info_types(py::module_& m) {
           "precision", [](const LayerInfo& l) { return std::string(to_string(l.precision)); },
           "'fp32', 'int8', 'binary' (XNOR/popcount), 'bits' (packs or moves signs) or '-' (a view: Reshape)")
       .def_readonly("macs", &LayerInfo::macs)
+      .def_readonly("weight_bytes", &LayerInfo::weight_bytes)
       .def_readonly("bytes", &LayerInfo::bytes)
       .def("__repr__", [](const LayerInfo& l) {
         return "<vkbnn.LayerInfo '" + l.name + "' " + l.op + " " + to_string(l.precision) + " " + shape_text(l.output_shape) + ">";

@@ -130,7 +130,7 @@ TEST(GatherIndexed, RejectsBadParameters) {
   EXPECT_TRUE(rejected(single_node_model(
                            fb::OpParams::GatherIndexed, [](auto& b) { return fb::CreateGatherIndexed(b, 0).Union(); },
                            {{{3}, {}}, {{1}, std::vector<float>{0}}}, {1}),
-                       "Indices must be computed"));
+                       "Indices must not be a constant"));
 }
 
 }  // namespace

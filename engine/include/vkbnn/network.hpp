@@ -81,6 +81,7 @@ struct LayerInfo {
   Precision precision = Precision::Fp32;
   uint64_t macs = 0;      // multiply-accumulates per run (binary ones for binary layers); 0 for the rest
   uint64_t bytes = 0;     // its input, weight and output tensors' sizes: the least memory it must move
+  uint64_t weight_bytes = 0;  // its constant inputs (weights, biases, scales) as the model file stores them
   // The compute shaders its dispatches run, in order (names of shaders/*.comp without the
   // extension): shows which kernel variant the device's features selected, e.g. conv2d_subgroup
   // or conv2d, int8_conv2d_dot or int8_conv2d. Empty for layers that are views (Reshape).

@@ -154,6 +154,7 @@ class Checker {
                          std::all_of(desc.output_types.begin(), desc.output_types.end(), is_float),
                      "reads and writes Float32 tensors only");
       }
+      detail::check_input_roles(desc, kind);
       kind.check(desc);
     }
     for (uint32_t out : *model_.outputs()) {

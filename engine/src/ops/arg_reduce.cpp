@@ -21,7 +21,6 @@ Shape reduced_shape(const fb::ArgReduce& p, Shape x) {
 
 void check_arg_reduce(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const auto* p = desc.node.params_as_ArgReduce();
   desc.require(fb::EnumNameArgKind(p->kind())[0] != '\0', "unknown kind");
   const Shape& x = desc.inputs[0];
@@ -57,7 +56,7 @@ std::vector<Dispatch> lower_arg_reduce(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ArgReduce>() {
-  static const OpKind kind{.check = check_arg_reduce, .lower = lower_arg_reduce, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_arg_reduce, .lower = lower_arg_reduce, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              return std::vector<Shape>{reduced_shape(*q.desc.node.params_as_ArgReduce(), q.inputs.at(0))};
                            }};
   return kind;

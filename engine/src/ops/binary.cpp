@@ -157,21 +157,14 @@ Dispatch grouped_dispatch(const BinaryShape& s, const NodeLowering& l, const fb:
   const uint32_t param_offset = add_param_table(l, in, s.out_channels, s.out_channels);
   const int64_t positions = s.batch * s.out_h * s.out_w;
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(positions, 8) * 8, 8, kMaxLocalSize));
-  auto spec = with_window<shader::binary_grouped_conv2d::Spec>({.local_size_x = local,
-                                                                .N = u32(s.batch),
-                                                                .C = u32(s.in_channels),
-                                                                .H = i32(s.in_h),
-                                                                .W = i32(s.in_w),
-                                                                .M = u32(s.out_channels),
-                                                                .OH = u32(s.out_h),
-                                                                .OW = u32(s.out_w),
+  auto spec = with_sizes(with_window<shader::binary_grouped_conv2d::Spec>({.local_size_x = local,
                                                                 .GROUPS = u32(s.groups),
                                                                 .Q = u32(q),
                                                                 .ZERO_PADDING = s.zero_padding,
                                                                 .ACT_KIND = static_cast<uint32_t>(e.activation()),
                                                                 .ACT_AFTER_LINK = e.activation_after_link(),
                                                                 .BIT_OUTPUT = bit_output},
-                                                               s);
+                                                               s), s);
   shader::binary_grouped_conv2d::Push push{
       .IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .PARAM_OFF = param_offset};
   set_link(spec, push, l, e, in);
@@ -304,14 +297,7 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
   const EpilogueInputs in = epilogue_inputs(e, bit_output);
   const uint32_t param_offset = add_param_table(l, in, s.out_channels, mp);
   const uint32_t local = u32(std::clamp<int64_t>(ceil_div(items, 8) * 8, 8, kMaxLocalSize));
-  auto spec = with_window<shader::binary_conv2d::Spec>({.local_size_x = local,
-                                                        .N = u32(s.batch),
-                                                        .C = u32(s.in_channels),
-                                                        .H = i32(s.in_h),
-                                                        .W = i32(s.in_w),
-                                                        .M = u32(s.out_channels),
-                                                        .OH = u32(s.out_h),
-                                                        .OW = u32(s.out_w),
+  auto spec = with_sizes(with_window<shader::binary_conv2d::Spec>({.local_size_x = local,
                                                         .Q = u32(q),
                                                         .R = u32(r),
                                                         .PADDED = padded,
@@ -321,7 +307,7 @@ Dispatch binary_dispatch(const BinaryShape& s, const NodeLowering& l, const fb::
                                                         .BIT_OUTPUT = bit_output,
                                                         .MP = u32(mp),
                                                         .SWAR_POPCOUNT = swar_popcount(s, l.device)},
-                                                       s);
+                                                       s), s);
   shader::binary_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
                                    .OUT_OFF = l.outputs[0].offset,
                                    .WT_OFF = weight_offset,
@@ -344,14 +330,12 @@ void check_binarize(const NodeDesc& desc) {
   desc.require((desc.inputs.size() == 1 || desc.inputs.size() == 2) && desc.outputs.size() == 1,
                "expects inputs X and optionally threshold, and 1 output");
   const Shape& x = desc.inputs[0];
-  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == fb::DataType::Float32,
-               "input X must be a Float32 activation");
+  desc.require(desc.input_types[0] == fb::DataType::Float32, "input X must be a Float32 activation");
   desc.require(x.size() == 2 || x.size() == 4, "input must be [N, C] or NCHW, has " + shape_string(x));
   desc.require(desc.output_types[0] == fb::DataType::Bit && desc.outputs[0] == x,
                "output must be Bit with the input's shape " + shape_string(x));
   if (desc.inputs.size() == 2)
-    desc.require(desc.input_is_constant[1] && desc.input_types[1] == fb::DataType::Float32 &&
-                     desc.inputs[1] == Shape{x[1]},
+    desc.require(desc.input_types[1] == fb::DataType::Float32 && desc.inputs[1] == Shape{x[1]},
                  "threshold must be a Float32 constant of shape [" + std::to_string(x[1]) + "]");
   desc.require(static_cast<int64_t>(element_count(x)) <= kMaxTensorElements, "tensors of more than 2^31 - 1 elements are not supported");
 }
@@ -477,7 +461,7 @@ std::vector<Shape> binary_conv2d_shapes(const ShapeQuery& q) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Binarize>() {
-  static const OpKind kind{.check = check_binarize, .lower = lower_binarize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_binarize, .lower = lower_binarize, .typed = true, .inputs = {{"input X", InputRole::Activation}, {"threshold", InputRole::Weight}}, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 

@@ -134,15 +134,8 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
   // conv2d_subgroup needs Vulkan 1.2 and subgroups of at least 8 lanes (see conv2d.glsl).
   const DeviceInfo& d = l.device;
   const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
-  const auto spec = with_window<shader::conv2d::Spec>({.local_size_x = local,
+  const auto spec = with_sizes(with_window<shader::conv2d::Spec>({.local_size_x = local,
                                                        .HAS_BIAS = bias.has_value(),
-                                                       .N = u32(s.batch),
-                                                       .C = u32(s.in_channels),
-                                                       .H = i32(s.in_h),
-                                                       .W = i32(s.in_w),
-                                                       .M = u32(s.out_channels),
-                                                       .OH = u32(s.out_h),
-                                                       .OW = u32(s.out_w),
                                                        .ICG = u32(s.in_per_group),
                                                        .OCG = u32(s.out_per_group),
                                                        .BLOCKS = u32(blocks),
@@ -152,7 +145,7 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
                                                        .ACT_KIND = act.kind,
                                                        .ACT_ALPHA = act.alpha,
                                                        .ACT_BETA = act.beta},
-                                                      s);
+                                                      s), s);
   const uint32_t workgroups = u32(ceil_div(items, local));
   return paged_block_dispatches(
       l, s.group * blocks, block_words, q, packed, bias ? &padded : nullptr,
@@ -219,23 +212,17 @@ std::vector<Dispatch> winograd_dispatches(const ConvDispatchShape& s, const Node
   const auto act = activation_spec(activation);
   const DeviceInfo& d = l.device;
   const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
-  const shader::conv2d_winograd::Spec spec{.local_size_x = local,
-                                           .HAS_BIAS = bias.has_value(),
-                                           .N = u32(s.batch),
-                                           .C = u32(s.in_channels),
-                                           .H = i32(s.in_h),
-                                           .W = i32(s.in_w),
-                                           .M = u32(s.out_channels),
-                                           .OH = u32(s.out_h),
-                                           .OW = u32(s.out_w),
-                                           .PT = i32(s.pad_top),
-                                           .PL = i32(s.pad_left),
-                                           .Q = u32(q),
-                                           .T = u32(t),
-                                           .PADDED = padded_reads,
-                                           .ACT_KIND = act.kind,
-                                           .ACT_ALPHA = act.alpha,
-                                           .ACT_BETA = act.beta};
+  const auto spec = with_sizes(shader::conv2d_winograd::Spec{.local_size_x = local,
+                                                             .HAS_BIAS = bias.has_value(),
+                                                             .PT = i32(s.pad_top),
+                                                             .PL = i32(s.pad_left),
+                                                             .Q = u32(q),
+                                                             .T = u32(t),
+                                                             .PADDED = padded_reads,
+                                                             .ACT_KIND = act.kind,
+                                                             .ACT_ALPHA = act.alpha,
+                                                             .ACT_BETA = act.beta},
+                                  s);
   const uint32_t workgroups = u32(ceil_div(items, local));
   return paged_block_dispatches(
       l, blocks, block_words, q, packed, bias ? &padded : nullptr,
@@ -356,18 +343,13 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(p->activation());
   return {make_dispatch<shader::depthwise_conv2d>(
-      with_window<shader::depthwise_conv2d::Spec>({.local_size_x = local,
+      with_sizes(with_window<shader::depthwise_conv2d::Spec>({.local_size_x = local,
                                                    .HAS_BIAS = bias.has_value(),
-                                                   .C = u32(x[1]),
-                                                   .H = i32(x[2]),
-                                                   .W = i32(x[3]),
-                                                   .OH = u32(y[2]),
-                                                   .OW = u32(y[3]),
                                                    .R = kDepthwiseRun,
                                                    .ACT_KIND = act.kind,
                                                    .ACT_ALPHA = act.alpha,
                                                    .ACT_BETA = act.beta},
-                                                  c),
+                                                  c), sizes_of(x, y)),
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
       {u32(ceil_div(items, local)), u32(x[0] * x[1]), 1})};
 }
@@ -377,7 +359,7 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
 template <>
 const OpKind& op_kind_of<fb::OpParams::Conv2D>() {
   static const OpKind kind{.check = check_conv2d,
-                           .lower = lower_conv2d,
+                           .lower = lower_conv2d, .inputs = kDataWeightsBias,
                            .macs = macs_per_weight_row,
                            .shapes = [](const ShapeQuery& q) {
                              return std::vector<Shape>{conv_output_shape(

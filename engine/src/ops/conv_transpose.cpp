@@ -77,21 +77,15 @@ std::vector<Dispatch> lower_conv_transpose2d(const NodeLowering& l) {
   const Grid grid = grid_for(count);
   const auto act = activation_spec(p->activation());
   return {make_dispatch<shader::conv_transpose2d>(
-      with_window<shader::conv_transpose2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
+      with_sizes(with_window<shader::conv_transpose2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
                                                    .STRIDE = grid.stride,
                                                    .HAS_BIAS = has_bias,
-                                                   .C = u32(x[1]),
-                                                   .H = i32(x[2]),
-                                                   .W = i32(x[3]),
-                                                   .M = u32(y[1]),
-                                                   .OH = u32(y[2]),
-                                                   .OW = u32(y[3]),
                                                    .ICG = u32(icg),
                                                    .OCG = u32(ocg),
                                                    .ACT_KIND = act.kind,
                                                    .ACT_ALPHA = act.alpha,
                                                    .ACT_BETA = act.beta},
-                                                  c),
+                                                  c), sizes_of(x, y)),
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset, .WT_OFF = weight_offset, .BIAS_OFF = bias_offset},
       {grid.groups, 1, 1})};
 }
@@ -121,7 +115,7 @@ std::vector<Shape> shapes_of(const ShapeQuery& q) {
 template <>
 const OpKind& op_kind_of<fb::OpParams::ConvTranspose2D>() {
   static const OpKind kind{
-      .check = check_conv_transpose2d, .lower = lower_conv_transpose2d, .macs = macs_of, .shapes = shapes_of};
+      .check = check_conv_transpose2d, .lower = lower_conv_transpose2d, .inputs = kDataWeightsBias, .macs = macs_of, .shapes = shapes_of};
   return kind;
 }
 

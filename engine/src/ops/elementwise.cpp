@@ -140,10 +140,8 @@ void check_channel_affine(const NodeDesc& desc) {
   require_counts(desc, 3);
   const Shape& x = desc.inputs[0];
   desc.require(x.size() >= 2, "input must have rank >= 2 (channels on axis 1), has " + shape_string(x));
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
   for (size_t i : {1, 2}) {
     const char* name = i == 1 ? "scale" : "shift";
-    desc.require(desc.input_is_constant[i], std::string(name) + " must be a constant");
     desc.require(desc.inputs[i] == Shape{x[1]}, std::string(name) + " must have shape [" + std::to_string(x[1]) +
                                                    "], has " + shape_string(desc.inputs[i]));
   }
@@ -178,7 +176,6 @@ std::vector<Dispatch> lower_channel_affine(const NodeLowering& l) {
 
 void check_activation(const NodeDesc& desc) {
   require_counts(desc, 1);
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   desc.require(desc.outputs[0] == desc.inputs[0], "output shape " + shape_string(desc.outputs[0]) +
                                                       " differs from input " + shape_string(desc.inputs[0]));
   const auto* activation = desc.node.params_as_ActivationOp()->activation();
@@ -243,7 +240,6 @@ void check_broadcast_pair(const NodeDesc& desc, const char* b_name) {
 
 void check_prelu(const NodeDesc& desc) {
   check_broadcast_pair(desc, "slope");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
 }
 
 std::vector<Dispatch> lower_prelu(const NodeLowering& l) { return {binary_dispatch(l, kOpPRelu, nullptr)}; }
@@ -265,19 +261,19 @@ std::vector<Dispatch> lower_binary(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ChannelAffine>() {
-  static const OpKind kind{.check = check_channel_affine, .lower = lower_channel_affine, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_channel_affine, .lower = lower_channel_affine, .inputs = {{"input X", InputRole::Activation}, {"scale", InputRole::Weight}, {"shift", InputRole::Weight}}, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::ActivationOp>() {
-  static const OpKind kind{.check = check_activation, .lower = lower_activation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_activation, .lower = lower_activation, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::PRelu>() {
-  static const OpKind kind{.check = check_prelu, .lower = lower_prelu, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
+  static const OpKind kind{.check = check_prelu, .lower = lower_prelu, .inputs = {{"input X", InputRole::Activation}, {"slope"}}, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
   return kind;
 }
 

@@ -98,7 +98,7 @@ std::vector<Dispatch> lower_fully_connected(const NodeLowering& l) {
 template <>
 const OpKind& op_kind_of<fb::OpParams::FullyConnected>() {
   static const OpKind kind{.check = check_fully_connected,
-                           .lower = lower_fully_connected,
+                           .lower = lower_fully_connected, .inputs = kDataWeightsBias,
                            .macs = macs_per_weight_row,
                            .shapes = fully_connected_shapes};
   return kind;

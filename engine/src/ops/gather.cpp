@@ -11,7 +11,6 @@ constexpr size_t kMaxTileRank = 6;
 
 void check_gather(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const Shape& y = desc.outputs[0];
   const auto rank = static_cast<int64_t>(x.size());
@@ -51,7 +50,6 @@ std::vector<Dispatch> lower_gather(const NodeLowering& l) {
 
 void check_tile(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const Shape& y = desc.outputs[0];
   desc.require(x.size() >= 1 && x.size() <= kMaxTileRank, "supports ranks 1 to 6, input is " + shape_string(x));
@@ -94,7 +92,7 @@ std::vector<Dispatch> lower_tile(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Gather>() {
-  static const OpKind kind{.check = check_gather, .lower = lower_gather, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_gather, .lower = lower_gather, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              const auto axis = static_cast<size_t>(q.desc.node.params_as_Gather()->axis());
                              Shape y = q.inputs.at(0);
                              if (axis >= y.size()) q.desc.fail("axis outside the input");
@@ -108,7 +106,7 @@ const OpKind& op_kind_of<fb::OpParams::Gather>() {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Tile>() {
-  static const OpKind kind{.check = check_tile, .lower = lower_tile, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_tile, .lower = lower_tile, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              // Each axis keeps its number of copies (1 for Expand's broadcast axes of length 1).
                              const Shape& x = q.inputs.at(0);
                              const Shape& from = q.desc.inputs.at(0);

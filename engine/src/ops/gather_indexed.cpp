@@ -19,7 +19,6 @@ Shape gathered_shape(const Shape& x, const Shape& indices, int64_t axis) {
 
 void check_gather_indexed(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 2 && desc.outputs.size() == 1, "expects inputs X, Indices and 1 output");
-  desc.require(!desc.input_is_constant[1], "Indices must be computed (constant indices are a Gather)");
   const Shape& x = desc.inputs[0];
   const Shape& indices = desc.inputs[1];
   const auto rank = static_cast<int64_t>(x.size());
@@ -57,7 +56,7 @@ std::vector<Dispatch> lower_gather_indexed(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GatherIndexed>() {
-  static const OpKind kind{.check = check_gather_indexed, .lower = lower_gather_indexed, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_gather_indexed, .lower = lower_gather_indexed, .inputs = {{"table X"}, {"Indices", InputRole::Activation}}, .shapes = [](const ShapeQuery& q) {
                              // The indices' values, not the size, say where they read: any length of the axis works.
                              return std::vector<Shape>{gathered_shape(q.inputs.at(0), q.inputs.at(1),
                                                                       q.desc.node.params_as_GatherIndexed()->axis())};

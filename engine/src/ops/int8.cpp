@@ -23,7 +23,7 @@ std::vector<int32_t> int32_values(std::span<const uint8_t> bytes) {
 void check_requantization(const NodeDesc& desc, int64_t out_channels, int32_t clamp_min, int32_t clamp_max) {
   const char* names[] = {"bias", "multiplier", "shift"};
   for (size_t i = 2; i < 5; ++i) {
-    desc.require(desc.input_is_constant[i] && desc.input_types[i] == fb::DataType::Int32 &&
+    desc.require(desc.input_types[i] == fb::DataType::Int32 &&
                      desc.inputs[i] == Shape{out_channels},
                  std::string(names[i - 2]) + " must be an Int32 constant [" + std::to_string(out_channels) + "]");
   }
@@ -38,7 +38,7 @@ void check_requantization(const NodeDesc& desc, int64_t out_channels, int32_t cl
 void check_int8_io(const NodeDesc& desc, size_t inputs) {
   desc.require(desc.inputs.size() == inputs && desc.outputs.size() == 1,
                "expects " + std::to_string(inputs) + " inputs and 1 output");
-  desc.require(!desc.input_is_constant[0] && is_int8(desc, 0), "input X must be an Int8 activation");
+  desc.require(is_int8(desc, 0), "input X must be an Int8 activation");
   desc.require(desc.output_types[0] == fb::DataType::Int8, "output must be Int8");
 }
 
@@ -91,7 +91,7 @@ int64_t run_length(int64_t out_w) { return ceil_div(out_w, ceil_div(out_w, 16));
 
 // One Int8 convolution as int8_conv2d(_dot) runs it. weights: [M][ICG][KH][KW] signed bytes.
 struct Int8ConvJob {
-  int64_t batch, channels, h, w, out_channels, out_h, out_w;
+  int64_t batch, in_channels, in_h, in_w, out_channels, out_h, out_w;
   ConvGeometry g;
   std::vector<int8_t> weights;
   int32_t clamp_min, clamp_max;
@@ -99,8 +99,8 @@ struct Int8ConvJob {
 
 Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const ConvGeometry& g = j.g;
-  const int64_t icg = j.channels / g.group, ocg = j.out_channels / g.group;
-  const int64_t c4 = ceil_div(j.channels, 4), taps = g.kernel_h * g.kernel_w;
+  const int64_t icg = j.in_channels / g.group, ocg = j.out_channels / g.group;
+  const int64_t c4 = ceil_div(j.in_channels, 4), taps = g.kernel_h * g.kernel_w;
   // Words a block of q output channels spans from its first channel's group to its last's.
   auto words_for = [&](int64_t q, int64_t block) {
     const int64_t first_oc = block * q, last_oc = std::min(j.out_channels, first_oc + q) - 1;
@@ -147,17 +147,11 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const int64_t runs = ceil_div(j.out_w, r);
   const int64_t items = j.batch * j.out_h * runs;
   const bool padded = g.pad_top > 0 || g.pad_left > 0 ||
-                      (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.h ||
-                      (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.w;
+                      (j.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h >= j.in_h ||
+                      (runs * r - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w >= j.in_w;
   const uint32_t local = local_size(items);
-  const auto spec = with_window<shader::int8_conv2d::Spec>({.local_size_x = local,
-                                                            .N = u32(j.batch),
+  const auto spec = with_sizes(with_window<shader::int8_conv2d::Spec>({.local_size_x = local,
                                                             .C4 = u32(c4),
-                                                            .H = i32(j.h),
-                                                            .W = i32(j.w),
-                                                            .M = u32(j.out_channels),
-                                                            .OH = u32(j.out_h),
-                                                            .OW = u32(j.out_w),
                                                             .ICG = u32(icg),
                                                             .OCG = u32(ocg),
                                                             .WORDS = u32(words),
@@ -168,7 +162,7 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
                                                             .CMIN = j.clamp_min,
                                                             .CMAX = j.clamp_max,
                                                             .PADDED = padded},
-                                                           g);
+                                                           g), j);
   const shader::int8_conv2d::Push push{.IN_OFF = l.inputs[0].offset,
                                        .OUT_OFF = l.outputs[0].offset,
                                        .WT_OFF = weight_offset,
@@ -181,31 +175,25 @@ Dispatch int8_conv_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
 // A depthwise Int8Conv2D (group = channels in = channels out) on int8_depthwise_conv2d.comp.
 Dispatch int8_depthwise_dispatch(const Int8ConvJob& j, const NodeLowering& l) {
   const ConvGeometry& g = j.g;
-  const int64_t c4 = ceil_div(j.channels, 4), taps = g.kernel_h * g.kernel_w;
+  const int64_t c4 = ceil_div(j.in_channels, 4), taps = g.kernel_h * g.kernel_w;
   std::vector<uint32_t> packed(static_cast<size_t>(c4 * taps), 0);
-  for (int64_t c = 0; c < j.channels; ++c)
+  for (int64_t c = 0; c < j.in_channels; ++c)
     for (int64_t t = 0; t < taps; ++t)
       packed[static_cast<size_t>((c / 4) * taps + t)] |=
           uint32_t{static_cast<uint8_t>(j.weights[static_cast<size_t>(c * taps + t)])} << (8 * (c % 4));
   const uint32_t weight_offset = l.weights.add_words(packed);
-  const uint32_t epilogue_offset = add_epilogue(l, j.channels, c4 * 4);
+  const uint32_t epilogue_offset = add_epilogue(l, j.in_channels, c4 * 4);
   const int64_t r = run_length(j.out_w);
   const int64_t items = j.batch * j.out_h * ceil_div(j.out_w, r);
   const uint32_t local = local_size(items);
   return make_dispatch<shader::int8_depthwise_conv2d>(
-      with_window<shader::int8_depthwise_conv2d::Spec>({.local_size_x = local,
-                                                        .N = u32(j.batch),
-                                                        .C = u32(j.channels),
-                                                        .H = i32(j.h),
-                                                        .W = i32(j.w),
-                                                        .OH = u32(j.out_h),
-                                                        .OW = u32(j.out_w),
+      with_sizes(with_window<shader::int8_depthwise_conv2d::Spec>({.local_size_x = local,
                                                         .R = u32(r),
                                                         .ZP_WORD = zero_point_word(l),
                                                         .ZP_OUT = l.outputs[0].quant.zero_point,
                                                         .CMIN = j.clamp_min,
                                                         .CMAX = j.clamp_max},
-                                                       g),
+                                                       g), j),
       {.IN_OFF = l.inputs[0].offset,
        .OUT_OFF = l.outputs[0].offset,
        .WT_OFF = weight_offset,
@@ -231,7 +219,7 @@ Dispatch grid_dispatch(size_t items, typename S::Spec spec, const typename S::Pu
 // Quantize and Dequantize: one activation of type `from` in, the same shape of type `to` out.
 void check_conversion(const NodeDesc& desc, fb::DataType from, fb::DataType to) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0] && desc.input_types[0] == from,
+  desc.require(desc.input_types[0] == from,
                std::string("input must be a ") + fb::EnumNameDataType(from) + " activation");
   desc.require(desc.output_types[0] == to, std::string("output must be ") + fb::EnumNameDataType(to));
   desc.require(desc.inputs[0].size() >= 2, "input must have a channel axis, has " + shape_string(desc.inputs[0]));
@@ -263,7 +251,7 @@ std::vector<Dispatch> lower_dequantize(const NodeLowering& l) {
 
 void check_int8_conv2d(const NodeDesc& desc) {
   check_int8_io(desc, 5);
-  desc.require(desc.input_is_constant[1] && is_int8(desc, 1), "weights W must be an Int8 constant");
+  desc.require(is_int8(desc, 1), "weights W must be an Int8 constant");
   const auto* p = desc.node.params_as_Int8Conv2D();
   const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), p->group());
   check_conv_shapes(desc, g, desc.inputs[0], desc.inputs[1], desc.outputs[0]);
@@ -301,7 +289,7 @@ std::vector<Dispatch> lower_int8_conv2d(const NodeLowering& l) {
 
 void check_int8_fully_connected(const NodeDesc& desc) {
   check_int8_io(desc, 5);
-  desc.require(desc.input_is_constant[1] && is_int8(desc, 1), "weights W must be an Int8 constant");
+  desc.require(is_int8(desc, 1), "weights W must be an Int8 constant");
   const Shape& x = desc.inputs[0];
   const Shape& w = desc.inputs[1];
   desc.require(x.size() == 2 || x.size() == 4, "input must be [N, K] or [N, C, H, W], has " + shape_string(x));
@@ -332,7 +320,7 @@ std::vector<Dispatch> lower_int8_fully_connected(const NodeLowering& l) {
 
 void check_int8_add(const NodeDesc& desc) {
   check_int8_io(desc, 2);
-  desc.require(!desc.input_is_constant[1] && is_int8(desc, 1), "input B must be an Int8 activation");
+  desc.require(is_int8(desc, 1), "input B must be an Int8 activation");
   desc.require(desc.inputs[0].size() >= 2, "inputs must have a channel axis, have " + shape_string(desc.inputs[0]));
   desc.require(desc.inputs[1] == desc.inputs[0] && desc.outputs[0] == desc.inputs[0],
                "inputs " + shape_string(desc.inputs[0]) + ", " + shape_string(desc.inputs[1]) + " and output " +
@@ -395,13 +383,13 @@ std::vector<Dispatch> lower_int8_global_average_pool(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Quantize>() {
-  static const OpKind kind{.check = check_quantize, .lower = lower_quantize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_quantize, .lower = lower_quantize, .typed = true, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Dequantize>() {
-  static const OpKind kind{.check = check_dequantize, .lower = lower_dequantize, .typed = true, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_dequantize, .lower = lower_dequantize, .typed = true, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
@@ -409,7 +397,7 @@ template <>
 const OpKind& op_kind_of<fb::OpParams::Int8Conv2D>() {
   static const OpKind kind{.check = check_int8_conv2d,
                            .lower = lower_int8_conv2d,
-                           .typed = true,
+                           .typed = true, .inputs = {{"input X", InputRole::Activation}, {"weights W", InputRole::Weight}, {"bias", InputRole::Weight}, {"multiplier", InputRole::Weight}, {"shift", InputRole::Weight}},
                            .macs = macs_per_weight_row,
                            .shapes = int8_conv2d_shapes};
   return kind;
@@ -419,7 +407,7 @@ template <>
 const OpKind& op_kind_of<fb::OpParams::Int8FullyConnected>() {
   static const OpKind kind{.check = check_int8_fully_connected,
                            .lower = lower_int8_fully_connected,
-                           .typed = true,
+                           .typed = true, .inputs = {{"input X", InputRole::Activation}, {"weights W", InputRole::Weight}, {"bias", InputRole::Weight}, {"multiplier", InputRole::Weight}, {"shift", InputRole::Weight}},
                            .macs = macs_per_weight_row,
                            .shapes = fully_connected_shapes};
   return kind;
@@ -427,7 +415,7 @@ const OpKind& op_kind_of<fb::OpParams::Int8FullyConnected>() {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Int8Add>() {
-  static const OpKind kind{.check = check_int8_add, .lower = lower_int8_add, .typed = true, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
+  static const OpKind kind{.check = check_int8_add, .lower = lower_int8_add, .typed = true, .inputs = {{"input A", InputRole::Activation}, {"input B", InputRole::Activation}}, .shapes = [](const ShapeQuery& q) { return std::vector<Shape>{broadcast_inputs(q)}; }};
   return kind;
 }
 
@@ -435,7 +423,7 @@ template <>
 const OpKind& op_kind_of<fb::OpParams::Int8GlobalAveragePool>() {
   static const OpKind kind{.check = check_int8_global_average_pool,
                            .lower = lower_int8_global_average_pool,
-                           .typed = true,
+                           .typed = true, .inputs = kOneActivation,
                            .shapes = int8_global_average_pool_shapes};
   return kind;
 }
@@ -447,8 +435,7 @@ std::vector<Dispatch> lower_int8_max_pool2d(const NodeLowering& l) {
   const ConvGeometry g = conv_geometry(*p->kernel(), *p->strides(), *p->dilations(), *p->pads(), 1);
   return {grid_dispatch<shader::int8_max_pool2d>(
       storage_words(y, fb::DataType::Int8),
-      with_window<shader::int8_max_pool2d::Spec>(
-          {.H = i32(x[2]), .W = i32(x[3]), .OH = u32(y[2]), .OW = u32(y[3]), .C = u32(x[1])}, g),
+      with_sizes(with_window<shader::int8_max_pool2d::Spec>({}, g), sizes_of(x, y)),
       {.IN_OFF = l.inputs[0].offset, .OUT_OFF = l.outputs[0].offset})};
 }
 

@@ -201,6 +201,27 @@ Spec with_window(Spec spec, const Geometry& g) {
   return spec;
 }
 
+// `spec` with whichever of the size constants N, C, H, W (the input), M, OH and OW (the output)
+// it has, named alike in every convolution-like shader, taken from `s` (a struct with the fields
+// batch, in_channels, in_h, in_w, out_channels, out_h and out_w); sizes_of() makes one from X
+// [N, C, H, W] and Y [N, M, OH, OW].
+template <typename Spec, typename Sizes>
+Spec with_sizes(Spec spec, const Sizes& s) {
+  auto set = [](auto& field, int64_t value) { field = static_cast<std::remove_reference_t<decltype(field)>>(value); };
+  if constexpr (requires { spec.N; }) set(spec.N, s.batch);
+  if constexpr (requires { spec.C; }) set(spec.C, s.in_channels);
+  if constexpr (requires { spec.H; }) set(spec.H, s.in_h);
+  if constexpr (requires { spec.W; }) set(spec.W, s.in_w);
+  if constexpr (requires { spec.M; }) set(spec.M, s.out_channels);
+  if constexpr (requires { spec.OH; }) set(spec.OH, s.out_h);
+  if constexpr (requires { spec.OW; }) set(spec.OW, s.out_w);
+  return spec;
+}
+struct LayerSizes {
+  int64_t batch, in_channels, in_h, in_w, out_channels, out_h, out_w;
+};
+inline LayerSizes sizes_of(const Shape& x, const Shape& y) { return {x[0], x[1], x[2], x[3], y[1], y[2], y[3]}; }
+
 // A dispatch of shader S (a struct of shader::): make_dispatch<shader::pad>({...}, {...}, groups).
 template <typename S>
 Dispatch make_dispatch(const typename S::Spec& spec, const typename S::Push& push, std::array<uint32_t, 3> groups) {
@@ -270,6 +291,19 @@ std::vector<Shape> fully_connected_shapes(const ShapeQuery& q);
 // The numpy broadcast of the inputs' new shapes.
 Shape broadcast_inputs(const ShapeQuery& q);
 
+// What an input of an op is, by position: computed by the network (an activation, or a graph
+// input), a constant the op packs into its weight pages (weights, a bias, a scale), or either.
+enum class InputRole : uint8_t { Activation, Weight, Either };
+struct InputSpec {
+  const char* name;  // as messages name it: "input X", "weights W"
+  InputRole role = InputRole::Either;
+};
+// X, then weights W and a bias B (convolutions, fully connected layers).
+inline const std::vector<InputSpec> kDataWeightsBias{
+    {"input X", InputRole::Activation}, {"weights W", InputRole::Weight}, {"bias B", InputRole::Weight}};
+// One activation input, however many parameters follow as node fields (most data movement).
+inline const std::vector<InputSpec> kOneActivation{{"input", InputRole::Activation}};
+
 // What the engine knows of one schema op. Each op family's file defines op_kind_of<> for its ops
 // (below); the engine's table of them is built from flatc's OpParams enum, so the schema is the
 // one list of ops and an op without a definition fails to link.
@@ -280,6 +314,10 @@ struct OpKind {
   bool alias = false;
   // check() validates the data types itself; for every other op all tensors must be Float32.
   bool typed = false;
+  // Its inputs by position, as far as their roles are fixed. The model check enforces them before
+  // check() runs; check() counts the inputs and checks the rest (an Elastic-Link input's position
+  // depends on the node's fields, a Binary's operands may be either).
+  std::vector<InputSpec> inputs;
   Precision (*precision)(const NodeDesc&) = precision_of_tensors;
   // Multiply-accumulates per run; none counted where null.
   uint64_t (*macs)(const NodeDesc&) = nullptr;
@@ -297,6 +335,9 @@ const OpKind& op_kind_of();
   const OpKind& op_kind_of<fb::OpParams::Name>();
 #include "vkbnn_ops.inc"
 #undef VKBNN_OP
+
+// Fails naming the first input whose constness contradicts kind.inputs.
+void check_input_roles(const NodeDesc& desc, const OpKind& kind);
 
 // Throws ModelError for a type the schema does not have. The op's name is
 // fb::EnumNameOpParams(type).

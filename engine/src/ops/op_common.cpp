@@ -30,9 +30,15 @@ std::vector<uint32_t> NodeLowering::constant_words(size_t index) const {
 void check_data_weights_bias(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 2 || desc.inputs.size() == 3, "expects inputs X, W and optionally B");
   desc.require(desc.outputs.size() == 1, "expects 1 output");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
-  desc.require(desc.input_is_constant[1], "weights W must be a constant");
-  if (desc.inputs.size() == 3) desc.require(desc.input_is_constant[2], "bias B must be a constant");
+}
+
+void check_input_roles(const NodeDesc& desc, const OpKind& kind) {
+  for (size_t k = 0; k < std::min(desc.inputs.size(), kind.inputs.size()); ++k) {
+    const InputSpec& spec = kind.inputs[k];
+    if (spec.role == InputRole::Weight) desc.require(desc.input_is_constant[k], std::string(spec.name) + " must be a constant");
+    if (spec.role == InputRole::Activation)
+      desc.require(!desc.input_is_constant[k], std::string(spec.name) + " must not be a constant");
+  }
 }
 
 void NodeDesc::fail(const std::string& what) const {

@@ -11,7 +11,6 @@ constexpr size_t kMaxPadRank = 4;
 
 void check_pad(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const size_t rank = x.size();
   desc.require(rank >= 1 && rank <= kMaxPadRank, "supports ranks 1 to 4, input is " + shape_string(x));
@@ -76,7 +75,7 @@ std::vector<Dispatch> lower_pad(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Pad>() {
-  static const OpKind kind{.check = check_pad, .lower = lower_pad, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_pad, .lower = lower_pad, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              const auto& pads = *q.desc.node.params_as_Pad()->pads();
                              Shape y = q.inputs.at(0);
                              if (pads.size() != 2 * y.size()) q.desc.fail("needs a begin and end pad per axis");

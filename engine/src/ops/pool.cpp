@@ -45,7 +45,6 @@ void check_pool_axis(const NodeDesc& desc, const PoolAxis& a, int64_t out, const
 
 void check_pool2d(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const Shape& y = desc.outputs[0];
   desc.require(x.size() == 4, "input must be NCHW (rank 4), has " + shape_string(x));
@@ -82,13 +81,9 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
     const size_t count = static_cast<size_t>(y[0] * ((y[1] + 31) / 32) * y[2] * y[3]);
     const Grid grid = grid_for(count);
     return {make_dispatch<shader::binary_max_pool2d>(
-        with_window<shader::binary_max_pool2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
-                                                      .STRIDE = grid.stride,
-                                                      .H = i32(x[2]),
-                                                      .W = i32(x[3]),
-                                                      .OH = u32(y[2]),
-                                                      .OW = u32(y[3])},
-                                                     g),
+        with_sizes(with_window<shader::binary_max_pool2d::Spec>(
+                       {.COUNT = u32(static_cast<int64_t>(count)), .STRIDE = grid.stride}, g),
+                   sizes_of(x, y)),
         {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
   }
   // The row path (pool2d.comp) covers four outputs' taps with at most kMaxBlocks aligned vec4s
@@ -102,12 +97,8 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
   const size_t count = rows4 ? planes_rows * static_cast<size_t>((y[3] + 3) / 4) : element_count(y);
   const Grid grid = grid_for(count);
   return {make_dispatch<shader::pool2d>(
-      with_window<shader::pool2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
+      with_sizes(with_window<shader::pool2d::Spec>({.COUNT = u32(static_cast<int64_t>(count)),
                                          .STRIDE = grid.stride,
-                                         .H = i32(x[2]),
-                                         .W = i32(x[3]),
-                                         .OH = u32(y[2]),
-                                         .OW = u32(y[3]),
                                          .PB = i32(g.pad_bottom),
                                          .PR = i32(g.pad_right),
                                          .AVERAGE = p->kind() == fb::PoolKind::Average,
@@ -116,13 +107,12 @@ std::vector<Dispatch> lower_pool2d(const NodeLowering& l) {
                                          .BLOCKS = u32(blocks),
                                          .LEAD = i32(lead),
                                          .OUT_VEC4 = y[3] % 4 == 0 && vec4_aligned({out})},
-                                        g),
+                                        g), sizes_of(x, y)),
       {.IN_OFF = in, .OUT_OFF = out}, {grid.groups, 1, 1})};
 }
 
 void check_global_pool(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   desc.require(x.size() >= 3, "input must have spatial axes after N and C, has " + shape_string(x));
   Shape expected(x.size(), 1);
@@ -182,13 +172,13 @@ std::vector<Shape> global_pool_shapes(const ShapeQuery& q) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Pool2D>() {
-  static const OpKind kind{.check = check_pool2d, .lower = lower_pool2d, .typed = true, .shapes = pool2d_shapes};
+  static const OpKind kind{.check = check_pool2d, .lower = lower_pool2d, .typed = true, .inputs = kOneActivation, .shapes = pool2d_shapes};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GlobalPool>() {
-  static const OpKind kind{.check = check_global_pool, .lower = lower_global_pool, .shapes = global_pool_shapes};
+  static const OpKind kind{.check = check_global_pool, .lower = lower_global_pool, .inputs = kOneActivation, .shapes = global_pool_shapes};
   return kind;
 }
 

@@ -42,7 +42,6 @@ std::vector<bool> reduced_axes(const fb::Reduce& params, size_t rank) {
 
 void check_reduce(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const auto* params = desc.node.params_as_Reduce();
   const Shape& x = desc.inputs[0];
   desc.require(fb::EnumNameReduceKind(params->kind())[0] != '\0', "unknown reduction kind");
@@ -99,7 +98,6 @@ size_t normalized_from(const fb::LayerNorm& params, size_t rank) {
 
 void check_layer_norm(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 3 && desc.outputs.size() == 1, "expects inputs X, scale, bias and 1 output");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
   const auto* params = desc.node.params_as_LayerNorm();
   const Shape& x = desc.inputs[0];
   const auto rank = static_cast<int64_t>(x.size());
@@ -109,7 +107,6 @@ void check_layer_norm(const NodeDesc& desc) {
   const Shape normalized(x.begin() + static_cast<ptrdiff_t>(normalized_from(*params, x.size())), x.end());
   for (size_t i : {1, 2}) {
     const char* name = i == 1 ? "scale" : "bias";
-    desc.require(desc.input_is_constant[i], std::string(name) + " must be a constant");
     desc.require(desc.inputs[i] == normalized, std::string(name) + " must have shape " + shape_string(normalized) +
                                                    ", has " + shape_string(desc.inputs[i]));
   }
@@ -138,7 +135,6 @@ uint64_t normalize_macs(const NodeDesc& desc) { return 3 * element_count(desc.in
 
 void check_group_norm(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 3 && desc.outputs.size() == 1, "expects inputs X, scale, bias and 1 output");
-  desc.require(!desc.input_is_constant[0], "input X must not be a constant");
   const auto* params = desc.node.params_as_GroupNorm();
   const Shape& x = desc.inputs[0];
   desc.require(x.size() >= 2, "input " + shape_string(x) + " has no channel axis");
@@ -148,7 +144,6 @@ void check_group_norm(const NodeDesc& desc) {
   desc.require(params->epsilon() >= 0 && std::isfinite(params->epsilon()), "epsilon must be finite and >= 0");
   for (size_t i : {1, 2}) {
     const char* name = i == 1 ? "scale" : "bias";
-    desc.require(desc.input_is_constant[i], std::string(name) + " must be a constant");
     desc.require(desc.inputs[i] == Shape{channels}, std::string(name) + " must have shape " +
                                                         std::to_string(channels) + ", has " +
                                                         shape_string(desc.inputs[i]));
@@ -179,7 +174,7 @@ std::vector<Dispatch> lower_group_norm(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Reduce>() {
-  static const OpKind kind{.check = check_reduce, .lower = lower_reduce, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_reduce, .lower = lower_reduce, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              const auto& params = *q.desc.node.params_as_Reduce();
                              const Shape& x = q.inputs.at(0);
                              const std::vector<bool> reduced = reduced_axes(params, x.size());
@@ -195,13 +190,13 @@ const OpKind& op_kind_of<fb::OpParams::Reduce>() {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::LayerNorm>() {
-  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_layer_norm, .lower = lower_layer_norm, .inputs = {{"input X", InputRole::Activation}, {"scale", InputRole::Weight}, {"bias", InputRole::Weight}}, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::GroupNorm>() {
-  static const OpKind kind{.check = check_group_norm, .lower = lower_group_norm, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_group_norm, .lower = lower_group_norm, .inputs = {{"input X", InputRole::Activation}, {"scale", InputRole::Weight}, {"bias", InputRole::Weight}}, .macs = normalize_macs, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 

@@ -64,7 +64,6 @@ double scale_of(const fb::Resize& p, size_t axis, int64_t in, int64_t out) {
 
 void check_resize(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const Shape& y = desc.outputs[0];
   desc.require(x.size() == 4 && y.size() == 4, "resizes NCHW tensors, input is " + shape_string(x));
@@ -133,7 +132,7 @@ std::vector<Shape> resize_shapes(const ShapeQuery& q) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Resize>() {
-  static const OpKind kind{.check = check_resize, .lower = lower_resize, .shapes = resize_shapes};
+  static const OpKind kind{.check = check_resize, .lower = lower_resize, .inputs = kOneActivation, .shapes = resize_shapes};
   return kind;
 }
 

@@ -8,7 +8,6 @@ namespace {
 
 void check_softmax(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const auto rank = static_cast<int64_t>(x.size());
   const int32_t axis = desc.node.params_as_Softmax()->axis();
@@ -38,7 +37,7 @@ std::vector<Dispatch> lower_softmax(const NodeLowering& l) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Softmax>() {
-  static const OpKind kind{.check = check_softmax, .lower = lower_softmax, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
+  static const OpKind kind{.check = check_softmax, .lower = lower_softmax, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) { return q.same_as(0); }};
   return kind;
 }
 

@@ -36,7 +36,6 @@ Dispatch strided_copy(const NodeLowering& l, size_t count, const Dims& out_dims,
 
 void check_transpose(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const size_t rank = x.size();
   desc.require(rank >= 1 && rank <= kMaxTransposeRank, "supports ranks 1 to 6, input is " + shape_string(x));
@@ -57,7 +56,6 @@ void check_transpose(const NodeDesc& desc) {
 
 void check_slice(const NodeDesc& desc) {
   desc.require(desc.inputs.size() == 1 && desc.outputs.size() == 1, "expects 1 input and 1 output");
-  desc.require(!desc.input_is_constant[0], "input must not be a constant");
   const Shape& x = desc.inputs[0];
   const Shape& y = desc.outputs[0];
   const size_t rank = x.size();
@@ -140,7 +138,7 @@ std::vector<Shape> slice_shapes(const ShapeQuery& q) {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Transpose>() {
-  static const OpKind kind{.check = check_transpose, .lower = lower_transpose, .shapes = [](const ShapeQuery& q) {
+  static const OpKind kind{.check = check_transpose, .lower = lower_transpose, .inputs = kOneActivation, .shapes = [](const ShapeQuery& q) {
                              const auto& perm = *q.desc.node.params_as_Transpose()->perm();
                              const Shape& x = q.inputs.at(0);
                              if (perm.size() != x.size()) q.desc.fail("perm and input rank differ");
@@ -153,7 +151,7 @@ const OpKind& op_kind_of<fb::OpParams::Transpose>() {
 
 template <>
 const OpKind& op_kind_of<fb::OpParams::Slice>() {
-  static const OpKind kind{.check = check_slice, .lower = lower_slice, .shapes = slice_shapes};
+  static const OpKind kind{.check = check_slice, .lower = lower_slice, .inputs = kOneActivation, .shapes = slice_shapes};
   return kind;
 }
 

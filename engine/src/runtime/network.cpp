@@ -392,9 +392,11 @@ void NetworkState::lower(WeightPacker& packer) {
       }
     }
     const NodeDesc desc = describe_node(m, *node);
+    uint64_t weight_bytes = 0;
+    for (const auto& data : desc.input_data) weight_bytes += data.size();
     layer_infos.push_back({planned.name, planned.op, planned.output_shape,
                            static_cast<uint32_t>(planned.dispatches.size()), kind.precision(desc),
-                           kind.macs ? kind.macs(desc) : 0, bytes_of(*node), std::move(shaders)});
+                           kind.macs ? kind.macs(desc) : 0, bytes_of(*node), weight_bytes, std::move(shaders)});
     nodes.push_back(std::move(planned));
   }
 }
