@@ -1,6 +1,7 @@
 // Conv2D (generic, grouped and depthwise paths) against the CPU reference.
 
 #include <cmath>
+#include <cstdio>
 
 #include "ops/single_node.hpp"
 #include "reference/conv_reference.hpp"
@@ -59,9 +60,10 @@ std::vector<uint8_t> conv_model(const ConvCase& c, const std::vector<float>& w, 
 
 using Shaders = std::vector<std::string>;
 
-// Runs the case on `on` (default: context()), compares with the reference and returns the shaders
-// that ran.
-Shaders expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nullptr) {
+// Runs the case on `on` (default: context()) with `algorithm` for 3x3 stride-1 layers, compares
+// with the reference and returns the shaders that ran.
+Shaders expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on = nullptr,
+                                 ConvAlgorithm algorithm = ConvAlgorithm::Auto) {
   const Shape out = output_shape(c), w_shape = weight_shape(c);
   SCOPED_TRACE(::testing::PrintToString(c.input) + " * " + ::testing::PrintToString(w_shape) + " group " +
                std::to_string(c.params.group) + " -> " + ::testing::PrintToString(out) +
@@ -70,7 +72,9 @@ Shaders expect_matches_reference(const ConvCase& c, uint32_t seed, Context* on =
   const auto w = random_vector(count_of(w_shape), seed + 1000);
   const auto b = c.bias ? random_vector(static_cast<size_t>(c.out_channels), seed + 2000) : std::vector<float>{};
   std::vector<LayerInfo> layers;
-  EXPECT_TRUE(all_close(run_model(conv_model(c, w, b, out, w_shape), {x}, {}, on, &layers).at(0).data,
+  NetworkOptions options;
+  options.conv_algorithm = algorithm;
+  EXPECT_TRUE(all_close(run_model(conv_model(c, w, b, out, w_shape), {x}, options, on, &layers).at(0).data,
                         ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
   return shaders_of(layers);
 }
@@ -200,6 +204,34 @@ TEST(Conv2D, SplitsWeightsBeyondOneBufferBinding) {
     }
 }
 
+// Winograd's transformed weights (16 words per channel pair) split alike. Blocks of 8 channels of
+// 32 inputs take 16 KiB and a 32-byte bias: 2 to a 48 KiB binding, of 9 blocks.
+TEST(Conv2D, WinogradSplitsWeightsBeyondOneBufferBinding) {
+  const ConvCase c{{1, 32, 5, 4}, 70, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
+  const Shape out = output_shape(c), w_shape = weight_shape(c);
+  const auto x = random_vector(count_of(c.input), 1);
+  const auto w = random_vector(count_of(w_shape), 2);
+  const auto b = random_vector(static_cast<size_t>(c.out_channels), 3);
+  for (Context* on : {&context(), &portable_context()}) {
+    SCOPED_TRACE(on->device().name);
+    auto run = [&](uint64_t limit) {
+      NetworkOptions options;
+      options.poison_arena = true;
+      options.max_buffer_range = limit;
+      options.conv_algorithm = ConvAlgorithm::Winograd;
+      Network network(*on, Model::from_bytes(conv_model(c, w, b, out, w_shape)), options);
+      auto y = network.run(x);
+      return LimitedRun{std::move(y.data), network.layers().at(0).dispatches, network.memory().weight_buffers};
+    };
+    const LimitedRun whole = run(0), split = run(48 << 10);
+    EXPECT_EQ(whole.dispatches, 1u);
+    EXPECT_EQ(split.dispatches, 5u);
+    EXPECT_EQ(split.weight_buffers, 5u);
+    EXPECT_TRUE(same_bits(split.output, whole.output));
+    EXPECT_TRUE(all_close(split.output, ref::conv2d(x, c.input, w, w_shape, b, c.params), kRtol, kAtol));
+  }
+}
+
 // The depthwise kernel does not split its weights: beyond one binding it names the limit.
 TEST(Conv2D, DepthwiseWeightsBeyondOneBufferBindingFailClearly) {
   const ConvCase c{{1, 64, 5, 5}, 64, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64)};
@@ -220,6 +252,103 @@ TEST(Conv2D, FusedActivations) {
     ConvCase depthwise{{1, 5, 9, 9}, 5, conv(3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 5)};
     depthwise.params.activation = act;
     EXPECT_EQ(expect_matches_reference(depthwise, ++seed), Shaders{"depthwise_conv2d"});
+  }
+}
+
+// Winograd F(2x2, 3x3) on 3x3 stride-1 layers, forced onto shapes the automatic choice leaves to
+// the direct kernel: odd sizes whose last tiles overhang the image, no padding and asymmetric
+// pads, channel counts that are not multiples of 4, several channel blocks, batches, one output.
+const std::vector<ConvCase>& winograd_cases() {
+  static const std::vector<ConvCase> cases = {
+      {{1, 3, 7, 7}, 5, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {{2, 5, 13, 11}, 7, conv(3, 3, 1, 1, 1, 1, 0, 1, 2, 0)},          // asymmetric pads, batch 2
+      {{1, 6, 5, 61}, 9, conv(3, 3, 1, 1, 1, 1, 0, 0, 0, 0), false},    // no padding, uneven runs
+      {{1, 16, 14, 14}, 40, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},        // five channel blocks
+      {{1, 33, 9, 10}, 33, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1), false},
+      {{1, 4, 3, 3}, 6, conv(3, 3, 1, 1, 1, 1, 0, 0, 0, 0)},            // one output per channel
+      {{1, 2, 1, 2}, 3, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 2)},            // more padding than image
+      {{3, 7, 6, 17}, 4, conv(3, 3, 1, 1, 1, 1, 2, 2, 1, 0)},
+      {{1, 5, 4, 61}, 6, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)},           // the last run overhangs the row
+      {{1, 5, 6, 30}, 7, conv(3, 3, 1, 1, 1, 1, 0, 0, 0, 0)},           // no read outside the image
+  };
+  return cases;
+}
+
+TEST(Conv2D, WinogradMatchesReference) {
+  uint32_t seed = 600;
+  for (const auto& c : winograd_cases()) {
+    EXPECT_EQ(expect_matches_reference(c, ++seed, nullptr, ConvAlgorithm::Winograd),
+              Shaders{"conv2d_winograd_subgroup"});
+    EXPECT_EQ(expect_matches_reference(c, ++seed, &portable_context(), ConvAlgorithm::Winograd),
+              Shaders{"conv2d_winograd"});
+  }
+  // Layers it does not apply to stay direct when it is asked for.
+  for (const auto& c : dense_cases()) {
+    if (!is_depthwise(c) && (c.params.kernel_h != 3 || c.params.stride_h != 1 || c.params.dilation_h != 1)) {
+      EXPECT_EQ(expect_matches_reference(c, ++seed, nullptr, ConvAlgorithm::Winograd), Shaders{"conv2d_subgroup"});
+    }
+  }
+}
+
+TEST(Conv2D, WinogradFusedActivations) {
+  uint32_t seed = 700;
+  for (const auto& act : kActivations) {
+    ConvCase c{{1, 6, 9, 7}, 10, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
+    c.params.activation = act;
+    EXPECT_EQ(expect_matches_reference(c, ++seed, nullptr, ConvAlgorithm::Winograd),
+              Shaders{"conv2d_winograd_subgroup"});
+    EXPECT_EQ(expect_matches_reference(c, ++seed, &portable_context(), ConvAlgorithm::Winograd),
+              Shaders{"conv2d_winograd"});
+  }
+}
+
+// Which layers the automatic choice gives Winograd (the rule in conv.cpp, measured on lavapipe),
+// and that Direct keeps them direct.
+TEST(Conv2D, WinogradChosenByShape) {
+  uint32_t seed = 800;
+  const ConvCase wide{{1, 64, 6, 13}, 20, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};  // 7 tiles a row
+  EXPECT_EQ(expect_matches_reference(wide, ++seed), Shaders{"conv2d_winograd_subgroup"});
+  EXPECT_EQ(expect_matches_reference(wide, ++seed, nullptr, ConvAlgorithm::Direct), Shaders{"conv2d_subgroup"});
+  const ConvCase narrow{{1, 32, 6, 13}, 20, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
+  EXPECT_EQ(expect_matches_reference(narrow, ++seed), Shaders{"conv2d_subgroup"});
+  const ConvCase short_rows{{1, 64, 6, 12}, 20, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};  // 6 tiles a row
+  EXPECT_EQ(expect_matches_reference(short_rows, ++seed), Shaders{"conv2d_subgroup"});
+  ConvCase strided = wide;
+  strided.params.stride_h = strided.params.stride_w = 2;
+  EXPECT_EQ(expect_matches_reference(strided, ++seed), Shaders{"conv2d_subgroup"});
+}
+
+// Winograd rounds differently from the direct sum (the transforms scale inputs by up to 4 and
+// weights by up to 9/4 before the output transform cancels most of it). On ResNet-like
+// magnitudes, non-negative activations and He-initialised weights, its largest error against
+// the double-precision reference, relative to the outputs' RMS, was 1.5e-6 at 64 and 2.1e-6 at
+// 256 channels, under the direct kernel's 3.6e-6 and 7.2e-6 (whose one accumulator per output
+// sums 9 C products, Winograd's 16 sum C each).
+TEST(Conv2D, WinogradErrorOnRealisticMagnitudes) {
+  for (const auto& [channels, size] : std::vector<std::pair<int64_t, int64_t>>{{64, 14}, {256, 7}}) {
+    const ConvCase c{{1, channels, size, size}, channels, conv(3, 3, 1, 1, 1, 1, 1, 1, 1, 1)};
+    const Shape out = output_shape(c), w_shape = weight_shape(c);
+    const float he = std::sqrt(6.0f / static_cast<float>(channels * 9));  // uniform with He's variance
+    const auto x = random_vector(count_of(c.input), 900 + static_cast<uint32_t>(channels), 0.0f, 2.0f);
+    const auto w = random_vector(count_of(w_shape), 901 + static_cast<uint32_t>(channels), -he, he);
+    const auto b = random_vector(static_cast<size_t>(channels), 902, -0.1f, 0.1f);
+    const auto expected = ref::conv2d(x, c.input, w, w_shape, b, c.params);
+    double rms = 0;
+    for (float e : expected) rms += static_cast<double>(e) * e;
+    rms = std::sqrt(rms / static_cast<double>(expected.size()));
+    auto max_error = [&](ConvAlgorithm algorithm) {
+      NetworkOptions options;
+      options.conv_algorithm = algorithm;
+      const auto y = run_model(conv_model(c, w, b, out, w_shape), {x}, options).at(0).data;
+      double worst = 0;
+      for (size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(y[i]) - expected[i]));
+      return worst / rms;
+    };
+    const double direct = max_error(ConvAlgorithm::Direct), winograd = max_error(ConvAlgorithm::Winograd);
+    std::printf("%lld channels: largest error / RMS: direct %.2e, Winograd %.2e\n", static_cast<long long>(channels),
+                direct, winograd);
+    EXPECT_LT(winograd, 4e-6) << "direct: " << direct;
+    EXPECT_LT(winograd, 1.5 * direct);
   }
 }
 

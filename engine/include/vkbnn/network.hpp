@@ -16,6 +16,12 @@ struct Tensor {
   std::vector<float> data;
 };
 
+// How a 3x3 convolution with stride 1, dilation 1 and one group is computed (see Conv2D in the
+// README's performance section). Auto: Winograd F(2x2, 3x3) where the device and the layer's
+// shape were measured to gain by it, else the direct tiled convolution. Direct and Winograd force
+// one for every such layer (others always run direct), for comparisons and tests.
+enum class ConvAlgorithm { Auto, Direct, Winograd };
+
 struct NetworkOptions {
   // Tensors to keep readable after a run (see Network::read_tensor). Their memory is not
   // reused by later layers.
@@ -53,6 +59,7 @@ struct NetworkOptions {
   // what the device allows: the heap's budget left (VK_EXT_memory_budget) or else its size. A
   // network that needs more fails with MemoryLimitError before it allocates anything.
   uint64_t max_device_memory = 0;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::Auto;
 };
 
 // What a layer computes in.

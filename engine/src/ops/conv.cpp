@@ -31,6 +31,70 @@ struct ConvDispatchShape {
 
 bool is_depthwise(const Shape& x, const Shape& y, int64_t group) { return group == x[1] && group == y[1]; }
 
+// Winograd tiles: output channels and 2x2 tiles along a row per invocation (conv2d_winograd.glsl's
+// Q and T). Each input channel's 16 Q transformed weights are loaded (or broadcast) once for
+// 16 T Q multiply-adds, so T must be large for that to cost less than the products: on lavapipe
+// (2 cores, AVX2, heavily loaded) 64 ch @ 56x56 ran 0.4-0.6x the direct kernel's speed with
+// T = 1 or 2, 1.2-1.3x with T = 4 or 7 at Q = 4, 1.7-2.0x with T = 7 at Q = 8; T = 14 or 28
+// gained nothing more (and grew the pipelines' compile time).
+constexpr int64_t kWinogradChannels = 8;
+constexpr int64_t kWinogradTiles = 7;
+
+// Where Winograd beats the direct convolution, measured on lavapipe (see the README's performance
+// section): rows of at least T tiles, so that each weight load serves T tiles (a 7x7 image has 4,
+// and 512 ch @ 7x7 ran 0.55-0.88x direct), and enough input channels to amortise the per-output
+// transforms. On GPUs the same rule holds until measured there: loads are cheaper, products too.
+bool winograd_pays(const ConvDispatchShape& s, const DeviceInfo&) {
+  return s.in_channels >= 64 && ceil_div(s.out_w, 2) >= kWinogradTiles;
+}
+
+// Weights packed as blocks of `block_words` (`packed`) with an optional bias of `q` words per
+// block, added to the weight pages in runs of whole blocks that fit one page each: one dispatch
+// per run, made by make(first block, blocks, weight offset, bias offset). The runs write disjoint
+// output channels, but each binds the whole output (the channels of a batch interleave), so they
+// run one after the other; only weights beyond a buffer page split.
+template <typename Make>
+std::vector<Dispatch> paged_block_dispatches(const NodeLowering& l, int64_t total_blocks, int64_t block_words,
+                                             int64_t q, const std::vector<float>& packed,
+                                             const std::vector<float>* bias, Make make) {
+  auto words_for = [&](int64_t count) {
+    const auto c = static_cast<uint64_t>(count);
+    return WeightPacker::footprint(c * static_cast<uint64_t>(block_words)) +
+           (bias ? WeightPacker::footprint(c * static_cast<uint64_t>(q)) : 0);
+  };
+  int64_t run = total_blocks;
+  if (words_for(run) > l.weights.page_words()) {
+    run = static_cast<int64_t>(l.weights.page_words() / static_cast<uint64_t>(block_words + q));
+    while (run > 0 && words_for(run) > l.weights.page_words()) --run;
+    if (run == 0)
+      throw MemoryLimitError("the weights of " + std::to_string(q) + " output channels take " +
+                             std::to_string(words_for(1) * 4) + " bytes, more than one buffer binding may span");
+  }
+  std::vector<Dispatch> dispatches;
+  for (int64_t first = 0; first < total_blocks; first += run) {
+    const int64_t count = std::min(run, total_blocks - first);
+    const uint32_t page = l.weights.reserve(words_for(count));
+    const uint32_t weight_offset = l.weights.add(std::span<const float>(packed).subspan(
+        static_cast<size_t>(first * block_words), static_cast<size_t>(count * block_words)));
+    const uint32_t bias_offset =
+        bias ? l.weights.add(std::span<const float>(*bias).subspan(static_cast<size_t>(first * q),
+                                                                    static_cast<size_t>(count * q)))
+             : 0;
+    dispatches.push_back(make(first, count, weight_offset, bias_offset));
+    dispatches.back().weight_page = page;
+  }
+  return dispatches;
+}
+
+// The bias per block of q output channels of each group, zero past the group's channels.
+std::vector<float> bias_blocks(const ConvDispatchShape& s, int64_t blocks, int64_t q, std::span<const float> bias) {
+  std::vector<float> padded(static_cast<size_t>(s.group * blocks * q), 0.0f);
+  for (int64_t g = 0; g < s.group; ++g)
+    for (int64_t oc = 0; oc < s.out_per_group; ++oc)
+      padded[static_cast<size_t>((g * blocks + oc / q) * q + oc % q)] = bias[static_cast<size_t>(g * s.out_per_group + oc)];
+  return padded;
+}
+
 // Repacks `weights` ([M, C/group, kH, kW]) and `bias` ([M]) for conv2d.comp and returns its
 // dispatches from input 0 to output 0 of the node: one, unless the weights exceed one buffer
 // binding, then one per run of blocks that fits a weight page.
@@ -59,30 +123,7 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
         for (int64_t t = 0; t < taps; ++t)
           packed[static_cast<size_t>(block * block_words + ic * slice + t * q + lane)] = src[ic * taps + t];
     }
-  std::vector<float> padded;
-  if (bias) {
-    padded.assign(static_cast<size_t>(s.group * blocks * q), 0.0f);
-    for (int64_t g = 0; g < s.group; ++g)
-      for (int64_t oc = 0; oc < s.out_per_group; ++oc)
-        padded[static_cast<size_t>((g * blocks + oc / q) * q + oc % q)] =
-            (*bias)[static_cast<size_t>(g * s.out_per_group + oc)];
-  }
-  // Blocks are packed one after another, so a run of them is a contiguous range of both.
-  const int64_t total_blocks = s.group * blocks;
-  auto words_for = [&](int64_t count) {
-    const auto c = static_cast<uint64_t>(count);
-    return WeightPacker::footprint(c * static_cast<uint64_t>(block_words)) +
-           (bias ? WeightPacker::footprint(c * static_cast<uint64_t>(q)) : 0);
-  };
-  int64_t run = total_blocks;
-  if (words_for(run) > l.weights.page_words()) {
-    run = static_cast<int64_t>(l.weights.page_words() / static_cast<uint64_t>(block_words + q));
-    while (run > 0 && words_for(run) > l.weights.page_words()) --run;
-    if (run == 0)
-      throw MemoryLimitError("the weights of " + std::to_string(q) + " output channels take " +
-                             std::to_string(words_for(1) * 4) + " bytes, more than one buffer binding may span");
-  }
-
+  const std::vector<float> padded = bias ? bias_blocks(s, blocks, q, *bias) : std::vector<float>{};
   const int64_t items = s.batch * s.out_h * ceil_div(s.out_w, r);
   const int64_t span = (r - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1;
   const bool padded_taps = s.pad_top > 0 || s.pad_left > 0 ||
@@ -105,30 +146,97 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
                                                        .ACT_ALPHA = act.alpha,
                                                        .ACT_BETA = act.beta},
                                                       s), s);
-  std::vector<Dispatch> dispatches;
-  for (int64_t first = 0; first < total_blocks; first += run) {
-    const int64_t count = std::min(run, total_blocks - first);
-    const uint32_t page = l.weights.reserve(words_for(count));
-    const uint32_t weight_offset = l.weights.add(std::span<const float>(packed).subspan(
-        static_cast<size_t>(first * block_words), static_cast<size_t>(count * block_words)));
-    const uint32_t bias_offset =
-        bias ? l.weights.add(std::span<const float>(padded).subspan(static_cast<size_t>(first * q),
-                                                                     static_cast<size_t>(count * q)))
-             : 0;
-    auto block_spec = spec;
-    block_spec.BLOCK0 = u32(first);
-    const shader::conv2d::Push push{.IN_OFF = l.inputs[0].offset,
-                                    .OUT_OFF = l.outputs[0].offset,
-                                    .WT_OFF = weight_offset,
-                                    .BIAS_OFF = bias_offset};
-    const std::array<uint32_t, 3> groups{u32(ceil_div(items, local)), u32(count), 1};
-    // The runs write disjoint output channels, but each binds the whole output (the channels of
-    // a batch interleave), so they run one after the other; only weights beyond a buffer page split.
-    dispatches.push_back(subgroup ? make_dispatch<shader::conv2d_subgroup>(block_spec, push, groups)
-                                  : make_dispatch<shader::conv2d>(block_spec, push, groups));
-    dispatches.back().weight_page = page;
-  }
-  return dispatches;
+  const uint32_t workgroups = u32(ceil_div(items, local));
+  return paged_block_dispatches(
+      l, s.group * blocks, block_words, q, packed, bias ? &padded : nullptr,
+      [&](int64_t first, int64_t count, uint32_t weight_offset, uint32_t bias_offset) {
+        auto block_spec = spec;
+        block_spec.BLOCK0 = u32(first);
+        const shader::conv2d::Push push{.IN_OFF = l.inputs[0].offset,
+                                        .OUT_OFF = l.outputs[0].offset,
+                                        .WT_OFF = weight_offset,
+                                        .BIAS_OFF = bias_offset};
+        const std::array<uint32_t, 3> groups{workgroups, u32(count), 1};
+        return subgroup ? make_dispatch<shader::conv2d_subgroup>(block_spec, push, groups)
+                        : make_dispatch<shader::conv2d>(block_spec, push, groups);
+      });
+}
+
+// Winograd F(2x2, 3x3) applies to 3x3 kernels with stride 1 and dilation 1 in one group.
+bool winograd_applies(const ConvDispatchShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.group == 1;
+}
+
+bool use_winograd(const ConvDispatchShape& s, const NodeLowering& l) {
+  if (!winograd_applies(s) || l.conv_algorithm == ConvAlgorithm::Direct) return false;
+  if (l.conv_algorithm == ConvAlgorithm::Winograd) return true;
+  return winograd_pays(s, l.device);
+}
+
+// Transforms `weights` ([M, C, 3, 3]) to U = G g G^T per channel pair, packs them and `bias` for
+// conv2d_winograd.glsl and returns its dispatches, as conv2d_dispatches does.
+std::vector<Dispatch> winograd_dispatches(const ConvDispatchShape& s, const NodeLowering& l,
+                                          const fb::Activation* activation, std::span<const float> weights,
+                                          std::optional<std::span<const float>> bias) {
+  const int64_t q = std::min<int64_t>(kWinogradChannels, ceil_div(s.out_channels, 4) * 4);
+  const int64_t blocks = ceil_div(s.out_channels, q);
+  const int64_t slice = 16 * q;  // as SLICE in conv2d_winograd.glsl
+  const int64_t block_words = s.in_channels * slice;
+  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], in double so that U rounds once.
+  constexpr double g_matrix[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  std::vector<float> packed(static_cast<size_t>(blocks * block_words), 0.0f);
+  for (int64_t oc = 0; oc < s.out_channels; ++oc)
+    for (int64_t ic = 0; ic < s.in_channels; ++ic) {
+      const float* g = weights.data() + (oc * s.in_channels + ic) * 9;
+      double gg[4][3];  // G g
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 3; ++j)
+          gg[i][j] = g_matrix[i][0] * g[j] + g_matrix[i][1] * g[3 + j] + g_matrix[i][2] * g[6 + j];
+      float* dst = packed.data() + (oc / q) * block_words + ic * slice + oc % q;
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          dst[(i * 4 + j) * q] = static_cast<float>(gg[i][0] * g_matrix[j][0] + gg[i][1] * g_matrix[j][1] +
+                                                    gg[i][2] * g_matrix[j][2]);
+    }
+  const std::vector<float> padded = bias ? bias_blocks(s, blocks, q, *bias) : std::vector<float>{};
+
+  const int64_t tiles_h = ceil_div(s.out_h, 2), tiles_w = ceil_div(s.out_w, 2);
+  const int64_t t = ceil_div(tiles_w, ceil_div(tiles_w, kWinogradTiles));
+  const int64_t runs = ceil_div(tiles_w, t);
+  const int64_t items = s.batch * tiles_h * runs;
+  // The last tile row and column read 2 rows and columns past their outputs' windows.
+  const bool padded_reads = s.pad_top > 0 || s.pad_left > 0 || 2 * tiles_h + 1 - s.pad_top >= s.in_h ||
+                            2 * runs * t + 1 - s.pad_left >= s.in_w;
+  const uint32_t local = local_size_for(items);
+  const auto act = activation_spec(activation);
+  const DeviceInfo& d = l.device;
+  const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
+  const auto spec = with_sizes(shader::conv2d_winograd::Spec{.local_size_x = local,
+                                                             .HAS_BIAS = bias.has_value(),
+                                                             .PT = i32(s.pad_top),
+                                                             .PL = i32(s.pad_left),
+                                                             .Q = u32(q),
+                                                             .T = u32(t),
+                                                             .PADDED = padded_reads,
+                                                             .ACT_KIND = act.kind,
+                                                             .ACT_ALPHA = act.alpha,
+                                                             .ACT_BETA = act.beta},
+                                  s);
+  const uint32_t workgroups = u32(ceil_div(items, local));
+  return paged_block_dispatches(
+      l, blocks, block_words, q, packed, bias ? &padded : nullptr,
+      [&](int64_t first, int64_t count, uint32_t weight_offset, uint32_t bias_offset) {
+        auto block_spec = spec;
+        block_spec.BLOCK0 = u32(first);
+        const shader::conv2d_winograd::Push push{.IN_OFF = l.inputs[0].offset,
+                                                 .OUT_OFF = l.outputs[0].offset,
+                                                 .WT_OFF = weight_offset,
+                                                 .BIAS_OFF = bias_offset};
+        const std::array<uint32_t, 3> groups{workgroups, u32(count), 1};
+        return subgroup ? make_dispatch<shader::conv2d_winograd_subgroup>(block_spec, push, groups)
+                        : make_dispatch<shader::conv2d_winograd>(block_spec, push, groups);
+      });
 }
 
 }  // namespace
@@ -225,7 +333,8 @@ std::vector<Dispatch> lower_conv2d(const NodeLowering& l) {
     const ConvDispatchShape s{x[0],         x[1],        x[2],       x[3],        y[1],        y[2],
                               y[3],         c.kernel_h,  c.kernel_w, c.stride_h,  c.stride_w,  c.dilation_h,
                               c.dilation_w, c.pad_top,   c.pad_left, c.group,     x[1] / c.group, y[1] / c.group};
-    return conv2d_dispatches(s, l, p->activation(), weights, bias);
+    return use_winograd(s, l) ? winograd_dispatches(s, l, p->activation(), weights, bias)
+                              : conv2d_dispatches(s, l, p->activation(), weights, bias);
   }
 
   const uint32_t weight_offset = l.weights.add(weights);

@@ -251,6 +251,7 @@ struct NodeLowering {
   const DeviceInfo& device;
   // Where a binding may start, in words: tensors are planned at multiples of it.
   uint64_t binding_alignment = 16;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::Auto;  // NetworkOptions::conv_algorithm
 
   // The words of constant input `index` (Bit constants are read this way).
   std::vector<uint32_t> constant_words(size_t index) const;

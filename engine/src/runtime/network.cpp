@@ -338,7 +338,7 @@ void NetworkState::lower(WeightPacker& packer) {
     planned.op = fb::EnumNameOpParams(node->params_type());
     const auto* out0 = tensors.Get(node->outputs()->Get(0));
     planned.output_shape.assign(out0->shape()->begin(), out0->shape()->end());
-    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info, binding_alignment};
+    NodeLowering lowering{*node, {}, {}, {}, packer, ctx->info, binding_alignment, options.conv_algorithm};
     for (uint32_t in : *node->inputs()) {
       const auto* t = tensors.Get(in);
       Shape shape(t->shape()->begin(), t->shape()->end());
