@@ -239,7 +239,7 @@ TEST(Conv2D, DepthwiseWeightsBeyondOneBufferBindingFailClearly) {
   const auto model = conv_model(c, random_vector(count_of(w_shape), 1), random_vector(64, 2), out, w_shape);
   expect_error([&] { run_with_buffer_range(model, random_vector(count_of(c.input), 3), 2048); },
                "node 'op' (Conv2D): its weights (2560 bytes) exceed NetworkOptions::max_buffer_range (2048 bytes), "
-               "and only FullyConnected and non-depthwise Conv2D layers split theirs");
+               "and only FullyConnected, MatMul and non-depthwise Conv2D layers split theirs");
 }
 
 TEST(Conv2D, FusedActivations) {

@@ -375,7 +375,7 @@ void NetworkState::lower(WeightPacker& packer) {
       }
       if (packer.overfull())
         fail("its weights (" + mib(packer.pages().back().size() * 4) + ") exceed " + buffer_limit_text() +
-             ", and only FullyConnected and non-depthwise Conv2D layers split theirs");
+             ", and only FullyConnected, MatMul and non-depthwise Conv2D layers split theirs");
       for (const auto& d : dispatches) {
         if (d.groups[0] == 0 || d.groups[1] == 0 || d.groups[2] == 0) continue;
         if (d.push.size() * sizeof(uint32_t) > kPushConstantBytes)
