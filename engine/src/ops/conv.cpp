@@ -40,6 +40,12 @@ bool is_depthwise(const Shape& x, const Shape& y, int64_t group) { return group 
 constexpr int64_t kWinogradChannels = 8;
 constexpr int64_t kWinogradTiles = 7;
 
+// The _subgroup shader variants share weights with subgroupBroadcast: they need Vulkan 1.2 and
+// subgroups of at least 8 lanes (see conv2d.glsl).
+bool subgroup_weights(const DeviceInfo& d) {
+  return d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
+}
+
 // Where Winograd beats the direct convolution, measured on lavapipe (see the README's performance
 // section): rows of at least T tiles, so that each weight load serves T tiles (a 7x7 image has 4,
 // and 512 ch @ 7x7 ran 0.55-0.88x direct), and enough input channels to amortise the per-output
@@ -131,9 +137,7 @@ std::vector<Dispatch> conv2d_dispatches(const ConvDispatchShape& s, const NodeLo
                            (ceil_div(s.out_w, r) - 1) * r * s.stride_w + span > s.in_w + s.pad_left;
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(activation);
-  // conv2d_subgroup needs Vulkan 1.2 and subgroups of at least 8 lanes (see conv2d.glsl).
-  const DeviceInfo& d = l.device;
-  const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
+  const bool subgroup = subgroup_weights(l.device);
   const auto spec = with_sizes(with_window<shader::conv2d::Spec>({.local_size_x = local,
                                                        .HAS_BIAS = bias.has_value(),
                                                        .ICG = u32(s.in_per_group),
@@ -210,8 +214,7 @@ std::vector<Dispatch> winograd_dispatches(const ConvDispatchShape& s, const Node
                             2 * runs * t + 1 - s.pad_left >= s.in_w;
   const uint32_t local = local_size_for(items);
   const auto act = activation_spec(activation);
-  const DeviceInfo& d = l.device;
-  const bool subgroup = d.subgroup_broadcast && d.subgroup_size >= 8 && d.api_version >= VK_API_VERSION_1_2;
+  const bool subgroup = subgroup_weights(l.device);
   const auto spec = with_sizes(shader::conv2d_winograd::Spec{.local_size_x = local,
                                                              .HAS_BIAS = bias.has_value(),
                                                              .PT = i32(s.pad_top),
