@@ -18,16 +18,6 @@
 namespace vkbnn::test {
 namespace {
 
-// Why the converter refuses the model (any vkbnn::Error), or "(converted)".
-std::string refusal(const onnx::ModelProto& model) {
-  try {
-    convert::convert(model);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(converted)";
-}
-
 TEST(Onnx1d, MatchesNumpyReference) {
   const auto dir = std::filesystem::path(binary_dir()) / "onnx_1d";
   auto made = run_process({python(), source_dir() + "/tests/python/make_1d_onnx.py", "--out-dir", dir.string()});
@@ -115,7 +105,7 @@ TEST(Onnx1d, RefusesAttributesOfAnotherRank) {
       {one_d("ConvTranspose", "output_shape", {1, 2, 10}, {1, 2, 10}), "the_node"},
       {one_d("MaxPool", "dilations", {1, 1}, {1, 2, 6}), "dilations"}};
   for (const auto& [model, attribute] : cases) {
-    const std::string error = refusal(model);
+    const std::string error = conversion_refusal(model);
     EXPECT_NE(error.find("the_node"), std::string::npos) << error;
     EXPECT_NE(error.find(attribute), std::string::npos) << error;
   }
@@ -132,10 +122,10 @@ TEST(OnnxArgMax, RefusesBadAttributesNamingTheNode) {
     g.output("y", {2, 1}, onnx::TensorProto_DataType_INT64);
     return g.model();
   };
-  EXPECT_EQ(refusal(model("ArgMax", 1, 1, 0)), "(converted)");
-  EXPECT_EQ(refusal(model("ArgMin", -1, 1, 1)), "(converted)");
+  EXPECT_EQ(conversion_refusal(model("ArgMax", 1, 1, 0)), "(converted)");
+  EXPECT_EQ(conversion_refusal(model("ArgMin", -1, 1, 1)), "(converted)");
   for (const auto& bad : {model("ArgMax", 1, 2, 0), model("ArgMax", 1, 1, 5), model("ArgMin", 2, 1, 0)}) {
-    const std::string error = refusal(bad);
+    const std::string error = conversion_refusal(bad);
     EXPECT_NE(error.find("the_arg"), std::string::npos) << error;
   }
 }

@@ -111,4 +111,13 @@ std::string conversion_error(const onnx::ModelProto& model) {
   return "(converted)";
 }
 
+std::string conversion_refusal(const onnx::ModelProto& model) {
+  try {
+    convert::convert(model);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(converted)";
+}
+
 }  // namespace vkbnn::test

@@ -48,5 +48,8 @@ class OnnxGraph {
 
 // What convert::convert says when it refuses the model as unsupported, or "(converted)".
 std::string conversion_error(const onnx::ModelProto& model);
+// What convert::convert says when it refuses the model for any reason (a vkbnn::Error), or
+// "(converted)"; any other exception escapes and fails the test.
+std::string conversion_refusal(const onnx::ModelProto& model);
 
 }  // namespace vkbnn::test
