@@ -18,6 +18,20 @@
 namespace vkbnn::test {
 namespace {
 
+// Runs the converted `bytes` on the export's input and compares with its expected output: float
+// rounding of the sums only (observed on lavapipe: 2.4e-7 relative L2 at most).
+void expect_matches_export(const std::filesystem::path& dir, const std::string& name,
+                           const std::vector<uint8_t>& bytes) {
+  const auto input = io::read_npy(dir / (name + ".input.npy"));
+  const auto expected = io::read_npy(dir / (name + ".expected.npy"));
+  const auto outputs = run_model(bytes, {input.data});
+  ASSERT_EQ(outputs.at(0).shape, expected.shape);
+  const double error = relative_l2(outputs[0].data, expected.data);
+  std::cout << name << ": relative L2 error " << error << "\n";
+  EXPECT_LT(error, 2e-6);
+  EXPECT_TRUE(all_close(outputs[0].data, expected.data, 1e-5f, 1e-5f));
+}
+
 TEST(Onnx1d, MatchesNumpyReference) {
   const auto dir = std::filesystem::path(binary_dir()) / "onnx_1d";
   auto made = run_process({python(), source_dir() + "/tests/python/make_1d_onnx.py", "--out-dir", dir.string()});
@@ -27,16 +41,7 @@ TEST(Onnx1d, MatchesNumpyReference) {
   for (std::string name; std::getline(names, name);) {
     if (name.empty()) continue;
     SCOPED_TRACE(name);
-    const auto bytes = convert::convert(convert::load_onnx(dir / (name + ".onnx")));
-    const auto input = io::read_npy(dir / (name + ".input.npy"));
-    const auto expected = io::read_npy(dir / (name + ".expected.npy"));
-    const auto outputs = run_model(bytes, {input.data});
-    ASSERT_EQ(outputs.at(0).shape, expected.shape);
-    // Float rounding of the sums only (observed on lavapipe: 2.4e-7 relative L2 at most).
-    const double error = relative_l2(outputs[0].data, expected.data);
-    std::cout << name << ": relative L2 error " << error << "\n";
-    EXPECT_LT(error, 2e-6);
-    EXPECT_TRUE(all_close(outputs[0].data, expected.data, 1e-5f, 1e-5f));
+    expect_matches_export(dir, name, convert::convert(convert::load_onnx(dir / (name + ".onnx"))));
     ++checked;
   }
   EXPECT_EQ(checked, 12u);
@@ -66,14 +71,7 @@ TEST(Onnx1d, BatchNormAndActivationsFuseIntoLiftedConvolutions) {
     for (const auto& node : result.summary.nodes)
       layers.push_back(node.activation.empty() ? node.op : node.op + " " + node.activation);
     EXPECT_EQ(layers, expected_layers.at(name));
-    const auto input = io::read_npy(dir / (name + ".input.npy"));
-    const auto expected = io::read_npy(dir / (name + ".expected.npy"));
-    const auto outputs = run_model(result.bytes, {input.data});
-    ASSERT_EQ(outputs.at(0).shape, expected.shape);
-    const double error = relative_l2(outputs[0].data, expected.data);
-    std::cout << name << ": relative L2 error " << error << "\n";
-    EXPECT_LT(error, 2e-6);
-    EXPECT_TRUE(all_close(outputs[0].data, expected.data, 1e-5f, 1e-5f));
+    expect_matches_export(dir, name, result.bytes);
     ++checked;
   }
   EXPECT_EQ(checked, expected_layers.size());
