@@ -68,7 +68,9 @@ std::string activation_string(const fb::ActivationT& act) {
     case fb::ActivationKind::Floor:
     case fb::ActivationKind::Ceil:
     case fb::ActivationKind::Round:
-    case fb::ActivationKind::Trunc: return fb::EnumNameActivationKind(act.kind);
+    case fb::ActivationKind::Trunc:
+    case fb::ActivationKind::Not:
+    case fb::ActivationKind::Sign: return fb::EnumNameActivationKind(act.kind);
   }
   return "?";
 }

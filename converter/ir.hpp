@@ -252,6 +252,9 @@ void optimize(Program& program);
 // Turns sign -> conv/matmul with +-alpha weights into binary layers and fuses their epilogues
 // (Elastic-Link add, PReLU/RPReLU, the next layer's binarization); see passes/binarize.cpp.
 void binarize(Program& program);
+// The sign patterns binarize() left (comparisons, Not, Where, Cast, Sign) as the engine's run-time
+// ops (passes/unfused_patterns.cpp).
+void lower_unfused_patterns(Program& program);
 // Models in QDQ format (QuantizeLinear/DequantizeLinear around float ops, as ONNX Runtime's
 // quantizer writes them): a float op with an int8 form whose activation inputs all come from
 // Dequantize and whose only reader is a Quantize becomes that int8 op (quantize/quantize.cpp).

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // out = act(op(A[i], B[(i / B_INNER) % B_COUNT])) for Add, Mul, Sub, Div, Min, Max, Pow, the
-// integer TruncDiv, Mod and Fmod, and PRelu (B = slope).
+// integer TruncDiv, Mod and Fmod, the comparisons and logic (1.0 or 0.0), and PRelu (B = slope).
 // Either operand may be an activation or a packed constant.
 #include "common.glsl"
 #include "elementwise.glsl"
@@ -27,7 +27,7 @@ layout(constant_id = 13) const float ACT_ALPHA = 0.0;
 layout(constant_id = 14) const float ACT_BETA = 0.0;
 
 // OP is an fb::BinaryKind (OP_*) or, after the last of those, PRelu.
-#define OP_PRELU (OP_FMOD + 1u)
+#define OP_PRELU (OP_XOR + 1u)
 
 // ONNX's Pow on floats. GLSL's pow is undefined for a base <= 0, so the sign is taken apart: a
 // negative base raised to an integer exponent is |a|^b with the sign of a when b is odd, and NaN
@@ -83,6 +83,14 @@ float combine(float a, float b) {
   if (OP == OP_TRUNC_DIV) return trunc_div(a, b);
   if (OP == OP_MOD) return int_mod(a, b, true);
   if (OP == OP_FMOD) return onnx_fmod(a, b);
+  if (OP == OP_EQUAL) return float(a == b);
+  if (OP == OP_GREATER) return float(a > b);
+  if (OP == OP_GREATER_OR_EQUAL) return float(a >= b);
+  if (OP == OP_LESS) return float(a < b);
+  if (OP == OP_LESS_OR_EQUAL) return float(a <= b);
+  if (OP == OP_AND) return float(a != 0.0 && b != 0.0);
+  if (OP == OP_OR) return float(a != 0.0 || b != 0.0);
+  if (OP == OP_XOR) return float((a != 0.0) != (b != 0.0));
   return a >= 0.0 ? a : a * b;
 }
 
@@ -95,6 +103,18 @@ vec4 combine(vec4 a, vec4 b) {
   if (OP == OP_MAX) return max(a, b);
   if (OP == OP_POW || OP == OP_TRUNC_DIV || OP == OP_MOD || OP == OP_FMOD)
     return vec4(combine(a.x, b.x), combine(a.y, b.y), combine(a.z, b.z), combine(a.w, b.w));
+  if (OP == OP_EQUAL) return vec4(equal(a, b));
+  if (OP == OP_GREATER) return vec4(greaterThan(a, b));
+  if (OP == OP_GREATER_OR_EQUAL) return vec4(greaterThanEqual(a, b));
+  if (OP == OP_LESS) return vec4(lessThan(a, b));
+  if (OP == OP_LESS_OR_EQUAL) return vec4(lessThanEqual(a, b));
+  if (OP == OP_AND || OP == OP_OR || OP == OP_XOR) {
+    // GLSL has no component-wise && or || of bvec4: the truths as 0/1 floats combine instead.
+    const vec4 ta = vec4(notEqual(a, vec4(0.0))), tb = vec4(notEqual(b, vec4(0.0)));
+    if (OP == OP_AND) return min(ta, tb);
+    if (OP == OP_OR) return max(ta, tb);
+    return abs(ta - tb);
+  }
   return mix(a * b, a, greaterThanEqual(a, vec4(0.0)));
 }
 

@@ -120,5 +120,7 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_CEIL) return ceil(x);
   if (kind == ACT_ROUND) return roundEven(x);
   if (kind == ACT_TRUNC) return trunc(x);
+  if (kind == ACT_NOT) return float(x == 0.0);
+  if (kind == ACT_SIGN) return sign(x);
   return x;
 }

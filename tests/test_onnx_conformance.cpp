@@ -35,7 +35,7 @@ const std::set<std::string> kCoveredOps = {
     "Softplus", "Mish", "Pow", "Min", "Max", "ConvTranspose", "Gather", "DepthToSpace", "SpaceToDepth", "Expand",
     "Tile", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare",
     "LayerNormalization", "InstanceNormalization", "ArgMax", "ArgMin", "Einsum", "Mod", "Floor", "Ceil", "Round",
-    "Cast"};
+    "Cast", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "And", "Or", "Xor", "Not", "Where", "Sign"};
 
 // Ops whose inputs after the first are weights or parameters, which the converter needs as
 // constants; the test data feeds them as inputs.
@@ -94,8 +94,9 @@ std::vector<float> values_of(const onnx::TensorProto& t, const Field& field) {
   return {values.begin(), values.end()};
 }
 
-// Float tensors, and integer ones (ArgMax's indices, the operands and results of integer
-// arithmetic), which the engine carries as exact floats.
+// Float tensors, and integer and boolean ones (ArgMax's indices, the operands and results of
+// integer arithmetic, comparisons' results), which the engine carries as exact floats (booleans
+// as 0 and 1).
 std::vector<float> floats_of(const onnx::TensorProto& t) {
   switch (t.data_type()) {
     case onnx::TensorProto_DataType_FLOAT: return values_of<float>(t, t.float_data());
@@ -106,7 +107,8 @@ std::vector<float> floats_of(const onnx::TensorProto& t) {
     case onnx::TensorProto_DataType_INT32: return values_of<int32_t>(t, t.int32_data());
     case onnx::TensorProto_DataType_INT16: return values_of<int16_t>(t, t.int32_data());
     case onnx::TensorProto_DataType_UINT16: return values_of<uint16_t>(t, t.int32_data());
-    default: throw Error("tensor '" + t.name() + "' is neither float32/64 nor a 16- to 64-bit integer");
+    case onnx::TensorProto_DataType_BOOL: return values_of<uint8_t>(t, t.int32_data());
+    default: throw Error("tensor '" + t.name() + "' is neither float32/64, a 16- to 64-bit integer nor a bool");
   }
 }
 

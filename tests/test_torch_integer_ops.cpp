@@ -1,9 +1,11 @@
 // PyTorch modules that do integer arithmetic at run time on ArgMax's indices (a keypoint's row
 // and column with // and %, truncating division and both remainders of negative numbers by
 // divisors of either sign, .long() and .float() casts, Floor, Ceil and Round at halves, a YOLO
-// cell offset), exported by tests/python/make_integer_ops_onnx.py at test time, converted with
-// vkbnn-convert and run: the integer outputs must equal PyTorch's exactly and be marked integer
-// in the model (written as int64 .npy), the float ones within float rounding.
+// cell offset), and comparisons, logic and selections at run time (floor division of negative
+// integers, masked_fill, leaky ReLU and clamp by torch.where, an attention mask, torch.sign
+// outside a binarized network), exported by tests/python/make_integer_ops_onnx.py at test time,
+// converted with vkbnn-convert and run: the integer outputs must equal PyTorch's exactly and be
+// marked integer in the model (written as int64 .npy), the float ones within float rounding.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -24,7 +26,18 @@ const std::map<std::string, std::set<std::string>> kExpectedOps = {
     {"keypoint_coords", {"ArgMax", "Div", "Mod", "Mul", "Add"}},
     {"signed_division", {"ArgMax", "ArgMin", "Div", "Mod", "Neg", "Abs", "Sub", "Cast"}},
     {"casts", {"Cast", "Floor", "Ceil", "Round"}},
-    {"grid_offset", {"ArgMax", "Div", "Mod", "Cast", "Gather", "Sigmoid"}}};
+    {"grid_offset", {"ArgMax", "Div", "Mod", "Cast", "Gather", "Sigmoid"}},
+    {"floor_division", {"ArgMax", "Div", "Less", "Xor", "Equal", "Not", "And", "Where"}},
+    {"python_floor_division", {"ArgMax", "Div", "Cast"}},
+    {"masked_fill", {"Greater", "Less", "Cast", "Where"}},
+    {"where_activations", {"Greater", "Less", "Where"}},
+    {"sign_outside_bnn", {"Sign", "Round", "Mul"}},
+    {"attention_mask", {"Greater", "Not", "Where", "Softmax", "Cast", "ReduceSum"}}};
+
+// Float outputs that are exact: the casts, Floor, Ceil and Round, the selections and signs of
+// the input's own values. The rest are within float rounding of PyTorch's (a convolution or an
+// attention before them).
+const std::set<std::string> kExactFloats = {"casts", "sign_outside_bnn"};
 
 TEST(TorchIntegerOps, ConvertAndMatchPyTorchExactly) {
   const auto dir = std::filesystem::path(binary_dir()) / "torch_integer_ops";
@@ -55,9 +68,7 @@ TEST(TorchIntegerOps, ConvertAndMatchPyTorchExactly) {
       EXPECT_EQ(model.outputs()[k].integer, integer);
       const auto expected = io::read_npy(dir / (name + ".expected" + std::to_string(k) + ".npy"));
       EXPECT_EQ(outputs[k].shape, expected.shape);
-      // Integers, and the floats that are integers or halves (the casts, Floor, Ceil, Round),
-      // are exact; the box centre is a sigmoid within float rounding of PyTorch's.
-      const bool exact = integer || name == "casts";
+      const bool exact = integer || kExactFloats.count(name);
       std::cout << name << " output " << k << ": relative L2 error " << relative_l2(outputs[k].data, expected.data)
                 << "\n";
       EXPECT_TRUE(all_close(outputs[k].data, expected.data, exact ? 0.0f : 1e-6f, exact ? 0.0f : 1e-6f));

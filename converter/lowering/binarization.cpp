@@ -22,7 +22,8 @@ std::string float_operand(Lowerer& l, const onnx::NodeProto& node, int k) {
 
 // Comparisons, Not, Where and Cast of activations are what spell a binarization other than
 // Sign (x >= t, Cast(x >= 0) * 2 - 1, Where(x < 0, -1, 1)): kept for the binarization pass,
-// which evaluates what they compute. Their operands broadcast as element-wise ops do.
+// which evaluates what they compute; those it does not fuse run as the engine's ops
+// (lower_unfused_patterns). Their operands broadcast as element-wise ops do.
 void compare(Lowerer& l, const onnx::NodeProto& node) {
   const std::string& op = node.op_type();
   using pattern::CompareKind;
@@ -88,14 +89,15 @@ void cast(Lowerer& l, const onnx::NodeProto& node) {
 }  // namespace
 
 void register_binarization_lowerings(LoweringTable& table) {
-  table.add({"Sign"}, sign, "as the activation binarization of a binary convolution");
-  table.add({"Not"}, not_op, "as part of a sign");
+  table.add({"Sign"}, sign, "the activation binarization of a binary convolution; elsewhere at run time (sign(0) = 0)");
+  table.add({"Not"}, not_op, "as part of a sign; elsewhere at run time");
   table.add({"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, compare,
-            "as parts of a sign, however spelt (recognised by evaluation)");
-  table.add({"Where"}, where, "as part of a sign");
+            "as parts of a sign, however spelt (recognised by evaluation); elsewhere at run time (1 or 0), NumPy "
+            "broadcasting of one operand");
+  table.add({"Where"}, where, "as part of a sign; elsewhere at run time, all three operands broadcast");
   table.add({"Cast"}, cast,
             "between float32/float64 and integer types (float to integer truncates toward zero; integers are exact "
-            "below 2^24 and not wrapped into a narrower type); to BOOL as part of a sign");
+            "below 2^24 and not wrapped into a narrower type); to BOOL (x != 0)");
 }
 
 }  // namespace vkbnn::convert::detail

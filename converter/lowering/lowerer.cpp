@@ -137,7 +137,14 @@ void note_integer_bounds(Program& p) {
         case fb::BinaryKind::Mod: case fb::BinaryKind::Fmod: b = std::min(*x, *y); break;
         case fb::BinaryKind::Min: case fb::BinaryKind::Max: b = std::max(*x, *y); break;
         case fb::BinaryKind::Pow: break;
+        case fb::BinaryKind::Equal: case fb::BinaryKind::Greater: case fb::BinaryKind::GreaterOrEqual:
+        case fb::BinaryKind::Less: case fb::BinaryKind::LessOrEqual: case fb::BinaryKind::And:
+        case fb::BinaryKind::Or: case fb::BinaryKind::Xor: b = 1.0; break;
       }
+    } else if (op.is<pattern::Where>()) {
+      // Still a pattern here (the passes make it the engine's Where): it selects input 1 or 2.
+      const auto x = of(op.inputs[1]), y = of(op.inputs[2]);
+      if (x && y) b = std::max(*x, *y);
     } else if (op.is<fb::ReshapeT>() || op.is<fb::TransposeT>() || op.is<fb::SliceT>() || op.is<fb::GatherT>() ||
                op.is<fb::TileT>() || op.is<fb::GatherIndexedT>() || op.is<fb::ConcatT>() ||
                (op.is<fb::ActivationOpT>() && op.act().kind == fb::ActivationKind::Abs)) {
@@ -271,12 +278,64 @@ std::vector<int32_t> Lowerer::resolve_pads(const onnx::NodeProto& node, const Sh
   return pads;
 }
 
+std::optional<fb::BinaryKind> swapped_kind(fb::BinaryKind kind) {
+  switch (kind) {
+    case fb::BinaryKind::Add:
+    case fb::BinaryKind::Mul:
+    case fb::BinaryKind::Min:
+    case fb::BinaryKind::Max:
+    case fb::BinaryKind::Equal:
+    case fb::BinaryKind::And:
+    case fb::BinaryKind::Or:
+    case fb::BinaryKind::Xor: return kind;
+    case fb::BinaryKind::Greater: return fb::BinaryKind::Less;
+    case fb::BinaryKind::Less: return fb::BinaryKind::Greater;
+    case fb::BinaryKind::GreaterOrEqual: return fb::BinaryKind::LessOrEqual;
+    case fb::BinaryKind::LessOrEqual: return fb::BinaryKind::GreaterOrEqual;
+    case fb::BinaryKind::Sub:
+    case fb::BinaryKind::Div:
+    case fb::BinaryKind::Pow:
+    case fb::BinaryKind::TruncDiv:
+    case fb::BinaryKind::Mod:
+    case fb::BinaryKind::Fmod: break;
+  }
+  return std::nullopt;
+}
+
+std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
+                                  std::string& b, const std::string& output) {
+  const Shape& out = p.shapes.at(output);
+  auto shape_of = [&](const std::string& v) -> const Shape& {
+    return p.is_weight(v) ? p.weights.at(v).shape : p.shapes.at(v);
+  };
+  auto fills = [&](const std::string& v) {
+    return classify(shape_of(v), out) == Broadcast::Same && (p.is_weight(v) || shape_of(v) == out);
+  };
+  const auto swapped = swapped_kind(kind);
+  if (swapped && (!fills(a) || p.is_weight(a))) {
+    std::swap(a, b);
+    kind = *swapped;
+  }
+  if (!fills(a))
+    return swapped ? "broadcasting both operands (" + a + ", " + b + ") to shape " + shape_string(out)
+                   : "broadcasting the first operand (" + a + ") of a non-commutative op to shape " + shape_string(out);
+  if (classify(shape_of(b), out) != Broadcast::Other) return {};
+  if (!p.is_weight(b))
+    return "broadcasting a computed operand of shape " + shape_string(shape_of(b)) + " to " + shape_string(out);
+  // A constant the engine cannot broadcast is stored repeated to the full shape.
+  Constant c;
+  c.dims = p.weights.at(b).shape;
+  c.f = p.weights.at(b).data;
+  b = p.fresh_name(name + "_operand");
+  p.weights[b] = {out, expand(c, out)};
+  return {};
+}
+
 void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
                          std::string b, const std::string& output) {
   const Shape& out = shape(output);
-  auto kind_of = [&](const std::string& v) { return classify(p.is_weight(v) ? p.weights.at(v).shape : shape(v), out); };
   if (kind == fb::BinaryKind::Sub && p.is_weight(a) && !p.is_weight(b) && shape(b) == out &&
-      kind_of(a) != Broadcast::Same) {
+      classify(p.weights.at(a).shape, out) != Broadcast::Same) {
     // c - x (1 - mask in straight-through surrogates) as x * -1 + c: the engine broadcasts
     // only the second operand.
     const std::string negated = p.fresh_name(output + "_negated");
@@ -285,23 +344,7 @@ void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, f
         fb::BinaryKind::Mul;
     return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
   }
-  bool commutative = kind == fb::BinaryKind::Add || kind == fb::BinaryKind::Mul || kind == fb::BinaryKind::Min ||
-                     kind == fb::BinaryKind::Max;
-  bool a_full = kind_of(a) == Broadcast::Same && (p.is_weight(a) || shape(a) == out);
-  if (commutative && (!a_full || p.is_weight(a))) std::swap(a, b);
-  a_full = kind_of(a) == Broadcast::Same && (p.is_weight(a) || shape(a) == out);
-  if (!a_full)
-    fail(node, "broadcasting the first operand (" + a + ") of a non-commutative op to shape " + shape_string(out));
-  auto b_kind = kind_of(b);
-  if (p.is_weight(b) && b_kind == Broadcast::Other) {
-    // A constant the engine cannot broadcast is stored repeated to the full shape.
-    Constant c;
-    c.dims = p.weights.at(b).shape;
-    c.f = p.weights.at(b).data;
-    b = add_weight(name + "_operand", out, expand(c, out));
-  } else if (!p.is_weight(b) && b_kind == Broadcast::Other) {
-    fail(node, "broadcasting a computed operand of shape " + shape_string(shape(b)) + " to " + shape_string(out));
-  }
+  if (const std::string why = order_binary_operands(p, name, kind, a, b, output); !why.empty()) fail(node, why);
   add_op<fb::BinaryT>(name, {a, b}, output).kind = kind;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,16 @@ enum class Broadcast { Same, Run, Other };
 Broadcast classify(const Shape& operand, const Shape& out);
 // Repeats a broadcastable constant to the full output shape.
 std::vector<float> expand(const Constant& c, const Shape& out);
+
+// The kind that computes op(b, a) as op'(a, b): the symmetric kinds themselves, the ordered
+// comparisons mirrored (Greater and Less); none for the others (Sub, Div, ...).
+std::optional<fb::BinaryKind> swapped_kind(fb::BinaryKind kind);
+// Puts the operands of a Binary named `name` into the order the engine takes them: input 0 fills
+// the output and input 1 broadcasts onto it (classify), a constant that does not being stored
+// repeated to the output's shape; swaps them, with `kind` as swapped_kind says, where that helps.
+// Returns why the engine cannot take them, or nothing.
+std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
+                                  std::string& b, const std::string& output);
 
 class Lowerer {
  public:

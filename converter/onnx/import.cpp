@@ -30,6 +30,8 @@ const std::set<std::string> kFoldedOps = {
     // (Where(W >= 0, 1, -1), Cast(W >= 0) * 2 - 1, clamp(W, -1, 1) in front).
     "Sign", "Abs", "ReduceMean", "ReduceSum", "Expand", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
     "Not", "Clip",
+    // Masks computed from constants (causal attention masks, a floor division's sign correction).
+    "And", "Or", "Xor",
     // Swin's shifted-window mask: the padding arithmetic (Mod) and the regions written into it.
     "Mod", "ScatterND",
     // repeat_interleave's export splits its repeat counts.
@@ -401,6 +403,14 @@ class Folder {
     }
     if (op == "Mod") return {mod(node)};
     if (op == "ScatterND") return {scatter_nd(node)};
+    if (op == "And" || op == "Or" || op == "Xor") {
+      Constant result = broadcast({&in(node, 0), &in(node, 1)}, false, budget_, [&](const std::vector<double>& v) {
+        const bool a = v[0] != 0, b = v[1] != 0;
+        return (op == "And" ? a && b : op == "Or" ? a || b : a != b) ? 1.0 : 0.0;
+      });
+      result.is_bool = true;
+      return {result};
+    }
     if (op == "Not") {
       Constant result = broadcast({&in(node, 0)}, false, budget_, [](const std::vector<double>& v) { return v[0] == 0 ? 1.0 : 0.0; });
       result.is_bool = true;
@@ -938,11 +948,14 @@ void fix_input_shapes(onnx::GraphProto& g, const std::set<std::string>& initiali
     const bool quantized = elem == TensorProto_DataType::TensorProto_DataType_INT8 ||
                            elem == TensorProto_DataType::TensorProto_DataType_UINT8;
     // Integers of 16 bits or more are fed as the floats that hold them (exactly below 2^24) and
-    // marked integer; 8-bit ones are quantized data, which vkbnn takes as float.
-    const bool integer = is_integer_type(elem) && !quantized && elem != TensorProto_DataType::TensorProto_DataType_BOOL;
-    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT && !integer)
+    // marked integer; booleans (masks) as 0 and 1; 8-bit integers are quantized data, which
+    // vkbnn takes as float.
+    const bool boolean = elem == TensorProto_DataType::TensorProto_DataType_BOOL;
+    const bool integer = is_integer_type(elem) && !quantized && !boolean;
+    if (elem != TensorProto_DataType::TensorProto_DataType_FLOAT && !integer && !boolean)
       throw UnsupportedError("graph input '" + v.name() + "' has type " + type_name(elem) +
-                             "; only float and integer (16 to 64-bit) inputs are supported" +
+                             "; only float and integer (16 to 64-bit) inputs are supported, and bool ones (fed as 0 "
+                             "and 1)" +
                              (quantized ? " (a quantized model takes float input and quantizes it with QuantizeLinear)"
                                         : ""));
     if (!v.type().tensor_type().has_shape())

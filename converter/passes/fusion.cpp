@@ -343,6 +343,7 @@ void optimize(Program& program) {
   r.fuse_activations();
   r.merge_reshapes();
   binarize(program);
+  lower_unfused_patterns(program);
   r.lower_broadcasts();
   r.index();
   r.eliminate_dead();

@@ -48,6 +48,8 @@ double evaluate_activation(const fb::ActivationT& a, double x) {
     case fb::ActivationKind::Ceil: return std::ceil(x);
     case fb::ActivationKind::Round: return std::nearbyint(x);
     case fb::ActivationKind::Trunc: return std::trunc(x);
+    case fb::ActivationKind::Not: return x == 0;
+    case fb::ActivationKind::Sign: return double((x > 0) - (x < 0));
   }
   return x;
 }
@@ -68,6 +70,14 @@ double evaluate_binary(fb::BinaryKind kind, double a, double b) {
       return r != 0 && (r < 0) != (b < 0) ? r + b : r;
     }
     case fb::BinaryKind::Fmod: return b == 0 ? 0 : std::fmod(a, b);
+    case fb::BinaryKind::Equal: return a == b;
+    case fb::BinaryKind::Greater: return a > b;
+    case fb::BinaryKind::GreaterOrEqual: return a >= b;
+    case fb::BinaryKind::Less: return a < b;
+    case fb::BinaryKind::LessOrEqual: return a <= b;
+    case fb::BinaryKind::And: return a != 0 && b != 0;
+    case fb::BinaryKind::Or: return a != 0 || b != 0;
+    case fb::BinaryKind::Xor: return (a != 0) != (b != 0);
   }
   return a;
 }
@@ -310,10 +320,10 @@ class Analyzer {
         if ((binary->kind == fb::BinaryKind::Mul && kind_of(0) != Kind::Constant && kind_of(1) != Kind::Constant) ||
             (binary->kind == fb::BinaryKind::Div && kind_of(1) != Kind::Constant))
           out.kind = Kind::Nonlinear;
-        // Their breakpoints are not tracked, so they count as curves unless constant.
-        const bool curve = binary->kind == fb::BinaryKind::Min || binary->kind == fb::BinaryKind::Max ||
-                           binary->kind == fb::BinaryKind::Pow || binary->kind == fb::BinaryKind::TruncDiv ||
-                           binary->kind == fb::BinaryKind::Mod || binary->kind == fb::BinaryKind::Fmod;
+        // Their breakpoints are not tracked, so they count as curves unless constant: of piecewise
+        // constant operands, And, Or and Xor stay piecewise constant.
+        const bool curve = binary->kind != fb::BinaryKind::Add && binary->kind != fb::BinaryKind::Sub &&
+                           binary->kind != fb::BinaryKind::Mul && binary->kind != fb::BinaryKind::Div;
         if (curve && out.kind != Kind::Constant) out.kind = Kind::Nonlinear;
       } else if (op.is<fb::ChannelAffineT>() || op.is<fb::ReshapeT>() || op.is<fb::ActivationOpT>()) {
         out.kind = kind_of(0);

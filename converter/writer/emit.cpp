@@ -7,20 +7,9 @@
 namespace vkbnn::convert::detail {
 namespace {
 
-// Ops that only exist inside patterns the binarization pass fuses: say which pattern was missed,
-// and why a layer's input was no binarization where the pass found one spelled.
-void reject_unfused(const Op& op, const Program& p) {
-  if (op.is<pattern::Sign>() || op.is<pattern::Compare>() || op.is<pattern::Not>() || op.is<pattern::Where>() ||
-      op.is<pattern::Cast>()) {
-    std::string why;
-    for (const auto& [layer, note] : p.layer_notes)
-      if (note.find("not a binarization") != std::string::npos) why += "; layer '" + layer + "' " + note;
-    throw UnsupportedError("op '" + op.type_name() + "' at node '" + op.name +
-                           "' is supported only where it computes the binarization +-a * sign(x - t) of the input of "
-                           "a convolution or Gemm/MatMul, and it feeds something else or computes something else" +
-                           why);
-  }
-  // Tile and Expand left over from Elastic-Link matching were made engine Tiles.
+// The passes turn every pattern op into an op of the file (lower_unfused_patterns, and the Tile
+// and Expand that no Elastic-Link took into engine Tiles).
+void reject_patterns(const Op& op) {
   if (op.is_pattern())
     throw InternalError("pattern op '" + op.type_name() + "' at node '" + op.name + "' left after the passes");
 }
@@ -121,7 +110,7 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
   };
   std::vector<uint32_t> inputs;
   for (const auto& name : p.inputs) inputs.push_back(tensor(name));
-  for (const auto& op : p.ops) reject_unfused(op, p);
+  for (const auto& op : p.ops) reject_patterns(op);
   for (const auto& op : p.ops) {
     std::vector<uint32_t> in;
     NodeSummary node{op.name, op.type_name(), p.shapes.at(op.output), epilogue_activation(op), 0,

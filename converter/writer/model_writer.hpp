@@ -18,8 +18,9 @@ inline constexpr uint16_t kFormatMajor = 1;
 // activations from Erf on, Min, Max and Pow; 1.5: ConvTranspose2D, Gather, Tile, MatMul,
 // and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed, Tensor.integer and dynamic input
 // size (Model.dynamic_size, Pool2D.ceil_mode); 1.7: integer arithmetic (BinaryKind TruncDiv, Mod,
-// Fmod; ActivationKind Floor, Ceil, Round, Trunc)
-inline constexpr uint16_t kFormatMinor = 7;
+// Fmod; ActivationKind Floor, Ceil, Round, Trunc); 1.8: comparisons and logic at run time
+// (BinaryKind Equal to Xor, ActivationKind Not and Sign, Where)
+inline constexpr uint16_t kFormatMinor = 8;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.

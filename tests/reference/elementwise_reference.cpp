@@ -63,6 +63,9 @@ double activate(double x, const Activation& act) {
       return std::fmod(down, 2.0) == 0 ? down : down + 1;
     }
     case fb::ActivationKind::Trunc: return x < 0 ? std::ceil(x) : std::floor(x);
+    // ONNX Not of a boolean; any nonzero value counts as true.
+    case fb::ActivationKind::Not: return x == 0 ? 1 : 0;
+    case fb::ActivationKind::Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
   }
   return x;
 }
@@ -114,6 +117,15 @@ std::vector<float> binary(fb::BinaryKind kind, std::span<const float> a, const S
         else r = double(x % y);
         break;
       }
+      case fb::BinaryKind::Equal: r = u == v ? 1 : 0; break;
+      case fb::BinaryKind::Greater: r = u > v ? 1 : 0; break;
+      case fb::BinaryKind::GreaterOrEqual: r = u >= v ? 1 : 0; break;
+      case fb::BinaryKind::Less: r = u < v ? 1 : 0; break;
+      case fb::BinaryKind::LessOrEqual: r = u <= v ? 1 : 0; break;
+      // The operands' truth: nonzero is true.
+      case fb::BinaryKind::And: r = (u != 0) && (v != 0) ? 1 : 0; break;
+      case fb::BinaryKind::Or: r = (u != 0) || (v != 0) ? 1 : 0; break;
+      case fb::BinaryKind::Xor: r = (u != 0) != (v != 0) ? 1 : 0; break;
     }
     return activate(r, act);
   });
