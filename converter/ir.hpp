@@ -107,9 +107,10 @@ std::string node_label(const ImportedGraph& graph, const onnx::NodeProto& node);
 [[noreturn]] void unsupported(const std::string& what, const onnx::NodeProto& node,
                               const ImportedGraph& graph);
 
-// Ops that exist only as parts of patterns the binarization pass fuses (signs and the
-// comparisons, selections and casts that spell them; Tile and Expand as Elastic-Link channel
-// matching). They never reach the file: emit rejects any left over.
+// Ops kept as parts of patterns the binarization pass fuses (signs and the comparisons,
+// selections and casts that spell them; Tile and Expand as Elastic-Link channel matching). They
+// never reach the file: those the pass leaves become the engine's run-time ops
+// (lower_unfused_patterns, and engine Tiles), and emit rejects any other left over.
 namespace pattern {
 struct Sign {
   static constexpr const char* kName = "Sign";

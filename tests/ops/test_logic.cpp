@@ -113,7 +113,7 @@ TEST(ActivationOp, NotAndSign) {
     for (const Shape& shape : {Shape{2, 3, 7, 5}, Shape{1, 4, 4, 4}}) {
       SCOPED_TRACE(std::string(fb::EnumNameActivationKind(kind)) + " on " + ::testing::PrintToString(shape));
       auto x = random_vector(count_of(shape), 760, -3.0f, 3.0f);
-      const std::vector<float> placed{0.0f, -0.0f, 1.0f, 1e-38f, -1e-38f, 3e38f, -3e38f, 0.0f, 1.0f, 16777215.0f};
+      const std::vector<float> placed{0.0f, -0.0f, 1.0f, 1.5e-38f, -1.5e-38f, 3e38f, -3e38f, 0.0f, 1.0f, 16777215.0f};
       std::copy(placed.begin(), placed.end(), x.begin());
       for (size_t k = placed.size(); k < x.size(); k += 3) x[k] = k % 2 ? 0.0f : 1.0f;
       const ref::Activation act{kind};
