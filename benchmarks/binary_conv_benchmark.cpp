@@ -20,39 +20,16 @@
 #include <benchmark/benchmark.h>
 
 #include "converter/writer/model_writer.hpp"
+#include "layer_models.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace {
 
-using Shape = std::vector<int64_t>;
-
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using vkbnn::bench::median;
+using vkbnn::bench::random_values;
 
 flatbuffers::Offset<flatbuffers::Vector<int32_t>> ints(flatbuffers::FlatBufferBuilder& b, std::vector<int32_t> v) {
   return b.CreateVector(v);
-}
-
-std::vector<uint8_t> fp32_conv(int64_t c, int64_t hw) {
-  vkbnn::convert::ModelWriter w;
-  auto& b = w.builder();
-  const uint32_t x = w.add_tensor("x", {1, c, hw, hw});
-  const uint32_t y = w.add_tensor("y", {1, c, hw, hw});
-  w.add_node("conv", vkbnn::fb::OpParams::Conv2D,
-             vkbnn::fb::CreateConv2D(b, ints(b, {3, 3}), ints(b, {1, 1}), ints(b, {1, 1}), ints(b, {1, 1, 1, 1}), 1,
-                                     vkbnn::fb::CreateActivation(b, vkbnn::fb::ActivationKind::Relu))
-                 .Union(),
-             {x, w.add_constant("w", {c, c, 3, 3}, random_values(static_cast<size_t>(c * c * 9), 1)),
-              w.add_constant("b", {c}, random_values(static_cast<size_t>(c), 2))},
-             {y});
-  w.set_inputs({x});
-  w.set_outputs({y});
-  return w.finish();
 }
 
 // The fixed cost of a run: one ReLU on the same tensor.
@@ -112,11 +89,6 @@ double cpu_us() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 void run_layer(benchmark::State& state, vkbnn::Context* context, std::vector<uint8_t> bytes, std::string key) {
   vkbnn::Network network(*context, vkbnn::Model::from_bytes(std::move(bytes)));
   network.set_profiling(true);
@@ -154,7 +126,7 @@ int main(int argc, char** argv) {
       for (const std::string kind : {"fp32", "binary", "overhead"}) {
         const std::string key = kind + "/" + shape;
         benchmark::RegisterBenchmark(key.c_str(), run_layer, &context,
-                                     kind == "fp32"     ? fp32_conv(c, hw)
+                                     kind == "fp32"     ? vkbnn::bench::fp32_conv3x3(c, hw)
                                      : kind == "binary" ? binary_conv(c, hw)
                                                         : overhead(c, hw),
                                      key)

@@ -5,51 +5,21 @@
 // and their ratio as a Markdown table. With --model, the same for a whole network: the sum of its
 // layers' GPU time and the wall time of a run, direct everywhere against the automatic choice.
 //   vkbnn_bench_conv_winograd [--runs N] [--shape CxHW]... [--model FILE.vkbnn]
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "converter/writer/model_writer.hpp"
+#include "layer_models.hpp"
 #include "vkbnn/vkbnn.hpp"
 
 namespace {
 
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-std::vector<uint8_t> conv_model(int64_t c, int64_t hw) {
-  vkbnn::convert::ModelWriter w;
-  auto& b = w.builder();
-  const uint32_t x = w.add_tensor("x", {1, c, hw, hw});
-  const uint32_t y = w.add_tensor("y", {1, c, hw, hw});
-  auto ints = [&](std::vector<int32_t> v) { return b.CreateVector(v); };
-  w.add_node("conv", vkbnn::fb::OpParams::Conv2D,
-             vkbnn::fb::CreateConv2D(b, ints({3, 3}), ints({1, 1}), ints({1, 1}), ints({1, 1, 1, 1}), 1,
-                                     vkbnn::fb::CreateActivation(b, vkbnn::fb::ActivationKind::Relu))
-                 .Union(),
-             {x, w.add_constant("w", {c, c, 3, 3}, random_values(static_cast<size_t>(c * c * 9), 1)),
-              w.add_constant("b", {c}, random_values(static_cast<size_t>(c), 2))},
-             {y});
-  w.set_inputs({x});
-  w.set_outputs({y});
-  return w.finish();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using vkbnn::bench::median;
+using vkbnn::bench::random_values;
 
 double layer_us(vkbnn::Network& network, const std::vector<float>& input) {
   network.run(input);
@@ -78,7 +48,7 @@ int main(int argc, char** argv) {
       if (x == std::string::npos) throw std::runtime_error("--shape " + text + " is not CxHW");
       const int64_t c = std::stoll(text.substr(0, x)), hw = std::stoll(text.substr(x + 1));
       if (c < 1 || c > 4096 || hw < 1 || hw > 1024) throw std::runtime_error("--shape " + text + " is out of range");
-      const auto model = vkbnn::Model::from_bytes(conv_model(c, hw));
+      const auto model = vkbnn::Model::from_bytes(vkbnn::bench::fp32_conv3x3(c, hw));
       vkbnn::NetworkOptions direct_options, winograd_options;
       direct_options.profiling = winograd_options.profiling = true;
       direct_options.conv_algorithm = vkbnn::ConvAlgorithm::Direct;

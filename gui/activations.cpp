@@ -59,7 +59,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   const VkDeviceSize align = std::max<VkDeviceSize>(props.limits.minStorageBufferOffsetAlignment, 4);
   const VkDeviceSize base = tensor.offset / align * align;
   VkDescriptorBufferInfo arena{tensor.buffer, base, tensor.offset + tensor.bytes - base};
-  VkDescriptorImageInfo image{VK_NULL_HANDLE, texture.view, VK_IMAGE_LAYOUT_GENERAL};
+  VkDescriptorImageInfo image{VK_NULL_HANDLE, texture.view.get(), VK_IMAGE_LAYOUT_GENERAL};
   VkDescriptorBufferInfo ranges{range_buffer_.buffer(), 0, VK_WHOLE_SIZE};
   VkWriteDescriptorSet writes[3]{};
   for (int i = 0; i < 3; ++i) {
@@ -76,7 +76,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
   writes[2].pBufferInfo = &ranges;
   vkUpdateDescriptorSets(device_, 3, writes, 0, nullptr);
 
-  pass_.run(texture.image, "the heatmaps", [&](VkCommandBuffer cmd) {
+  pass_.run(texture.image.get(), "the heatmaps", [&](VkCommandBuffer cmd) {
     // The engine's writes to the arena (earlier submissions) before this pass reads them.
     VkMemoryBarrier engine_writes{VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr,
                                   VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_SHADER_READ_BIT};
@@ -87,7 +87,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
     to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
     to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
     to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    to_general.image = texture.image;
+    to_general.image = texture.image.get();
     to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     vkCmdPipelineBarrier(cmd,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
@@ -96,7 +96,7 @@ void ActivationView::update(const DeviceTensor& tensor, const std::function<void
                          nullptr, 1, &to_general);
     VkClearColorValue background{{0.16f, 0.16f, 0.18f, 1.0f}};
     VkImageSubresourceRange all{VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-    vkCmdClearColorImage(cmd, texture.image, VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
+    vkCmdClearColorImage(cmd, texture.image.get(), VK_IMAGE_LAYOUT_GENERAL, &background, 1, &all);
     VkImageMemoryBarrier cleared = to_general;
     cleared.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     cleared.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;

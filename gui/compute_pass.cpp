@@ -16,35 +16,18 @@ ComputePass::ComputePass(Context& context, std::span<const VkDescriptorType> bin
     layout_bindings.push_back({i, bindings[i], 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr});
     ++counts[bindings[i]];
   }
-  VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  sl.bindingCount = static_cast<uint32_t>(layout_bindings.size());
-  sl.pBindings = layout_bindings.data();
-  VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
-  vk::check(vkCreateDescriptorSetLayout(device, &sl, nullptr, &set_layout_handle), "creating the " + name + " layout");
-  set_layout = vk::UniqueDescriptorSetLayout(device, set_layout_handle);
-  VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
-  VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &set_layout_handle;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &push;
-  VkPipelineLayout layout_handle = VK_NULL_HANDLE;
-  vk::check(vkCreatePipelineLayout(device, &pl, nullptr, &layout_handle), "creating the " + name + " pipeline layout");
-  layout = vk::UniquePipelineLayout(device, layout_handle);
-  pipeline = vk::create_compute_pipeline(device, spirv, layout_handle, nullptr, VK_NULL_HANDLE, "the " + name + " pipeline");
+  set_layout = vk::create_descriptor_set_layout(device, layout_bindings, "the " + name + " layout");
+  layout = vk::create_pipeline_layout(device, set_layout.get(), push_bytes, VK_SHADER_STAGE_COMPUTE_BIT,
+                                      "the " + name + " pipeline layout");
+  pipeline = vk::create_compute_pipeline(device, spirv, layout.get(), nullptr, VK_NULL_HANDLE, "the " + name + " pipeline");
 
   std::vector<VkDescriptorPoolSize> sizes;
   for (auto [type, count] : counts) sizes.push_back({type, count});
-  VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  dp.maxSets = 1;
-  dp.poolSizeCount = static_cast<uint32_t>(sizes.size());
-  dp.pPoolSizes = sizes.data();
-  VkDescriptorPool pool_handle = VK_NULL_HANDLE;
-  vk::check(vkCreateDescriptorPool(device, &dp, nullptr, &pool_handle), "creating the " + name + " descriptor pool");
-  pool = vk::UniqueDescriptorPool(device, pool_handle);
+  pool = vk::create_descriptor_pool(device, 1, sizes, 0, "the " + name + " descriptor pool");
   VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ds.descriptorPool = pool_handle;
+  ds.descriptorPool = pool.get();
   ds.descriptorSetCount = 1;
+  const VkDescriptorSetLayout set_layout_handle = set_layout.get();
   ds.pSetLayouts = &set_layout_handle;
   vk::check(vkAllocateDescriptorSets(device, &ds, &set), "allocating the " + name + " descriptors");
 }

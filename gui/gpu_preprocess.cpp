@@ -44,7 +44,7 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const io::In
 
   VkDescriptorBufferInfo in{frame_.buffer(), 0, VK_WHOLE_SIZE};
   VkDescriptorBufferInfo out{tensor_.buffer(), 0, VK_WHOLE_SIZE};
-  VkDescriptorImageInfo image{VK_NULL_HANDLE, display.view, VK_IMAGE_LAYOUT_GENERAL};
+  VkDescriptorImageInfo image{VK_NULL_HANDLE, display.view.get(), VK_IMAGE_LAYOUT_GENERAL};
   VkWriteDescriptorSet writes[3]{};
   for (uint32_t i = 0; i < 3; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
@@ -73,13 +73,13 @@ std::vector<float> GpuPreprocess::process(const CameraFrame& frame, const io::In
     params.inv_std[c] = sd != 0 ? 1.f / sd : 1.f;
   }
 
-  pass_.run(display.image, "the camera conversion", [&](VkCommandBuffer cmd) {
+  pass_.run(display.image.get(), "the camera conversion", [&](VkCommandBuffer cmd) {
     VkImageMemoryBarrier to_general{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
     to_general.dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
     to_general.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
     to_general.newLayout = VK_IMAGE_LAYOUT_GENERAL;
     to_general.srcQueueFamilyIndex = to_general.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    to_general.image = display.image;
+    to_general.image = display.image.get();
     to_general.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 0, nullptr, 0, nullptr, 1, &to_general);

@@ -7,19 +7,19 @@
 #include "spv/textured_quad_vert.h"
 #include "vkbnn/device.hpp"
 #include "vkbnn/error.hpp"
-#include "vkbnn/vulkan/handles.hpp"
+#include "vkbnn/vulkan/commands.hpp"
 
 namespace vkbnn::studio {
 
 namespace {
 
-VkShaderModule shader_module(VkDevice device, const uint32_t* code, size_t words) {
+vk::UniqueShaderModule shader_module(VkDevice device, const uint32_t* code, size_t words) {
   VkShaderModuleCreateInfo info{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   info.codeSize = words * sizeof(uint32_t);
   info.pCode = code;
   VkShaderModule module = VK_NULL_HANDLE;
   vk::check(vkCreateShaderModule(device, &info, nullptr, &module), "creating a shader module");
-  return module;
+  return vk::UniqueShaderModule(device, module);
 }
 
 struct QuadConstants {
@@ -39,38 +39,27 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   sampler.mipmapMode = VK_SAMPLER_MIPMAP_MODE_NEAREST;
   sampler.addressModeU = sampler.addressModeV = sampler.addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE;
   sampler.maxLod = 0;
-  vk::check(vkCreateSampler(device_, &sampler, nullptr, &sampler_), "creating a sampler");
+  VkSampler sampler_handle = VK_NULL_HANDLE;
+  vk::check(vkCreateSampler(device_, &sampler, nullptr, &sampler_handle), "creating a sampler");
+  sampler_ = vk::UniqueSampler(device_, sampler_handle);
 
   VkDescriptorSetLayoutBinding binding{};
   binding.binding = 0;
   binding.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
   binding.descriptorCount = 1;
   binding.stageFlags = VK_SHADER_STAGE_FRAGMENT_BIT;
-  VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  sl.bindingCount = 1;
-  sl.pBindings = &binding;
-  vk::check(vkCreateDescriptorSetLayout(device_, &sl, nullptr, &set_layout_), "creating a descriptor set layout");
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 64};
-  VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  dp.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-  dp.maxSets = 64;
-  dp.poolSizeCount = 1;
-  dp.pPoolSizes = &size;
-  vk::check(vkCreateDescriptorPool(device_, &dp, nullptr, &pool_), "creating a descriptor pool");
+  set_layout_ = vk::create_descriptor_set_layout(device_, {&binding, 1}, "the texture descriptor set layout");
+  const VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 64};
+  pool_ = vk::create_descriptor_pool(device_, 64, {&size, 1}, VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT,
+                                     "the texture descriptor pool");
+  layout_ = vk::create_pipeline_layout(device_, set_layout_.get(), sizeof(QuadConstants), VK_SHADER_STAGE_VERTEX_BIT,
+                                       "the texture pipeline layout");
 
-  VkPushConstantRange push{VK_SHADER_STAGE_VERTEX_BIT, 0, sizeof(QuadConstants)};
-  VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &set_layout_;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &push;
-  vk::check(vkCreatePipelineLayout(device_, &pl, nullptr, &layout_), "creating a pipeline layout");
-
-  VkShaderModule vert = shader_module(device_, studio_spirv_textured_quad_vert, std::size(studio_spirv_textured_quad_vert));
-  VkShaderModule frag = shader_module(device_, studio_spirv_textured_quad_frag, std::size(studio_spirv_textured_quad_frag));
+  const auto vert = shader_module(device_, studio_spirv_textured_quad_vert, std::size(studio_spirv_textured_quad_vert));
+  const auto frag = shader_module(device_, studio_spirv_textured_quad_frag, std::size(studio_spirv_textured_quad_frag));
   VkPipelineShaderStageCreateInfo stages[2]{};
-  stages[0] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_VERTEX_BIT, vert, "main", nullptr};
-  stages[1] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_FRAGMENT_BIT, frag, "main", nullptr};
+  stages[0] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_VERTEX_BIT, vert.get(), "main", nullptr};
+  stages[1] = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, nullptr, 0, VK_SHADER_STAGE_FRAGMENT_BIT, frag.get(), "main", nullptr};
   VkPipelineVertexInputStateCreateInfo vertex{VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO};
   VkPipelineInputAssemblyStateCreateInfo assembly{VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO};
   assembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP;
@@ -106,21 +95,16 @@ TextureSystem::TextureSystem(Context& context, VkRenderPass render_pass, uint32_
   info.pDepthStencilState = &depth;
   info.pColorBlendState = &blend;
   info.pDynamicState = &dynamic;
-  info.layout = layout_;
+  info.layout = layout_.get();
   info.renderPass = render_pass;
-  VkResult result = vkCreateGraphicsPipelines(device_, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline_);
-  vkDestroyShaderModule(device_, vert, nullptr);
-  vkDestroyShaderModule(device_, frag, nullptr);
-  vk::check(result, "creating the texture pipeline");
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  vk::check(vkCreateGraphicsPipelines(device_, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline),
+            "creating the texture pipeline");
+  pipeline_ = vk::UniquePipeline(device_, pipeline);
 }
 
 TextureSystem::~TextureSystem() {
   for (auto& [name, t] : textures_) destroy(*t);
-  vkDestroyPipeline(device_, pipeline_, nullptr);
-  vkDestroyPipelineLayout(device_, layout_, nullptr);
-  vkDestroyDescriptorPool(device_, pool_, nullptr);
-  vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
-  vkDestroySampler(device_, sampler_, nullptr);
 }
 
 void TextureSystem::create(Texture& t) {
@@ -134,46 +118,50 @@ void TextureSystem::create(Texture& t) {
   info.tiling = VK_IMAGE_TILING_OPTIMAL;
   info.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | (t.storage ? VK_IMAGE_USAGE_STORAGE_BIT : 0);
   info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  vk::check(vkCreateImage(device_, &info, nullptr, &t.image), "creating a texture");
+  VkImage image = VK_NULL_HANDLE;
+  vk::check(vkCreateImage(device_, &info, nullptr, &image), "creating a texture");
+  t.image = vk::UniqueImage(device_, image);
   VkMemoryRequirements req{};
-  vkGetImageMemoryRequirements(device_, t.image, &req);
+  vkGetImageMemoryRequirements(device_, image, &req);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex =
       find_memory_type(context_.physical_device(), req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, "a texture");
-  vk::check(vkAllocateMemory(device_, &alloc, nullptr, &t.memory), "allocating a texture");
-  vk::check(vkBindImageMemory(device_, t.image, t.memory, 0), "binding a texture");
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  vk::check(vkAllocateMemory(device_, &alloc, nullptr, &memory), "allocating a texture");
+  t.memory = vk::UniqueMemory(device_, memory);
+  vk::check(vkBindImageMemory(device_, image, memory, 0), "binding a texture");
   VkImageViewCreateInfo view{VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
-  view.image = t.image;
+  view.image = image;
   view.viewType = VK_IMAGE_VIEW_TYPE_2D;
   view.format = VK_FORMAT_R8G8B8A8_UNORM;
   view.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  vk::check(vkCreateImageView(device_, &view, nullptr, &t.view), "creating a texture view");
+  VkImageView view_handle = VK_NULL_HANDLE;
+  vk::check(vkCreateImageView(device_, &view, nullptr, &view_handle), "creating a texture view");
+  t.view = vk::UniqueImageView(device_, view_handle);
   VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-  ds.descriptorPool = pool_;
+  ds.descriptorPool = pool_.get();
   ds.descriptorSetCount = 1;
-  ds.pSetLayouts = &set_layout_;
+  const VkDescriptorSetLayout set_layout = set_layout_.get();
+  ds.pSetLayouts = &set_layout;
   vk::check(vkAllocateDescriptorSets(device_, &ds, &t.set), "allocating a texture descriptor");
-  VkDescriptorImageInfo image{sampler_, t.view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
+  VkDescriptorImageInfo image_info{sampler_.get(), view_handle, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
   VkWriteDescriptorSet write{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
   write.dstSet = t.set;
   write.descriptorCount = 1;
   write.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
-  write.pImageInfo = &image;
+  write.pImageInfo = &image_info;
   vkUpdateDescriptorSets(device_, 1, &write, 0, nullptr);
   t.layout = VK_IMAGE_LAYOUT_UNDEFINED;
   t.has_content = false;
 }
 
 void TextureSystem::destroy(Texture& t) {
-  if (t.set) vkFreeDescriptorSets(device_, pool_, 1, &t.set);
-  if (t.view) vkDestroyImageView(device_, t.view, nullptr);
-  if (t.image) vkDestroyImage(device_, t.image, nullptr);
-  if (t.memory) vkFreeMemory(device_, t.memory, nullptr);
+  if (t.set) vkFreeDescriptorSets(device_, pool_.get(), 1, &t.set);
   t.set = VK_NULL_HANDLE;
-  t.view = VK_NULL_HANDLE;
-  t.image = VK_NULL_HANDLE;
-  t.memory = VK_NULL_HANDLE;
+  t.view = {};
+  t.image = {};
+  t.memory = {};
 }
 
 void TextureSystem::set_pixels(const std::string& name, uint32_t width, uint32_t height, std::vector<uint8_t> rgba) {
@@ -243,7 +231,7 @@ void TextureSystem::record_uploads(VkCommandBuffer cmd, uint32_t frame) {
     barrier.oldLayout = t->layout == VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL ? t->layout : VK_IMAGE_LAYOUT_UNDEFINED;
     barrier.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
     barrier.srcQueueFamilyIndex = barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    barrier.image = t->image;
+    barrier.image = t->image.get();
     barrier.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0,
                          nullptr, 1, &barrier);
@@ -251,7 +239,7 @@ void TextureSystem::record_uploads(VkCommandBuffer cmd, uint32_t frame) {
     region.bufferOffset = offset;
     region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
     region.imageExtent = {t->width, t->height, 1};
-    vkCmdCopyBufferToImage(cmd, s.buffer(), t->image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+    vkCmdCopyBufferToImage(cmd, s.buffer(), t->image.get(), VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
     barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
     barrier.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
@@ -304,8 +292,8 @@ void TextureSystem::draw_callback(const ImDrawList*, const ImDrawCmd* pcmd) {
   clip.w = std::min(clip.w, fb_h);
   if (clip.z <= clip.x || clip.w <= clip.y) return;
   VkCommandBuffer cmd = self.cmd_;
-  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, self.pipeline_);
-  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, self.layout_, 0, 1, &t.set, 0, nullptr);
+  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, self.pipeline_.get());
+  vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, self.layout_.get(), 0, 1, &t.set, 0, nullptr);
   VkViewport viewport{0, 0, fb_w, fb_h, 0, 1};
   vkCmdSetViewport(cmd, 0, 1, &viewport);
   VkRect2D scissor{{static_cast<int32_t>(clip.x), static_cast<int32_t>(clip.y)},
@@ -315,7 +303,7 @@ void TextureSystem::draw_callback(const ImDrawList*, const ImDrawCmd* pcmd) {
   auto ndc_y = [&](float y) { return (y - dd->DisplayPos.y) / dd->DisplaySize.y * 2.f - 1.f; };
   QuadConstants q{{ndc_x(d->p0.x), ndc_y(d->p0.y), ndc_x(d->p1.x), ndc_y(d->p1.y)},
                   {d->uv0.x, d->uv0.y, d->uv1.x, d->uv1.y}};
-  vkCmdPushConstants(cmd, self.layout_, VK_SHADER_STAGE_VERTEX_BIT, 0, sizeof q, &q);
+  vkCmdPushConstants(cmd, self.layout_.get(), VK_SHADER_STAGE_VERTEX_BIT, 0, sizeof q, &q);
   vkCmdDraw(cmd, 4, 1, 0, 0);
 }
 

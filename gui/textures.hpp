@@ -12,6 +12,7 @@
 #include <vulkan/vulkan.h>
 
 #include "host_buffer.hpp"
+#include "vkbnn/vulkan/handles.hpp"
 
 namespace vkbnn {
 class Context;
@@ -23,10 +24,10 @@ namespace vkbnn::studio {
 struct Texture {
   uint32_t width = 0, height = 0;
   bool storage = false;
-  VkImage image = VK_NULL_HANDLE;
-  VkDeviceMemory memory = VK_NULL_HANDLE;
-  VkImageView view = VK_NULL_HANDLE;
-  VkDescriptorSet set = VK_NULL_HANDLE;
+  vk::UniqueImage image;
+  vk::UniqueMemory memory;
+  vk::UniqueImageView view;
+  VkDescriptorSet set = VK_NULL_HANDLE;  // from TextureSystem's pool, freed by destroy()
   VkImageLayout layout = VK_IMAGE_LAYOUT_UNDEFINED;
   std::vector<uint8_t> pending;  // RGBA rows waiting for the next frame's upload
   bool has_content = false;
@@ -75,11 +76,11 @@ class TextureSystem {
 
   Context& context_;
   VkDevice device_;
-  VkSampler sampler_ = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkDescriptorPool pool_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
+  vk::UniqueSampler sampler_;
+  vk::UniqueDescriptorSetLayout set_layout_;
+  vk::UniqueDescriptorPool pool_;
+  vk::UniquePipelineLayout layout_;
+  vk::UniquePipeline pipeline_;
   std::map<std::string, std::unique_ptr<Texture>> textures_;
   std::vector<std::unique_ptr<Draw>> draws_;  // this frame's callbacks
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;

@@ -28,31 +28,15 @@ class Bench {
  public:
   explicit Bench(detail::ContextState& ctx)
       : ctx_(ctx), submitter_(ctx.device.get(), ctx.queue_family, ctx.queue, ctx.queue_mutex) {
-    VkDescriptorSetLayoutBinding bindings[2] = {
+    const VkDescriptorSetLayoutBinding bindings[2] = {
         {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr},
         {1, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr}};
-    VkDescriptorSetLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-    layout_info.bindingCount = 2;
-    layout_info.pBindings = bindings;
-    VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
-    vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout),
-              "creating the micro-benchmark descriptor layout");
-    set_layout_ = vk::UniqueDescriptorSetLayout(device(), set_layout);
-    VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-    pipeline_layout_info.setLayoutCount = 1;
-    pipeline_layout_info.pSetLayouts = &set_layout;
-    VkPipelineLayout pipeline_layout = VK_NULL_HANDLE;
-    vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout),
-              "creating the micro-benchmark pipeline layout");
-    pipeline_layout_ = vk::UniquePipelineLayout(device(), pipeline_layout);
-    VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2}, {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2}};
-    VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pool_info.maxSets = 2;
-    pool_info.poolSizeCount = 2;
-    pool_info.pPoolSizes = sizes;
-    VkDescriptorPool pool = VK_NULL_HANDLE;
-    vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating a descriptor pool");
-    descriptor_pool_ = vk::UniqueDescriptorPool(device(), pool);
+    set_layout_ = vk::create_descriptor_set_layout(device(), bindings, "the micro-benchmark descriptor layout");
+    pipeline_layout_ =
+        vk::create_pipeline_layout(device(), set_layout_.get(), 0, 0, "the micro-benchmark pipeline layout");
+    const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2},
+                                           {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2}};
+    descriptor_pool_ = vk::create_descriptor_pool(device(), 2, sizes, 0, "a descriptor pool");
     if (ctx_.info.timestamps) {
       VkQueryPoolCreateInfo query_info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       query_info.queryType = VK_QUERY_TYPE_TIMESTAMP;

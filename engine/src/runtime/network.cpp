@@ -425,24 +425,9 @@ void NetworkState::create_layouts() {
                    i == kOperands || (i >= kOperandTexels && i < kWeightTexels) ? kOperandSlots : 1,
                    VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   }
-  VkDescriptorSetLayoutCreateInfo layout_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  layout_info.bindingCount = kBindings;
-  layout_info.pBindings = bindings;
-  VkDescriptorSetLayout set_layout_handle = VK_NULL_HANDLE;
-  vk::check(vkCreateDescriptorSetLayout(device(), &layout_info, nullptr, &set_layout_handle),
-            "creating the descriptor set layout");
-  set_layout = vk::UniqueDescriptorSetLayout(device(), set_layout_handle);
-
-  VkPipelineLayoutCreateInfo pipeline_layout_info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-  pipeline_layout_info.setLayoutCount = 1;
-  pipeline_layout_info.pSetLayouts = &set_layout_handle;
-  const VkPushConstantRange push_range{VK_SHADER_STAGE_COMPUTE_BIT, 0, kPushConstantBytes};
-  pipeline_layout_info.pushConstantRangeCount = 1;
-  pipeline_layout_info.pPushConstantRanges = &push_range;
-  VkPipelineLayout pipeline_layout_handle = VK_NULL_HANDLE;
-  vk::check(vkCreatePipelineLayout(device(), &pipeline_layout_info, nullptr, &pipeline_layout_handle),
-            "creating the pipeline layout");
-  pipeline_layout = vk::UniquePipelineLayout(device(), pipeline_layout_handle);
+  set_layout = vk::create_descriptor_set_layout(device(), bindings, "the descriptor set layout");
+  pipeline_layout = vk::create_pipeline_layout(device(), set_layout.get(), kPushConstantBytes,
+                                               VK_SHADER_STAGE_COMPUTE_BIT, "the pipeline layout");
 }
 
 void NetworkState::create_descriptor_sets() {
@@ -450,15 +435,9 @@ void NetworkState::create_descriptor_sets() {
   for (const auto& node : nodes) sets += static_cast<uint32_t>(node.dispatches.size());
   sets = std::max(sets, 1u);
   constexpr uint32_t kStorage = 2 + kOperandSlots, kTexels = std::size(kOperandFormats) * kOperandSlots + std::size(kWeightFormats);
-  VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kStorage * sets},
-                                        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexels * sets}};
-  VkDescriptorPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-  pool_info.maxSets = sets;
-  pool_info.poolSizeCount = 2;
-  pool_info.pPoolSizes = pool_sizes;
-  VkDescriptorPool pool = VK_NULL_HANDLE;
-  vk::check(vkCreateDescriptorPool(device(), &pool_info, nullptr, &pool), "creating the descriptor pool");
-  descriptor_pool = vk::UniqueDescriptorPool(device(), pool);
+  const VkDescriptorPoolSize pool_sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kStorage * sets},
+                                              {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kTexels * sets}};
+  descriptor_pool = vk::create_descriptor_pool(device(), sets, pool_sizes, 0, "the descriptor pool");
 
   auto view_of = [&](VkBuffer buffer, VkFormat format, uint64_t offset, uint64_t range) {
     VkBufferViewCreateInfo view_info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};

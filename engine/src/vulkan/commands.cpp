@@ -75,6 +75,43 @@ void Submitter::run(std::string_view doing, const std::function<void(VkCommandBu
   submit_and_wait(commands, doing);
 }
 
+UniqueDescriptorSetLayout create_descriptor_set_layout(VkDevice device,
+                                                       std::span<const VkDescriptorSetLayoutBinding> bindings,
+                                                       std::string_view what) {
+  VkDescriptorSetLayoutCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+  info.bindingCount = static_cast<uint32_t>(bindings.size());
+  info.pBindings = bindings.data();
+  VkDescriptorSetLayout layout = VK_NULL_HANDLE;
+  check(vkCreateDescriptorSetLayout(device, &info, nullptr, &layout), "creating " + std::string(what));
+  return UniqueDescriptorSetLayout(device, layout);
+}
+
+UniquePipelineLayout create_pipeline_layout(VkDevice device, VkDescriptorSetLayout set_layout, uint32_t push_bytes,
+                                            VkShaderStageFlags push_stages, std::string_view what) {
+  const VkPushConstantRange push{push_stages, 0, push_bytes};
+  VkPipelineLayoutCreateInfo info{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+  info.setLayoutCount = 1;
+  info.pSetLayouts = &set_layout;
+  info.pushConstantRangeCount = push_bytes > 0 ? 1 : 0;
+  info.pPushConstantRanges = push_bytes > 0 ? &push : nullptr;
+  VkPipelineLayout layout = VK_NULL_HANDLE;
+  check(vkCreatePipelineLayout(device, &info, nullptr, &layout), "creating " + std::string(what));
+  return UniquePipelineLayout(device, layout);
+}
+
+UniqueDescriptorPool create_descriptor_pool(VkDevice device, uint32_t max_sets,
+                                            std::span<const VkDescriptorPoolSize> sizes,
+                                            VkDescriptorPoolCreateFlags flags, std::string_view what) {
+  VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  info.flags = flags;
+  info.maxSets = max_sets;
+  info.poolSizeCount = static_cast<uint32_t>(sizes.size());
+  info.pPoolSizes = sizes.data();
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+  check(vkCreateDescriptorPool(device, &info, nullptr, &pool), "creating " + std::string(what));
+  return UniqueDescriptorPool(device, pool);
+}
+
 UniquePipeline create_compute_pipeline(VkDevice device, std::span<const uint32_t> spirv, VkPipelineLayout layout,
                                        const VkSpecializationInfo* spec, VkPipelineCache cache,
                                        std::string_view what) {

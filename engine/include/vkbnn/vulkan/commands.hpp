@@ -54,6 +54,18 @@ class Submitter {
   UniqueFence fence_;
 };
 
+// The layouts and pool every pipeline needs. `what` names the object in errors.
+UniqueDescriptorSetLayout create_descriptor_set_layout(VkDevice device,
+                                                       std::span<const VkDescriptorSetLayoutBinding> bindings,
+                                                       std::string_view what);
+// Of the one descriptor set `set_layout`, with `push_bytes` of push constants visible to
+// `push_stages` (none when push_bytes is 0).
+UniquePipelineLayout create_pipeline_layout(VkDevice device, VkDescriptorSetLayout set_layout, uint32_t push_bytes,
+                                            VkShaderStageFlags push_stages, std::string_view what);
+UniqueDescriptorPool create_descriptor_pool(VkDevice device, uint32_t max_sets,
+                                            std::span<const VkDescriptorPoolSize> sizes,
+                                            VkDescriptorPoolCreateFlags flags, std::string_view what);
+
 // The compute pipeline of `spirv`'s entry point main with `layout`, specialized by `spec` (null:
 // none), through `cache` (VK_NULL_HANDLE: none). `what` names it in errors.
 UniquePipeline create_compute_pipeline(VkDevice device, std::span<const uint32_t> spirv, VkPipelineLayout layout,
