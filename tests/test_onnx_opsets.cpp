@@ -47,7 +47,7 @@ TEST_F(OnnxOpsets, EverySpellingMatchesNumPy) {
     checked.insert(model.name);
   }
   EXPECT_EQ(checked, (std::set<std::string>{"reduce_opset18", "split_opset18", "resize_opset18", "pad_opset18",
-                                            "mish_opset18", "clip_opset7", "clip_opset11", "clip_opset13",
+                                            "mish_opset18", "scatter_opset18", "clip_opset7", "clip_opset11", "clip_opset13",
                                             "pad_opset7", "pad_opset11", "split_opset7", "split_opset11",
                                             "split_opset13", "squeeze_opset11", "squeeze_opset13", "resize_opset10",
                                             "resize_opset11", "resize_opset13", "reducesum_opset11",
@@ -58,6 +58,7 @@ TEST_F(OnnxOpsets, WhatOpset17CannotSayIsRefusedByName) {
   const std::map<std::string, std::vector<std::string>> fragments = {
       {"resize_antialias_opset18", {"antialias=1 with mode=linear", "op 'Resize' at node 'shrink'", "antialias=0"}},
       {"reduce_computed_axes_opset18", {"axes computed in the graph", "op 'ReduceMean' at node 'mean'"}},
+      {"groupnorm_opset18", {"GroupNormalization"}},
       {"relu_opset19", {"the model uses ONNX opset 19", "reads opsets up to 18", "export the model with opset 18"}}};
   std::set<std::string> checked;
   for (const auto& model : models_) {

@@ -84,6 +84,8 @@ class Rewriter {
 
  private:
   bool rewrite(onnx::NodeProto& node) {
+    // Nodes without their data input or an output are the checker's to report.
+    if (!has_input(node, 0) || node.output_size() == 0 || node.output(0).empty()) return false;
     const std::string& op = node.op_type();
     if (kReduceOps.count(op)) return reduce(node);
     if (op == "Split") return split(node);
@@ -157,7 +159,7 @@ class Rewriter {
 
   // The axes input: pads for the named axes become pads for all of them (0 elsewhere).
   bool pad(onnx::NodeProto& node) {
-    if (node.input_size() < 4) return false;
+    if (node.input_size() != 4) return false;
     if (node.input(3).empty()) {
       node.mutable_input()->RemoveLast();
       return true;

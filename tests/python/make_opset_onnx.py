@@ -5,12 +5,13 @@ Opset 18, whose nodes vkbnn-convert rewrites into opset 17 (ONNX 1.12's newest):
   reduce_opset18: ReduceMean/ReduceMax/ReduceL2 with axes as an input (an initializer, a Constant
       node, negative axes), ReduceMin with no axes and noop_with_empty_axes=1 (a copy).
   split_opset18: Split by num_outputs into uneven parts (8 channels in 3, 5 rows in 2) and into even
-      ones over a negative axis.
+      ones over a negative axis; by sizes (an input, as in 13).
   resize_opset18: Resize with antialias=0 given, with axes (positive and negative) and scales or
       sizes for them alone, keep_aspect_ratio_policy=stretch, antialias=1 in nearest mode.
   pad_opset18: Pad with an axes input (int64 with a negative axis, int32), constant value and
       reflect mode, and without axes.
   mish_opset18: the Mish op, new in 18.
+  scatter_opset18: ScatterND's max and min reductions (new in 18; the schema needs no rewrite).
 Older opsets, the same computation in each spelling:
   clip_opset7/11/13: min and max as attributes (7), as inputs (11, 13; max alone in one).
   pad_opset7/11: pads and the constant value as attributes (7) or inputs (11).
@@ -24,7 +25,8 @@ Older opsets, the same computation in each spelling:
 Every model computes several results, flattened and concatenated into one output.
 
 Refused, each with a message: resize_antialias_opset18 (antialias=1 in linear mode, downscaling),
-reduce_computed_axes_opset18 (axes the graph computes), relu_opset19 (an opset past 18).
+reduce_computed_axes_opset18 (axes the graph computes), groupnorm_opset18 (an op new in 18 that
+vkbnn does not support), relu_opset19 (an opset past 18).
 
 Writes <name>.onnx, <name>.input.npy and <name>.expected.npy to --out-dir, and prints one line per
 model: its name, then rewrites=N for the opset-18 ones (how many of its nodes have schemas that
@@ -127,7 +129,28 @@ def split_opset18():
     g.result("r0", x[:, :, :3])
     g.node("Split", ["x"], ["w0", "w1"], axis=-1, num_outputs=2)  # 2, 2 columns
     g.result("w1", x[..., 2:])
+    g.const("sizes", np.array([1, 7], np.int64))  # sizes as an input: as in 13
+    g.node("Split", ["x", "sizes"], ["first", "others"], axis=1)
+    g.result("first", x[:, :1])
     return g.model("split_opset18", 18), 3
+
+
+def scatter_opset18():
+    """ScatterND's max and min reductions, new in 18 and folded (its inputs are constants)."""
+    g = Graph(6, [1, 3, 2, 4])
+    x = g.x.astype(np.float64)
+    data = g.rng.standard_normal(4).astype(np.float32)
+    g.const("data", data)
+    g.const("slots", np.array([[1], [3]], np.int64))
+    g.const("updates", np.array([0.5, -0.5], np.float32))
+    g.node("ScatterND", ["data", "slots", "updates"], ["highs"], reduction="max")
+    g.node("ScatterND", ["data", "slots", "updates"], ["lows"], reduction="min")
+    highs, lows = data.astype(np.float64), data.astype(np.float64)
+    highs[[1, 3]] = np.maximum(highs[[1, 3]], [0.5, -0.5])
+    lows[[1, 3]] = np.minimum(lows[[1, 3]], [0.5, -0.5])
+    g.result(g.node("Add", ["x", "highs"], ["raised"]), x + highs)
+    g.result(g.node("Mul", ["x", "lows"], ["scaled"]), x * lows)
+    return g.model("scatter_opset18", 18), 0
 
 
 def resize_opset18():
@@ -315,6 +338,14 @@ def reduce_computed_axes_opset18():
     return g.model("reduce_computed_axes_opset18", 18)
 
 
+def groupnorm_opset18():
+    g = Graph(73, [1, 4, 3, 3])
+    g.const("scale", np.ones(4, np.float32))
+    g.const("bias", np.zeros(4, np.float32))
+    g.result(g.node("GroupNormalization", ["x", "scale", "bias"], ["normed"], num_groups=2), g.x)
+    return g.model("groupnorm_opset18", 18)
+
+
 def relu_opset19():
     g = Graph(72, [1, 3, 4, 4])
     g.result(g.node("Relu", ["x"], ["relu"]), np.maximum(g.x, 0))
@@ -328,10 +359,11 @@ MODELS = {
     "resize_opset18": resize_opset18,
     "pad_opset18": pad_opset18,
     "mish_opset18": mish_opset18,
+    "scatter_opset18": scatter_opset18,
 }
 OLDER = [clip(7), clip(11), clip(13), pad(7), pad(11), split(7), split(11), split(13), squeeze(11),
          squeeze(13), resize(10), resize(11), resize(13), reducesum(11), reducesum(13)]
-REFUSED = [resize_antialias_opset18(), reduce_computed_axes_opset18(), relu_opset19()]
+REFUSED = [resize_antialias_opset18(), reduce_computed_axes_opset18(), groupnorm_opset18(), relu_opset19()]
 
 
 def main():
