@@ -2,9 +2,11 @@
 // rewritten into 17 by vkbnn-convert), built with onnx.helper by tests/python/make_opset_onnx.py
 // at test time, converted with vkbnn-convert and run: each must match its NumPy reference.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
+#include "support/onnx_graph.hpp"
 #include "support/process.hpp"
 #include "support/test_support.hpp"
 #include "vkbnn/io/npy.hpp"
@@ -73,6 +75,92 @@ TEST_F(OnnxOpsets, WhatOpset17CannotSayIsRefusedByName) {
     checked.insert(model.name);
   }
   EXPECT_EQ(checked.size(), fragments.size());
+}
+
+void string_attribute(onnx::NodeProto& node, const std::string& name, const std::string& value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto_AttributeType_STRING);
+  a->set_s(value);
+}
+
+// Opset-18 nodes that are malformed, or that opset 17 cannot express, each refused with a message
+// (a vkbnn::Error: anything else escapes and fails the test).
+TEST(OnnxOpset18, MalformedNodesAreRefusedWithTheirReason) {
+  struct Case {
+    std::string name;
+    std::function<void(OnnxGraph&)> build;  // reads x [1, 5, 4, 4], writes y
+    std::string fragment;
+  };
+  const std::vector<Case> cases = {
+      {"split_outputs_not_num_outputs",
+       [](OnnxGraph& b) { int_attribute(b.node("Split", {"x"}, {"y", "z"}, "s"), "num_outputs", 3); },
+       "op 'Split' at node 's' has num_outputs=3 but 2 outputs"},
+      {"split_sizes_and_num_outputs",
+       [](OnnxGraph& b) {
+         b.int64s("sizes", {2}, {2, 3});
+         int_attribute(b.node("Split", {"x", "sizes"}, {"y", "z"}, "s"), "num_outputs", 2);
+       },
+       "has both split sizes and num_outputs"},
+      {"split_last_part_negative",  // 5 channels in 4 parts of ceil(5 / 4) = 2 leave -1 for the last
+       [](OnnxGraph& b) {
+         auto& split = b.node("Split", {"x"}, {"y", "p1", "p2", "p3"}, "s");
+         int_attribute(split, "axis", 1);
+         int_attribute(split, "num_outputs", 4);
+       },
+       "op 'Split' at node 's': split [2, 2, 2, -1] is out of range"},
+      {"resize_keep_aspect_ratio",
+       [](OnnxGraph& b) {
+         b.int64s("sizes", {4}, {1, 5, 8, 6});
+         string_attribute(b.node("Resize", {"x", "", "", "sizes"}, {"y"}, "r"), "keep_aspect_ratio_policy",
+                          "not_larger");
+       },
+       "keep_aspect_ratio_policy=not_larger"},
+      {"resize_axes_crop",
+       [](OnnxGraph& b) {
+         b.floats("roi", {4}, {0.f, 0.f, 1.f, 1.f});
+         b.floats("scales", {2}, {2.f, 2.f});
+         auto& resize = b.node("Resize", {"x", "roi", "scales"}, {"y"}, "r");
+         ints_attribute(resize, "axes", {2, 3});
+         string_attribute(resize, "coordinate_transformation_mode", "tf_crop_and_resize");
+       },
+       "axes with coordinate_transformation_mode=tf_crop_and_resize"},
+      {"resize_axis_out_of_range",
+       [](OnnxGraph& b) {
+         b.floats("scales", {1}, {2.f});
+         ints_attribute(b.node("Resize", {"x", "", "scales"}, {"y"}, "r"), "axes", {4});
+       },
+       "node 'r_resize_axes_normalized': index 4 is out of range"},
+      {"resize_scales_not_axes",
+       [](OnnxGraph& b) {
+         b.floats("scales", {3}, {1.f, 2.f, 2.f});
+         ints_attribute(b.node("Resize", {"x", "", "scales"}, {"y"}, "r"), "axes", {2, 3});
+       },
+       "node 'r_resize_all_scales': its updates 3 should be 2"},
+      {"pad_axes_without_pads",
+       [](OnnxGraph& b) {
+         b.int64s("axes", {1}, {2});
+         b.node("Pad", {"x", "", "", "axes"}, {"y"}, "p");
+       },
+       "op 'Pad' at node 'p' has axes but no pads"},
+      {"pad_axis_out_of_range",
+       [](OnnxGraph& b) {
+         b.int64s("pads", {2}, {1, 1});
+         b.int64s("axes", {1}, {-5});
+         b.node("Pad", {"x", "pads", "", "axes"}, {"y"}, "p");
+       },
+       "node 'p_pad_axes_normalized': index -5 is out of range"},
+      {"mish_without_input", [](OnnxGraph& b) { b.node("Mish", {}, {"y"}, "m"); }, "invalid ONNX model"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    OnnxGraph b(18);
+    b.input("x", {1, 5, 4, 4});
+    c.build(b);
+    b.output("y", {});
+    const std::string error = conversion_refusal(b.model());
+    EXPECT_NE(error.find(c.fragment), std::string::npos) << error;
+  }
 }
 
 }  // namespace

@@ -135,7 +135,7 @@ class Rewriter {
     if (has_input(node, 1))
       throw ModelError("op 'Split' at node " + node_label(graph_, node) +
                        " has both split sizes and num_outputs (opset 18 allows one of them)");
-    const std::string base = node.output(0) + "_split";
+    const std::string base = stem(node) + "_split";
     const std::string dim = add("Gather", {add("Shape", {node.input(0)}, base + "_shape"),
                                            constant(base + "_axis", int64s({1}, {attr_int(node, "axis", 0)}))},
                                 base + "_dim");
@@ -166,7 +166,7 @@ class Rewriter {
     }
     if (!has_input(node, 1))
       throw ModelError("op 'Pad' at node " + node_label(graph_, node) + " has axes but no pads");
-    const std::string base = node.output(0) + "_pad";
+    const std::string base = stem(node) + "_pad";
     const std::string rank = rank_of(node.input(0), base);
     onnx::NodeProto cast = make("Cast", {node.input(3)}, base + "_axes");
     set_int(cast, "to", TensorProto_DataType::TensorProto_DataType_INT64);
@@ -213,7 +213,7 @@ class Rewriter {
                "vkbnn does not crop in a resize");
       node.set_input(1, "");
     }
-    const std::string base = node.output(0) + "_resize";
+    const std::string base = stem(node) + "_resize";
     const std::string rank = rank_of(node.input(0), base);
     const std::string slots = column(normalized(constant(base + "_axes", int64s({static_cast<int64_t>(axes.size())}, axes)),
                                                 rank, base),
@@ -238,7 +238,7 @@ class Rewriter {
   // Mish (a function in opset 18): x * tanh(softplus(x)), which the fusion pass makes one activation.
   bool mish(onnx::NodeProto& node) {
     const std::string x = node.input(0);  // a copy: the node's inputs are replaced
-    const std::string base = node.output(0) + "_mish";
+    const std::string base = stem(node) + "_mish";
     const std::string t = add("Tanh", {add("Softplus", {x}, base + "_softplus")}, base + "_tanh");
     node.set_op_type("Mul");
     node.clear_attribute();
@@ -262,15 +262,24 @@ class Rewriter {
     return add("Shape", {add("Shape", {x}, base + "_shape")}, base + "_rank");
   }
 
-  // Axes in [-rank, rank) as axes in [0, rank).
+  // Axes in [-rank, rank) as axes in [0, rank): picked from 0..rank-1 by a Gather, whose folding
+  // refuses an axis out of that range.
   std::string normalized(const std::string& axes, const std::string& rank, const std::string& base) {
-    return add("Mod", {add("Add", {axes, rank}, base + "_axes_up"), rank}, base + "_axes_normalized");
+    const std::string positions =
+        add("Range", {constant(base + "_zero", int64s({}, {0})), add("Squeeze", {rank}, base + "_rank_scalar"),
+                      constant(base + "_one", int64s({}, {1}))},
+            base + "_positions");
+    return add("Gather", {positions, axes}, base + "_axes_normalized");
   }
 
   // [k] -> [k, 1]: ScatterND's indices.
   std::string column(const std::string& v, const std::string& base) {
     return add("Unsqueeze", {v, constant(base + "_last_axis", int64s({1}, {1}))}, base + "_indices");
   }
+
+  // What the nodes added for a node are named after: its name, so that an error in them (an axis
+  // out of range, found when they are folded) points at it.
+  static std::string stem(const onnx::NodeProto& node) { return node.name().empty() ? node.output(0) : node.name(); }
 
   [[noreturn]] void refuse(const onnx::NodeProto& node, const std::string& what, const std::string& why) {
     unsupported(what + " (opset 18: " + why + ")", node, graph_);
