@@ -18,6 +18,7 @@ Older opsets, the same computation in each spelling:
   split_opset7/11/13: uneven sizes as an attribute (7, 11, over a negative axis) or an input (13),
       and an even split without sizes.
   squeeze_opset11/13: Squeeze and Unsqueeze of activations, axes as attributes (11) or inputs (13).
+  upsample_opset7/9: Upsample's scales as an attribute (7) or an input (9), asymmetric coordinates.
   resize_opset10/11/13: opset 10's Resize (scales only, asymmetric coordinates, nearest rounding
       down); 11's roi and empty scales with sizes; 13's omitted roi, with scales or sizes.
   reducesum_opset11/13: axes as an attribute (11) or an input (13), and no axes with
@@ -70,7 +71,7 @@ class Graph:
         if opset < 9:  # IR version 3 lists every initializer as a graph input too
             graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="opsets")
-        model.ir_version = 8 if opset >= 15 else 7 if opset >= 13 else 6 if opset >= 11 else 5 if opset >= 10 else 3
+        model.ir_version = 8 if opset >= 15 else 7 if opset >= 13 else 6 if opset >= 11 else 5 if opset >= 10 else 4 if opset >= 9 else 3
         if opset <= onnx.defs.onnx_opset_version():
             onnx.checker.check_model(model)
         return model, self.x, expected
@@ -304,6 +305,21 @@ def resize(opset):
     return g.model(f"resize_opset{opset}", opset)
 
 
+def upsample(opset):
+    g = Graph(55 + opset, [1, 2, 3, 4])
+    x = g.x
+    if opset < 9:
+        g.node("Upsample", ["x"], ["nearest"], mode="nearest", scales=[1.0, 1.0, 3.0, 2.0])
+        g.node("Upsample", ["x"], ["linear"], mode="linear", scales=[1.0, 1.0, 3.0, 2.0])
+    else:
+        g.const("scales", np.array([1, 1, 3, 2], np.float32))
+        g.node("Upsample", ["x", "scales"], ["nearest"], mode="nearest")
+        g.node("Upsample", ["x", "scales"], ["linear"], mode="linear")
+    g.result("nearest", resize_reference(x, (1, 2, 9, 8), (1, 1, 3, 2), "nearest", "asymmetric", "floor"))
+    g.result("linear", resize_reference(x, (1, 2, 9, 8), (1, 1, 3, 2), "linear", "asymmetric"))
+    return g.model(f"upsample_opset{opset}", opset)
+
+
 def reducesum(opset):
     g = Graph(60 + opset, [1, 3, 4, 5])
     x = g.x.astype(np.float64)
@@ -362,7 +378,7 @@ MODELS = {
     "scatter_opset18": scatter_opset18,
 }
 OLDER = [clip(7), clip(11), clip(13), pad(7), pad(11), split(7), split(11), split(13), squeeze(11),
-         squeeze(13), resize(10), resize(11), resize(13), reducesum(11), reducesum(13)]
+         squeeze(13), upsample(7), upsample(9), resize(10), resize(11), resize(13), reducesum(11), reducesum(13)]
 REFUSED = [resize_antialias_opset18(), reduce_computed_axes_opset18(), groupnorm_opset18(), relu_opset19()]
 
 
