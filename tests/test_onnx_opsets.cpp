@@ -49,9 +49,10 @@ TEST_F(OnnxOpsets, EverySpellingMatchesNumPy) {
     checked.insert(model.name);
   }
   EXPECT_EQ(checked, (std::set<std::string>{"reduce_opset18", "split_opset18", "resize_opset18", "pad_opset18",
-                                            "mish_opset18", "scatter_opset18", "clip_opset7", "clip_opset11", "clip_opset13",
-                                            "pad_opset7", "pad_opset11", "split_opset7", "split_opset11",
-                                            "split_opset13", "squeeze_opset11", "squeeze_opset13", "upsample_opset7", "upsample_opset9", "resize_opset10",
+                                            "mish_opset18", "scatter_opset18", "clip_opset7", "clip_opset11",
+                                            "clip_opset13", "pad_opset7", "pad_opset11", "split_opset7",
+                                            "split_opset11", "split_opset13", "squeeze_opset11", "squeeze_opset13",
+                                            "upsample_opset7", "upsample_opset9", "resize_opset10",
                                             "resize_opset11", "resize_opset13", "reducesum_opset11",
                                             "reducesum_opset13"}));
 }

@@ -1318,7 +1318,8 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
     const size_t rewritten = rewrite_opset18_nodes(model, graph);
     graph.opset = kRewrittenOpset - 1;
     graph.notes.push_back("the model was read as ONNX opset 17 after rewriting " + std::to_string(rewritten) +
-                          (rewritten == 1 ? " opset-18 node into its opset-17 form" : " opset-18 nodes into their opset-17 forms"));
+                          (rewritten == 1 ? " opset-18 node into its opset-17 form"
+                                          : " opset-18 nodes into their opset-17 forms"));
   }
   try {
     onnx::checker::check_model(model);

@@ -108,7 +108,7 @@ class Rewriter {
       node.mutable_input()->RemoveLast();
       changed = true;
     }
-    const bool noop = find_attr(node, "noop_with_empty_axes") && attr_int(node, "noop_with_empty_axes", 0) != 0;
+    const bool noop = attr_int(node, "noop_with_empty_axes", 0) != 0;
     changed |= remove_attr(node, "noop_with_empty_axes");
     if (axes.empty() && noop) {
       // Reduces nothing: a copy of the input.
@@ -215,9 +215,8 @@ class Rewriter {
     }
     const std::string base = stem(node) + "_resize";
     const std::string rank = rank_of(node.input(0), base);
-    const std::string slots = column(normalized(constant(base + "_axes", int64s({static_cast<int64_t>(axes.size())}, axes)),
-                                                rank, base),
-                                     base);
+    const std::string given = constant(base + "_axes", int64s({static_cast<int64_t>(axes.size())}, axes));
+    const std::string slots = column(normalized(given, rank, base), base);
     if (has_input(node, 2) && !empty_constant(node.input(2))) {
       onnx::NodeProto ones = make("ConstantOfShape", {rank}, base + "_ones");
       auto* value = ones.add_attribute();

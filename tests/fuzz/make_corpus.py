@@ -160,7 +160,7 @@ def seeds():
          node("Resize", ["c", "", "sc"], ["r"], axes=[3]), node("ReduceMax", ["r", "rax"], ["rm"], keepdims=1),
          node("Add", ["c", "m"], ["s"]), node("Add", ["s", "rm"], ["t"]), node("Mish", ["t"], ["y"])],
         x4, [("y", [1, 3, 8, 8])],
-        [ints("pads", [1, 2]), ints("pax", [-1]), ints("rax", [3]), numpy_helper.from_array(np.ones(1, np.float32) * 2, "sc")],
+        [ints("pads", [1, 2]), ints("pax", [-1]), ints("rax", [3]), numpy_helper.from_array(np.float32([2]), "sc")],
         opset=18)
 
 

@@ -7,7 +7,8 @@ Opset 18, whose nodes vkbnn-convert rewrites into opset 17 (ONNX 1.12's newest):
   split_opset18: Split by num_outputs into uneven parts (8 channels in 3, 5 rows in 2) and into even
       ones over a negative axis; by sizes (an input, as in 13).
   resize_opset18: Resize with antialias=0 given, with axes (positive and negative) and scales or
-      sizes for them alone, keep_aspect_ratio_policy=stretch, antialias=1 in nearest mode.
+      sizes for them alone, keep_aspect_ratio_policy=stretch, antialias=1 in nearest mode and in
+      linear mode when enlarging.
   pad_opset18: Pad with an axes input (int64 with a negative axis, int32), constant value and
       reflect mode, and without axes.
   mish_opset18: the Mish op, new in 18.
@@ -71,7 +72,9 @@ class Graph:
         if opset < 9:  # IR version 3 lists every initializer as a graph input too
             graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="opsets")
-        model.ir_version = 8 if opset >= 15 else 7 if opset >= 13 else 6 if opset >= 11 else 5 if opset >= 10 else 4 if opset >= 9 else 3
+        # The oldest IR version of each opset's ONNX release.
+        releases = ((15, 8), (13, 7), (11, 6), (10, 5), (9, 4), (0, 3))
+        model.ir_version = next(ir for first, ir in releases if opset >= first)
         if opset <= onnx.defs.onnx_opset_version():
             onnx.checker.check_model(model)
         return model, self.x, expected
@@ -171,7 +174,10 @@ def resize_opset18():
     g.result(g.node("Resize", ["x", "", "", "w_sizes"], ["wide"], mode="nearest", axes=[3], antialias=1,
                     coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
              resize_reference(x, (1, 3, 5, 8), (1, 1, 1, 2), "nearest", "asymmetric", "floor"))
-    return g.model("resize_opset18", 18), 4
+    # Antialiasing only filters downscaling: enlarging with it is enlarging without.
+    g.result(g.node("Resize", ["x", "", "scales"], ["smooth"], mode="linear", antialias=1),
+             resize_reference(x, (1, 3, 10, 8), (1, 1, 2, 2), "linear", "half_pixel"))
+    return g.model("resize_opset18", 18), 5
 
 
 def pad_opset18():
