@@ -1315,11 +1315,13 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   }
   if (!unknown.empty()) throw UnsupportedError(unsupported_ops(graph, unknown, ""));
   if (rewrite_18 && graph.opset == kRewrittenOpset) {
-    const size_t rewritten = rewrite_opset18_nodes(model, graph);
+    const auto [rewritten, added] = rewrite_opset18_nodes(model, graph);
     graph.opset = kRewrittenOpset - 1;
+    // The added nodes are among those folded away or fused that the summary counts.
     graph.notes.push_back("the model was read as ONNX opset 17 after rewriting " + std::to_string(rewritten) +
                           (rewritten == 1 ? " opset-18 node into its opset-17 form"
-                                          : " opset-18 nodes into their opset-17 forms"));
+                                          : " opset-18 nodes into their opset-17 forms") +
+                          (added ? ", adding " + std::to_string(added) + (added == 1 ? " node" : " nodes") : ""));
   }
   try {
     onnx::checker::check_model(model);

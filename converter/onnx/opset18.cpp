@@ -68,18 +68,19 @@ class Rewriter {
     }
   }
 
-  size_t run() {
+  Opset18Rewrite run() {
     google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
     nodes.Swap(g_.mutable_node());
-    size_t rewritten = 0;
+    Opset18Rewrite result;
     for (auto& node : nodes) {
       const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-      if (default_domain && rewrite(node)) ++rewritten;
+      if (default_domain && rewrite(node)) ++result.rewritten;
       out_.push_back(std::move(node));
     }
+    result.added = out_.size() - static_cast<size_t>(nodes.size());
     for (auto& node : out_) *g_.add_node() = std::move(node);
     for (auto& t : added_) *g_.add_initializer() = std::move(t);
-    return rewritten;
+    return result;
   }
 
  private:
@@ -347,11 +348,11 @@ class Rewriter {
 
 }  // namespace
 
-size_t rewrite_opset18_nodes(onnx::ModelProto& model, const ImportedGraph& graph) {
-  const size_t rewritten = Rewriter(*model.mutable_graph(), graph).run();
+Opset18Rewrite rewrite_opset18_nodes(onnx::ModelProto& model, const ImportedGraph& graph) {
+  const Opset18Rewrite result = Rewriter(*model.mutable_graph(), graph).run();
   for (auto& opset : *model.mutable_opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") opset.set_version(kRewrittenOpset - 1);
-  return rewritten;
+  return result;
 }
 
 }  // namespace vkbnn::convert::detail

@@ -20,8 +20,12 @@ constexpr int64_t kRewrittenOpset = 18;
 // antialias, axes and keep_aspect_ratio_policy, Pad's axes input, Mish (new in 18). Values the
 // rewritten nodes need from the data's shape (Split sizes, the pads or scales of all axes) are
 // computed by added nodes that folding evaluates once the shapes are known. Then sets the model's
-// ai.onnx opset to 17. Returns how many nodes were rewritten; throws UnsupportedError naming the
-// node and attribute where opset 17 cannot express what the node computes. `graph` names nodes.
-size_t rewrite_opset18_nodes(onnx::ModelProto& model, const ImportedGraph& graph);
+// ai.onnx opset to 17. Throws UnsupportedError naming the node and attribute where opset 17 cannot
+// express what the node computes. `graph` names nodes.
+struct Opset18Rewrite {
+  size_t rewritten = 0;  // nodes of the model
+  size_t added = 0;      // nodes that compute what the rewritten ones need
+};
+Opset18Rewrite rewrite_opset18_nodes(onnx::ModelProto& model, const ImportedGraph& graph);
 
 }  // namespace vkbnn::convert::detail
