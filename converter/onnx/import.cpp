@@ -10,6 +10,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include "ir.hpp"
+#include "onnx/opset18.hpp"
 
 namespace vkbnn::convert::detail {
 namespace {
@@ -1305,13 +1306,17 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
   for (const auto& opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
   // Past the ONNX library's newest opset, its checker would judge nodes by older schemas and
-  // blame the model.
+  // blame the model; one opset past 17 is read by rewriting the nodes whose schemas changed.
   const int64_t newest = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at(onnx::ONNX_DOMAIN).second;
-  if (graph.opset > newest)
-    throw UnsupportedError("the model uses ONNX opset " + std::to_string(graph.opset) +
-                           ", and the ONNX library vkbnn-convert is built with reads opsets up to " +
-                           std::to_string(newest) + "; export the model with opset " + std::to_string(newest) +
-                           " or lower");
+  const bool rewrite_18 = newest == kRewrittenOpset - 1;
+  const int64_t accepted = rewrite_18 ? kRewrittenOpset : newest;
+  if (graph.opset > accepted)
+    throw UnsupportedError("the model uses ONNX opset " + std::to_string(graph.opset) + ", and vkbnn-convert reads " +
+                           "opsets up to " + std::to_string(accepted) +
+                           (rewrite_18 ? " (18 by rewriting its nodes into opset 17, the newest of the ONNX library "
+                                         "it is built with)"
+                                       : "") +
+                           "; export the model with opset " + std::to_string(accepted) + " or lower");
   // Unknown ops are reported before the checker, which would only say it has no schema; all of
   // them at once, so that one try tells what a model lacks.
   std::vector<const onnx::NodeProto*> unknown;
@@ -1322,6 +1327,15 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
       unknown.push_back(&node);
   }
   if (!unknown.empty()) throw UnsupportedError(unsupported_ops(graph, unknown, ""));
+  if (rewrite_18 && graph.opset == kRewrittenOpset) {
+    const auto [rewritten, added] = rewrite_opset18_nodes(model, graph);
+    graph.opset = kRewrittenOpset - 1;
+    // The added nodes are among those folded away or fused that the summary counts.
+    graph.notes.push_back("the model was read as ONNX opset 17 after rewriting " + std::to_string(rewritten) +
+                          (rewritten == 1 ? " opset-18 node into its opset-17 form"
+                                          : " opset-18 nodes into their opset-17 forms") +
+                          (added ? ", adding " + std::to_string(added) + (added == 1 ? " node" : " nodes") : ""));
+  }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {

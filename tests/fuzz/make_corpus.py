@@ -152,6 +152,16 @@ def seeds():
         [node("Unsqueeze", ["x"], ["u"], axes=[0]), node("Squeeze", ["u"], ["s"], axes=[0]),
          node("Identity", ["s"], ["i"]), node("Dropout", ["i"], ["y"])],
         x4, [("y", [1, 3, 8, 8])], opset=11)
+    # Rewritten into opset 17 before the checker: Split by num_outputs (uneven), Pad, Resize and
+    # Reduce axes, Mish.
+    yield "opset18_rewrites", model(
+        [node("Split", ["x"], ["a", "b"], axis=1, num_outputs=2), node("Concat", ["b", "a"], ["c"], axis=1),
+         node("Pad", ["c", "pads", "", "pax"], ["p"]), node("ReduceMean", ["p", "rax"], ["m"], keepdims=1),
+         node("Resize", ["c", "", "sc"], ["r"], axes=[3]), node("ReduceMax", ["r", "rax"], ["rm"], keepdims=1),
+         node("Add", ["c", "m"], ["s"]), node("Add", ["s", "rm"], ["t"]), node("Mish", ["t"], ["y"])],
+        x4, [("y", [1, 3, 8, 8])],
+        [ints("pads", [1, 2]), ints("pax", [-1]), ints("rax", [3]), numpy_helper.from_array(np.float32([2]), "sc")],
+        opset=18)
 
 
 def hostile():
@@ -183,6 +193,8 @@ def hostile():
     yield "input_dim_2_40", model([node("Relu", ["x"], ["y"])], [("x", [1, 2 ** 40])], [("y", [1, 2 ** 40])])
     yield "conv_channels_mismatch", model(
         [node("Conv", ["x", "w"], ["y"])], [("x", [1, 3, 4, 4])], [("y", [1, 2, 4, 4])], [floats("w", 2, 5, 1, 1)])
+    yield "opset18_pad_axis_out_of_range", model(
+        [node("Pad", ["x", "pads", "", "pax"], ["y"])], x, y, [ints("pads", [1, 1]), ints("pax", [2 ** 62])], opset=18)
     yield "no_outputs", model([node("Relu", ["x"], ["y"])], x, [])
     yield "no_inputs", model([node("Relu", ["c"], ["y"])], [], [("y", [1])], [floats("c", 1)])
     yield "qdq_pool_multiplier", model(
