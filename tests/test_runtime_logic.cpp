@@ -122,17 +122,45 @@ TEST(RuntimeLogic, LogicOfConstantsFolds) {
   EXPECT_EQ(run_model(r.bytes, {x}).at(0).data, (std::vector<float>{0, 2, 3, 4, 0, 6, 7, 8}));
 }
 
-// Two computed operands that broadcast in different directions are more than Binary takes: the
-// conversion says so, naming the node.
-TEST(RuntimeLogic, ComparisonOfOperandsBroadcastBothWaysIsRefused) {
+// Two computed operands that broadcast against each other ([1, 3, 1, 5] and [1, 1, 4, 1]) and a
+// per-channel constant divided by a computed value are more than Binary broadcasts: the converter
+// expands the computed operands and repeats the constant, and the model computes ONNX's values,
+// checked here element by element.
+TEST(RuntimeLogic, OperandsThatBroadcastBothWaysAreExpanded) {
+  const int64_t c = 3, h = 4, w = 5;
+  const std::vector<float> scale{2.0f, -3.0f, 0.5f};
   OnnxGraph g;
-  g.input("a", {1, 3, 1, 5});
-  g.input("b", {1, 1, 4, 1});
-  g.node("Less", {"a", "b"}, {"y"}, "both_ways");
-  g.output("y", {1, 3, 4, 5}, onnx::TensorProto_DataType_BOOL);
-  const std::string error = conversion_error(g.model());
-  EXPECT_NE(error.find("'both_ways'"), std::string::npos) << error;
-  EXPECT_NE(error.find("broadcasting"), std::string::npos) << error;
+  g.input("a", {1, c, 1, w});
+  g.input("b", {1, 1, h, 1});
+  g.floats("scale", {1, c, 1, 1}, scale);
+  g.floats("one", {}, {1.0f});
+  g.node("Less", {"a", "b"}, {"less"}, "both_ways");
+  g.node("Sub", {"b", "a"}, {"diff"}, "sub");
+  g.node("Abs", {"diff"}, {"distance"}, "abs");
+  g.node("Add", {"distance", "one"}, {"denominator"}, "add");
+  g.node("Div", {"scale", "denominator"}, {"quotient"}, "constant_over_computed");
+  g.output("less", {1, c, h, w}, onnx::TensorProto_DataType_BOOL);
+  g.output("quotient", {1, c, h, w});
+  const Result r = convert::convert_model(g.model());
+  EXPECT_TRUE(has_op(r, "Tile"));
+
+  auto a = random_vector(static_cast<size_t>(c * w), 33, -1.0f, 1.0f);
+  auto b = random_vector(static_cast<size_t>(h), 34, -1.0f, 1.0f);
+  a[2] = b[1];  // a tie: not less
+  const auto out = run_model(r.bytes, {a, b});
+  ASSERT_EQ(out.size(), 2u);
+  std::vector<float> less, quotient;
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) {
+        const float av = a[static_cast<size_t>(ch * w + x)], bv = b[static_cast<size_t>(y)];
+        less.push_back(av < bv ? 1.0f : 0.0f);
+        quotient.push_back(scale[static_cast<size_t>(ch)] / (std::abs(bv - av) + 1.0f));
+      }
+  EXPECT_EQ(out[0].data, less);
+  EXPECT_NE(std::count(less.begin(), less.end(), 1.0f), 0);
+  EXPECT_NE(std::count(less.begin(), less.end(), 0.0f), 0);
+  EXPECT_TRUE(all_close(out[1].data, quotient, 1e-6f, 0.0f));
 }
 
 }  // namespace

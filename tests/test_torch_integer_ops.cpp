@@ -1,7 +1,7 @@
 // PyTorch modules that do integer arithmetic at run time on ArgMax's indices (a keypoint's row
 // and column with // and %, truncating division and both remainders of negative numbers by
-// divisors of either sign, .long() and .float() casts, Floor, Ceil and Round at halves, a YOLO
-// cell offset), and comparisons, logic and selections at run time (floor division of negative
+// divisors of either sign, .long() and .float() casts, casts to 8- and 16-bit types that wrap,
+// Floor, Ceil and Round at halves, a YOLO cell offset), and comparisons, logic and selections at run time (floor division of negative
 // integers, masked_fill, leaky ReLU and clamp by torch.where, an attention mask, torch.sign
 // outside a binarized network), exported by tests/python/make_integer_ops_onnx.py at test time,
 // converted with vkbnn-convert and run: the integer outputs must equal PyTorch's exactly and be
@@ -26,6 +26,7 @@ const std::map<std::string, std::set<std::string>> kExpectedOps = {
     {"keypoint_coords", {"ArgMax", "Div", "Mod", "Mul", "Add"}},
     {"signed_division", {"ArgMax", "ArgMin", "Div", "Mod", "Neg", "Abs", "Sub", "Cast"}},
     {"casts", {"Cast", "Floor", "Ceil", "Round"}},
+    {"narrowing_casts", {"Cast"}},
     {"grid_offset", {"ArgMax", "Div", "Mod", "Cast", "Gather", "Sigmoid"}},
     {"floor_division", {"ArgMax", "Div", "Less", "Xor", "Equal", "Not", "And", "Where"}},
     {"python_floor_division", {"ArgMax", "Div", "Cast"}},
@@ -37,7 +38,7 @@ const std::map<std::string, std::set<std::string>> kExpectedOps = {
 // Float outputs that are exact: the casts, Floor, Ceil and Round, the selections and signs of
 // the input's own values. The rest are within float rounding of PyTorch's (a convolution or an
 // attention before them).
-const std::set<std::string> kExactFloats = {"casts", "sign_outside_bnn"};
+const std::set<std::string> kExactFloats = {"casts", "narrowing_casts", "sign_outside_bnn"};
 
 TEST(TorchIntegerOps, ConvertAndMatchPyTorchExactly) {
   const auto dir = std::filesystem::path(binary_dir()) / "torch_integer_ops";

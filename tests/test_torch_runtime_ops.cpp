@@ -1,10 +1,11 @@
 // PyTorch modules with ArgMax/ArgMin (a segmentation head's per-pixel class, argmin with
 // keepdim), Gather at computed indices (ArgMax feeding Gather: the best box of a TopK-free
 // detector head, index_select of the best column, a constant per-class table looked up at the
-// predicted class, the class index cast to float beside the box) and 1-D convolutions, transposed convolutions and pooling (a keyword-spotting
-// CNN), exported by tests/python/make_runtime_ops_onnx.py at test time, converted with
-// vkbnn-convert and run: each must match PyTorch's outputs, with the int64 ones marked integer
-// in the model (vkbnn-run writes them as int64 .npy).
+// predicted class, the class index cast to float beside the box), 1-D convolutions, transposed
+// convolutions and pooling (a keyword-spotting CNN) and element-wise ops whose computed operands
+// broadcast against each other, exported by tests/python/make_runtime_ops_onnx.py at test time,
+// converted with vkbnn-convert and run: each must match PyTorch's outputs, with the int64 ones
+// marked integer in the model (vkbnn-run writes them as int64 .npy).
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -31,7 +32,8 @@ const std::map<std::string, std::set<std::string>> kExpectedOps = {
     {"class_scale", {"ArgMax", "Gather"}},
     {"detections", {"ArgMax", "Cast", "Concat"}},
     {"keyword_spotter", {"Conv", "ConvTranspose", "MaxPool", "AveragePool"}},
-    {"deconv1d_output_size", {"ConvTranspose"}}};
+    {"deconv1d_output_size", {"ConvTranspose"}},
+    {"broadcast_both", {"ReduceMean", "ReduceMax", "Sub", "Greater", "Div"}}};
 
 std::vector<std::string> split(const std::string& text, char by) {
   std::vector<std::string> parts;

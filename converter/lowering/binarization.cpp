@@ -48,11 +48,36 @@ bool is_float_type(int64_t type) {
          type == onnx::TensorProto_DataType_FLOAT16 || type == onnx::TensorProto_DataType_BFLOAT16;
 }
 
+// Integers cast to a type of 8 or 16 bits wrap into its range (two's complement, as C, NumPy
+// and PyTorch cast them): y = (x + offset) mod 2^bits - offset, exact in float words as long as
+// x is. Wider types hold every integer a float word holds exactly.
+void wrap_integer(Lowerer& l, const onnx::NodeProto& node, const std::string& x, int64_t to) {
+  using DT = onnx::TensorProto_DataType;
+  const bool is_signed = to == DT::TensorProto_DataType_INT8 || to == DT::TensorProto_DataType_INT16;
+  const bool is_byte = to == DT::TensorProto_DataType_INT8 || to == DT::TensorProto_DataType_UINT8;
+  const float modulus = is_byte ? 256.0f : 65536.0f, offset = is_signed ? modulus / 2 : 0.0f;
+  const std::string name = l.op_name(node), &y = node.output(0);
+  auto integer_value = [&](const std::string& base) {
+    const std::string v = l.p.fresh_name(base);
+    l.p.shapes[v] = l.shape(y);
+    l.p.integer_values.insert(v);
+    return v;
+  };
+  const std::string m = l.add_weight(name + "_modulus", {1}, {modulus});
+  if (offset == 0) return l.add_binary(node, name, fb::BinaryKind::Mod, x, m, y);
+  const std::string c = l.add_weight(name + "_offset", {1}, {offset});
+  const std::string shifted = integer_value(y + "_shifted"), wrapped = integer_value(y + "_wrapped");
+  l.add_binary(node, name + "_shift", fb::BinaryKind::Add, x, c, shifted);
+  l.add_binary(node, name, fb::BinaryKind::Mod, shifted, m, wrapped);
+  l.add_binary(node, name + "_unshift", fb::BinaryKind::Sub, wrapped, c, y);
+}
+
 // A Cast of a comparison's (or another sign pattern's) result is part of a sign spelling; any
 // other Cast converts values the engine carries as floats: integers (exact floats) to a float or
-// integer type and floats to a float type stay what they are, and floats to an integer type
-// are truncated toward zero, as ONNX casts them. Integers beyond the target type's range are
-// not wrapped into it (ONNX leaves such float casts undefined).
+// a 32- or 64-bit integer type and floats to a float type stay what they are, integers to a
+// narrower integer type wrap into it (wrap_integer), and floats to an integer type are truncated
+// toward zero, as ONNX casts them (floats beyond the type's range, which ONNX leaves undefined,
+// are not wrapped, nor are negative integers cast to an unsigned 32- or 64-bit type).
 void cast(Lowerer& l, const onnx::NodeProto& node) {
   const auto to = attr_int(node, "to", onnx::TensorProto_DataType_FLOAT);
   const std::string& x = l.activation(node, 0);
@@ -69,6 +94,9 @@ void cast(Lowerer& l, const onnx::NodeProto& node) {
     if (!to_integer && !to_wide_float)
       l.fail(node, "a Cast to " + onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(to)) +
                        " (run-time Casts are to float32, float64 and integer types)");
+    const bool narrow = to == onnx::TensorProto_DataType_INT8 || to == onnx::TensorProto_DataType_UINT8 ||
+                        to == onnx::TensorProto_DataType_INT16 || to == onnx::TensorProto_DataType_UINT16;
+    if (l.p.integer_values.count(x) && narrow) return wrap_integer(l, node, x, to);
     if (l.p.integer_values.count(x) || to_wide_float)
       return l.add_reshape(l.op_name(node), x, node.output(0), l.shape(node.output(0)));
     fb::ActivationT trunc;
@@ -93,11 +121,11 @@ void register_binarization_lowerings(LoweringTable& table) {
   table.add({"Not"}, not_op, "as part of a sign; elsewhere at run time");
   table.add({"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}, compare,
             "as parts of a sign, however spelt (recognised by evaluation); elsewhere at run time (1 or 0), NumPy "
-            "broadcasting of one operand");
+            "broadcasting");
   table.add({"Where"}, where, "as part of a sign; elsewhere at run time, all three operands broadcast");
   table.add({"Cast"}, cast,
             "between float32/float64 and integer types (float to integer truncates toward zero; integers are exact "
-            "below 2^24 and not wrapped into a narrower type); to BOOL (x != 0)");
+            "below 2^24 and wrap into 8- and 16-bit types); to BOOL (x != 0)");
 }
 
 }  // namespace vkbnn::convert::detail

@@ -245,6 +245,10 @@ void Lowerer::add_reshape(const std::string& name, const std::string& input, con
   add_op<fb::ReshapeT>(name, {input}, output);
 }
 
+void Lowerer::add_expand(const std::string& name, const std::string& x, const std::string& output) {
+  for (Op& op : expand_ops(p, name, x, output)) p.ops.push_back(std::move(op));
+}
+
 std::vector<int32_t> Lowerer::pair_attr(const onnx::NodeProto& node, const std::string& name, int32_t fallback) const {
   auto v = attr_ints(node, name);
   if (v.empty()) return {fallback, fallback};
@@ -302,8 +306,20 @@ std::optional<fb::BinaryKind> swapped_kind(fb::BinaryKind kind) {
   return std::nullopt;
 }
 
-std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
-                                  std::string& b, const std::string& output) {
+namespace {
+
+// A constant the engine cannot broadcast, stored repeated to the output's shape.
+std::string repeated(Program& p, const std::string& name, const std::string& weight, const Shape& out) {
+  Constant c;
+  c.dims = p.weights.at(weight).shape;
+  c.f = p.weights.at(weight).data;
+  const std::string full = p.fresh_name(name + "_operand");
+  p.weights[full] = {out, expand(c, out)};
+  return full;
+}
+
+std::string order_as_they_are(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
+                              std::string& b, const std::string& output) {
   const Shape& out = p.shapes.at(output);
   auto shape_of = [&](const std::string& v) -> const Shape& {
     return p.is_weight(v) ? p.weights.at(v).shape : p.shapes.at(v);
@@ -322,13 +338,54 @@ std::string order_binary_operands(Program& p, const std::string& name, fb::Binar
   if (classify(shape_of(b), out) != Broadcast::Other) return {};
   if (!p.is_weight(b))
     return "broadcasting a computed operand of shape " + shape_string(shape_of(b)) + " to " + shape_string(out);
-  // A constant the engine cannot broadcast is stored repeated to the full shape.
-  Constant c;
-  c.dims = p.weights.at(b).shape;
-  c.f = p.weights.at(b).data;
-  b = p.fresh_name(name + "_operand");
-  p.weights[b] = {out, expand(c, out)};
+  b = repeated(p, name, b, out);
   return {};
+}
+
+}  // namespace
+
+std::vector<Op> expand_ops(Program& p, const std::string& name, const std::string& x, const std::string& output) {
+  const Shape& out = p.shapes.at(output);
+  const Shape& in = p.shapes.at(x);
+  if (p.integer_values.count(x)) p.integer_values.insert(output);
+  std::vector<Op> ops;
+  if (element_count(in) == element_count(out)) {
+    ops.push_back(make_op<fb::ReshapeT>(name, {x}, output));
+    return ops;
+  }
+  std::string ranked = x;
+  if (in.size() < out.size()) {
+    Shape padded(out.size() - in.size(), 1);
+    padded.insert(padded.end(), in.begin(), in.end());
+    ranked = p.fresh_name(x + "_ranked");
+    p.shapes[ranked] = padded;
+    if (p.integer_values.count(x)) p.integer_values.insert(ranked);
+    ops.push_back(make_op<fb::ReshapeT>(name + "_ranked", {x}, ranked));
+  }
+  ops.push_back(make_op<pattern::Expand>(name, {ranked}, output));
+  return ops;
+}
+
+std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
+                                  std::string& b, const std::string& output, std::vector<Op>& expansions) {
+  std::string why = order_as_they_are(p, name, kind, a, b, output);
+  const Shape& out = p.shapes.at(output);
+  for (std::string* v : {&a, &b}) {
+    if (why.empty()) break;
+    if (p.is_weight(*v)) {
+      if (classify(p.weights.at(*v).shape, out) == Broadcast::Same) continue;
+      *v = repeated(p, name, *v, out);  // c / x with c per channel
+    } else {
+      if (p.shapes.at(*v) == out) continue;
+      const std::string full = p.fresh_name(*v + "_broadcast");
+      p.shapes[full] = out;
+      for (Op& op : expand_ops(p, name + "_broadcast_" + (v == &a ? "a" : "b"), *v, full))
+        expansions.push_back(std::move(op));
+      *v = full;
+    }
+    why = order_as_they_are(p, name, kind, a, b, output);
+  }
+  return why;
 }
 
 void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
@@ -344,7 +401,10 @@ void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, f
         fb::BinaryKind::Mul;
     return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
   }
-  if (const std::string why = order_binary_operands(p, name, kind, a, b, output); !why.empty()) fail(node, why);
+  std::vector<Op> expansions;
+  if (const std::string why = order_binary_operands(p, name, kind, a, b, output, expansions); !why.empty())
+    fail(node, why);
+  for (Op& op : expansions) p.ops.push_back(std::move(op));
   add_op<fb::BinaryT>(name, {a, b}, output).kind = kind;
 }
 

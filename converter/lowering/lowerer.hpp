@@ -27,12 +27,29 @@ std::vector<float> expand(const Constant& c, const Shape& out);
 // The kind that computes op(b, a) as op'(a, b): the symmetric kinds themselves, the ordered
 // comparisons mirrored (Greater and Less); none for the others (Sub, Div, ...).
 std::optional<fb::BinaryKind> swapped_kind(fb::BinaryKind kind);
+// A new op of type T named `name` (see Op::get).
+template <class T>
+Op make_op(const std::string& name, std::vector<std::string> inputs, const std::string& output) {
+  Op op;
+  op.name = name;
+  op.inputs = std::move(inputs);
+  op.output = output;
+  op.set(T{});
+  return op;
+}
+// The ops that copy x to the shape of `output` (numpy broadcasting, x of at most its rank): a
+// Reshape where nothing repeats, else an Expand after leading axes of length 1 are added.
+std::vector<Op> expand_ops(Program& p, const std::string& name, const std::string& x, const std::string& output);
 // Puts the operands of a Binary named `name` into the order the engine takes them: input 0 fills
-// the output and input 1 broadcasts onto it (classify), a constant that does not being stored
-// repeated to the output's shape; swaps them, with `kind` as swapped_kind says, where that helps.
-// Returns why the engine cannot take them, or nothing.
+// the output and input 1 broadcasts onto it along one run of axes (classify), a constant that
+// does not being stored repeated to the output's shape; swaps them, with `kind` as swapped_kind
+// says, where that helps. An operand that fits neither role (x - max(x, axis 1), two masks that
+// broadcast against each other, c / x with c per channel) is brought to the output's shape, input
+// 0 first and then input 1 if still needed: a constant stored repeated, a computed one expanded by
+// ops added to `expansions`, which must run before the Binary. Returns why the engine cannot take
+// the operands, or nothing.
 std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
-                                  std::string& b, const std::string& output);
+                                  std::string& b, const std::string& output, std::vector<Op>& expansions);
 
 class Lowerer {
  public:
@@ -69,16 +86,14 @@ class Lowerer {
   // A new op of type T (see Op::get); the parameters returned are valid until the next op.
   template <class T>
   T& add_op(const std::string& name, std::vector<std::string> inputs, const std::string& output) {
-    Op op;
-    op.name = name;
-    op.inputs = std::move(inputs);
-    op.output = output;
-    op.set(T{});
-    p.ops.push_back(std::move(op));
+    p.ops.push_back(make_op<T>(name, std::move(inputs), output));
     return *p.ops.back().get<T>();
   }
   void add_reshape(const std::string& name, const std::string& input, const std::string& output, Shape out_shape);
-  // An element-wise op of a and b, each a weight or a computed tensor, broadcast to output.
+  // x broadcast to the shape of output (expand_ops).
+  void add_expand(const std::string& name, const std::string& x, const std::string& output);
+  // An element-wise op of a and b, each a weight or a computed tensor, broadcast to output
+  // (order_binary_operands).
   void add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
                   std::string b, const std::string& output);
 

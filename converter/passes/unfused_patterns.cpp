@@ -3,7 +3,9 @@
 // become Binary ops (1.0 or 0.0), Not and Sign activations, Where the engine's Where, and the
 // other casts what lowering makes of a Cast of a non-pattern value.
 
+#include <iterator>
 #include <set>
+#include <vector>
 
 #include "ir.hpp"
 #include "lowering/lowerer.hpp"
@@ -26,9 +28,11 @@ bool boolean_kind(fb::BinaryKind kind) { return kind >= fb::BinaryKind::Equal &&
 
 void set_activation(Op& op, fb::ActivationKind kind) { op.set(fb::ActivationOpT{}).activation->kind = kind; }
 
-void set_binary(Program& p, Op& op, const fb::BinaryKind onnx_kind, std::string a, std::string b) {
+// Makes op a Binary of a and b; the ops that expand its operands, if any, are added to `before`.
+void set_binary(Program& p, Op& op, const fb::BinaryKind onnx_kind, std::string a, std::string b,
+                std::vector<Op>& before) {
   fb::BinaryKind kind = onnx_kind;
-  if (const std::string why = order_binary_operands(p, op.name, kind, a, b, op.output); !why.empty())
+  if (const std::string why = order_binary_operands(p, op.name, kind, a, b, op.output, before); !why.empty())
     throw UnsupportedError("op '" + std::string(fb::EnumNameBinaryKind(onnx_kind)) + "' at node '" + op.name +
                            "': " + why);
   op.inputs = {a, b};
@@ -52,13 +56,15 @@ std::string within_rank(Program& p, const std::string& operand, size_t rank) {
 void lower_unfused_patterns(Program& p) {
   // Values known to hold only 0 and 1, whose cast to bool changes nothing.
   std::set<std::string> boolean;
-  for (Op& op : p.ops) {
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    Op& op = p.ops[i];
+    std::vector<Op> before;
     if (op.is<pattern::Sign>()) {
       set_activation(op, fb::ActivationKind::Sign);
     } else if (op.is<pattern::Not>()) {
       set_activation(op, fb::ActivationKind::Not);
     } else if (const auto* compare = op.get<pattern::Compare>()) {
-      set_binary(p, op, binary_kind(compare->kind), op.inputs[0], op.inputs[1]);
+      set_binary(p, op, binary_kind(compare->kind), op.inputs[0], op.inputs[1], before);
     } else if (op.is<pattern::Where>()) {
       const size_t rank = p.shapes.at(op.output).size();
       for (auto& in : op.inputs) in = within_rank(p, in, rank);
@@ -70,7 +76,7 @@ void lower_unfused_patterns(Program& p) {
         // x != 0 as the truth of x, or false.
         const std::string no = p.fresh_name(op.name + "_false");
         p.weights[no] = {{1}, {0.0f}};
-        set_binary(p, op, fb::BinaryKind::Or, x, no);
+        set_binary(p, op, fb::BinaryKind::Or, x, no, before);
       } else if (cast->kind == pattern::CastKind::Integer && !exact) {
         set_activation(op, fb::ActivationKind::Trunc);
       } else {
@@ -82,6 +88,10 @@ void lower_unfused_patterns(Program& p) {
     if ((binary && boolean_kind(binary->kind)) || (act && act->activation->kind == fb::ActivationKind::Not) ||
         (op.is<fb::ReshapeT>() && boolean.count(op.inputs[0])))
       boolean.insert(op.output);
+    // Later passes read the ops in topological order.
+    p.ops.insert(p.ops.begin() + static_cast<ptrdiff_t>(i), std::make_move_iterator(before.begin()),
+                 std::make_move_iterator(before.end()));
+    i += before.size();
   }
 }
 

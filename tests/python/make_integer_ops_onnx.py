@@ -1,7 +1,7 @@
 """Exports small PyTorch modules that do integer arithmetic at run time on what ArgMax computes
 (the row and column of a keypoint's best pixel with // and %, torch.div with rounding_mode='trunc',
 torch.remainder and torch.fmod of negative numbers and divisors, .long() and .float() casts,
-Floor/Ceil/Round, a YOLO-style cell offset), and the comparisons, logic and selections models use
+casts to int8, uint8 and int16 that wrap, Floor/Ceil/Round, a YOLO-style cell offset), and the comparisons, logic and selections models use
 at run time (floor division of negative integers, which PyTorch exports as Div with a
 Less/Xor/Not/And/Where correction; masked_fill, leaky ReLU and clamp spelt with torch.where, an
 attention mask, counting scores above a threshold, torch.sign outside a binarized network) to ONNX
@@ -64,6 +64,16 @@ class Casts(nn.Module):
         halves = torch.floor(scaled) + 0.5
         return (t, t.float() * 0.25, torch.round(halves), torch.floor(scaled), torch.ceil(scaled),
                 torch.round(scaled).long())
+
+
+class NarrowingCasts(nn.Module):
+    """Integers cast to narrower types wrap into them (two's complement), as PyTorch casts them;
+    a cast to a wider one changes nothing."""
+
+    def forward(self, x):
+        small, large = (x * 300).long(), (x * 50000).long()   # beyond 8 and 16 bits
+        return (small.to(torch.int8).float(), small.to(torch.uint8).float(), large.to(torch.int16).float(),
+                large.to(torch.int32).float())
 
 
 class GridOffset(nn.Module):
@@ -188,6 +198,7 @@ def modules():
         "keypoint_coords": (KeypointCoords(), (2, 3, 6, 7)),
         "signed_division": (SignedDivision(), (2, 3, 5, 6)),
         "casts": (Casts(), (2, 3, 4, 5)),
+        "narrowing_casts": (NarrowingCasts(), (2, 3, 4, 5)),
         "grid_offset": (GridOffset(), (1, 3, 5, 6)),
         "floor_division": (FloorDivision(), (2, 3, 5, 6)),
         "python_floor_division": (PythonFloorDivision(), (2, 3, 5, 6)),

@@ -1,6 +1,7 @@
 """Exports small PyTorch modules whose graphs hold ArgMax/ArgMin, Gather at computed indices
 (ArgMax feeding Gather: "pick the best box" without TopK) and 1-D convolutions, transposed
-convolutions and pooling (audio / keyword-spotting CNNs) to ONNX (torch.onnx.export, opset 13),
+convolutions and pooling (audio / keyword-spotting CNNs), and element-wise ops whose computed
+operands broadcast against each other, to ONNX (torch.onnx.export, opset 13),
 with random weights and input and PyTorch's outputs.
 
 Writes <name>.onnx, <name>.input.npy and <name>.expected<k>.npy (output k, float32; integer
@@ -121,6 +122,22 @@ class Deconv1d(nn.Module):
         return torch.sigmoid(self.deconv(x, output_size=[x.shape[2] * 3 - 1]))
 
 
+class BroadcastBoth(nn.Module):
+    """Computed operands that broadcast against each other: a per-row statistic less a per-column
+    one ([N, C, H, 1] - [N, C, 1, W]) and their comparison, a column statistic over the map (a
+    first operand that broadcasts, of a Div), and at batch 2 the map less its maximum over
+    channels ([N, 1, H, W] on [N, C, H, W]: two runs of broadcast axes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        rows, cols = y.mean(dim=3, keepdim=True), y.amax(dim=2, keepdim=True)
+        return rows - cols, (rows > cols).float(), cols / (y.abs() + 1), y - y.amax(dim=1, keepdim=True)
+
+
 def modules():
     return {
         "segment_argmax": (Segmenter(), (2, 3, 7, 5)),
@@ -131,6 +148,7 @@ def modules():
         "detections": (Detections(), (2, 3, 3, 4)),
         "keyword_spotter": (KeywordSpotter(), (2, 10, 49)),
         "deconv1d_output_size": (Deconv1d(), (1, 4, 7)),
+        "broadcast_both": (BroadcastBoth(), (2, 3, 6, 5)),
     }
 
 
