@@ -162,6 +162,21 @@ def seeds():
         x4, [("y", [1, 3, 8, 8])],
         [ints("pads", [1, 2]), ints("pax", [-1]), ints("rax", [3]), numpy_helper.from_array(np.float32([2]), "sc")],
         opset=18)
+    # At run time: comparisons, logic and Where on masks that broadcast against each other,
+    # integer arithmetic on ArgMax's indices and a Cast that wraps into int8.
+    yield "runtime_logic_integer", model(
+        [node("ReduceMean", ["x"], ["rows"], axes=[3], keepdims=1), node("ReduceMax", ["x"], ["cols"], axes=[2], keepdims=1),
+         node("Greater", ["rows", "cols"], ["gt"]), node("Less", ["x", "t"], ["lt"]), node("Not", ["lt"], ["ge"]),
+         node("And", ["gt", "ge"], ["both"]), node("Xor", ["both", "lt"], ["mask"]),
+         node("Where", ["mask", "x", "rows"], ["w"]), node("ArgMax", ["w"], ["i"], axis=1, keepdims=1),
+         node("Mul", ["i", "k"], ["ik"]), node("Mod", ["ik", "m"], ["im"]), node("Cast", ["im"], ["i8"], to=TensorProto.INT8),
+         node("Cast", ["i8"], ["f"], to=TensorProto.FLOAT), node("Sub", ["rows", "cols"], ["d"]),
+         node("Mul", ["d", "f"], ["y"])],
+        x4, [("y", [1, 3, 8, 8])], [floats("t", 1, 3, 1, 1), ints("k", [97]), ints("m", [1000])])
+    yield "norms_erf_tanh", model(
+        [node("LayerNormalization", ["x", "g", "b"], ["l"], axis=-1, epsilon=1e-5), node("Erf", ["l"], ["e"]),
+         node("InstanceNormalization", ["e", "s", "sb"], ["n"]), node("Tanh", ["n"], ["y"])],
+        x4, [("y", [1, 3, 8, 8])], [floats("g", 8), floats("b", 8), floats("s", 3), floats("sb", 3)], opset=17)
 
 
 def hostile():
