@@ -1055,10 +1055,17 @@ void check_before_inference(onnx::GraphProto& g, const ImportedGraph& graph) {
   }
 }
 
+// Data propagation (shapes computed by Shape, Gather, Concat, ...) is what folds shape subgraphs,
+// but ONNX 1.12 goes on after a node's inference fails and its propagation then dereferences the
+// shape that node left unset (a Shape of a Concat whose inputs disagree crashed the converter).
+// A first pass without it stops at such a graph; the second runs only on one that passed.
 void infer_shapes(onnx::ModelProto& model) {
-  onnx::ShapeInferenceOptions options(false, 1, true);
   try {
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+    onnx::ModelProto probe = model;
+    onnx::shape_inference::InferShapes(probe, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 1, false));
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 1, true));
   } catch (const std::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');
