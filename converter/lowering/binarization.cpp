@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "lowering/lowerer.hpp"
 
@@ -48,14 +50,32 @@ bool is_float_type(int64_t type) {
          type == onnx::TensorProto_DataType_FLOAT16 || type == onnx::TensorProto_DataType_BFLOAT16;
 }
 
+// The integer types of ONNX, by width and signedness.
+struct IntegerType {
+  int bits;
+  bool is_signed;
+};
+
+std::optional<IntegerType> integer_type(int64_t type) {
+  using DT = onnx::TensorProto_DataType;
+  switch (type) {
+    case DT::TensorProto_DataType_INT8: return IntegerType{8, true};
+    case DT::TensorProto_DataType_UINT8: return IntegerType{8, false};
+    case DT::TensorProto_DataType_INT16: return IntegerType{16, true};
+    case DT::TensorProto_DataType_UINT16: return IntegerType{16, false};
+    case DT::TensorProto_DataType_INT32: return IntegerType{32, true};
+    case DT::TensorProto_DataType_UINT32: return IntegerType{32, false};
+    case DT::TensorProto_DataType_INT64: return IntegerType{64, true};
+    case DT::TensorProto_DataType_UINT64: return IntegerType{64, false};
+    default: return std::nullopt;
+  }
+}
+
 // Integers cast to a type of 8 or 16 bits wrap into its range (two's complement, as C, NumPy
 // and PyTorch cast them): y = (x + offset) mod 2^bits - offset, exact in float words as long as
 // x is. Wider types hold every integer a float word holds exactly.
-void wrap_integer(Lowerer& l, const onnx::NodeProto& node, const std::string& x, int64_t to) {
-  using DT = onnx::TensorProto_DataType;
-  const bool is_signed = to == DT::TensorProto_DataType_INT8 || to == DT::TensorProto_DataType_INT16;
-  const bool is_byte = to == DT::TensorProto_DataType_INT8 || to == DT::TensorProto_DataType_UINT8;
-  const float modulus = is_byte ? 256.0f : 65536.0f, offset = is_signed ? modulus / 2 : 0.0f;
+void wrap_integer(Lowerer& l, const onnx::NodeProto& node, const std::string& x, IntegerType to) {
+  const float modulus = std::ldexp(1.0f, to.bits), offset = to.is_signed ? modulus / 2 : 0.0f;
   const std::string name = l.op_name(node), &y = node.output(0);
   auto integer_value = [&](const std::string& base) {
     const std::string v = l.p.fresh_name(base);
@@ -85,18 +105,13 @@ void cast(Lowerer& l, const onnx::NodeProto& node) {
   const auto producer = std::find_if(l.p.ops.rbegin(), l.p.ops.rend(), [&](const Op& op) { return op.output == x; });
   const bool of_pattern = producer != l.p.ops.rend() && producer->is_pattern();
   if (!of_pattern && !to_bool) {
-    const bool to_integer = to == onnx::TensorProto_DataType_INT8 || to == onnx::TensorProto_DataType_UINT8 ||
-                            to == onnx::TensorProto_DataType_INT16 || to == onnx::TensorProto_DataType_UINT16 ||
-                            to == onnx::TensorProto_DataType_INT32 || to == onnx::TensorProto_DataType_UINT32 ||
-                            to == onnx::TensorProto_DataType_INT64 || to == onnx::TensorProto_DataType_UINT64;
+    const std::optional<IntegerType> to_integer = integer_type(to);
     const bool to_wide_float = to == onnx::TensorProto_DataType_FLOAT || to == onnx::TensorProto_DataType_DOUBLE;
     // 16-bit floats would round the values, which the engine keeps in float32.
     if (!to_integer && !to_wide_float)
       l.fail(node, "a Cast to " + onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(to)) +
                        " (run-time Casts are to float32, float64 and integer types)");
-    const bool narrow = to == onnx::TensorProto_DataType_INT8 || to == onnx::TensorProto_DataType_UINT8 ||
-                        to == onnx::TensorProto_DataType_INT16 || to == onnx::TensorProto_DataType_UINT16;
-    if (l.p.integer_values.count(x) && narrow) return wrap_integer(l, node, x, to);
+    if (l.p.integer_values.count(x) && to_integer && to_integer->bits <= 16) return wrap_integer(l, node, x, *to_integer);
     if (l.p.integer_values.count(x) || to_wide_float)
       return l.add_reshape(l.op_name(node), x, node.output(0), l.shape(node.output(0)));
     fb::ActivationT trunc;

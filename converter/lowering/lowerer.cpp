@@ -366,8 +366,8 @@ std::vector<Op> expand_ops(Program& p, const std::string& name, const std::strin
   return ops;
 }
 
-std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
-                                  std::string& b, const std::string& output, std::vector<Op>& expansions) {
+void order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a, std::string& b,
+                           const std::string& output, std::vector<Op>& expansions) {
   std::string why = order_as_they_are(p, name, kind, a, b, output);
   const Shape& out = p.shapes.at(output);
   for (std::string* v : {&a, &b}) {
@@ -385,7 +385,8 @@ std::string order_binary_operands(Program& p, const std::string& name, fb::Binar
     }
     why = order_as_they_are(p, name, kind, a, b, output);
   }
-  return why;
+  // Both operands now fill the output (numpy broadcasting never widens the rank of the output).
+  if (!why.empty()) throw InternalError("binary op '" + name + "': " + why);
 }
 
 void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, fb::BinaryKind kind, std::string a,
@@ -402,8 +403,7 @@ void Lowerer::add_binary(const onnx::NodeProto& node, const std::string& name, f
     return add_binary(node, name, fb::BinaryKind::Add, negated, a, output);
   }
   std::vector<Op> expansions;
-  if (const std::string why = order_binary_operands(p, name, kind, a, b, output, expansions); !why.empty())
-    fail(node, why);
+  order_binary_operands(p, name, kind, a, b, output, expansions);
   for (Op& op : expansions) p.ops.push_back(std::move(op));
   add_op<fb::BinaryT>(name, {a, b}, output).kind = kind;
 }

@@ -46,10 +46,9 @@ std::vector<Op> expand_ops(Program& p, const std::string& name, const std::strin
 // says, where that helps. An operand that fits neither role (x - max(x, axis 1), two masks that
 // broadcast against each other, c / x with c per channel) is brought to the output's shape, input
 // 0 first and then input 1 if still needed: a constant stored repeated, a computed one expanded by
-// ops added to `expansions`, which must run before the Binary. Returns why the engine cannot take
-// the operands, or nothing.
-std::string order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a,
-                                  std::string& b, const std::string& output, std::vector<Op>& expansions);
+// ops added to `expansions`, which must run before the Binary.
+void order_binary_operands(Program& p, const std::string& name, fb::BinaryKind& kind, std::string& a, std::string& b,
+                           const std::string& output, std::vector<Op>& expansions);
 
 class Lowerer {
  public:

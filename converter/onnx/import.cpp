@@ -1055,13 +1055,50 @@ void check_before_inference(onnx::GraphProto& g, const ImportedGraph& graph) {
   }
 }
 
+// The model without the values of its large initializers (weights), which become graph inputs
+// of their type and shape: inference reads only small constants' values (shapes, axes, sizes).
+onnx::ModelProto without_weights(onnx::ModelProto& model) {
+  constexpr int64_t kMaxProbedElements = 4096;
+  onnx::GraphProto& g = *model.mutable_graph();
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+  initializers.Swap(g.mutable_initializer());
+  onnx::ModelProto probe;
+  try {
+    probe = model;
+  } catch (...) {
+    initializers.Swap(g.mutable_initializer());
+    throw;
+  }
+  initializers.Swap(g.mutable_initializer());
+  std::set<std::string> inputs;
+  for (const auto& v : g.input()) inputs.insert(v.name());
+  onnx::GraphProto& pg = *probe.mutable_graph();
+  for (const auto& t : g.initializer()) {
+    int64_t elements = 1;
+    for (const int64_t d : t.dims())
+      elements = std::min(elements * std::clamp<int64_t>(d, 0, kMaxProbedElements + 1), kMaxProbedElements + 1);
+    if (elements <= kMaxProbedElements) {
+      *pg.add_initializer() = t;
+      continue;
+    }
+    if (!inputs.insert(t.name()).second) continue;
+    onnx::ValueInfoProto& v = *pg.add_input();
+    v.set_name(t.name());
+    auto& type = *v.mutable_type()->mutable_tensor_type();
+    type.set_elem_type(t.data_type());
+    auto& shape = *type.mutable_shape();
+    for (const int64_t d : t.dims()) shape.add_dim()->set_dim_value(d);
+  }
+  return probe;
+}
+
 // Data propagation (shapes computed by Shape, Gather, Concat, ...) is what folds shape subgraphs,
 // but ONNX 1.12 goes on after a node's inference fails and its propagation then dereferences the
 // shape that node left unset (a Shape of a Concat whose inputs disagree crashed the converter).
 // A first pass without it stops at such a graph; the second runs only on one that passed.
 void infer_shapes(onnx::ModelProto& model) {
   try {
-    onnx::ModelProto probe = model;
+    onnx::ModelProto probe = without_weights(model);
     onnx::shape_inference::InferShapes(probe, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(false, 1, false));
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),

@@ -29,12 +29,8 @@ bool boolean_kind(fb::BinaryKind kind) { return kind >= fb::BinaryKind::Equal &&
 void set_activation(Op& op, fb::ActivationKind kind) { op.set(fb::ActivationOpT{}).activation->kind = kind; }
 
 // Makes op a Binary of a and b; the ops that expand its operands, if any, are added to `before`.
-void set_binary(Program& p, Op& op, const fb::BinaryKind onnx_kind, std::string a, std::string b,
-                std::vector<Op>& before) {
-  fb::BinaryKind kind = onnx_kind;
-  if (const std::string why = order_binary_operands(p, op.name, kind, a, b, op.output, before); !why.empty())
-    throw UnsupportedError("op '" + std::string(fb::EnumNameBinaryKind(onnx_kind)) + "' at node '" + op.name +
-                           "': " + why);
+void set_binary(Program& p, Op& op, fb::BinaryKind kind, std::string a, std::string b, std::vector<Op>& before) {
+  order_binary_operands(p, op.name, kind, a, b, op.output, before);
   op.inputs = {a, b};
   op.set(fb::BinaryT{}).kind = kind;
 }
