@@ -66,6 +66,7 @@ struct ImportedGraph {
   std::map<std::string, Shape> shapes;       // every non-constant value
   std::map<std::string, Constant> constants;
   std::set<std::string> integer_values;      // non-constant values of an ONNX integer type
+  std::set<std::string> boolean_outputs;     // graph outputs of ONNX type bool
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
   std::map<std::string, size_t> node_index;  // first output -> index in the original graph
@@ -228,6 +229,7 @@ struct Program {
   // Activations of an ONNX integer type (ArgMax's indices and what moves them), which the engine
   // carries as exact floats (fb::Tensor::integer).
   std::set<std::string> integer_values;
+  std::set<std::string> boolean_outputs;  // graph outputs of ONNX type bool (fb::Tensor::boolean)
   std::map<std::string, Quantization> int8_values;  // activations stored as int8
   std::vector<std::string> notes;    // what the user should know about the conversion
   // Layers that look binarized but stay real: op name -> why (NodeSummary::note).

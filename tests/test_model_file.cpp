@@ -157,6 +157,31 @@ TEST(ModelFile, ModelWithoutWeightsRuns) {
   EXPECT_TRUE(all_close(run_single(bytes, {x}), ref::pad(x, shape, pads, fb::PadMode::Edge, 0.0f), 0.0f, 0.0f));
 }
 
+// small_classifier's model with one tensor's value markings changed, through the object API.
+std::vector<uint8_t> remarked(uint32_t tensor_index, bool integer, bool boolean) {
+  const auto bytes = small_classifier(3);
+  auto model = fb::UnPackModel(bytes.data());
+  model->tensors.at(tensor_index)->integer = integer;
+  model->tensors.at(tensor_index)->boolean = boolean;
+  flatbuffers::FlatBufferBuilder b;
+  fb::FinishModelBuffer(b, fb::Model::Pack(b, model.get()));
+  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+}
+
+TEST(ModelFile, BooleanMarkingsAreChecked) {
+  const auto bytes = small_classifier(3);
+  const auto* schema = fb::GetModel(bytes.data());
+  const uint32_t output = schema->outputs()->Get(0);
+  uint32_t constant = 0;
+  while (!schema->tensors()->Get(constant)->data()) ++constant;
+  const Model marked = Model::from_bytes(remarked(output, false, true));
+  EXPECT_TRUE(marked.outputs()[0].boolean);
+  EXPECT_FALSE(marked.outputs()[0].integer);
+  EXPECT_FALSE(Model::from_bytes(bytes).outputs()[0].boolean);
+  EXPECT_TRUE(rejected(remarked(output, true, true), "marked boolean"));
+  EXPECT_TRUE(rejected(remarked(constant, false, true), "marked boolean"));
+}
+
 TEST(ModelFile, LoadsFromDisk) {
   auto path = std::filesystem::path(binary_dir()) / "test_model_file.vkbnn";
   auto bytes = small_classifier(4);

@@ -192,6 +192,10 @@ CaseResult run_case(const fs::path& dir, const onnx::ModelProto& model) {
         if (converted.outputs()[o].integer != integer)
           return {name, Outcome::Failed, "output " + std::to_string(o) + (integer ? " is" : " is not") +
                                              " an integer, but the model marks it otherwise"};
+        const bool boolean = expected.data_type() == onnx::TensorProto_DataType_BOOL;
+        if (converted.outputs()[o].boolean != boolean)
+          return {name, Outcome::Failed, "output " + std::to_string(o) + (boolean ? " is" : " is not") +
+                                             " a boolean, but the model marks it otherwise"};
         if (outputs[o].data.size() != expected_values.size())
           return {name, Outcome::Failed, "output " + std::to_string(o) + " has " +
                                              std::to_string(outputs[o].data.size()) + " values, expected " +

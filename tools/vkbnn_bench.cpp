@@ -495,8 +495,7 @@ int run(const Options& options) {
     r.sampled = samples.size();
     if (!options.trace.empty()) write_trace(options.trace, network, network.last_profile());
     for (size_t i = 0; i < options.outputs.size(); ++i)
-      vkbnn::io::write_output_npy(options.outputs[i], outputs[i].shape, outputs[i].data,
-                                  network.model().outputs()[i].integer);
+      vkbnn::io::write_output_npy(options.outputs[i], outputs[i].shape, outputs[i].data, network.model().outputs()[i]);
 
     const auto column = [&](size_t c) {
       std::vector<double> values;

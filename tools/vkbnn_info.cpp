@@ -103,9 +103,12 @@ void print_device(const DeviceInfo& d, const DeviceMemory& memory) {
             << format_heaps(memory, "    ");
 }
 
+// The type a client hands the values out as (vkbnn-run's .npy files, the Python module's arrays).
+const char* value_type(const TensorDesc& t) { return t.integer ? "int64" : (t.boolean ? "bool" : "float32"); }
+
 nlohmann::ordered_json tensors_json(const std::vector<TensorDesc>& tensors) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const TensorDesc& t : tensors) out.push_back({{"name", t.name}, {"shape", t.shape}});
+  for (const TensorDesc& t : tensors) out.push_back({{"name", t.name}, {"shape", t.shape}, {"type", value_type(t)}});
   return out;
 }
 
@@ -146,7 +149,7 @@ void print_model(const Model& model) {
             << "  nodes           " << model.node_count() << "\n";
   for (const TensorDesc& t : model.inputs()) std::cout << "  input           " << t.name << " " << shape_string(t.shape) << "\n";
   for (const TensorDesc& t : model.outputs())
-    std::cout << "  output          " << t.name << " " << shape_string(t.shape) << (t.integer ? " int64" : "") << "\n";
+    std::cout << "  output          " << t.name << " " << shape_string(t.shape) << " " << value_type(t) << "\n";
   std::cout << "  image size      " << m.input_height << "x" << m.input_width << "\n"
             << "  layout          " << m.layout << "\n"
             << "  channel order   " << order_name(m.channel_order) << "\n"

@@ -148,7 +148,7 @@ int run_raw(const Options& options, const Model& model, Context& context) {
   if (options.profile) warm_up(network, inputs);
   const std::vector<Tensor> outputs = network.run(inputs);
   for (size_t i = 0; i < outputs.size(); ++i)
-    io::write_output_npy(options.outputs[i], outputs[i].shape, outputs[i].data, model.outputs()[i].integer);
+    io::write_output_npy(options.outputs[i], outputs[i].shape, outputs[i].data, model.outputs()[i]);
 
   if (options.json) {
     nlohmann::ordered_json written = nlohmann::ordered_json::array();

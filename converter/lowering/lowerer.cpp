@@ -99,6 +99,7 @@ int64_t Lowerer::axis_in(const onnx::NodeProto& node, int64_t axis, size_t rank)
 Lowerer::Lowerer(const ImportedGraph& graph) : g(graph) {
   p.shapes = graph.shapes;
   p.integer_values = graph.integer_values;
+  p.boolean_outputs = graph.boolean_outputs;
   p.notes = graph.notes;
   p.inputs = graph.inputs;
   p.outputs = graph.outputs;

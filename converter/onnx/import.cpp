@@ -1528,6 +1528,9 @@ ImportedGraph import_onnx(onnx::ModelProto model, const Options& options) {
           v.type().tensor_type().elem_type() != TensorProto_DataType::TensorProto_DataType_BOOL &&
           !graph.constants.count(v.name()))
         graph.integer_values.insert(v.name());
+  for (const auto& v : g->output())
+    if (v.type().tensor_type().elem_type() == TensorProto_DataType::TensorProto_DataType_BOOL)
+      graph.boolean_outputs.insert(v.name());
   for (const auto& node : g->node())
     for (const auto& name : node.output())
       if (!name.empty()) graph.shapes[name] = shapes.at(name);

@@ -103,7 +103,8 @@ Result emit(const Program& p, const ImportedGraph& graph, const Options& options
       else
         index = writer.add_tensor(name, p.shapes.at(name),
                                   p.bit_values.count(name) ? fb::DataType::Bit : fb::DataType::Float32, batch_axis,
-                                  !p.bit_values.count(name) && p.integer_values.count(name));
+                                  !p.bit_values.count(name) && p.integer_values.count(name),
+                                  !p.bit_values.count(name) && p.boolean_outputs.count(name));
     }
     tensors[name] = index;
     return index;

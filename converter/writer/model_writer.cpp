@@ -7,10 +7,11 @@ namespace vkbnn::convert {
 ModelWriter::ModelWriter() : builder_(1 << 20) {}
 
 uint32_t ModelWriter::add_tensor(const std::string& name, const std::vector<int64_t>& shape, fb::DataType type,
-                                 int8_t batch_axis, bool integer) {
+                                 int8_t batch_axis, bool integer, bool boolean) {
   auto name_offset = builder_.CreateString(name);
   auto shape_offset = builder_.CreateVector(shape);
-  tensors_.push_back(fb::CreateTensor(builder_, name_offset, shape_offset, type, 0, 0, batch_axis, integer));
+  tensors_.push_back(
+      fb::CreateTensor(builder_, name_offset, shape_offset, type, 0, 0, batch_axis, integer, boolean));
   return static_cast<uint32_t>(tensors_.size() - 1);
 }
 

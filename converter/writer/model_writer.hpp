@@ -19,8 +19,8 @@ inline constexpr uint16_t kFormatMajor = 1;
 // and the Silu and Gelu activations; 1.6: ArgReduce, GatherIndexed, Tensor.integer and dynamic input
 // size (Model.dynamic_size, Pool2D.ceil_mode); 1.7: integer arithmetic (BinaryKind TruncDiv, Mod,
 // Fmod; ActivationKind Floor, Ceil, Round, Trunc); 1.8: comparisons and logic at run time
-// (BinaryKind Equal to Xor, ActivationKind Not and Sign, Where)
-inline constexpr uint16_t kFormatMinor = 8;
+// (BinaryKind Equal to Xor, ActivationKind Not and Sign, Where); 1.9: Tensor.boolean
+inline constexpr uint16_t kFormatMinor = 9;
 
 // Builds a .vkbnn file. Op parameter tables are created directly on builder() with the
 // generated fb::Create* functions and passed to add_node.
@@ -30,9 +30,11 @@ class ModelWriter {
 
   flatbuffers::FlatBufferBuilder& builder() { return builder_; }
 
-  // An activation; batch_axis and integer as Tensor.batch_axis and Tensor.integer in the schema.
+  // An activation; batch_axis, integer and boolean as Tensor.batch_axis, Tensor.integer and
+  // Tensor.boolean in the schema.
   uint32_t add_tensor(const std::string& name, const std::vector<int64_t>& shape,
-                      fb::DataType type = fb::DataType::Float32, int8_t batch_axis = -1, bool integer = false);
+                      fb::DataType type = fb::DataType::Float32, int8_t batch_axis = -1, bool integer = false,
+                      bool boolean = false);
   uint32_t add_constant(const std::string& name, const std::vector<int64_t>& shape,
                         std::span<const float> data);
   // An Int8 activation with its quantization (real = scale * (q - zero_point)).

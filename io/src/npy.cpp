@@ -1,9 +1,11 @@
 #include "vkbnn/io/npy.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 
 #include "vkbnn/io/files.hpp"
@@ -220,20 +222,28 @@ std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const 
   return format_array(shape, data, "<i8");
 }
 
+std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const bool> data) {
+  static_assert(sizeof(bool) == 1, "numpy's bool is one byte");
+  return format_array(shape, data, "|b1");
+}
+
 void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data) {
   write_file(path, format_npy(shape, data));
 }
 
-void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const int64_t> data) {
-  write_file(path, format_npy(shape, data));
-}
-
 void write_output_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data,
-                      bool integer) {
-  if (!integer) return write_npy(path, shape, data);
-  std::vector<int64_t> values(data.size());
-  for (size_t i = 0; i < data.size(); ++i) values[i] = static_cast<int64_t>(data[i]);
-  write_npy(path, shape, std::span<const int64_t>(values));
+                      const TensorDesc& desc) {
+  if (desc.integer) {
+    std::vector<int64_t> values(data.begin(), data.end());
+    return write_file(path, format_npy(shape, std::span<const int64_t>(values)));
+  }
+  if (desc.boolean) {
+    // std::vector<bool> packs bits; numpy's bools are bytes.
+    const auto values = std::make_unique<bool[]>(data.size());
+    std::transform(data.begin(), data.end(), values.get(), [](float v) { return v != 0.0f; });
+    return write_file(path, format_npy(shape, std::span<const bool>(values.get(), data.size())));
+  }
+  write_npy(path, shape, data);
 }
 
 }  // namespace vkbnn::io

@@ -151,13 +151,18 @@ class PyNetwork {
 
   py::object format(std::vector<Tensor> outputs, Form form) const {
     const std::vector<TensorDesc>& descs = network_.model().outputs();
-    // float32 arrays, and int64 ones for the outputs the model marks integer (ArgMax's indices).
-    auto array = [&](size_t i) -> py::object {
-      if (!descs[i].integer) return to_numpy(std::move(outputs[i]));
-      py::array_t<int64_t> values(std::vector<py::ssize_t>(outputs[i].shape.begin(), outputs[i].shape.end()));
-      int64_t* out = values.mutable_data();
-      for (size_t k = 0; k < outputs[i].data.size(); ++k) out[k] = static_cast<int64_t>(outputs[i].data[k]);
+    // float32 arrays, int64 ones for the outputs the model marks integer (ArgMax's indices) and
+    // bool ones for those it marks boolean (comparisons).
+    auto converted = [&]<typename T>(size_t i, T) -> py::object {
+      py::array_t<T> values(std::vector<py::ssize_t>(outputs[i].shape.begin(), outputs[i].shape.end()));
+      std::transform(outputs[i].data.begin(), outputs[i].data.end(), values.mutable_data(),
+                     [](float v) { return static_cast<T>(v); });
       return values;
+    };
+    auto array = [&](size_t i) -> py::object {
+      if (descs[i].integer) return converted(i, int64_t{});
+      if (descs[i].boolean) return converted(i, bool{});
+      return to_numpy(std::move(outputs[i]));
     };
     if (form == Form::Mapping) {
       py::dict result;
@@ -212,6 +217,8 @@ void bind_info_types(py::module_& m) {
       .def_property_readonly("shape", [](const TensorDesc& t) { return py::tuple(py::cast(t.shape)); })
       .def_readonly("integer", &TensorDesc::integer,
                     "Whether the values are integers (run() returns them as int64, e.g. ArgMax's indices)")
+      .def_readonly("boolean", &TensorDesc::boolean,
+                    "Whether the values are booleans (run() returns them as bool, e.g. a comparison's)")
       .def("__repr__", [](const TensorDesc& t) { return "<vkbnn.TensorDesc '" + t.name + "' " + shape_text(t.shape) + ">"; });
 
   py::class_<LayerInfo>(m, "LayerInfo", "A layer of a Network as it was planned")

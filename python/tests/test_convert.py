@@ -152,3 +152,24 @@ def test_argmax_outputs_come_back_as_int64(context, tmp_path, rng):
     assert classes.dtype == np.int64 and scores.dtype == np.float32
     assert np.array_equal(classes, expected_classes)
     assert np.allclose(scores, expected_scores, rtol=1e-4, atol=1e-5)
+
+
+def test_comparison_outputs_come_back_as_bool(context, tmp_path, rng):
+    class Mask(torch.nn.Module):
+        def forward(self, x):
+            return x > x.mean(dim=1, keepdim=True), x.abs()
+
+    net = Mask().eval()
+    x = rng.standard_normal((1, 4, 5, 6)).astype(np.float32)
+    torch.onnx.export(net, torch.from_numpy(x), str(tmp_path / "mask.onnx"), opset_version=13,
+                      input_names=["x"], output_names=["mask", "magnitude"])
+    vkbnn.convert(tmp_path / "mask.onnx", tmp_path / "mask.vkbnn")
+    model = vkbnn.Model.load(tmp_path / "mask.vkbnn")
+    assert [(t.boolean, t.integer) for t in model.outputs] == [(True, False), (False, False)]
+    mask, magnitude = vkbnn.Network(context, model, poison_arena=True).run([x])
+    with torch.no_grad():
+        expected_mask, expected_magnitude = (t.numpy() for t in net(torch.from_numpy(x)))
+    assert mask.dtype == np.bool_ and magnitude.dtype == np.float32
+    assert 0 < mask.sum() < mask.size
+    assert np.array_equal(mask, expected_mask)
+    assert np.array_equal(magnitude, expected_magnitude)

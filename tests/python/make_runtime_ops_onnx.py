@@ -5,9 +5,9 @@ operands broadcast against each other, to ONNX (torch.onnx.export, opset 13),
 with random weights and input and PyTorch's outputs.
 
 Writes <name>.onnx, <name>.input.npy and <name>.expected<k>.npy (output k, float32; integer
-outputs are stored as float32 too, their dtype printed) to --out-dir and prints one line per
-model: its name, the dtype of each output ("float32" or "int64") joined by commas, then the ONNX
-op types its graph holds.
+and bool outputs are stored as float32 too, their dtype printed) to --out-dir and prints one line
+per model: its name, the dtype of each output ("float32", "int64" or "bool") joined by commas,
+then the ONNX op types its graph holds.
 """
 
 import numpy as np
@@ -124,9 +124,10 @@ class Deconv1d(nn.Module):
 
 class BroadcastBoth(nn.Module):
     """Computed operands that broadcast against each other: a per-row statistic less a per-column
-    one ([N, C, H, 1] - [N, C, 1, W]) and their comparison, a column statistic over the map (a
-    first operand that broadcasts, of a Div), and at batch 2 the map less its maximum over
-    channels ([N, 1, H, W] on [N, C, H, W]: two runs of broadcast axes)."""
+    one ([N, C, H, 1] - [N, C, 1, W]) and their comparison (as floats, and as the graph's bool
+    output), a column statistic over the map (a first operand that broadcasts, of a Div), and at
+    batch 2 the map less its maximum over channels ([N, 1, H, W] on [N, C, H, W]: two runs of
+    broadcast axes)."""
 
     def __init__(self):
         super().__init__()
@@ -135,7 +136,8 @@ class BroadcastBoth(nn.Module):
     def forward(self, x):
         y = self.conv(x)
         rows, cols = y.mean(dim=3, keepdim=True), y.amax(dim=2, keepdim=True)
-        return rows - cols, (rows > cols).float(), cols / (y.abs() + 1), y - y.amax(dim=1, keepdim=True)
+        return (rows - cols, (rows > cols).float(), cols / (y.abs() + 1), y - y.amax(dim=1, keepdim=True),
+                rows <= cols)
 
 
 def modules():
@@ -171,7 +173,7 @@ def main():
         np.save(args.out_dir / f"{name}.input.npy", x.numpy())
         dtypes = []
         for k, y in enumerate(ys):
-            dtypes.append("int64" if y.dtype == torch.int64 else "float32")
+            dtypes.append({torch.int64: "int64", torch.bool: "bool"}.get(y.dtype, "float32"))
             np.save(args.out_dir / f"{name}.expected{k}.npy", y.numpy().astype(np.float32))
         print(name, ",".join(dtypes), *case_files.op_types(path))
 

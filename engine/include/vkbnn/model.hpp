@@ -34,6 +34,9 @@ struct TensorDesc {
   // The values are integers carried as exact floats (an ONNX int64 output such as ArgMax's
   // indices): what a client hands out as an integer array.
   bool integer = false;
+  // The values are booleans carried as the floats 0 and 1 (an ONNX bool output such as a
+  // comparison's): what a client hands out as a boolean array. Never together with integer.
+  bool boolean = false;
   size_t elements() const;
 };
 

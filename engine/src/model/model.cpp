@@ -77,6 +77,8 @@ class Checker {
       if (t.type() == fb::DataType::Int32 && !t.data()) fail("Int32 tensor '" + name + "' is not a constant");
       if (t.integer() && (t.type() != fb::DataType::Float32 || t.data()))
         fail("tensor '" + name + "' is marked integer but is not a Float32 activation");
+      if (t.boolean() && (t.type() != fb::DataType::Float32 || t.data() || t.integer()))
+        fail("tensor '" + name + "' is marked boolean but is not a Float32 activation that is not marked integer");
       const size_t bytes = detail::storage_words(shape_of(t), t.type()) * sizeof(float);
       if (t.data() && t.data()->size() != bytes)
         fail("tensor '" + name + "' holds " + std::to_string(t.data()->size()) + " bytes but its shape needs " +
@@ -189,7 +191,7 @@ class Checker {
 
 TensorDesc describe(const fb::Model& model, uint32_t index) {
   const auto& t = *model.tensors()->Get(index);
-  return {t.name()->str(), shape_of(t), t.integer()};
+  return {t.name()->str(), shape_of(t), t.integer(), t.boolean()};
 }
 
 }  // namespace

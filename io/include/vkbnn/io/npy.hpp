@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "vkbnn/model.hpp"
+
 namespace vkbnn::io {
 
 // A NumPy array of little-endian float32 in C order: the only kind the programs exchange.
@@ -21,13 +23,15 @@ NpyArray parse_npy(std::span<const uint8_t> bytes, const std::string& origin);
 NpyArray read_npy(const std::filesystem::path& path);
 
 // Format 1.0 (2.0 only if the header would not fit, which needs an absurd rank); float32 ('<f4'),
-// or int64 ('<i8') for the integer outputs of a model (TensorDesc::integer).
+// int64 ('<i8') for the integer outputs of a model (TensorDesc::integer), or bool ('|b1') for its
+// boolean ones (TensorDesc::boolean).
 std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const float> data);
 std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const int64_t> data);
+std::vector<uint8_t> format_npy(std::span<const int64_t> shape, std::span<const bool> data);
 void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data);
-void write_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const int64_t> data);
-// A model output: int64 where the model marks its values integer (TensorDesc::integer), else float32.
+// A model output as the values it holds: int64 where `desc` marks them integer, bool where it marks
+// them boolean (nonzero is true), else float32.
 void write_output_npy(const std::filesystem::path& path, std::span<const int64_t> shape, std::span<const float> data,
-                      bool integer);
+                      const TensorDesc& desc);
 
 }  // namespace vkbnn::io
