@@ -129,6 +129,19 @@ def test_converter_errors_raise(tmp_path):
         vkbnn.convert(tmp_path / "small.onnx", tmp_path / "out.vkbnn", calib=[np.zeros(5)])
 
 
+def export_convert_run(context, tmp_path, net, x, name, output_names):
+    """Exports net, converts it and runs it on x: the model, vkbnn's outputs and PyTorch's."""
+    net.eval()
+    torch.onnx.export(net, torch.from_numpy(x), str(tmp_path / f"{name}.onnx"), opset_version=13,
+                      input_names=["x"], output_names=output_names)
+    vkbnn.convert(tmp_path / f"{name}.onnx", tmp_path / f"{name}.vkbnn")
+    model = vkbnn.Model.load(tmp_path / f"{name}.vkbnn")
+    outputs = vkbnn.Network(context, model, poison_arena=True).run([x])
+    with torch.no_grad():
+        expected = [t.numpy() for t in net(torch.from_numpy(x))]
+    return model, outputs, expected
+
+
 def test_argmax_outputs_come_back_as_int64(context, tmp_path, rng):
     class Segmenter(torch.nn.Module):
         def __init__(self):
@@ -139,16 +152,10 @@ def test_argmax_outputs_come_back_as_int64(context, tmp_path, rng):
             y = self.conv(x)
             return y.argmax(dim=1), y
 
-    net = Segmenter().eval()
     x = rng.standard_normal((1, 3, 6, 7)).astype(np.float32)
-    torch.onnx.export(net, torch.from_numpy(x), str(tmp_path / "seg.onnx"), opset_version=13,
-                      input_names=["image"], output_names=["classes", "scores"])
-    vkbnn.convert(tmp_path / "seg.onnx", tmp_path / "seg.vkbnn")
-    model = vkbnn.Model.load(tmp_path / "seg.vkbnn")
+    model, (classes, scores), (expected_classes, expected_scores) = export_convert_run(
+        context, tmp_path, Segmenter(), x, "seg", ["classes", "scores"])
     assert [t.integer for t in model.outputs] == [True, False]
-    classes, scores = vkbnn.Network(context, model, poison_arena=True).run([x])
-    with torch.no_grad():
-        expected_classes, expected_scores = (t.numpy() for t in net(torch.from_numpy(x)))
     assert classes.dtype == np.int64 and scores.dtype == np.float32
     assert np.array_equal(classes, expected_classes)
     assert np.allclose(scores, expected_scores, rtol=1e-4, atol=1e-5)
@@ -159,16 +166,10 @@ def test_comparison_outputs_come_back_as_bool(context, tmp_path, rng):
         def forward(self, x):
             return x > x.mean(dim=1, keepdim=True), x.abs()
 
-    net = Mask().eval()
     x = rng.standard_normal((1, 4, 5, 6)).astype(np.float32)
-    torch.onnx.export(net, torch.from_numpy(x), str(tmp_path / "mask.onnx"), opset_version=13,
-                      input_names=["x"], output_names=["mask", "magnitude"])
-    vkbnn.convert(tmp_path / "mask.onnx", tmp_path / "mask.vkbnn")
-    model = vkbnn.Model.load(tmp_path / "mask.vkbnn")
+    model, (mask, magnitude), (expected_mask, expected_magnitude) = export_convert_run(
+        context, tmp_path, Mask(), x, "mask", ["mask", "magnitude"])
     assert [(t.boolean, t.integer) for t in model.outputs] == [(True, False), (False, False)]
-    mask, magnitude = vkbnn.Network(context, model, poison_arena=True).run([x])
-    with torch.no_grad():
-        expected_mask, expected_magnitude = (t.numpy() for t in net(torch.from_numpy(x)))
     assert mask.dtype == np.bool_ and magnitude.dtype == np.float32
     assert 0 < mask.sum() < mask.size
     assert np.array_equal(mask, expected_mask)
